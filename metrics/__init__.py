@@ -1,0 +1,1 @@
+"""Storage, checks and scores: everything computed from the records the crawlers stored."""

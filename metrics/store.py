@@ -1,0 +1,211 @@
+"""The working DuckDB database: connection, migrations, bulk upserts, and the read-only snapshots.
+
+Concurrency (see ARCHITECTURE.md): only pipeline commands (crawl, score) open the working database, and
+only one at a time. After each run they *publish* an immutable copy under ``published/`` and swap the
+``CURRENT`` pointer atomically. Readers (dashboard, reports) open the current snapshot read-only and
+never touch the working file, so a crawl never waits for the dashboard and the dashboard never fails
+because a crawl runs.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from metrics import standard
+from sgs.settings import Paths
+
+SCHEMA_VERSION = 1
+RECORD_META_COLUMNS = {
+    "record_key": "VARCHAR PRIMARY KEY",  # sha1 of channel, department, 文书号 and 相对人名称
+    "dept_id": "VARCHAR",
+    "source_id": "VARCHAR",
+    "channel": "VARCHAR",  # site | portal
+    "url": "VARCHAR",  # the page (detail page or API page) the record was read from
+    "fetch_id": "VARCHAR",  # → fetches: the archived response
+    "std_version": "VARCHAR",
+    "FBRQ": "VARCHAR",  # publication date the page states (ISO when parseable)
+    "first_seen": "TIMESTAMP",
+    "last_seen": "TIMESTAMP",
+}
+KEEP_SNAPSHOTS = 3
+
+
+class StoreError(RuntimeError):
+    """A storage problem explained for the person running the command."""
+
+
+def record_table(kind: str) -> str:
+    if kind not in standard.KINDS:
+        raise ValueError(f"unknown record kind {kind!r}")
+    return f"{kind}_records"
+
+
+def connect(paths: Paths) -> duckdb.DuckDBPyConnection:
+    """Open the working database for writing, creating and migrating it as needed."""
+    paths.root.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(paths.db))
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise StoreError(
+                f"数据库 {paths.db} 正被另一个 sgs 进程写入（抓取或评分正在运行），请等其结束后再试。"
+            ) from exc
+        raise StoreError(f"无法打开数据库 {paths.db}：{exc}") from exc
+    migrate(con)
+    return con
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring the schema to SCHEMA_VERSION and add any record column the registry gained."""
+    con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)")
+    current = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        sql = _migration_sql(version)
+        con.execute("BEGIN")
+        con.execute(sql)
+        con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+        con.execute("COMMIT")
+    for kind in standard.KINDS:
+        _ensure_record_table(con, kind)
+
+
+def _migration_sql(version: int) -> str:
+    """The migration file ``schema/NNN_*.sql`` for one schema version."""
+    folder = resources.files("metrics").joinpath("schema")
+    matches = [p for p in folder.iterdir() if p.name.startswith(f"{version:03d}_") and p.name.endswith(".sql")]
+    if len(matches) != 1:
+        raise StoreError(f"缺少或重复的迁移文件 schema/{version:03d}_*.sql")
+    return matches[0].read_text("utf-8")
+
+
+def _ensure_record_table(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    table = record_table(kind)
+    cols = {**RECORD_META_COLUMNS, **{code: "VARCHAR" for code in standard.load(kind).codes}}
+    con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(f'{c} {t}' for c, t in cols.items())})")
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+    for col, typ in cols.items():
+        if col not in have:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {col} {typ.replace(' PRIMARY KEY', '')}")
+
+
+def record_columns(kind: str) -> list[str]:
+    return [*RECORD_META_COLUMNS, *standard.load(kind).codes]
+
+
+def upsert_records(con: duckdb.DuckDBPyConnection, kind: str, rows: list[dict], seen_at: datetime) -> int:
+    """Insert or refresh records in one set-based statement; first_seen is kept, last_seen moves.
+
+    ``rows`` hold the record's standard codes plus the meta columns (record_key, dept_id, …); missing
+    keys are NULL. Within one batch the last row for a key wins.
+    """
+    if not rows:
+        return 0
+    rows = list({r["record_key"]: r for r in rows}.values())  # last row for a key wins
+    cols = record_columns(kind)
+    data = {c: [r.get(c) for r in rows] for c in cols}
+    data["first_seen"] = data["last_seen"] = [seen_at] * len(rows)
+    arrow = pa.table({c: pa.array(v, type=pa.timestamp("us") if c in ("first_seen", "last_seen") else pa.string())
+                      for c, v in data.items()})
+    table = record_table(kind)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in ("record_key", "first_seen"))
+    con.register("_batch", arrow)
+    try:
+        con.execute(
+            f"""INSERT INTO {table} ({', '.join(cols)})
+                SELECT {', '.join(cols)} FROM _batch
+                ON CONFLICT (record_key) DO UPDATE SET {updates}"""
+        )
+    finally:
+        con.unregister("_batch")
+    return len(rows)
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
+    """Append rows to a table through Arrow (never row by row)."""
+    if not rows:
+        return
+    cols = list(rows[0])
+    arrow = pa.Table.from_pylist(rows)
+    con.register("_rows", arrow)
+    try:
+        con.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _rows")
+    finally:
+        con.unregister("_rows")
+
+
+# --- published snapshots -------------------------------------------------------------------------
+
+def publish(con: duckdb.DuckDBPyConnection, paths: Paths) -> Path:
+    """Copy the working database to a new immutable snapshot and point ``CURRENT`` at it atomically."""
+    paths.published.mkdir(parents=True, exist_ok=True)
+    name = f"sgs-{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}.duckdb"
+    tmp = paths.published / f".{name}.tmp"
+    con.execute("CHECKPOINT")
+    con.execute(f"ATTACH '{tmp}' AS _snap")
+    try:
+        db_name = con.execute("SELECT current_database()").fetchone()[0]
+        con.execute(f'COPY FROM DATABASE "{db_name}" TO _snap')
+    finally:
+        con.execute("DETACH _snap")
+    final = paths.published / name
+    os.replace(tmp, final)
+    pointer_tmp = paths.published / ".CURRENT.tmp"
+    pointer_tmp.write_text(name, encoding="utf-8")
+    os.replace(pointer_tmp, paths.published / "CURRENT")
+    _prune(paths.published, keep=name)
+    return final
+
+
+def _prune(folder: Path, keep: str) -> None:
+    """Keep the newest snapshots; older ones go (a reader holding one open keeps its inode on POSIX)."""
+    snaps = sorted((p for p in folder.glob("sgs-*.duckdb") if p.name != keep), key=lambda p: p.stat().st_mtime)
+    for old in snaps[: max(0, len(snaps) - (KEEP_SNAPSHOTS - 1))]:
+        old.unlink(missing_ok=True)
+
+
+def current_snapshot(paths: Paths) -> Path | None:
+    pointer = paths.published / "CURRENT"
+    if not pointer.exists():
+        return None
+    snap = paths.published / pointer.read_text(encoding="utf-8").strip()
+    return snap if snap.exists() else None
+
+
+def open_snapshot(paths: Paths) -> duckdb.DuckDBPyConnection:
+    """Open the current published snapshot read-only (readers never open the working database)."""
+    snap = current_snapshot(paths)
+    if snap is None:
+        raise StoreError(f"{paths.published} 下还没有发布的数据：请先运行 sgs crawl 和 sgs score（或 sgs demo）。")
+    return duckdb.connect(str(snap), read_only=True)
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+def save_city(con: duckdb.DuckDBPyConnection, city) -> None:
+    """Replace departments, catalogue and sources with the configuration's (one transaction)."""
+    depts = [{k: getattr(d, k) for k in ("id", "name", "county", "credit_code", "website", "column_url",
+                                         "liaison", "liaison_phone")} for d in city.departments]
+    for d in depts:
+        d["dept_id"] = d.pop("id")
+    items = [{"dept_id": d.id, "item_code": i.code, "kind": i.kind, "name": i.name, "basis": i.basis}
+             for d in city.departments for i in d.catalogue]
+    sources = [{"source_id": s.id, "dept_id": s.dept, "channel": s.channel, "kind": s.kind,
+                "start_url": s.start_url, "profile": s.to_json()} for s in city.sources]
+    con.execute("BEGIN")
+    try:
+        for table in ("departments", "catalogue_items", "sources"):
+            con.execute(f"DELETE FROM {table}")
+        insert_rows(con, "departments", depts)
+        insert_rows(con, "catalogue_items", items)
+        insert_rows(con, "sources", sources)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise

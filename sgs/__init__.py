@@ -1,0 +1,1 @@
+"""sgs: monitor and assess 双公示 work (command line, settings, city configuration)."""
