@@ -1,0 +1,133 @@
+"""The evidence archive: every response the crawl sees, in a gzipped WARC file, indexed by table ``fetches``.
+
+A finding must point at the bytes it was drawn from (real-world-sites.md), so each response is written as a
+WARC ``request`` + ``response`` pair and its index row records the file, offset and length of the response
+record. warcio's ``capture_http`` cannot see httpx, so records are built by hand. One file per crawl,
+``<crawl_id>.warc.gz``; each record is its own gzip member, so a reader seeks to the offset and reads one
+record without touching the rest of the file.
+
+The body stored is the decoded body httpx hands over; a ``Content-Encoding`` header would then lie about it,
+so it is kept as ``X-Archive-Orig-Content-Encoding`` (the same convention web archives use).
+"""
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime, timezone
+from io import BytesIO
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from crawlers.fetch import FetchResult
+from sgs.settings import Paths
+
+_RENAMED_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
+
+
+class Archive:
+    """Appends one crawl's responses to ``<archive>/<crawl_id>.warc.gz`` and returns their index rows.
+
+    Used from one event-loop thread: ``write`` does no awaiting, so records never interleave.
+    """
+
+    def __init__(self, paths: Paths, crawl_id: str) -> None:
+        paths.archive.mkdir(parents=True, exist_ok=True)
+        self.crawl_id = crawl_id
+        self.name = f"{crawl_id}.warc.gz"
+        self.path = paths.archive / self.name
+        self._fh = self.path.open("ab")
+        self._writer = WARCWriter(self._fh, gzip=True)
+        self._write_info()
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write_info(self) -> None:
+        if self._fh.tell() == 0:
+            info = {"software": "sgs crawlers", "format": "WARC File Format 1.1", "crawl-id": self.crawl_id}
+            self._writer.write_record(self._writer.create_warcinfo_record(self.name, info))
+            self._fh.flush()
+
+    def write(self, result: FetchResult, *, source_id: str | None = None) -> dict:
+        """Archive one fetch; return its ``fetches`` row (no WARC record when no response came back)."""
+        fetched_at = datetime.now()
+        row = {
+            "fetch_id": f"urn:uuid:{uuid.uuid4()}",
+            "crawl_id": self.crawl_id,
+            "source_id": source_id,
+            "url": result.url,
+            "fetched_at": fetched_at,
+            "status": result.status,
+            "content_type": result.content_type,
+            "sha256": None,
+            "warc_file": None,
+            "warc_offset": None,
+            "warc_length": None,
+            "error": result.error,
+        }
+        if result.status is None:
+            return row
+        warc_date = fetched_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        response = self._response_record(result, warc_date)
+        request = self._request_record(result, warc_date, response.rec_headers.get_header("WARC-Record-ID"))
+        self._writer.write_record(request)
+        offset = self._fh.tell()
+        self._writer.write_record(response)
+        self._fh.flush()
+        row.update(
+            fetch_id=response.rec_headers.get_header("WARC-Record-ID").strip("<>"),
+            sha256=hashlib.sha256(result.body).hexdigest(),
+            warc_file=self.name,
+            warc_offset=offset,
+            warc_length=self._fh.tell() - offset,
+        )
+        return row
+
+    def _response_record(self, result: FetchResult, warc_date: str):
+        headers = [(_archived_name(k), v) for k, v in result.headers]
+        headers.append(("Content-Length", str(len(result.body))))
+        status = StatusAndHeaders(f"{result.status} {result.reason}".strip(), headers,
+                                  protocol=result.http_version or "HTTP/1.1")
+        return self._writer.create_warc_record(
+            result.final_url, "response", payload=BytesIO(result.body), length=len(result.body),
+            http_headers=status, warc_headers_dict={"WARC-Date": warc_date},
+        )
+
+    def _request_record(self, result: FetchResult, warc_date: str, concurrent_to: str):
+        parts = urlsplit(result.final_url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        status = StatusAndHeaders(f"GET {target} {result.http_version or 'HTTP/1.1'}",
+                                  result.request_headers, is_http_request=True)
+        return self._writer.create_warc_record(
+            result.final_url, "request", payload=BytesIO(b""), length=0, http_headers=status,
+            warc_headers_dict={"WARC-Date": warc_date, "WARC-Concurrent-To": concurrent_to},
+        )
+
+
+def _archived_name(name: str) -> str:
+    """Headers that describe the wire form, not the stored body, are kept under an X-Archive-Orig- name."""
+    return f"X-Archive-Orig-{name}" if name.lower() in _RENAMED_HEADERS else name
+
+
+def read_record(paths: Paths, warc_file: str, offset: int) -> tuple[StatusAndHeaders, bytes]:
+    """The archived response at ``offset`` of ``warc_file``: its HTTP headers and body (evidence view)."""
+    path = (paths.archive / warc_file).resolve()
+    if paths.archive.resolve() not in path.parents:
+        raise ValueError(f"存档文件 {warc_file} 不在存档目录 {paths.archive} 内")
+    with Path(path).open("rb") as fh:
+        fh.seek(offset)
+        for record in ArchiveIterator(fh):
+            if record.rec_type != "response":
+                raise ValueError(f"{warc_file} 偏移 {offset} 处不是响应记录（而是 {record.rec_type}）")
+            return record.http_headers, record.content_stream().read()
+    raise ValueError(f"{warc_file} 偏移 {offset} 处没有记录")

@@ -1,0 +1,216 @@
+"""The polite fetcher: one ``httpx.AsyncClient``, per-host limits, retries, and nothing off the configured hosts.
+
+Government sites are small servers; the monitor must not hammer them (real-world-sites.md). So each host
+gets its own semaphore (the source's ``concurrency``) and an optional pause between requests; transient
+failures (5xx, connection errors, timeouts) are retried with exponential backoff and jitter, while 4xx
+answers are final (retrying a 404 only adds load). Redirects are followed by hand so that every hop is
+checked against the allowed hosts. Every outcome, including failure, comes back as a ``FetchResult``:
+callers archive and report, they never see an exception from here.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from sgs.settings import USER_AGENT
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+RETRY_STATUSES = range(500, 600)
+
+
+@dataclass
+class FetchResult:
+    """One fetch's outcome; ``status`` is None when no response came back (then ``error`` says why)."""
+
+    url: str
+    final_url: str
+    status: int | None = None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    error: str | None = None
+    elapsed: float = 0.0
+    reason: str = ""
+    http_version: str = "HTTP/1.1"
+    request_headers: list[tuple[str, str]] = field(default_factory=list)
+    attempts: int = 0
+    transient: bool = False  # no answer for a reason another try may cure (timeout, refused connection)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+    @property
+    def content_type(self) -> str | None:
+        return self.header("content-type")
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+
+@dataclass
+class _Host:
+    """Politeness state of one host: how many requests at once, and when the next may start."""
+
+    concurrency: int
+    delay: float
+    semaphore: asyncio.Semaphore = field(init=False)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    next_start: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.semaphore = asyncio.Semaphore(self.concurrency)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class Fetcher:
+    """Async, polite HTTP GETs restricted to ``allowed_hosts`` (``City.hosts()``: netlocs, port included)."""
+
+    def __init__(
+        self,
+        allowed_hosts: set[str],
+        *,
+        user_agent: str = USER_AGENT,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 10.0,
+        total_timeout: float = 30.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_redirects: int = 5,
+        concurrency: int = 2,
+    ) -> None:
+        self.allowed_hosts = {h.lower() for h in allowed_hosts}
+        self.total_timeout = total_timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_bytes = max_bytes
+        self.max_redirects = max_redirects
+        self.default_concurrency = concurrency
+        self._hosts: dict[str, _Host] = {}
+        self._client = httpx.AsyncClient(
+            headers={"User-Agent": user_agent, "Accept-Language": "zh-CN,zh;q=0.9"},
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            follow_redirects=False,
+            trust_env=False,  # a proxy from the environment must not silently carry the crawl elsewhere
+        )
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def configure_host(self, host: str, *, concurrency: int = 2, delay: float = 0.0) -> None:
+        """Set a host's limits; when several sources share a host the most polite setting wins."""
+        host = host.lower()
+        current = self._hosts.get(host)
+        if current is not None:
+            concurrency = min(concurrency, current.concurrency)
+            delay = max(delay, current.delay)
+        self._hosts[host] = _Host(max(1, concurrency), max(0.0, delay))
+
+    def allowed(self, url: str) -> bool:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and parts.netloc.lower() in self.allowed_hosts
+
+    async def fetch(self, url: str) -> FetchResult:
+        """GET ``url`` politely; never raises for network or HTTP trouble."""
+        started = time.monotonic()
+        result = await self._fetch_with_retries(url)
+        result.elapsed = time.monotonic() - started
+        return result
+
+    async def _fetch_with_retries(self, url: str) -> FetchResult:
+        attempt = 0
+        while True:
+            attempt += 1
+            result = await self._follow(url)
+            result.attempts = attempt
+            if not _transient(result) or attempt > self.retries:
+                return result
+            await asyncio.sleep(self.backoff * 2 ** (attempt - 1) + random.uniform(0, self.backoff))
+
+    async def _follow(self, url: str) -> FetchResult:
+        """One attempt, following redirects by hand so every hop is checked against the allowed hosts."""
+        current = url
+        for _ in range(self.max_redirects + 1):
+            if not self.allowed(current):
+                return FetchResult(url, current, error=f"拒绝抓取 {current}：主机不在配置的来源范围内")
+            result = await self._one(url, current)
+            location = result.header("location")
+            if result.status not in (301, 302, 303, 307, 308) or not location:
+                return result
+            current = urljoin(current, location)
+        return FetchResult(url, current, error=f"抓取 {url} 失败：重定向超过 {self.max_redirects} 次")
+
+    async def _one(self, url: str, current: str) -> FetchResult:
+        """A single request under the host's semaphore and delay, with the total-time limit."""
+        host = self._host(urlsplit(current).netloc.lower())
+        async with host.semaphore:
+            await self._wait_turn(host)
+            try:
+                return await asyncio.wait_for(self._request(url, current), self.total_timeout)
+            except (asyncio.TimeoutError, httpx.TimeoutException):
+                return FetchResult(url, current, error=f"抓取 {current} 超时", transient=True)
+            except httpx.ConnectError as exc:
+                return FetchResult(url, current, error=f"无法连接 {current}：{exc or '连接被拒绝'}", transient=True)
+            except httpx.TransportError as exc:
+                return FetchResult(url, current, error=f"抓取 {current} 失败：{type(exc).__name__} {exc}",
+                                   transient=True)
+            except _TooLarge:
+                return FetchResult(url, current, error=f"{current} 的响应超过 {self.max_bytes} 字节上限，已放弃")
+            except httpx.HTTPError as exc:
+                return FetchResult(url, current, error=f"抓取 {current} 失败：{type(exc).__name__} {exc}")
+
+    def _host(self, host: str) -> _Host:
+        if host not in self._hosts:
+            self.configure_host(host, concurrency=self.default_concurrency)
+        return self._hosts[host]
+
+    @staticmethod
+    async def _wait_turn(host: _Host) -> None:
+        """Space request starts on one host at least ``delay`` seconds apart."""
+        if host.delay <= 0:
+            return
+        async with host.lock:
+            now = time.monotonic()
+            if host.next_start > now:
+                await asyncio.sleep(host.next_start - now)
+            host.next_start = max(now, host.next_start) + host.delay
+
+    async def _request(self, url: str, current: str) -> FetchResult:
+        async with self._client.stream("GET", current) as response:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > self.max_bytes:
+                    raise _TooLarge
+            error = f"{current} 返回 HTTP {response.status_code}" if response.status_code >= 400 else None
+            return FetchResult(
+                url=url,
+                final_url=str(response.url),
+                status=response.status_code,
+                headers=list(response.headers.multi_items()),
+                body=bytes(body),
+                error=error,
+                reason=response.reason_phrase,
+                http_version=response.http_version,
+                request_headers=list(response.request.headers.multi_items()),
+            )
+
+
+def _transient(result: FetchResult) -> bool:
+    """Worth another try: a 5xx answer or a network failure; never a 4xx, a refused host or an oversize body."""
+    return result.status in RETRY_STATUSES if result.status is not None else result.transient

@@ -1,0 +1,187 @@
+"""The ``sgs`` command: wires the pipeline steps together and turns their errors into clear messages.
+
+Each command is thin: it resolves paths once (``--db`` / ``SGS_DB``), calls one step, and maps the step's
+own error types to a message and an exit code (1 = the run failed, 2 = the input was wrong).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from sgs.settings import DEFAULT_SCHEME, REPO_ROOT, Paths, resolve_paths
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="sgs：双公示监测与评估（抓取、评分、看板）。")
+
+DbOption = typer.Option(None, "--db", help="工作数据库路径（默认 data/sgs.duckdb，或环境变量 SGS_DB）。")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(f"错误：{message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def crawl(
+    config: Path = typer.Option(..., "--config", "-c", help="城市配置文件（TOML，见 docs/configuration.md）。"),
+    db: Optional[Path] = DbOption,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="不显示进度（供 cron 使用）。"),
+) -> None:
+    """抓取配置中的各部门双公示专栏和信用网站，存档并入库。"""
+    from crawlers.crawl import run_crawl
+    from metrics.store import StoreError
+    from sgs.cityconfig import ConfigError, load_city
+
+    try:
+        city = load_city(config)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    try:
+        summary = run_crawl(city, resolve_paths(db), quiet=quiet)
+    except StoreError as exc:
+        _fail(str(exc))
+    for url, message in summary.errors:
+        typer.echo(f"  {url}：{message}", err=True)
+    if summary.failed_sources:
+        _fail(f"{len(summary.failed_sources)} 个来源无法抓取：{', '.join(summary.failed_sources)}；"
+              "其余来源的数据已保存。")
+
+
+@app.command()
+def score(
+    period: str = typer.Option(..., "--period", "-p", help="评估期间：季度 2026Q3 或月份 2026-07。"),
+    db: Optional[Path] = DbOption,
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出本期得分。"),
+    scheme: Path = typer.Option(DEFAULT_SCHEME, "--scheme", help="评分方案文件（TOML）。"),
+    calendar: list[Path] = typer.Option([], "--calendar", help="额外的节假日安排文件夹（可多次指定）。"),
+) -> None:
+    """按评分方案计算一个期间的问题清单、得分、等级和排名。"""
+    rows = _score(resolve_paths(db), period, scheme, tuple(calendar))
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+    else:
+        _print_scores(rows)
+
+
+def _score(paths: Paths, period_text: str, scheme: Path, calendars: tuple[Path, ...]) -> list[dict]:
+    from metrics import store
+    from metrics.periods import PeriodError, parse_period
+    from metrics.scoring import ScoringError, score_period
+    from metrics.workdays import CalendarError, default_calendar
+
+    try:
+        period = parse_period(period_text)
+    except PeriodError as exc:
+        _fail(str(exc), 2)
+    if not paths.db.exists():
+        _fail(f"数据库 {paths.db} 不存在：请先运行 sgs crawl（或 sgs demo）。")
+    try:
+        con = store.connect(paths)
+    except store.StoreError as exc:
+        _fail(str(exc))
+    try:
+        rows = score_period(con, period, scheme_path=scheme, calendar=default_calendar(calendars))
+        store.publish(con, paths)
+        return rows
+    except (ScoringError, CalendarError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    finally:
+        con.close()
+    return []
+
+
+def _print_scores(rows: list[dict]) -> None:
+    if not rows:
+        return
+    typer.echo(f"{rows[0]['period']}  评分方案 {rows[0]['scheme_version']}")
+    typer.echo(f"{'排名':>4}  {'总分':>6}  {'等级':<4} {'及时性':>6} {'完整性':>6} {'准确性':>6} {'记录':>4}  部门（县区）")
+    for r in rows:
+        typer.echo(f"{r['rank']:>4}  {r['total']:>6.2f}  {r['grade']:<4} {r['timeliness']:>6.2f} "
+                   f"{r['completeness']:>6.2f} {r['accuracy']:>6.2f} {r['n_records']:>4}  {r['name']}（{r['county']}）")
+
+
+@app.command()
+def serve(
+    port: int = typer.Option(8501, "--port", help="看板端口。"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """打开看板（Streamlit），只读最新发布的数据快照。"""
+    _run_dashboard(resolve_paths(db), port)
+
+
+def _run_dashboard(paths: Paths, port: int) -> None:
+    env = {**os.environ, "SGS_DB": str(paths.db)}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+           "--browser.gatherUsageStats", "false", "--server.runOnSave", "false",
+           "--server.fileWatcherType", "none"]
+    typer.echo(f"看板地址：http://127.0.0.1:{port}  （Ctrl+C 退出）")
+    try:
+        subprocess.run(cmd, env=env, check=False)
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def demo(
+    port: int = typer.Option(8501, "--port", help="看板端口。"),
+    city_port: int = typer.Option(0, "--city-port", help="示范城市网站端口（默认随机空闲端口）。"),
+    seed: int = typer.Option(2026, "--seed", help="示范城市的随机种子（相同种子生成相同城市）。"),
+    db: Optional[Path] = typer.Option(None, "--db", help="示范数据库路径（默认 data/demo/sgs.duckdb）。"),
+    no_dashboard: bool = typer.Option(False, "--no-dashboard", help="评分后输出摘要并退出，不打开看板。"),
+) -> None:
+    """启动示范城市、抓取、评分，并打开看板：无需联网，无需配置。"""
+    from crawlers.crawl import run_crawl
+    from democity import DemoServer, build, write_city
+    from sgs.cityconfig import load_city
+
+    paths = resolve_paths(db or REPO_ROOT / "data" / "demo" / "sgs.duckdb")
+    _reset_demo_dir(paths)
+    city = build(seed)
+    with DemoServer(city, port=city_port) as server:
+        typer.echo(f"示范城市网站：{server.base_url}/")
+        config = write_city(city, server.base_url, paths.root)
+        summary = run_crawl(load_city(config), paths)
+        if summary.failed_sources:
+            _fail(f"示范城市抓取失败：{', '.join(summary.failed_sources)}")
+        quarters = sorted({r["period"] for r in json.loads((paths.root / "ground_truth.json").read_text("utf-8"))["records"]})
+        results = {q: _score(paths, q, DEFAULT_SCHEME, ()) for q in quarters}
+        for q in quarters:
+            for m in _months_of(q):
+                _score(paths, m, DEFAULT_SCHEME, ())
+        latest = quarters[-1]
+        _print_scores(results[latest])
+        typer.echo(f"\n数据库：{paths.db}\n命令行复核：sgs score --period {latest} --db {paths.db} --json")
+        if not no_dashboard:
+            _run_dashboard(paths, port)
+
+
+def _months_of(quarter: str) -> list[str]:
+    from metrics.periods import parse_period
+
+    return [m.label for m in parse_period(quarter).months()]
+
+
+def _reset_demo_dir(paths: Paths) -> None:
+    """A demo run starts from an empty folder so its numbers are always the seed's numbers.
+
+    Only a folder an earlier demo made (it holds ``ground_truth.json``) is wiped; a real database is
+    never overwritten by the demo.
+    """
+    if (paths.root / "ground_truth.json").exists():
+        shutil.rmtree(paths.root)
+    elif paths.db.exists():
+        _fail(f"{paths.db} 不是示范数据库，sgs demo 不会覆盖它；请用 --db 指定其他位置。", 2)
+    paths.root.mkdir(parents=True, exist_ok=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,56 @@
+"""Shared fixtures: the demo city served on 127.0.0.1, crawled and scored once per test session."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sgs.settings import Paths, resolve_paths
+
+QUARTERS = ("2026Q2", "2026Q3")
+
+
+@dataclass
+class DemoRun:
+    paths: Paths
+    base_url: str
+    config: Path
+    manifest: dict
+    summary: object
+    scores: dict[str, list[dict]]
+
+
+@pytest.fixture(scope="session")
+def demo_server():
+    from democity import DemoServer, build
+
+    city = build(2026)
+    with DemoServer(city) as server:
+        yield city, server
+
+
+@pytest.fixture(scope="session")
+def demo_run(demo_server, tmp_path_factory) -> DemoRun:
+    """The whole pipeline on the demo city: crawl into a fresh database, score both quarters, publish."""
+    from crawlers.crawl import run_crawl
+    from democity import write_city
+    from metrics import store
+    from metrics.periods import parse_period
+    from metrics.scoring import score_period
+    from sgs.cityconfig import load_city
+
+    city, server = demo_server
+    root = tmp_path_factory.mktemp("demo")
+    paths = resolve_paths(root / "sgs.duckdb")
+    config = write_city(city, server.base_url, root)
+    summary = run_crawl(load_city(config), paths, quiet=True)
+    con = store.connect(paths)
+    try:
+        scores = {q: score_period(con, parse_period(q)) for q in QUARTERS}
+        store.publish(con, paths)
+    finally:
+        con.close()
+    manifest = json.loads((root / "ground_truth.json").read_text("utf-8"))
+    return DemoRun(paths, server.base_url, config, manifest, summary, scores)
