@@ -13,7 +13,7 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
@@ -97,7 +97,7 @@ class Fetcher:
         self.default_concurrency = concurrency
         self._hosts: dict[str, _Host] = {}
         self._client = httpx.AsyncClient(
-            headers={"User-Agent": user_agent, "Accept-Language": "zh-CN,zh;q=0.9"},
+            headers={"User-Agent": ascii_header(user_agent), "Accept-Language": "zh-CN,zh;q=0.9"},
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
             follow_redirects=False,
             trust_env=False,  # a proxy from the environment must not silently carry the crawl elsewhere
@@ -165,13 +165,14 @@ class Fetcher:
             except (asyncio.TimeoutError, httpx.TimeoutException):
                 return FetchResult(url, current, error=f"抓取 {current} 超时", transient=True)
             except httpx.ConnectError as exc:
-                return FetchResult(url, current, error=f"无法连接 {current}：{exc or '连接被拒绝'}", transient=True)
+                return FetchResult(url, current, error=f"无法连接 {current}：连接被拒绝或主机不可达（{exc}）",
+                                   transient=True)
             except httpx.TransportError as exc:
                 return FetchResult(url, current, error=f"抓取 {current} 失败：{type(exc).__name__} {exc}",
                                    transient=True)
             except _TooLarge:
                 return FetchResult(url, current, error=f"{current} 的响应超过 {self.max_bytes} 字节上限，已放弃")
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 return FetchResult(url, current, error=f"抓取 {current} 失败：{type(exc).__name__} {exc}")
 
     def _host(self, host: str) -> _Host:
@@ -209,6 +210,11 @@ class Fetcher:
                 http_version=response.http_version,
                 request_headers=list(response.request.headers.multi_items()),
             )
+
+
+def ascii_header(value: str) -> str:
+    """HTTP header values must be ASCII; other characters (a Chinese User-Agent) are percent-encoded."""
+    return value if value.isascii() else quote(value, safe="".join(chr(c) for c in range(0x20, 0x7F)))
 
 
 def _transient(result: FetchResult) -> bool:

@@ -5,6 +5,11 @@ they can be read, ``amount`` fields become 万元 decimals, identifier fields (t
 rule, and the kind's 文书号) lose spaces and are upper-cased. Anything that cannot be read is kept as the
 cleaned raw text, so a check can flag it instead of the crawler silently dropping it.
 
+Width: codes, dates, amounts and enumerated values are NFKC-normalised (full-width → half-width, "；" → ";"
+so an enumeration's separator is found). Free text (names, 违法事实, 处罚内容) only has full-width letters
+and digits folded: NFKC would also turn Chinese punctuation (，：；（）) into ASCII and so rewrite the
+department's sentence, which is evidence.
+
 Placeholders: a value that is only "无", "暂无", "空", "null"/"none"/"n/a", or only dashes and slashes
 ("-", "--", "—", "/", "／") is how pages print an empty cell, so it is stored as NULL. No standard field has
 such a value as a real answer, and a completeness check should count it as missing, which NULL does.
@@ -23,6 +28,7 @@ from metrics import standard
 _PLACEHOLDER_WORDS = {"无", "暂无", "空", "null", "none", "n/a", "na"}
 _PLACEHOLDER_MARKS = re.compile(r"^[-—–_/\\.·]+$")
 _WHITESPACE = re.compile(r"\s+")
+_FULL_WIDTH_ALNUM = {c: c - 0xFEE0 for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))}
 
 _TIME = r"\d{1,2}(?:[:时]\d{1,2}分?(?::?\d{1,2}(?:\.\d+)?秒?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
 _DATE_PATTERNS = (
@@ -35,9 +41,16 @@ _AMOUNT = re.compile(r"^(?:人民币|¥)?(-?\d+(?:\.\d+)?)(万元|万|元)?(?:�
 
 def clean_text(value: object) -> str | None:
     """NFKC (full-width → half-width), whitespace runs → one space, trimmed; placeholders → None."""
-    if value is None:
-        return None
-    text = _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", str(value))).strip()
+    return None if value is None else _trimmed(unicodedata.normalize("NFKC", str(value)))
+
+
+def clean_prose(value: object) -> str | None:
+    """Free text: full-width letters and digits folded, Chinese punctuation kept; trimmed; placeholders → None."""
+    return None if value is None else _trimmed(str(value).translate(_FULL_WIDTH_ALNUM))
+
+
+def _trimmed(text: str) -> str | None:
+    text = _WHITESPACE.sub(" ", text).strip()
     if not text or text.lower() in _PLACEHOLDER_WORDS or _PLACEHOLDER_MARKS.match(text):
         return None
     return text
@@ -96,7 +109,7 @@ def normalise_identifier(value: object) -> str | None:
 
 @lru_cache(maxsize=None)
 def field_kinds(kind: str) -> dict[str, str]:
-    """Code → how to normalise it: "date", "amount", "identifier" or "text" (from the registry)."""
+    """Code → how to normalise it: "date", "amount", "identifier", "enum" or "text" (from the registry)."""
     std = standard.load(kind)
     out: dict[str, str] = {}
     for f in (*std.fields, *standard.page_fields()):
@@ -105,7 +118,7 @@ def field_kinds(kind: str) -> dict[str, str]:
         elif f.check or f.code == std.prefixed("WSH"):
             out[f.code] = "identifier"
         else:
-            out[f.code] = "text"
+            out[f.code] = "enum" if f.enum else "text"
     return out
 
 
@@ -113,7 +126,8 @@ _NORMALISERS = {
     "date": normalise_date,
     "amount": normalise_amount,
     "identifier": normalise_identifier,
-    "text": clean_text,
+    "enum": clean_text,
+    "text": clean_prose,
 }
 
 

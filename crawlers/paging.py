@@ -113,14 +113,21 @@ class Pager:
         start = int(self.config.get("start", 1))
         return with_query(self.source.start_url, **{self.config.get("param", "page"): start + number - 1})
 
+    def _json_size(self) -> int:
+        """Page size: the ``size`` setting, else the one the start URL already asks for, else 50."""
+        if "size" in self.config:
+            return int(self.config["size"])
+        asked = dict(parse_qsl(urlsplit(self.source.start_url).query)).get(self.config.get("size_param", "pageSize"))
+        return int(asked) if asked and asked.isdigit() else 50
+
     def _json_url(self, number: int) -> str:
         cfg = self.config
         return with_query(self.source.start_url, **{cfg.get("page_param", "page"): number,
-                                                    cfg.get("size_param", "pageSize"): int(cfg.get("size", 50))})
+                                                    cfg.get("size_param", "pageSize"): self._json_size()})
 
     def _json_next(self, page: Page) -> str | None:
         """Stop on an empty or short page, or once ``number × size`` reaches the stated total."""
-        size = int(self.config.get("size", 50))
+        size = self._json_size()
         if page.n_items == 0 or page.n_items < size:
             return None
         try:

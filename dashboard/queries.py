@@ -111,7 +111,7 @@ def headline(snapshot: str, period: str) -> dict[str, Any]:
     df = _frame(
         """
         SELECT count(*)                                   AS n_departments,
-               coalesce(sum(n_records), 0)                AS n_records,
+               CAST(coalesce(sum(n_records), 0) AS BIGINT) AS n_records,
                avg(total)                                 AS avg_total,
                sum(timeliness * n_records)   / nullif(sum(n_records) FILTER (WHERE timeliness IS NOT NULL), 0)
                                                           AS timeliness,
@@ -234,12 +234,18 @@ def remediation(snapshot: str, period: str, dept_id: str, indicator: str | None 
     )
     for col in ("value", "message", "wsh", "xdr_mc"):
         df[col] = df[col].map(mask_text)
+    df["url"] = df["url"].map(_web_url)
     df["field_name"] = [field_name(k, c) for k, c in zip(df["kind"], df["field"])]
     df["archive"] = [
         f"{w}#{int(o)}" if not _missing(w) and not _missing(o) else None
         for w, o in zip(df["warc_file"], df["warc_offset"])
     ]
     return df
+
+
+def _web_url(url: Any) -> str | None:
+    """Only http(s) addresses become links: a page's URL is crawled input and must not carry a script."""
+    return url if isinstance(url, str) and url.lower().startswith(("http://", "https://")) else None
 
 
 def field_name(kind: str | None, code: str | None) -> str | None:

@@ -48,8 +48,8 @@ def crawl(
         summary = run_crawl(city, resolve_paths(db), quiet=quiet)
     except StoreError as exc:
         _fail(str(exc))
-    for url, message in summary.errors:
-        typer.echo(f"  {url}：{message}", err=True)
+    for _url, message in summary.errors:
+        typer.echo(f"  {message}", err=True)
     if summary.failed_sources:
         _fail(f"{len(summary.failed_sources)} 个来源无法抓取：{', '.join(summary.failed_sources)}；"
               "其余来源的数据已保存。")

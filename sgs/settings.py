@@ -16,7 +16,7 @@ STANDARD_DIR = DATA_DIR / "standard"
 SCHEMES_DIR = DATA_DIR / "schemes"
 CALENDARS_DIR = DATA_DIR / "calendars"
 DEFAULT_SCHEME = SCHEMES_DIR / "default.toml"
-USER_AGENT = "sgs-monitor/0.1 (+双公示监测; contact the credit office that runs it)"
+USER_AGENT = "sgs-monitor/0.1 (shuang-gongshi disclosure monitor run by a local credit office)"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ and publishes it; only ``SGS_DB`` points the app at it. Swap the fixture for the
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -91,10 +92,8 @@ FINDINGS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def dashboard_db(tmp_path_factory: pytest.TempPathFactory):
-    """A published snapshot of a small two-county city; ``SGS_DB`` points at its working database."""
-    paths = resolve_paths(tmp_path_factory.mktemp("city") / "sgs.duckdb")
+def build_city(paths: Paths) -> None:
+    """Write the small city into a working database with the store's own functions and publish it."""
     con = store.connect(paths)
     try:
         store.insert_rows(con, "departments", [
@@ -121,6 +120,13 @@ def dashboard_db(tmp_path_factory: pytest.TempPathFactory):
         store.publish(con, paths)
     finally:
         con.close()
+
+
+@pytest.fixture(scope="module")
+def dashboard_db(tmp_path_factory: pytest.TempPathFactory):
+    """A published snapshot of a small two-county city; ``SGS_DB`` points at its working database."""
+    paths = resolve_paths(tmp_path_factory.mktemp("city") / "sgs.duckdb")
+    build_city(paths)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SGS_DB", str(paths.db))
         yield paths
@@ -146,9 +152,10 @@ def _snapshot_frame(paths: Paths, sql: str, params: list) -> pd.DataFrame:
 
 
 def _table(at: AppTest, key: str) -> pd.DataFrame:
-    matches = [df for df in at.dataframe if df.key == key]
-    assert len(matches) == 1, f"expected one dataframe {key!r}, found {[d.key for d in at.dataframe]}"
-    return matches[0].value
+    """The one dataframe inside the container the page names ``key``."""
+    tables = at.get_by_key(key).dataframe
+    assert len(tables) == 1
+    return tables[0].value
 
 
 def _run(at: AppTest) -> AppTest:
@@ -170,7 +177,7 @@ def test_app_runs_on_latest_period(dashboard_db: Paths) -> None:
     assert labels["部门数"] == "4"
     assert labels["记录数"] == "202"
     assert labels["问题数"] == "5"
-    assert not [e for e in at.markdown if "<" in e.value]  # nothing rendered as HTML
+    assert not at.html  # crawled content is never rendered as HTML
 
 
 @pytest.mark.parametrize("period", ["2026Q3", "2026Q2"])
@@ -194,7 +201,11 @@ def test_county_ranking_and_chart(dashboard_db: Paths) -> None:
     county = _table(at, "county_ranking")
     assert county["县区"].tolist() == ["市本级", "潞州区"]
     charts = at.get("plotly_chart")
-    assert len(charts) == 1 and "市市场监督管理局" in charts[0].proto.spec
+    assert len(charts) == 1
+    traces = json.loads(charts[0].proto.spec)["data"]
+    by_grade = {t["name"]: list(t["x"]) for t in traces}
+    assert by_grade == {"优秀": ["市发展和改革委员会"], "良好": ["潞州区生态环境局", "市市场监督管理局"],
+                        "不合格": ["潞州区交通运输局"]}
 
 
 def _findings_count(paths: Paths, period: str, dept: str, indicator: str | None = None) -> int:
@@ -260,6 +271,23 @@ def test_department_from_query_param(dashboard_db: Paths) -> None:
     at = _department_page(at)
     assert at.selectbox(key="_dept_select").value == "d_jtj"
     assert len(_table(at, "remediation")) == _findings_count(dashboard_db, "2026Q3", "d_jtj") == 1
+
+
+def test_new_publish_shows_on_next_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Caches are keyed by snapshot name: a publish is visible on the next rerun, without clearing them."""
+    paths = resolve_paths(tmp_path / "sgs.duckdb")
+    build_city(paths)
+    monkeypatch.setenv("SGS_DB", str(paths.db))
+    at = _run(_app())
+    assert _table(at, "dept_ranking")["总分"].iloc[0] == pytest.approx(97.3)
+    con = store.connect(paths)
+    try:
+        con.execute("UPDATE scores SET total = 99.0 WHERE period = '2026Q3' AND dept_id = 'd_fgw'")
+        store.publish(con, paths)
+    finally:
+        con.close()
+    _run(at)
+    assert _table(at, "dept_ranking")["总分"].iloc[0] == pytest.approx(99.0)
 
 
 def test_no_snapshot_shows_friendly_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

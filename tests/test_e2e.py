@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 from sgs.cli import app
-from tests.conftest import QUARTERS
 
 INDICATOR = {
     "late_publication": "timeliness",
@@ -17,6 +16,7 @@ INDICATOR = {
     "conditional_missing": "completeness",
     "portal_missing": "completeness",
 }  # every other demo rule feeds accuracy
+QUARTERS = ("2026Q2", "2026Q3")  # the demo city's decisions span these two quarters
 WEIGHTS = {"timeliness": 40, "completeness": 30, "accuracy": 30}  # data/schemes/default.toml, by hand
 
 

@@ -42,6 +42,7 @@ def choose_department(snapshot: str) -> str | None:
 
 
 def score_metrics(score: dict[str, Any]) -> None:
+    """Total, grade and both ranks first (what the assessment reports), then the sub-scores behind them."""
     row1 = st.columns(4)
     row1[0].metric("总分", fmt(score["total"]))
     row1[1].metric("等级", score["grade"] or "—")
@@ -55,10 +56,7 @@ def score_metrics(score: dict[str, Any]) -> None:
 
 def remediation_table(df: pd.DataFrame) -> pd.DataFrame:
     """The finding rows as the liaison reads them (Chinese headings, field code with its name)."""
-    fields = [
-        f"{code} {name}" if name else code
-        for code, name in zip(df["field"].where(df["field"].notna(), None), df["field_name"])
-    ]
+    fields = [f"{code} {name}" if name else code for code, name in zip(df["field"], df["field_name"])]
     return pd.DataFrame({
         "序号": range(1, len(df) + 1),
         "指标": df["indicator"].map(lambda v: queries.INDICATORS.get(v, v)),
@@ -76,6 +74,7 @@ def remediation_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def remediation(snapshot: str, period: str, dept_id: str) -> None:
+    """The 整改清单 with a filter by indicator, plus a CSV download to hand to whoever fixes the pages."""
     counts = queries.finding_counts(snapshot, period, dept_id)
     options = [ALL, *queries.INDICATORS]
     labels = {ALL: f"全部（{sum(counts.values())}）",
@@ -86,15 +85,13 @@ def remediation(snapshot: str, period: str, dept_id: str) -> None:
         st.success("本期没有发现需要整改的问题。" if picked == ALL else "该指标下没有发现问题。")
         return
     table = remediation_table(df)
-    st.dataframe(
-        table, hide_index=True, key="remediation",
-        column_config={
+    with st.container(key="remediation"):
+        st.dataframe(table, hide_index=True, column_config={
             "序号": st.column_config.NumberColumn("序号", format="%d", width="small"),
             "证据页面": st.column_config.LinkColumn("证据页面", help="发现问题时读取的原始页面"),
             "存档": st.column_config.TextColumn("存档", help="WARC 存档文件#偏移量：抓取时页面内容的留存副本"),
             "抓取时间": st.column_config.DatetimeColumn("抓取时间", format="YYYY-MM-DD HH:mm"),
-        },
-    )
+        })
     st.download_button(
         "下载整改清单（CSV）", table.to_csv(index=False).encode("utf-8-sig"),
         file_name=f"整改清单-{dept_id}-{period}.csv", mime="text/csv",

@@ -19,6 +19,7 @@ COUNTY_COLUMNS = {
 
 
 def headline(snapshot: str, period: str) -> None:
+    """The seven figures a leader asks for first; rates are record-weighted (see queries.headline)."""
     h = queries.headline(snapshot, period)
     cols = st.columns(7)
     cols[0].metric("部门数", fmt(h["n_departments"], "d"))
@@ -31,8 +32,10 @@ def headline(snapshot: str, period: str) -> None:
 
 
 def ranking_table(ranking: pd.DataFrame) -> None:
+    """Departments in rank order with the three sub-scores, so a low total can be traced to its cause."""
     table = ranking[list(RANKING_COLUMNS)].rename(columns=RANKING_COLUMNS)
-    st.dataframe(table, hide_index=True, key="dept_ranking", column_config=score_columns())
+    with st.container(key="dept_ranking"):  # the key names the table for tests and CSS
+        st.dataframe(table, hide_index=True, column_config=score_columns())
 
 
 def ranking_chart(ranking: pd.DataFrame) -> None:
@@ -50,12 +53,14 @@ def ranking_chart(ranking: pd.DataFrame) -> None:
 
 
 def county_table(snapshot: str, period: str) -> None:
+    """Counties ranked by the mean of their departments' scores (市本级 is ranked as one of them)."""
     county = queries.county_ranking(snapshot, period)
     if county.empty:
         st.info("本期没有县区得分。")
         return
     table = county[list(COUNTY_COLUMNS)].rename(columns=COUNTY_COLUMNS)
-    st.dataframe(table, hide_index=True, key="county_ranking", column_config=score_columns())
+    with st.container(key="county_ranking"):
+        st.dataframe(table, hide_index=True, column_config=score_columns())
 
 
 def main() -> None:

@@ -1,0 +1,111 @@
+"""The assessment rules: one module per rule, discovered at run time, each contributing one SQL SELECT.
+
+Adding a rule is adding a file ``metrics/checks/<rule_id>.py`` that defines
+
+* ``RULE = Rule(id=…, name=…, indicator=…, clause=…, severity=…)`` — what the rule is and which policy clause
+  or standard it enforces (shown to assessors and departments, so the names are Chinese);
+* ``findings_sql(ctx: Context) -> str | None`` — a SELECT producing ``(record_key, field, value, message)``
+  over ``ctx.source``, the period's assessed site records of one kind (``None`` when the rule does not apply
+  to that kind);
+* optionally ``prepare(con, ctx) -> None`` — set-up the SELECT needs (e.g. the working-day table).
+
+Rules are pure SQL and set-based: the scorer (``metrics.scoring``) runs them together in DuckDB, never a
+Python loop per record. Shared SQL building blocks live in ``metrics.checks._sql``; modules whose name starts
+with ``_`` are not rules.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property, lru_cache
+
+import duckdb
+
+from metrics import standard
+from metrics.workdays import Calendar, default_calendar
+
+SEVERITIES = {"high": "严重", "medium": "一般", "low": "轻微"}
+INDICATORS = {"timeliness": "及时性", "completeness": "完整性", "accuracy": "准确性"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a rule is, independent of how it is computed: the contract with ground truth and the dashboard."""
+
+    id: str
+    name: str  # 中文名, as assessors call the problem
+    indicator: str  # timeliness | completeness | accuracy
+    clause: str  # the policy clause or standard the rule enforces
+    severity: str  # high | medium | low
+
+    def __post_init__(self) -> None:
+        if self.indicator not in INDICATORS:
+            raise ValueError(f"规则 {self.id}：未知指标 {self.indicator!r}（应为 {', '.join(INDICATORS)} 之一）")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"规则 {self.id}：未知严重程度 {self.severity!r}（应为 {', '.join(SEVERITIES)} 之一）")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a rule's SQL may depend on besides the data: kind, source relation, as-of date, scheme values.
+
+    ``source`` holds the record table's columns (every standard code as VARCHAR, ``FBRQ``, ``record_key``,
+    ``dept_id``, ``first_seen``, …) plus helper columns: ``_jdrq`` and ``_fbrq`` (decision and stated
+    publication dates as DATE, NULL when not a date) and ``_pub_date`` (the publication date timeliness judges).
+    """
+
+    kind: str  # xk | cf
+    source: str  # relation of assessed site records (see metrics.scoring.stage_assessed)
+    as_of: date  # decisions dated after this are in the future
+    max_workdays: int = 7  # publication deadline in working days (from the scheme)
+    calendar: Calendar = field(default_factory=default_calendar)  # official working days
+
+    @cached_property
+    def std(self) -> standard.Standard:
+        return standard.load(self.kind)
+
+    @property
+    def records_table(self) -> str:
+        """All stored records of the kind, both channels (portal records live only here)."""
+        return f"{self.kind}_records"
+
+    def get(self, code: str) -> standard.Field | None:
+        """The registry field with this code, or None when the kind's standard has no such field."""
+        try:
+            return self.std.get(code)
+        except KeyError:
+            return None
+
+
+@dataclass(frozen=True)
+class Check:
+    """A discovered rule module: its metadata and its SQL builder (plus optional set-up)."""
+
+    rule: Rule
+    findings_sql: Callable[[Context], str | None]
+    prepare: Callable[[duckdb.DuckDBPyConnection, Context], None] | None = None
+
+
+@lru_cache(maxsize=None)
+def all_checks() -> tuple[Check, ...]:
+    """Every rule module in this package, ordered by id; a malformed module is an error, not skipped."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        rule, build = getattr(module, "RULE", None), getattr(module, "findings_sql", None)
+        if not isinstance(rule, Rule) or not callable(build):
+            raise TypeError(f"规则模块 {module.__name__} 须定义 RULE = Rule(...) 和 findings_sql(ctx)")
+        if rule.id != info.name:
+            raise ValueError(f"规则模块 {module.__name__} 的 RULE.id 为 {rule.id!r}，应与文件名一致")
+        found.append(Check(rule, build, getattr(module, "prepare", None)))
+    return tuple(sorted(found, key=lambda c: c.rule.id))
+
+
+def all_rules() -> list[Rule]:
+    """The metadata of every rule, ordered by id."""
+    return [c.rule for c in all_checks()]

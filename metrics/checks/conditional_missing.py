@@ -1,0 +1,34 @@
+"""条件必填项缺失: a conditional (C) field is empty although its condition holds.
+
+A condition (``when = {field, any_of}`` in the registry) holds when the condition field's items, split on
+its enum's separator and mapped through the enum's aliases, include any of ``any_of``. An empty condition
+field is judged by required_missing, not here.
+"""
+from __future__ import annotations
+
+from metrics import standard
+from metrics.checks import Context, Rule
+from metrics.checks._sql import enum_has_any, finding, label, lit, present, quoted, union_all
+
+RULE = Rule(
+    id="conditional_missing",
+    name="条件必填项缺失",
+    indicator="completeness",
+    clause="《双公示数据标准》（发改办财金〔2018〕790号）条件必填项",
+    severity="medium",
+)
+
+
+def _one(ctx: Context, f: standard.Field) -> str:
+    cond = ctx.std.get(f.when["field"])
+    if cond.enum:
+        holds = enum_has_any(standard.enums()[cond.enum], cond.code, f.when["any_of"])
+    else:
+        holds = f"trim({cond.code}) IN ({', '.join(lit(v) for v in f.when['any_of'])})"
+    message = f"{lit(label(cond) + '为')} || {quoted(cond, cond.code)} || {lit(f'，{label(f)}必填但为空')}"
+    where = f"{present(cond.code)} AND {holds} AND NOT ({present(f.code)})"
+    return finding(ctx.source, f.code, "NULL", message, where)
+
+
+def findings_sql(ctx: Context) -> str | None:
+    return union_all(_one(ctx, f) for f in ctx.std.fields if f.required == "C" and f.when)

@@ -1,0 +1,28 @@
+"""统一社会信用代码校验错误: a credit-code field fails GB 32100-2015 (shape, check character or the
+embedded GB 11714 organisation-code check). The all-zero placeholder is credit_code_placeholder's."""
+from __future__ import annotations
+
+from metrics import standard
+from metrics.checks import Context, Rule
+from metrics.checks._sql import finding, label, lit, present, quoted, shown, union_all
+from metrics.codes import USCC_PLACEHOLDER
+
+RULE = Rule(
+    id="credit_code_invalid",
+    name="统一社会信用代码校验错误",
+    indicator="accuracy",
+    clause="GB 32100-2015《法人和其他组织统一社会信用代码编码规则》（含GB 11714校验）；长治市实施意见（四）",
+    severity="high",
+)
+
+
+def _one(ctx: Context, f: standard.Field) -> str:
+    problem = (f"CASE WHEN regexp_full_match({f.code}, '[0-9A-HJ-NPQRTUWXY]{{18}}') "
+               f"THEN '校验码错误' ELSE '不是18位规范字符' END")
+    message = f"{lit(label(f))} || {quoted(f, f.code)} || {problem} || '（GB 32100-2015）'"
+    where = f"{present(f.code)} AND {f.code} <> {lit(USCC_PLACEHOLDER)} AND NOT uscc_ok({f.code})"
+    return finding(ctx.source, f.code, shown(f, f.code), message, where)
+
+
+def findings_sql(ctx: Context) -> str | None:
+    return union_all(_one(ctx, f) for f in ctx.std.fields if f.check == "uscc")

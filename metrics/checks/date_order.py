@@ -1,0 +1,50 @@
+"""日期逻辑错误: dates that contradict each other or the calendar.
+
+* 有效期自 later than 有效期至 (licences; reported on 有效期至);
+* the stated publication date (``FBRQ``) before the decision date (reported on ``FBRQ``);
+* a decision date after the assessment's as-of date — a decision cannot be in the future.
+Unparseable dates are date_invalid's, so every comparison here is between real dates.
+"""
+from __future__ import annotations
+
+from metrics import standard
+from metrics.checks import Context, Rule
+from metrics.checks._sql import finding, label, lit, union_all
+
+RULE = Rule(
+    id="date_order",
+    name="日期逻辑错误",
+    indicator="accuracy",
+    clause="《双公示数据标准》（发改办财金〔2018〕790号）：有效期自不晚于有效期至，决定日期不晚于当前日期",
+    severity="medium",
+)
+FBRQ = next(f for f in standard.page_fields() if f.code == "FBRQ")
+
+
+def _validity(ctx: Context) -> str | None:
+    """有效期自 > 有效期至, for kinds whose standard has the pair."""
+    start, end = ctx.get(ctx.std.prefixed("YXQZ")), ctx.get(ctx.std.prefixed("YXQZI"))
+    if start is None or end is None:
+        return None
+    a, b = f"TRY_CAST({start.code} AS DATE)", f"TRY_CAST({end.code} AS DATE)"
+    message = (f"{lit(label(start) + '为')} || CAST({a} AS VARCHAR) || {lit('，晚于' + label(end))} "
+               f"|| CAST({b} AS VARCHAR)")
+    return finding(ctx.source, end.code, end.code, message, f"{a} > {b}")
+
+
+def _published_before_decision(ctx: Context) -> str:
+    jdrq = ctx.std.get(ctx.std.prefixed("JDRQ"))
+    message = (f"{lit(label(FBRQ) + '为')} || CAST(_fbrq AS VARCHAR) || {lit('，早于' + label(jdrq))} "
+               f"|| CAST(_jdrq AS VARCHAR)")
+    return finding(ctx.source, FBRQ.code, FBRQ.code, message, "_fbrq < _jdrq")
+
+
+def _future_decision(ctx: Context) -> str:
+    jdrq = ctx.std.get(ctx.std.prefixed("JDRQ"))
+    as_of = ctx.as_of.isoformat()
+    message = f"{lit(label(jdrq) + '为')} || CAST(_jdrq AS VARCHAR) || {lit(f'，晚于评估基准日 {as_of}')}"
+    return finding(ctx.source, jdrq.code, jdrq.code, message, f"_jdrq > DATE {lit(as_of)}")
+
+
+def findings_sql(ctx: Context) -> str | None:
+    return union_all([_validity(ctx), _published_before_decision(ctx), _future_decision(ctx)])

@@ -1,0 +1,28 @@
+"""枚举值不规范: an enumerated field holds a value the standard's enumeration does not know.
+
+Accepted: the enumeration's values, its aliases (local codes like ``01``, older wording), and prefix values
+that name the kind (``其他-xxx``); multi-valued fields (处罚类别) are split on the enum's separator.
+"""
+from __future__ import annotations
+
+from metrics import standard
+from metrics.checks import Context, Rule
+from metrics.checks._sql import enum_hint, enum_ok, finding, label, lit, present, quoted, shown, union_all
+
+RULE = Rule(
+    id="enum_invalid",
+    name="枚举值不规范",
+    indicator="accuracy",
+    clause="《双公示数据标准》（发改办财金〔2018〕790号）代码取值",
+    severity="low",
+)
+
+
+def _one(ctx: Context, f: standard.Field) -> str:
+    enum = standard.enums()[f.enum]
+    message = f"{lit(label(f))} || {quoted(f, f.code)} || {lit(f'不是规范取值（应为{enum_hint(enum)}）')}"
+    return finding(ctx.source, f.code, shown(f, f.code), message, f"{present(f.code)} AND NOT {enum_ok(enum, f.code)}")
+
+
+def findings_sql(ctx: Context) -> str | None:
+    return union_all(_one(ctx, f) for f in ctx.std.fields if f.enum)

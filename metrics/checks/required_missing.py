@@ -1,0 +1,20 @@
+"""必填项缺失: a field the standard marks required (R) is empty."""
+from __future__ import annotations
+
+from metrics.checks import Context, Rule
+from metrics.checks._sql import finding, label, lit, present, union_all
+
+RULE = Rule(
+    id="required_missing",
+    name="必填项缺失",
+    indicator="completeness",
+    clause="长治市实施意见（一）：按《双公示数据标准》（发改办财金〔2018〕790号）必填项采集公示",
+    severity="medium",
+)
+
+
+def findings_sql(ctx: Context) -> str | None:
+    return union_all(
+        finding(ctx.source, f.code, "NULL", lit(f"必填项{label(f)}为空"), f"NOT ({present(f.code)})")
+        for f in ctx.std.fields if f.required == "R"
+    )

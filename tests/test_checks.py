@@ -1,0 +1,211 @@
+"""Every rule on a passing and a failing record, in a real DuckDB file made by metrics.store.connect.
+
+Records are built from a clean base (which must raise no finding at all) with a few fields overridden, and
+scored through metrics.scoring.score_period, so each rule is exercised exactly as production runs it.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from metrics import codes, store
+from metrics.checks import all_checks, all_rules
+from metrics.periods import parse_period
+from metrics.scoring import rules_catalogue, score_period
+from metrics.workdays import CalendarError
+from sgs.settings import Paths
+
+PERIOD = parse_period("2026Q3")
+AS_OF = date(2026, 11, 30)
+SEEN = datetime(2026, 9, 29, 10, 0)
+LATER = datetime(2026, 10, 20, 10, 0)
+
+
+def make_uscc(head: str = "91140400", org8: str = "MA0K3L7Q") -> str:
+    """A valid credit code: 8-character head, GB 11714 body with its check, then the GB 32100 check."""
+    body = head + org8 + codes.org_check_char(org8)
+    return body + codes.uscc_check_char(body)
+
+
+def make_ric(first17: str = "14040219900307123") -> str:
+    return first17 + codes.ric_check_char(first17)
+
+
+BASE = {
+    "cf": {
+        "CF_XDR_MC": "长治市某某商贸有限公司", "CF_XDR_LB": "法人及非法人组织", "CF_XDR_SHXYM": make_uscc(),
+        "CF_FRDB": "王五", "CF_WFXW": "违反大气污染防治法", "CF_SY": "露天焚烧废弃物", "CF_YJ": "《大气污染防治法》第一百一十九条",
+        "CF_CFLB": "罚款", "CF_NR": "罚款2万元", "CF_NR_FK": "2", "CF_JDRQ": "2026-09-25", "CF_YXQ": "2027-09-25",
+        "CF_CFJG": "长治市生态环境局", "CF_CFJGDM": make_uscc("11140400", "0123456A"),
+        "CF_SJLY": "长治市生态环境局", "CF_SJLYDM": make_uscc("11140400", "0123456A"), "FBRQ": "2026-09-28",
+    },
+    "xk": {
+        "XK_XDR_MC": "长治市某某餐饮店", "XK_XDR_LB": "个体工商户", "XK_XDR_SHXYM": make_uscc("92140402", "L3NUQ8XY"),
+        "XK_XKWS": "食品经营许可决定书", "XK_XKLB": "普通", "XK_NR": "准予食品经营许可", "XK_JDRQ": "2026-09-25",
+        "XK_YXQZ": "2026-09-25", "XK_YXQZI": "2031-09-24", "XK_XKJG": "长治市市场监督管理局",
+        "XK_XKJGDM": make_uscc("11140400", "MB1959X2"), "XK_ZT": "1", "XK_LYDW": "长治市市场监督管理局",
+        "XK_LYDWDM": make_uscc("11140400", "MB1959X2"), "FBRQ": "2026-09-28",
+    },
+}
+
+
+def wsh(kind: str, key: str) -> str:
+    return f"长环罚〔2026〕{key}号" if kind == "cf" else f"长市监许〔2026〕{key}号"
+
+
+@pytest.fixture
+def con(tmp_path):
+    con = store.connect(Paths(tmp_path / "sgs.duckdb"))
+    con.execute("""INSERT INTO departments (dept_id, name, county) VALUES
+                   ('d1', '市生态环境局', '市本级'), ('d2', '潞州区市场监督管理局', '潞州区')""")
+    yield con
+    con.close()
+
+
+def add(con, kind: str, key: str, *, portal: bool = True, seen: datetime = SEEN, dept: str = "d1", **fields) -> None:
+    """Store one site record (base + overrides; None clears a field) and, unless told, its portal twin."""
+    record = {**BASE[kind], f"{kind.upper()}_WSH": wsh(kind, key), **fields}
+    meta = {"dept_id": dept, "url": f"http://127.0.0.1/{key}", "fetch_id": f"f-{key}", "std_version": "2019"}
+    store.upsert_records(con, kind, [{**record, **meta, "record_key": key, "channel": "site"}], seen)
+    if portal:
+        twin = {**record, **meta, "record_key": f"portal-{key}", "channel": "portal", "dept_id": None}
+        store.upsert_records(con, kind, [twin], seen)
+
+
+def findings(con, rule_id: str | None = None) -> set[tuple]:
+    rows = con.execute("SELECT record_key, rule_id, field, value FROM findings WHERE rule_id = coalesce(?, rule_id)",
+                       [rule_id]).fetchall()
+    return {tuple(r) for r in rows}
+
+
+def score(con, **kw):
+    return score_period(con, PERIOD, as_of=AS_OF, **kw)
+
+
+def test_rules_are_discovered_with_their_contract_ids():
+    ids = {r.id for r in all_rules()}
+    assert ids == {"late_publication", "required_missing", "conditional_missing", "portal_missing",
+                   "credit_code_invalid", "credit_code_placeholder", "id_number_invalid", "enum_invalid",
+                   "date_order", "date_invalid"}
+    assert all(c.rule.name and c.rule.clause for c in all_checks())
+    assert {r["id"]: r["indicator"] for r in rules_catalogue()}["portal_missing"] == "completeness"
+
+
+@pytest.mark.parametrize("kind", ["cf", "xk"])
+def test_clean_records_raise_no_finding(con, kind):
+    add(con, kind, "1")
+    rows = score(con)
+    assert findings(con) == set()
+    assert rows[0]["total"] == 100.0 and rows[0]["grade"] == "优秀"
+
+
+# (rule, kind, passing overrides, failing overrides, expected field of the failing record)
+CASES = [
+    # the policy's example: decided Friday 2026-09-25 (中秋), the 7th working day is Monday 10-12
+    ("late_publication", "cf", {"FBRQ": "2026-10-12", "seen": LATER}, {"FBRQ": "2026-10-13", "seen": LATER}, "FBRQ"),
+    # across the Spring Festival 2026 (02-15..02-23 off, Saturdays 02-14 and 02-28 worked): 7th day is 03-02
+    ("late_publication", "xk", {"XK_JDRQ": "2026-02-13", "FBRQ": "2026-03-02", "seen": LATER},
+     {"XK_JDRQ": "2026-02-13", "FBRQ": "2026-03-03", "seen": LATER}, "FBRQ"),
+    ("required_missing", "cf", {"CF_WFXW": "违法排污"}, {"CF_WFXW": None}, "CF_WFXW"),
+    ("required_missing", "xk", {}, {"XK_XKWS": "   "}, "XK_XKWS"),
+    ("conditional_missing", "cf", {"CF_XDR_LB": "个体工商户", "CF_FRDB": None}, {"CF_FRDB": None}, "CF_FRDB"),
+    ("conditional_missing", "cf", {"CF_CFLB": "警告", "CF_NR_FK": None}, {"CF_CFLB": "警告; 罚款", "CF_NR_FK": None},
+     "CF_NR_FK"),
+    ("conditional_missing", "xk", {"XK_XDR_LB": "01", "XK_XDR_ZJLX": "身份证", "XK_XDR_ZJHM": make_ric()},
+     {"XK_XDR_LB": "01", "XK_XDR_ZJLX": "身份证"}, "XK_XDR_ZJHM"),
+    ("credit_code_invalid", "cf", {"CF_XDR_SHXYM": make_uscc("N2140400", "H1234567")},
+     {"CF_XDR_SHXYM": make_uscc()[:17] + ("0" if make_uscc()[17] != "0" else "1")}, "CF_XDR_SHXYM"),
+    ("credit_code_invalid", "xk", {"XK_XKJGDM": make_uscc("Y1140400", "MA0K3L7Q")}, {"XK_XKJGDM": "1114040001234"},
+     "XK_XKJGDM"),
+    ("credit_code_placeholder", "cf", {}, {"CF_XDR_SHXYM": codes.USCC_PLACEHOLDER}, "CF_XDR_SHXYM"),
+    ("id_number_invalid", "cf",
+     {"CF_XDR_LB": "自然人", "CF_XDR_SHXYM": None, "CF_FRDB": None, "CF_XDR_ZJLX": "身份证",
+      "CF_XDR_ZJHM": "140402********1234"},
+     {"CF_XDR_LB": "自然人", "CF_XDR_SHXYM": None, "CF_FRDB": None, "CF_XDR_ZJLX": "居民身份证",
+      "CF_XDR_ZJHM": make_ric()[:17] + ("0" if make_ric()[17] != "0" else "1")}, "CF_XDR_ZJHM"),
+    ("id_number_invalid", "xk",
+     {"XK_XDR_LB": "自然人", "XK_XDR_SHXYM": None, "XK_XDR_ZJLX": "护照号", "XK_XDR_ZJHM": "E12345678"},
+     {"XK_XDR_LB": "自然人", "XK_XDR_SHXYM": None, "XK_XDR_ZJHM": "140402199002301234"}, "XK_XDR_ZJHM"),
+    ("enum_invalid", "cf", {"CF_CFLB": "警告;其他-责令改正", "CF_NR_FK": None}, {"CF_CFLB": "罚款;罚金"}, "CF_CFLB"),
+    ("enum_invalid", "xk", {"XK_ZT": "有效", "XK_XDR_LB": "04"}, {"XK_ZT": "3"}, "XK_ZT"),
+    ("enum_invalid", "xk", {"XK_XKLB": "其他-备案"}, {"XK_XKLB": "其他-"}, "XK_XKLB"),
+    ("date_order", "xk", {"XK_YXQZ": "2026-09-25", "XK_YXQZI": "2026-09-25"}, {"XK_YXQZ": "2026-09-26",
+     "XK_YXQZI": "2026-09-25"}, "XK_YXQZI"),
+    ("date_order", "cf", {"FBRQ": "2026-09-25"}, {"FBRQ": "2026-09-24"}, "FBRQ"),
+    # a decision after the as-of date: test_future_decision
+    ("date_invalid", "cf", {"CF_YXQ": "2099-12-31"}, {"CF_YXQ": "2026-02-30"}, "CF_YXQ"),
+    ("date_invalid", "xk", {}, {"FBRQ": "待定"}, "FBRQ"),
+]
+
+
+@pytest.mark.parametrize("rule_id, kind, passing, failing, field", CASES,
+                         ids=[f"{c[0]}-{c[1]}-{c[4]}-{i}" for i, c in enumerate(CASES)])
+def test_rule_passes_and_fails(con, rule_id, kind, passing, failing, field):
+    add(con, kind, "pass", **passing)
+    add(con, kind, "fail", **failing)
+    decided = date.fromisoformat({**BASE[kind], **failing}[f"{kind.upper()}_JDRQ"])
+    score_period(con, parse_period(f"{decided.year}Q{(decided.month + 2) // 3}"), as_of=AS_OF)
+    got = {(k, f) for k, _, f, _ in findings(con, rule_id)}
+    assert got == {("fail", field)}
+
+
+def test_future_decision(con):
+    add(con, "cf", "1", CF_JDRQ="2026-09-30", FBRQ=None, seen=datetime(2026, 10, 1))
+    score_period(con, PERIOD, as_of=date(2026, 9, 29))
+    assert {(k, f) for k, _, f, _ in findings(con, "date_order")} == {("1", "CF_JDRQ")}
+    score_period(con, PERIOD, as_of=date(2026, 9, 30))
+    assert findings(con, "date_order") == set()
+
+
+def test_late_publication_falls_back_to_first_seen(con):
+    """No credible stated date: the first-seen day counts (a stated date after first sight is not credible)."""
+    add(con, "cf", "nofbrq", FBRQ=None, seen=datetime(2026, 10, 12, 23, 0))
+    add(con, "cf", "future", FBRQ="2026-10-01", seen=datetime(2026, 10, 13, 8, 0))
+    add(con, "cf", "late", FBRQ="2026-12-01", seen=datetime(2026, 10, 13, 8, 0))
+    score(con)
+    late = findings(con, "late_publication")
+    assert {(k, v) for k, _, _, v in late} == {("late", "2026-10-13")}
+    message = con.execute("SELECT message FROM findings WHERE rule_id = 'late_publication'").fetchall()[0][0]
+    assert "2026-10-12" in message and "逾期1天" in message
+
+
+def test_late_publication_skips_invalid_decision_date(con):
+    """An unparseable decision date is a date_invalid finding; the record is assessed by its first-seen day."""
+    add(con, "cf", "1", CF_JDRQ="2026-13-01", FBRQ="2026-12-30")
+    score(con)
+    assert {(r, f) for _, r, f, _ in findings(con)} == {("date_invalid", "CF_JDRQ")}
+
+
+def test_portal_missing(con):
+    add(con, "cf", "pushed", portal=False)
+    store.upsert_records(con, "cf", [{"record_key": "p1", "channel": "portal", "CF_WSH": f" {wsh('cf', 'pushed')} "}],
+                         SEEN)
+    add(con, "cf", "never", portal=False)
+    add(con, "xk", "never", portal=False)  # same key text, other kind: judged against xk portal records
+    add(con, "cf", "nowsh", portal=False, CF_WSH=None)
+    score(con)
+    assert {(k, f) for k, _, f, _ in findings(con, "portal_missing")} == {("never", "CF_WSH"), ("never", "XK_WSH")}
+
+
+def test_placeholder_is_not_also_a_check_error(con):
+    add(con, "cf", "1", CF_XDR_SHXYM=codes.USCC_PLACEHOLDER)
+    score(con)
+    assert {r for _, r, _, _ in findings(con)} == {"credit_code_placeholder"}
+
+
+def test_finding_values_are_masked(con):
+    bad_id = make_ric()[:17] + ("0" if make_ric()[17] != "0" else "1")
+    add(con, "cf", "1", CF_XDR_LB="自然人 13812345678", CF_XDR_SHXYM=None, CF_XDR_ZJHM=bad_id)
+    score(con)
+    rows = con.execute("SELECT field, value, message FROM findings").fetchall()
+    values = {f: (v, m) for f, v, m in rows}
+    assert values["CF_XDR_ZJHM"][0] == bad_id[:6] + "********" + bad_id[-4:]
+    assert values["CF_XDR_LB"][0] == "自然人 138****5678"
+    assert all(bad_id not in (m or "") and "13812345678" not in (m or "") for _, _, m in rows)
+
+
+def test_uncovered_year_raises_calendar_error(con):
+    add(con, "cf", "1", CF_JDRQ="2035-03-01", FBRQ="2035-03-02", seen=datetime(2035, 3, 2))
+    with pytest.raises(CalendarError, match="2035"):
+        score_period(con, parse_period("2035Q1"), as_of=date(2035, 3, 31))

@@ -1,0 +1,471 @@
+"""The crawler against real HTTP servers on 127.0.0.1: fetching, archiving and whole crawl runs.
+
+The fixture site serves pages in the demo city's shapes: a department column paged by ``?page=N``, another
+paged by 下一页 links (``index.html``, ``index_1.html``), detail pages with label/value tables (one of them
+GBK-encoded), and a credit-portal JSON API.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import duckdb
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from crawlers import run_crawl
+from crawlers.archive import Archive, read_record
+from crawlers.fetch import Fetcher, ascii_header
+from metrics import store
+from sgs.cityconfig import City, Department, Source
+from sgs.settings import USER_AGENT, Paths
+
+Response = tuple[int, str, bytes]
+
+ENV_CODE = "11430100MB1234567X"
+
+
+# --- the fixture site ----------------------------------------------------------------------------
+
+class Site:
+    """Routes (path + sorted query) → responses; counts hits; can fail a route a few times first."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Response | Callable[[dict], Response]] = {}
+        self.hits: Counter[str] = Counter()
+        self.fail_first: dict[str, int] = {}
+        self.user_agents: list[str] = []
+        self.base = ""
+
+    @staticmethod
+    def key(path_and_query: str) -> str:
+        parts = urlsplit(path_and_query)
+        query = urlencode(sorted(parse_qsl(parts.query)))
+        return parts.path + (f"?{query}" if query else "")
+
+    def html(self, path: str, body: str, *, encoding: str = "utf-8", status: int = 200) -> None:
+        self.routes[self.key(path)] = (status, f"text/html; charset={encoding}", body.encode(encoding))
+
+    def json(self, path: str, doc: object) -> None:
+        self.routes[self.key(path)] = (200, "application/json", json.dumps(doc, ensure_ascii=False).encode())
+
+    def respond(self, path_and_query: str, headers: dict) -> Response:
+        key = self.key(path_and_query)
+        self.hits[key] += 1
+        self.user_agents.append(headers.get("User-Agent", ""))
+        if self.hits[key] <= self.fail_first.get(key, 0):
+            return 500, "text/plain", b"temporarily broken"
+        route = self.routes.get(key) or self.routes.get(urlsplit(key).path)
+        if route is None:
+            return 404, "text/html; charset=utf-8", "<h1>页面不存在</h1>".encode()
+        return route(dict(parse_qsl(urlsplit(key).query))) if callable(route) else route
+
+
+def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            if self.path.startswith("/redirect-"):
+                self.send_response(302)
+                self.send_header("Location", "http://elsewhere.invalid/x" if self.path == "/redirect-out"
+                                 else self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            status, content_type, body = site.respond(self.path, dict(self.headers))
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    site = Site()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
+    site.base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield site
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> Paths:
+    return Paths(tmp_path / "sgs.duckdb")
+
+
+# --- page builders in the demo city's shapes -----------------------------------------------------
+
+def list_page(rows: list[tuple[str | None, str, str, str, str]], next_href: str | None = None) -> str:
+    """rows: (detail href or None, 文号, 相对人, 决定日期, 发布日期)."""
+    def cell(href: str | None, wsh: str) -> str:
+        return f'<a href="{href}">{wsh}</a>' if href else wsh
+
+    body = "".join(f"<tr><td>{i}</td><td>{cell(href, wsh)}</td><td>{name}</td><td>{jdrq}</td><td>{fbrq}</td></tr>"
+                   for i, (href, wsh, name, jdrq, fbrq) in enumerate(rows, 1))
+    more = f'<a href="{next_href}">下一页</a>' if next_href else ""
+    return (f"<html><body><table class='list'><thead><tr><th>序号</th><th>决定书文号</th><th>行政相对人名称</th>"
+            f"<th>决定日期</th><th>发布日期</th></tr></thead><tbody>{body}</tbody></table>"
+            f"<div class='pager'>共 2 页 {more}</div></body></html>")
+
+
+def detail_page(fields: dict[str, str], fbrq: str | None = None, charset: str = "utf-8") -> str:
+    meta = f"<div class='meta'>发布日期：{fbrq}</div>" if fbrq else ""
+    rows = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in fields.items())
+    return (f"<html><head><meta charset='{charset}'></head><body><h1>公示</h1>{meta}"
+            f"<table class='detail'>{rows}</table></body></html>")
+
+
+def build_site(site: Site) -> None:
+    """Two department columns (query and next_link paging) and a portal API, three records each."""
+    env = "/d/env/cf"
+    site.html(f"{env}/list?page=1", list_page([
+        ("detail/A1.html", "长环罚〔2026〕15号", "长沙甲化工有限公司", "2026-05-01", "2026-05-06"),
+        ("detail/A2.html", "长环罚〔2026〕16号", "长沙乙公司", "2026-05-02", "2026-05-07")]))
+    site.html(f"{env}/list?page=2", list_page([
+        ("detail/A3.html", "长环罚〔2026〕17号", "长沙丙公司", "2026-05-03", "2026-05-08"),
+        (None, "长环罚〔2026〕18号", "张某", "2026年5月4日", "2026/05/09")]))
+    site.html(f"{env}/list?page=3", list_page([]))
+    site.html(f"{env}/detail/A1.html", detail_page({
+        "行政处罚决定书文号": "长环罚〔２０２６〕１５号", "当事人": "长沙甲化工有限公司",
+        "统一社会信用代码": "９１４３０１００ＭＡ４Ｌ１２３４５Ｘ", "罚款金额（万元）": "5000元",
+        "决定日期": "2026年5月1日", "处罚有效期": "2027/05/01"}, fbrq="2026/05/06"))
+    site.html(f"{env}/detail/A2.html", detail_page({
+        "行政相对人名称": "长沙乙公司", "罚款金额（万元）": "", "决定日期": "20260502"}, fbrq="2026.05.07"))
+    site.html(f"{env}/detail/A3.html", detail_page({
+        "行政相对人名称": "长沙丙公司", "处罚决定日期": "下周"}, charset="gbk"), encoding="gbk")
+
+    mkt = "/d/mkt/xk"
+    site.html(f"{mkt}/index.html", list_page([
+        ("detail/B1.html", "长市监许〔2026〕1号", "丁餐饮店", "2026-04-01", "2026-04-03"),
+        ("detail/B2.html", "长市监许〔2026〕2号", "戊超市", "2026-04-02", "2026-04-04")], next_href="index_1.html"))
+    site.html(f"{mkt}/index_1.html", list_page([
+        ("detail/B3.html", "长市监许〔2026〕3号", "己药店", "2026-04-05", "2026-04-06")]))
+    for i, name in enumerate(("丁餐饮店", "戊超市", "己药店"), 1):
+        site.html(f"{mkt}/detail/B{i}.html", detail_page({"申请人": name, "许可类别": "普通"},
+                                                         fbrq=f"2026-04-0{i + 2}"))
+
+    entities = [
+        {"cf_wsh": "长环罚〔2026〕15号", "cf_xdr_mc": "长沙甲化工有限公司", "cf_jdrq": "2026/05/01",
+         "gsrq": "2026/05/08", "cf_cfjgdm": ENV_CODE, "cf_cfjg": "长沙市生态环境局"},
+        {"cf_wsh": "长市监罚〔2026〕9号", "cf_xdr_mc": "庚公司", "cf_jdrq": "2026/05/02", "gsrq": "2026/05/09",
+         "cf_cfjg": "长沙市市场监督管理局", "cf_nr_fk": "1.5"},
+        {"cf_wsh": "外罚〔2026〕1号", "cf_xdr_mc": "辛公司", "cf_jdrq": "2026/05/03", "gsrq": "2026/05/10",
+         "cf_cfjg": "外地某局"},
+    ]
+    for page, chunk in ((1, entities[:2]), (2, entities[2:])):
+        site.json(f"/portal/api/cf?page={page}&pageSize=2", {"success": True, "data": {
+            "total": len(entities), "page": page, "pageSize": 2,
+            "list": [{"id": f"p{page}{i}", "entity": e} for i, e in enumerate(chunk)]}})
+
+
+def demo_city(site: Site, *extra: Source) -> City:
+    departments = (
+        Department(id="env", name="长沙市生态环境局", county="市本级", credit_code=ENV_CODE),
+        Department(id="mkt", name="长沙市市场监督管理局", county="市本级"),
+    )
+    sources = (
+        Source(id="env-cf", channel="site", kind="cf", dept="env", start_url=f"{site.base}/d/env/cf/list",
+               paging={"style": "query"}),
+        Source(id="mkt-xk", channel="site", kind="xk", dept="mkt", start_url=f"{site.base}/d/mkt/xk/index.html",
+               paging={"style": "next_link"}),
+        Source(id="portal-cf", channel="portal", kind="cf", start_url=f"{site.base}/portal/api/cf",
+               paging={"style": "json", "size": 2}),
+        *extra,
+    )
+    return City("测试市", departments, sources)
+
+
+def crawl(city: City, paths: Paths):
+    return run_crawl(city, paths, quiet=True, backoff=0.01, retries=1, timeout=5.0)
+
+
+def records(paths: Paths, kind: str, channel: str = "site") -> dict[str, dict]:
+    """Records of one channel in the working database, by 文书号."""
+    con = duckdb.connect(str(paths.db), read_only=True)
+    try:
+        cur = con.execute(f"SELECT * FROM {kind}_records WHERE channel = ?", [channel])
+        cols = [d[0] for d in cur.description]
+        return {row[cols.index(f"{kind.upper()}_WSH")]: dict(zip(cols, row)) for row in cur.fetchall()}
+    finally:
+        con.close()
+
+
+# --- fetcher -------------------------------------------------------------------------------------
+
+def fetch(site: Site, path: str, **options: object):
+    async def go():
+        async with Fetcher({urlsplit(site.base).netloc}, backoff=0.01, **options) as fetcher:
+            return await fetcher.fetch(path if path.startswith("http") else site.base + path)
+    return asyncio.run(go())
+
+
+def test_5xx_is_retried_and_recovers(site: Site) -> None:
+    site.html("/flaky", "<p>ok</p>")
+    site.fail_first["/flaky"] = 2
+    result = fetch(site, "/flaky", retries=3)
+    assert result.ok and result.body == b"<p>ok</p>"
+    assert result.attempts == 3 and site.hits["/flaky"] == 3
+    assert set(site.user_agents) == {ascii_header(USER_AGENT)}
+
+
+def test_5xx_gives_up_after_the_retries(site: Site) -> None:
+    site.fail_first["/down"] = 99
+    result = fetch(site, "/down", retries=2)
+    assert result.status == 500 and not result.ok and site.hits["/down"] == 3
+
+
+def test_404_is_not_retried(site: Site) -> None:
+    result = fetch(site, "/missing", retries=3)
+    assert result.status == 404 and site.hits["/missing"] == 1
+    assert "/missing" in result.error and "404" in result.error
+
+
+def test_hosts_outside_the_configuration_are_refused(site: Site) -> None:
+    other = site.base.replace("127.0.0.1", "localhost")
+    result = fetch(site, other + "/page")
+    assert result.status is None and "拒绝" in result.error and sum(site.hits.values()) == 0
+    redirected = fetch(site, "/redirect-out")
+    assert redirected.status is None and "elsewhere.invalid" in redirected.error
+
+
+def test_redirect_loops_end(site: Site) -> None:
+    result = fetch(site, "/redirect-loop", max_redirects=3)
+    assert result.status is None and "重定向超过 3 次" in result.error
+
+
+def test_per_host_concurrency_and_delay(site: Site) -> None:
+    lock, state = threading.Lock(), {"now": 0, "max": 0}
+
+    def slow(_query: dict) -> Response:
+        with lock:
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+        time.sleep(0.05)
+        with lock:
+            state["now"] -= 1
+        return 200, "text/plain", b"ok"
+
+    site.routes["/slow"] = slow
+    host = urlsplit(site.base).netloc
+
+    async def go(concurrency: int, delay: float) -> float:
+        async with Fetcher({host}) as fetcher:
+            fetcher.configure_host(host, concurrency=concurrency, delay=delay)
+            started = time.monotonic()
+            results = await asyncio.gather(*(fetcher.fetch(f"{site.base}/slow?i={i}") for i in range(4)))
+            assert all(r.ok for r in results)
+            return time.monotonic() - started
+
+    asyncio.run(go(2, 0.0))
+    assert state["max"] == 2
+    state["max"] = 0
+    assert asyncio.run(go(4, 0.1)) >= 0.3  # four starts at least 0.1 s apart
+    assert state["max"] <= 2  # each request takes 0.05 s, the next starts 0.1 s later
+
+
+def test_oversized_bodies_are_dropped(site: Site) -> None:
+    site.html("/big", "x" * 5000)
+    result = fetch(site, "/big", max_bytes=1000)
+    assert result.status is None and "上限" in result.error and site.hits["/big"] == 1
+
+
+def test_unreachable_host_reports_the_url(closed_port: int) -> None:
+    url = f"http://127.0.0.1:{closed_port}/list"
+
+    async def go():
+        async with Fetcher({f"127.0.0.1:{closed_port}"}, retries=1, backoff=0.01) as fetcher:
+            return await fetcher.fetch(url)
+    result = asyncio.run(go())
+    assert result.status is None and url in result.error and result.attempts == 2
+
+
+# --- archive -------------------------------------------------------------------------------------
+
+def test_warc_records_read_back_at_their_offsets(site: Site, paths: Paths) -> None:
+    site.html("/a", "<p>第一页</p>")
+    site.html("/b", "<p>第二页</p>" * 50, encoding="gbk")
+    results = [fetch(site, "/a"), fetch(site, "/b"), fetch(site, "/missing")]
+    with Archive(paths, "t1") as archive:
+        rows = [archive.write(r, source_id="s") for r in results]
+    assert rows[0]["warc_offset"] > 0  # after the warcinfo and the first request record
+    assert rows[1]["warc_offset"] > rows[0]["warc_offset"] + rows[0]["warc_length"]  # a request record between
+    for row, result in zip(rows, results):
+        headers, body = read_record(paths, row["warc_file"], row["warc_offset"])
+        assert body == result.body
+        assert hashlib.sha256(body).hexdigest() == row["sha256"]
+        assert headers.get_statuscode() == str(result.status)
+        assert row["fetch_id"].startswith("urn:uuid:") and row["warc_file"] == "t1.warc.gz"
+    assert rows[2]["status"] == 404 and "404" in rows[2]["error"]
+    with (paths.archive / "t1.warc.gz").open("rb") as fh:  # the index agrees with warcio's own offsets
+        it = ArchiveIterator(fh)
+        offsets = [(rec.rec_type, it.get_record_offset()) for rec in it]
+    assert [o for t, o in offsets if t == "response"] == [r["warc_offset"] for r in rows]
+    assert [t for t, _ in offsets] == ["warcinfo"] + ["request", "response"] * 3
+
+
+def test_failed_fetch_gets_an_index_row_without_a_record(paths: Paths, closed_port: int) -> None:
+    async def go():
+        async with Fetcher({f"127.0.0.1:{closed_port}"}, retries=0) as fetcher:
+            return await fetcher.fetch(f"http://127.0.0.1:{closed_port}/x")
+    with Archive(paths, "t2") as archive:
+        row = archive.write(asyncio.run(go()))
+    assert row["status"] is None and row["warc_file"] is None and row["error"]
+    assert row["fetch_id"].startswith("urn:uuid:")
+
+
+# --- whole crawls --------------------------------------------------------------------------------
+
+def test_crawl_reads_both_paging_styles_and_the_portal(site: Site, paths: Paths) -> None:
+    build_site(site)
+    summary = crawl(demo_city(site), paths)
+    assert summary.status == "done" and summary.errors == [] and summary.failed_sources == []
+    assert summary.pages == 3 + 2 + 2  # query pages 1–3 (3 is empty), two next_link pages, two API pages
+    assert {s: st.records for s, st in summary.sources.items()} == {"env-cf": 4, "mkt-xk": 3, "portal-cf": 3}
+
+    site_cf = records(paths, "cf", channel="site")
+    a1 = site_cf["长环罚〔2026〕15号"]
+    assert a1["CF_WSH"] == "长环罚〔2026〕15号"  # full-width digits normalised, 〔〕 kept
+    assert a1["CF_XDR_SHXYM"] == "91430100MA4L12345X"
+    assert (a1["CF_NR_FK"], a1["CF_JDRQ"], a1["CF_YXQ"], a1["FBRQ"]) == ("0.5", "2026-05-01", "2027-05-01",
+                                                                          "2026-05-06")
+    assert a1["url"] == f"{site.base}/d/env/cf/detail/A1.html" and a1["dept_id"] == "env"
+    assert a1["std_version"] == "2019" and a1["source_id"] == "env-cf"
+    a2 = site_cf["长环罚〔2026〕16号"]
+    assert a2["CF_NR_FK"] is None and a2["CF_JDRQ"] == "2026-05-02" and a2["FBRQ"] == "2026-05-07"
+    a3 = site_cf["长环罚〔2026〕17号"]  # GBK page; unreadable date kept; FBRQ from the list
+    assert a3["CF_JDRQ"] == "下周" and a3["CF_XDR_MC"] == "长沙丙公司" and a3["FBRQ"] == "2026-05-08"
+    a4 = site_cf["长环罚〔2026〕18号"]  # no link: the list row is the record, the list page the evidence
+    assert a4["url"] == f"{site.base}/d/env/cf/list?page=2" and a4["CF_JDRQ"] == "2026-05-04"
+
+    xk = records(paths, "xk")
+    assert set(xk) == {"长市监许〔2026〕1号", "长市监许〔2026〕2号", "长市监许〔2026〕3号"}
+    assert xk["长市监许〔2026〕3号"]["XK_XKLB"] == "普通" and xk["长市监许〔2026〕3号"]["FBRQ"] == "2026-04-05"
+
+    con = duckdb.connect(str(paths.db), read_only=True)
+    portal = {r[0]: r[1:] for r in con.execute(
+        "SELECT CF_WSH, dept_id, url, FBRQ, CF_NR_FK FROM cf_records WHERE channel = 'portal'").fetchall()}
+    con.close()
+    assert portal["长环罚〔2026〕15号"][0] == "env"  # by agency credit code
+    assert portal["长市监罚〔2026〕9号"][0] == "mkt"  # by agency name
+    assert portal["外罚〔2026〕1号"][0] is None
+    assert portal["外罚〔2026〕1号"][1].endswith("/portal/api/cf?page=2&pageSize=2")
+    assert portal["长环罚〔2026〕15号"][2] == "2026-05-08" and portal["长市监罚〔2026〕9号"][3] == "1.5"
+
+
+def test_evidence_points_at_the_archived_detail_page(site: Site, paths: Paths) -> None:
+    build_site(site)
+    crawl(demo_city(site), paths)
+    con = duckdb.connect(str(paths.db), read_only=True)
+    rows = con.execute("""SELECT r.url, f.url, f.warc_file, f.warc_offset, f.sha256, f.status
+                          FROM cf_records r JOIN fetches f USING (fetch_id) WHERE r.channel = 'site'""").fetchall()
+    n_fetches = con.execute("SELECT count(*) FROM fetches").fetchone()[0]
+    con.close()
+    assert len(rows) == 4 and n_fetches == 3 + 3 + 2 + 3 + 2  # env pages+details, mkt pages+details, API
+    for record_url, fetch_url, warc_file, offset, sha, status in rows:
+        assert record_url == fetch_url and status == 200
+        _, body = read_record(paths, warc_file, offset)
+        assert hashlib.sha256(body).hexdigest() == sha
+        assert "长沙" in body.decode("utf-8", "replace") or "长沙".encode("gbk") in body
+
+
+def test_dead_source_is_reported_and_the_others_still_crawled(site: Site, paths: Paths, closed_port: int) -> None:
+    build_site(site)
+    dead_url = f"http://127.0.0.1:{closed_port}/d/env/xk/list"
+    dead = Source(id="dead", channel="site", kind="xk", dept="env", start_url=dead_url, paging={"style": "none"})
+    summary = crawl(demo_city(site, dead), paths)
+    assert summary.failed_sources == ["dead"] and summary.status == "done"
+    assert [url for url, _ in summary.errors] == [dead_url]
+    assert dead_url in summary.errors[0][1] and "无法连接" in summary.errors[0][1]
+    assert summary.sources["env-cf"].records == 4 and summary.sources["portal-cf"].records == 3
+    con = duckdb.connect(str(paths.db), read_only=True)
+    assert con.execute("SELECT status, error IS NOT NULL FROM fetches WHERE url = ?", [dead_url]).fetchone() == (
+        None, True)
+    assert con.execute("SELECT status, errors FROM crawls").fetchone() == ("done", 1)
+    con.close()
+
+
+def test_broken_detail_page_keeps_the_list_row(site: Site, paths: Paths) -> None:
+    build_site(site)
+    del site.routes["/d/env/cf/detail/A2.html"]
+    summary = crawl(demo_city(site), paths)
+    assert summary.sources["env-cf"].status == "partial" and summary.failed_sources == []
+    assert summary.errors[0][0] == f"{site.base}/d/env/cf/detail/A2.html" and "404" in summary.errors[0][1]
+    a2 = records(paths, "cf")["长环罚〔2026〕16号"]
+    assert a2["url"] == f"{site.base}/d/env/cf/list?page=1" and a2["CF_JDRQ"] == "2026-05-02"
+
+
+def test_unreadable_portal_page_is_archived_with_its_error(site: Site, paths: Paths) -> None:
+    build_site(site)
+    site.routes[site.key("/portal/api/cf?page=1&pageSize=2")] = (200, "application/json", b'{"success": true, "da')
+    summary = crawl(demo_city(site), paths)
+    assert summary.failed_sources == ["portal-cf"] and "JSON" in summary.errors[0][1]
+    con = duckdb.connect(str(paths.db), read_only=True)
+    row = con.execute("SELECT status, warc_file IS NOT NULL, error FROM fetches WHERE url LIKE '%/portal/%'").fetchone()
+    con.close()
+    assert row[:2] == (200, True) and "JSON" in row[2]
+
+
+def test_runaway_paging_stops_at_max_pages(site: Site, paths: Paths) -> None:
+    site.routes["/loop/list"] = lambda q: (200, "text/html; charset=utf-8", list_page(
+        [(None, f"循环罚〔2026〕{q.get('page')}号", "某公司", "2026-05-01", "2026-05-02")]).encode())
+    city = City("测试市", (Department(id="env", name="长沙市生态环境局", county="市本级"),), (
+        Source(id="loop", channel="site", kind="cf", dept="env", start_url=f"{site.base}/loop/list",
+               paging={"style": "query"}, max_pages=3),))
+    summary = crawl(city, paths)
+    assert summary.pages == 3 and site.hits["/loop/list?page=4"] == 0
+    assert len(summary.errors) == 1 and "上限 3 页" in summary.errors[0][1]
+    assert summary.sources["loop"].status == "partial"
+
+
+def test_rerun_keeps_first_seen_and_moves_last_seen(site: Site, paths: Paths) -> None:
+    build_site(site)
+    crawl(demo_city(site), paths)
+    before = records(paths, "xk")
+    crawl(demo_city(site), paths)
+    after = records(paths, "xk")
+    assert set(before) == set(after)
+    for wsh, rec in after.items():
+        assert rec["first_seen"] == before[wsh]["first_seen"]
+        assert rec["last_seen"] > before[wsh]["last_seen"]
+    con = duckdb.connect(str(paths.db), read_only=True)
+    assert con.execute("SELECT count(*), count(DISTINCT crawl_id) FROM crawls WHERE status = 'done'").fetchone() == (
+        2, 2)
+    con.close()
+
+
+def test_published_snapshot_holds_the_records(site: Site, paths: Paths) -> None:
+    build_site(site)
+    summary = crawl(demo_city(site), paths)
+    assert summary.snapshot is not None and summary.snapshot == store.current_snapshot(paths)
+    con = store.open_snapshot(paths)
+    try:
+        assert con.execute("SELECT count(*) FROM cf_records").fetchone()[0] == 7
+        assert con.execute("SELECT count(*) FROM xk_records").fetchone()[0] == 3
+        assert con.execute("SELECT status, records FROM crawls").fetchone() == ("done", 10)
+    finally:
+        con.close()

@@ -1,0 +1,166 @@
+"""Pure parts of the crawler: normalisation, extraction and pagination, on small pages in the demo city's shapes."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from crawlers import extract, normalize
+from crawlers.paging import Page, Pager, json_items, with_query
+from sgs.cityconfig import Source
+
+# --- normalisation -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", [
+    "2026-05-06", "2026/05/06", "2026/5/6", "2026.05.06", "2026年5月6日", "2026 年 5 月 6 日", "20260506",
+    "2026-05-06 10:20:30", "2026/05/06 10:20", "2026-05-06T10:20:30+08:00", "2026年5月6日 10时20分",
+    "２０２６－０５－０６", " 2026-05-06 ",
+])
+def test_dates_in_every_format_become_iso(raw: str) -> None:
+    assert normalize.normalise_date(raw) == "2026-05-06"
+
+
+@pytest.mark.parametrize("raw", ["下周", "2026-02-30", "2026-13-01", "26-5-6"])
+def test_unreadable_dates_are_kept_as_text(raw: str) -> None:
+    assert normalize.normalise_date(raw) == raw
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("5000元", "0.5"), ("1.2万元", "1.2"), ("1.20万", "1.2"), ("0.5", "0.5"), ("12", "12"),
+    ("１，０００元", "0.1"), ("人民币5000元", "0.5"), ("0", "0"), ("120000元", "12"),
+    ("伍仟元", "伍仟元"), ("-", None), ("无", None), ("", None),
+])
+def test_amounts_become_wan_yuan(raw: str, expected: str | None) -> None:
+    assert normalize.normalise_amount(raw) == expected
+
+
+def test_placeholders_and_full_width_text() -> None:
+    assert normalize.clean_text("  长沙市　某某（有限）公司 \n") == "长沙市 某某(有限)公司"
+    assert normalize.clean_prose("经查，当事人于２０２６年超标排放（第１次）。") == "经查，当事人于2026年超标排放（第1次）。"
+    for empty in ("", " ", "无", "暂无", "-", "--", "—", "/", "／", "NULL"):
+        assert normalize.clean_text(empty) is None, empty
+    assert normalize.clean_text("无锡市某公司") == "无锡市某公司"  # only a whole-value placeholder is empty
+
+
+def test_identifiers_and_wenhao() -> None:
+    record = normalize.normalise_record("cf", {
+        "CF_WSH": " 长环罚〔２０２６〕１５号 ", "CF_XDR_SHXYM": "９１４３ ０１００ ｍａ４ｌ", "CF_XDR_MC": "某公司",
+        "CF_NR_FK": "5000元", "CF_JDRQ": "2026年5月1日", "FBRQ": "20260506", "CF_SY": "无", "CF_CFLB": "警告；罚款",
+        "CF_NR": "罚款人民币５０００元，没收违法所得。",
+    })
+    assert record == {"CF_WSH": "长环罚〔2026〕15号", "CF_XDR_SHXYM": "91430100MA4L", "CF_XDR_MC": "某公司",
+                      "CF_NR_FK": "0.5", "CF_JDRQ": "2026-05-01", "FBRQ": "2026-05-06", "CF_SY": None,
+                      "CF_CFLB": "警告;罚款", "CF_NR": "罚款人民币5000元，没收违法所得。"}
+
+
+def test_record_key_is_stable_and_separates_channels() -> None:
+    a = normalize.record_key("site", "env", "cf", "长环罚〔2026〕15号", "某公司")
+    assert a == normalize.record_key("site", "env", "cf", "长环罚〔2026〕15号", "某公司")
+    assert len(a) == 40
+    assert a != normalize.record_key("portal", "env", "cf", "长环罚〔2026〕15号", "某公司")
+
+
+# --- extraction ----------------------------------------------------------------------------------
+
+LIST_HTML = """<html><body><h2>行政处罚</h2>
+<table class="nav"><tr><td>首页</td><td>机构</td></tr></table>
+<table class="list"><thead><tr><th>序号</th><th>决定书文号</th><th>行政相对人名称</th><th>决定日期</th>
+<th>发布日期</th></tr></thead><tbody>
+<tr><td>1</td><td><a href="detail/A1.html">长环罚〔2026〕15号</a></td><td>长沙某化工有限公司</td>
+<td>2026-05-01</td><td>2026-05-06</td></tr>
+<tr><td>2</td><td>长环罚〔2026〕16号</td><td title="长沙市某某很长名字的有限公司">长沙市某某…</td><td>2026/05/02</td><td></td></tr>
+</tbody></table><div>共 2 页 <a href="index_1.html">下一页</a></div></body></html>"""
+
+DETAIL_HTML = """<html><head><meta charset="utf-8"><title>x</title></head><body>
+<h1>长环罚〔2026〕15号</h1><div class="meta">发布日期：2026年5月6日 来源：长沙市生态环境局</div>
+<table class="detail">
+<tr><th>当事人</th><td>长沙某化工有限公司</td></tr>
+<tr><th>统一社会信用代码</th><td>９１４３０１００ＭＡ４Ｌ１２３４５Ｘ</td></tr>
+<tr><th>罚款金额（万元）</th><td>5000元</td></tr>
+<tr><th>没收金额</th><td></td></tr>
+<tr><th>浏览次数</th><td>12</td></tr>
+</table>
+<p>违法事实：经查：该公司超标排放<br>处罚依据：《中华人民共和国大气污染防治法》第九十九条</p>
+</body></html>"""
+
+
+def test_list_table_found_by_its_header() -> None:
+    rows = extract.list_rows(LIST_HTML, "cf", "http://h/d/env/cf/index.html")
+    assert [r.link for r in rows] == ["http://h/d/env/cf/detail/A1.html", None]
+    assert rows[0].fields == {"CF_WSH": "长环罚〔2026〕15号", "CF_XDR_MC": "长沙某化工有限公司",
+                              "CF_JDRQ": "2026-05-01", "FBRQ": "2026-05-06"}
+    assert rows[1].fields["CF_XDR_MC"] == "长沙市某某很长名字的有限公司"  # truncated cell → its title
+
+
+def test_page_without_a_known_table_yields_nothing() -> None:
+    assert extract.list_rows("<table><tr><th>标题</th><th>日期</th></tr><tr><td>a</td><td>b</td></tr></table>",
+                             "cf", "http://h/") == []
+
+
+def test_detail_labels_map_through_synonyms() -> None:
+    fields = extract.detail_fields(DETAIL_HTML, "cf")
+    assert fields["CF_XDR_MC"] == "长沙某化工有限公司"  # 当事人 is a synonym
+    assert fields["CF_NR_FK"] == "5000元"
+    assert fields["CF_NR_WFFF"] == ""  # present but empty: normalised to NULL later
+    assert fields["FBRQ"] == "2026年5月6日"  # the 来源 after it is another label, not part of the date
+    assert fields["CF_SY"] == "经查：该公司超标排放"
+    assert fields["CF_YJ"].startswith("《中华人民共和国大气污染防治法》")
+    assert "浏览次数" not in json.dumps(fields, ensure_ascii=False)
+
+
+def test_json_entity_keys_are_lower_case_codes_or_synonyms() -> None:
+    fields = extract.entity_fields({"cf_wsh": "A", "cf_xdr_mc": "B", "gsrq": "2026/05/08", "cf_nr_fk": 0.5,
+                                    "id": "x", "nested": {"cf_sy": "no"}}, "cf")
+    assert fields == {"CF_WSH": "A", "CF_XDR_MC": "B", "FBRQ": "2026/05/08", "CF_NR_FK": "0.5"}
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    ("发布日期".encode("gbk"), "text/html; charset=gb2312"),
+    ('<meta charset="gbk">发布日期'.encode("gbk"), "text/html"),
+    ("发布日期".encode("gb18030"), None),
+    ("发布日期".encode("utf-8"), "text/html; charset=gbk"),  # wrong declaration: valid UTF-8 wins
+])
+def test_decoding_honours_and_checks_the_charset(body: bytes, content_type: str | None) -> None:
+    assert "发布日期" in extract.decode(body, content_type)
+
+
+# --- paging --------------------------------------------------------------------------------------
+
+def _source(style: str, url: str, **paging: object) -> Source:
+    return Source(id="s", channel="site", kind="cf", start_url=url, dept="env", paging={"style": style, **paging})
+
+
+def test_query_paging_stops_on_an_empty_page() -> None:
+    pager = Pager(_source("query", "http://h/list?x=1"))
+    assert pager.first() == "http://h/list?x=1&page=1"
+    assert pager.next(Page("http://h/list?x=1&page=1", 1, "", 3)) == "http://h/list?x=1&page=2"
+    assert pager.next(Page("http://h/list?x=1&page=2", 2, "", 0)) is None
+    assert Pager(_source("query", "http://h/l", param="p", start=0)).first() == "http://h/l?p=0"
+
+
+def test_next_link_paging_stops_when_missing_or_repeating() -> None:
+    pager = Pager(_source("next_link", "http://h/d/index.html"))
+    assert pager.next(Page("http://h/d/index.html", 1, LIST_HTML, 2)) == "http://h/d/index_1.html"
+    looping = '<a href="index.html">下一页</a>'
+    assert pager.next(Page("http://h/d/index_1.html", 2, looping, 1)) is None
+    assert pager.next(Page("http://h/d/index_2.html", 3, "<a href='#'>下一页</a>", 1)) is None
+
+
+def test_json_paging_reads_total_and_entities() -> None:
+    pager = Pager(_source("json", "http://h/portal/api/cf", size=2))
+    assert pager.first() == "http://h/portal/api/cf?page=1&pageSize=2"
+    doc = {"success": True, "data": {"total": 3, "list": [{"id": 1, "entity": {"cf_wsh": "A"}}, {"cf_wsh": "B"}]}}
+    assert json_items(doc, {}) == [{"cf_wsh": "A"}, {"cf_wsh": "B"}]
+    assert pager.next(Page(pager.first(), 1, json.dumps(doc), 2)) == "http://h/portal/api/cf?page=2&pageSize=2"
+    assert pager.next(Page("http://h/portal/api/cf?page=2&pageSize=2", 2, json.dumps(doc), 2)) is None
+
+
+def test_json_page_size_defaults_to_the_start_url() -> None:
+    pager = Pager(_source("json", "http://h/api/cf?page=1&pageSize=20"))
+    assert pager.first() == "http://h/api/cf?page=1&pageSize=20"
+    assert Pager(_source("json", "http://h/api/cf")).first() == "http://h/api/cf?page=1&pageSize=50"
+
+
+def test_with_query_replaces_existing_parameters() -> None:
+    assert with_query("http://h/a?page=3&k=v", page=4) == "http://h/a?k=v&page=4"

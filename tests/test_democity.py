@@ -1,0 +1,392 @@
+"""The demo city itself: deterministic, shaped as promised, and its ground truth true to what it serves.
+
+The pipeline tests trust ``ground_truth.json``; these tests are why they may. Every detail page is rendered
+and re-validated (each non-defect value valid by ``metrics.codes`` and the registry's enums, each injected
+defect really on the page), and the served lists and portal API are walked to the end in both paging styles.
+"""
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from collections import Counter
+from datetime import date
+from html.parser import HTMLParser
+from urllib.parse import urljoin
+
+import pytest
+
+from crawlers.normalize import normalise_record
+from democity import DemoServer, build, write_city
+from democity.config import city_document
+from democity.generate import LAST_PUBLICATION, QUARTERS, DemoCity, DemoRecord
+from democity.pages import Site
+from democity.profiles import ALL_RULES, PROFILES
+from metrics import standard
+from metrics.codes import USCC_PLACEHOLDER, is_masked, ric_valid, uscc_problem, uscc_valid
+from metrics.standard import normalise_label, synonym_map
+from metrics.workdays import default_calendar
+from sgs.cityconfig import load_city
+
+SEED = 2026
+
+
+@pytest.fixture(scope="module")
+def city() -> DemoCity:
+    return build(SEED)
+
+
+@pytest.fixture(scope="module")
+def server(city: DemoCity):
+    with DemoServer(city) as srv:
+        yield srv
+
+
+# --- small page readers (independent of the crawler, so they check the promised shapes) ------------
+
+class _Cells(HTMLParser):
+    """Rows of <th>/<td> text, <a href>s, and the text of div.meta."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self.links: list[tuple[str, str]] = []  # (href, text)
+        self.meta = ""
+        self._cell: list[str] | None = None
+        self._href: str | None = None
+        self._in_meta = False
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = dict(attrs)
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "a":
+            self._href, self._text = a.get("href"), ""
+        elif tag == "div" and a.get("class") == "meta":
+            self._in_meta = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "a" and self._href is not None:
+            self.links.append((self._href, self._text))
+            self._href = None
+        elif tag == "div":
+            self._in_meta = False
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._href is not None:
+            self._text += data
+        if self._in_meta:
+            self.meta += data
+
+
+def _parse(html: str) -> _Cells:
+    p = _Cells()
+    p.feed(html)
+    return p
+
+
+def detail_values(html: str, kind: str) -> tuple[dict[str, str | None], str]:
+    """(normalised fields by code, normalised FBRQ) of a detail page, labels mapped by the registry."""
+    page = _parse(html)
+    lookup = synonym_map(kind)
+    raw = {}
+    for row in page.rows:
+        assert len(row) == 2, row
+        code = lookup.get(normalise_label(row[0]))
+        assert code, f"label {row[0]!r} is not in the registry"
+        assert code not in raw, f"two labels for {code}"
+        raw[code] = row[1]
+    meta = page.meta.split("：", 1)
+    assert meta[0] == "发布日期"
+    fbrq = normalise_record(kind, {"FBRQ": meta[1]})["FBRQ"]
+    return normalise_record(kind, raw), fbrq
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, resp.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
+
+
+# --- the self-check: every value valid except the injected defect, which is really there ----------
+
+def check_record(record: DemoRecord, got: dict[str, str | None], fbrq: str) -> None:
+    kind, p = record.kind, record.kind.upper()
+    std, enums = standard.load(kind), standard.enums()
+    present = {k: v for k, v in got.items() if v is not None}
+    assert present == normalise_record(kind, record.values), record.id  # formats differ, values do not
+    defect = record.field_defect
+    skip = defect.field if defect else None
+
+    for f in std.fields:
+        v = present.get(f.code)
+        if f.code == skip:
+            continue
+        if v is None:
+            assert f.required == "O" or (f.required == "C" and not _condition_holds(f, present, enums)), \
+                (record.id, f.code)
+            continue
+        if f.check == "uscc":
+            assert uscc_valid(v), (record.id, f.code, v)
+        if f.check == "ric":
+            assert is_masked(v) and len(v) == 18, (record.id, f.code, v)
+        if f.enum:
+            assert enums[f.enum].is_valid(enums[f.enum].canonical(v)), (record.id, f.code, v)
+    for must in ("JDRQ", "WSH", "XDR_MC", "XDR_LB"):
+        assert present.get(f"{p}_{must}"), (record.id, must)
+    assert present[f"{p}_JDRQ"] == record.jdrq.isoformat()
+    assert present[f"{p}_WSH"] == record.wsh
+    if kind == "xk" and skip != "XK_YXQZI" and "XK_YXQZ" in present and "XK_YXQZI" in present:
+        assert present["XK_YXQZ"] <= present["XK_YXQZI"], record.id
+
+    assert fbrq == record.fbrq.isoformat()
+    assert (record.fbrq > default_calendar().add_workdays(record.jdrq, 7)) == record.late, record.id
+    if defect:
+        _assert_defect(record, present, enums)
+
+
+def _condition_holds(f: standard.Field, present: dict, enums: dict) -> bool:
+    cond = present.get(f.when["field"])
+    enum = enums[standard.load(f.code[:2].lower()).get(f.when["field"]).enum]
+    if cond is None or not enum.is_valid(enum.canonical(cond)):
+        return False
+    parts = {x.strip() for x in enum.canonical(cond).split(enum.separator or "\x00")}
+    return bool(parts & set(f.when["any_of"]))
+
+
+def _assert_defect(record: DemoRecord, present: dict, enums: dict) -> None:
+    d = record.field_defect
+    assert d.rule_id in ALL_RULES
+    std = standard.load(record.kind)
+    f = std.get(d.field)
+    v = present.get(d.field)
+    assert d.field not in {std.prefixed(x) for x in ("JDRQ", "WSH", "XDR_MC")}
+    if d.rule_id == "required_missing":
+        assert v is None and f.required == "R"
+        assert not any(g.when and g.when["field"] == d.field for g in std.fields), "drops a condition field"
+    elif d.rule_id == "conditional_missing":
+        assert v is None and f.required == "C" and _condition_holds(f, present, enums)
+    elif d.rule_id == "credit_code_invalid":
+        assert f.check == "uscc" and uscc_problem(v) == "check"
+    elif d.rule_id == "credit_code_placeholder":
+        assert v == USCC_PLACEHOLDER
+    elif d.rule_id == "id_number_invalid":
+        assert f.check == "ric" and not is_masked(v) and len(v) == 18 and not ric_valid(v)
+    elif d.rule_id == "enum_invalid":
+        assert f.enum and not enums[f.enum].is_valid(enums[f.enum].canonical(v))
+        if f.enum == "XDR_LB":  # a company whose conditional fields are all there
+            assert present.get(std.prefixed("XDR_SHXYM")) and present.get(std.prefixed("FRDB"))
+    elif d.rule_id == "date_order":
+        assert d.field == "XK_YXQZI" and present["XK_YXQZ"] > v
+    else:
+        raise AssertionError(d)
+
+
+# --- tests -----------------------------------------------------------------------------------------
+
+def test_same_seed_same_city_other_seed_other_city(city: DemoCity) -> None:
+    again = build(SEED)
+    assert json.dumps(again.manifest(), ensure_ascii=False) == json.dumps(city.manifest(), ensure_ascii=False)
+    assert [r.site for r in again.records] == [r.site for r in city.records]
+    assert build(SEED + 1).manifest() != city.manifest()
+
+
+def test_city_shape(city: DemoCity) -> None:
+    depts = city.departments
+    assert city.name == "示范市" and len(depts) >= 12
+    counties = Counter(d.county for d in depts)
+    assert len(set(counties) - {"市本级"}) >= 3 and counties["市本级"] >= 6
+    assert {d.profile for d in depts} == set(PROFILES)
+    codes = [d.credit_code for d in depts]
+    assert len(set(codes)) == len(codes)
+    for d in depts:
+        assert d.credit_code.startswith("11") and uscc_valid(d.credit_code)
+        assert d.liaison and d.liaison_phone
+        for kind in d.kinds:
+            assert 3 <= sum(1 for c in d.catalogue if c.kind == kind) <= 6
+    assert sum(len(d.kinds) == 2 for d in depts) > len(depts) / 2
+
+    wsh = [r.wsh for r in city.records]
+    assert len(set(wsh)) == len(wsh)
+    per_column = Counter((r.dept_id, r.kind, r.period) for r in city.records)
+    for d in depts:
+        for kind in d.kinds:
+            for q in QUARTERS:
+                assert 6 <= per_column[(d.id, kind, q)] <= 15, (d.id, kind, q)
+    for r in city.records:
+        first, last = QUARTERS[r.period]
+        assert first <= r.jdrq <= last and r.jdrq <= r.fbrq <= LAST_PUBLICATION and r.gsrq <= LAST_PUBLICATION
+        assert r.fbrq.year == 2026 and (r.fbrq <= r.gsrq)
+    subjects = Counter((r.kind, r.values[f"{r.kind.upper()}_XDR_LB"]) for r in city.records
+                       if not (r.field_defect and r.field_defect.field.endswith("XDR_LB")))
+    assert subjects[("cf", "自然人")] and subjects[("cf", "个体工商户")] and subjects[("xk", "法人及非法人组织")]
+    assert not subjects[("xk", "自然人")]
+
+
+def test_manifest_lists_every_defect_and_each_rule(city: DemoCity) -> None:
+    m = city.manifest()
+    defects = {(d["dept_id"], d["kind"], d["wsh"], d["rule_id"]) for d in m["defects"]}
+    for r in m["records"]:
+        assert r["late"] == ((r["dept_id"], r["kind"], r["wsh"], "late_publication") in defects)
+        assert (not r["on_portal"]) == ((r["dept_id"], r["kind"], r["wsh"], "portal_missing") in defects)
+    assert {d["rule_id"] for d in m["defects"]} == set(ALL_RULES)
+    per_record = Counter((d["dept_id"], d["kind"], d["wsh"]) for d in m["defects"]
+                         if d["rule_id"] not in ("late_publication", "portal_missing"))
+    assert max(per_record.values()) == 1
+    by_dept = {d["id"]: d["profile"] for d in m["departments"]}
+    clean = [d.id for d in city.departments if d.profile in ("diligent", "messy_formats") and not d.noisy]
+    assert clean and not any(d["dept_id"] in clean for d in m["defects"])
+    never = [d for d, p in by_dept.items() if p == "never_pushes"]
+    assert all(not r["on_portal"] for r in m["records"] if r["dept_id"] in never)
+
+
+def test_every_page_valid_except_its_injected_defect(city: DemoCity) -> None:
+    site = Site(city)
+    lookup = {kind: synonym_map(kind) for kind in standard.KINDS}
+    for r in city.records:
+        resp = site.respond(f"/d/{r.dept_id}/{r.kind}/detail/{r.id}.html")
+        assert resp.status == 200
+        html = resp.body.decode("utf-8")
+        for value in r.site.values():  # a value that reads as a label would be skipped by an extractor
+            assert not value or normalise_label(value) not in lookup[r.kind], (r.id, value)
+        got, fbrq = detail_values(html, r.kind)
+        check_record(r, got, fbrq)
+
+
+def test_messy_departments_print_other_forms(city: DemoCity) -> None:
+    messy = [r for r in city.records if city.department(r.dept_id).profile == "messy_formats"]
+    printed = " ".join(v for r in messy for v in r.site.values())
+    assert re.search(r"2026年\d{1,2}月\d{1,2}日", printed) and re.search(r"\b2026\d{4}\b", printed)
+    assert re.search(r"\d+元", printed) and re.search(r"[０-９]", printed)
+    labels = {lab for r in messy for lab in city.department(r.dept_id).labels[r.kind].values()}
+    assert {"当事人", "决定日期", "处罚种类"} <= labels
+
+
+def test_crawler_extractor_reads_every_detail_page(city: DemoCity) -> None:
+    """The real extractor agrees with the ground truth on every page (labels, empty cells, 发布日期)."""
+    from crawlers.extract import detail_fields
+
+    site = Site(city)
+    for r in city.records:
+        html = site.respond(f"/d/{r.dept_id}/{r.kind}/detail/{r.id}.html").body.decode("utf-8")
+        got = {k: v for k, v in normalise_record(r.kind, detail_fields(html, r.kind)).items() if v is not None}
+        assert got.pop("FBRQ") == r.fbrq.isoformat()
+        assert got == normalise_record(r.kind, r.values), r.id
+
+
+def test_served_pages_carry_the_defects(city: DemoCity, server: DemoServer) -> None:
+    one_per_rule: dict[str, DemoRecord] = {}
+    for r in city.records:
+        for d in r.defects():
+            one_per_rule.setdefault(d.rule_id, r)
+    assert set(one_per_rule) == set(ALL_RULES)
+    for rule, r in one_per_rule.items():
+        status, html = _get(f"{server.base_url}/d/{r.dept_id}/{r.kind}/detail/{r.id}.html")
+        assert status == 200 and '<meta charset="utf-8">' in html
+        got, fbrq = detail_values(html, r.kind)
+        check_record(r, got, fbrq)
+        if rule == "late_publication":
+            assert date.fromisoformat(fbrq) > default_calendar().add_workdays(r.jdrq, 7)
+
+
+def _walk_site_source(src: dict) -> tuple[list[str], int]:
+    """Every detail URL a source's list pages link to, following its paging style; and the pages read."""
+    urls, pages, url, n = [], 0, src["start_url"], 1
+    if src["paging"]["style"] == "query":
+        url = f"{src['start_url']}?page=1"
+    while url:
+        status, html = _get(url)
+        assert status == 200, url
+        pages += 1
+        page = _parse(html)
+        total = int(re.search(r"共 (\d+) 页", html)[1])
+        details = [urljoin(url, h) for h, _ in page.links if h.startswith("detail/")]
+        assert len(details) <= 10
+        urls += details
+        if src["paging"]["style"] == "query":
+            if not details:
+                assert n == total + 1
+                break
+            n += 1
+            url = f"{src['start_url']}?page={n}"
+        else:
+            nxt = [h for h, text in page.links if text == "下一页"]
+            url = urljoin(url, nxt[0]) if nxt else None
+            if not nxt:
+                assert pages == total
+    return urls, pages
+
+
+def test_list_paging_reaches_every_record(city: DemoCity, server: DemoServer) -> None:
+    doc = city_document(city, server.base_url)
+    styles = Counter()
+    for src in doc["sources"]:
+        if src["channel"] != "site":
+            continue
+        styles[src["paging"]["style"]] += 1
+        urls, _ = _walk_site_source(src)
+        want = {f"{server.base_url}/d/{r.dept_id}/{r.kind}/detail/{r.id}.html"
+                for r in city.records if r.dept_id == src["dept"] and r.kind == src["kind"]}
+        assert len(urls) == len(want) and set(urls) == want, src["id"]
+    assert styles["query"] >= 4 and styles["next_link"] >= 4
+    q = next(d for d in city.departments if d.paging == "query")
+    status, html = _get(f"{server.base_url}/d/{q.id}/{q.kinds[0]}/list?page=999")
+    assert status == 200 and "<tbody></tbody>" in html
+    for path in ("/nope", f"/d/{q.id}/{q.kinds[0]}/index.html", f"/d/{q.id}/{q.kinds[0]}/detail/zz.html",
+                 "/portal/api/zz", "/d/nobody/"):
+        assert _get(server.base_url + path)[0] == 404, path
+    for path in ("/", "/portal/", f"/d/{q.id}/", f"/d/{q.id}/sgs/"):
+        assert _get(server.base_url + path)[0] == 200, path
+
+
+def test_portal_api_pages_and_totals(city: DemoCity, server: DemoServer) -> None:
+    depts = {d.id: d for d in city.departments}
+    for kind in standard.KINDS:
+        pushed = {r.id: r for r in city.records if r.kind == kind and r.on_portal}
+        seen, page = [], 1
+        while True:
+            status, text = _get(f"{server.base_url}/portal/api/{kind}?page={page}&pageSize=50")
+            doc = json.loads(text)
+            assert status == 200 and doc["success"] and doc["data"]["total"] == len(pushed)
+            items = doc["data"]["list"]
+            if not items:
+                break
+            for item in items:
+                r = pushed[item["id"]]
+                e = item["entity"]
+                assert set(standard.load(kind).codes) == {k.upper() for k in e} - {"GSRQ"}
+                assert e[f"{kind}_wsh"] == r.wsh
+                assert e["xk_xkjgdm" if kind == "xk" else "cf_cfjgdm"] == depts[r.dept_id].credit_code
+                assert re.fullmatch(r"2026/\d\d/\d\d", e[f"{kind}_jdrq"]) and e["gsrq"] == f"{r.gsrq:%Y/%m/%d}"
+            seen += [i["id"] for i in items]
+            page += 1
+        assert sorted(seen) == sorted(pushed) and page - 1 == -(-len(pushed) // 50)
+
+
+def test_server_refuses_other_hosts(city: DemoCity) -> None:
+    for host in ("0.0.0.0", "192.168.1.10", "example.com", "::"):
+        with pytest.raises(ValueError):
+            DemoServer(city, host=host)
+
+
+def test_city_toml_loads(city: DemoCity, server: DemoServer, tmp_path) -> None:
+    path = write_city(city, server.base_url, tmp_path)
+    loaded = load_city(path)
+    assert loaded.name == "示范市" and len(loaded.departments) == len(city.departments)
+    assert {s.channel for s in loaded.sources} == {"site", "portal"}
+    assert len(loaded.sources) == sum(len(d.kinds) for d in city.departments) + 2
+    assert all(s.concurrency == 4 for s in loaded.sources)
+    assert loaded.hosts() == {server.base_url.removeprefix("http://")}
+    assert json.loads((tmp_path / "ground_truth.json").read_text("utf-8")) == city.manifest()
+    d0 = loaded.departments[0]
+    assert d0.catalogue and _get(d0.column_url)[0] == 200 and _get(d0.website)[0] == 200

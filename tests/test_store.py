@@ -1,0 +1,86 @@
+"""Storage: migrations, upserts keeping first-seen, and readers that never block or break a writer."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from datetime import datetime
+
+import pytest
+
+from metrics import store
+from sgs.settings import REPO_ROOT, resolve_paths
+
+
+def test_migrations_are_idempotent_and_versioned(tmp_path):
+    paths = resolve_paths(tmp_path / "w.duckdb")
+    store.connect(paths).close()
+    con = store.connect(paths)
+    assert con.execute("SELECT max(version), count(*) FROM schema_version").fetchone() == (store.SCHEMA_VERSION, 1)
+    cols = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_name = 'cf_records'").fetchall()}
+    assert {"CF_WSH", "CF_JDRQ", "CF_XDR_SHXYM", "first_seen", "last_seen", "fetch_id"} <= cols
+    con.close()
+
+
+def test_upsert_keeps_first_seen_and_moves_last_seen(tmp_path):
+    paths = resolve_paths(tmp_path / "w.duckdb")
+    con = store.connect(paths)
+    store.upsert_records(con, "cf", [{"record_key": "k", "CF_WSH": "A"}, {"record_key": "k", "CF_WSH": "B"}],
+                         datetime(2026, 7, 1))
+    store.upsert_records(con, "cf", [{"record_key": "k", "CF_WSH": "C"}], datetime(2026, 8, 1))
+    assert con.execute("SELECT CF_WSH, first_seen, last_seen FROM cf_records").fetchall() == [
+        ("C", datetime(2026, 7, 1), datetime(2026, 8, 1))]
+    con.close()
+
+
+def test_database_location_follows_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("SGS_DB", str(tmp_path / "x" / "a.duckdb"))
+    paths = resolve_paths()
+    assert paths.db == tmp_path / "x" / "a.duckdb" and paths.archive == tmp_path / "x" / "archive"
+    assert resolve_paths(tmp_path / "b.duckdb").db == tmp_path / "b.duckdb"
+
+
+def test_reader_without_snapshot_gets_a_clear_error(tmp_path):
+    with pytest.raises(store.StoreError, match="sgs demo"):
+        store.open_snapshot(resolve_paths(tmp_path / "w.duckdb"))
+
+
+def test_readers_and_a_writer_in_another_process_never_block_each_other(tmp_path):
+    """A 'crawl' holds the working database in another process; the dashboard's reads still work,
+    a second writer gets a clear message, and a new publish is seen by the next read."""
+    paths = resolve_paths(tmp_path / "w.duckdb")
+    con = store.connect(paths)
+    store.upsert_records(con, "xk", [{"record_key": "1", "XK_WSH": "A"}], datetime(2026, 7, 1))
+    store.publish(con, paths)
+    con.close()
+
+    writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        from datetime import datetime
+        from metrics import store
+        from sgs.settings import resolve_paths
+        paths = resolve_paths({str(paths.db)!r})
+        con = store.connect(paths)
+        print("locked", flush=True)
+        sys.stdin.readline()
+        store.upsert_records(con, "xk", [{{"record_key": "2", "XK_WSH": "B"}}], datetime(2026, 8, 1))
+        store.publish(con, paths)
+        con.close()
+        print("done", flush=True)
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(REPO_ROOT))
+    try:
+        assert writer.stdout.readline().strip() == "locked"
+        reader = store.open_snapshot(paths)  # the dashboard reads while the crawl holds the lock
+        assert reader.execute("SELECT count(*) FROM xk_records").fetchone()[0] == 1
+        reader.close()
+        with pytest.raises(store.StoreError, match="另一个 sgs 进程"):
+            store.connect(paths)
+        writer.stdin.write("go\n")
+        writer.stdin.flush()
+        assert writer.stdout.readline().strip() == "done"
+    finally:
+        writer.wait(timeout=30)
+    reader = store.open_snapshot(paths)
+    assert reader.execute("SELECT count(*) FROM xk_records").fetchone()[0] == 2
+    reader.close()
