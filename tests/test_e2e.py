@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sgs.cli import app
+from sgs.settings import REPO_ROOT
 
 INDICATOR = {
     "late_publication": "timeliness",
@@ -118,3 +119,60 @@ def test_score_json_cli_matches_the_scores_table(demo_run):
                         "ORDER BY rank, dept_id").fetchall()
     con.close()
     assert [(r["dept_id"], r["total"], r["rank"], r["grade"]) for r in rows] == [tuple(t) for t in table]
+
+
+@pytest.fixture
+def dashboard_on_demo(demo_run, monkeypatch):
+    """The real app on the demo city's published snapshot (only SGS_DB is set; caches start empty)."""
+    import streamlit as st
+
+    monkeypatch.setenv("SGS_DB", str(demo_run.paths.db))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield demo_run
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _app_run(at):
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_dashboard_ranking_equals_score_json(dashboard_on_demo):
+    from streamlit.testing.v1 import AppTest
+
+    demo_run = dashboard_on_demo
+    result = CliRunner().invoke(app, ["score", "--period", "2026Q3", "--db", str(demo_run.paths.db), "--json"])
+    assert result.exit_code == 0, result.output
+    cli = json.loads(result.stdout)
+    at = _app_run(AppTest.from_file(str(REPO_ROOT / "streamlit_app.py"), default_timeout=60))
+    at.sidebar.selectbox[0].set_value("2026Q3")
+    _app_run(at)
+    shown = at.get_by_key("dept_ranking").dataframe[0].value
+    assert shown["部门"].tolist() == [r["name"] for r in cli]
+    assert shown["排名"].tolist() == [r["rank"] for r in cli]
+    assert shown["总分"].tolist() == pytest.approx([r["total"] for r in cli])
+    assert shown["等级"].tolist() == [r["grade"] for r in cli]
+    assert shown["及时性"].tolist() == pytest.approx([r["timeliness"] for r in cli])
+
+
+def test_dashboard_department_page_lists_its_findings(dashboard_on_demo):
+    from streamlit.testing.v1 import AppTest
+
+    demo_run = dashboard_on_demo
+    worst = max(demo_run.scores["2026Q3"], key=lambda s: s["rank"])
+    expected = sum(1 for d in demo_run.manifest["defects"]
+                   if d["dept_id"] == worst["dept_id"] and d["period"] == "2026Q3")
+    at = _app_run(AppTest.from_file(str(REPO_ROOT / "streamlit_app.py"), default_timeout=60))
+    at.sidebar.selectbox[0].set_value("2026Q3")
+    _app_run(at)
+    at.switch_page("dashboard/views/department.py")
+    _app_run(at)
+    at.selectbox(key="_dept_select").set_value(worst["dept_id"])
+    _app_run(at)
+    rows = at.get_by_key("remediation").dataframe[0].value
+    assert len(rows) == expected > 0
+    assert rows["证据页面"].str.startswith(demo_run.base_url).all()
+    assert rows["存档"].str.contains(r"\.warc\.gz#\d+$").all()
