@@ -23,9 +23,10 @@ import streamlit as st
 
 from dashboard.privacy import mask_text
 from metrics import standard, store
+from metrics.checks import INDICATORS, all_rules
 from sgs.settings import resolve_paths
 
-INDICATORS: dict[str, str] = {"timeliness": "及时性", "completeness": "完整性", "accuracy": "准确性"}
+RULE_NAMES: dict[str, str] = {r.id: r.name for r in all_rules()}
 KIND_LABELS: dict[str, str] = {"xk": "许可", "cf": "处罚"}
 GRADES: tuple[str, ...] = ("优秀", "良好", "合格", "不合格")
 _CACHE = {"max_entries": 512, "show_spinner": False}
@@ -236,6 +237,7 @@ def remediation(snapshot: str, period: str, dept_id: str, indicator: str | None 
         df[col] = df[col].map(mask_text)
     df["url"] = df["url"].map(_web_url)
     df["field_name"] = [field_name(k, c) for k, c in zip(df["kind"], df["field"])]
+    df["rule_name"] = df["rule_id"].map(lambda r: RULE_NAMES.get(r, r))
     df["archive"] = [
         f"{w}#{int(o)}" if not _missing(w) and not _missing(o) else None
         for w, o in zip(df["warc_file"], df["warc_offset"])

@@ -51,7 +51,7 @@ _DEPARTMENTS = (
     ("dc-wj", "东城区卫生健康局", "东城区", "health", "东卫", "diligent", False, "query", BOTH),
     ("xs-scjg", "西山县市场监督管理局", "西山县", "market", "西市监", "never_pushes", False, "next_link", BOTH),
     ("xs-ny", "西山县农业农村局", "西山县", "agri", "西农", "diligent", True, "query", BOTH),
-    ("xs-yj", "西山县应急管理局", "西山县", "safety", "西应急", "often_late", True, "next_link", BOTH),
+    ("xs-yj", "西山县应急管理局", "西山县", "safety", "西应急", "neglected", False, "next_link", BOTH),
     ("nh-jt", "南湖县交通运输局", "南湖县", "transport", "南交", "sloppy_fields", False, "query", BOTH),
     ("nh-zj", "南湖县住房和城乡建设局", "南湖县", "housing", "南建", "diligent", True, "next_link", BOTH),
 )

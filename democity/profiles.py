@@ -46,6 +46,8 @@ PROFILES: dict[str, Profile] = {
         Profile("invalid_codes", "信用代码校验位错误、占位代码、身份证号未脱敏且无效", defect_rate=0.35,
                 defect_rules={"credit_code_invalid": 3, "credit_code_placeholder": 1, "id_number_invalid": 6}),
         Profile("never_pushes", "从不向信用网站推送", unpushed_rate=1.0),
+        Profile("neglected", "无专人负责：多数超期发布，近半未推送，字段差错多（常见于县区）", late_rate=0.75,
+                defect_rate=0.3, defect_rules={rule: 1 for rule in FIELD_RULES}, unpushed_rate=0.4),
         Profile("messy_formats", "日期、全角代码、以元计的罚款、同义标签：只是格式，不是错误", messy=True),
     )
 }

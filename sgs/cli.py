@@ -122,7 +122,7 @@ def _run_dashboard(paths: Paths, port: int) -> None:
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.runOnSave", "false",
-           "--server.fileWatcherType", "none"]
+           "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"]
     typer.echo(f"看板地址：http://127.0.0.1:{port}  （Ctrl+C 退出）")
     try:
         subprocess.run(cmd, env=env, check=False)

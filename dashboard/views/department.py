@@ -60,16 +60,17 @@ def remediation_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "序号": range(1, len(df) + 1),
         "指标": df["indicator"].map(lambda v: queries.INDICATORS.get(v, v)),
+        "问题类型": df["rule_name"],
         "类型": df["kind"].map(lambda v: queries.KIND_LABELS.get(v, v)),
         "文书号": df["wsh"],
         "相对人名称": df["xdr_mc"],
-        "问题": df["message"],
-        "规则": df["rule_id"],
         "字段": fields,
+        "问题": df["message"],
         "问题值": df["value"],
         "证据页面": df["url"],
         "存档": df["archive"],
         "抓取时间": df["fetched_at"],
+        "规则": df["rule_id"],
     })
 
 
