@@ -68,7 +68,7 @@ class CrawlSummary:
     def line(self) -> str:
         failed = f"，无法抓取的来源：{'、'.join(self.failed_sources)}" if self.failed_sources else ""
         return (f"抓取 {self.crawl_id} {_STATUS_NAMES.get(self.status, self.status)}：{len(self.sources)} 个来源，"
-                f"{self.pages} 页，{self.records} 条记录，{len(self.errors)} 个错误{failed}")
+                f"{self.pages} 个列表页，{self.records} 条记录，{len(self.errors)} 个错误{failed}")
 
 
 _STATUS_NAMES = {"running": "进行中", "done": "完成", "failed": "失败"}
@@ -181,7 +181,7 @@ class _Run:
             self._error(source, source.start_url, f"抓取来源 {source.id}（{source.start_url}）时出错：{exc!r}",
                         fatal=self.summary.sources[source.id].pages == 0)
         st = self.summary.sources[source.id]
-        self._say(f"来源 {source.id}：{st.pages} 页，{st.records} 条记录，{st.errors} 个错误")
+        self._say(f"来源 {source.id}：{st.pages} 个列表页，{st.records} 条记录，{st.errors} 个错误")
 
     async def _crawl_source(self, source: Source) -> None:
         pager = Pager(source)
