@@ -152,18 +152,36 @@ class DemoCity:
         return next(d for d in self.departments if d.id == dept_id)
 
     def manifest(self) -> dict:
-        """The ground truth tests compare the pipeline with (``ground_truth.json``)."""
+        """The ground truth tests compare the pipeline with (``ground_truth.json``).
+
+        Per record (``records``, ``defects``) and per department: each department entry carries, for each
+        quarter, its record count and its injected defects counted by rule.
+        """
         return {
             "seed": self.seed,
             "city": self.name,
             "departments": [{"id": d.id, "name": d.name, "county": d.county, "profile": d.profile,
-                             "credit_code": d.credit_code} for d in self.departments],
+                             "credit_code": d.credit_code, "periods": self._department_totals(d.id)}
+                            for d in self.departments],
             "records": [{"dept_id": r.dept_id, "kind": r.kind, "wsh": r.wsh, "xdr_mc": r.xdr_mc,
                          "jdrq": r.jdrq.isoformat(), "fbrq": r.fbrq.isoformat(), "period": r.period,
                          "on_portal": r.on_portal, "late": r.late} for r in self.records],
             "defects": [{"dept_id": r.dept_id, "kind": r.kind, "wsh": r.wsh, "rule_id": d.rule_id,
                          "field": d.field, "period": r.period} for r in self.records for d in r.defects()],
         }
+
+
+    def _department_totals(self, dept_id: str) -> dict[str, dict]:
+        """{period: {"records": n, "defects": {rule_id: n}}} for one department."""
+        out: dict[str, dict] = {}
+        for r in self.records:
+            if r.dept_id != dept_id:
+                continue
+            entry = out.setdefault(r.period, {"records": 0, "defects": {}})
+            entry["records"] += 1
+            for d in r.defects():
+                entry["defects"][d.rule_id] = entry["defects"].get(d.rule_id, 0) + 1
+        return dict(sorted(out.items()))
 
 
 def period_of(day: date) -> str:

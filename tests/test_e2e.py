@@ -176,3 +176,15 @@ def test_dashboard_department_page_lists_its_findings(dashboard_on_demo):
     assert len(rows) == expected > 0
     assert rows["证据页面"].str.startswith(demo_run.base_url).all()
     assert rows["存档"].str.contains(r"\.warc\.gz#\d+$").all()
+
+
+def test_per_department_ground_truth_matches_findings(demo_run):
+    """The manifest's per-department totals agree with the findings table, rule by rule."""
+    con = duckdb.connect(str(demo_run.paths.db), read_only=True)
+    rows = con.execute("SELECT dept_id, period, rule_id, count(*) FROM findings "
+                       "WHERE period IN ('2026Q2', '2026Q3') GROUP BY ALL").fetchall()
+    con.close()
+    found = {(d, p, r): n for d, p, r, n in rows}
+    expected = {(d["id"], p, r): n for d in demo_run.manifest["departments"]
+                for p, totals in d["periods"].items() for r, n in totals["defects"].items()}
+    assert found == expected
