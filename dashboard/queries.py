@@ -10,7 +10,7 @@ Why this shape:
   name and therefore the key. (If a publish lands between reading the name and opening the file, the entry
   holds the newer data under the older name; the next rerun asks for the newer name anyway.)
 * Pages call these functions and never write SQL, so a schema change touches this file only. Every value
-  taken from records or findings comes back masked (``dashboard.privacy``).
+  taken from records or findings comes back masked (``metrics.privacy``).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard.privacy import mask_text
+from metrics.privacy import mask_text
 from metrics import standard, store
 from metrics.checks import INDICATORS, all_rules
 from sgs.settings import resolve_paths

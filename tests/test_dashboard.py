@@ -16,7 +16,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard.privacy import mask_id, mask_phone, mask_text
+from metrics.privacy import mask_text
 from metrics import store
 from sgs.settings import Paths, resolve_paths
 
@@ -295,24 +295,3 @@ def test_no_snapshot_shows_friendly_message(tmp_path: Path, monkeypatch: pytest.
     at = _run(_app())
     assert any("sgs demo" in i.value for i in at.info)
     assert not at.dataframe
-
-
-def test_mask_id() -> None:
-    assert mask_id(RAW_ID) == MASKED_ID
-    assert mask_id("14040219900315123X") == "140402********123X"
-    assert mask_id(f"身份证号{RAW_ID}。") == f"身份证号{MASKED_ID}。"
-    assert mask_id("91140400MA0K12345X") == "91140400MA0K12345X"  # credit code of an organisation
-    assert mask_id("1404021990031512345") == "1404021990031512345"  # not an 18-character number
-
-
-def test_mask_phone() -> None:
-    assert mask_phone(RAW_PHONE) == "139****5678"
-    assert mask_phone(f"电话：{RAW_PHONE}，") == "电话：139****5678，"
-    assert mask_phone("0355-2021234") == "0355-2021234"
-    assert mask_phone("139123456789") == "139123456789"
-
-
-def test_mask_text() -> None:
-    assert mask_text(f"{RAW_ID} / {RAW_PHONE}") == f"{MASKED_ID} / 139****5678"
-    assert mask_text(None) is None
-    assert mask_text(3.5) == 3.5

@@ -2,7 +2,7 @@
 
 A department's liaison opens this page (often from a link carrying ``?dept=<id>``) to see what to fix.
 Every row names the decision by 文书号 and 相对人名称, says what is wrong, and points at the evidence: the
-page as published and the archived copy read at ``fetched_at``. Values are masked (dashboard.privacy).
+page as published and the archived copy read at ``fetched_at``. Values are masked (metrics.privacy).
 """
 from __future__ import annotations
 

@@ -9,27 +9,11 @@ from collections.abc import Iterable
 
 import duckdb
 
-from metrics import standard
+from metrics import privacy, standard
 
-# Finding values and messages never carry an unmasked ID or mobile number. Personal fields are masked
-# whole (first 6 and last 4 kept); any other text has ID-like and mobile-like digit runs masked inside it,
-# with the same patterns as dashboard/privacy.py (the year anchor keeps all-digit credit codes readable).
-MASK_MACROS = r"""
-CREATE OR REPLACE MACRO sgs_mask_id(v) AS
-    CASE WHEN v IS NULL OR contains(v, '*') THEN v
-         WHEN length(v) > 10 THEN left(v, 6) || repeat('*', length(v) - 10) || right(v, 4)
-         ELSE repeat('*', length(v)) END;
-CREATE OR REPLACE MACRO sgs_mask_text(v) AS
-    regexp_replace(
-        regexp_replace(v, '(^|[^0-9A-Za-z])([0-9]{6})(?:18|19|20)[0-9]{6}([0-9]{3}[0-9Xx])($|[^0-9A-Za-z])',
-                       '\1\2********\3\4', 'g'),
-        '(^|[^0-9])(1[3-9][0-9])[0-9]{4}([0-9]{4})($|[^0-9])', '\1\2****\3\4', 'g');
-"""
-
-
-def register_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """Define the masking macros the rules' SQL uses (``sgs_mask_id``, ``sgs_mask_text``)."""
-    con.execute(MASK_MACROS)
+# Finding values and messages never carry an unmasked ID or mobile number: personal fields are masked
+# whole, other text has ID-like and mobile-like runs masked (metrics.privacy's macros).
+register_macros = privacy.register_macros
 
 
 def lit(text: str) -> str:
