@@ -12,7 +12,7 @@ drawn independently of it.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -131,12 +131,17 @@ class DemoRecord:
     def period(self) -> str:
         return period_of(self.jdrq)
 
+    @property
+    def portal_exempt(self) -> bool:
+        """Penalties on natural persons stay off the credit portal (长治（三）): not pushing them is right."""
+        return self.kind == "cf" and self.values.get("CF_XDR_LB") == "自然人"
+
     def defects(self) -> list[Defect]:
         """Every finding the engine should make on this record's site publication."""
         out = [self.field_defect] if self.field_defect else []
         if self.late:
             out.append(Defect(LATE_RULE, "FBRQ"))
-        if not self.on_portal:
+        if not self.on_portal and not self.portal_exempt:
             out.append(Defect(PORTAL_RULE, f"{self.kind.upper()}_WSH"))
         return out
 
@@ -165,7 +170,8 @@ class DemoCity:
                             for d in self.departments],
             "records": [{"dept_id": r.dept_id, "kind": r.kind, "wsh": r.wsh, "xdr_mc": r.xdr_mc,
                          "jdrq": r.jdrq.isoformat(), "fbrq": r.fbrq.isoformat(), "period": r.period,
-                         "on_portal": r.on_portal, "late": r.late} for r in self.records],
+                         "on_portal": r.on_portal, "portal_exempt": r.portal_exempt, "late": r.late}
+                        for r in self.records],
             "defects": [{"dept_id": r.dept_id, "kind": r.kind, "wsh": r.wsh, "rule_id": d.rule_id,
                          "field": d.field, "period": r.period} for r in self.records for d in r.defects()],
         }
@@ -299,7 +305,8 @@ def _record(rng: random.Random, dept: DemoDepartment, kind: str, rid: str, wsh: 
     if defect and defect.rule_id.endswith("_missing") and rng.random() < 0.5:
         site[defect.field] = ""  # an empty cell rather than an absent row
     fbrq_text = _print_date(rng, fbrq) if beh.messy else fbrq.isoformat()
-    return DemoRecord(rid, dept.id, kind, values, site, jdrq, fbrq, fbrq_text, gsrq, late, on_portal, defect)
+    record = DemoRecord(rid, dept.id, kind, values, site, jdrq, fbrq, fbrq_text, gsrq, late, on_portal, defect)
+    return replace(record, on_portal=False) if record.portal_exempt else record
 
 
 def _subject(rng: random.Random, dom: Domain, kind: str) -> _Subject:

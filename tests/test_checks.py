@@ -188,6 +188,15 @@ def test_portal_missing(con):
     assert {(k, f) for k, _, f, _ in findings(con, "portal_missing")} == {("never", "CF_WSH"), ("never", "XK_WSH")}
 
 
+@pytest.mark.parametrize("lb, flagged", [("自然人", False), ("01", False), ("法人及非法人组织", True)])
+def test_penalties_on_natural_persons_stay_off_the_portal(con, lb, flagged):
+    """长治（三）: natural persons' penalties are not published on the portal, so their absence is right."""
+    add(con, "cf", "p", portal=False, CF_XDR_LB=lb, CF_XDR_ZJLX="身份证", CF_XDR_ZJHM="140402********1234",
+        CF_XDR_SHXYM=None, CF_FRDB=None)
+    score(con)
+    assert bool(findings(con, "portal_missing")) is flagged
+
+
 def test_placeholder_is_not_also_a_check_error(con):
     add(con, "cf", "1", CF_XDR_SHXYM=codes.USCC_PLACEHOLDER)
     score(con)

@@ -238,7 +238,9 @@ def test_manifest_lists_every_defect_and_each_rule(city: DemoCity) -> None:
     defects = {(d["dept_id"], d["kind"], d["wsh"], d["rule_id"]) for d in m["defects"]}
     for r in m["records"]:
         assert r["late"] == ((r["dept_id"], r["kind"], r["wsh"], "late_publication") in defects)
-        assert (not r["on_portal"]) == ((r["dept_id"], r["kind"], r["wsh"], "portal_missing") in defects)
+        unpushed = not r["on_portal"] and not r["portal_exempt"]  # natural persons' penalties stay off the portal
+        assert unpushed == ((r["dept_id"], r["kind"], r["wsh"], "portal_missing") in defects)
+        assert not (r["portal_exempt"] and r["on_portal"])
     assert {d["rule_id"] for d in m["defects"]} == set(ALL_RULES)
     per_record = Counter((d["dept_id"], d["kind"], d["wsh"]) for d in m["defects"]
                          if d["rule_id"] not in ("late_publication", "portal_missing"))
