@@ -14,8 +14,7 @@ Why this shape:
 """
 from __future__ import annotations
 
-import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -23,12 +22,14 @@ import streamlit as st
 
 from metrics.privacy import mask_text
 from metrics import standard, store
+from metrics.periods import PeriodError, parse_period
+from metrics.scoring import load_scheme
 from metrics.checks import INDICATORS, all_rules
 from sgs.settings import resolve_paths
 
 RULE_NAMES: dict[str, str] = {r.id: r.name for r in all_rules()}
 KIND_LABELS: dict[str, str] = {"xk": "许可", "cf": "处罚"}
-GRADES: tuple[str, ...] = ("优秀", "良好", "合格", "不合格")
+GRADES: tuple[str, ...] = tuple(name for name, _ in load_scheme().grades)  # best first, from the scheme
 _CACHE = {"max_entries": 512, "show_spinner": False}
 
 
@@ -43,9 +44,9 @@ def snapshot_name() -> str | None:
     return snap.name if snap is not None else None
 
 
-def _frame(sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
-    """Run one parameterised query on the current snapshot, opened read-only just for this call."""
-    con = store.open_snapshot(resolve_paths())
+def _frame(snapshot: str, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Run one parameterised query on the named snapshot, opened read-only just for this call."""
+    con = store.open_snapshot(resolve_paths(), snapshot)
     try:
         return con.execute(sql, params or {}).df()
     finally:
@@ -66,36 +67,27 @@ def _missing(value: Any) -> bool:
 
 # --- periods and data time ----------------------------------------------------------------------
 
-_PERIOD_RE = re.compile(r"^(\d{4})(?:Q([1-4])|-(\d{2}))?$")
-
-
-def period_sort_key(period: str) -> tuple[int, int, int]:
-    """Order periods by the month they end in, a month after the quarter that ends with it.
-
-    Plain string order would put ``2026Q1`` after ``2026-12``; unknown shapes sort first.
-    """
-    m = _PERIOD_RE.match(period)
-    if not m:
-        return (0, 0, 0)
-    year, quarter, month = m.groups()
-    if quarter:
-        return (int(year), int(quarter) * 3, 1)
-    if month:
-        return (int(year), int(month), 0)
-    return (int(year), 12, 2)
+def period_sort_key(period: str) -> tuple:
+    """Order periods by the day they end, a quarter after its last month (string order would put
+    ``2026Q1`` after ``2026-12``); shapes sgs does not know sort first."""
+    try:
+        p = parse_period(period)
+    except PeriodError:
+        return (date.min, False)
+    return (p.end, p.is_quarter)
 
 
 @st.cache_data(**_CACHE)
 def periods(snapshot: str) -> list[str]:
     """Periods that have scores, latest first."""
-    df = _frame("SELECT DISTINCT period FROM scores")
+    df = _frame(snapshot, "SELECT DISTINCT period FROM scores")
     return sorted(df["period"].tolist(), key=period_sort_key, reverse=True)
 
 
 @st.cache_data(**_CACHE)
 def data_time(snapshot: str) -> datetime | None:
     """When the snapshot's scores were computed (the newest ``computed_at``)."""
-    value = _frame("SELECT max(computed_at) AS t FROM scores")["t"].iloc[0]
+    value = _frame(snapshot, "SELECT max(computed_at) AS t FROM scores")["t"].iloc[0]
     return None if _missing(value) else pd.Timestamp(value).to_pydatetime()
 
 
@@ -110,6 +102,7 @@ def headline(snapshot: str, period: str) -> dict[str, Any]:
     three records weigh as much as one with three thousand).
     """
     df = _frame(
+        snapshot,
         """
         SELECT count(*)                                   AS n_departments,
                CAST(coalesce(sum(n_records), 0) AS BIGINT) AS n_records,
@@ -133,6 +126,7 @@ def headline(snapshot: str, period: str) -> dict[str, Any]:
 def department_ranking(snapshot: str, period: str) -> pd.DataFrame:
     """Departments' scores for one period in rank order (ties share a rank, then by total and id)."""
     return _frame(
+        snapshot,
         """
         SELECT s.rank, s.dept_id, coalesce(d.name, s.dept_id) AS name, s.county, s.n_records,
                s.timeliness, s.completeness, s.accuracy, s.total, s.grade, s.county_rank
@@ -149,6 +143,7 @@ def department_ranking(snapshot: str, period: str) -> pd.DataFrame:
 def county_ranking(snapshot: str, period: str) -> pd.DataFrame:
     """Counties' (and 市本级's) scores for one period in rank order."""
     return _frame(
+        snapshot,
         """
         SELECT rank, county, n_departments, n_records, timeliness, completeness, accuracy, total, grade
         FROM county_scores
@@ -165,6 +160,7 @@ def county_ranking(snapshot: str, period: str) -> pd.DataFrame:
 def departments(snapshot: str) -> pd.DataFrame:
     """Every configured department (id, name, county), grouped by county."""
     return _frame(
+        snapshot,
         """
         SELECT dept_id, name, county
         FROM departments
@@ -177,6 +173,7 @@ def departments(snapshot: str) -> pd.DataFrame:
 def department_score(snapshot: str, period: str, dept_id: str) -> dict[str, Any] | None:
     """One department's score row for a period, with the sizes of the rankings it is placed in."""
     df = _frame(
+        snapshot,
         """
         SELECT s.*, coalesce(d.name, s.dept_id) AS name,
                (SELECT count(*) FROM scores WHERE period = $period) AS n_ranked,
@@ -195,6 +192,7 @@ def department_score(snapshot: str, period: str, dept_id: str) -> dict[str, Any]
 def finding_counts(snapshot: str, period: str, dept_id: str) -> dict[str, int]:
     """Number of findings per indicator for one department and period (for the filter's labels)."""
     df = _frame(
+        snapshot,
         """
         SELECT indicator, count(*) AS n
         FROM findings
@@ -215,6 +213,7 @@ def remediation(snapshot: str, period: str, dept_id: str, indicator: str | None 
     records and findings is masked here, so no page can forget to.
     """
     df = _frame(
+        snapshot,
         """
         SELECT f.indicator, f.kind, f.rule_id, f.severity, f.field, f.value, f.message, f.status,
                coalesce(x.XK_WSH, c.CF_WSH)       AS wsh,

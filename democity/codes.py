@@ -50,11 +50,6 @@ def wrong_id_check(rng: random.Random, number: str) -> str:
     return bad
 
 
-def mask_id(number: str) -> str:
-    """How the policy wants an ID number published: first 6 and last 4 kept, 8 stars between."""
-    return number[:6] + "*" * 8 + number[-4:]
-
-
 def full_width(text: str) -> str:
     """Digits and capital letters as full-width characters (NFKC folds them back)."""
     return text.translate(_FULL_WIDTH)

@@ -18,6 +18,8 @@ from decimal import Decimal
 
 from metrics import standard
 from metrics.codes import USCC_PLACEHOLDER
+from metrics.periods import parse_period
+from metrics.privacy import mask_whole
 from metrics.standard import normalise_label, synonym_map
 from metrics.workdays import default_calendar
 from sgs.cityconfig import CatalogueItem
@@ -28,7 +30,7 @@ from democity.profiles import LATE_RULE, PORTAL_RULE, Profile, behaviour
 
 CITY_NAME = "示范市"
 YEAR = 2026
-QUARTERS = {"2026Q2": (date(2026, 4, 1), date(2026, 6, 30)), "2026Q3": (date(2026, 7, 1), date(2026, 9, 30))}
+QUARTERS = tuple(parse_period(q) for q in ("2026Q2", "2026Q3"))  # the decisions span these
 LAST_PUBLICATION = date(2026, 11, 10)  # no FBRQ or portal date after this: before any realistic test run
 ON_TIME_WORKDAYS = 7
 LATE_WORKDAYS = (8, 25)
@@ -259,7 +261,8 @@ def _records(rng: random.Random, dept: DemoDepartment, kind: str, start_index: i
     """One department's records of one kind over both quarters, numbered in date order."""
     cal = default_calendar()
     days: list[date] = []
-    for first, last in QUARTERS.values():
+    for quarter in QUARTERS:
+        first, last = quarter.start, quarter.end
         workdays = [first + timedelta(n) for n in range((last - first).days + 1)]
         workdays = [d for d in workdays if cal.is_workday(d)]
         days += rng.choices(workdays, k=rng.randint(6, 15))
@@ -333,7 +336,7 @@ def _person_name(rng: random.Random) -> str:
 def _subject_values(prefix: str, subject: _Subject) -> dict[str, str]:
     out = {f"{prefix}_XDR_MC": subject.name, f"{prefix}_XDR_LB": subject.category}
     if subject.category == PERSON:
-        out |= {f"{prefix}_XDR_ZJLX": "身份证", f"{prefix}_XDR_ZJHM": codes.mask_id(subject.code)}
+        out |= {f"{prefix}_XDR_ZJLX": "身份证", f"{prefix}_XDR_ZJHM": mask_whole(subject.code)}
     else:
         out |= {f"{prefix}_XDR_SHXYM": subject.code, f"{prefix}_FRDB": subject.representative}
     return out

@@ -178,10 +178,14 @@ def current_snapshot(paths: Paths) -> Path | None:
     return snap if snap.exists() else None
 
 
-def open_snapshot(paths: Paths) -> duckdb.DuckDBPyConnection:
-    """Open the current published snapshot read-only (readers never open the working database)."""
-    snap = current_snapshot(paths)
-    if snap is None:
+def open_snapshot(paths: Paths, name: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Open a published snapshot read-only: ``name`` when given, else the current one.
+
+    Readers never open the working database. A reader that caches by snapshot name passes the name, so
+    what it caches is exactly what that name holds, even if a newer snapshot is published meanwhile.
+    """
+    snap = paths.published / name if name else current_snapshot(paths)
+    if snap is None or not snap.exists():
         raise StoreError(f"{paths.published} 下还没有发布的数据：请先运行 sgs crawl 和 sgs score（或 sgs demo）。")
     return duckdb.connect(str(snap), read_only=True)
 

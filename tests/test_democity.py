@@ -222,10 +222,11 @@ def test_city_shape(city: DemoCity) -> None:
     for d in depts:
         for kind in d.kinds:
             for q in QUARTERS:
-                assert 6 <= per_column[(d.id, kind, q)] <= 15, (d.id, kind, q)
+                assert 6 <= per_column[(d.id, kind, q.label)] <= 15, (d.id, kind, q.label)
+    quarters = {q.label: q for q in QUARTERS}
     for r in city.records:
-        first, last = QUARTERS[r.period]
-        assert first <= r.jdrq <= last and r.jdrq <= r.fbrq <= LAST_PUBLICATION and r.gsrq <= LAST_PUBLICATION
+        q = quarters[r.period]
+        assert q.start <= r.jdrq <= q.end and r.jdrq <= r.fbrq <= LAST_PUBLICATION and r.gsrq <= LAST_PUBLICATION
         assert r.fbrq.year == 2026 and (r.fbrq <= r.gsrq)
     subjects = Counter((r.kind, r.values[f"{r.kind.upper()}_XDR_LB"]) for r in city.records
                        if not (r.field_defect and r.field_defect.field.endswith("XDR_LB")))
