@@ -64,21 +64,22 @@ def score(
     calendar: list[Path] = typer.Option([], "--calendar", help="额外的节假日安排文件夹（可多次指定）。"),
 ) -> None:
     """按评分方案计算一个期间的问题清单、得分、等级和排名。"""
-    rows = _score(resolve_paths(db), period, scheme, tuple(calendar))
+    rows = _score(resolve_paths(db), [period], scheme, tuple(calendar))[0]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
     else:
         _print_scores(rows)
 
 
-def _score(paths: Paths, period_text: str, scheme: Path, calendars: tuple[Path, ...]) -> list[dict]:
+def _score(paths: Paths, period_texts: list[str], scheme: Path, calendars: tuple[Path, ...]) -> list[list[dict]]:
+    """Score each period in turn on one connection, then publish one snapshot; one score list per period."""
     from metrics import store
     from metrics.periods import PeriodError, parse_period
     from metrics.scoring import ScoringError, score_period
     from metrics.workdays import CalendarError, default_calendar
 
     try:
-        period = parse_period(period_text)
+        periods = [parse_period(p) for p in period_texts]
     except PeriodError as exc:
         _fail(str(exc), 2)
     if not paths.db.exists():
@@ -88,9 +89,10 @@ def _score(paths: Paths, period_text: str, scheme: Path, calendars: tuple[Path, 
     except store.StoreError as exc:
         _fail(str(exc))
     try:
-        rows = score_period(con, period, scheme_path=scheme, calendar=default_calendar(calendars))
+        calendar = default_calendar(calendars)
+        results = [score_period(con, p, scheme_path=scheme, calendar=calendar) for p in periods]
         store.publish(con, paths)
-        return rows
+        return results
     except (ScoringError, CalendarError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     finally:
@@ -140,7 +142,7 @@ def demo(
 ) -> None:
     """启动示范城市、抓取、评分，并打开看板：无需联网，无需配置。"""
     from crawlers.crawl import run_crawl
-    from democity import DemoServer, build, write_city
+    from democity import QUARTERS, DemoServer, build, write_city
     from sgs.cityconfig import load_city
 
     paths = resolve_paths(db or REPO_ROOT / "data" / "demo" / "sgs.duckdb")
@@ -152,22 +154,13 @@ def demo(
         summary = run_crawl(load_city(config), paths)
         if summary.failed_sources:
             _fail(f"示范城市抓取失败：{', '.join(summary.failed_sources)}")
-        quarters = sorted({r["period"] for r in json.loads((paths.root / "ground_truth.json").read_text("utf-8"))["records"]})
-        results = {q: _score(paths, q, DEFAULT_SCHEME, ()) for q in quarters}
-        for q in quarters:
-            for m in _months_of(q):
-                _score(paths, m, DEFAULT_SCHEME, ())
-        latest = quarters[-1]
-        _print_scores(results[latest])
+        periods = [p for q in QUARTERS for p in (q, *q.months())]
+        results = _score(paths, [p.label for p in periods], DEFAULT_SCHEME, ())
+        latest = QUARTERS[-1].label
+        _print_scores(results[periods.index(QUARTERS[-1])])
         typer.echo(f"\n数据库：{paths.db}\n命令行复核：sgs score --period {latest} --db {paths.db} --json")
         if not no_dashboard:
             _run_dashboard(paths, port)
-
-
-def _months_of(quarter: str) -> list[str]:
-    from metrics.periods import parse_period
-
-    return [m.label for m in parse_period(quarter).months()]
 
 
 def _reset_demo_dir(paths: Paths) -> None:

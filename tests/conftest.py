@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from democity import QUARTERS as DEMO_QUARTERS
+
 from sgs.settings import Paths, resolve_paths
 
-QUARTERS = ("2026Q2", "2026Q3")
+QUARTERS = tuple(q.label for q in DEMO_QUARTERS)  # the demo city's decisions span these
 
 
 @dataclass

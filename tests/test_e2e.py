@@ -6,6 +6,8 @@ from collections import defaultdict
 
 import duckdb
 import pytest
+
+from democity import QUARTERS as DEMO_QUARTERS
 from typer.testing import CliRunner
 
 from sgs.cli import app
@@ -17,7 +19,7 @@ INDICATOR = {
     "conditional_missing": "completeness",
     "portal_missing": "completeness",
 }  # every other demo rule feeds accuracy
-QUARTERS = ("2026Q2", "2026Q3")  # the demo city's decisions span these two quarters
+QUARTERS = tuple(q.label for q in DEMO_QUARTERS)  # the demo city's decisions span these
 WEIGHTS = {"timeliness": 40, "completeness": 30, "accuracy": 30}  # data/schemes/default.toml, by hand
 
 
