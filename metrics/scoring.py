@@ -28,8 +28,8 @@ from metrics.periods import Period
 from metrics.workdays import Calendar, default_calendar
 from sgs.settings import DEFAULT_SCHEME
 
-FINDING_COLUMNS = ("period", "dept_id", "kind", "record_key", "channel", "rule_id", "indicator", "severity",
-                   "field", "value", "message", "url", "fetch_id", "status")
+FINDING_COLUMNS = ("finding_id", "period", "dept_id", "kind", "record_key", "channel", "rule_id", "indicator",
+                   "severity", "field", "value", "message", "url", "fetch_id", "status")
 SCORE_KEYS = ("period", "dept_id", "name", "county", "n_records", *INDICATORS, "total", "grade", "rank",
               "county_rank", "scheme_version")
 
@@ -147,6 +147,20 @@ def _wrap(period: Period, kind: str, rule: Rule, sql: str) -> str:
 FROM ({sql}) f JOIN {assessed_table(kind)} a ON a.record_key = f.record_key"""
 
 
+def _wrap_department(period: Period, kind: str, rule: Rule, sql: str) -> str:
+    """A department-level rule's (dept_id, field, value, message, url, fetch_id) rows as findings rows."""
+    return f"""SELECT {lit(period.label)} AS period, f.dept_id, {lit(kind)} AS kind, NULL::VARCHAR AS record_key,
+       'site' AS channel, {lit(rule.id)} AS rule_id, {lit(rule.indicator)} AS indicator,
+       {lit(rule.severity)} AS severity, f.field, CAST(f.value AS VARCHAR) AS value, f.message, f.url, f.fetch_id,
+       'open' AS status
+FROM ({sql}) f"""
+
+
+# A finding's identity: the same problem found again in a rescoring gets the same id.
+FINDING_ID_SQL = ("md5(concat_ws('|', period, dept_id, kind, rule_id, coalesce(record_key, ''), "
+                  "coalesce(field, ''), coalesce(url, ''), coalesce(value, '')))")
+
+
 def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme, calendar: Calendar,
                    as_of: date, checks: tuple[Check, ...] | None = None) -> int:
     """Run the rules over the assessed tables into temp table ``_sgs_findings``; returns its row count.
@@ -157,16 +171,19 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
     register_mask_macros(con)
     selects = []
     for kind in standard.KINDS:
-        ctx = Context(kind, assessed_table(kind), as_of, scheme.max_workdays, calendar)
+        ctx = Context(kind, assessed_table(kind), as_of, scheme.max_workdays, calendar, period)
         for check in checks if checks is not None else all_checks():
             if check.prepare:
                 check.prepare(con, ctx)
             sql = check.findings_sql(ctx)
             if sql:
                 selects.append(_wrap(period, kind, check.rule, sql))
-    empty = "SELECT * FROM findings WHERE false"
+            dept_sql = check.department_sql(ctx) if check.department_sql else None
+            if dept_sql:
+                selects.append(_wrap_department(period, kind, check.rule, dept_sql))
+    empty = f"SELECT {', '.join(FINDING_COLUMNS[1:])} FROM findings WHERE false"
     con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_findings AS "
-                f"SELECT {', '.join(FINDING_COLUMNS)} FROM ({' UNION ALL '.join(selects) or empty})")
+                f"SELECT {FINDING_ID_SQL} AS finding_id, * FROM ({' UNION ALL '.join(selects) or empty})")
     return con.execute("SELECT count(*) FROM _sgs_findings").fetchall()[0][0]
 
 

@@ -20,7 +20,6 @@ import pyarrow as pa
 from metrics import standard
 from sgs.settings import Paths
 
-SCHEMA_VERSION = 1
 RECORD_META_COLUMNS = {
     "record_key": "VARCHAR PRIMARY KEY",  # sha1 of channel, department, 文书号 and 相对人名称
     "dept_id": "VARCHAR",
@@ -61,12 +60,33 @@ def connect(paths: Paths) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def migrations() -> dict[int, str]:
+    """The migration files ``schema/NNN_*.sql`` by version; versions must run 1, 2, … without gaps."""
+    folder = resources.files("metrics").joinpath("schema")
+    found: dict[int, str] = {}
+    for p in folder.iterdir():
+        if p.name.endswith(".sql") and p.name[:3].isdigit():
+            version = int(p.name[:3])
+            if version in found:
+                raise StoreError(f"迁移文件 schema/{version:03d}_*.sql 重复")
+            found[version] = p.read_text("utf-8")
+    if sorted(found) != list(range(1, len(found) + 1)):
+        raise StoreError(f"迁移文件编号不连续：{sorted(found)}")
+    return found
+
+
+def schema_version() -> int:
+    """The version the code expects: the number of migration files."""
+    return len(migrations())
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring the schema to SCHEMA_VERSION and add any record column the registry gained."""
+    """Apply every migration the database has not seen and add any record column the registry gained."""
     con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)")
-    current = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
-    for version in range(current + 1, SCHEMA_VERSION + 1):
-        sql = _migration_sql(version)
+    current = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
+    for version, sql in sorted(migrations().items()):
+        if version <= current:
+            continue
         con.execute("BEGIN")
         con.execute(sql)
         con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
@@ -74,14 +94,6 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
     for kind in standard.KINDS:
         _ensure_record_table(con, kind)
 
-
-def _migration_sql(version: int) -> str:
-    """The migration file ``schema/NNN_*.sql`` for one schema version."""
-    folder = resources.files("metrics").joinpath("schema")
-    matches = [p for p in folder.iterdir() if p.name.startswith(f"{version:03d}_") and p.name.endswith(".sql")]
-    if len(matches) != 1:
-        raise StoreError(f"缺少或重复的迁移文件 schema/{version:03d}_*.sql")
-    return matches[0].read_text("utf-8")
 
 
 def _ensure_record_table(con: duckdb.DuckDBPyConnection, kind: str) -> None:

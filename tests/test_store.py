@@ -16,7 +16,7 @@ def test_migrations_are_idempotent_and_versioned(tmp_path):
     paths = resolve_paths(tmp_path / "w.duckdb")
     store.connect(paths).close()
     con = store.connect(paths)
-    assert con.execute("SELECT max(version), count(*) FROM schema_version").fetchone() == (store.SCHEMA_VERSION, 1)
+    assert con.execute("SELECT max(version), count(*) FROM schema_version").fetchone() == (store.schema_version(), store.schema_version())
     cols = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
                                       "WHERE table_name = 'cf_records'").fetchall()}
     assert {"CF_WSH", "CF_JDRQ", "CF_XDR_SHXYM", "first_seen", "last_seen", "fetch_id"} <= cols

@@ -7,7 +7,11 @@ Adding a rule is adding a file ``metrics/checks/<rule_id>.py`` that defines
 * ``findings_sql(ctx: Context) -> str | None`` — a SELECT producing ``(record_key, field, value, message)``
   over ``ctx.source``, the period's assessed site records of one kind (``None`` when the rule does not apply
   to that kind);
-* optionally ``prepare(con, ctx) -> None`` — set-up the SELECT needs (e.g. the working-day table).
+* optionally ``prepare(con, ctx) -> None`` — set-up the SELECT needs (e.g. the working-day table);
+* optionally ``department_sql(ctx: Context) -> str | None`` — for problems of a department rather than of
+  one record (column unreachable, catalogue not published, ledger decision never published): a SELECT
+  producing ``(dept_id, field, value, message, url, fetch_id)`` for the period ``ctx.period``. A rule may
+  define either builder or both; ``findings_sql`` may then return ``None``.
 
 Rules are pure SQL and set-based: the scorer (``metrics.scoring``) runs them together in DuckDB, never a
 Python loop per record. Shared SQL building blocks live in ``metrics.checks._sql``; modules whose name starts
@@ -25,6 +29,7 @@ from functools import cached_property, lru_cache
 import duckdb
 
 from metrics import standard
+from metrics.periods import Period
 from metrics.workdays import Calendar, default_calendar
 
 SEVERITIES = {"high": "严重", "medium": "一般", "low": "轻微"}
@@ -62,6 +67,7 @@ class Context:
     as_of: date  # decisions dated after this are in the future
     max_workdays: int = 7  # publication deadline in working days (from the scheme)
     calendar: Calendar = field(default_factory=default_calendar)  # official working days
+    period: Period | None = None  # the period being scored (department-level rules need its dates)
 
     @cached_property
     def std(self) -> standard.Standard:
@@ -87,6 +93,7 @@ class Check:
     rule: Rule
     findings_sql: Callable[[Context], str | None]
     prepare: Callable[[duckdb.DuckDBPyConnection, Context], None] | None = None
+    department_sql: Callable[[Context], str | None] | None = None
 
 
 @lru_cache(maxsize=None)
@@ -102,7 +109,7 @@ def all_checks() -> tuple[Check, ...]:
             raise TypeError(f"规则模块 {module.__name__} 须定义 RULE = Rule(...) 和 findings_sql(ctx)")
         if rule.id != info.name:
             raise ValueError(f"规则模块 {module.__name__} 的 RULE.id 为 {rule.id!r}，应与文件名一致")
-        found.append(Check(rule, build, getattr(module, "prepare", None)))
+        found.append(Check(rule, build, getattr(module, "prepare", None), getattr(module, "department_sql", None)))
     return tuple(sorted(found, key=lambda c: c.rule.id))
 
 
