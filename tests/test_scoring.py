@@ -121,7 +121,7 @@ def test_scheme_weights_and_grades_come_from_the_file(city, tmp_path):
 
 
 def test_scheme_errors_name_file_and_key(tmp_path):
-    assert load_scheme(DEFAULT_SCHEME).weights == {"timeliness": 40, "completeness": 30, "accuracy": 30}
+    assert load_scheme(DEFAULT_SCHEME).weights == {"timeliness": 40, "completeness": 30, "accuracy": 30, "compliance": 0}
     broken = tmp_path / "broken.toml"
     broken.write_text(DEFAULT_SCHEME.read_text(encoding="utf-8").replace("max_workdays = 7", ""), encoding="utf-8")
     with pytest.raises(SchemeError, match=r"broken\.toml.*timeliness\.max_workdays"):

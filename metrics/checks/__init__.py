@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
+from typing import Any
 
 import duckdb
 
@@ -33,7 +34,11 @@ from metrics.periods import Period
 from metrics.workdays import Calendar, default_calendar
 
 SEVERITIES = {"high": "严重", "medium": "一般", "low": "轻微"}
-INDICATORS = {"timeliness": "及时性", "completeness": "完整性", "accuracy": "准确性"}
+INDICATORS = {"timeliness": "及时性", "completeness": "完整性", "accuracy": "准确性", "compliance": "合规性"}
+# What a rule may need beyond the record itself. `sgs validate` (a department's file before publication)
+# runs only the rules that need nothing else.
+NEEDS = {"publication": "公示日期", "portal": "信用网站数据", "catalogue": "事项目录", "ledger": "办件台账",
+         "crawl": "采集记录", "stored": "已入库的其他记录"}
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,11 @@ class Rule:
     indicator: str  # timeliness | completeness | accuracy
     clause: str  # the policy clause or standard the rule enforces
     severity: str  # high | medium | low
+    needs: tuple[str, ...] = ()  # data beyond the record itself (NEEDS); () = checkable before publication
 
     def __post_init__(self) -> None:
+        if unknown := set(self.needs) - set(NEEDS):
+            raise ValueError(f"规则 {self.id}：未知依赖 {sorted(unknown)}（应为 {', '.join(NEEDS)} 之中）")
         if self.indicator not in INDICATORS:
             raise ValueError(f"规则 {self.id}：未知指标 {self.indicator!r}（应为 {', '.join(INDICATORS)} 之一）")
         if self.severity not in SEVERITIES:
@@ -68,6 +76,11 @@ class Context:
     max_workdays: int = 7  # publication deadline in working days (from the scheme)
     calendar: Calendar = field(default_factory=default_calendar)  # official working days
     period: Period | None = None  # the period being scored (department-level rules need its dates)
+    rule_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # scheme [rules.<id>] tables
+
+    def param(self, rule_id: str, key: str, default: Any) -> Any:
+        """A rule parameter from the scheme's ``[rules.<rule_id>]`` table, or the rule's documented default."""
+        return self.rule_params.get(rule_id, {}).get(key, default)
 
     @cached_property
     def std(self) -> standard.Standard:

@@ -46,6 +46,10 @@ CREATE TABLE deductions (
 -- A stable identity for a finding, so an assessor's decision survives a rescoring.
 ALTER TABLE findings ADD COLUMN finding_id VARCHAR;
 
+-- The fourth indicator, 合规性: publication rules (超期公示, personal data on public pages, …).
+ALTER TABLE scores ADD COLUMN compliance DOUBLE;
+ALTER TABLE county_scores ADD COLUMN compliance DOUBLE;
+
 -- Change since the previous period of the same granularity (month → month, quarter → quarter).
 ALTER TABLE scores ADD COLUMN prev_total DOUBLE;
 ALTER TABLE scores ADD COLUMN prev_rank INTEGER;
