@@ -110,6 +110,34 @@ def _print_scores(rows: list[dict]) -> None:
                    f"{r['completeness']:>6.2f} {r['accuracy']:>6.2f} {r['n_records']:>4}  {r['name']}（{r['county']}）")
 
 
+ledger_app = typer.Typer(no_args_is_help=True, help="办件台账（服务大厅或部门导出的 CSV/XLSX）。")
+app.add_typer(ledger_app, name="ledger")
+
+
+@ledger_app.command("import")
+def ledger_import(
+    file: Path = typer.Argument(..., help="台账文件（CSV 或 XLSX；中文表头或标准代码）。"),
+    dept: str = typer.Option(..., "--dept", help="部门编号（城市配置中的 id）。"),
+    kind: str = typer.Option(..., "--kind", help="xk（行政许可）或 cf（行政处罚）。"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """导入一个部门的办件台账，用于核对未公示、已撤销仍公示等问题（同名文件重复导入则替换）。"""
+    from metrics import store
+    from metrics.ledger import LedgerError, import_ledger
+
+    paths = resolve_paths(db)
+    if not paths.db.exists():
+        _fail(f"数据库 {paths.db} 不存在：请先运行 sgs crawl（或 sgs demo）。")
+    con = store.connect(paths)
+    try:
+        result = import_ledger(con, file, dept, kind)
+    except LedgerError as exc:
+        _fail(str(exc), 2)
+    finally:
+        con.close()
+    typer.echo(f"已导入 {file}：{result.rows} 条办件（部门 {dept}，{'行政许可' if kind == 'xk' else '行政处罚'}）")
+
+
 @app.command()
 def serve(
     port: int = typer.Option(8501, "--port", help="看板端口。"),

@@ -87,7 +87,13 @@ def test_rules_are_discovered_with_their_contract_ids():
     ids = {r.id for r in all_rules()}
     assert ids == {"late_publication", "required_missing", "conditional_missing", "portal_missing",
                    "credit_code_invalid", "credit_code_placeholder", "id_number_invalid", "enum_invalid",
-                   "date_order", "date_invalid"}
+                   "date_order", "date_invalid",
+                   # issue 4: the complete rule set
+                   "portal_late", "column_stale", "catalogue_missing", "catalogue_unmatched", "column_not_set",
+                   "ledger_unpublished", "site_unreachable", "column_missing", "dead_link", "site_blocked",
+                   "fine_implausible", "wsh_format", "duplicate_record", "agency_code_mismatch",
+                   "portal_inconsistent", "overdue_publication", "portal_forbidden", "unmasked_personal",
+                   "revoked_online"}
     assert all(c.rule.name and c.rule.clause for c in all_checks())
     assert {r["id"]: r["indicator"] for r in rules_catalogue()}["portal_missing"] == "completeness"
 

@@ -38,7 +38,7 @@ INDICATORS = {"timeliness": "及时性", "completeness": "完整性", "accuracy"
 # What a rule may need beyond the record itself. `sgs validate` (a department's file before publication)
 # runs only the rules that need nothing else.
 NEEDS = {"publication": "公示日期", "portal": "信用网站数据", "catalogue": "事项目录", "ledger": "办件台账",
-         "crawl": "采集记录", "stored": "已入库的其他记录"}
+         "crawl": "采集记录", "stored": "已入库的其他记录", "registry": "部门登记信息"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Rule:
 
     id: str
     name: str  # 中文名, as assessors call the problem
-    indicator: str  # timeliness | completeness | accuracy
+    indicator: str  # timeliness | completeness | accuracy | compliance
     clause: str  # the policy clause or standard the rule enforces
     severity: str  # high | medium | low
     needs: tuple[str, ...] = ()  # data beyond the record itself (NEEDS); () = checkable before publication

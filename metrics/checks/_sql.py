@@ -56,9 +56,10 @@ def union_all(selects: Iterable[str | None]) -> str | None:
     return "\nUNION ALL\n".join(parts) if parts else None
 
 
-def finding(source: str, field: str, value: str, message: str, where: str) -> str:
-    """One finding SELECT: record key, field code, value and message expressions over ``source``."""
-    return (f"SELECT record_key, {lit(field)} AS field, CAST({value} AS VARCHAR) AS value, "
+def finding(source: str, field: str, value: str, message: str, where: str, key: str = "record_key") -> str:
+    """One finding SELECT: record key, field code, value and message expressions over ``source`` (``key``
+    names the assessed record's key column when ``source`` is a join, e.g. ``a.record_key``)."""
+    return (f"SELECT {key} AS record_key, {lit(field)} AS field, CAST({value} AS VARCHAR) AS value, "
             f"{message} AS message FROM {source} WHERE {where}")
 
 
@@ -109,3 +110,97 @@ def enum_hint(enum: standard.Enum) -> str:
     if enum.prefix_values:
         hint += " 或 " + "、".join(f"“{p}…”" for p in enum.prefix_values)
     return hint
+
+
+# --- periods, channels and evidence for the rules beyond one record -------------------------------
+
+def day(d) -> str:
+    """A SQL DATE literal."""
+    return f"DATE '{d.isoformat()}'"
+
+
+def decided_in_period(ctx, alias: str = "r") -> str:
+    """SQL true when a stored record's decision date (first-seen day when not a date) is in ``ctx.period``:
+    the same membership the assessed site records have (metrics.scoring.stage_assessed)."""
+    jdrq = ctx.std.prefixed("JDRQ")
+    return (f"coalesce(TRY_CAST({alias}.{jdrq} AS DATE), CAST({alias}.first_seen AS DATE)) "
+            f"BETWEEN {day(ctx.period.start)} AND {day(ctx.period.end)}")
+
+
+def pub_date(alias: str) -> str:
+    """The publication date of a stored record, as timeliness judges it: the stated FBRQ unless it is after
+    the first-seen day (then that day)."""
+    return (f"CASE WHEN TRY_CAST({alias}.FBRQ AS DATE) <= CAST({alias}.first_seen AS DATE) "
+            f"THEN TRY_CAST({alias}.FBRQ AS DATE) ELSE CAST({alias}.first_seen AS DATE) END")
+
+
+def portal_records(ctx, attributed: bool = True) -> str:
+    """The kind's portal records with ``_jdrq`` and ``_pub_date``; only those attributed to a department
+    unless ``attributed`` is false (rules that match by 文书号 alone, like portal_missing)."""
+    jdrq = ctx.std.prefixed("JDRQ")
+    only = " AND p.dept_id IS NOT NULL" if attributed else ""
+    return (f"(SELECT p.*, TRY_CAST(p.{jdrq} AS DATE) AS _jdrq, {pub_date('p')} AS _pub_date "
+            f"FROM {ctx.records_table} p WHERE p.channel = 'portal'{only})")
+
+
+def column_evidence(ctx) -> str:
+    """(dept_id, url, fetch_id): the department's 双公示 column as last archived — the first page fetched
+    of its site source of this kind in the latest crawl, else of its other kind. Department-level findings
+    (nothing published, catalogue absent, column stale) point there: it is what the column showed."""
+    return f"""(SELECT dept_id, url, fetch_id FROM (
+        SELECT s.dept_id, f.url, f.fetch_id, row_number() OVER (
+            PARTITION BY s.dept_id ORDER BY (s.kind = {lit(ctx.kind)}) DESC, c.started_at DESC, f.fetched_at) AS n
+        FROM sources s JOIN fetches f ON f.source_id = s.source_id JOIN crawls c ON c.crawl_id = f.crawl_id
+        WHERE s.channel = 'site' AND s.dept_id IS NOT NULL AND f.warc_file IS NOT NULL AND f.status < 400)
+      WHERE n = 1)"""
+
+
+def department_rows(dept: str, field: str, value: str, message: str, url: str, fetch_id: str, source: str,
+                    where: str = "true") -> str:
+    """One department-level SELECT: (dept_id, field, value, message, url, fetch_id) over ``source``."""
+    return (f"SELECT {dept} AS dept_id, {lit(field)} AS field, CAST({value} AS VARCHAR) AS value, "
+            f"{message} AS message, {url} AS url, {fetch_id} AS fetch_id FROM {source} WHERE {where}")
+
+
+def simple_procedure(ctx, alias: str) -> str:
+    """SQL true for a penalty decided under 简易程序 (data/policy/publication_periods.toml says how it is
+    recognised: marks in the 文书号, in 处罚内容 or 备注, or a ledger row of the same department saying so)."""
+    from metrics.checks._policy import load_policy
+
+    if ctx.kind != "cf":
+        return "false"
+    policy = load_policy()
+    wsh = f"coalesce({alias}.CF_WSH, '')"
+    text = f"coalesce({alias}.CF_NR, '') || ' ' || coalesce({alias}.BZ, '')"
+    marks = [f"contains({wsh}, {lit(m)})" for m in policy.wsh_marks]
+    marks += [f"contains({text}, {lit(m)})" for m in policy.text_marks]
+    marks.append(f"EXISTS (SELECT 1 FROM ledger l WHERE l.kind = 'cf' AND l.dept_id = {alias}.dept_id "
+                 f"AND l.wsh = trim({alias}.CF_WSH) AND l.procedure = '简易程序')")
+    return "(" + " OR ".join(marks) + ")"
+
+
+def natural_person(ctx, alias: str) -> str:
+    """SQL true for a record whose 相对人类别 (through its aliases) is 自然人; NULL counts as not."""
+    column = f"{alias}.{ctx.std.prefixed('XDR_LB')}"
+    return f"coalesce({canonical(standard.enums()['XDR_LB'], f'trim({column})')} = '自然人', false)"
+
+
+def availability_sql(ctx, problem: str, what: str) -> str | None:
+    """Department-level rows for one availability problem the crawler recorded (table ``availability``).
+
+    A period is judged by the crawls that ran in it; a period assessed after the fact (no crawl ran in it)
+    by the first crawl after its end — the state first observed once the period was over.
+    """
+    if ctx.period is None:
+        return None
+    start, end = day(ctx.period.start), day(ctx.period.end)
+    crawls = f"""(SELECT crawl_id FROM crawls WHERE CAST(started_at AS DATE) BETWEEN {start} AND {end}
+        UNION ALL
+        SELECT * FROM (SELECT crawl_id FROM crawls WHERE CAST(started_at AS DATE) > {end}
+                       AND NOT EXISTS (SELECT 1 FROM crawls WHERE CAST(started_at AS DATE) BETWEEN {start} AND {end})
+                       ORDER BY started_at LIMIT 1))"""
+    events = f"""(SELECT * FROM availability WHERE dept_id IS NOT NULL AND kind = {lit(ctx.kind)}
+        AND problem = {lit(problem)} AND crawl_id IN {crawls}
+        QUALIFY row_number() OVER (PARTITION BY dept_id, url ORDER BY observed_at DESC) = 1) a"""
+    message = f"{lit(what + '：')} || a.detail || '（' || a.url || '）'"
+    return department_rows("a.dept_id", "URL", "a.url", message, "a.url", "a.fetch_id", events)

@@ -3,15 +3,15 @@
 Records are matched on the kind's 文书号 (``*_WSH``) after trimming; a site record without a 文书号 cannot
 be matched and is left to required_missing.
 
-Penalties on natural persons are published on the department's site but, by 长治（三）, **not** on the credit
-portal, so they are exempt here (``NOT_FOR_PORTAL``). 简易程序 penalties are exempt by the same clause, but
-the standard has no field that marks them; until a source or ledger marks them they are judged like others.
+Penalties on natural persons and 简易程序 penalties are published on the department's site but, by 长治（三）,
+**not** on the credit portal, so they are exempt here (``NOT_FOR_PORTAL``; 简易程序 recognised as
+metrics.checks._sql.simple_procedure says). Finding them on the portal is portal_forbidden's.
 """
 from __future__ import annotations
 
 from metrics import standard
 from metrics.checks import Context, Rule
-from metrics.checks._sql import canonical, finding, label, lit, present, quoted, shown
+from metrics.checks._sql import canonical, finding, label, lit, present, quoted, shown, simple_procedure
 
 # kind → (field suffix, enum key, values): records with these values are not published on the portal
 NOT_FOR_PORTAL = {"cf": ("XDR_LB", "XDR_LB", ("自然人",))}
@@ -22,6 +22,7 @@ RULE = Rule(
     indicator="completeness",
     clause="长治市实施意见（三）：通过市信用信息共享平台推送至“信用长治”网站",
     severity="high",
+    needs=("portal",),
 )
 
 
@@ -38,7 +39,8 @@ def _exempt(ctx: Context) -> str:
     """SQL true for a record the policy keeps off the portal (coalesced: NULL is not exempt)."""
     if ctx.kind not in NOT_FOR_PORTAL:
         return "false"
+    simple = simple_procedure(ctx, "a")
     suffix, enum_key, values = NOT_FOR_PORTAL[ctx.kind]
     column = f"a.{ctx.std.prefixed(suffix)}"
     mapped = canonical(standard.enums()[enum_key], f"trim({column})")
-    return f"coalesce({mapped} IN ({', '.join(lit(v) for v in values)}), false)"
+    return f"(coalesce({mapped} IN ({', '.join(lit(v) for v in values)}), false) OR {simple})"

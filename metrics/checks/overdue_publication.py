@@ -1,0 +1,54 @@
+"""超期公示: a penalty still published after its publication period ended.
+
+The period comes from the dated rules in ``data/policy/publication_periods.toml`` (2017, 2019, 2023, 2026):
+the rule in force on the decision date, and the penalty's severity — 轻微 for a 简易程序 penalty (recognised
+as metrics.checks._sql.simple_procedure says), 严重 when 处罚类别 includes one of the file's
+``serious_categories``, else 一般 (the heaviest severity decides, i.e. the longest period). The record's
+publication ends at the earlier of decision date + that period and its own 公示截止期 (``CF_GSJZQ``) when given.
+
+A record fails in a period when it was online during the period after that end: published (FBRQ, or first
+seen) before the period ended, still seen on or after the period's first day (``last_seen``), and its end
+before both the period's last day and the last sighting. Both channels count (site and portal), each with its
+own evidence; the finding is department-level because an old decision is outside the period's assessed
+records. Undated decisions are date_invalid's.
+"""
+from __future__ import annotations
+
+from metrics.checks import Context, Rule
+from metrics.checks._policy import load_policy
+from metrics.checks._sql import day, department_rows, enum_has_any, lit, pub_date, simple_procedure
+from metrics import standard
+
+RULE = Rule(
+    id="overdue_publication",
+    name="超期公示",
+    indicator="compliance",
+    clause="长治市实施意见（八）：行政处罚信息公示期满应及时撤下；公示期限按决定时适用的规定（2017、2019、2023、2026）",
+    severity="high",
+    needs=("crawl",),
+)
+
+
+def findings_sql(ctx: Context) -> None:
+    return None
+
+
+def department_sql(ctx: Context) -> str | None:
+    if ctx.kind != "cf" or ctx.period is None:
+        return None
+    policy = load_policy()
+    serious = enum_has_any(standard.enums()["CFLB"], "coalesce(r.CF_CFLB, '')", policy.serious_categories)
+    severity = f"CASE WHEN {simple_procedure(ctx, 'r')} THEN 'light' WHEN {serious} THEN 'serious' ELSE 'general' END"
+    start, end = day(ctx.period.start), day(ctx.period.end)
+    source = f"""(SELECT *, least(_jdrq + to_months(CAST({policy.months_sql('_jdrq', '_severity')} AS INTEGER)),
+                             coalesce(TRY_CAST(CF_GSJZQ AS DATE), DATE '9999-12-31')) AS _ends
+        FROM (SELECT r.*, TRY_CAST(r.CF_JDRQ AS DATE) AS _jdrq, {severity} AS _severity, {pub_date('r')} AS _pub
+              FROM cf_records r WHERE r.dept_id IS NOT NULL AND TRY_CAST(r.CF_JDRQ AS DATE) IS NOT NULL)) t"""
+    names = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in {"light": "轻微", "general": "一般", "serious": "严重"}.items())
+    message = (f"'处罚决定日期' || CAST(t._jdrq AS VARCHAR) || '（' || CASE t._severity {names} END "
+               f"|| '），公示期至' || CAST(CAST(t._ends AS DATE) AS VARCHAR) || '止，' "
+               f"|| CASE t.channel WHEN 'portal' THEN '信用网站' ELSE '本部门网站' END "
+               f"|| '于' || CAST(CAST(t.last_seen AS DATE) AS VARCHAR) || '仍在公示'")
+    where = (f"t._pub <= {end} AND CAST(t.last_seen AS DATE) >= {start} "
+             f"AND t._ends < {end} AND t._ends < CAST(t.last_seen AS DATE)")
+    return department_rows("t.dept_id", "CF_WSH", "t.CF_WSH", message, "t.url", "t.fetch_id", source, where)

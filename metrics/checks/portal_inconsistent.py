@@ -1,0 +1,48 @@
+"""与信用网站不一致: the department's site and the credit portal show the same decision (same 文书号) with
+different values — a change made on the site that was never pushed (clause 三: push changes too).
+
+Compared fields, when both sides have a value: the decision date, the subject's credit code, 处罚类别 /
+许可类别, 罚款 and 没收 amounts (as numbers), 处罚有效期 / 有效期至, and 许可编号. Not compared: the agency code
+(the exchange platform fills it from the pushing account), names and free text (wording and punctuation are
+re-keyed by the platform), and empty values (completeness rules judge those). One finding per differing
+field, on the site record, the message giving both values.
+"""
+from __future__ import annotations
+
+from metrics.checks import Context, Rule
+from metrics.checks._sql import finding, label, lit, portal_records, present, union_all
+
+RULE = Rule(
+    id="portal_inconsistent",
+    name="与信用网站不一致",
+    indicator="accuracy",
+    clause="长治市实施意见（三）：信息变更的，及时推送变更后的信息（一致性）",
+    severity="medium",
+    needs=("portal",),
+)
+COMPARED = {
+    "cf": ("CF_JDRQ", "CF_XDR_SHXYM", "CF_CFLB", "CF_NR_FK", "CF_NR_WFFF", "CF_YXQ"),
+    "xk": ("XK_JDRQ", "XK_XDR_SHXYM", "XK_XKLB", "XK_YXQZ", "XK_YXQZI", "XK_XKBH"),
+}
+
+
+def _same(ctx: Context, code: str) -> str:
+    f = ctx.std.get(code)
+    a, p = f"a.{code}", f"p.{code}"
+    if f.type == "amount":
+        return f"TRY_CAST({a} AS DOUBLE) = TRY_CAST({p} AS DOUBLE)"
+    if f.enum:
+        return f"replace(replace(trim({a}), '；', ';'), ' ', '') = replace(replace(trim({p}), '；', ';'), ' ', '')"
+    return f"trim({a}) = trim({p})"
+
+
+def _one(ctx: Context, code: str) -> str:
+    f, wsh = ctx.std.get(code), ctx.std.prefixed("WSH")
+    source = f"{ctx.source} a JOIN {portal_records(ctx, attributed=False)} p ON trim(p.{wsh}) = trim(a.{wsh})"
+    message = f"{lit(label(f) + '：本部门网站为“')} || a.{code} || '”，信用网站为“' || p.{code} || '”'"
+    return finding(source, code, f"a.{code}", message,
+                   f"{present('a.' + code)} AND {present('p.' + code)} AND NOT ({_same(ctx, code)})", key="a.record_key")
+
+
+def findings_sql(ctx: Context) -> str | None:
+    return union_all(_one(ctx, c) for c in COMPARED[ctx.kind] if ctx.get(c))

@@ -1,0 +1,210 @@
+"""Decision ledgers (办件台账) into the ``ledger`` table: the decisions a department actually made.
+
+A ledger comes from the service hall (政务服务大厅) or the department itself, as CSV (UTF-8 or GB18030) or
+XLSX, with Chinese headers (决定书文号, 行政相对人名称, 决定日期, …) or the standard's codes (CF_WSH, …). It
+lets the rules see what was decided but never published (clause 五), penalties revoked but still online
+(clause 九), 简易程序 penalties and columns that stopped updating.
+
+An import is all or nothing: every row is checked first, and the first bad row stops it with a Chinese
+message naming the file, the row (1-based data row, the header not counted) and the column. Re-importing
+the same file name for the same department and kind replaces the earlier import.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from crawlers.normalize import clean_text, normalise_date
+from metrics import standard
+from metrics.standard import normalise_label, synonym_map
+
+KINDS = standard.KINDS
+# ledger column → extra header texts beyond the registry's names and synonyms for the kind's field
+EXTRA_HEADERS = {
+    "wsh": ("文书号", "决定书文号", "决定文书号", "文号", "WSH"),
+    "xdr_mc": ("相对人名称", "申请人", "当事人", "XDR_MC"),
+    "jdrq": ("决定日期", "办结日期", "JDRQ"),
+    "item": ("事项名称", "办理事项", "审批事项", "处罚事项", "ITEM"),
+    "procedure": ("办理程序", "适用程序", "程序", "PROCEDURE"),
+    "status": ("办件状态", "决定状态", "状态", "STATUS"),
+    "revoked_on": ("撤销日期", "撤回日期", "REVOKED_ON"),
+}
+REGISTRY_FIELD = {"wsh": "WSH", "xdr_mc": "XDR_MC", "jdrq": "JDRQ"}  # ledger column → standard suffix
+REQUIRED = ("wsh", "jdrq")
+HEADER_NAMES = {"wsh": "决定书文号", "xdr_mc": "行政相对人名称", "jdrq": "决定日期", "item": "事项名称",
+                "procedure": "办理程序", "status": "办件状态", "revoked_on": "撤销日期"}
+SIMPLE, ORDINARY = "简易程序", "普通程序"
+VALID, REVOKED = "有效", "撤销"
+
+
+class LedgerError(ValueError):
+    """The ledger cannot be imported; the message names the file, row and column."""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    ledger_id: str
+    rows: int
+
+
+def header_map(kind: str) -> dict[str, str]:
+    """Normalised header text → ledger column, for one kind."""
+    std, names = standard.load(kind), synonym_map(kind)
+    out = {normalise_label(h).upper() if h.isascii() else normalise_label(h): col
+           for col, heads in EXTRA_HEADERS.items() for h in heads}
+    for label, code in names.items():
+        for col, suffix in REGISTRY_FIELD.items():
+            if code == std.prefixed(suffix):
+                out[label.upper() if label.isascii() else label] = col
+    return out
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    """The file's rows as text cells (header first); CSV in UTF-8 or GB18030, or the first XLSX sheet."""
+    data = path.read_bytes()
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many types for a damaged file
+            raise LedgerError(f"台账文件 {path} 不是有效的 XLSX 文件：{exc}") from None
+        sheet = book.worksheets[0]
+        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise LedgerError(f"台账文件 {path} 既不是 UTF-8 也不是 GB18030 编码的 CSV")
+    return [row for row in csv.reader(io.StringIO(text))]
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def parse(path: Path, kind: str) -> list[dict]:
+    """Check and normalise every row; the first problem raises LedgerError naming file, row and column."""
+    rows = [r for r in read_rows(path) if any(c.strip() for c in r)]
+    if not rows:
+        raise LedgerError(f"台账文件 {path} 是空的")
+    lookup = header_map(kind)
+    header = rows[0]
+    columns: dict[str, int] = {}
+    for i, head in enumerate(header):
+        key = normalise_label(head)
+        col = lookup.get(key.upper() if key.isascii() else key)
+        if col and col not in columns:
+            columns[col] = i
+    missing = [HEADER_NAMES[c] for c in REQUIRED if c not in columns]
+    if missing:
+        raise LedgerError(f"台账文件 {path} 缺少列：{'、'.join(missing)}（表头为：{'、'.join(h for h in header if h)}）")
+    out = []
+    for n, row in enumerate(rows[1:], 1):
+        cell = {col: clean_text(row[i]) if i < len(row) else None for col, i in columns.items()}
+        out.append(_row(path, n, header, columns, cell))
+    return out
+
+
+def _row(path: Path, n: int, header: list[str], columns: dict[str, int], cell: dict) -> dict:
+    def fail(col: str, why: str) -> LedgerError:
+        return LedgerError(f"台账文件 {path} 第{n}行“{header[columns[col]]}”列：{why}")
+
+    if not cell.get("wsh"):
+        raise fail("wsh", "决定书文号为空")
+    jdrq = normalise_date(cell.get("jdrq"))
+    if not jdrq or not _is_date(jdrq):
+        raise fail("jdrq", f"“{cell.get('jdrq') or ''}”不是有效日期")
+    revoked_on = None
+    if cell.get("revoked_on"):
+        revoked_on = normalise_date(cell["revoked_on"])
+        if not revoked_on or not _is_date(revoked_on):
+            raise fail("revoked_on", f"“{cell['revoked_on']}”不是有效日期")
+    status = _status(cell.get("status"), revoked_on)
+    if status is None:
+        raise fail("status", f"“{cell['status']}”不是可识别的状态（有效、已撤销）")
+    procedure = _procedure(cell.get("procedure"))
+    if procedure is False:
+        raise fail("procedure", f"“{cell['procedure']}”不是可识别的程序（简易程序、普通程序）")
+    return {"row_no": n, "wsh": cell["wsh"], "xdr_mc": cell.get("xdr_mc"), "jdrq": jdrq, "item": cell.get("item"),
+            "procedure": procedure, "status": status, "revoked_on": revoked_on}
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _status(text: str | None, revoked_on: str | None) -> str | None:
+    if not text:
+        return REVOKED if revoked_on else VALID
+    if "撤销" in text or "撤回" in text:
+        return REVOKED
+    if any(w in text for w in ("有效", "正常", "办结", "已决定")):
+        return VALID
+    return None
+
+
+def _procedure(text: str | None) -> str | None | bool:
+    if not text:
+        return None
+    if "简易" in text or "当场" in text:
+        return SIMPLE
+    if "普通" in text or "一般" in text:
+        return ORDINARY
+    return False
+
+
+def import_ledger(con: duckdb.DuckDBPyConnection, path: str | Path, dept_id: str, kind: str) -> ImportResult:
+    """Import one ledger file for a department and kind, replacing an earlier import of the same file."""
+    path = Path(path)
+    if kind not in KINDS:
+        raise LedgerError(f"台账类别 {kind!r} 无效，应为 xk（许可）或 cf（处罚）")
+    if not path.is_file():
+        raise LedgerError(f"台账文件 {path} 不存在")
+    if not con.execute("SELECT 1 FROM departments WHERE dept_id = ?", [dept_id]).fetchall():
+        raise LedgerError(f"部门 {dept_id} 不在数据库中：请先运行 sgs crawl 导入城市配置，或检查 --dept")
+    rows = parse(path, kind)
+    ledger_id = hashlib.md5(f"{dept_id}|{kind}|{path.name}".encode()).hexdigest()
+    table = pa.Table.from_pylist([{**r, "ledger_id": ledger_id, "dept_id": dept_id, "kind": kind} for r in rows],
+                                 schema=pa.schema([("ledger_id", pa.string()), ("row_no", pa.int32()),
+                                                   ("dept_id", pa.string()), ("kind", pa.string()),
+                                                   ("wsh", pa.string()), ("xdr_mc", pa.string()),
+                                                   ("jdrq", pa.string()), ("item", pa.string()),
+                                                   ("procedure", pa.string()), ("status", pa.string()),
+                                                   ("revoked_on", pa.string())]))
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    con.execute("BEGIN")
+    try:
+        con.execute("DELETE FROM ledger WHERE ledger_id = ?", [ledger_id])
+        con.execute("DELETE FROM ledger_files WHERE ledger_id = ?", [ledger_id])
+        con.register("_sgs_ledger", table)
+        con.execute("""INSERT INTO ledger SELECT ledger_id, row_no, dept_id, kind, wsh, xdr_mc, CAST(jdrq AS DATE),
+                       item, procedure, status, CAST(revoked_on AS DATE) FROM _sgs_ledger""")
+        con.unregister("_sgs_ledger")
+        con.execute("INSERT INTO ledger_files VALUES (?, ?, ?, ?, ?, ?, now())",
+                    [ledger_id, dept_id, kind, str(path), sha, len(rows)])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return ImportResult(ledger_id, len(rows))
