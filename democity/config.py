@@ -11,6 +11,7 @@ from pathlib import Path
 import tomli_w
 
 from democity.generate import DemoCity
+from democity.ledgers import write_ledgers
 from democity.pages import PORTAL_MAX_SIZE, column_path
 
 CONCURRENCY = 4
@@ -50,4 +51,5 @@ def write_city(city: DemoCity, base_url: str, out_dir: Path) -> Path:
     path.write_text(tomli_w.dumps(city_document(city, base_url)), encoding="utf-8")
     (out_dir / "ground_truth.json").write_text(
         json.dumps(city.manifest(), ensure_ascii=False, indent=1), encoding="utf-8")
+    write_ledgers(city, out_dir)  # the departments' decision ledgers (democity.ledgers)
     return path

@@ -12,7 +12,7 @@ drawn independently of it.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -27,6 +27,22 @@ from sgs.cityconfig import CatalogueItem
 from democity import codes
 from democity.domains import BRANDS, DOMAINS, GIVEN_CHARS, PERSON_CATEGORIES, SURNAMES, Domain, LicenceItem, PenaltyItem
 from democity.profiles import LATE_RULE, PORTAL_RULE, Profile, behaviour
+
+# Department quirks beyond the profile rates: each puts one department-level or cross-record rule into the
+# ground truth (none touches a clean department: diligent or messy_formats and not noisy).
+QUIRKS: dict[str, dict] = {
+    "sj-jt": {"catalogue_gap": True},  # its published catalogue lacks an item it decides on
+    "dc-cg": {"unpublished_catalogue": ("cf",)},  # a penalty column, no penalty catalogue
+    "sj-zr": {"powers_without_column": ("cf",)},  # penalty powers catalogued, no penalty column
+    "xs-ny": {"stale_after": date(2026, 8, 14), "ledger": ("cf",)},  # column stopped; ledger shows decisions
+    "sj-scjg": {"ledger": ("cf",), "simple_rate": 0.25, "revoked": 2, "push_simple": 1},
+    "sj-yj": {"push_persons": 2},  # natural persons' penalties pushed to the portal
+    "xs-scjg": {"duplicates": 2},  # republished decisions with the subject spelled otherwise
+    "nh-zj": {"inconsistent": 3},  # validity changed on the site, never pushed
+    "sj-zj": {"portal_late_rate": 0.3, "old_records": 4},  # pushes late; old penalties still online
+    "xs-yj": {"ledger": ("xk",), "unpublished": 3, "old_records": 3},
+}
+OLD_YEARS = (2019, 2025)  # old decisions (still online) are dated in these years
 
 CITY_NAME = "示范市"
 YEAR = 2026
@@ -92,8 +108,13 @@ class DemoDepartment:
     credit_code: str
     liaison: str
     liaison_phone: str
-    catalogue: tuple[CatalogueItem, ...]
+    catalogue: tuple[CatalogueItem, ...]  # the 事项目录 as published (city.toml)
     labels: dict[str, dict[str, str]]  # kind → code → the label its detail pages print
+    powers: tuple[CatalogueItem, ...] = ()  # every item it decides on (records draw from these)
+
+    @property
+    def quirks(self) -> dict:
+        return QUIRKS.get(self.id, {})
 
     @property
     def behaviour(self) -> Profile:
@@ -104,6 +125,18 @@ class DemoDepartment:
 class Defect:
     rule_id: str
     field: str
+
+
+@dataclass(frozen=True)
+class DepartmentDefect:
+    """A finding without a record key: the department, its column, its ledger, or a portal record."""
+
+    dept_id: str
+    kind: str
+    rule_id: str
+    field: str
+    value: str | None  # the finding's value (a 文书号, a date, a masked text) or None
+    period: str
 
 
 @dataclass(frozen=True)
@@ -120,6 +153,16 @@ class DemoRecord:
     late: bool
     on_portal: bool
     field_defect: Defect | None
+    simple: bool = False  # a 简易程序 penalty (文书号 marked 简罚)
+    revoked_on: date | None = None  # revoked (the ledger says so), still online
+    portal_overrides: dict[str, str] = field(default_factory=dict)  # values the portal still shows (not pushed)
+    duplicate_of: str | None = None  # id of the record this one republishes
+    extra: tuple[Defect, ...] = ()  # record-level defects that follow from the city (see democity.truth)
+
+    @property
+    def portal_values(self) -> dict[str, str]:
+        """The portal's copy of the values (the site's, unless a change was never pushed)."""
+        return {**self.values, **self.portal_overrides}
 
     @property
     def wsh(self) -> str:
@@ -135,17 +178,24 @@ class DemoRecord:
 
     @property
     def portal_exempt(self) -> bool:
-        """Penalties on natural persons stay off the credit portal (长治（三）): not pushing them is right."""
-        return self.kind == "cf" and self.values.get("CF_XDR_LB") == "自然人"
+        """Penalties on natural persons and 简易程序 penalties stay off the credit portal (长治（三））."""
+        return self.kind == "cf" and (self.values.get("CF_XDR_LB") == "自然人" or self.simple)
+
+    @property
+    def current(self) -> bool:
+        """Decided in the quarters the demo assesses (old decisions are only still online)."""
+        return self.period in {q.label for q in QUARTERS}
 
     def defects(self) -> list[Defect]:
-        """Every finding the engine should make on this record's site publication."""
+        """Every record-level finding the engine should make on this record's site publication."""
         out = [self.field_defect] if self.field_defect else []
+        if self.field_defect and self.field_defect.rule_id == "id_number_invalid":
+            out.append(Defect("unmasked_personal", self.field_defect.field))  # shown in full, and wrong
         if self.late:
             out.append(Defect(LATE_RULE, "FBRQ"))
         if not self.on_portal and not self.portal_exempt:
             out.append(Defect(PORTAL_RULE, f"{self.kind.upper()}_WSH"))
-        return out
+        return out + list(self.extra)
 
 
 @dataclass(frozen=True)
@@ -153,7 +203,10 @@ class DemoCity:
     seed: int
     name: str
     departments: tuple[DemoDepartment, ...]
-    records: tuple[DemoRecord, ...]
+    records: tuple[DemoRecord, ...]  # everything on the department sites (old decisions included)
+    unpublished: tuple[DemoRecord, ...] = ()  # decisions only a ledger shows
+    ledgers: tuple[tuple[str, str], ...] = ()  # (dept_id, kind) with a ledger file
+    department_defects: tuple[DepartmentDefect, ...] = ()
 
     def department(self, dept_id: str) -> DemoDepartment:
         return next(d for d in self.departments if d.id == dept_id)
@@ -161,8 +214,10 @@ class DemoCity:
     def manifest(self) -> dict:
         """The ground truth tests compare the pipeline with (``ground_truth.json``).
 
-        Per record (``records``, ``defects``) and per department: each department entry carries, for each
-        quarter, its record count and its injected defects counted by rule.
+        ``defects`` lists every finding the engine should make in the assessed quarters: record-level ones
+        (``level`` "record", identified by ``wsh``) and department-level ones (``level`` "department",
+        ``wsh`` null, identified by the finding's ``value``). Each department entry carries, per quarter, its
+        record count and its defects counted by rule.
         """
         return {
             "seed": self.seed,
@@ -174,22 +229,31 @@ class DemoCity:
                          "jdrq": r.jdrq.isoformat(), "fbrq": r.fbrq.isoformat(), "period": r.period,
                          "on_portal": r.on_portal, "portal_exempt": r.portal_exempt, "late": r.late}
                         for r in self.records],
-            "defects": [{"dept_id": r.dept_id, "kind": r.kind, "wsh": r.wsh, "rule_id": d.rule_id,
-                         "field": d.field, "period": r.period} for r in self.records for d in r.defects()],
+            "ledgers": [{"dept_id": d, "kind": k} for d, k in self.ledgers],
+            "defects": self.defect_list(),
         }
 
+    def defect_list(self) -> list[dict]:
+        """Every expected finding of the assessed quarters, record-level first."""
+        out = [{"dept_id": r.dept_id, "kind": r.kind, "wsh": r.wsh, "xdr_mc": r.xdr_mc, "rule_id": d.rule_id,
+                "field": d.field, "period": r.period, "level": "record", "value": None}
+               for r in self.records if r.current for d in r.defects()]
+        out += [{"dept_id": d.dept_id, "kind": d.kind, "wsh": None, "xdr_mc": None, "rule_id": d.rule_id,
+                 "field": d.field,
+                 "period": d.period, "level": "department", "value": d.value} for d in self.department_defects]
+        return out
 
     def _department_totals(self, dept_id: str) -> dict[str, dict]:
-        """{period: {"records": n, "defects": {rule_id: n}}} for one department."""
-        out: dict[str, dict] = {}
+        """{period: {"records": n, "defects": {rule_id: n}}} for one department (assessed quarters)."""
+        out: dict[str, dict] = {q.label: {"records": 0, "defects": {}} for q in QUARTERS}
         for r in self.records:
-            if r.dept_id != dept_id:
-                continue
-            entry = out.setdefault(r.period, {"records": 0, "defects": {}})
-            entry["records"] += 1
-            for d in r.defects():
-                entry["defects"][d.rule_id] = entry["defects"].get(d.rule_id, 0) + 1
-        return dict(sorted(out.items()))
+            if r.dept_id == dept_id and r.current:
+                out[r.period]["records"] += 1
+        for d in self.defect_list():
+            if d["dept_id"] == dept_id:
+                counts = out[d["period"]]["defects"]
+                counts[d["rule_id"]] = counts.get(d["rule_id"], 0) + 1
+        return {p: v for p, v in out.items() if v["records"] or v["defects"]}
 
 
 def period_of(day: date) -> str:
@@ -198,13 +262,16 @@ def period_of(day: date) -> str:
 
 def build(seed: int = 2026) -> DemoCity:
     """The demo city for ``seed``: the same seed always gives the same city."""
+    from democity import quirks, truth
+
     rng = random.Random(seed)
     departments = tuple(_department(rng, *row) for row in _DEPARTMENTS)
     records: list[DemoRecord] = []
     for dept in departments:
         for kind in dept.kinds:
             records.extend(_records(rng, dept, kind, start_index=len(records)))
-    return DemoCity(seed, CITY_NAME, departments, tuple(records))
+    city = quirks.apply(rng, DemoCity(seed, CITY_NAME, departments, tuple(records)))
+    return truth.complete(city)
 
 
 # --- departments ---------------------------------------------------------------------------------
@@ -219,13 +286,22 @@ def _department(rng: random.Random, dept_id: str, name: str, county: str, domain
         chosen = rng.sample(items, rng.randint(3, min(6, len(items))))
         catalogue += [CatalogueItem(f"{dept_id}-{kind}-{i:02d}", kind, it.name, it.basis)
                       for i, it in enumerate(chosen, 1)]
+    quirks = QUIRKS.get(dept_id, {})
+    for kind in quirks.get("powers_without_column", ()):
+        items = dom.licences if kind == "xk" else dom.penalties
+        catalogue += [CatalogueItem(f"{dept_id}-{kind}-{i:02d}", kind, it.name, it.basis)
+                      for i, it in enumerate(items[:3], 1)]
+    powers = tuple(catalogue)
+    published = [c for c in catalogue if c.kind not in quirks.get("unpublished_catalogue", ())]
+    if quirks.get("catalogue_gap"):
+        published.remove(next(c for c in published if c.kind == kinds[0]))
     messy = behaviour(profile, noisy).messy
     labels = {kind: _labels(rng, kind, messy) for kind in kinds}
     return DemoDepartment(
         dept_id, name, county, division, domain, abbr, profile, noisy, paging, kinds,
         credit_code=codes.credit_code(rng, "11", division),
         liaison=_person_name(rng), liaison_phone=f"0990-{rng.randint(60000000, 89999999)}",
-        catalogue=tuple(catalogue), labels=labels,
+        catalogue=tuple(published), labels=labels, powers=powers,
     )
 
 
@@ -267,17 +343,20 @@ def _records(rng: random.Random, dept: DemoDepartment, kind: str, start_index: i
         workdays = [d for d in workdays if cal.is_workday(d)]
         days += rng.choices(workdays, k=rng.randint(6, 15))
     days.sort()
-    items = [c for c in dept.catalogue if c.kind == kind]
-    beh, n = dept.behaviour, len(days)
-    flags = zip(_quota(rng, n, beh.defect_rate), _quota(rng, n, beh.late_rate), _quota(rng, n, beh.unpushed_rate))
+    items = [c for c in dept.powers if c.kind == kind]
+    beh, n, quirks = dept.behaviour, len(days), dept.quirks
+    flags = zip(_quota(rng, n, beh.defect_rate), _quota(rng, n, beh.late_rate), _quota(rng, n, beh.unpushed_rate),
+                _quota(rng, n, quirks.get("simple_rate", 0.0) if kind == "cf" else 0.0),
+                _quota(rng, n, quirks.get("portal_late_rate", 0.0)))
     number = rng.randint(1, 40)
     out = []
-    for i, (jdrq, (damaged, late, unpushed)) in enumerate(zip(days, flags)):
-        wsh = f"{dept.abbr}{'许' if kind == 'xk' else '罚'}〔{YEAR}〕{number}号"
+    for i, (jdrq, (damaged, late, unpushed, simple, portal_late)) in enumerate(zip(days, flags)):
+        mark = "许" if kind == "xk" else "简罚" if simple else "罚"
+        wsh = f"{dept.abbr}{mark}〔{jdrq.year}〕{number}号"
         number += rng.randint(1, 3)
         item = rng.choice(items)
         out.append(_record(rng, dept, kind, f"{kind}{start_index + i + 1:05d}", wsh, item.name, jdrq,
-                           damaged, late, not unpushed))
+                           damaged, late, not unpushed, simple=simple, portal_late=portal_late))
     return out
 
 
@@ -292,23 +371,25 @@ def _quota(rng: random.Random, n: int, rate: float) -> list[bool]:
 
 
 def _record(rng: random.Random, dept: DemoDepartment, kind: str, rid: str, wsh: str, item_name: str,
-            jdrq: date, damaged: bool, late: bool, on_portal: bool) -> DemoRecord:
+            jdrq: date, damaged: bool, late: bool, on_portal: bool, *, simple: bool = False,
+            portal_late: bool = False) -> DemoRecord:
     beh = dept.behaviour
     dom = DOMAINS[dept.domain]
     subject = _subject(rng, dom, kind)
     if kind == "cf":
         item = next(p for p in dom.penalties if p.name == item_name)
-        values = _cf_values(rng, dept, dom, item, subject, wsh, jdrq)
+        values = _cf_values(rng, dept, dom, item, subject, wsh, jdrq, simple)
     else:
         item = next(x for x in dom.licences if x.name == item_name)
         values = _xk_values(rng, dept, item, subject, wsh, jdrq)
     defect = _inject(rng, kind, values, subject, beh) if damaged else None
-    fbrq, gsrq = _publication_dates(rng, jdrq, late)
+    fbrq, gsrq = _publication_dates(rng, jdrq, late, portal_late)
     site = _printed(rng, kind, values, beh.messy)
     if defect and defect.rule_id.endswith("_missing") and rng.random() < 0.5:
         site[defect.field] = ""  # an empty cell rather than an absent row
     fbrq_text = _print_date(rng, fbrq) if beh.messy else fbrq.isoformat()
-    record = DemoRecord(rid, dept.id, kind, values, site, jdrq, fbrq, fbrq_text, gsrq, late, on_portal, defect)
+    record = DemoRecord(rid, dept.id, kind, values, site, jdrq, fbrq, fbrq_text, gsrq, late, on_portal, defect,
+                        simple=simple)
     return replace(record, on_portal=False) if record.portal_exempt else record
 
 
@@ -343,8 +424,10 @@ def _subject_values(prefix: str, subject: _Subject) -> dict[str, str]:
 
 
 def _cf_values(rng: random.Random, dept: DemoDepartment, dom: Domain, item: PenaltyItem, subject: _Subject,
-               wsh: str, jdrq: date) -> dict[str, str]:
+               wsh: str, jdrq: date, simple: bool = False) -> dict[str, str]:
     categories = rng.choice(PERSON_CATEGORIES if subject.category == PERSON else item.categories)
+    if simple:
+        categories = "警告"  # 简易程序: a warning on the spot
     certificate = next((x.certificate for x in dom.licences if x.certificate), "营业执照")
     values = _subject_values("CF", subject)
     content: list[str] = []
@@ -441,6 +524,16 @@ def _candidates(rule: str, kind: str, values: dict[str, str], subject: _Subject)
         return out + ([f"{p}_XDR_LB"] if subject.category == ORG else [])
     if rule == "date_order":
         return ["XK_YXQZI"] if kind == "xk" else []
+    if rule == "date_invalid":
+        return ["CF_YXQ"] if kind == "cf" else ["XK_YXQZI"]
+    if rule == "fine_implausible":
+        return ["CF_NR_FK"] if "CF_NR_FK" in values else []
+    if rule == "wsh_format":
+        return [f"{p}_WSH"]
+    if rule == "agency_code_mismatch":
+        return ["CF_CFJGDM" if kind == "cf" else "XK_XKJGDM"]
+    if rule == "unmasked_personal":
+        return [f"{p}_XDR_ZJHM"] if subject.category == PERSON else ["CF_SY" if kind == "cf" else "XK_NR"]
     raise ValueError(rule)
 
 
@@ -466,6 +559,20 @@ def _inject(rng: random.Random, kind: str, values: dict[str, str], subject: _Sub
     elif rule == "date_order":
         start = date.fromisoformat(values["XK_YXQZ"])
         values[code] = (start - timedelta(days=rng.randint(1, 365))).isoformat()
+    elif rule == "date_invalid":  # "long-term" in words where the standard wants 2099-12-31
+        values[code] = "长期"
+    elif rule == "fine_implausible":  # typed in 元 (implausibly many 万元), or a zero
+        yuan = _yuan(values[code])
+        values[code] = yuan if Decimal(yuan) > 1000 else "0"
+    elif rule == "wsh_format":  # brackets dropped, or the closing 号 forgotten
+        values[code] = rng.choice((values[code].replace("〔", "").replace("〕", ""), values[code].removesuffix("号")))
+    elif rule == "agency_code_mismatch":  # a valid code, but another agency's (the superior's)
+        values[code] = codes.credit_code(rng, "11", values[code][2:8])
+    elif rule == "unmasked_personal":  # the full ID number, or a mobile number in the text
+        if code.endswith("ZJHM"):
+            values[code] = subject.code
+        else:
+            values[code] += f"（联系电话1{rng.choice('3589')}{rng.randrange(10 ** 9):09d}）"
     return Defect(rule, code)
 
 
@@ -481,15 +588,18 @@ _check_bad_enums()
 
 # --- publication ---------------------------------------------------------------------------------
 
-def _publication_dates(rng: random.Random, jdrq: date, late: bool) -> tuple[date, date]:
+def _publication_dates(rng: random.Random, jdrq: date, late: bool, portal_late: bool = False) -> tuple[date, date]:
     """(FBRQ, portal date) in working days after the decision; an on-time record stays on time on the
-    portal too, and neither date passes ``LAST_PUBLICATION``."""
+    portal too unless ``portal_late`` (pushed after the deadline), and neither date passes
+    ``LAST_PUBLICATION``."""
     cal = default_calendar()
     offset = rng.randint(*LATE_WORKDAYS) if late else rng.randint(0, ON_TIME_WORKDAYS)
     while cal.add_workdays(jdrq, offset) > LAST_PUBLICATION:
         offset -= 1
     extra = rng.randint(1, 3)
-    if not late:
+    if portal_late and not late:
+        extra = ON_TIME_WORKDAYS + rng.randint(1, 8) - offset
+    elif not late:
         extra = min(extra, ON_TIME_WORKDAYS - offset)
     while extra > 0 and cal.add_workdays(jdrq, offset + extra) > LAST_PUBLICATION:
         extra -= 1
@@ -506,7 +616,7 @@ def _printed(rng: random.Random, kind: str, values: dict[str, str], messy: bool)
     out = {}
     for code, value in values.items():
         f = std.get(code)
-        if f.type == "date":
+        if f.type == "date" and _is_iso(value):
             value = _print_date(rng, date.fromisoformat(value))
         elif f.type == "amount":
             value = rng.choice((_yuan(value) + "元", f"{value}万元", value))
@@ -516,6 +626,14 @@ def _printed(rng: random.Random, kind: str, values: dict[str, str], messy: bool)
             value = value.replace(";", "；")
         out[code] = value
     return out
+
+
+def _is_iso(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+        return True
+    except ValueError:
+        return False
 
 
 def _print_date(rng: random.Random, day: date) -> str:

@@ -168,7 +168,7 @@ def portal_entity(record: DemoRecord, dept: DemoDepartment) -> dict[str, str]:
     exchange platform fills from the pushing department's account.
     """
     std = standard.load(record.kind)
-    values = dict(record.values)
+    values = dict(record.portal_values)
     values["XK_XKJGDM" if record.kind == "xk" else "CF_CFJGDM"] = dept.credit_code
     entity = {}
     for f in std.fields:

@@ -18,11 +18,24 @@ FIELD_RULES = (
     "id_number_invalid",
     "enum_invalid",
     "date_order",
+    "date_invalid",
+    "fine_implausible",
+    "wsh_format",
+    "agency_code_mismatch",
+    "unmasked_personal",
 )
 # Record-level rules, independent of field defects.
 LATE_RULE = "late_publication"
 PORTAL_RULE = "portal_missing"
-ALL_RULES = (*FIELD_RULES, LATE_RULE, PORTAL_RULE)
+# Record-level rules that follow from a department's quirks (democity.generate.QUIRKS) and the city's data.
+TRAIT_RULES = ("portal_late", "catalogue_unmatched", "duplicate_record", "portal_inconsistent")
+# Department-level rules (findings without a record: the department, its column, its ledger, the portal).
+DEPARTMENT_RULES = ("catalogue_missing", "column_not_set", "column_stale", "ledger_unpublished",
+                    "overdue_publication", "portal_forbidden", "revoked_online", "unmasked_personal")
+ALL_RULES = tuple(dict.fromkeys((*FIELD_RULES, LATE_RULE, PORTAL_RULE, *TRAIT_RULES, *DEPARTMENT_RULES)))
+# Rules the demo's ground truth does not carry here: the crawler's availability events (the lead wires
+# their ground truth from democity/config.py's ``availability`` key).
+AVAILABILITY_RULES = ("site_unreachable", "column_missing", "dead_link", "site_blocked")
 
 
 @dataclass(frozen=True)
@@ -42,9 +55,11 @@ PROFILES: dict[str, Profile] = {
         Profile("diligent", "按时发布，字段完整规范"),
         Profile("often_late", "大量记录超过 7 个工作日才发布", late_rate=0.55),
         Profile("sloppy_fields", "必填、条件必填字段缺失，枚举值不规范", defect_rate=0.35,
-                defect_rules={"required_missing": 3, "conditional_missing": 3, "enum_invalid": 2, "date_order": 2}),
+                defect_rules={"required_missing": 3, "conditional_missing": 3, "enum_invalid": 2, "date_order": 2,
+                              "date_invalid": 1, "fine_implausible": 2, "wsh_format": 2}),
         Profile("invalid_codes", "信用代码校验位错误、占位代码、身份证号未脱敏且无效", defect_rate=0.35,
-                defect_rules={"credit_code_invalid": 3, "credit_code_placeholder": 1, "id_number_invalid": 6}),
+                defect_rules={"credit_code_invalid": 3, "credit_code_placeholder": 1, "id_number_invalid": 6,
+                              "agency_code_mismatch": 2, "unmasked_personal": 3}),
         Profile("never_pushes", "从不向信用网站推送", unpushed_rate=1.0),
         Profile("neglected", "无专人负责：多数超期发布，近半未推送，字段差错多（常见于县区）", late_rate=0.75,
                 defect_rate=0.3, defect_rules={rule: 1 for rule in FIELD_RULES}, unpushed_rate=0.4),

@@ -182,6 +182,7 @@ def demo(
         summary = run_crawl(load_city(config), paths)
         if summary.failed_sources:
             _fail(f"示范城市抓取失败：{', '.join(summary.failed_sources)}")
+        _load_demo_ledgers(paths)
         periods = [p for q in QUARTERS for p in (q, *q.months())]
         results = _score(paths, [p.label for p in periods], DEFAULT_SCHEME, ())
         latest = QUARTERS[-1].label
@@ -189,6 +190,19 @@ def demo(
         typer.echo(f"\n数据库：{paths.db}\n命令行复核：sgs score --period {latest} --db {paths.db} --json")
         if not no_dashboard:
             _run_dashboard(paths, port)
+
+
+def _load_demo_ledgers(paths: Paths) -> None:
+    """Import the demo departments' ledgers (written beside city.toml), as `sgs ledger import` would."""
+    from democity.ledgers import load_ledgers
+    from metrics import store
+
+    con = store.connect(paths)
+    try:
+        n = load_ledgers(con, paths.root)
+    finally:
+        con.close()
+    typer.echo(f"已导入 {n} 份办件台账")
 
 
 def _reset_demo_dir(paths: Paths) -> None:

@@ -38,6 +38,7 @@ def demo_run(demo_server, tmp_path_factory) -> DemoRun:
     """The whole pipeline on the demo city: crawl into a fresh database, score both quarters, publish."""
     from crawlers.crawl import run_crawl
     from democity import write_city
+    from democity.ledgers import load_ledgers
     from metrics import store
     from metrics.periods import parse_period
     from metrics.scoring import score_period
@@ -50,6 +51,7 @@ def demo_run(demo_server, tmp_path_factory) -> DemoRun:
     summary = run_crawl(load_city(config), paths, quiet=True)
     con = store.connect(paths)
     try:
+        load_ledgers(con, root)  # the departments' ledgers, written beside city.toml
         scores = {q: score_period(con, parse_period(q)) for q in QUARTERS}
         store.publish(con, paths)
     finally:
