@@ -62,7 +62,7 @@ def apply(rng: random.Random, city: DemoCity) -> DemoCity:
         for r in pick([x for k in dept.kinds for x in mine(k, lambda r: r.on_portal and not r.field_defect)],
                       q.get("inconsistent", 0)):
             swap(r, _changed_on_site(rng, dept, r))
-        records += [_old_record(rng, dept, f"cf9{len(records) + i:04d}", i) for i in range(q.get("old_records", 0))]
+        records += [_old_record(rng, dept, f"{dept.id.replace('-', '')}old{i}", i) for i in range(q.get("old_records", 0))]
         ledgers += [(dept.id, kind) for kind in q.get("ledger", ())]
     return replace(city, records=tuple(records), unpublished=tuple(unpublished), ledgers=tuple(ledgers))
 

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from datetime import date
+from decimal import Decimal
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
@@ -22,9 +23,10 @@ from democity import DemoServer, build, write_city
 from democity.config import city_document
 from democity.generate import LAST_PUBLICATION, QUARTERS, DemoCity, DemoRecord
 from democity.pages import Site
-from democity.profiles import ALL_RULES, PROFILES
+from democity.profiles import ALL_RULES, DEPARTMENT_RULES, FIELD_RULES, PROFILES, TRAIT_RULES
 from metrics import standard
 from metrics.codes import USCC_PLACEHOLDER, is_masked, ric_valid, uscc_problem, uscc_valid
+from metrics.privacy import mask_text
 from metrics.standard import normalise_label, synonym_map
 from metrics.workdays import default_calendar
 from sgs.cityconfig import load_city
@@ -170,7 +172,8 @@ def _assert_defect(record: DemoRecord, present: dict, enums: dict) -> None:
     std = standard.load(record.kind)
     f = std.get(d.field)
     v = present.get(d.field)
-    assert d.field not in {std.prefixed(x) for x in ("JDRQ", "WSH", "XDR_MC")}
+    assert d.field not in {std.prefixed(x) for x in ("JDRQ", "XDR_MC")}
+    assert d.field != std.prefixed("WSH") or d.rule_id == "wsh_format"
     if d.rule_id == "required_missing":
         assert v is None and f.required == "R"
         assert not any(g.when and g.when["field"] == d.field for g in std.fields), "drops a condition field"
@@ -188,6 +191,17 @@ def _assert_defect(record: DemoRecord, present: dict, enums: dict) -> None:
             assert present.get(std.prefixed("XDR_SHXYM")) and present.get(std.prefixed("FRDB"))
     elif d.rule_id == "date_order":
         assert d.field == "XK_YXQZI" and present["XK_YXQZ"] > v
+    elif d.rule_id == "date_invalid":
+        assert f.type == "date" and v == "长期"
+    elif d.rule_id == "fine_implausible":
+        assert d.field == "CF_NR_FK" and (Decimal(v) <= 0 or Decimal(v) > 1000)
+    elif d.rule_id == "wsh_format":
+        assert not re.fullmatch(r".+〔\d{4}〕\d+号", v)
+    elif d.rule_id == "agency_code_mismatch":
+        source = present["CF_SJLYDM" if record.kind == "cf" else "XK_LYDWDM"]  # the department's own code
+        assert uscc_valid(v) and v != source
+    elif d.rule_id == "unmasked_personal":
+        assert mask_text(v) != v and (f.check != "ric" or ric_valid(v))
     else:
         raise AssertionError(d)
 
@@ -213,21 +227,25 @@ def test_city_shape(city: DemoCity) -> None:
         assert d.credit_code.startswith("11") and uscc_valid(d.credit_code)
         assert d.liaison and d.liaison_phone
         for kind in d.kinds:
-            assert 3 <= sum(1 for c in d.catalogue if c.kind == kind) <= 6
+            assert 3 <= sum(1 for c in d.powers if c.kind == kind) <= 6
+        assert set(d.catalogue) <= set(d.powers)
     assert sum(len(d.kinds) == 2 for d in depts) > len(depts) / 2
 
-    wsh = [r.wsh for r in city.records]
+    current = [r for r in city.records if r.current]
+    wsh = [r.wsh for r in city.records if not r.duplicate_of] + [r.wsh for r in city.unpublished]
     assert len(set(wsh)) == len(wsh)
-    per_column = Counter((r.dept_id, r.kind, r.period) for r in city.records)
+    per_column = Counter((r.dept_id, r.kind, r.period) for r in (*current, *city.unpublished) if not r.duplicate_of)
     for d in depts:
         for kind in d.kinds:
             for q in QUARTERS:
                 assert 6 <= per_column[(d.id, kind, q.label)] <= 15, (d.id, kind, q.label)
     quarters = {q.label: q for q in QUARTERS}
-    for r in city.records:
+    for r in current:
         q = quarters[r.period]
         assert q.start <= r.jdrq <= q.end and r.jdrq <= r.fbrq <= LAST_PUBLICATION and r.gsrq <= LAST_PUBLICATION
         assert r.fbrq.year == 2026 and (r.fbrq <= r.gsrq)
+    old = [r for r in city.records if not r.current]
+    assert old and all(r.kind == "cf" and r.jdrq.year < 2026 and not r.on_portal for r in old)
     subjects = Counter((r.kind, r.values[f"{r.kind.upper()}_XDR_LB"]) for r in city.records
                        if not (r.field_defect and r.field_defect.field.endswith("XDR_LB")))
     assert subjects[("cf", "自然人")] and subjects[("cf", "个体工商户")] and subjects[("xk", "法人及非法人组织")]
@@ -237,15 +255,21 @@ def test_city_shape(city: DemoCity) -> None:
 def test_manifest_lists_every_defect_and_each_rule(city: DemoCity) -> None:
     m = city.manifest()
     defects = {(d["dept_id"], d["kind"], d["wsh"], d["rule_id"]) for d in m["defects"]}
+    forbidden = {(d["dept_id"], d["value"]) for d in m["defects"] if d["rule_id"] == "portal_forbidden"}
     for r in m["records"]:
+        if r["period"] not in {q.label for q in QUARTERS}:
+            continue  # old decisions, only judged as still online
         assert r["late"] == ((r["dept_id"], r["kind"], r["wsh"], "late_publication") in defects)
         unpushed = not r["on_portal"] and not r["portal_exempt"]  # natural persons' penalties stay off the portal
         assert unpushed == ((r["dept_id"], r["kind"], r["wsh"], "portal_missing") in defects)
-        assert not (r["portal_exempt"] and r["on_portal"])
+        assert (r["portal_exempt"] and r["on_portal"]) == ((r["dept_id"], r["wsh"]) in forbidden)
     assert {d["rule_id"] for d in m["defects"]} == set(ALL_RULES)
-    per_record = Counter((d["dept_id"], d["kind"], d["wsh"]) for d in m["defects"]
-                         if d["rule_id"] not in ("late_publication", "portal_missing"))
-    assert max(per_record.values()) == 1
+    field_defects = Counter((d["dept_id"], d["kind"], d["wsh"], d["xdr_mc"]) for d in m["defects"]
+                            if d["rule_id"] in FIELD_RULES and d["level"] == "record"
+                            and d["rule_id"] != "unmasked_personal")  # an unmasked wrong ID is both
+    assert max(field_defects.values()) == 1
+    assert {d["level"] for d in m["defects"]} == {"record", "department"}
+    assert all(d["value"] is None for d in m["defects"] if d["level"] == "record")
     by_dept = {d["id"]: d["profile"] for d in m["departments"]}
     clean = [d.id for d in city.departments if d.profile in ("diligent", "messy_formats") and not d.noisy]
     assert clean and not any(d["dept_id"] in clean for d in m["defects"])
@@ -292,7 +316,7 @@ def test_served_pages_carry_the_defects(city: DemoCity, server: DemoServer) -> N
     for r in city.records:
         for d in r.defects():
             one_per_rule.setdefault(d.rule_id, r)
-    assert set(one_per_rule) == set(ALL_RULES)
+    assert set(one_per_rule) == {*FIELD_RULES, *TRAIT_RULES, "late_publication", "portal_missing"}
     for rule, r in one_per_rule.items():
         status, html = _get(f"{server.base_url}/d/{r.dept_id}/{r.kind}/detail/{r.id}.html")
         assert status == 200 and '<meta charset="utf-8">' in html
@@ -393,3 +417,41 @@ def test_city_toml_loads(city: DemoCity, server: DemoServer, tmp_path) -> None:
     assert json.loads((tmp_path / "ground_truth.json").read_text("utf-8")) == city.manifest()
     d0 = loaded.departments[0]
     assert d0.catalogue and _get(d0.column_url)[0] == 200 and _get(d0.website)[0] == 200
+
+
+def test_portal_shows_the_unpushed_change_and_the_forbidden_penalties(city: DemoCity) -> None:
+    site = Site(city)
+    changed = [r for r in city.records if r.portal_overrides]
+    assert changed and all(r.on_portal for r in changed)
+    for kind in standard.KINDS:
+        doc = json.loads(site.respond(f"/portal/api/{kind}", "page=1&pageSize=100000").body)
+        total = doc["data"]["total"]
+        entities = {}
+        for page in range(1, total // 100 + 2):
+            for item in json.loads(site.respond(f"/portal/api/{kind}", f"page={page}&pageSize=100").body)["data"]["list"]:
+                entities[item["id"]] = item["entity"]
+        for r in changed:
+            if r.kind == kind:
+                for code, old in r.portal_overrides.items():
+                    assert entities[r.id][code.lower()].replace("/", "-") == old != r.values[code]
+        forbidden = [r for r in city.records if r.kind == kind and r.on_portal and r.portal_exempt]
+        assert all(r.id in entities for r in forbidden)
+        assert (kind == "cf") == bool(forbidden)
+
+
+def test_ledgers_list_every_decision(city: DemoCity, tmp_path) -> None:
+    from democity.ledgers import ledger_rows, write_ledgers
+    from metrics.ledger import parse
+
+    paths = write_ledgers(city, tmp_path)
+    assert {p.suffix for p in paths} == {".csv", ".xlsx"} and len(paths) == len(city.ledgers)
+    for path, (dept_id, kind) in zip(paths, city.ledgers):
+        rows = parse(path, kind)
+        assert [r["wsh"] for r in rows] == [x.wsh for x in ledger_rows(city, dept_id, kind)]
+        decided = {r.wsh for r in (*city.records, *city.unpublished) if r.dept_id == dept_id and r.kind == kind
+                   and r.current}
+        assert {r["wsh"] for r in rows} == decided
+    unpublished = {r.wsh for r in city.unpublished}
+    assert unpublished and not unpublished & {r.wsh for r in city.records}
+    assert any(x.status == "撤销" for d, k in city.ledgers for x in ledger_rows(city, d, k))
+    assert {d.rule_id for d in city.department_defects} == set(DEPARTMENT_RULES)
