@@ -164,6 +164,6 @@ def _on_portal(r: DemoRecord, q) -> list[DepartmentDefect]:
     stored = normalise_record(r.kind, r.portal_values)  # as the crawler stores the portal's copy
     for f in standard.load(r.kind).fields:
         value = stored.get(f.code)
-        if value and f.check != "uscc" and f.type not in ("date", "amount") and mask_text(value) != value:
+        if value and f.check != "uscc" and f.type not in ("date", "amount") and not f.enum and mask_text(value) != value:
             out.append(DepartmentDefect(r.dept_id, r.kind, "unmasked_personal", f.code, mask_text(value), q.label))
     return out

@@ -5,6 +5,7 @@ scored through metrics.scoring.score_period, so each rule is exercised exactly a
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 
 import pytest
@@ -51,7 +52,9 @@ BASE = {
 
 
 def wsh(kind: str, key: str) -> str:
-    return f"长环罚〔2026〕{key}号" if kind == "cf" else f"长市监许〔2026〕{key}号"
+    """A well-formed 文书号 for a test record key (a number derived from a non-numeric key)."""
+    number = key if key.isdigit() else str(int(hashlib.md5(key.encode()).hexdigest()[:8], 16) % 1000000)
+    return f"长环罚〔2026〕{number}号" if kind == "cf" else f"长市监许〔2026〕{number}号"
 
 
 @pytest.fixture
@@ -69,7 +72,9 @@ def add(con, kind: str, key: str, *, portal: bool = True, seen: datetime = SEEN,
     meta = {"dept_id": dept, "url": f"http://127.0.0.1/{key}", "fetch_id": f"f-{key}", "std_version": "2019"}
     store.upsert_records(con, kind, [{**record, **meta, "record_key": key, "channel": "site"}], seen)
     if portal:
-        twin = {**record, **meta, "record_key": f"portal-{key}", "channel": "portal", "dept_id": None}
+        # pushed to the portal on the day of the decision: a site-side lateness is not also a portal one
+        twin = {**record, **meta, "record_key": f"portal-{key}", "channel": "portal", "dept_id": None,
+                "FBRQ": record.get(f"{kind.upper()}_JDRQ")}
         store.upsert_records(con, kind, [twin], seen)
 
 
@@ -224,3 +229,14 @@ def test_uncovered_year_raises_calendar_error(con):
     add(con, "cf", "1", CF_JDRQ="2035-03-01", FBRQ="2035-03-02", seen=datetime(2035, 3, 2))
     with pytest.raises(CalendarError, match="2035"):
         score_period(con, parse_period("2035Q1"), as_of=date(2035, 3, 31))
+
+
+def test_every_rule_is_documented():
+    """docs/rules.md lists every rule with its Chinese name, indicator and needs."""
+    from sgs.settings import REPO_ROOT
+
+    doc = (REPO_ROOT / "docs" / "rules.md").read_text("utf-8")
+    for r in all_rules():
+        row = next((line for line in doc.splitlines() if line.startswith(f"| `{r.id}` |")), None)
+        assert row and r.name in row and r.indicator in row and (", ".join(r.needs) or "—") in row, r.id
+        assert f"### `{r.id}` — {r.name}" in doc
