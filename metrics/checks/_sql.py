@@ -155,10 +155,11 @@ def column_evidence(ctx) -> str:
       WHERE n = 1)"""
 
 
-def department_rows(dept: str, field: str, value: str, message: str, url: str, fetch_id: str, source: str,
-                    where: str = "true") -> str:
-    """One department-level SELECT: (dept_id, field, value, message, url, fetch_id) over ``source``."""
-    return (f"SELECT {dept} AS dept_id, {lit(field)} AS field, CAST({value} AS VARCHAR) AS value, "
+def department_rows(dept: str, field: str | None, value: str, message: str, url: str, fetch_id: str, source: str,
+                    where: str = "true", field_expr: str | None = None) -> str:
+    """One department-level SELECT: (dept_id, field, value, message, url, fetch_id) over ``source``; the field
+    is the code ``field``, or the SQL ``field_expr`` when it varies by row."""
+    return (f"SELECT {dept} AS dept_id, {field_expr or lit(field)} AS field, CAST({value} AS VARCHAR) AS value, "
             f"{message} AS message, {url} AS url, {fetch_id} AS fetch_id FROM {source} WHERE {where}")
 
 

@@ -10,7 +10,7 @@ field, on the site record, the message giving both values.
 from __future__ import annotations
 
 from metrics.checks import Context, Rule
-from metrics.checks._sql import finding, label, lit, portal_records, present, union_all
+from metrics.checks._sql import label, lit, portal_records, present
 
 RULE = Rule(
     id="portal_inconsistent",
@@ -36,13 +36,20 @@ def _same(ctx: Context, code: str) -> str:
     return f"trim({a}) = trim({p})"
 
 
-def _one(ctx: Context, code: str) -> str:
-    f, wsh = ctx.std.get(code), ctx.std.prefixed("WSH")
-    source = f"{ctx.source} a JOIN {portal_records(ctx, attributed=False)} p ON trim(p.{wsh}) = trim(a.{wsh})"
+def _difference(ctx: Context, code: str) -> str:
+    """One compared field as a struct: its code, the site's value, the message, and whether it differs."""
+    f = ctx.std.get(code)
     message = f"{lit(label(f) + '：本部门网站为“')} || a.{code} || '”，信用网站为“' || p.{code} || '”'"
-    return finding(source, code, f"a.{code}", message,
-                   f"{present('a.' + code)} AND {present('p.' + code)} AND NOT ({_same(ctx, code)})", key="a.record_key")
+    differs = f"{present('a.' + code)} AND {present('p.' + code)} AND NOT ({_same(ctx, code)})"
+    return (f"struct_pack(field := {lit(code)}, value := CAST(a.{code} AS VARCHAR), message := {message}, "
+            f"differs := {differs})")
 
 
-def findings_sql(ctx: Context) -> str | None:
-    return union_all(_one(ctx, c) for c in COMPARED[ctx.kind] if ctx.get(c))
+def findings_sql(ctx: Context) -> str:
+    """One join of the site records with their portal copies, every compared field unnested from it."""
+    wsh = ctx.std.prefixed("WSH")
+    fields = ", ".join(_difference(ctx, c) for c in COMPARED[ctx.kind] if ctx.get(c))
+    return f"""SELECT record_key, d.field AS field, d.value AS value, d.message AS message FROM (
+    SELECT a.record_key, unnest([{fields}]) AS d
+    FROM {ctx.source} a JOIN {portal_records(ctx, attributed=False)} p ON trim(p.{wsh}) = trim(a.{wsh}))
+WHERE d.differs"""
