@@ -117,3 +117,20 @@ def test_catalogue_unmatched(con):
     add(con, "cf", "nocat", dept="d2", CF_WFXW="未按规定设置排污口")  # d2 published no catalogue
     score(con)
     assert {(k, f) for k, _, f, _ in findings(con, "catalogue_unmatched")} == {("out", "CF_WFXW")}
+
+
+@pytest.mark.parametrize("rule_id", ["late_publication", "portal_late"])
+def test_deadline_across_the_year_boundary(con, rule_id):
+    """Decided Tuesday 2025-12-30: 12-31, then (New Year 01-01..03 off) Sunday 01-04 worked (调休), 01-05..01-09:
+    the 7th working day is Friday 2026-01-09, on either channel."""
+    from metrics.periods import parse_period
+    from metrics.scoring import score_period
+    from test_checks import AS_OF
+
+    late = datetime(2026, 1, 20)
+    for key, day in (("ontime", "2026-01-09"), ("late", "2026-01-12")):
+        site_day = day if rule_id == "late_publication" else "2025-12-31"
+        add(con, "cf", key, portal=False, CF_JDRQ="2025-12-30", FBRQ=site_day, seen=late)
+        portal(con, "cf", key, seen=late, CF_JDRQ="2025-12-30", FBRQ=day if rule_id == "portal_late" else "2025-12-31")
+    score_period(con, parse_period("2025Q4"), as_of=AS_OF)
+    assert {(k, v) for k, _, _, v in findings(con, rule_id)} == {("late", "2026-01-12")}

@@ -14,10 +14,10 @@ records. Undated decisions are date_invalid's.
 """
 from __future__ import annotations
 
-from metrics.checks import Context, Rule
-from metrics.checks._policy import load_policy
-from metrics.checks._sql import day, department_rows, enum_has_any, lit, pub_date, simple_procedure
 from metrics import standard
+from metrics.checks import Context, Rule
+from metrics.checks._policy import SEVERITIES, load_policy
+from metrics.checks._sql import day, department_rows, enum_has_any, pub_date, simple_procedure
 
 RULE = Rule(
     id="overdue_publication",
@@ -44,7 +44,7 @@ def department_sql(ctx: Context) -> str | None:
                              coalesce(TRY_CAST(CF_GSJZQ AS DATE), DATE '9999-12-31')) AS _ends
         FROM (SELECT r.*, TRY_CAST(r.CF_JDRQ AS DATE) AS _jdrq, {severity} AS _severity, {pub_date('r')} AS _pub
               FROM cf_records r WHERE r.dept_id IS NOT NULL AND TRY_CAST(r.CF_JDRQ AS DATE) IS NOT NULL)) t"""
-    names = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in {"light": "轻微", "general": "一般", "serious": "严重"}.items())
+    names = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SEVERITIES.items())
     message = (f"'处罚决定日期' || CAST(t._jdrq AS VARCHAR) || '（' || CASE t._severity {names} END "
                f"|| '），公示期至' || CAST(CAST(t._ends AS DATE) AS VARCHAR) || '止，' "
                f"|| CASE t.channel WHEN 'portal' THEN '信用网站' ELSE '本部门网站' END "
