@@ -6,7 +6,8 @@ lets the rules see what was decided but never published (clause 五), penalties 
 (clause 九), 简易程序 penalties and columns that stopped updating.
 
 An import is all or nothing: every row is checked first, and the first bad row stops it with a Chinese
-message naming the file, the row (1-based data row, the header not counted) and the column. Re-importing
+message naming the file, the row (1-based data row, the header not counted) and the column. A title row
+or two above the header (as exports have) is skipped; blank rows are ignored. Re-importing
 the same file name for the same department and kind replaces the earlier import.
 """
 from __future__ import annotations
@@ -42,6 +43,7 @@ HEADER_NAMES = {"wsh": "决定书文号", "xdr_mc": "行政相对人名称", "jd
                 "procedure": "办理程序", "status": "办件状态", "revoked_on": "撤销日期"}
 SIMPLE, ORDINARY = "简易程序", "普通程序"
 VALID, REVOKED = "有效", "撤销"
+HEADER_SEARCH_ROWS = 5  # title rows tolerated above the header
 
 
 class LedgerError(ValueError):
@@ -105,21 +107,30 @@ def parse(path: Path, kind: str) -> list[dict]:
     if not rows:
         raise LedgerError(f"台账文件 {path} 是空的")
     lookup = header_map(kind)
-    header = rows[0]
+    # exports often put a title row (“某某局办件台账”) above the header: the header is the first of the
+    # first rows that names every required column
+    found = [(i, _columns(row, lookup)) for i, row in enumerate(rows[:HEADER_SEARCH_ROWS])]
+    at, columns = next(((i, c) for i, c in found if all(r in c for r in REQUIRED)), (0, found[0][1]))
+    header = rows[at]
+    missing = [HEADER_NAMES[c] for c in REQUIRED if c not in columns]
+    if missing:
+        raise LedgerError(f"台账文件 {path} 缺少列：{'、'.join(missing)}（表头为：{'、'.join(h for h in header if h)}）")
+    out = []
+    for n, row in enumerate(rows[at + 1:], 1):
+        cell = {col: clean_text(row[i]) if i < len(row) else None for col, i in columns.items()}
+        out.append(_row(path, n, header, columns, cell))
+    return out
+
+
+def _columns(header: list[str], lookup: dict[str, str]) -> dict[str, int]:
+    """Ledger column → its index in a header row (the first header naming a column wins)."""
     columns: dict[str, int] = {}
     for i, head in enumerate(header):
         key = normalise_label(head)
         col = lookup.get(key.upper() if key.isascii() else key)
         if col and col not in columns:
             columns[col] = i
-    missing = [HEADER_NAMES[c] for c in REQUIRED if c not in columns]
-    if missing:
-        raise LedgerError(f"台账文件 {path} 缺少列：{'、'.join(missing)}（表头为：{'、'.join(h for h in header if h)}）")
-    out = []
-    for n, row in enumerate(rows[1:], 1):
-        cell = {col: clean_text(row[i]) if i < len(row) else None for col, i in columns.items()}
-        out.append(_row(path, n, header, columns, cell))
-    return out
+    return columns
 
 
 def _row(path: Path, n: int, header: list[str], columns: dict[str, int], cell: dict) -> dict:

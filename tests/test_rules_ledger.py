@@ -58,6 +58,7 @@ def test_xlsx_with_standard_codes(con, tmp_path):
 
     book = openpyxl.Workbook()
     sheet = book.active
+    sheet.append(["示范市市场监督管理局行政许可办件台账（2026年第三季度）"])  # a title row above the header
     sheet.append(["XK_WSH", "XK_XDR_MC", "XK_JDRQ"])
     sheet.append(["长市监许〔2026〕5号", "某某餐饮店", datetime(2026, 9, 25)])
     sheet.append(["长市监许〔2026〕6号", "某某超市", "2026-09-28"])
