@@ -7,7 +7,10 @@ A record is kept twice: ``values`` is the truth as published in normalised form 
 codes; a missing field is absent), and ``site`` is the text the department's page prints (the same values,
 in a ``messy_formats`` department's varied spellings; a missing field is absent or ``""``, an empty cell).
 At most one field defect per record, so defects never mask each other; lateness and portal pushing are
-drawn independently of it.
+drawn independently of it. Department quirks (``QUIRKS``: a stale column, ledgers, revoked penalties,
+republished decisions, unpushed changes, old penalties still online, catalogue gaps) are applied by
+``democity.quirks``, and what follows from the whole city (department-level findings, portal lateness,
+duplicates, records outside the catalogue) is computed by ``democity.truth``.
 """
 from __future__ import annotations
 
