@@ -27,7 +27,7 @@ def headline(snapshot: str, period: str) -> None:
     h = queries.headline(snapshot, require("leader", "assessor"), period, workbench.version(resolve_paths()))
     g = h.get
     cols = st.columns(5)
-    cols[0].metric("评估部门数", fmt(g("n_departments"), "d"), delta(g("n_departments"), g("prev_n_departments"), "+d"))
+    cols[0].metric("部门数", fmt(g("n_departments"), "d"), delta(g("n_departments"), g("prev_n_departments"), "+d"))
     cols[1].metric("记录数", fmt(g("n_records"), ",d"), delta(g("n_records"), g("prev_n_records"), "+,d"))
     cols[2].metric("平均得分", fmt(g("avg_total")), delta(g("avg_total"), g("prev_avg_total")))
     cols[3].metric("问题数", fmt(g("n_findings"), ",d"), delta(g("n_findings"), g("prev_n_findings"), "+,d"),
