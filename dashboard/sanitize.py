@@ -35,7 +35,7 @@ def page_text(body: bytes, content_type: str | None = None) -> str:
             pass
     if "html" not in ctype and not body.lstrip()[:1] == b"<":
         return str(mask_text(decode(body, content_type)))
-    soup = BeautifulSoup(body, "lxml")
+    soup = BeautifulSoup(decode(body, content_type), "lxml")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for node in soup.find_all(string=lambda s: isinstance(s, Comment)):
         node.extract()
@@ -65,8 +65,11 @@ def page_source(body: bytes, content_type: str | None = None) -> str:
 
 def decode(body: bytes, content_type: str | None = None) -> str:
     """Bytes to text with the declared charset, else UTF-8, else GB18030 (Chinese government sites' other one)."""
-    match = re.search(r"charset=([\w-]+)", content_type or "", re.I)
-    for enc in ([match.group(1)] if match else []) + ["utf-8", "gb18030"]:
+    match = (re.search(r"charset=([\w-]+)", content_type or "", re.I)
+             or re.search(rb"<meta[^>]+charset=[\"']?([\w-]+)", body[:2048], re.I))
+    declared = match.group(1) if match else None
+    declared = declared.decode("ascii", "replace") if isinstance(declared, bytes) else declared
+    for enc in ([declared] if declared else []) + ["utf-8", "gb18030"]:
         try:
             return body.decode(enc)
         except (LookupError, UnicodeDecodeError):
