@@ -33,6 +33,11 @@ def _contract_rows(con) -> None:
          "n_findings": 36, "n_records": 120, "points": 17.0, "how": "36/120 条 × 30 分（封顶）", "scheme_version": "x"},
     ])
     con.execute("UPDATE scores SET prev_total = 90.0, prev_rank = 1 WHERE period = '2026Q3' AND dept_id = 'd_scj'")
+    store.insert_rows(con, "scores", [
+        {"period": m, "dept_id": d, "county": c, "n_records": 10, "total": t, "grade": "良好", "rank": 1,
+         "county_rank": 1, "scheme_version": "x", "computed_at": datetime(2026, 10, 8)}
+        for m, d, c, t in [("2026-07", "d_scj", "市本级", 80.0), ("2026-07", "d_jtj", "潞州区", 60.0),
+                           ("2026-08", "d_scj", "市本级", 90.0), ("2026-08", "d_jtj", "潞州区", 50.0)]])
     store.insert_rows(con, "source_runs", [
         {"crawl_id": "crawl-1", "source_id": "d_scj-cf", "started_at": datetime(2026, 10, 7, 8), "finished_at":
          datetime(2026, 10, 7, 8, 5), "pages": 12, "records": 3, "errors": 1, "status": "degraded",
@@ -229,3 +234,19 @@ def test_sources_page_shows_runs_and_availability(city: Paths) -> None:
     dept.switch_page("dashboard/views/sources.py")
     run(dept)
     assert table(dept, "availability")["问题"].tolist() == ["链接失效"]
+
+
+def test_trend_by_month(city: Paths) -> None:
+    import json
+
+    at = login(app(), "boss")
+    traces = json.loads(at.get_by_key("trend_chart").get("plotly_chart")[0].proto.spec)["data"]
+    def values(v):  # plotly ships numbers as typed binary arrays
+        import base64
+
+        import numpy as np
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).tolist() if isinstance(v, dict) else list(v)
+
+    lines = {t["name"]: (list(t["x"]), values(t["y"])) for t in traces}
+    assert lines["全市"] == (["2026-07", "2026-08"], [70.0, 70.0])
+    assert lines["潞州区"] == (["2026-07", "2026-08"], [60.0, 50.0])
