@@ -219,3 +219,12 @@ def test_department_user_pages_are_scoped(city: Paths, page: str, key: str) -> N
         assert set(table(at, key)["来源"]) == {"d_scj-xk", "d_scj-cf"}
     else:
         assert any("暂无事项目录" in i.value for i in at.info)
+
+
+def test_example_users_file_loads() -> None:
+    from sgs.settings import REPO_ROOT
+
+    users, settings = auth.load_users(REPO_ROOT / "data" / "users.example.toml")
+    assert {u.role for u in users.values()} == set(auth.ROLES)
+    assert auth.authenticate(users, "scjg", "change-me-scjg").scope == "sj-scjg"
+    assert settings.mask_person_names is False
