@@ -250,3 +250,28 @@ def test_trend_by_month(city: Paths) -> None:
     lines = {t["name"]: (list(t["x"]), values(t["y"])) for t in traces}
     assert lines["全市"] == (["2026-07", "2026-08"], [70.0, 70.0])
     assert lines["潞州区"] == (["2026-07", "2026-08"], [60.0, 50.0])
+
+
+def test_reads_and_decisions_work_while_the_pipeline_holds_the_database(city: Paths) -> None:
+    """A crawl or scoring run holds the working database's write lock; the dashboard neither waits nor fails."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from metrics import store; from sgs.settings import resolve_paths; "
+                               f"con = store.connect(resolve_paths({str(city.db)!r})); print('locked', flush=True); "
+                               "time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        at = login(app(), "judge")
+        assert len(table(at, "dept_ranking")) == 4
+        at.switch_page(FINDINGS_PAGE)
+        run(at)
+        at.radio(key="wb_action").set_value("confirm")
+        at.button[[b.label for b in at.button].index("提交")].click()
+        run(at)
+        assert table(at, "findings")["状态"].tolist().count("已确认") == 1
+    finally:
+        holder.kill()
+        holder.wait()
