@@ -19,6 +19,7 @@ Why this shape:
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -39,6 +40,7 @@ KIND_LABELS: dict[str, str] = {"xk": "许可", "cf": "处罚"}
 PERSON = "自然人"
 GRADES: tuple[str, ...] = tuple(name for name, _ in load_scheme().grades)  # best first, from the scheme
 PAGE_SIZE = 50
+_CREDIT_CODE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}")
 _CACHE = {"max_entries": 512, "show_spinner": False}
 _INDICATOR_ORDER = "CASE f.indicator " + " ".join(
     f"WHEN '{k}' THEN {i}" for i, k in enumerate(INDICATORS, 1)) + " ELSE 9 END"
@@ -376,33 +378,27 @@ def findings(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None 
     where, params = _findings_where(_filters(viewer, period, dept_id, indicator, rule_id, status, search))
     params.update(limit=limit, offset=offset)
     order = f"{_INDICATOR_ORDER}, f.dept_id, f.kind, f.rule_id, f.record_key NULLS LAST, f.field NULLS LAST, f.finding_id"
-    df = _frame(
-        snapshot,
-        f"""
-        WITH page AS (
-            SELECT f.finding_id, f.period, f.dept_id, f.kind, f.record_key, f.rule_id, f.indicator, f.severity,
-                   f.field, f.value, f.message, f.url, f.fetch_id,
+    con = store.open_snapshot(resolve_paths(), snapshot)
+    try:
+        for name, table in _decisions().items():
+            con.register(name, table)
+        df = con.execute(f"""
+            SELECT f.finding_id, f.period, f.dept_id, coalesce(d.name, f.dept_id) AS dept_name, f.kind, f.record_key,
+                   f.rule_id, f.indicator, f.severity, f.field, f.value, f.message, f.url, f.fetch_id,
                    coalesce(dec.status, f.status) AS status, dec.reason AS decision_reason,
-                   dec.username AS decided_by, dec.at AS decided_at, row_number() OVER (ORDER BY {order}) AS n
-            FROM findings f LEFT JOIN _decisions dec USING (finding_id)
+                   dec.username AS decided_by, dec.at AS decided_at,
+                   row_number() OVER (ORDER BY {order}) AS n
+            FROM findings f LEFT JOIN _decisions dec USING (finding_id) LEFT JOIN departments d USING (dept_id)
             WHERE {where}
             ORDER BY {order}
-            LIMIT $limit OFFSET $offset)
-        SELECT page.*, coalesce(d.name, page.dept_id) AS dept_name,
-               coalesce(x.XK_WSH, c.CF_WSH) AS wsh, coalesce(x.XK_XDR_MC, c.CF_XDR_MC) AS xdr_mc,
-               coalesce(x.XK_XDR_LB, c.CF_XDR_LB) AS xdr_lb,
-               coalesce(page.url, x.url, c.url) AS page_url,
-               fe.fetched_at, fe.warc_file, fe.warc_offset, coalesce(page.fetch_id, x.fetch_id, c.fetch_id) AS evidence
-        FROM page
-        LEFT JOIN departments d ON d.dept_id = page.dept_id
-        LEFT JOIN xk_records x ON page.kind = 'xk' AND x.record_key = page.record_key
-        LEFT JOIN cf_records c ON page.kind = 'cf' AND c.record_key = page.record_key
-        LEFT JOIN fetches fe ON fe.fetch_id = coalesce(page.fetch_id, x.fetch_id, c.fetch_id)
-        ORDER BY page.n
-        """,
-        params,
-        _decisions(),
-    )
+            LIMIT $limit OFFSET $offset""", params).df()
+        records = _lookup_records(con, df)
+        df = df.merge(records, how="left", on=["kind", "record_key"])
+        df["evidence"] = df["fetch_id"].where(df["fetch_id"].notna(), df["rec_fetch_id"])
+        df["page_url"] = df["url"].where(df["url"].notna(), df["rec_url"])
+        df = df.merge(_lookup_fetches(con, df["evidence"]), how="left", on="evidence")
+    finally:
+        con.close()
     for col in ("value", "message", "wsh"):
         df[col] = df[col].map(mask_text)
     df["xdr_mc"] = [_name(v, lb, mask_names) for v, lb in zip(df["xdr_mc"], df["xdr_lb"])]
@@ -415,6 +411,30 @@ def findings(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None 
         for w, o in zip(df["warc_file"], df["warc_offset"])
     ]
     return df
+
+
+def _in_list(values) -> str:
+    """A SQL list literal of keys, so DuckDB looks them up in the primary-key index (a join would scan)."""
+    keys = sorted({str(v) for v in values if isinstance(v, str)})
+    return "(" + ", ".join("'" + k.replace("'", "''") + "'" for k in keys) + ")" if keys else "(NULL)"
+
+
+def _lookup_records(con, page: pd.DataFrame) -> pd.DataFrame:
+    """The page's records (文书号, 相对人名称 and 类别, url, fetch) by primary key, one indexed lookup per kind."""
+    parts = []
+    for kind in standard.KINDS:
+        keys = page.loc[page["kind"] == kind, "record_key"]
+        k = kind.upper()
+        parts.append(con.execute(
+            f"""SELECT '{kind}' AS kind, record_key, {k}_WSH AS wsh, {k}_XDR_MC AS xdr_mc, {k}_XDR_LB AS xdr_lb,
+                       url AS rec_url, fetch_id AS rec_fetch_id
+                FROM {store.record_table(kind)} WHERE record_key IN {_in_list(keys)}""").df())
+    return pd.concat(parts, ignore_index=True)
+
+
+def _lookup_fetches(con, fetch_ids: pd.Series) -> pd.DataFrame:
+    return con.execute(f"""SELECT fetch_id AS evidence, fetched_at, warc_file, warc_offset FROM fetches
+                           WHERE fetch_id IN {_in_list(fetch_ids)}""").df()
 
 
 def _name(value: Any, category: Any, mask_names: bool) -> Any:
@@ -542,16 +562,19 @@ def archived_body(viewer: Viewer, snapshot: str, fetch_id: str) -> tuple[dict[st
 
 @st.cache_data(**_CACHE)
 def subject_records(snapshot: str, viewer: Viewer, text: str, limit: int = 500, mask_names: bool = False) -> pd.DataFrame:
-    """Every licensing and penalty record of a subject across departments: by exact credit code, else by name."""
+    """Every licensing and penalty record of a subject across departments: by exact 统一社会信用代码 when the
+    text is one (18 characters), else by name (contains)."""
     text = (text or "").strip()
     if len(text) < 2:
         return pd.DataFrame()
+    code = bool(_CREDIT_CODE.fullmatch(text.upper()))  # a code is matched exactly, anything else as a name part
+    text = text.upper() if code else text
     parts = [
         f"""SELECT '{k}' AS kind, r.dept_id, coalesce(d.name, r.dept_id) AS dept_name, r.channel,
                    r.{k.upper()}_WSH AS wsh, r.{k.upper()}_XDR_MC AS xdr_mc, r.{k.upper()}_XDR_LB AS xdr_lb,
                    r.{k.upper()}_XDR_SHXYM AS shxym, r.{k.upper()}_JDRQ AS jdrq, r.url
             FROM {k}_records r LEFT JOIN departments d USING (dept_id)
-            WHERE (r.{k.upper()}_XDR_SHXYM = $text OR contains(r.{k.upper()}_XDR_MC, $text))
+            WHERE {f"r.{k.upper()}_XDR_SHXYM = $text" if code else f"contains(r.{k.upper()}_XDR_MC, $text)"}
               AND ($scope IS NULL OR r.dept_id = $scope)"""
         for k in standard.KINDS]
     df = _frame(snapshot, " UNION ALL ".join(parts) + " ORDER BY jdrq DESC NULLS LAST, kind, wsh LIMIT $limit",
@@ -589,21 +612,28 @@ def catalogue(snapshot: str, viewer: Viewer, period: str) -> pd.DataFrame:
     )
 
 
+_FETCHED = """
+    SELECT source_id, max(fetched_at) AS fetched_at, count(*) AS pages,
+           count(*) FILTER (WHERE error IS NOT NULL OR status IS NULL OR status >= 400) AS errors,
+           arg_max(error, fetched_at) FILTER (WHERE error IS NOT NULL) AS message
+    FROM fetches WHERE source_id IS NOT NULL
+    GROUP BY source_id, crawl_id
+    QUALIFY row_number() OVER (PARTITION BY source_id ORDER BY max(fetched_at) DESC) = 1"""
+
+
 @st.cache_data(**_CACHE)
 def source_status(snapshot: str, viewer: Viewer) -> pd.DataFrame:
-    """Each source's last crawl: from ``source_runs`` when the crawler wrote them, else from its fetches."""
+    """Each source's last crawl: from ``source_runs`` when the crawler wrote them, else from its fetches
+    (the fallback scans the fetches index, so it runs only for a snapshot without any source runs)."""
+    has_runs = bool(_frame(snapshot, "SELECT EXISTS (SELECT 1 FROM source_runs) AS x")["x"].iloc[0])
+    fetched = "SELECT NULL::VARCHAR AS source_id, NULL::TIMESTAMP AS fetched_at, NULL::BIGINT AS pages, " \
+              "NULL::BIGINT AS errors, NULL::VARCHAR AS message WHERE false" if has_runs else _FETCHED
     return _frame(
         snapshot,
-        """
+        f"""
         WITH last_run AS (
             SELECT * FROM source_runs QUALIFY row_number() OVER (PARTITION BY source_id ORDER BY started_at DESC) = 1),
-        fetched AS (
-            SELECT source_id, crawl_id, max(fetched_at) AS fetched_at, count(*) AS pages,
-                   count(*) FILTER (WHERE error IS NOT NULL OR status IS NULL OR status >= 400) AS errors,
-                   arg_max(error, fetched_at) FILTER (WHERE error IS NOT NULL) AS message
-            FROM fetches WHERE source_id IS NOT NULL
-            GROUP BY source_id, crawl_id
-            QUALIFY row_number() OVER (PARTITION BY source_id ORDER BY max(fetched_at) DESC) = 1),
+        fetched AS ({fetched}),
         problems AS (SELECT source_id, count(*) AS n_problems FROM availability GROUP BY source_id)
         SELECT s.source_id, s.dept_id, coalesce(d.name, '信用网站') AS dept_name, s.channel, s.kind, s.start_url,
                coalesce(r.started_at, f.fetched_at) AS last_crawl,

@@ -117,3 +117,19 @@ def test_department_user_on_the_demo(demo) -> None:
     archived = at.get_by_key("archived_text").code[0].value  # the first finding's page as fetched
     assert archived.strip() and "<" not in archived
     assert not at.html
+
+
+def test_subject_search_by_credit_code(demo) -> None:
+    paths, _depts = demo
+    code = snapshot_frame(paths, """SELECT XK_XDR_SHXYM AS c FROM xk_records WHERE XK_XDR_SHXYM IS NOT NULL
+                                    ORDER BY record_key LIMIT 1""")["c"][0]
+    expected = snapshot_frame(paths, """SELECT (SELECT count(*) FROM xk_records WHERE XK_XDR_SHXYM = $1)
+                                             + (SELECT count(*) FROM cf_records WHERE CF_XDR_SHXYM = $1) AS n""",
+                              [code])["n"][0]
+    at = login(app(), "assessor", "assessor-demo")
+    at.switch_page("dashboard/views/subjects.py")
+    run(at)
+    at.text_input(key="subject").input(code.lower())  # codes are matched exactly, case aside
+    run(at)
+    shown = table(at, "subject_records")
+    assert len(shown) == expected > 0 and set(shown["统一社会信用代码"]) == {code}
