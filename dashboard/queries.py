@@ -386,12 +386,12 @@ def findings(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None 
             SELECT f.finding_id, f.period, f.dept_id, coalesce(d.name, f.dept_id) AS dept_name, f.kind, f.record_key,
                    f.rule_id, f.indicator, f.severity, f.field, f.value, f.message, f.url, f.fetch_id,
                    coalesce(dec.status, f.status) AS status, dec.reason AS decision_reason,
-                   dec.username AS decided_by, dec.at AS decided_at,
-                   row_number() OVER (ORDER BY {order}) AS n
+                   dec.username AS decided_by, dec.at AS decided_at
             FROM findings f LEFT JOIN _decisions dec USING (finding_id) LEFT JOIN departments d USING (dept_id)
             WHERE {where}
             ORDER BY {order}
             LIMIT $limit OFFSET $offset""", params).df()
+        df["n"] = range(offset + 1, offset + len(df) + 1)  # the row's place in the whole filtered list
         records = _lookup_records(con, df)
         df = df.merge(records, how="left", on=["kind", "record_key"])
         df["evidence"] = df["fetch_id"].where(df["fetch_id"].notna(), df["rec_fetch_id"])
@@ -421,9 +421,12 @@ def _in_list(values) -> str:
 
 def _lookup_records(con, page: pd.DataFrame) -> pd.DataFrame:
     """The page's records (文书号, 相对人名称 and 类别, url, fetch) by primary key, one indexed lookup per kind."""
-    parts = []
+    parts = [pd.DataFrame({c: pd.Series(dtype="str") for c in
+                           ("kind", "record_key", "wsh", "xdr_mc", "xdr_lb", "rec_url", "rec_fetch_id")})]
     for kind in standard.KINDS:
-        keys = page.loc[page["kind"] == kind, "record_key"]
+        keys = page.loc[page["kind"] == kind, "record_key"].dropna()
+        if keys.empty:  # an empty IN list would not use the index
+            continue
         k = kind.upper()
         parts.append(con.execute(
             f"""SELECT '{kind}' AS kind, record_key, {k}_WSH AS wsh, {k}_XDR_MC AS xdr_mc, {k}_XDR_LB AS xdr_lb,
@@ -433,6 +436,9 @@ def _lookup_records(con, page: pd.DataFrame) -> pd.DataFrame:
 
 
 def _lookup_fetches(con, fetch_ids: pd.Series) -> pd.DataFrame:
+    if fetch_ids.dropna().empty:
+        return pd.DataFrame({"evidence": pd.Series(dtype="str"), "fetched_at": pd.Series(dtype="datetime64[us]"),
+                             "warc_file": pd.Series(dtype="str"), "warc_offset": pd.Series(dtype="Int64")})
     return con.execute(f"""SELECT fetch_id AS evidence, fetched_at, warc_file, warc_offset FROM fetches
                            WHERE fetch_id IN {_in_list(fetch_ids)}""").df()
 
