@@ -119,6 +119,12 @@ def test_login_ranking_finding_and_archived_page(served: str, tmp_path: Path) ->
                                  (("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src")))
             hostile_nodes = page.evaluate("s => document.querySelectorAll(s + ', img[onerror]').length", selector)
             assert hostile_nodes == 0
+            # a fresh visit, even straight to a page's address, meets the login form and no data
+            other = browser.new_page()
+            other.goto(f"{served}/overview")
+            expect(other.get_by_label("用户名")).to_be_visible()
+            assert other.get_by_text("部门排名").count() == 0
+            other.screenshot(path=shots / "4-login.png")
         finally:
             browser.close()
     for name in ("1-ranking.png", "2-department.png", "3-archived-page.png"):
