@@ -8,17 +8,14 @@ The demo city's own run is covered in ``test_dashboard_demo.py``.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 
-import duckdb
-import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard_city import (APP, COMPUTED_AT, MASKED_ID, RAW_ID, RAW_PHONE, app, build_city, login, run,
-                            snapshot_frame, table, write_test_users)
+from dashboard_city import (MASKED_ID, RAW_ID, RAW_PHONE, app, build_city, login, run, snapshot_frame, table,
+                            write_test_users)
 from metrics import store
 from sgs.settings import Paths, resolve_paths
 
