@@ -1,27 +1,84 @@
 """Streamlit entry of the sgs dashboard: ``streamlit run streamlit_app.py`` (or ``sgs serve``).
 
-Runs on every interaction before the page: it finds the current published snapshot, lets the user pick
-the period once in the sidebar (kept in ``st.session_state`` across pages) and shows the data time. The
-pages themselves live in ``dashboard/views/``. Only the published snapshot is read, never the working
-database, so the dashboard keeps working while a crawl writes.
+Runs on every interaction before the page: it makes sure someone is logged in (``dashboard.auth``; the
+explicit open demo mode skips the login), offers only the pages that person's role may open, finds the
+current published snapshot, lets the user pick the period once in the sidebar (kept in
+``st.session_state`` across pages) and shows the data time. The pages themselves live in
+``dashboard/views/``. Only the published snapshot is read, never the working database, so the dashboard
+keeps working while a crawl writes.
 """
 from __future__ import annotations
 
 import duckdb
 import streamlit as st
 
-from dashboard import queries
-from dashboard.views._common import NO_DATA, PERIOD_KEY, SNAPSHOT_KEY
+from dashboard import auth, queries
+from dashboard.views._common import MASK_NAMES_KEY, NO_DATA, PERIOD_KEY, SNAPSHOT_KEY, VIEWER_KEY
 from metrics.store import StoreError
+from sgs.settings import resolve_paths
 
+EVERYONE = ("leader", "assessor", "department")
+# (file, title, url path, roles that may open it); the first page a role may open is its start page.
 PAGES = [
-    st.Page("dashboard/views/overview.py", title="总览", default=True),
-    st.Page("dashboard/views/department.py", title="部门自查"),
+    ("dashboard/views/overview.py", "总览", "overview", ("leader", "assessor")),
+    ("dashboard/views/department.py", "部门自查", "department", EVERYONE),
+    ("dashboard/views/findings.py", "问题清单", "findings", ("leader", "assessor")),
+    ("dashboard/views/subjects.py", "主体查询", "subjects", EVERYONE),
+    ("dashboard/views/catalogue.py", "事项目录", "catalogue", EVERYONE),
+    ("dashboard/views/sources.py", "采集状态", "sources", EVERYONE),
+    ("dashboard/views/access_log.py", "访问日志", "access-log", ("leader",)),
 ]
 
 
-def sidebar(snapshot: str) -> bool:
-    """Choose the period (latest by default) and show the data time; False when nothing is scored."""
+def login() -> auth.Viewer | None:
+    """The session's viewer; without one, the login form (or the open demo visitor in open demo mode)."""
+    if VIEWER_KEY in st.session_state:
+        return st.session_state[VIEWER_KEY]
+    paths = resolve_paths()
+    try:
+        users, settings = auth.load_users(auth.users_path(paths))
+    except auth.UsersError as exc:
+        if not auth.open_demo():
+            st.title("双公示监测评估")
+            st.error(str(exc))
+            return None
+        users, settings = {}, auth.Settings()
+    if auth.open_demo():
+        st.session_state[MASK_NAMES_KEY] = settings.mask_person_names
+        st.session_state[VIEWER_KEY] = auth.OPEN_VIEWER
+        return auth.OPEN_VIEWER
+    st.title("双公示监测评估 · 登录")
+    with st.form(key="login"):
+        username = st.text_input("用户名", key="login_user")
+        password = st.text_input("密码", type="password", key="login_password")
+        submitted = st.form_submit_button("登录")
+    if submitted:
+        viewer = auth.authenticate(users, username or "", password or "")
+        if viewer is None:
+            st.error("用户名或密码错误。")
+            return None
+        st.session_state[MASK_NAMES_KEY] = settings.mask_person_names
+        st.session_state[VIEWER_KEY] = viewer
+        st.rerun()
+    return None
+
+
+def navigation(viewer: auth.Viewer):
+    allowed = [p for p in PAGES if viewer.role in p[3]]
+    return st.navigation([st.Page(file, title=title, url_path=path, default=i == 0)
+                          for i, (file, title, path, _roles) in enumerate(allowed)])
+
+
+def sidebar(snapshot: str, viewer: auth.Viewer) -> bool:
+    """Who is logged in, the period (latest by default) and the data time; False when nothing is scored."""
+    with st.sidebar:
+        st.caption(f"当前用户：{viewer.name}（{auth.ROLES[viewer.role]}）")
+        if viewer == auth.OPEN_VIEWER:
+            st.caption("开放演示模式：无需登录，只读，个人信息保持遮蔽。")
+        elif st.button("退出登录", key="logout"):
+            for key in (VIEWER_KEY, MASK_NAMES_KEY):
+                st.session_state.pop(key, None)
+            st.rerun()
     periods = queries.periods(snapshot)
     if not periods:
         return False
@@ -37,10 +94,13 @@ def sidebar(snapshot: str) -> bool:
 
 def main() -> None:
     st.set_page_config(layout="wide", page_title="双公示监测评估")
-    page = st.navigation(PAGES)
+    viewer = login()
+    if viewer is None:
+        return
+    page = navigation(viewer)
     try:
         snapshot = queries.snapshot_name()
-        if snapshot is None or not sidebar(snapshot):
+        if snapshot is None or not sidebar(snapshot, viewer):
             st.title("双公示监测评估")
             st.info(NO_DATA)
             return

@@ -1,36 +1,49 @@
-"""Every query the dashboard runs, on the current published snapshot only.
+"""Every query the dashboard runs, on the current published snapshot only, filtered for the viewer.
 
 Why this shape:
 
 * The working database belongs to the pipeline (one writer, no readers beside it), so a query opens the
   published snapshot read-only through ``metrics.store.open_snapshot``, runs, and closes. No connection
   outlives a call: DuckDB connections are not thread-safe and Streamlit serves sessions from many threads.
+* Access is enforced here, not in the pages: every function about departments' data takes the ``Viewer``
+  and its SQL carries ``($scope IS NULL OR dept_id = $scope)``, so a department user's queries return only
+  its own department whatever department id a page, widget or URL parameter passes in.
 * Results are cached with ``st.cache_data`` keyed by the snapshot's *file name* (the first argument of every
-  cached function). Snapshots are immutable, so a cached answer never goes stale; a new publish changes the
-  name and therefore the key. (If a publish lands between reading the name and opening the file, the entry
-  holds the newer data under the older name; the next rerun asks for the newer name anyway.)
-* Pages call these functions and never write SQL, so a schema change touches this file only. Every value
-  taken from records or findings comes back masked (``metrics.privacy``).
+  cached function) and the viewer. Snapshots are immutable, so a cached answer never goes stale; a new
+  publish changes the name and therefore the key. Queries that show a finding's status also take the
+  workbench's version (its newest decision id), so a decision shows on the next run.
+* Big tables are never scanned for a page: rankings come from ``scores``/``county_scores``/``deductions``,
+  findings are paged in SQL (ORDER BY … LIMIT/OFFSET) and joined to their records only for the page.
+* Pages call these functions and never write SQL. Every value taken from records or findings comes back
+  masked (``metrics.privacy``); natural persons' names too when the users file asks for it.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from metrics.privacy import mask_text
+from dashboard import workbench
+from dashboard.auth import Viewer
 from metrics import standard, store
-from metrics.periods import PeriodError, parse_period
-from metrics.scoring import load_scheme
 from metrics.checks import INDICATORS, all_rules
+from metrics.periods import PeriodError, parse_period
+from metrics.privacy import mask_person_name, mask_text, mask_whole
+from metrics.scoring import load_scheme
 from sgs.settings import resolve_paths
 
 RULE_NAMES: dict[str, str] = {r.id: r.name for r in all_rules()}
 KIND_LABELS: dict[str, str] = {"xk": "许可", "cf": "处罚"}
+PERSON = "自然人"
 GRADES: tuple[str, ...] = tuple(name for name, _ in load_scheme().grades)  # best first, from the scheme
+PAGE_SIZE = 50
+_CREDIT_CODE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}")
 _CACHE = {"max_entries": 512, "show_spinner": False}
+_INDICATOR_ORDER = "CASE f.indicator " + " ".join(
+    f"WHEN '{k}' THEN {i}" for i, k in enumerate(INDICATORS, 1)) + " ELSE 9 END"
 
 
 # --- the snapshot -------------------------------------------------------------------------------
@@ -44,13 +57,25 @@ def snapshot_name() -> str | None:
     return snap.name if snap is not None else None
 
 
-def _frame(snapshot: str, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
-    """Run one parameterised query on the named snapshot, opened read-only just for this call."""
+def _frame(snapshot: str, sql: str, params: dict[str, Any] | None = None,
+           tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Run one parameterised query on the named snapshot, opened read-only just for this call.
+
+    ``tables`` are registered as views first (the workbench's decisions, which live outside the snapshot).
+    """
     con = store.open_snapshot(resolve_paths(), snapshot)
     try:
+        for name, df in (tables or {}).items():
+            con.register(name, df)
         return con.execute(sql, params or {}).df()
     finally:
         con.close()
+
+
+def _decisions() -> dict[str, pd.DataFrame]:
+    """The workbench's latest decision per finding, as a table the findings queries join."""
+    df = workbench.latest(resolve_paths())
+    return {"_decisions": df.astype({c: "string" for c in df.columns})}
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -65,7 +90,7 @@ def _missing(value: Any) -> bool:
         return False
 
 
-# --- periods and data time ----------------------------------------------------------------------
+# --- periods and data time (no department's data: the same for every viewer) ---------------------
 
 def period_sort_key(period: str) -> tuple:
     """Order periods by the day they end, a quarter after its last month (string order would put
@@ -75,6 +100,14 @@ def period_sort_key(period: str) -> tuple:
     except PeriodError:
         return (date.min, False)
     return (p.end, p.is_quarter)
+
+
+def previous_period(period: str) -> str | None:
+    """The period before, of the same granularity (month → month, quarter → quarter)."""
+    try:
+        return parse_period(period).previous().label
+    except PeriodError:
+        return None
 
 
 @st.cache_data(**_CACHE)
@@ -94,154 +127,326 @@ def data_time(snapshot: str) -> datetime | None:
 # --- overview -----------------------------------------------------------------------------------
 
 @st.cache_data(**_CACHE)
-def headline(snapshot: str, period: str) -> dict[str, Any]:
-    """City-wide figures for one period.
+def headline(snapshot: str, viewer: Viewer, period: str, wb_version: int = 0) -> dict[str, Any]:
+    """City-wide figures for a period and the period before (keys ``prev_*``), for the viewer's scope.
 
     The rates are the shares of assessed records with no finding of the indicator, i.e. the
     department sub-scores weighted by their record counts (a plain mean would let a department with
-    three records weigh as much as one with three thousand).
+    three records weigh as much as one with three thousand). Open findings follow the workbench.
     """
+    rates = ",\n".join(
+        f"sum({i} * n_records) / nullif(sum(n_records) FILTER (WHERE {i} IS NOT NULL), 0) AS {i}" for i in INDICATORS)
     df = _frame(
         snapshot,
-        """
-        SELECT count(*)                                   AS n_departments,
-               CAST(coalesce(sum(n_records), 0) AS BIGINT) AS n_records,
-               avg(total)                                 AS avg_total,
-               sum(timeliness * n_records)   / nullif(sum(n_records) FILTER (WHERE timeliness IS NOT NULL), 0)
-                                                          AS timeliness,
-               sum(completeness * n_records) / nullif(sum(n_records) FILTER (WHERE completeness IS NOT NULL), 0)
-                                                          AS completeness,
-               sum(accuracy * n_records)     / nullif(sum(n_records) FILTER (WHERE accuracy IS NOT NULL), 0)
-                                                          AS accuracy,
-               (SELECT count(*) FROM findings WHERE period = $period) AS n_findings
-        FROM scores
-        WHERE period = $period
+        f"""
+        WITH s AS (
+            SELECT period, count(*) AS n_departments, CAST(coalesce(sum(n_records), 0) AS BIGINT) AS n_records,
+                   avg(total) AS avg_total, {rates}
+            FROM scores
+            WHERE period IN ($period, $prev) AND ($scope IS NULL OR dept_id = $scope)
+            GROUP BY period),
+        f AS (
+            SELECT f.period, count(*) AS n_findings,
+                   count(*) FILTER (WHERE coalesce(d.status, f.status) = 'open') AS n_open
+            FROM findings f LEFT JOIN _decisions d USING (finding_id)
+            WHERE f.period IN ($period, $prev) AND ($scope IS NULL OR f.dept_id = $scope)
+            GROUP BY f.period)
+        SELECT p.period, s.* EXCLUDE (period), coalesce(f.n_findings, 0) AS n_findings, coalesce(f.n_open, 0) AS n_open
+        FROM (SELECT unnest([$period, $prev]) AS period) p
+        LEFT JOIN s USING (period) LEFT JOIN f USING (period)
         """,
-        {"period": period},
+        {"period": period, "prev": previous_period(period) or period, "scope": viewer.scope},
+        _decisions(),
     )
-    return _records(df)[0]
+    rows = {r["period"]: r for r in _records(df)}
+    now = dict(rows.get(period) or {})
+    before = rows.get(previous_period(period)) or {}
+    now.update({f"prev_{k}": v for k, v in before.items() if k != "period"})
+    return now
 
 
 @st.cache_data(**_CACHE)
-def department_ranking(snapshot: str, period: str) -> pd.DataFrame:
-    """Departments' scores for one period in rank order (ties share a rank, then by total and id)."""
+def department_ranking(snapshot: str, viewer: Viewer, period: str) -> pd.DataFrame:
+    """Departments' scores in rank order with the change since the period before.
+
+    ``prev_total``/``prev_rank`` come from the scoring run when it wrote them, else from the previous
+    period's row in the same snapshot.
+    """
     return _frame(
         snapshot,
         """
         SELECT s.rank, s.dept_id, coalesce(d.name, s.dept_id) AS name, s.county, s.n_records,
-               s.timeliness, s.completeness, s.accuracy, s.total, s.grade, s.county_rank
+               s.timeliness, s.completeness, s.accuracy, s.compliance, s.total, s.grade, s.county_rank,
+               coalesce(s.prev_total, p.total) AS prev_total, coalesce(s.prev_rank, p.rank) AS prev_rank,
+               s.total - coalesce(s.prev_total, p.total) AS change
         FROM scores s
         LEFT JOIN departments d USING (dept_id)
-        WHERE s.period = $period
+        LEFT JOIN scores p ON p.period = $prev AND p.dept_id = s.dept_id
+        WHERE s.period = $period AND ($scope IS NULL OR s.dept_id = $scope)
         ORDER BY s.rank NULLS LAST, s.total DESC NULLS LAST, s.dept_id
         """,
-        {"period": period},
+        {"period": period, "prev": previous_period(period), "scope": viewer.scope},
     )
 
 
 @st.cache_data(**_CACHE)
-def county_ranking(snapshot: str, period: str) -> pd.DataFrame:
-    """Counties' (and 市本级's) scores for one period in rank order."""
+def county_ranking(snapshot: str, viewer: Viewer, period: str) -> pd.DataFrame:
+    """Counties' (and 市本级's) scores in rank order with their change; a department user sees its county."""
     return _frame(
         snapshot,
         """
-        SELECT rank, county, n_departments, n_records, timeliness, completeness, accuracy, total, grade
-        FROM county_scores
-        WHERE period = $period
-        ORDER BY rank NULLS LAST, total DESC NULLS LAST, county
+        SELECT c.rank, c.county, c.n_departments, c.n_records, c.timeliness, c.completeness, c.accuracy,
+               c.compliance, c.total, c.grade,
+               coalesce(c.prev_total, p.total) AS prev_total, coalesce(c.prev_rank, p.rank) AS prev_rank,
+               c.total - coalesce(c.prev_total, p.total) AS change
+        FROM county_scores c
+        LEFT JOIN county_scores p ON p.period = $prev AND p.county = c.county
+        WHERE c.period = $period
+          AND ($scope IS NULL OR c.county IN (SELECT county FROM departments WHERE dept_id = $scope))
+        ORDER BY c.rank NULLS LAST, c.total DESC NULLS LAST, c.county
         """,
-        {"period": period},
+        {"period": period, "prev": previous_period(period), "scope": viewer.scope},
     )
 
 
-# --- one department -----------------------------------------------------------------------------
+@st.cache_data(**_CACHE)
+def trend(snapshot: str, viewer: Viewer) -> pd.DataFrame:
+    """Mean total by month, city-wide (county ``全市``) and per county, for the trend chart."""
+    df = _frame(
+        snapshot,
+        """
+        SELECT period, coalesce(county, '全市') AS county, avg(total) AS total
+        FROM scores
+        WHERE regexp_full_match(period, '\\d{4}-\\d{2}') AND ($scope IS NULL OR dept_id = $scope)
+        GROUP BY GROUPING SETS ((period), (period, county))
+        """,
+        {"scope": viewer.scope},
+    )
+    return df.sort_values(["period", "county"], key=lambda s: s.map(period_sort_key) if s.name == "period" else s)
+
 
 @st.cache_data(**_CACHE)
-def departments(snapshot: str) -> pd.DataFrame:
-    """Every configured department (id, name, county), grouped by county."""
+def problem_counts(snapshot: str, viewer: Viewer, period: str) -> pd.DataFrame:
+    """Findings per rule for the period, most frequent first: the worst problems and the indicator breakdown."""
+    df = _frame(
+        snapshot,
+        """
+        SELECT f.indicator, f.rule_id, count(*) AS n_findings, count(DISTINCT f.dept_id) AS n_departments
+        FROM findings f
+        WHERE f.period = $period AND ($scope IS NULL OR f.dept_id = $scope)
+        GROUP BY ALL
+        ORDER BY n_findings DESC, f.rule_id
+        """,
+        {"period": period, "scope": viewer.scope},
+    )
+    df["rule_name"] = df["rule_id"].map(lambda r: RULE_NAMES.get(r, r))
+    df["indicator_name"] = df["indicator"].map(lambda i: INDICATORS.get(i, i))
+    return df
+
+
+# --- departments --------------------------------------------------------------------------------
+
+@st.cache_data(**_CACHE)
+def departments(snapshot: str, viewer: Viewer) -> pd.DataFrame:
+    """The departments the viewer may see (id, name, county), grouped by county."""
     return _frame(
         snapshot,
         """
         SELECT dept_id, name, county
         FROM departments
+        WHERE ($scope IS NULL OR dept_id = $scope)
         ORDER BY county = '市本级' DESC, county, name, dept_id
-        """
+        """,
+        {"scope": viewer.scope},
     )
 
 
 @st.cache_data(**_CACHE)
-def department_score(snapshot: str, period: str, dept_id: str) -> dict[str, Any] | None:
-    """One department's score row for a period, with the sizes of the rankings it is placed in."""
+def department_score(snapshot: str, viewer: Viewer, period: str, dept_id: str) -> dict[str, Any] | None:
+    """One department's score row with the sizes of the rankings it is placed in; None outside the scope."""
     df = _frame(
         snapshot,
         """
         SELECT s.*, coalesce(d.name, s.dept_id) AS name,
+               coalesce(s.prev_total, p.total) AS prev_total_shown, coalesce(s.prev_rank, p.rank) AS prev_rank_shown,
                (SELECT count(*) FROM scores WHERE period = $period) AS n_ranked,
                (SELECT count(*) FROM scores x WHERE x.period = $period AND x.county = s.county) AS n_in_county
         FROM scores s
         LEFT JOIN departments d USING (dept_id)
-        WHERE s.period = $period AND s.dept_id = $dept
+        LEFT JOIN scores p ON p.period = $prev AND p.dept_id = s.dept_id
+        WHERE s.period = $period AND s.dept_id = $dept AND ($scope IS NULL OR s.dept_id = $scope)
         """,
-        {"period": period, "dept": dept_id},
+        {"period": period, "prev": previous_period(period), "dept": dept_id, "scope": viewer.scope},
     )
     rows = _records(df)
     return rows[0] if rows else None
 
 
 @st.cache_data(**_CACHE)
-def finding_counts(snapshot: str, period: str, dept_id: str) -> dict[str, int]:
-    """Number of findings per indicator for one department and period (for the filter's labels)."""
+def deductions(snapshot: str, viewer: Viewer, period: str, dept_id: str) -> pd.DataFrame:
+    """How the department's score was made: one row per rule that cost points (``total = 100 − Σ points``)."""
+    df = _frame(
+        snapshot,
+        """
+        SELECT indicator, rule_id, n_findings, n_records, points, how
+        FROM deductions
+        WHERE period = $period AND dept_id = $dept AND ($scope IS NULL OR dept_id = $scope)
+        ORDER BY points DESC, rule_id
+        """,
+        {"period": period, "dept": dept_id, "scope": viewer.scope},
+    )
+    df["rule_name"] = df["rule_id"].map(lambda r: RULE_NAMES.get(r, r))
+    return df
+
+
+@st.cache_data(**_CACHE)
+def finding_counts(snapshot: str, viewer: Viewer, period: str, dept_id: str | None) -> dict[str, int]:
+    """Number of findings per indicator for a department (or all the viewer sees) and period."""
     df = _frame(
         snapshot,
         """
         SELECT indicator, count(*) AS n
         FROM findings
-        WHERE period = $period AND dept_id = $dept
+        WHERE period = $period AND ($dept IS NULL OR dept_id = $dept) AND ($scope IS NULL OR dept_id = $scope)
         GROUP BY indicator
         """,
-        {"period": period, "dept": dept_id},
+        {"period": period, "dept": dept_id, "scope": viewer.scope},
     )
     return {str(r["indicator"]): int(r["n"]) for r in _records(df)}
 
 
 @st.cache_data(**_CACHE)
-def remediation(snapshot: str, period: str, dept_id: str, indicator: str | None = None) -> pd.DataFrame:
-    """The department's 整改清单: one row per finding, with the record it is about and its evidence.
+def rules_found(snapshot: str, viewer: Viewer, period: str, dept_id: str | None) -> list[str]:
+    """The rule ids with findings in the period (the rule filter's options)."""
+    df = _frame(snapshot, """
+        SELECT DISTINCT rule_id FROM findings
+        WHERE period = $period AND ($dept IS NULL OR dept_id = $dept) AND ($scope IS NULL OR dept_id = $scope)
+        ORDER BY rule_id""", {"period": period, "dept": dept_id, "scope": viewer.scope})
+    return df["rule_id"].tolist()
+
+
+# --- findings: the remediation list and the assessor's list --------------------------------------
+
+def _findings_where(filters: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause for the findings filters; only the filters given join anything."""
+    where = ["f.period = $period", "($scope IS NULL OR f.dept_id = $scope)"]
+    params = {"period": filters["period"], "scope": filters["scope"]}
+    for key, column in (("dept_id", "f.dept_id"), ("indicator", "f.indicator"), ("rule_id", "f.rule_id")):
+        if filters.get(key):
+            where.append(f"{column} = ${key}")
+            params[key] = filters[key]
+    if filters.get("status"):
+        where.append("coalesce(dec.status, f.status) = $status")
+        params["status"] = filters["status"]
+    if filters.get("search"):
+        where.append("""(contains(f.message, $search) OR contains(f.value, $search) OR f.record_key IN (
+            SELECT record_key FROM xk_records WHERE contains(XK_WSH, $search) OR contains(XK_XDR_MC, $search)
+            UNION ALL
+            SELECT record_key FROM cf_records WHERE contains(CF_WSH, $search) OR contains(CF_XDR_MC, $search)))""")
+        params["search"] = filters["search"]
+    return " AND ".join(where), params
+
+
+def _filters(viewer: Viewer, period: str, dept_id: str | None, indicator: str | None, rule_id: str | None,
+             status: str | None, search: str | None) -> dict[str, Any]:
+    return {"scope": viewer.scope, "period": period, "dept_id": dept_id, "indicator": indicator,
+            "rule_id": rule_id, "status": status, "search": (search or "").strip() or None}
+
+
+@st.cache_data(**_CACHE)
+def findings_total(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None = None,
+                   indicator: str | None = None, rule_id: str | None = None, status: str | None = None,
+                   search: str | None = None, wb_version: int = 0) -> int:
+    """How many findings match the filters (for the pager)."""
+    where, params = _findings_where(_filters(viewer, period, dept_id, indicator, rule_id, status, search))
+    df = _frame(snapshot, f"SELECT count(*) AS n FROM findings f LEFT JOIN _decisions dec USING (finding_id) "
+                          f"WHERE {where}", params, _decisions())
+    return int(df["n"].iloc[0])
+
+
+@st.cache_data(**_CACHE)
+def findings(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None = None,
+             indicator: str | None = None, rule_id: str | None = None, status: str | None = None,
+             search: str | None = None, limit: int | None = PAGE_SIZE, offset: int = 0, wb_version: int = 0,
+             mask_names: bool = False) -> pd.DataFrame:
+    """One page of findings (``limit=None``: all, for the Excel download), with record and evidence.
 
     The record gives the 文书号 and 相对人名称 people search their own systems by; the fetch gives the
-    archived copy (``warc_file#offset``) that proves what the page said when it was read. Text taken from
-    records and findings is masked here, so no page can forget to.
+    archived copy (``warc_file#offset``) that proves what the page said when it was read. The page of
+    findings is cut first and only its rows are joined to records, so a page costs the same on a province.
     """
-    df = _frame(
-        snapshot,
-        """
-        SELECT f.indicator, f.kind, f.rule_id, f.severity, f.field, f.value, f.message, f.status,
-               coalesce(x.XK_WSH, c.CF_WSH)       AS wsh,
-               coalesce(x.XK_XDR_MC, c.CF_XDR_MC) AS xdr_mc,
-               coalesce(f.url, x.url, c.url)      AS url,
-               fe.fetched_at, fe.warc_file, fe.warc_offset
-        FROM findings f
-        LEFT JOIN xk_records x ON f.kind = 'xk' AND x.record_key = f.record_key
-        LEFT JOIN cf_records c ON f.kind = 'cf' AND c.record_key = f.record_key
-        LEFT JOIN fetches fe ON fe.fetch_id = coalesce(f.fetch_id, x.fetch_id, c.fetch_id)
-        WHERE f.period = $period AND f.dept_id = $dept
-          AND ($indicator IS NULL OR f.indicator = $indicator)
-        ORDER BY CASE f.indicator WHEN 'timeliness' THEN 1 WHEN 'completeness' THEN 2
-                                  WHEN 'accuracy' THEN 3 ELSE 4 END,
-                 f.kind, wsh NULLS LAST, f.field NULLS LAST, f.rule_id, f.message
-        """,
-        {"period": period, "dept": dept_id, "indicator": indicator},
-    )
-    for col in ("value", "message", "wsh", "xdr_mc"):
+    where, params = _findings_where(_filters(viewer, period, dept_id, indicator, rule_id, status, search))
+    params.update(limit=limit, offset=offset)
+    order = f"{_INDICATOR_ORDER}, f.dept_id, f.kind, f.rule_id, f.record_key NULLS LAST, f.field NULLS LAST, f.finding_id"
+    con = store.open_snapshot(resolve_paths(), snapshot)
+    try:
+        for name, table in _decisions().items():
+            con.register(name, table)
+        df = con.execute(f"""
+            SELECT f.finding_id, f.period, f.dept_id, coalesce(d.name, f.dept_id) AS dept_name, f.kind, f.record_key,
+                   f.rule_id, f.indicator, f.severity, f.field, f.value, f.message, f.url, f.fetch_id,
+                   coalesce(dec.status, f.status) AS status, dec.reason AS decision_reason,
+                   dec.username AS decided_by, dec.at AS decided_at
+            FROM findings f LEFT JOIN _decisions dec USING (finding_id) LEFT JOIN departments d USING (dept_id)
+            WHERE {where}
+            ORDER BY {order}
+            LIMIT $limit OFFSET $offset""", params).df()
+        df["n"] = range(offset + 1, offset + len(df) + 1)  # the row's place in the whole filtered list
+        records = _lookup_records(con, df)
+        df = df.merge(records, how="left", on=["kind", "record_key"])
+        df["evidence"] = df["fetch_id"].where(df["fetch_id"].notna(), df["rec_fetch_id"])
+        df["page_url"] = df["url"].where(df["url"].notna(), df["rec_url"])
+        df = df.merge(_lookup_fetches(con, df["evidence"]), how="left", on="evidence")
+    finally:
+        con.close()
+    for col in ("value", "message", "wsh"):
         df[col] = df[col].map(mask_text)
-    df["url"] = df["url"].map(_web_url)
+    df["xdr_mc"] = [_name(v, lb, mask_names) for v, lb in zip(df["xdr_mc"], df["xdr_lb"])]
+    df["url"] = df["page_url"].map(_web_url)
     df["field_name"] = [field_name(k, c) for k, c in zip(df["kind"], df["field"])]
     df["rule_name"] = df["rule_id"].map(lambda r: RULE_NAMES.get(r, r))
+    df["status_name"] = df["status"].map(lambda s: workbench.STATUSES.get(s, s))
     df["archive"] = [
         f"{w}#{int(o)}" if not _missing(w) and not _missing(o) else None
         for w, o in zip(df["warc_file"], df["warc_offset"])
     ]
     return df
+
+
+def _in_list(values) -> str:
+    """A SQL list literal of keys, so DuckDB looks them up in the primary-key index (a join would scan)."""
+    keys = sorted({str(v) for v in values if isinstance(v, str)})
+    return "(" + ", ".join("'" + k.replace("'", "''") + "'" for k in keys) + ")" if keys else "(NULL)"
+
+
+def _lookup_records(con, page: pd.DataFrame) -> pd.DataFrame:
+    """The page's records (文书号, 相对人名称 and 类别, url, fetch) by primary key, one indexed lookup per kind."""
+    parts = [pd.DataFrame({c: pd.Series(dtype="str") for c in
+                           ("kind", "record_key", "wsh", "xdr_mc", "xdr_lb", "rec_url", "rec_fetch_id")})]
+    for kind in standard.KINDS:
+        keys = page.loc[page["kind"] == kind, "record_key"].dropna()
+        if keys.empty:  # an empty IN list would not use the index
+            continue
+        k = kind.upper()
+        parts.append(con.execute(
+            f"""SELECT '{kind}' AS kind, record_key, {k}_WSH AS wsh, {k}_XDR_MC AS xdr_mc, {k}_XDR_LB AS xdr_lb,
+                       url AS rec_url, fetch_id AS rec_fetch_id
+                FROM {store.record_table(kind)} WHERE record_key IN {_in_list(keys)}""").df())
+    return pd.concat(parts, ignore_index=True)
+
+
+def _lookup_fetches(con, fetch_ids: pd.Series) -> pd.DataFrame:
+    if fetch_ids.dropna().empty:
+        return pd.DataFrame({"evidence": pd.Series(dtype="str"), "fetched_at": pd.Series(dtype="datetime64[us]"),
+                             "warc_file": pd.Series(dtype="str"), "warc_offset": pd.Series(dtype="Int64")})
+    return con.execute(f"""SELECT fetch_id AS evidence, fetched_at, warc_file, warc_offset FROM fetches
+                           WHERE fetch_id IN {_in_list(fetch_ids)}""").df()
+
+
+def _name(value: Any, category: Any, mask_names: bool) -> Any:
+    """A 相对人名称 as shown: masked text, and a natural person's name reduced to the surname if configured."""
+    value = mask_text(value)
+    return mask_person_name(value) if mask_names and category == PERSON else value
 
 
 def _web_url(url: Any) -> str | None:
@@ -259,3 +464,226 @@ def field_name(kind: str | None, code: str | None) -> str | None:
         except (KeyError, FileNotFoundError):
             pass
     return next((f.name for f in standard.page_fields() if f.code == code), None)
+
+
+# --- one finding: its record, its evidence, a revealed value --------------------------------------
+
+def shown_value(kind: str, code: str, value: Any, *, category: Any = None, mask_names: bool = False) -> Any:
+    """A record field as the dashboard shows it: personal and ID fields masked whole, names if configured,
+    credit codes as they are (public data about organisations), everything else with ID/phone runs masked."""
+    if not isinstance(value, str):
+        return value
+    try:
+        f = standard.load(kind).get(code)
+    except (KeyError, FileNotFoundError):
+        return mask_text(value)
+    if f.personal or f.check == "ric":
+        return mask_whole(value)
+    if f.check == "uscc":
+        return value
+    if mask_names and category == PERSON and code.endswith("XDR_MC"):
+        return mask_person_name(mask_text(value))
+    return mask_text(value)
+
+
+def maskable(kind: str, code: str) -> bool:
+    """Fields whose value is masked whole on screen, i.e. that an assessor may reveal."""
+    try:
+        f = standard.load(kind).get(code)
+    except (KeyError, FileNotFoundError):
+        return False
+    return f.personal or f.check == "ric" or code.endswith("XDR_MC")
+
+
+@st.cache_data(**_CACHE)
+def record_fields(snapshot: str, viewer: Viewer, kind: str, record_key: str, mask_names: bool = False) -> pd.DataFrame:
+    """A record's standard fields in registry order (code, name, value shown), empty outside the scope."""
+    if kind not in standard.KINDS:
+        return pd.DataFrame(columns=["code", "name", "value"])
+    df = _frame(snapshot, f"SELECT * FROM {store.record_table(kind)} "
+                          "WHERE record_key = $key AND ($scope IS NULL OR dept_id = $scope)",
+                {"key": record_key, "scope": viewer.scope})
+    if df.empty:
+        return pd.DataFrame(columns=["code", "name", "value"])
+    row = _records(df)[0]
+    category = row.get(f"{kind.upper()}_XDR_LB")
+    fields = [(f.code, f.name) for f in standard.load(kind).fields] + [(f.code, f.name) for f in standard.page_fields()]
+    return pd.DataFrame([
+        {"code": code, "name": name,
+         "value": shown_value(kind, code, row.get(code), category=category, mask_names=mask_names)}
+        for code, name in fields if code in row])
+
+
+def reveal(viewer: Viewer, snapshot: str, kind: str, record_key: str, code: str,
+           finding_id: str | None = None) -> str | None:
+    """One record field's unmasked value for an assessor, logged in the workbench store *before* it is read.
+
+    Never cached: each reveal is one log row. Raises PermissionError for anyone but an assessor.
+    """
+    if not viewer.can_decide:
+        raise PermissionError("只有评估人员可以查看原值。")
+    if kind not in standard.KINDS or code not in store.record_columns(kind):
+        raise ValueError(f"未知字段 {kind}/{code}")
+    paths = resolve_paths()
+    dept = _frame(snapshot, f"SELECT dept_id FROM {store.record_table(kind)} WHERE record_key = $key",
+                  {"key": record_key})
+    dept_id = None if dept.empty else dept["dept_id"].iloc[0]
+    workbench.log_reveal(paths, viewer.username, field=code, dept_id=dept_id, kind=kind, record_key=record_key,
+                         finding_id=finding_id)
+    df = _frame(snapshot, f'SELECT "{code}" AS v FROM {store.record_table(kind)} WHERE record_key = $key',
+                {"key": record_key})
+    return None if df.empty or _missing(df["v"].iloc[0]) else str(df["v"].iloc[0])
+
+
+@st.cache_data(**_CACHE)
+def fetch_row(snapshot: str, viewer: Viewer, fetch_id: str) -> dict[str, Any] | None:
+    """The archived response's index row, if the viewer may see it (a department: its own sources only)."""
+    df = _frame(
+        snapshot,
+        """
+        SELECT fe.fetch_id, fe.url, fe.fetched_at, fe.status, fe.content_type, fe.warc_file, fe.warc_offset,
+               fe.sha256, s.dept_id
+        FROM fetches fe LEFT JOIN sources s USING (source_id)
+        WHERE fe.fetch_id = $fetch AND ($scope IS NULL OR s.dept_id = $scope
+              OR fe.fetch_id IN (SELECT fetch_id FROM findings WHERE dept_id = $scope))
+        """,
+        {"fetch": fetch_id, "scope": viewer.scope},
+    )
+    rows = _records(df)
+    return rows[0] if rows else None
+
+
+def archived_body(viewer: Viewer, snapshot: str, fetch_id: str) -> tuple[dict[str, Any], bytes] | None:
+    """The archived response (index row, body) the viewer may see, read from the WARC archive; None if none."""
+    from crawlers.archive import read_record  # the archive's one reader (ARCHITECTURE: evidence view)
+
+    row = fetch_row(snapshot, viewer, fetch_id)
+    if row is None or not row.get("warc_file") or row.get("warc_offset") is None:
+        return None
+    _headers, body = read_record(resolve_paths(), row["warc_file"], int(row["warc_offset"]))
+    return row, body
+
+
+# --- subjects, catalogues, sources ----------------------------------------------------------------
+
+@st.cache_data(**_CACHE)
+def subject_records(snapshot: str, viewer: Viewer, text: str, limit: int = 500, mask_names: bool = False) -> pd.DataFrame:
+    """Every licensing and penalty record of a subject across departments: by exact 统一社会信用代码 when the
+    text is one (18 characters), else by name (contains)."""
+    text = (text or "").strip()
+    if len(text) < 2:
+        return pd.DataFrame()
+    code = bool(_CREDIT_CODE.fullmatch(text.upper()))  # a code is matched exactly, anything else as a name part
+    text = text.upper() if code else text
+    parts = [
+        f"""SELECT '{k}' AS kind, r.dept_id, coalesce(d.name, r.dept_id) AS dept_name, r.channel,
+                   r.{k.upper()}_WSH AS wsh, r.{k.upper()}_XDR_MC AS xdr_mc, r.{k.upper()}_XDR_LB AS xdr_lb,
+                   r.{k.upper()}_XDR_SHXYM AS shxym, r.{k.upper()}_JDRQ AS jdrq, r.url
+            FROM {k}_records r LEFT JOIN departments d USING (dept_id)
+            WHERE {f"r.{k.upper()}_XDR_SHXYM = $text" if code else f"contains(r.{k.upper()}_XDR_MC, $text)"}
+              AND ($scope IS NULL OR r.dept_id = $scope)"""
+        for k in standard.KINDS]
+    df = _frame(snapshot, " UNION ALL ".join(parts) + " ORDER BY jdrq DESC NULLS LAST, kind, wsh LIMIT $limit",
+                {"text": text, "scope": viewer.scope, "limit": limit})
+    df["wsh"] = df["wsh"].map(mask_text)
+    df["xdr_mc"] = [_name(v, lb, mask_names) for v, lb in zip(df["xdr_mc"], df["xdr_lb"])]
+    df["url"] = df["url"].map(_web_url)
+    return df
+
+
+@st.cache_data(**_CACHE)
+def catalogue(snapshot: str, viewer: Viewer, period: str) -> pd.DataFrame:
+    """Each 事项目录 item with the number of the period's records that name it (its coverage).
+
+    A record names an item when its text holds the item's name (许可: 文书名称, 许可内容, 证书名称; 处罚:
+    违法行为类型, 处罚事由) or, for a penalty, cites the item's basis as its 处罚依据.
+    """
+    p = parse_period(period)
+    return _frame(
+        snapshot,
+        """
+        WITH xk AS (SELECT dept_id, concat_ws(' ', XK_XKWS, XK_NR, XK_XKZS) AS t, NULL AS yj FROM xk_records
+                    WHERE channel = 'site' AND XK_JDRQ BETWEEN $start AND $end AND ($scope IS NULL OR dept_id = $scope)),
+             cf AS (SELECT dept_id, concat_ws(' ', CF_WFXW, CF_SY) AS t, CF_YJ AS yj FROM cf_records
+                    WHERE channel = 'site' AND CF_JDRQ BETWEEN $start AND $end AND ($scope IS NULL OR dept_id = $scope))
+        SELECT i.dept_id, coalesce(d.name, i.dept_id) AS dept_name, d.county, i.kind, i.item_code, i.name, i.basis,
+               (SELECT count(*) FROM xk r WHERE i.kind = 'xk' AND r.dept_id = i.dept_id AND contains(r.t, i.name))
+             + (SELECT count(*) FROM cf r WHERE i.kind = 'cf' AND r.dept_id = i.dept_id
+                                            AND (contains(r.t, i.name) OR r.yj = i.basis)) AS n_records
+        FROM catalogue_items i LEFT JOIN departments d USING (dept_id)
+        WHERE ($scope IS NULL OR i.dept_id = $scope)
+        ORDER BY d.county = '市本级' DESC, d.county, dept_name, i.kind DESC, i.item_code
+        """,
+        {"start": p.start.isoformat(), "end": p.end.isoformat(), "scope": viewer.scope},
+    )
+
+
+_FETCHED = """
+    SELECT source_id, max(fetched_at) AS fetched_at, count(*) AS pages,
+           count(*) FILTER (WHERE error IS NOT NULL OR status IS NULL OR status >= 400) AS errors,
+           arg_max(error, fetched_at) FILTER (WHERE error IS NOT NULL) AS message
+    FROM fetches WHERE source_id IS NOT NULL
+    GROUP BY source_id, crawl_id
+    QUALIFY row_number() OVER (PARTITION BY source_id ORDER BY max(fetched_at) DESC) = 1"""
+
+
+@st.cache_data(**_CACHE)
+def source_status(snapshot: str, viewer: Viewer) -> pd.DataFrame:
+    """Each source's last crawl: from ``source_runs`` when the crawler wrote them, else from its fetches
+    (the fallback scans the fetches index, so it runs only for a snapshot without any source runs)."""
+    has_runs = bool(_frame(snapshot, "SELECT EXISTS (SELECT 1 FROM source_runs) AS x")["x"].iloc[0])
+    fetched = "SELECT NULL::VARCHAR AS source_id, NULL::TIMESTAMP AS fetched_at, NULL::BIGINT AS pages, " \
+              "NULL::BIGINT AS errors, NULL::VARCHAR AS message WHERE false" if has_runs else _FETCHED
+    return _frame(
+        snapshot,
+        f"""
+        WITH last_run AS (
+            SELECT * FROM source_runs QUALIFY row_number() OVER (PARTITION BY source_id ORDER BY started_at DESC) = 1),
+        fetched AS ({fetched}),
+        problems AS (SELECT source_id, count(*) AS n_problems FROM availability GROUP BY source_id)
+        SELECT s.source_id, s.dept_id, coalesce(d.name, '信用网站') AS dept_name, s.channel, s.kind, s.start_url,
+               coalesce(r.started_at, f.fetched_at) AS last_crawl,
+               coalesce(r.status, CASE WHEN f.source_id IS NULL THEN NULL WHEN f.errors = 0 THEN 'ok'
+                                       WHEN f.errors < f.pages THEN 'degraded' ELSE 'failed' END) AS status,
+               coalesce(r.pages, f.pages) AS pages, r.records, coalesce(r.errors, f.errors) AS errors,
+               coalesce(r.message, f.message) AS message, coalesce(p.n_problems, 0) AS n_problems
+        FROM sources s
+        LEFT JOIN departments d USING (dept_id)
+        LEFT JOIN last_run r USING (source_id)
+        LEFT JOIN fetched f USING (source_id)
+        LEFT JOIN problems p USING (source_id)
+        WHERE ($scope IS NULL OR s.dept_id = $scope)
+        ORDER BY s.dept_id NULLS LAST, s.channel, s.kind
+        """,
+        {"scope": viewer.scope},
+    )
+
+
+@st.cache_data(**_CACHE)
+def source_runs(snapshot: str, viewer: Viewer, source_id: str | None = None, limit: int = 200) -> pd.DataFrame:
+    """The crawl history of the viewer's sources, newest first."""
+    return _frame(
+        snapshot,
+        """
+        SELECT r.started_at, r.source_id, r.status, r.pages, r.records, r.errors, r.message, r.crawl_id
+        FROM source_runs r JOIN sources s USING (source_id)
+        WHERE ($source IS NULL OR r.source_id = $source) AND ($scope IS NULL OR s.dept_id = $scope)
+        ORDER BY r.started_at DESC LIMIT $limit
+        """,
+        {"source": source_id, "scope": viewer.scope, "limit": limit},
+    )
+
+
+@st.cache_data(**_CACHE)
+def availability(snapshot: str, viewer: Viewer, source_id: str | None = None, limit: int = 500) -> pd.DataFrame:
+    """Problems crawls found with the viewer's sources (unreachable, column missing, …), newest first."""
+    return _frame(
+        snapshot,
+        """
+        SELECT a.observed_at, a.source_id, coalesce(d.name, '信用网站') AS dept_name, a.problem, a.url, a.detail
+        FROM availability a LEFT JOIN departments d USING (dept_id)
+        WHERE ($source IS NULL OR a.source_id = $source) AND ($scope IS NULL OR a.dept_id = $scope)
+        ORDER BY a.observed_at DESC LIMIT $limit
+        """,
+        {"source": source_id, "scope": viewer.scope, "limit": limit},
+    )

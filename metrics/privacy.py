@@ -60,3 +60,12 @@ CREATE OR REPLACE MACRO sgs_mask_text(v) AS
 def register_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Define ``sgs_mask_id(v)`` (= mask_whole) and ``sgs_mask_text(v)`` (= mask_text) on a connection."""
     con.execute(MASK_MACROS)
+
+
+def mask_person_name(name: object) -> object:
+    """A natural person's name with only the surname kept (王强军 → 王**); the dashboard applies it to
+    natural persons' names when its users file sets ``[privacy] mask_person_names = true``. Non-strings pass."""
+    if not isinstance(name, str) or not name.strip() or "*" in name:
+        return name
+    name = name.strip()
+    return name[0] + "*" * max(1, len(name) - 1)

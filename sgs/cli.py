@@ -142,18 +142,24 @@ def ledger_import(
 def serve(
     port: int = typer.Option(8501, "--port", help="看板端口。"),
     db: Optional[Path] = DbOption,
+    users: Optional[Path] = typer.Option(None, "--users", help="看板用户文件（默认数据库旁的 users.toml，或环境变量 SGS_USERS）。"),
+    open_demo: bool = typer.Option(False, "--open", help="开放演示模式：无需登录，以只读领导视图访问（个人信息仍遮蔽）。"),
 ) -> None:
-    """打开看板（Streamlit），只读最新发布的数据快照。"""
-    _run_dashboard(resolve_paths(db), port)
+    """打开看板（Streamlit），只读最新发布的数据快照；需登录（见 docs/dashboard.md）。"""
+    _run_dashboard(resolve_paths(db), port, users=users, open_demo=open_demo)
 
 
-def _run_dashboard(paths: Paths, port: int) -> None:
+def _run_dashboard(paths: Paths, port: int, *, users: Path | None = None, open_demo: bool = False) -> None:
     env = {**os.environ, "SGS_DB": str(paths.db)}
+    if users is not None:
+        env["SGS_USERS"] = str(users.expanduser().resolve())
+    if open_demo:
+        env["SGS_OPEN_DEMO"] = "1"
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.runOnSave", "false",
            "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"]
-    typer.echo(f"看板地址：http://127.0.0.1:{port}  （Ctrl+C 退出）")
+    typer.echo(f"看板地址：http://127.0.0.1:{port}  （Ctrl+C 退出）" + ("  开放演示模式：无需登录" if open_demo else ""))
     try:
         subprocess.run(cmd, env=env, check=False)
     except KeyboardInterrupt:
@@ -179,6 +185,7 @@ def demo(
     with DemoServer(city, port=city_port) as server:
         typer.echo(f"示范城市网站：{server.base_url}/")
         config = write_city(city, server.base_url, paths.root)
+        _write_demo_users(paths, [(d.id, d.name) for d in city.departments])
         summary = run_crawl(load_city(config), paths)
         if summary.failed_sources:
             _fail(f"示范城市抓取失败：{', '.join(summary.failed_sources)}")
@@ -203,6 +210,17 @@ def _load_demo_ledgers(paths: Paths) -> None:
     finally:
         con.close()
     typer.echo(f"已导入 {n} 份办件台账")
+
+
+def _write_demo_users(paths: Paths, departments: list[tuple[str, str]]) -> None:
+    """The documented demo users (docs/dashboard.md) in ``users.toml`` beside the demo database."""
+    from dashboard.auth import demo_users, write_users
+
+    users = demo_users(departments)
+    write_users(paths.root / "users.toml", users)
+    typer.echo(f"看板示范用户（{paths.root / 'users.toml'}）：leader / leader-demo（领导），"
+               f"assessor / assessor-demo（评估人员），各部门：<部门编号> / <部门编号>-demo，"
+               f"如 {users[2]['username']} / {users[2]['password']}")
 
 
 def _reset_demo_dir(paths: Paths) -> None:

@@ -1,125 +1,25 @@
 """The dashboard against a real published snapshot, driven through Streamlit's AppTest (no browser).
 
-Until the demo city exists, ``dashboard_db`` builds a small but realistic database with the store's own
-functions (two counties, four departments, two periods, findings with their records and archived fetches)
-and publishes it; only ``SGS_DB`` points the app at it. Swap the fixture for the demo's and the tests stay.
+``dashboard_db`` builds a small but realistic database with the store's own functions (``dashboard_city``:
+two counties, four departments, two periods, findings with their records and archived pages) and publishes
+it; ``SGS_DB`` points the app at it and ``SGS_USERS`` at a users file. Every test logs in through the form.
+The demo city's own run is covered in ``test_dashboard_demo.py``.
 """
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 
-import duckdb
-import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from metrics.privacy import mask_text
+from dashboard_city import (MASKED_ID, RAW_ID, RAW_PHONE, app, build_city, login, run, snapshot_frame, table,
+                            write_test_users)
 from metrics import store
 from sgs.settings import Paths, resolve_paths
 
-REPO = Path(__file__).resolve().parent.parent
-APP = str(REPO / "streamlit_app.py")
 DEPT_PAGE = "dashboard/views/department.py"
-RAW_ID = "140402199003151234"
-MASKED_ID = "140402********1234"
-RAW_PHONE = "13912345678"
-COMPUTED_AT = datetime(2026, 10, 8, 9, 30)
-
-DEPARTMENTS = [
-    ("d_fgw", "市发展和改革委员会", "市本级"),
-    ("d_scj", "市市场监督管理局", "市本级"),
-    ("d_hbj", "潞州区生态环境局", "潞州区"),
-    ("d_jtj", "潞州区交通运输局", "潞州区"),
-]
-# period -> dept -> (n_records, timeliness, completeness, accuracy, total, grade, rank, county_rank)
-SCORES = {
-    "2026Q3": {
-        "d_fgw": (40, 100.0, 95.0, 97.5, 97.3, "优秀", 1, 1),
-        "d_scj": (120, 80.0, 75.0, 70.0, 75.0, "良好", 2, 2),
-        "d_hbj": (30, 76.7, 73.3, 75.0, 75.0, "良好", 2, 1),
-        "d_jtj": (12, 50.0, 58.3, 50.0, 52.8, "不合格", 4, 2),
-    },
-    "2026Q2": {
-        "d_fgw": (35, 88.6, 91.4, 94.3, 91.4, "优秀", 2, 1),
-        "d_scj": (110, 90.9, 95.5, 98.2, 94.9, "优秀", 1, 1),
-        "d_hbj": (25, 60.0, 64.0, 68.0, 64.0, "合格", 3, 1),
-        "d_jtj": (10, 60.0, 60.0, 50.0, 56.7, "不合格", 4, 2),
-    },
-}
-
-
-def _records_and_fetches() -> tuple[list[dict], list[dict], list[dict]]:
-    """Three published decisions of 市市场监督管理局 and one of 潞州区交通运输局, each with its fetch."""
-    fetches, cf, xk = [], [], []
-    for i, (kind, dept, wsh, name) in enumerate([
-        ("cf", "d_scj", "长市监罚〔2026〕15号", "张某某"),
-        ("cf", "d_scj", "长市监罚〔2026〕16号", "长治市惠民超市有限公司"),
-        ("xk", "d_scj", "长市监许〔2026〕301号", "长治市好味餐饮有限公司"),
-        ("cf", "d_jtj", "潞交罚〔2026〕3号", "李某某"),
-    ], start=1):
-        url = f"http://127.0.0.1:8765/{dept}/{kind}/{i}.html"
-        fetches.append({"fetch_id": f"urn:uuid:f{i}", "url": url, "fetched_at": datetime(2026, 10, 7, 8, i),
-                        "status": 200, "warc_file": "2026/10/07/crawl-1.warc.gz", "warc_offset": 1000 * i,
-                        "sha256": f"{i:064d}"})
-        row = {"record_key": f"rk{i}", "dept_id": dept, "source_id": f"{dept}-{kind}", "channel": "site",
-               "url": url, "fetch_id": f"urn:uuid:f{i}", "std_version": "2019", "FBRQ": "2026-08-01"}
-        if kind == "cf":
-            cf.append({**row, "CF_WSH": wsh, "CF_XDR_MC": name, "CF_XDR_ZJHM": RAW_ID, "CF_JDRQ": "2026-07-20"})
-        else:
-            xk.append({**row, "XK_WSH": wsh, "XK_XDR_MC": name, "XK_JDRQ": "2026-07-02"})
-    return fetches, cf, xk
-
-
-def _finding(period: str, dept: str, n: int, kind: str, indicator: str, field: str | None, value: str | None,
-             message: str) -> dict:
-    return {"period": period, "dept_id": dept, "kind": kind, "record_key": f"rk{n}", "channel": "site",
-            "rule_id": f"{indicator}_rule", "indicator": indicator, "severity": "error", "field": field,
-            "value": value, "message": message, "url": f"http://127.0.0.1:8765/{dept}/{kind}/{n}.html",
-            "fetch_id": f"urn:uuid:f{n}", "status": "open"}
-
-
-FINDINGS = [
-    _finding("2026Q3", "d_scj", 1, "cf", "accuracy", "CF_XDR_ZJHM", RAW_ID, "证件号码校验位错误"),
-    _finding("2026Q3", "d_scj", 1, "cf", "timeliness", "FBRQ", "2026-08-01", "决定后超过7个工作日才公示"),
-    _finding("2026Q3", "d_scj", 2, "cf", "completeness", "CF_XDR_SHXYM", None,
-             f"缺少统一社会信用代码（联系电话 {RAW_PHONE}）"),
-    _finding("2026Q3", "d_scj", 3, "xk", "accuracy", "XK_XDR_LB", "公司", "行政相对人类别不在规定取值内"),
-    _finding("2026Q2", "d_scj", 3, "xk", "timeliness", "FBRQ", "2026-06-30", "决定后超过7个工作日才公示"),
-    _finding("2026Q3", "d_jtj", 4, "cf", "completeness", "CF_YJ", None, "缺少处罚依据"),
-]
-
-
-def build_city(paths: Paths) -> None:
-    """Write the small city into a working database with the store's own functions and publish it."""
-    con = store.connect(paths)
-    try:
-        store.insert_rows(con, "departments", [
-            {"dept_id": d, "name": n, "county": c, "website": f"http://127.0.0.1:8765/{d}/"}
-            for d, n, c in DEPARTMENTS])
-        fetches, cf, xk = _records_and_fetches()
-        store.insert_rows(con, "fetches", fetches)
-        store.upsert_records(con, "cf", cf, datetime(2026, 10, 7, 8, 0))
-        store.upsert_records(con, "xk", xk, datetime(2026, 10, 7, 8, 0))
-        store.insert_rows(con, "findings", FINDINGS)
-        store.insert_rows(con, "scores", [
-            {"period": p, "dept_id": d, "county": dict((x, c) for x, _, c in DEPARTMENTS)[d], "n_records": v[0],
-             "timeliness": v[1], "completeness": v[2], "accuracy": v[3], "total": v[4], "grade": v[5],
-             "rank": v[6], "county_rank": v[7], "scheme_version": "default-1", "computed_at": COMPUTED_AT}
-            for p, by_dept in SCORES.items() for d, v in by_dept.items()])
-        store.insert_rows(con, "county_scores", [
-            {"period": "2026Q3", "county": "市本级", "n_departments": 2, "n_records": 160, "timeliness": 90.0,
-             "completeness": 85.0, "accuracy": 83.8, "total": 86.2, "grade": "优秀", "rank": 1,
-             "scheme_version": "default-1", "computed_at": COMPUTED_AT},
-            {"period": "2026Q3", "county": "潞州区", "n_departments": 2, "n_records": 42, "timeliness": 63.3,
-             "completeness": 65.8, "accuracy": 62.5, "total": 63.9, "grade": "合格", "rank": 2,
-             "scheme_version": "default-1", "computed_at": COMPUTED_AT},
-        ])
-        store.publish(con, paths)
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +29,8 @@ def dashboard_db(tmp_path_factory: pytest.TempPathFactory):
     build_city(paths)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SGS_DB", str(paths.db))
+        mp.setenv("SGS_USERS", str(write_test_users(paths.root / "users.toml")))
+        mp.delenv("SGS_OPEN_DEMO", raising=False)
         yield paths
 
 
@@ -142,30 +44,14 @@ def _fresh_caches():
     st.cache_resource.clear()
 
 
-def _snapshot_frame(paths: Paths, sql: str, params: list) -> pd.DataFrame:
-    """Expected values straight from the published snapshot (read-only, as the app reads it)."""
-    con = store.open_snapshot(paths)
-    try:
-        return con.execute(sql, params).df()
-    finally:
-        con.close()
-
-
-def _table(at: AppTest, key: str) -> pd.DataFrame:
-    """The one dataframe inside the container the page names ``key``."""
-    tables = at.get_by_key(key).dataframe
-    assert len(tables) == 1
-    return tables[0].value
-
-
-def _run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+_snapshot_frame = snapshot_frame
+_table = table
+_run = run
 
 
 def _app() -> AppTest:
-    return AppTest.from_file(APP, default_timeout=60)
+    """The app with the leader logged in (the department-isolation tests log in as others)."""
+    return login(app(), "boss")
 
 
 def test_app_runs_on_latest_period(dashboard_db: Paths) -> None:
@@ -189,7 +75,8 @@ def test_ranking_matches_scores(dashboard_db: Paths, period: str) -> None:
     expected = _snapshot_frame(dashboard_db, """
         SELECT s.rank, d.name, s.county, s.total, s.grade FROM scores s JOIN departments d USING (dept_id)
         WHERE s.period = ? ORDER BY s.rank, s.total DESC, s.dept_id""", [period])
-    assert list(shown.columns) == ["排名", "部门", "县区", "记录数", "及时性", "完整性", "准确性", "总分", "等级"]
+    assert list(shown.columns) == ["排名", "部门", "县区", "记录数", "及时性", "完整性", "准确性", "合规性", "总分",
+                                   "等级", "较上期", "上期排名"]
     assert shown["部门"].tolist() == expected["name"].tolist()
     assert shown["排名"].tolist() == expected["rank"].tolist()
     assert shown["总分"].tolist() == pytest.approx(expected["total"].tolist())
@@ -200,7 +87,7 @@ def test_county_ranking_and_chart(dashboard_db: Paths) -> None:
     at = _run(_app())
     county = _table(at, "county_ranking")
     assert county["县区"].tolist() == ["市本级", "潞州区"]
-    charts = at.get("plotly_chart")
+    charts = at.get_by_key("dept_chart").get("plotly_chart")
     assert len(charts) == 1
     traces = json.loads(charts[0].proto.spec)["data"]
     by_grade = {t["name"]: list(t["x"]) for t in traces}
@@ -234,7 +121,7 @@ def test_department_remediation_list(dashboard_db: Paths) -> None:
     assert "长市监罚〔2026〕15号" in rows["文书号"].tolist()
     assert "CF_XDR_ZJHM 证件号码" in rows["字段"].tolist()
     assert rows["证据页面"].str.startswith("http://127.0.0.1:8765/d_scj/").all()
-    assert rows["存档"].str.fullmatch(r"2026/10/07/crawl-1\.warc\.gz#\d+").all()
+    assert rows["存档"].str.fullmatch(r"crawl-1\.warc\.gz#\d+").all()
     assert rows["抓取时间"].notna().all()
 
 

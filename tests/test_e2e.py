@@ -147,10 +147,11 @@ def test_score_json_cli_matches_the_scores_table(demo_run):
 
 @pytest.fixture
 def dashboard_on_demo(demo_run, monkeypatch):
-    """The real app on the demo city's published snapshot (only SGS_DB is set; caches start empty)."""
+    """The real app on the demo city's published snapshot (SGS_DB and open demo mode; caches start empty)."""
     import streamlit as st
 
     monkeypatch.setenv("SGS_DB", str(demo_run.paths.db))
+    monkeypatch.setenv("SGS_OPEN_DEMO", "1")  # the dashboard needs a login; open demo mode is the leader's view
     st.cache_data.clear()
     st.cache_resource.clear()
     yield demo_run

@@ -1,7 +1,9 @@
-"""What the pages share: the chosen snapshot and period, and how scores are formatted.
+"""What the pages share: the viewer, the chosen snapshot and period, and how scores are formatted.
 
-``streamlit_app.py`` decides the snapshot and period once per run (sidebar) and leaves them in
-``st.session_state``; pages read them here so every page shows the same period of the same snapshot.
+``streamlit_app.py`` logs the viewer in and decides the snapshot and period once per run (sidebar), leaving
+them in ``st.session_state``; pages read them here so every page shows the same period of the same snapshot
+to the same person. A page also states which roles may open it (``require``): navigation only lists the
+pages a role may see, and this check stops a page reached any other way.
 """
 from __future__ import annotations
 
@@ -10,16 +12,38 @@ from typing import Any
 import streamlit as st
 
 from dashboard import queries
+from dashboard.auth import ROLES, Viewer
 
 NO_DATA = "还没有可显示的评估数据：请先运行 sgs demo 或 sgs crawl/score，生成并发布评估结果后再刷新本页。"
 SNAPSHOT_KEY = "snapshot"
 PERIOD_KEY = "period"
+VIEWER_KEY = "viewer"
+MASK_NAMES_KEY = "mask_person_names"
 GRADE_COLORS: dict[str, str] = {"优秀": "#2e7d32", "良好": "#1976d2", "合格": "#f9a825", "不合格": "#c62828"}
 
 
 def context() -> tuple[str, str]:
     """The snapshot name and period the entry script chose for this run."""
     return st.session_state[SNAPSHOT_KEY], st.session_state[PERIOD_KEY]
+
+
+def viewer() -> Viewer:
+    """The logged-in viewer (the entry script never runs a page without one)."""
+    return st.session_state[VIEWER_KEY]
+
+
+def mask_names() -> bool:
+    """Whether natural persons' names are masked (the users file's ``[privacy] mask_person_names``)."""
+    return bool(st.session_state.get(MASK_NAMES_KEY, False))
+
+
+def require(*roles: str) -> Viewer:
+    """The viewer, if their role may open this page; otherwise say so and stop the page."""
+    who = viewer()
+    if who.role not in roles:
+        st.error(f"{ROLES.get(who.role, who.role)}账号无权查看本页面。")
+        st.stop()
+    return who
 
 
 def score_column(label: str) -> Any:
@@ -35,6 +59,8 @@ def score_columns() -> dict[str, Any]:
         **{label: score_column(label) for label in queries.INDICATORS.values()},
         "总分": st.column_config.ProgressColumn("总分", format="%.1f", min_value=0, max_value=100),
         "等级": st.column_config.TextColumn("等级", width="small"),
+        "较上期": st.column_config.NumberColumn("较上期", format="%+.1f", help="总分较上一期（同为月或季度）的变化"),
+        "上期排名": st.column_config.NumberColumn("上期排名", format="%d", width="small"),
     }
 
 
@@ -43,3 +69,10 @@ def fmt(value: Any, spec: str = ".1f", suffix: str = "") -> str:
     if value is None:
         return "—"
     return f"{value:{spec}}{suffix}"
+
+
+def delta(now: Any, before: Any, spec: str = "+.1f") -> str | None:
+    """The change for ``st.metric``'s delta, or None when either side is missing (no arrow shown)."""
+    if now is None or before is None:
+        return None
+    return f"{now - before:{spec}}"

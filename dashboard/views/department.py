@@ -1,18 +1,20 @@
-"""部门自查: one department's score for the chosen period and its remediation list (整改清单).
+"""部门自查: one department's score, how it was made, and its remediation list (整改清单) with evidence.
 
-A department's liaison opens this page (often from a link carrying ``?dept=<id>``) to see what to fix.
-Every row names the decision by 文书号 and 相对人名称, says what is wrong, and points at the evidence: the
-page as published and the archived copy read at ``fetched_at``. Values are masked (metrics.privacy).
+A department's liaison logs in and sees only its own department (the queries enforce it; this page does
+not even offer a choice). Leaders and assessors pick any department, also from a link carrying
+``?dept=<id>``. Every row names the decision by 文书号 and 相对人名称, says what is wrong, and points at the
+evidence: the page as published and the archived copy read at ``fetched_at``. Values are masked.
 """
 from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
-from dashboard import queries
-from dashboard.views._common import context, fmt
+from dashboard import queries, workbench
+from dashboard.views import _finding
+from dashboard.views._common import context, delta, fmt, mask_names, require
+from sgs.settings import resolve_paths
 
 DEPT_KEY = "dept"  # the chosen department, kept across pages
 _WIDGET_KEY = "_dept_select"  # widget state is dropped on other pages, so it mirrors DEPT_KEY
@@ -20,12 +22,17 @@ ALL = "all"
 
 
 def choose_department(snapshot: str) -> str | None:
-    """The department from ``?dept=``, else the last one chosen, else the first; kept in the URL."""
-    depts = queries.departments(snapshot)
+    """A department user's own department; for others ``?dept=``, else the last one chosen, else the first."""
+    who = require("leader", "assessor", "department")
+    depts = queries.departments(snapshot, who)
     if depts.empty:
         return None
     ids = depts["dept_id"].tolist()
     labels = {r.dept_id: f"{r.name}（{r.county}）" for r in depts.itertuples()}
+    if who.scope is not None:  # the query returned this one department only
+        st.query_params[DEPT_KEY] = ids[0]
+        st.caption(f"部门：{labels[ids[0]]}")
+        return ids[0]
     wanted = st.query_params.get(DEPT_KEY)
     if wanted not in ids:
         wanted = st.session_state.get(DEPT_KEY)
@@ -44,73 +51,92 @@ def choose_department(snapshot: str) -> str | None:
 def score_metrics(score: dict[str, Any]) -> None:
     """Total, grade and both ranks first (what the assessment reports), then the sub-scores behind them."""
     row1 = st.columns(4)
-    row1[0].metric("总分", fmt(score["total"]))
+    row1[0].metric("总分", fmt(score["total"]), delta(score["total"], score["prev_total_shown"]))
     row1[1].metric("等级", score["grade"] or "—")
-    row1[2].metric("全市排名", f"{score['rank']} / {score['n_ranked']}" if score["rank"] else "—")
+    rank_delta = (f"{score['prev_rank_shown'] - score['rank']:+d} 名"
+                  if score["rank"] and score["prev_rank_shown"] else None)
+    row1[2].metric("全市排名", f"{score['rank']} / {score['n_ranked']}" if score["rank"] else "—", rank_delta)
     row1[3].metric("县区内排名", f"{score['county_rank']} / {score['n_in_county']}" if score["county_rank"] else "—")
-    row2 = st.columns(4)
+    row2 = st.columns(5)
     row2[0].metric("评估记录数", fmt(score["n_records"], ",d"))
     for col, (key, label) in zip(row2[1:], queries.INDICATORS.items()):
-        col.metric(label, fmt(score[key]))
+        col.metric(label, fmt(score.get(key)))
 
 
-def remediation_table(df: pd.DataFrame) -> pd.DataFrame:
-    """The finding rows as the liaison reads them (Chinese headings, field code with its name)."""
-    fields = [f"{code} {name}" if name else code for code, name in zip(df["field"], df["field_name"])]
-    return pd.DataFrame({
-        "序号": range(1, len(df) + 1),
-        "指标": df["indicator"].map(lambda v: queries.INDICATORS.get(v, v)),
-        "问题类型": df["rule_name"],
-        "类型": df["kind"].map(lambda v: queries.KIND_LABELS.get(v, v)),
-        "文书号": df["wsh"],
-        "相对人名称": df["xdr_mc"],
-        "字段": fields,
-        "问题": df["message"],
-        "问题值": df["value"],
-        "证据页面": df["url"],
-        "存档": df["archive"],
-        "抓取时间": df["fetched_at"],
-        "规则": df["rule_id"],
-    })
+def deductions(snapshot: str, period: str, dept_id: str) -> None:
+    """Each rule that cost points, with how the points were computed (total = 100 − Σ points)."""
+    df = queries.deductions(snapshot, require("leader", "assessor", "department"), period, dept_id)
+    if df.empty:
+        st.info("暂无扣分明细（本期评分没有生成扣分说明，或没有扣分）。")
+        return
+    table = df.rename(columns={"rule_name": "问题类型", "n_findings": "问题数", "n_records": "评估记录数",
+                               "points": "扣分", "how": "计算方法"})
+    table["指标"] = df["indicator"].map(lambda v: queries.INDICATORS.get(v, v))
+    with st.container(key="deductions"):
+        st.dataframe(table[["指标", "问题类型", "问题数", "评估记录数", "扣分", "计算方法"]], hide_index=True,
+                     column_config={"扣分": st.column_config.NumberColumn("扣分", format="%.2f")})
+    st.caption(f"合计扣分 {df['points'].sum():.2f}，总分 = 100 − 合计扣分。")
 
 
 def remediation(snapshot: str, period: str, dept_id: str) -> None:
-    """The 整改清单 with a filter by indicator, plus a CSV download to hand to whoever fixes the pages."""
-    counts = queries.finding_counts(snapshot, period, dept_id)
+    """The 整改清单 with filters by indicator, rule and status, paged, plus the whole filtered list as Excel."""
+    who = require("leader", "assessor", "department")
+    counts = queries.finding_counts(snapshot, who, period, dept_id)
     options = [ALL, *queries.INDICATORS]
     labels = {ALL: f"全部（{sum(counts.values())}）",
               **{k: f"{v}（{counts.get(k, 0)}）" for k, v in queries.INDICATORS.items()}}
     picked = st.radio("按指标筛选", options, format_func=labels.get, horizontal=True, key="indicator")
-    df = queries.remediation(snapshot, period, dept_id, None if picked == ALL else picked)
-    if df.empty:
-        st.success("本期没有发现需要整改的问题。" if picked == ALL else "该指标下没有发现问题。")
+    left, right = st.columns(2)
+    rules = [ALL, *queries.rules_found(snapshot, who, period, dept_id)]
+    rule = left.selectbox("问题类型", rules, key="rule",
+                          format_func=lambda r: "全部" if r == ALL else queries.RULE_NAMES.get(r, r))
+    status = right.selectbox("状态", [ALL, *workbench.STATUSES], key="status",
+                             format_func=lambda s: "全部" if s == ALL else workbench.STATUSES[s])
+    filters = {"dept_id": dept_id, "indicator": None if picked == ALL else picked,
+               "rule_id": None if rule == ALL else rule, "status": None if status == ALL else status}
+    version = workbench.version(resolve_paths())
+    total = queries.findings_total(snapshot, who, period, **filters, wb_version=version)
+    if total == 0:
+        st.success("本期没有发现需要整改的问题。" if picked == ALL and rule == ALL and status == ALL
+                   else "该筛选条件下没有发现问题。")
         return
-    table = remediation_table(df)
+    offset = _finding.pager(total, "page")
+    df = queries.findings(snapshot, who, period, **filters, offset=offset, wb_version=version,
+                          mask_names=mask_names())
     with st.container(key="remediation"):
-        st.dataframe(table, hide_index=True, column_config={
-            "序号": st.column_config.NumberColumn("序号", format="%d", width="small"),
-            "证据页面": st.column_config.LinkColumn("证据页面", help="发现问题时读取的原始页面"),
-            "存档": st.column_config.TextColumn("存档", help="WARC 存档文件#偏移量：抓取时页面内容的留存副本"),
-            "抓取时间": st.column_config.DatetimeColumn("抓取时间", format="YYYY-MM-DD HH:mm"),
-        })
+        st.dataframe(_finding.findings_table(df), hide_index=True, column_config=_finding.TABLE_COLUMNS)
+    names = mask_names()
+
+    def workbook() -> bytes:  # built only when the button is clicked (Streamlit runs it on its own thread)
+        everything = queries.findings(snapshot, who, period, **filters, limit=None, wb_version=version,
+                                      mask_names=names)
+        return _finding.excel(_finding.findings_table(everything), "整改清单")
+
     st.download_button(
-        "下载整改清单（CSV）", table.to_csv(index=False).encode("utf-8-sig"),
-        file_name=f"整改清单-{dept_id}-{period}.csv", mime="text/csv",
+        f"下载整改清单（Excel，{total} 条）", workbook, file_name=f"整改清单-{dept_id}-{period}.xlsx", key="download",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+    st.subheader("问题详情")
+    finding = _finding.choose(df, "finding")
+    if finding is not None:
+        _finding.detail(snapshot, finding)
 
 
 def main() -> None:
+    who = require("leader", "assessor", "department")
     snapshot, period = context()
     st.title(f"部门自查 · {period}")
     dept_id = choose_department(snapshot)
     if dept_id is None:
         st.info("还没有配置任何部门。")
         return
-    score = queries.department_score(snapshot, period, dept_id)
+    score = queries.department_score(snapshot, who, period, dept_id)
     if score is None:
         st.info("该部门在本期没有得分（可能没有纳入评估的记录）。")
     else:
         score_metrics(score)
+    st.subheader("得分说明")
+    deductions(snapshot, period, dept_id)
     st.subheader("整改清单")
     remediation(snapshot, period, dept_id)
 

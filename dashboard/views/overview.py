@@ -1,38 +1,47 @@
-"""总览: the city's headline figures and the department and county rankings for the chosen period."""
+"""总览 (leaders, assessors): headline figures with their change, the department and county rankings,
+four charts and the worst problems of the chosen period. Everything comes from precomputed aggregates
+(scores, county_scores, findings counted per rule), so the page costs the same for a city or a province."""
 from __future__ import annotations
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from dashboard import queries
-from dashboard.views._common import GRADE_COLORS, context, fmt, score_columns
+from dashboard import queries, workbench
+from dashboard.views._common import GRADE_COLORS, context, delta, fmt, require, score_columns
+from sgs.settings import resolve_paths
 
+SUBSCORES = {k: v for k, v in queries.INDICATORS.items()}
 RANKING_COLUMNS = {
-    "rank": "排名", "name": "部门", "county": "县区", "n_records": "记录数", "timeliness": "及时性",
-    "completeness": "完整性", "accuracy": "准确性", "total": "总分", "grade": "等级",
+    "rank": "排名", "name": "部门", "county": "县区", "n_records": "记录数", **SUBSCORES,
+    "total": "总分", "grade": "等级", "change": "较上期", "prev_rank": "上期排名",
 }
 COUNTY_COLUMNS = {
-    "rank": "排名", "county": "县区", "n_departments": "部门数", "n_records": "记录数", "timeliness": "及时性",
-    "completeness": "完整性", "accuracy": "准确性", "total": "总分", "grade": "等级",
+    "rank": "排名", "county": "县区", "n_departments": "部门数", "n_records": "记录数", **SUBSCORES,
+    "total": "总分", "grade": "等级", "change": "较上期", "prev_rank": "上期排名",
 }
 
 
 def headline(snapshot: str, period: str) -> None:
-    """The seven figures a leader asks for first; rates are record-weighted (see queries.headline)."""
-    h = queries.headline(snapshot, period)
-    cols = st.columns(7)
-    cols[0].metric("部门数", fmt(h["n_departments"], "d"))
-    cols[1].metric("记录数", fmt(h["n_records"], ",d"))
-    cols[2].metric("平均得分", fmt(h["avg_total"]))
-    cols[3].metric("及时率", fmt(h["timeliness"], ".1f", "%"))
-    cols[4].metric("完整率", fmt(h["completeness"], ".1f", "%"))
-    cols[5].metric("准确率", fmt(h["accuracy"], ".1f", "%"))
-    cols[6].metric("问题数", fmt(h["n_findings"], ",d"))
+    """The figures a leader asks for first, each with its change since the period before."""
+    h = queries.headline(snapshot, require("leader", "assessor"), period, workbench.version(resolve_paths()))
+    g = h.get
+    cols = st.columns(5)
+    cols[0].metric("部门数", fmt(g("n_departments"), "d"), delta(g("n_departments"), g("prev_n_departments"), "+d"))
+    cols[1].metric("记录数", fmt(g("n_records"), ",d"), delta(g("n_records"), g("prev_n_records"), "+,d"))
+    cols[2].metric("平均得分", fmt(g("avg_total")), delta(g("avg_total"), g("prev_avg_total")))
+    cols[3].metric("问题数", fmt(g("n_findings"), ",d"), delta(g("n_findings"), g("prev_n_findings"), "+,d"),
+                   delta_color="inverse")
+    cols[4].metric("待处理问题", fmt(g("n_open"), ",d"), delta(g("n_open"), g("prev_n_open"), "+,d"),
+                   delta_color="inverse")
+    cols = st.columns(4)
+    for col, (key, label) in zip(cols, [("timeliness", "及时率"), ("completeness", "完整率"),
+                                        ("accuracy", "准确率"), ("compliance", "合规率")]):
+        col.metric(label, fmt(g(key), ".1f", "%"), delta(g(key), g(f"prev_{key}")))
 
 
 def ranking_table(ranking: pd.DataFrame) -> None:
-    """Departments in rank order with the three sub-scores, so a low total can be traced to its cause."""
+    """Departments in rank order with the sub-scores, so a low total can be traced to its cause."""
     table = ranking[list(RANKING_COLUMNS)].rename(columns=RANKING_COLUMNS)
     with st.container(key="dept_ranking"):  # the key names the table for tests and CSS
         st.dataframe(table, hide_index=True, column_config=score_columns())
@@ -49,25 +58,79 @@ def ranking_chart(ranking: pd.DataFrame) -> None:
         hover_data={"county": True, "rank": True},
     )
     fig.update_layout(yaxis_range=[0, 100], margin={"t": 30}, legend_title_text="等级")
-    st.plotly_chart(fig, key="dept_chart")
+    with st.container(key="dept_chart"):
+        st.plotly_chart(fig, key="dept_chart_fig")
 
 
-def county_table(snapshot: str, period: str) -> None:
-    """Counties ranked by the mean of their departments' scores (市本级 is ranked as one of them)."""
-    county = queries.county_ranking(snapshot, period)
-    if county.empty:
-        st.info("本期没有县区得分。")
+def distribution_chart(ranking: pd.DataFrame) -> None:
+    """How many departments fall in each 10-point band of the total."""
+    data = ranking.dropna(subset=["total"]).assign(grade=ranking["grade"].fillna("未评级"))
+    fig = px.histogram(data, x="total", color="grade", nbins=10, range_x=[0, 100],
+                       category_orders={"grade": list(queries.GRADES) + ["未评级"]},
+                       color_discrete_map={**GRADE_COLORS, "未评级": "#9e9e9e"},
+                       labels={"total": "总分", "grade": "等级", "count": "部门数"})
+    fig.update_traces(xbins={"start": 0, "end": 100, "size": 10})
+    fig.update_layout(margin={"t": 30}, yaxis_title="部门数", bargap=0.05)
+    with st.container(key="distribution_chart"):
+        st.plotly_chart(fig, key="distribution_fig")
+
+
+def indicator_chart(problems: pd.DataFrame) -> None:
+    """Findings per indicator, split by rule: which part of the standard costs the city most."""
+    fig = px.bar(problems, x="indicator_name", y="n_findings", color="rule_name",
+                 category_orders={"indicator_name": list(queries.INDICATORS.values())},
+                 labels={"indicator_name": "指标", "n_findings": "问题数", "rule_name": "问题类型"})
+    fig.update_layout(margin={"t": 30})
+    with st.container(key="indicator_chart"):
+        st.plotly_chart(fig, key="indicator_fig")
+
+
+def trend_chart(snapshot: str) -> None:
+    """The mean total month by month, city-wide and per county."""
+    data = queries.trend(snapshot, require("leader", "assessor"))
+    if data.empty:
+        st.info("暂无按月评分，无法显示趋势。")
         return
+    fig = px.line(data, x="period", y="total", color="county", markers=True,
+                  labels={"period": "月份", "total": "平均得分", "county": "范围"})
+    fig.update_layout(yaxis_range=[0, 100], margin={"t": 30}, xaxis_type="category")
+    with st.container(key="trend_chart"):
+        st.plotly_chart(fig, key="trend_fig")
+
+
+def county_chart(county: pd.DataFrame) -> None:
+    """Counties side by side on every sub-score and the total."""
+    cols = [c for c in ("total", *queries.INDICATORS) if county[c].notna().any()]
+    data = county.melt(id_vars="county", value_vars=cols, var_name="what", value_name="score")
+    data["what"] = data["what"].map({"total": "总分", **queries.INDICATORS})
+    fig = px.bar(data, x="county", y="score", color="what", barmode="group",
+                 labels={"county": "县区", "score": "得分", "what": "指标"})
+    fig.update_layout(yaxis_range=[0, 100], margin={"t": 30})
+    with st.container(key="county_chart"):
+        st.plotly_chart(fig, key="county_fig")
+
+
+def county_table(county: pd.DataFrame) -> None:
+    """Counties ranked by the mean of their departments' scores (市本级 is ranked as one of them)."""
     table = county[list(COUNTY_COLUMNS)].rename(columns=COUNTY_COLUMNS)
     with st.container(key="county_ranking"):
         st.dataframe(table, hide_index=True, column_config=score_columns())
 
 
+def worst_problems(problems: pd.DataFrame) -> None:
+    """The ten most frequent problems of the period, with how many departments share each."""
+    table = problems.head(10).rename(columns={"indicator_name": "指标", "rule_name": "问题类型",
+                                              "n_findings": "问题数", "n_departments": "涉及部门数"})
+    with st.container(key="worst_problems"):
+        st.dataframe(table[["问题类型", "指标", "问题数", "涉及部门数"]], hide_index=True)
+
+
 def main() -> None:
+    who = require("leader", "assessor")
     snapshot, period = context()
     st.title(f"双公示监测评估总览 · {period}")
     headline(snapshot, period)
-    ranking = queries.department_ranking(snapshot, period)
+    ranking = queries.department_ranking(snapshot, who, period)
     st.subheader("部门排名")
     if ranking.empty:
         st.info("本期没有部门得分。")
@@ -75,7 +138,32 @@ def main() -> None:
         ranking_table(ranking)
         ranking_chart(ranking)
     st.subheader("县区排名")
-    county_table(snapshot, period)
+    county = queries.county_ranking(snapshot, who, period)
+    if county.empty:
+        st.info("本期没有县区得分。")
+    else:
+        county_table(county)
+    problems = queries.problem_counts(snapshot, who, period)
+    st.subheader("突出问题")
+    if problems.empty:
+        st.success("本期没有发现问题。")
+    else:
+        worst_problems(problems)
+    st.subheader("图表")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**得分分布**")
+        if not ranking.empty:
+            distribution_chart(ranking)
+        st.markdown("**月度趋势**")
+        trend_chart(snapshot)
+    with right:
+        st.markdown("**指标问题构成**")
+        if not problems.empty:
+            indicator_chart(problems)
+        st.markdown("**县区对比**")
+        if not county.empty:
+            county_chart(county)
 
 
 main()

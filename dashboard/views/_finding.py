@@ -1,0 +1,156 @@
+"""What 部门自查 and 问题清单 share: the findings table, the pager, the Excel file, and one finding in
+detail — the record's fields with the failing one marked, the page URL, the archived copy as fetched (as
+text: nothing from a crawled page runs or loads here), and for assessors the reveal of one masked value,
+written to the access log before it is shown."""
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import queries
+from dashboard.sanitize import page_source, page_text
+from dashboard.views._common import mask_names, viewer
+
+HIGHLIGHT = "background-color: #ffe0e0; font-weight: bold"
+MARK = "◀ 问题字段"
+MAX_TEXT = 20_000  # characters of an archived page shown (a detail page is a few thousand)
+
+
+def findings_table(df: pd.DataFrame, *, with_department: bool = False) -> pd.DataFrame:
+    """The finding rows as people read them (Chinese headings, field code with its name)."""
+    fields = [f"{code} {name}" if name else code for code, name in zip(df["field"], df["field_name"])]
+    table = pd.DataFrame({
+        "序号": df["n"].astype("int64"),
+        **({"部门": df["dept_name"]} if with_department else {}),
+        "指标": df["indicator"].map(lambda v: queries.INDICATORS.get(v, v)),
+        "问题类型": df["rule_name"],
+        "类型": df["kind"].map(lambda v: queries.KIND_LABELS.get(v, v)),
+        "文书号": df["wsh"],
+        "相对人名称": df["xdr_mc"],
+        "字段": fields,
+        "问题": df["message"],
+        "问题值": df["value"],
+        "状态": df["status_name"],
+        "证据页面": df["url"],
+        "存档": df["archive"],
+        "抓取时间": df["fetched_at"],
+        "规则": df["rule_id"],
+        "问题编号": df["finding_id"],
+    })
+    return table
+
+
+TABLE_COLUMNS = {
+    "序号": st.column_config.NumberColumn("序号", format="%d", width="small"),
+    "证据页面": st.column_config.LinkColumn("证据页面", help="发现问题时读取的原始页面"),
+    "存档": st.column_config.TextColumn("存档", help="WARC 存档文件#偏移量：抓取时页面内容的留存副本"),
+    "抓取时间": st.column_config.DatetimeColumn("抓取时间", format="YYYY-MM-DD HH:mm"),
+}
+
+
+def pager(total: int, key: str) -> int:
+    """A page number input when the list is longer than a page; returns the offset."""
+    pages = max(1, -(-total // queries.PAGE_SIZE))
+    if pages == 1:
+        return 0
+    if st.session_state.get(key, 1) > pages:
+        st.session_state[key] = 1
+    page = st.number_input(f"页码（共 {pages} 页，每页 {queries.PAGE_SIZE} 条）", 1, pages, key=key)
+    return (int(page) - 1) * queries.PAGE_SIZE
+
+
+def excel(table: pd.DataFrame, sheet: str) -> bytes:
+    """The list as an .xlsx file (openpyxl), masked exactly as on screen."""
+    out = BytesIO()
+    data = table.copy()
+    for col in data.columns:  # Excel has no time zones; keep the timestamp as shown
+        if pd.api.types.is_datetime64_any_dtype(data[col]):
+            data[col] = data[col].dt.strftime("%Y-%m-%d %H:%M")
+    with pd.ExcelWriter(out, engine="openpyxl") as writer:
+        data.to_excel(writer, sheet_name=sheet, index=False)
+    return out.getvalue()
+
+
+def choose(df: pd.DataFrame, key: str) -> dict[str, Any] | None:
+    """Pick one finding of the shown page to look at in detail."""
+    if df.empty:
+        return None
+    labels = {r.finding_id: f"{int(r.n)}. {r.wsh or r.dept_name} · {r.rule_name}" + (f" · {r.field}" if r.field else "")
+              for r in df.itertuples()}
+    picked = st.selectbox("查看问题详情", list(labels), format_func=labels.get, key=key)
+    return next(r for r in queries._records(df) if r["finding_id"] == picked)
+
+
+def detail(snapshot: str, finding: dict[str, Any]) -> None:
+    """The finding's record (failing field marked), the page URL and the archived page as text."""
+    who = viewer()
+    st.markdown(f"**{finding['rule_name']}**（{queries.INDICATORS.get(finding['indicator'], finding['indicator'])}）")
+    st.text(finding["message"] or "")
+    if finding.get("url"):
+        st.link_button("打开原页面（外部网站）", finding["url"])
+        st.code(finding["url"], language=None)  # crawled text: never through markdown
+    if finding.get("record_key"):
+        record(snapshot, finding)
+    if finding.get("evidence"):
+        archived(snapshot, finding)
+    else:
+        st.info("该问题没有对应的存档页面。")
+
+
+def record(snapshot: str, finding: dict[str, Any]) -> None:
+    fields = queries.record_fields(snapshot, viewer(), finding["kind"], finding["record_key"], mask_names())
+    if fields.empty:
+        st.info("找不到该问题对应的记录。")
+        return
+    shown = fields[fields["value"].notna() | (fields["code"] == finding["field"])]  # empty fields add nothing
+    table = pd.DataFrame({"字段": shown["code"], "名称": shown["name"], "值": shown["value"],
+                          "标记": [MARK if c == finding["field"] else "" for c in shown["code"]]})
+    styled = table.style.apply(lambda row: [HIGHLIGHT if row["标记"] else ""] * len(row), axis=1)
+    with st.container(key="finding_record"):
+        st.markdown("**记录字段**（红色为问题字段）")
+        st.dataframe(styled, hide_index=True)
+    if viewer().can_decide:
+        reveal(snapshot, finding, fields)
+
+
+def reveal(snapshot: str, finding: dict[str, Any], fields: pd.DataFrame) -> None:
+    """An assessor shows one masked value; the access log row is written before the value is read."""
+    kind = finding["kind"]
+    options = [c for c, v in zip(fields["code"], fields["value"])
+               if isinstance(v, str) and "*" in v and queries.maskable(kind, c)]
+    if not options:
+        return
+    names = dict(zip(fields["code"], fields["name"]))
+    with st.container(key="reveal"):
+        code = st.selectbox("查看原值（每次查看都记入访问日志）", options, format_func=lambda c: f"{c} {names[c]}",
+                            key="reveal_field")
+        if st.button("显示原值", key="reveal_button"):
+            value = queries.reveal(viewer(), snapshot, kind, finding["record_key"], code, finding["finding_id"])
+            st.code(value or "（空）", language=None)
+            st.caption("已记录：查看人、时间、字段。")
+
+
+def archived(snapshot: str, finding: dict[str, Any]) -> None:
+    """The archived response as plain text (with lines holding the problem value marked) and its source."""
+    try:
+        got = queries.archived_body(viewer(), snapshot, finding["evidence"])
+    except (OSError, ValueError) as exc:
+        st.warning(f"存档读取失败：{exc}")
+        return
+    if got is None:
+        st.info("该问题没有可读取的存档页面。")
+        return
+    row, body = got
+    text = page_text(body, row.get("content_type"))
+    needle = finding.get("value")
+    if isinstance(needle, str) and needle.strip():
+        text = "\n".join(f"▶ {line}" if needle in line else f"  {line}" for line in text.splitlines())
+    st.markdown(f"**存档页面**（抓取于 {row['fetched_at']:%Y-%m-%d %H:%M}，SHA-256 {str(row.get('sha256'))[:12]}…；"
+                "以纯文本显示，页面中的脚本、样式和外部资源均不会加载）")
+    with st.container(key="archived_text"):
+        st.code(text[:MAX_TEXT], language=None)
+    with st.expander("页面源码（文本）"):
+        st.code(page_source(body, row.get("content_type"))[:MAX_TEXT], language="html")

@@ -1,0 +1,55 @@
+"""采集状态: each source's last crawl (when, pages, records, errors, status), its crawl history and the
+availability problems crawls found (unreachable, column missing, dead links, …). A department user sees its
+own sources."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import queries
+from dashboard.views._common import require
+
+STATUS = {"ok": "正常", "degraded": "部分失败", "failed": "失败"}
+PROBLEMS = {"unreachable": "无法访问", "column_missing": "专栏缺失", "dead_link": "链接失效", "blocked": "访问被拦截",
+            "runaway_paging": "分页异常"}
+
+
+def main() -> None:
+    who = require("leader", "assessor", "department")
+    snapshot = st.session_state["snapshot"]
+    st.title("采集状态")
+    status = queries.source_status(snapshot, who)
+    if status.empty:
+        st.info("暂无采集来源。")
+        return
+    table = status.rename(columns={"dept_name": "部门", "source_id": "来源", "channel": "渠道", "kind": "类型",
+                                   "last_crawl": "最近采集", "status": "状态", "pages": "页面数", "records": "记录数",
+                                   "errors": "错误数", "message": "错误信息", "n_problems": "可用性问题",
+                                   "start_url": "入口地址"})
+    table["状态"] = table["状态"].map(lambda s: STATUS.get(s, s) if isinstance(s, str) else "未采集")
+    table["类型"] = table["类型"].map(queries.KIND_LABELS)
+    with st.container(key="source_status"):
+        st.dataframe(table[["部门", "来源", "渠道", "类型", "最近采集", "状态", "页面数", "记录数", "错误数",
+                            "错误信息", "可用性问题", "入口地址"]], hide_index=True,
+                     column_config={"最近采集": st.column_config.DatetimeColumn("最近采集", format="YYYY-MM-DD HH:mm")})
+    st.subheader("采集历史")
+    runs = queries.source_runs(snapshot, who)
+    if runs.empty:
+        st.info("暂无逐来源的采集历史（source_runs）。")
+    else:
+        runs["status"] = runs["status"].map(lambda s: STATUS.get(s, s))
+        with st.container(key="source_runs"):
+            st.dataframe(runs.rename(columns={"started_at": "开始时间", "source_id": "来源", "status": "状态",
+                                              "pages": "页面数", "records": "记录数", "errors": "错误数",
+                                              "message": "错误信息", "crawl_id": "采集批次"}), hide_index=True)
+    st.subheader("可用性问题")
+    problems = queries.availability(snapshot, who)
+    if problems.empty:
+        st.info("暂无可用性问题记录。")
+    else:
+        problems["problem"] = problems["problem"].map(lambda p: PROBLEMS.get(p, p))
+        with st.container(key="availability"):
+            st.dataframe(problems.rename(columns={"observed_at": "发现时间", "source_id": "来源", "dept_name": "部门",
+                                                  "problem": "问题", "url": "地址", "detail": "说明"}), hide_index=True)
+
+
+main()

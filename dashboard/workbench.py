@@ -1,0 +1,129 @@
+"""The assessor's workbench store: decisions on findings and the reveal access log.
+
+Why a separate file: the dashboard must never write the working database (a crawl may hold its lock) nor a
+published snapshot (immutable). So the few things the dashboard itself writes go to ``workbench.sqlite3``
+beside the working database — SQLite because many Streamlit sessions write a row now and then, each
+opening the file briefly, and SQLite's file locking (WAL) handles exactly that. Decisions are keyed by the
+finding's stable ``finding_id``, so they survive a rescoring; nothing is ever updated or deleted, so the
+history is complete and a finding's status is its latest decision.
+"""
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from sgs.settings import Paths
+
+ACTIONS: dict[str, tuple[str, str]] = {  # action → (status it leads to, Chinese label)
+    "confirm": ("confirmed", "确认"),
+    "waive": ("waived", "豁免"),
+    "reopen": ("open", "重新打开"),
+}
+STATUSES: dict[str, str] = {"open": "待处理", "confirmed": "已确认", "waived": "已豁免"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS decisions (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    finding_id TEXT NOT NULL,
+    action     TEXT NOT NULL,      -- confirm | waive | reopen
+    status     TEXT NOT NULL,      -- the status it leads to: confirmed | waived | open
+    reason     TEXT,               -- required for waive
+    username   TEXT NOT NULL,
+    at         TEXT NOT NULL       -- ISO local time
+);
+CREATE INDEX IF NOT EXISTS decisions_finding ON decisions (finding_id, id);
+CREATE TABLE IF NOT EXISTS reveals (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    username   TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    dept_id    TEXT,
+    kind       TEXT,
+    record_key TEXT,
+    field      TEXT NOT NULL,
+    finding_id TEXT,
+    reason     TEXT
+);
+"""
+
+
+class WorkbenchError(ValueError):
+    """A decision that cannot be recorded as asked (Chinese message for the page)."""
+
+
+def store_path(paths: Paths) -> Path:
+    return paths.root / "workbench.sqlite3"
+
+
+def _connect(paths: Paths) -> sqlite3.Connection:
+    """Open briefly; WAL lets readers and the one writer of the moment proceed together."""
+    paths.root.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(store_path(paths), timeout=10)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.executescript(_SCHEMA)
+    return con
+
+
+def _now() -> str:
+    return datetime.now().isoformat(timespec="seconds")
+
+
+def record_decision(paths: Paths, finding_id: str, action: str, username: str, reason: str | None = None) -> None:
+    """Append one decision; a waiver needs a reason, and only an open finding can be confirmed or waived."""
+    if action not in ACTIONS:
+        raise WorkbenchError(f"未知操作 {action!r}")
+    reason = (reason or "").strip() or None
+    if action == "waive" and not reason:
+        raise WorkbenchError("豁免必须填写理由。")
+    if not finding_id:
+        raise WorkbenchError("该问题没有编号（finding_id），无法记录处理结果。")
+    with closing(_connect(paths)) as con, con:
+        con.execute("INSERT INTO decisions (finding_id, action, status, reason, username, at) VALUES (?,?,?,?,?,?)",
+                    (finding_id, action, ACTIONS[action][0], reason, username, _now()))
+
+
+def latest(paths: Paths) -> pd.DataFrame:
+    """Every decided finding's current status (its latest decision): finding_id, status, reason, username, at."""
+    if not store_path(paths).exists():
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in ("finding_id", "status", "reason", "username", "at")})
+    with closing(_connect(paths)) as con:
+        return pd.read_sql_query(
+            """SELECT finding_id, status, reason, username, at FROM decisions d
+               WHERE id = (SELECT max(id) FROM decisions WHERE finding_id = d.finding_id)""", con)
+
+
+def version(paths: Paths) -> int:
+    """The newest decision's id: part of cache keys, so a decision shows on the next run."""
+    if not store_path(paths).exists():
+        return 0
+    with closing(_connect(paths)) as con:
+        return int(con.execute("SELECT coalesce(max(id), 0) FROM decisions").fetchone()[0])
+
+
+def history(paths: Paths, finding_id: str) -> pd.DataFrame:
+    """One finding's decisions, oldest first."""
+    if not store_path(paths).exists():
+        return pd.DataFrame(columns=["at", "username", "action", "status", "reason"])
+    with closing(_connect(paths)) as con:
+        return pd.read_sql_query("SELECT at, username, action, status, reason FROM decisions "
+                                 "WHERE finding_id = ? ORDER BY id", con, params=(finding_id,))
+
+
+def log_reveal(paths: Paths, username: str, *, field: str, dept_id: str | None, kind: str | None,
+               record_key: str | None, finding_id: str | None = None, reason: str | None = None) -> None:
+    """Write the access-log row *before* the value is shown: no log, no reveal."""
+    with closing(_connect(paths)) as con, con:
+        con.execute("INSERT INTO reveals (username, at, dept_id, kind, record_key, field, finding_id, reason) "
+                    "VALUES (?,?,?,?,?,?,?,?)", (username, _now(), dept_id, kind, record_key, field, finding_id, reason))
+
+
+def reveal_log(paths: Paths, limit: int = 1000) -> pd.DataFrame:
+    """The newest reveals first (the leaders' 访问日志 page)."""
+    if not store_path(paths).exists():
+        return pd.DataFrame(columns=["at", "username", "dept_id", "kind", "record_key", "field", "finding_id", "reason"])
+    with closing(_connect(paths)) as con:
+        return pd.read_sql_query("SELECT at, username, dept_id, kind, record_key, field, finding_id, reason "
+                                 "FROM reveals ORDER BY id DESC LIMIT ?", con, params=(limit,))

@@ -1,0 +1,214 @@
+"""A small city for the dashboard tests, written with the store's and the archive's own functions.
+
+Two counties, four departments, two quarters, findings with their records, and the pages they were read
+from archived through the real WARC writer (``crawlers.archive.Archive``). The detail pages of
+市市场监督管理局 are hostile on purpose — a script that rewrites the title, an ``onerror`` handler, a
+style, a remote stylesheet and image on ``example.invalid`` — so every test that shows evidence proves
+that nothing from a crawled page runs or loads. Also: a users file with one user per role, and helpers
+to drive the app through Streamlit's AppTest.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+from crawlers.archive import Archive
+from crawlers.fetch import FetchResult
+from dashboard.auth import write_users
+from metrics import store
+from sgs.settings import Paths
+
+REPO = Path(__file__).resolve().parent.parent
+APP = str(REPO / "streamlit_app.py")
+RAW_ID = "140402199003151234"
+MASKED_ID = "140402********1234"
+RAW_PHONE = "13912345678"
+COMPUTED_AT = datetime(2026, 10, 8, 9, 30)
+HOSTILE_TITLE = "PWNED"
+EVIL_HOST = "example.invalid"
+
+DEPARTMENTS = [
+    ("d_fgw", "市发展和改革委员会", "市本级"),
+    ("d_scj", "市市场监督管理局", "市本级"),
+    ("d_hbj", "潞州区生态环境局", "潞州区"),
+    ("d_jtj", "潞州区交通运输局", "潞州区"),
+]
+# period -> dept -> (n_records, timeliness, completeness, accuracy, total, grade, rank, county_rank)
+SCORES = {
+    "2026Q3": {
+        "d_fgw": (40, 100.0, 95.0, 97.5, 97.3, "优秀", 1, 1),
+        "d_scj": (120, 80.0, 75.0, 70.0, 75.0, "良好", 2, 2),
+        "d_hbj": (30, 76.7, 73.3, 75.0, 75.0, "良好", 2, 1),
+        "d_jtj": (12, 50.0, 58.3, 50.0, 52.8, "不合格", 4, 2),
+    },
+    "2026Q2": {
+        "d_fgw": (35, 88.6, 91.4, 94.3, 91.4, "优秀", 2, 1),
+        "d_scj": (110, 90.9, 95.5, 98.2, 94.9, "优秀", 1, 1),
+        "d_hbj": (25, 60.0, 64.0, 68.0, 64.0, "合格", 3, 1),
+        "d_jtj": (10, 60.0, 60.0, 50.0, 56.7, "不合格", 4, 2),
+    },
+}
+RECORDS = [  # kind, dept, 文书号, 相对人名称
+    ("cf", "d_scj", "长市监罚〔2026〕15号", "张某某"),
+    ("cf", "d_scj", "长市监罚〔2026〕16号", "长治市惠民超市有限公司"),
+    ("xk", "d_scj", "长市监许〔2026〕301号", "长治市好味餐饮有限公司"),
+    ("cf", "d_jtj", "潞交罚〔2026〕3号", "李某某"),
+]
+
+
+def detail_page(wsh: str, name: str, hostile: bool) -> bytes:
+    """A 双公示 detail page (label/value table); a hostile one carries every way a page could act or call out."""
+    evil = f"""
+<link rel="stylesheet" href="http://{EVIL_HOST}/evil.css">
+<style>body {{ background: url(http://{EVIL_HOST}/bg.png) }} h1 {{ color: red }}</style>
+<script>document.title = '{HOSTILE_TITLE}'; fetch('http://{EVIL_HOST}/beacon');</script>
+<script src="http://{EVIL_HOST}/evil.js"></script>""" if hostile else ""
+    img = f'<img src="http://{EVIL_HOST}/x.png" onerror="document.title=\'{HOSTILE_TITLE}\'">' if hostile else ""
+    return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{wsh}</title>{evil}</head>
+<body><h1>行政处罚决定书公示</h1>{img}
+<table>
+<tr><th>决定书文号</th><td>{wsh}</td></tr>
+<tr><th>相对人名称</th><td>{name}</td></tr>
+<tr><th>证件号码</th><td>{RAW_ID}</td></tr>
+<tr><th>联系电话</th><td>{RAW_PHONE}</td></tr>
+<tr><th>发布日期</th><td>2026-08-01</td></tr>
+</table>
+<iframe src="http://{EVIL_HOST}/frame.html"></iframe>
+</body></html>""".encode("utf-8")
+
+
+def _archive(paths: Paths) -> tuple[list[dict], list[dict], list[dict]]:
+    """Archive each record's detail page through the real WARC writer; fetches rows plus the records."""
+    fetches, cf, xk = [], [], []
+    with Archive(paths, "crawl-1") as archive:
+        for i, (kind, dept, wsh, name) in enumerate(RECORDS, start=1):
+            url = f"http://127.0.0.1:8765/{dept}/{kind}/{i}.html"
+            result = FetchResult(url=url, final_url=url, status=200, reason="OK",
+                                 headers=[("Content-Type", "text/html; charset=utf-8")],
+                                 body=detail_page(wsh, name, hostile=dept == "d_scj"))
+            row = archive.write(result, source_id=f"{dept}-{kind}")
+            row["fetched_at"] = datetime(2026, 10, 7, 8, i)
+            fetches.append(row)
+            rec = {"record_key": f"rk{i}", "dept_id": dept, "source_id": f"{dept}-{kind}", "channel": "site",
+                   "url": url, "fetch_id": row["fetch_id"], "std_version": "2019", "FBRQ": "2026-08-01"}
+            if kind == "cf":
+                cf.append({**rec, "CF_WSH": wsh, "CF_XDR_MC": name, "CF_XDR_ZJHM": RAW_ID, "CF_JDRQ": "2026-07-20",
+                           "CF_XDR_LB": "自然人" if name.endswith("某某") else "法人及非法人组织"})
+            else:
+                xk.append({**rec, "XK_WSH": wsh, "XK_XDR_MC": name, "XK_JDRQ": "2026-07-02"})
+    return fetches, cf, xk
+
+
+def _finding(period: str, dept: str, n: int, kind: str, indicator: str, field: str | None, value: str | None,
+             message: str, fetch_ids: dict[int, str]) -> dict:
+    return {"finding_id": f"fid-{period}-{dept}-{n}-{indicator}", "period": period, "dept_id": dept, "kind": kind,
+            "record_key": f"rk{n}", "channel": "site", "rule_id": f"{indicator}_rule", "indicator": indicator,
+            "severity": "error", "field": field, "value": value, "message": message,
+            "url": f"http://127.0.0.1:8765/{dept}/{kind}/{n}.html", "fetch_id": fetch_ids[n], "status": "open"}
+
+
+def findings(fetch_ids: dict[int, str]) -> list[dict]:
+    f = lambda *a: _finding(*a, fetch_ids)  # noqa: E731
+    return [
+        f("2026Q3", "d_scj", 1, "cf", "accuracy", "CF_XDR_ZJHM", RAW_ID, "证件号码校验位错误"),
+        f("2026Q3", "d_scj", 1, "cf", "timeliness", "FBRQ", "2026-08-01", "决定后超过7个工作日才公示"),
+        f("2026Q3", "d_scj", 2, "cf", "completeness", "CF_XDR_SHXYM", None, f"缺少统一社会信用代码（联系电话 {RAW_PHONE}）"),
+        f("2026Q3", "d_scj", 3, "xk", "accuracy", "XK_XDR_LB", "公司", "行政相对人类别不在规定取值内"),
+        f("2026Q2", "d_scj", 3, "xk", "timeliness", "FBRQ", "2026-06-30", "决定后超过7个工作日才公示"),
+        f("2026Q3", "d_jtj", 4, "cf", "completeness", "CF_YJ", None, "缺少处罚依据"),
+    ]
+
+
+def build_city(paths: Paths, extra=None) -> None:
+    """Write the small city into a working database and publish it; ``extra(con)`` may add rows first."""
+    con = store.connect(paths)
+    try:
+        store.insert_rows(con, "departments", [
+            {"dept_id": d, "name": n, "county": c, "website": f"http://127.0.0.1:8765/{d}/"}
+            for d, n, c in DEPARTMENTS])
+        store.insert_rows(con, "sources", [
+            {"source_id": f"{d}-{k}", "dept_id": d, "channel": "site", "kind": k,
+             "start_url": f"http://127.0.0.1:8765/{d}/{k}/", "profile": "{}"}
+            for d, _, _ in DEPARTMENTS for k in ("xk", "cf")])
+        fetches, cf, xk = _archive(paths)
+        store.insert_rows(con, "fetches", fetches)
+        store.upsert_records(con, "cf", cf, datetime(2026, 10, 7, 8, 0))
+        store.upsert_records(con, "xk", xk, datetime(2026, 10, 7, 8, 0))
+        store.insert_rows(con, "findings", findings({i: f["fetch_id"] for i, f in enumerate(fetches, start=1)}))
+        county_of = {d: c for d, _, c in DEPARTMENTS}
+        store.insert_rows(con, "scores", [
+            {"period": p, "dept_id": d, "county": county_of[d], "n_records": v[0], "timeliness": v[1],
+             "completeness": v[2], "accuracy": v[3], "total": v[4], "grade": v[5], "rank": v[6],
+             "county_rank": v[7], "scheme_version": "default-1", "computed_at": COMPUTED_AT}
+            for p, by_dept in SCORES.items() for d, v in by_dept.items()])
+        store.insert_rows(con, "county_scores", [
+            {"period": "2026Q3", "county": "市本级", "n_departments": 2, "n_records": 160, "timeliness": 90.0,
+             "completeness": 85.0, "accuracy": 83.8, "total": 86.2, "grade": "优秀", "rank": 1,
+             "scheme_version": "default-1", "computed_at": COMPUTED_AT},
+            {"period": "2026Q3", "county": "潞州区", "n_departments": 2, "n_records": 42, "timeliness": 63.3,
+             "completeness": 65.8, "accuracy": 62.5, "total": 63.9, "grade": "合格", "rank": 2,
+             "scheme_version": "default-1", "computed_at": COMPUTED_AT},
+        ])
+        if extra is not None:
+            extra(con)
+        store.publish(con, paths)
+    finally:
+        con.close()
+
+
+USERS = [  # username, password, role, dept
+    ("boss", "boss-pw", "leader", None),
+    ("judge", "judge-pw", "assessor", None),
+    ("scj", "scj-pw", "department", "d_scj"),
+    ("jtj", "jtj-pw", "department", "d_jtj"),
+]
+
+
+def write_test_users(path: Path, *, mask_person_names: bool = False) -> Path:
+    write_users(path, [{"username": u, "name": f"{u} 用户", "role": r, "dept_id": d, "password": p}
+                       for u, p, r, d in USERS], mask_person_names=mask_person_names)
+    return path
+
+
+def password(username: str) -> str:
+    return next(p for u, p, _, _ in USERS if u == username)
+
+
+# --- AppTest helpers ---------------------------------------------------------------------------
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def login(at: AppTest, username: str, pw: str | None = None) -> AppTest:
+    """Fill the login form and submit it, as a person would."""
+    run(at)
+    at.text_input(key="login_user").input(username)
+    at.text_input(key="login_password").input(pw if pw is not None else password(username))
+    at.button[0].click()
+    return run(at)
+
+
+def table(at: AppTest, key: str) -> pd.DataFrame:
+    """The one dataframe inside the container the page names ``key``."""
+    tables = at.get_by_key(key).dataframe
+    assert len(tables) == 1
+    return tables[0].value
+
+
+def snapshot_frame(paths: Paths, sql: str, params: list | None = None) -> pd.DataFrame:
+    """Expected values straight from the published snapshot (read-only, as the app reads it)."""
+    con = store.open_snapshot(paths)
+    try:
+        return con.execute(sql, params or []).df()
+    finally:
+        con.close()

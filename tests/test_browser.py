@@ -1,0 +1,145 @@
+"""End to end in a real browser: ``sgs serve`` as a subprocess, driven by headless Chromium (Debian's
+``/usr/bin/chromium`` through the ``playwright`` package; no browser download) through the login, the
+ranking, a department's finding and its archived page — a hostile page whose script would rename the
+document and whose markup would call ``example.invalid``. Screenshots go to the test's tmp directory.
+
+Skipped only when Chromium is missing on a developer machine; on CI (``CI=true``) a missing browser fails.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from dashboard_city import EVIL_HOST, HOSTILE_TITLE, build_city, write_test_users
+from sgs.settings import resolve_paths
+
+CHROMIUM = os.environ.get("SGS_CHROMIUM", "/usr/bin/chromium")
+ON_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _require_chromium() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    if ON_CI:
+        pytest.fail(f"CI=true 但找不到 Chromium（{CHROMIUM}）：.ci/run 应已用 apt-get 安装 chromium。")
+    pytest.skip(f"Chromium not installed at {CHROMIUM} (apt-get install chromium); on CI this test fails instead")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def served(tmp_path: Path):
+    """The small city with hostile archived pages, served by ``sgs serve`` on a free port."""
+    _require_chromium()
+    paths = resolve_paths(tmp_path / "city" / "sgs.duckdb")
+    build_city(paths)
+    users = write_test_users(paths.root / "users.toml")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("SGS_OPEN_DEMO", "SGS_USERS", "SGS_DB")}
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "sgs.cli", "serve", "--db", str(paths.db), "--port", str(port),
+                             "--users", str(users)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"sgs serve did not start: {(tmp_path / 'serve.log').read_text('utf-8', 'replace')}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_login_ranking_finding_and_archived_page(served: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    requests: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+            page.set_default_timeout(30_000)
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(served)
+            # login
+            page.get_by_label("用户名").fill("boss")
+            page.get_by_label("密码").fill("boss-pw")
+            page.get_by_role("button", name="登录").click()
+            # the ranking
+            expect(page.get_by_role("heading", name="部门排名")).to_be_visible()
+            expect(page.get_by_text("双公示监测评估总览 · 2026Q3")).to_be_visible()
+            page.wait_for_timeout(1500)  # let the tables and charts draw before the screenshot
+            page.screenshot(path=shots / "1-ranking.png", full_page=True)
+            # a department's findings
+            page.get_by_role("link", name="部门自查").click()
+            expect(page.get_by_text("部门自查 · 2026Q3")).to_be_visible()
+            page.get_by_role("combobox", name="部门", exact=True).click()  # open the selectbox, pick the option
+            page.get_by_role("option", name="市市场监督管理局（市本级）").click()
+            expect(page.get_by_text("全市排名")).to_be_visible()
+            expect(page.get_by_text("2 / 4")).to_be_visible()
+            page.wait_for_timeout(1000)
+            page.screenshot(path=shots / "2-department.png", full_page=True)
+            # its first finding, with the archived page as text
+            archived = page.get_by_text("行政处罚决定书公示")
+            expect(archived.first).to_be_visible()
+            expect(page.get_by_text("记录字段")).to_be_visible()
+            archived.first.scroll_into_view_if_needed()
+            page.wait_for_timeout(1000)
+            page.screenshot(path=shots / "3-archived-page.png", full_page=True)
+            # nothing from the hostile page ran or loaded
+            assert HOSTILE_TITLE not in page.title()
+            assert not [u for u in requests if EVIL_HOST in u], requests
+            selector = ", ".join(f'{tag}[{attr}*="{EVIL_HOST}"]' for tag, attr in
+                                 (("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src")))
+            hostile_nodes = page.evaluate("s => document.querySelectorAll(s + ', img[onerror]').length", selector)
+            assert hostile_nodes == 0
+            # a fresh visit, even straight to a page's address, meets the login form and no data
+            other = browser.new_page()
+            other.goto(f"{served}/overview")
+            expect(other.get_by_label("用户名")).to_be_visible()
+            assert other.get_by_text("部门排名").count() == 0
+            other.screenshot(path=shots / "4-login.png")
+        finally:
+            browser.close()
+    for name in ("1-ranking.png", "2-department.png", "3-archived-page.png"):
+        assert (shots / name).stat().st_size > 10_000
+
+
+def test_cjk_font_installed() -> None:
+    """Screenshots need a CJK font to show readable Chinese (.ci/run installs fonts-noto-cjk)."""
+    if not shutil.which("fc-list"):
+        if ON_CI:
+            pytest.fail("fc-list missing on CI: .ci/run should install fonts-noto-cjk (brings fontconfig)")
+        pytest.skip("fontconfig not installed")
+    fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False).stdout
+    if not fonts.strip():
+        if ON_CI:
+            pytest.fail("no CJK font on CI: .ci/run should install fonts-noto-cjk")
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    assert "CJK" in fonts or "Noto" in fonts or fonts.strip()
