@@ -40,7 +40,8 @@ _HAS_BLOCK = etree.XPath("descendant::*[" + " or ".join(f"self::{t}" for t in _B
 _TEXT_ELEMENTS = etree.XPath("//*[" + " or ".join(f"self::{t}" for t in _TEXT_TAGS) + "]")
 _CELLS = etree.XPath("./th|./td")
 # a label starts a line or follows whitespace; digits-only "labels" (10:20) are times, not labels
-_LABEL = re.compile(r"(?:^|(?<=\s))(?!\d+\s*[：:])([^\s：:，。；,;、]{2,20})\s*[：:]")
+# (labels may hold 、: "没收违法所得、没收非法财物的金额（万元）")
+_LABEL = re.compile(r"(?:^|(?<=\s))(?!\d+\s*[：:])([^\s：:，。；,;]{2,30})\s*[：:]")
 _DATE_NEAR_LINK = re.compile(r"(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?)")
 
 Html = lxml.html.HtmlElement
@@ -183,15 +184,16 @@ def _first_link(tr: Html, base_url: str) -> str | None:
 
 
 def link_rows(html: str | Html, pattern: str, base_url: str) -> list[ListRow]:
-    """Title lists: one row per distinct link matching ``pattern``, its 发布日期 the date printed beside it."""
+    """Title lists: one row per distinct link whose absolute URL matches ``pattern``, its 发布日期 the date
+    printed beside it."""
     doc = parse(html)
     wanted = re.compile(pattern)
     out: dict[str, ListRow] = {}
     for a in doc.iter("a"):
         href = (a.get("href") or "").strip()
-        if not _usable_href(href) or not wanted.search(href):
-            continue
         url = urljoin(base_url, href)
+        if not _usable_href(href) or not wanted.search(url):
+            continue
         row = a.getparent()
         while row is not None and row.tag not in ("li", "tr", "dd", "p") and row.getparent() is not None:
             row = row.getparent()
