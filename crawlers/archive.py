@@ -89,6 +89,7 @@ class Archive:
             "etag": result.header("etag"),
             "last_modified": result.header("last-modified"),
             "revisit_of": None,
+            "attempts": result.attempts,
         }
         if result.status is None:
             return row

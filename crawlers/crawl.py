@@ -37,7 +37,7 @@ import duckdb
 
 from crawlers import attachments, extract, normalize
 from crawlers.archive import Archive, read_response
-from crawlers.fetch import FetchResult, Fetcher
+from crawlers.fetch import DEFAULT_MAX_BYTES, FetchResult, Fetcher
 from crawlers.paging import Page, Pager, json_items
 from crawlers.progress import CrawlProgress
 from metrics import standard, store
@@ -133,7 +133,7 @@ class _Detail:
 
 
 def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float = 0.5, retries: int = 3,
-              timeout: float = 10.0, resume: bool = True) -> CrawlSummary:
+              timeout: float = 10.0, resume: bool = True, max_bytes: int = DEFAULT_MAX_BYTES) -> CrawlSummary:
     """Crawl every source of ``city`` into the working database at ``paths`` and publish a snapshot.
 
     An interrupted crawl is resumed (``resume``) rather than started over.
@@ -142,7 +142,7 @@ def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float =
     try:
         store.save_city(con, city)
         run = _Run(city, paths, con, quiet=quiet, resume=resume)
-        return asyncio.run(run.main(backoff=backoff, retries=retries, timeout=timeout))
+        return asyncio.run(run.main(backoff=backoff, retries=retries, timeout=timeout, max_bytes=max_bytes))
     finally:
         con.close()
 
@@ -170,7 +170,7 @@ class _Run:
         self.labels = {s.id: extract.labels_for(s.kind, s.labels) for s in city.sources}
         self.depts = {d.id: d for d in city.departments}
 
-    async def main(self, *, backoff: float, retries: int, timeout: float) -> CrawlSummary:
+    async def main(self, *, backoff: float, retries: int, timeout: float, max_bytes: int) -> CrawlSummary:
         if self.summary.resumed:
             self.con.execute("UPDATE crawls SET status = 'running' WHERE crawl_id = ?", [self.summary.crawl_id])
             self._say(f"续抓未完成的抓取 {self.summary.crawl_id}：已完成的 {len(self.done)} 个页面从存档读取，不再请求")
@@ -178,7 +178,7 @@ class _Run:
             self.con.execute("INSERT INTO crawls (crawl_id, started_at, status) VALUES (?, ?, 'running')",
                              [self.summary.crawl_id, self.summary.started_at])
         self.fetcher = Fetcher(self.city.hosts(), connect_timeout=timeout, read_timeout=timeout,
-                               total_timeout=timeout * 3, retries=retries, backoff=backoff)
+                               total_timeout=timeout * 3, retries=retries, backoff=backoff, max_bytes=max_bytes)
         for s in self.city.sources:
             self.fetcher.configure_host(urlsplit(s.start_url).netloc, concurrency=s.concurrency, delay=s.delay,
                                         robots=s.robots)

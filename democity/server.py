@@ -71,10 +71,12 @@ class DemoServer:
                 with lock:
                     counter[key] += 1
                     hit = counter[key]
-                if faults is not None and faults.apply(self, parts.path, hit):
+                def render() -> Response:
+                    return site.respond(parts.path, parts.query, method, form)
+
+                if faults is not None and faults.apply(self, parts.path, hit, render):
                     return
-                resp = site.respond(parts.path, parts.query, method, form)
-                self._write(resp, head)
+                self._write(render(), head)
 
             def _write(self, resp: Response, head: bool) -> None:
                 headers = list(resp.headers)

@@ -11,3 +11,5 @@ ALTER TABLE fetches ADD COLUMN form VARCHAR;               -- urlencoded form da
 -- Which fetches were pages of a source's walk (list | detail | attachment), so a killed crawl resumes by
 -- replaying them from the archive instead of fetching them again.
 ALTER TABLE fetches ADD COLUMN role VARCHAR;
+-- How many tries the answer took (a 500 or a reset that a retry cured is still worth knowing).
+ALTER TABLE fetches ADD COLUMN attempts INTEGER;
