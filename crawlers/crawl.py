@@ -273,8 +273,10 @@ class _Run:
             if number >= source.max_pages:
                 message = (f"{source.start_url} 翻页已达上限 {source.max_pages} 页仍未结束，已停止"
                            f"（分页可能失控，请检查来源 {source.id} 的分页设置）")
-                self._problem(source, "runaway_paging", url, None, message, _Batch())
+                batch = _Batch()
+                self._problem(source, "runaway_paging", url, None, message, batch)
                 self._error(source, url, message)
+                await self.queue.put(batch)
                 return
             number += 1
             page = await self._crawl_page(source, url, pager.form(number), number, bodies)
