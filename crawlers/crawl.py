@@ -109,7 +109,7 @@ class _Batch:
     fetches: list[dict] = field(default_factory=list)
     records: dict[str, list[dict]] = field(default_factory=dict)
     availability: list[dict] = field(default_factory=list)
-    source_run: dict | None = None
+    source_runs: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -118,7 +118,7 @@ class _Got:
     fetch id of the archived bytes, which records and problems cite as evidence."""
 
     result: FetchResult
-    fetch_id: str
+    fetch_id: str | None
     replayed: bool = False
 
 
@@ -133,15 +133,18 @@ class _Detail:
 
 
 def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float = 0.5, retries: int = 3,
-              timeout: float = 10.0, resume: bool = True, max_bytes: int = DEFAULT_MAX_BYTES) -> CrawlSummary:
+              timeout: float = 10.0, resume: bool = True, max_bytes: int = DEFAULT_MAX_BYTES,
+              reextract: str | None = None) -> CrawlSummary:
     """Crawl every source of ``city`` into the working database at ``paths`` and publish a snapshot.
 
-    An interrupted crawl is resumed (``resume``) rather than started over.
+    An interrupted crawl is resumed (``resume``) rather than started over. ``reextract`` names a finished
+    crawl to read again from its archive, offline (no request at all): a new crawl whose records are
+    extracted anew, for when the extractor or the registry's synonyms have improved.
     """
     con = store.connect(paths)
     try:
         store.save_city(con, city)
-        run = _Run(city, paths, con, quiet=quiet, resume=resume)
+        run = _Run(city, paths, con, quiet=quiet, resume=resume, reextract=reextract)
         return asyncio.run(run.main(backoff=backoff, retries=retries, timeout=timeout, max_bytes=max_bytes))
     finally:
         con.close()
@@ -151,17 +154,20 @@ class _Run:
     """State of one crawl: the fetcher, the archive, the writer queue, what is known from earlier runs."""
 
     def __init__(self, city: City, paths: Paths, con: duckdb.DuckDBPyConnection, *, quiet: bool,
-                 resume: bool) -> None:
+                 resume: bool, reextract: str | None = None) -> None:
         self.city = city
         self.paths = paths
         self.con = con
         self.progress = CrawlProgress(enabled=not quiet, sources=len(city.sources))
-        unfinished = _unfinished_crawl(con) if resume else None
+        unfinished = _unfinished_crawl(con) if resume and not reextract else None
         started = datetime.now()
         crawl_id = unfinished or f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         self.summary = CrawlSummary(crawl_id, started, sources={s.id: SourceStatus(s.id) for s in city.sources},
                                     resumed=unfinished is not None)
-        self.done = _done_pages(con, crawl_id) if unfinished else {}
+        self.offline = reextract is not None
+        if self.offline and not con.execute("SELECT 1 FROM crawls WHERE crawl_id = ?", [reextract]).fetchone():
+            raise store.StoreError(f"没有编号为 {reextract} 的抓取，无法按存档重新提取")
+        self.done = _done_pages(con, reextract or crawl_id) if unfinished or reextract else {}
         self.previous = _previous_responses(con)
         part = len(list(paths.archive.glob(f"{crawl_id}*.warc.gz"))) if unfinished else 0
         self.archive = Archive(paths, crawl_id, part=part)
@@ -209,10 +215,17 @@ class _Run:
     # --- the one writer ----------------------------------------------------------------------------
 
     async def _writer(self) -> None:
-        """The only code that writes the database while sources are crawled: one transaction per batch,
-        in a worker thread so fetching and parsing go on while DuckDB commits."""
-        while (batch := await self.queue.get()) is not None:
-            await asyncio.to_thread(self._write, batch)
+        """The only code that writes the database while sources are crawled, in a worker thread so fetching
+        and parsing go on while DuckDB commits. Whatever batches have queued up meanwhile are written in
+        one transaction: each page stays all-or-nothing, and a busy crawl pays for fewer commits."""
+        done = False
+        while not done:
+            batches = [await self.queue.get()]
+            while not self.queue.empty():
+                batches.append(self.queue.get_nowait())
+            done = batches[-1] is None
+            merged = _merge([b for b in batches if b is not None])
+            await asyncio.to_thread(self._write, merged)
 
     def _write(self, batch: _Batch) -> None:
         self.con.execute("BEGIN")
@@ -221,10 +234,10 @@ class _Run:
             for kind, rows in batch.records.items():
                 store.upsert_records(self.con, kind, rows, datetime.now())
             _insert_new(self.con, "availability", batch.availability, "event_id")
-            if batch.source_run:
-                self.con.execute("DELETE FROM source_runs WHERE crawl_id = ? AND source_id = ?",
-                                 [batch.source_run["crawl_id"], batch.source_run["source_id"]])
-                store.insert_rows(self.con, "source_runs", [batch.source_run])
+            if batch.source_runs:
+                self.con.execute("DELETE FROM source_runs WHERE crawl_id = ? AND source_id IN (SELECT unnest(?))",
+                                 [self.summary.crawl_id, [r["source_id"] for r in batch.source_runs]])
+                store.insert_rows(self.con, "source_runs", batch.source_runs)
             self._update_crawl_row()
             self.con.execute("COMMIT")
         except Exception:
@@ -257,10 +270,10 @@ class _Run:
             self._error(source, source.start_url, f"抓取来源 {source.id}（{source.start_url}）时出错：{exc!r}",
                         fatal=self.summary.sources[source.id].pages == 0)
         st = self.summary.sources[source.id]
-        await self.queue.put(_Batch(source_run={
+        await self.queue.put(_Batch(source_runs=[{
             "crawl_id": self.summary.crawl_id, "source_id": source.id, "started_at": st.started_at,
             "finished_at": datetime.now(), "pages": st.fetched, "records": st.records, "errors": st.errors,
-            "status": RUN_STATUS[st.status], "message": st.message}))
+            "status": RUN_STATUS[st.status], "message": st.message}]))
         self.progress.source_done()
         self._say(f"来源 {source.id}：{st.pages} 个列表页，{st.records} 条记录，{st.errors} 个错误", verbose=True)
 
@@ -490,6 +503,8 @@ class _Run:
             self.summary.replayed += 1
             self.progress.update(self.summary, replayed=True)
             return self._replay(done)
+        if self.offline:  # re-extraction never goes to the network
+            return _Got(FetchResult(url, url, error=f"重新提取：存档中没有 {url}，不联网抓取", form=form), None)
         assert self.fetcher is not None
         previous = self.previous.get(key)
         headers = {}
@@ -557,6 +572,18 @@ class _Run:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+def _merge(batches: list[_Batch]) -> _Batch:
+    """Several batches as one (records of a key: the later batch wins, as it would written in turn)."""
+    out = _Batch()
+    for b in batches:
+        out.fetches += b.fetches
+        for kind, rows in b.records.items():
+            out.records.setdefault(kind, []).extend(rows)
+        out.availability += b.availability
+        out.source_runs += b.source_runs
+    return out
+
 
 def _nonempty(fields: dict[str, str]) -> dict[str, str]:
     """Values that say something: empty cells of a detail page or attachment do not erase the list's."""

@@ -37,6 +37,7 @@ def crawl(
     daily: bool = typer.Option(False, "--daily", help="值班读网：抓取后为本月、本季度及上月、上季度评分并发布（见 docs/crawling.md）。"),
     fresh: bool = typer.Option(False, "--fresh", help="不续抓上次中断的抓取，从头开始。"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="--daily 以哪一天为“今天”（YYYY-MM-DD，默认今天）。"),
+    reextract: Optional[str] = typer.Option(None, "--reextract", help="不联网：按存档重新提取某次抓取（抓取编号）。"),
 ) -> None:
     """抓取配置中的各部门双公示专栏和信用网站，存档并入库（中断后再次运行即续抓）。"""
     from crawlers.crawl import run_crawl
@@ -52,7 +53,7 @@ def crawl(
         _fail(f"--as-of 应为 YYYY-MM-DD 格式的日期，而不是 {as_of!r}", 2)
     paths = resolve_paths(db)
     try:
-        summary = run_crawl(city, paths, quiet=quiet, resume=not fresh)
+        summary = run_crawl(city, paths, quiet=quiet, resume=not fresh, reextract=reextract)
     except StoreError as exc:
         _fail(str(exc))
     for _url, message in summary.errors:

@@ -162,3 +162,35 @@ def _records(paths: Paths) -> dict:
             out[(kind, row[0])] = row[1:]
     con.close()
     return out
+
+
+def test_reextraction_reads_the_archive_offline(tmp_path):
+    """``--reextract``: a finished crawl read again from its WARC files with the server gone."""
+    from typer.testing import CliRunner
+
+    from sgs.cli import app
+
+    city = build(2026)
+    paths = Paths(tmp_path / "sgs.duckdb")
+    with DemoServer(city) as server:
+        config_path = write_city(city, server.base_url, tmp_path)
+        config = load_city(config_path)
+        only = replace(config, sources=tuple(s for s in config.sources if s.id in
+                                             ("sj-wj-xk", "dc-cg-cf", "xs-ny-cf", "nh-jt-cf", "sj-hb-cf-old")))
+        first = run_crawl(only, paths, quiet=True)
+    before = _records(paths)
+    again = run_crawl(only, paths, quiet=True, reextract=first.crawl_id)  # the server is stopped
+    con = duckdb.connect(str(paths.db), read_only=True)
+    pages = con.execute("SELECT count(*) FROM fetches WHERE crawl_id = ? AND role IS NOT NULL",
+                        [first.crawl_id]).fetchone()[0]
+    new_fetches = con.execute("SELECT count(*) FROM fetches WHERE crawl_id = ?", [again.crawl_id]).fetchone()[0]
+    problems = {c: set(con.execute("SELECT source_id, problem, url FROM availability WHERE crawl_id = ?",
+                                   [c]).fetchall()) for c in (first.crawl_id, again.crawl_id)}
+    con.close()
+    assert again.crawl_id != first.crawl_id and again.replayed == pages > 0 and new_fetches == 0
+    assert again.records == first.records and sorted(again.errors) == sorted(first.errors)
+    assert {k: v[:2] for k, v in _records(paths).items()} == {k: v[:2] for k, v in before.items()}
+    assert problems[again.crawl_id] == problems[first.crawl_id] and len(problems[first.crawl_id]) == 2
+    result = CliRunner().invoke(app, ["crawl", "--quiet", "--config", str(config_path), "--db", str(paths.db),
+                                      "--reextract", "nope"])
+    assert result.exit_code == 1 and "nope" in result.stderr
