@@ -110,6 +110,30 @@ def child(mode: str, workdir: Path, concurrency: int) -> dict:
 
 # --- the driver ------------------------------------------------------------------------------------
 
+def parse_rates(city, n: int = 300) -> dict[str, float]:
+    """Pages/s for parsing a demo list and detail page: BeautifulSoup on lxml vs lxml alone vs extraction."""
+    from bs4 import BeautifulSoup
+
+    from crawlers import extract
+    from democity.pages import Site
+
+    site = Site(city)
+    rec = city.records[0]
+    pages = {"list": site.respond(f"/d/{rec.dept_id}/{rec.kind}/list", "page=1").body.decode(),
+             "detail": site.respond(f"/d/{rec.dept_id}/{rec.kind}/detail/{rec.id}.html").body.decode()}
+    out = {}
+    for name, html in pages.items():
+        for label, fn in (("bs4+lxml parse", lambda h: BeautifulSoup(h, "lxml")),
+                          ("lxml parse", extract.parse),
+                          ("sgs extract", (lambda h: extract.list_rows(h, rec.kind, "http://h/")) if name == "list"
+                           else (lambda h: extract.detail_fields(h, rec.kind)))):
+            started = time.perf_counter()
+            for _ in range(n):
+                fn(html)
+            out[f"{name} ({len(html.encode()) // 1024} KB): {label}"] = n / (time.perf_counter() - started)
+    return out
+
+
 def _requests_of_a_crawl(workdir: Path, concurrency: int) -> list[tuple[str, dict | None]]:
     """The requests a whole crawl makes (list, detail and attachment pages), taken from a warm-up crawl."""
     import duckdb
@@ -155,6 +179,7 @@ def main() -> None:
                 if mode not in best or run["seconds"] < best[mode]["seconds"]:
                     best[mode] = run
     a, b, c, r = (best[m] for m in ("plain", "fetch", "crawl", "replay"))
+    rates = parse_rates(city)
     print(f"machine: {platform.processor() or platform.machine()}, {_cpu()}; Python {platform.python_version()}")
     print(f"demo city: {len(requests)} requests per crawl, concurrency {args.concurrency}, best of {args.repeat}")
     print(f"{'mode':<8}{'pages':>7}{'seconds':>9}{'pages/s':>9}{'peak MB':>9}")
@@ -164,6 +189,8 @@ def main() -> None:
     print(f"(c)/(a) pages/s: {c['pages_per_s'] / a['pages_per_s']:.0%} (target ≥ 60 %)")
     print(f"re-extraction: {r['records'] / r['seconds']:.0f} records/s ({r['records']} records, "
           f"{r['pages']} archived pages, no network)")
+    for name, rate in rates.items():
+        print(f"parse {name}: {rate:,.0f} pages/s")
 
 
 def _cpu() -> str:

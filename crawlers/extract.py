@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from functools import lru_cache
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin
@@ -27,7 +28,11 @@ from urllib.parse import urljoin
 import lxml.html
 from lxml import etree
 
-from metrics.standard import normalise_label, synonym_map
+from metrics.standard import normalise_label as _normalise_label
+from metrics.standard import synonym_map
+
+# pages repeat the same few dozen labels thousands of times: normalise each text once
+normalise_label = lru_cache(maxsize=65536)(_normalise_label)
 
 MIN_HEADER_CODES = 2
 _CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "utf8": "utf-8"}
@@ -256,7 +261,8 @@ def _text_pairs(doc: Html) -> Iterator[tuple[str, str]]:
         if _HAS_BLOCK(el):
             continue  # its inner blocks are read on their own
         for line in "".join(el.itertext()).splitlines():
-            yield from _labelled_segments(line)
+            if "：" in line or ":" in line:
+                yield from _labelled_segments(line)
 
 
 def _labelled_segments(line: str) -> Iterable[tuple[str, str]]:
