@@ -274,3 +274,24 @@ def test_unknown_profile_keys_are_refused(tmp_path) -> None:
                     'rows = { table = "x" }\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="rows"):
         load_city(path)
+
+
+def test_every_profile_example_in_the_docs_loads(tmp_path) -> None:
+    """Each ``[[sources]]`` example of docs/configuration.md is a valid source profile."""
+    import re
+    import tomllib
+
+    from sgs.cityconfig import load_city
+    from sgs.settings import REPO_ROOT
+
+    doc = (REPO_ROOT / "docs" / "configuration.md").read_text("utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", doc, re.S)
+    assert len(blocks) >= 2
+    styles = set()
+    for i, block in enumerate(blocks):
+        depts = {s.get("dept") for s in tomllib.loads(block).get("sources", [])} - {None}
+        extra = "".join(f'\n[[departments]]\nid = "{d}"\nname = "{d}"\ncounty = "市本级"\n' for d in depts)
+        path = tmp_path / f"example{i}.toml"
+        path.write_text(block if "[city]" in block else block + extra, encoding="utf-8")
+        styles |= {s.paging.get("style", "none") for s in load_city(path).sources}
+    assert styles >= {"query", "trs", "post", "json", "none"}
