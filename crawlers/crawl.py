@@ -4,13 +4,15 @@ Shape (scrapy's split): the source profile (``sgs.cityconfig.Source``) with ``pa
 to fetch and how to read it, ``fetch`` fetches politely, and the pipeline here decides what happens to a
 response: archive → extract → normalise → store. Sources are crawled concurrently (politeness is per host,
 in the fetcher) on one event loop; every database write goes through one writer (a DuckDB connection is
-not thread-safe), one transaction per list page with everything read from it: its fetches, its detail
-pages and attachments, their records, and the availability problems seen.
+not thread-safe). A list page is all-or-nothing with everything read from it (its fetches, detail pages
+and attachments, their records, the availability problems seen); the writer commits the pages finished
+in each half second together.
 
 Resuming: a crawl killed at any point leaves its ``crawls`` row ``running``. The next run resumes that
 crawl: pages already committed (``fetches`` rows of the crawl with a ``role``) are replayed from the WARC
 archive instead of being requested again, and records are upserted by key, so nothing is lost or stored
-twice. Only the page in flight when the process died is fetched again.
+twice. Only pages not yet committed when the process died (at most the last half second's) are fetched
+again.
 
 Incremental: each request carries the validators of the last archived response for it (ETag /
 Last-Modified); an unchanged page is archived as a revisit record and read from the original's bytes.
@@ -507,7 +509,7 @@ class _Run:
         done = self.done.get(key)
         if done is not None:
             self.summary.replayed += 1
-            self.progress.update(self.summary, replayed=True)
+            self.progress.update(self.summary)
             return self._replay(done)
         if self.offline:  # re-extraction never goes to the network
             return _Got(FetchResult(url, url, error=f"重新提取：存档中没有 {url}，不联网抓取", form=form), None)
@@ -522,7 +524,7 @@ class _Run:
         row = self.archive.write(result, source_id=source.id, previous=previous)
         row["role"] = role
         batch.fetches.append(row)
-        self.progress.update(self.summary)
+        self.progress.update(self.summary, fetched=1)
         if row["revisit_of"]:
             self.summary.unchanged += 1
             _uri, http, body = read_response(self.paths, previous["warc_file"], previous["warc_offset"])

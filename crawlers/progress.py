@@ -9,7 +9,6 @@ import time
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 if TYPE_CHECKING:
@@ -32,14 +31,14 @@ class CrawlProgress:
             self._task = self._progress.add_task("", total=sources)
             self._progress.start()
 
-    def update(self, summary: CrawlSummary, replayed: bool = False) -> None:
-        """Called per page fetched (or replayed) and per list page read."""
+    def update(self, summary: CrawlSummary, fetched: int = 0) -> None:
+        """Called per request made (``fetched=1``), per page replayed and per list page read."""
         if not self.enabled or self._progress is None:
             return
-        self.fetched += not replayed
+        self.fetched += fetched
         rate = self.fetched / max(1e-6, time.monotonic() - self.started)
         self._progress.update(self._task, description=(
-            f"页面 {summary.pages} 列表/{self.fetched} 请求  记录 {summary.records}  错误 {len(summary.errors)}"
+            f"列表页 {summary.pages}  请求 {self.fetched}  记录 {summary.records}  错误 {len(summary.errors)}"
             f"  {rate:.1f} 页/秒"))
 
     def source_done(self) -> None:
@@ -52,7 +51,7 @@ class CrawlProgress:
             return
         if verbose and not self.console.is_terminal:
             return
-        self.console.print(f"[sgs] {escape(text)}", highlight=False, soft_wrap=True)
+        self.console.print(f"[sgs] {text}", markup=False, highlight=False, soft_wrap=True)
 
     def close(self) -> None:
         if self._progress is not None:

@@ -13,7 +13,7 @@ import duckdb
 from democity import DemoServer, build, write_city
 from sgs.settings import REPO_ROOT
 
-KILL_AFTER = 250  # requests served (of about 620 for the whole demo)
+KILL_AFTER = 400  # requests served (of about 620 for the whole demo; writes are committed every 0.5 s)
 
 
 def _crawl_cmd(config, db) -> list[str]:
