@@ -170,7 +170,9 @@ class _Run:
         self.offline = reextract is not None
         if self.offline and not con.execute("SELECT 1 FROM crawls WHERE crawl_id = ?", [reextract]).fetchone():
             raise store.StoreError(f"没有编号为 {reextract} 的抓取，无法按存档重新提取")
-        self.done = _done_pages(con, reextract or crawl_id) if unfinished or reextract else {}
+        # resuming retries what failed for a passing reason (no answer, 5xx); re-extraction replays all
+        replayed_crawl = reextract or (crawl_id if unfinished else None)
+        self.done = _done_pages(con, replayed_crawl, retry_failed=not reextract) if replayed_crawl else {}
         self.previous = _previous_responses(con)
         part = len(list(paths.archive.glob(f"{crawl_id}*.warc.gz"))) if unfinished else 0
         self.archive = Archive(paths, crawl_id, part=part)
@@ -640,13 +642,18 @@ _FETCH_COLUMNS = ("fetch_id", "url", "form", "status", "error", "warc_file", "wa
                   "sha256", "etag", "last_modified", "fetched_at")
 
 
-def _done_pages(con: duckdb.DuckDBPyConnection, crawl_id: str) -> dict[tuple[str, str | None], dict]:
-    """The pages a crawl has committed, by (url, form); a revisit carries its ``original`` row."""
+def _done_pages(con: duckdb.DuckDBPyConnection, crawl_id: str, *,
+                retry_failed: bool) -> dict[tuple[str, str | None], dict]:
+    """The pages a crawl has committed, by (url, form); a revisit carries its ``original`` row.
+
+    ``retry_failed`` leaves out pages that got no answer or a 5xx, so a resumed crawl tries them again.
+    """
+    transient = " AND f.status IS NOT NULL AND f.status < 500" if retry_failed else ""
     cols = ", ".join(f"f.{c}" for c in _FETCH_COLUMNS)
     ocols = ", ".join(f"o.{c}" for c in _FETCH_COLUMNS)
     out = {}
     for row in con.execute(f"SELECT {cols}, {ocols} FROM fetches f LEFT JOIN fetches o ON o.fetch_id = f.revisit_of "
-                           "WHERE f.crawl_id = ? AND f.role IS NOT NULL", [crawl_id]).fetchall():
+                           f"WHERE f.crawl_id = ? AND f.role IS NOT NULL{transient}", [crawl_id]).fetchall():
         mine = dict(zip(_FETCH_COLUMNS, row[:len(_FETCH_COLUMNS)]))
         original = dict(zip(_FETCH_COLUMNS, row[len(_FETCH_COLUMNS):]))
         mine["original"] = original if original["fetch_id"] else None

@@ -580,3 +580,27 @@ def test_post_requests_are_archived_with_their_form(site: Site, paths: Paths) ->
         requests = [(rec.http_headers.protocol, rec.content_stream().read()) for rec in ArchiveIterator(fh)
                     if rec.rec_type == "request"]
     assert requests == [("POST", b"pageNo=2&pageSize=10")]
+
+
+def test_resumed_crawl_replays_answers_and_retries_failures(site: Site, paths: Paths) -> None:
+    """An interrupted crawl (its row left ``running``) is resumed: answered pages come from the archive,
+    pages that got a 5xx are asked again."""
+    build_site(site)
+    site.fail_first[site.key("/d/env/cf/detail/A1.html")] = 99
+    first = crawl(demo_city(site), paths)
+    assert first.sources["env-cf"].status == "partial"
+    con = duckdb.connect(str(paths.db))
+    con.execute("UPDATE crawls SET status = 'running', finished_at = NULL")  # as if killed before the end
+    con.close()
+    site.fail_first.clear()
+    before = Counter(site.hits)
+    second = crawl(demo_city(site), paths)
+    asked = {k for k, n in site.hits.items() if n > before[k]} - {"/robots.txt"}
+    assert second.resumed and second.crawl_id == first.crawl_id and second.errors == []
+    assert asked == {"/d/env/cf/detail/A1.html"}  # only the page that had failed
+    assert records(paths, "cf")["长环罚〔2026〕15号"]["CF_NR_FK"] == "0.5"  # now read from its detail page
+    con = duckdb.connect(str(paths.db), read_only=True)
+    assert con.execute("SELECT count(*), min(status) FROM crawls").fetchone() == (1, "done")
+    con.close()
+    assert {p.name for p in paths.archive.glob("*.warc.gz")} == {f"{first.crawl_id}.warc.gz",
+                                                                 f"{first.crawl_id}-r1.warc.gz"}
