@@ -12,7 +12,7 @@ says 行政相对人名称 needs a registry synonym (or a source's ``labels`` ov
 - JSON entities: keys that are codes in lower case (``cf_wsh``) or synonyms;
 - tables of attachments (``crawlers.attachments``) through the same header mapping.
 
-Parsing is lxml, not BeautifulSoup: on the demo's pages lxml parses 30–40× faster than BeautifulSoup on
+Parsing is lxml, not BeautifulSoup: on the demo's pages lxml parses about 30× faster than BeautifulSoup on
 lxml, and the whole extraction here runs 3–5× faster than a BeautifulSoup parse alone (docs/bench-crawl.md);
 a crawl parses every page it fetches. ``<script>``, ``<style>`` and comments are dropped before any text is read,
 so hostile or decorative markup never becomes a value. HTML is parsed, never run.
