@@ -112,7 +112,6 @@ class Site:
         kind, _, page = rest.partition("/")
         if kind not in dept.kinds:
             return NOT_FOUND
-        rows = self.columns.get((dept.id, kind), [])
         if shape.paging == "query" and page == "list":
             return _html(self._list(dept, kind, _int(params.get("page"), 1)), shape, listing=True)
         if shape.paging == "post" and page == "search.do":
@@ -128,7 +127,7 @@ class Site:
                          _page(f"{dept.name}{KIND_NAMES[kind]}信息公示", '<div id="app">数据加载中……</div>'), shape)
         m = _FILE.match(page)
         if m and shape.paging == "attachments":
-            return self._file(dept, kind, m["day"], m["fmt"], rows)
+            return self._file(dept, kind, m["day"], m["fmt"])
         m = _DETAIL_PAGE.match(page)
         record = self.records.get(m["id"]) if m else None
         if record and record.dept_id == dept.id and record.kind == kind:
@@ -208,13 +207,14 @@ class Site:
         return [(day, formats[i % len(formats)], recs) for i, (day, recs) in enumerate(by_day.items())]
 
     def _file_list(self, dept: DemoDepartment, kind: str) -> str:
-        items = "".join(f'<li><a href="files/{day}.{fmt}">{KIND_NAMES[kind]}信息公示（第{len(self.batches(dept, kind)) - i}批）'
+        batches = self.batches(dept, kind)
+        items = "".join(f'<li><a href="files/{day}.{fmt}">{KIND_NAMES[kind]}信息公示（第{len(batches) - i}批）'
                         f'</a><span class="date">{recs[0].fbrq_text}</span></li>'
-                        for i, (day, fmt, recs) in enumerate(self.batches(dept, kind)))
+                        for i, (day, fmt, recs) in enumerate(batches))
         title = f"{dept.name}{KIND_NAMES[kind]}信息公示"
         return _page(title, f'<h1>{escape(title)}</h1><p>附件下载：</p><ul class="files">{items}</ul>')
 
-    def _file(self, dept: DemoDepartment, kind: str, day: str, fmt: str, _rows: list) -> Response:
+    def _file(self, dept: DemoDepartment, kind: str, day: str, fmt: str) -> Response:
         key = (dept.id, kind, f"{day}.{fmt}")
         if key not in self._files:
             batch = next(((f, recs) for d, f, recs in self.batches(dept, kind) if d == day), None)
