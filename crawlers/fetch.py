@@ -4,14 +4,17 @@ Government sites are small servers; the monitor must not hammer them (real-world
 gets its own semaphore (the source's ``concurrency``) and an optional pause between requests; transient
 failures (5xx, connection errors, timeouts) are retried with exponential backoff and jitter, while 4xx
 answers are final (retrying a 404 only adds load). Redirects are followed by hand so that every hop is
-checked against the allowed hosts. Every outcome, including failure, comes back as a ``FetchResult``:
-callers archive and report, they never see an exception from here.
+checked against the allowed hosts. robots.txt is read once per host and honoured (with its Crawl-delay)
+unless a source opts out. Conditional request headers (If-None-Match / If-Modified-Since) are the caller's
+to pass; a 304 comes back as a normal result. Every outcome, including failure, comes back as a
+``FetchResult``: callers archive and report, they never see an exception from here.
 """
 from __future__ import annotations
 
 import asyncio
 import random
 import time
+import urllib.robotparser
 from dataclasses import dataclass, field
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -39,6 +42,9 @@ class FetchResult:
     request_headers: list[tuple[str, str]] = field(default_factory=list)
     attempts: int = 0
     transient: bool = False  # no answer for a reason another try may cure (timeout, refused connection)
+    method: str = "GET"
+    form: dict[str, str] | None = None  # the POSTed form, for a POST
+    robots_denied: bool = False
 
     @property
     def ok(self) -> bool:
@@ -62,6 +68,9 @@ class _Host:
     semaphore: asyncio.Semaphore = field(init=False)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     next_start: float = 0.0
+    robots: bool = True
+    rules: urllib.robotparser.RobotFileParser | None = None
+    rules_loaded: asyncio.Event | None = None
 
     def __post_init__(self) -> None:
         self.semaphore = asyncio.Semaphore(self.concurrency)
@@ -95,6 +104,7 @@ class Fetcher:
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
         self.default_concurrency = concurrency
+        self._user_agent = ascii_header(user_agent)
         self._hosts: dict[str, _Host] = {}
         self._client = httpx.AsyncClient(
             headers={"User-Agent": ascii_header(user_agent), "Accept-Language": "zh-CN,zh;q=0.9"},
@@ -112,56 +122,91 @@ class Fetcher:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    def configure_host(self, host: str, *, concurrency: int = 2, delay: float = 0.0) -> None:
+    def configure_host(self, host: str, *, concurrency: int = 2, delay: float = 0.0, robots: bool = True) -> None:
         """Set a host's limits; when several sources share a host the most polite setting wins."""
         host = host.lower()
         current = self._hosts.get(host)
         if current is not None:
             concurrency = min(concurrency, current.concurrency)
             delay = max(delay, current.delay)
-        self._hosts[host] = _Host(max(1, concurrency), max(0.0, delay))
+            robots = robots or current.robots
+        self._hosts[host] = _Host(max(1, concurrency), max(0.0, delay), robots=robots)
 
     def allowed(self, url: str) -> bool:
         parts = urlsplit(url)
         return parts.scheme in ("http", "https") and parts.netloc.lower() in self.allowed_hosts
 
-    async def fetch(self, url: str) -> FetchResult:
-        """GET ``url`` politely; never raises for network or HTTP trouble."""
+    async def fetch(self, url: str, *, form: dict[str, str] | None = None,
+                    headers: dict[str, str] | None = None) -> FetchResult:
+        """GET ``url`` (POST ``form`` when given) politely; never raises for network or HTTP trouble."""
         started = time.monotonic()
-        result = await self._fetch_with_retries(url)
+        result = await self._fetch_with_retries(url, form, headers or {})
         result.elapsed = time.monotonic() - started
+        result.method, result.form = ("POST", form) if form is not None else ("GET", None)
         return result
 
-    async def _fetch_with_retries(self, url: str) -> FetchResult:
+    async def _fetch_with_retries(self, url: str, form: dict | None, headers: dict[str, str]) -> FetchResult:
         attempt = 0
         while True:
             attempt += 1
-            result = await self._follow(url)
+            result = await self._follow(url, form, headers)
             result.attempts = attempt
             if not _transient(result) or attempt > self.retries:
                 return result
             await asyncio.sleep(self.backoff * 2 ** (attempt - 1) + random.uniform(0, self.backoff))
 
-    async def _follow(self, url: str) -> FetchResult:
-        """One attempt, following redirects by hand so every hop is checked against the allowed hosts."""
+    async def _follow(self, url: str, form: dict | None = None, headers: dict[str, str] | None = None) -> FetchResult:
+        """One attempt, following redirects by hand so every hop is checked against the allowed hosts.
+
+        A 301/302/303 turns a POST into a GET, as browsers do.
+        """
         current = url
         for _ in range(self.max_redirects + 1):
             if not self.allowed(current):
                 return FetchResult(url, current, error=f"拒绝抓取 {current}：主机不在配置的来源范围内")
-            result = await self._one(url, current)
+            if not await self._robots_allow(current):
+                return FetchResult(url, current, error=f"robots.txt 禁止抓取 {current}，已遵守", robots_denied=True)
+            result = await self._one(url, current, form, headers or {})
             location = result.header("location")
             if result.status not in (301, 302, 303, 307, 308) or not location:
                 return result
             current = urljoin(current, location)
+            form = form if result.status in (307, 308) else None
         return FetchResult(url, current, error=f"抓取 {url} 失败：重定向超过 {self.max_redirects} 次")
 
-    async def _one(self, url: str, current: str) -> FetchResult:
+    async def _robots_allow(self, url: str) -> bool:
+        """Whether the host's robots.txt lets our User-Agent fetch ``url`` (read once per host).
+
+        No robots.txt (4xx) or an unreadable one means no rules, as RFC 9309 says for 4xx; its Crawl-delay
+        raises the host's delay.
+        """
+        parts = urlsplit(url)
+        host = self._host(parts.netloc.lower())
+        if not host.robots or parts.path == "/robots.txt":
+            return True
+        if host.rules_loaded is None:
+            host.rules_loaded = asyncio.Event()
+            robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
+            result = await self._one(robots_url, robots_url, None, {})
+            if result.ok:
+                rules = urllib.robotparser.RobotFileParser(robots_url)
+                rules.parse(result.body.decode("utf-8", "replace").splitlines())
+                host.rules = rules
+                delay = rules.crawl_delay(self._user_agent)
+                if delay:
+                    host.delay = max(host.delay, float(delay))
+            host.rules_loaded.set()
+        await host.rules_loaded.wait()
+        return host.rules is None or host.rules.can_fetch(self._user_agent, url)
+
+    async def _one(self, url: str, current: str, form: dict | None = None,
+                   headers: dict[str, str] | None = None) -> FetchResult:
         """A single request under the host's semaphore and delay, with the total-time limit."""
         host = self._host(urlsplit(current).netloc.lower())
         async with host.semaphore:
             await self._wait_turn(host)
             try:
-                return await asyncio.wait_for(self._request(url, current), self.total_timeout)
+                return await asyncio.wait_for(self._request(url, current, form, headers or {}), self.total_timeout)
             except (asyncio.TimeoutError, httpx.TimeoutException):
                 return FetchResult(url, current, error=f"抓取 {current} 超时", transient=True)
             except httpx.ConnectError as exc:
@@ -191,8 +236,9 @@ class Fetcher:
                 await asyncio.sleep(host.next_start - now)
             host.next_start = max(now, host.next_start) + host.delay
 
-    async def _request(self, url: str, current: str) -> FetchResult:
-        async with self._client.stream("GET", current) as response:
+    async def _request(self, url: str, current: str, form: dict | None, headers: dict[str, str]) -> FetchResult:
+        method = "POST" if form is not None else "GET"
+        async with self._client.stream(method, current, data=form, headers=headers) as response:
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 body += chunk

@@ -7,6 +7,11 @@ list (a server that never runs out of pages, a next link that cycles) always end
 - ``none``: the start URL only.
 - ``query``: ``param`` (default ``page``) from ``start`` (default 1); stops at a page with no rows.
 - ``next_link``: follows the ``<a>`` whose text is 下一页/下页/next; stops when missing or already visited.
+- ``trs``: TRS-family CMS columns: ``index.html``, then ``index_1.html`` … ``index_{N-1}.html``, where N is
+  the total the first page's ``createPageHTML(N, …)`` script states (the links themselves are drawn by
+  JavaScript, so there is no 下一页 to follow). Any extension (``.htm``, ``.shtml``) works.
+- ``post``: a search form posted with ``param`` (default ``pageNo``) = 1, 2, … plus the fixed ``form``
+  fields; stops at a page with no rows. The URL stays the same, so pages are told apart by their form data.
 - ``json``: ``page_param``/``size_param`` (default ``page``/``pageSize``, ``size`` 50); the list is at
   ``list_path`` (default ``data.list``), the total at ``total_path`` (default ``data.total``), each item's
   record under ``entity_key`` (default ``entity``) when present.
@@ -17,13 +22,14 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from bs4 import BeautifulSoup
-
+from crawlers.extract import Html, next_link_href
 from sgs.cityconfig import Source
 
 NEXT_LINK_TEXTS = re.compile(r"^\s*(下一页|下页|next|next\s*page)\s*[>»›]*\s*$", re.IGNORECASE)
+CREATE_PAGE_HTML = re.compile(r"createPageHTML\(\s*['\"]?(\d+)")
+_TRS_PAGE = re.compile(r"^(?P<stem>.*?)(?:_\d+)?(?P<ext>\.[a-z]+)$", re.IGNORECASE)
 
 
 @dataclass
@@ -34,6 +40,7 @@ class Page:
     number: int
     text: str  # decoded body (HTML or JSON)
     n_items: int  # rows or items the page yielded
+    doc: Html | None = None  # the parsed HTML, when the caller has it (saves a second parse)
 
 
 def with_query(url: str, **params: object) -> str:
@@ -70,18 +77,25 @@ def json_items(doc: object, paging: dict) -> list[dict]:
     return out
 
 
-def next_link(html: str, base_url: str) -> str | None:
+def next_link(html: str | Html, base_url: str) -> str | None:
     """Absolute URL of the page's 下一页 link, if it has one that goes somewhere."""
-    soup = BeautifulSoup(html, "lxml")
-    for a in soup.find_all("a", href=True):
-        href = a["href"].strip()
-        if NEXT_LINK_TEXTS.match(a.get_text(" ", strip=True)) and href and not _dead_href(href):
-            return urljoin(base_url, href)
-    return None
+    return next_link_href(html, base_url, NEXT_LINK_TEXTS)
 
 
-def _dead_href(href: str) -> bool:
-    return href.startswith("#") or href.lower().startswith(("javascript:", "mailto:"))
+def trs_total(html: str) -> int | None:
+    """The page count a TRS list states in ``createPageHTML(N, current, "index", "html")``."""
+    m = CREATE_PAGE_HTML.search(html)
+    return int(m.group(1)) if m else None
+
+
+def trs_url(start_url: str, number: int) -> str:
+    """Page ``number`` (1-based) of a TRS column: ``index.html``, ``index_1.html``, …"""
+    parts = urlsplit(start_url)
+    head, _, name = parts.path.rpartition("/")
+    m = _TRS_PAGE.match(name or "index.html")
+    stem, ext = (m["stem"], m["ext"]) if m else ("index", ".html")
+    name = f"{stem}{ext}" if number <= 1 else f"{stem}_{number - 1}{ext}"
+    return urlunsplit(parts._replace(path=f"{head}/{name}"))
 
 
 @dataclass
@@ -90,6 +104,7 @@ class Pager:
 
     source: Source
     seen: set[str] = field(default_factory=set)
+    trs_total: int | None = None  # read from the first page
 
     @property
     def style(self) -> str:
@@ -103,9 +118,27 @@ class Pager:
         return _FIRST[self.style](self)
 
     def next(self, page: Page) -> str | None:
-        self.seen.add(page.url)
+        """The next page's URL, or None at the end (a URL already read ends the walk: a cycle)."""
+        self.seen.add(self._identity(page.url, page.number))
         url = _NEXT[self.style](self, page)
-        return None if url is None or url in self.seen else url
+        return None if url is None or self._identity(url, page.number + 1) in self.seen else url
+
+    def form(self, number: int) -> dict[str, str] | None:
+        """The form data to POST for page ``number`` (``post`` style), else None for a GET."""
+        if self.style != "post":
+            return None
+        fields = {k: str(v) for k, v in self.config.get("form", {}).items()}
+        return {**fields, self.config.get("param", "pageNo"): str(int(self.config.get("start", 1)) + number - 1)}
+
+    def _identity(self, url: str, number: int) -> str:
+        return f"{url} #{number}" if self.style == "post" else url
+
+    def _trs_next(self, page: Page) -> str | None:
+        """Page N+1 while N is below the stated total; without a total, while pages still have rows."""
+        total = self.trs_total if page.number > 1 else trs_total(page.text)
+        self.trs_total = total
+        more = page.number < total if total is not None else page.n_items > 0
+        return trs_url(self.source.start_url, page.number + 1) if more else None
 
     # --- per style ---------------------------------------------------------------------------------
 
@@ -144,10 +177,15 @@ _FIRST: dict[str, Callable[[Pager], str]] = {
     "query": lambda p: p._query_url(1),
     "next_link": lambda p: p.source.start_url,
     "json": lambda p: p._json_url(1),
+    "trs": lambda p: trs_url(p.source.start_url, 1),
+    "post": lambda p: p.source.start_url,
 }
 _NEXT: dict[str, Callable[[Pager, Page], str | None]] = {
     "none": lambda p, page: None,
     "query": lambda p, page: p._query_url(page.number + 1) if page.n_items else None,
-    "next_link": lambda p, page: next_link(page.text, page.url),
+    "next_link": lambda p, page: next_link(page.doc if page.doc is not None else page.text, page.url),
     "json": Pager._json_next,
+    "trs": Pager._trs_next,
+    "post": lambda p, page: p.source.start_url if page.n_items else None,
 }
+STYLES = tuple(_FIRST)

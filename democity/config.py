@@ -1,7 +1,11 @@
 """The demo city as a deployment would describe it: ``city.toml`` (sgs.cityconfig's format) and the
 ground-truth manifest ``ground_truth.json`` beside it.
 
-The URLs depend on the port the server got, so the files are written after the server starts.
+The URLs depend on the port the server got, so the files are written after the server starts. Each
+department's sources follow its page shape (``democity.shapes``), and a few extra sources point at the
+demo's deliberate availability problems (``shapes.BROKEN``), recorded in the manifest under
+``"availability"``: [{dept_id, source_id, problem, url}]. They add no record, so the record ground truth
+is the generator's alone.
 """
 from __future__ import annotations
 
@@ -10,9 +14,10 @@ from pathlib import Path
 
 import tomli_w
 
-from democity.generate import DemoCity
+from democity.generate import PAGE_SIZE, DemoCity
 from democity.ledgers import write_ledgers
 from democity.pages import PORTAL_MAX_SIZE, column_path
+from democity.shapes import BROKEN, shape_of
 
 CONCURRENCY = 4
 PORTAL_PAGE_SIZE = min(50, PORTAL_MAX_SIZE)
@@ -29,10 +34,14 @@ def city_document(city: DemoCity, base_url: str) -> dict:
             "website": home, "column_url": f"{home}sgs/", "liaison": d.liaison, "liaison_phone": d.liaison_phone,
             "catalogue": [{"code": c.code, "kind": c.kind, "name": c.name, "basis": c.basis} for c in d.catalogue],
         })
-        paging = {"style": "query", "param": "page"} if d.paging == "query" else {"style": "next_link"}
         sources += [{"id": f"{d.id}-{kind}", "channel": "site", "kind": kind, "dept": d.id,
-                     "start_url": home + column_path(d, kind), "paging": paging, "concurrency": CONCURRENCY}
+                     "start_url": home + column_path(d, kind), **_profile(d), "concurrency": CONCURRENCY}
                     for kind in d.kinds]
+    for b in BROKEN:
+        if b.how != "dead":
+            sources.append({"id": broken_source_id(b), "channel": "site", "kind": b.kind, "dept": b.dept_id,
+                            "start_url": f"{base}/d/{b.dept_id}/{b.path}", "paging": {"style": "none"},
+                            "concurrency": CONCURRENCY})
     for kind in ("xk", "cf"):
         sources.append({
             "id": f"portal-{kind}", "channel": "portal", "kind": kind, "start_url": f"{base}/portal/api/{kind}",
@@ -43,13 +52,45 @@ def city_document(city: DemoCity, base_url: str) -> dict:
     return {"city": {"name": city.name}, "departments": departments, "sources": sources}
 
 
+def _profile(dept) -> dict:
+    """The source profile settings a department's page shape needs (docs/configuration.md)."""
+    shape = shape_of(dept)
+    paging = {
+        "query": {"style": "query", "param": "page"},
+        "next_link": {"style": "next_link"},
+        "trs": {"style": "trs"},
+        "post": {"style": "post", "param": "pageNo", "form": {"pageSize": str(PAGE_SIZE)}},
+        "json": {"style": "json", "page_param": "pageNo", "size_param": "pageSize", "size": PAGE_SIZE,
+                 "total_path": "result.total", "list_path": "result.rows", "entity_key": ""},
+        "attachments": {"style": "none"},
+    }[shape.paging]
+    out: dict = {"paging": paging}
+    if shape.paging == "attachments":
+        out["rows"] = {"links": r"/files/\d{8}\.(xlsx|xls|csv|docx)$"}
+    elif shape.title_list:
+        out["rows"] = {"links": r"/detail/[^/]+\.html$"}
+    return out
+
+
+def broken_source_id(b) -> str:
+    """The extra source pointing at a deliberately broken column (``sj-hb-cf-old``)."""
+    return f"{b.dept_id}-{b.kind}-{b.path.split('/')[0]}"
+
+
+def availability_truth(base_url: str) -> list[dict]:
+    """The availability problems a crawl of the demo must report, one per ``shapes.BROKEN`` entry."""
+    base = base_url.rstrip("/")
+    return [{"dept_id": b.dept_id, "source_id": f"{b.dept_id}-{b.kind}" if b.how == "dead" else broken_source_id(b),
+             "problem": b.problem, "url": f"{base}/d/{b.dept_id}/{b.path}"} for b in BROKEN]
+
+
 def write_city(city: DemoCity, base_url: str, out_dir: Path) -> Path:
     """Write ``out_dir/city.toml`` and ``out_dir/ground_truth.json``; return the TOML's path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "city.toml"
     path.write_text(tomli_w.dumps(city_document(city, base_url)), encoding="utf-8")
-    (out_dir / "ground_truth.json").write_text(
-        json.dumps(city.manifest(), ensure_ascii=False, indent=1), encoding="utf-8")
+    manifest = {**city.manifest(), "availability": availability_truth(base_url)}
+    (out_dir / "ground_truth.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     write_ledgers(city, out_dir)  # the departments' decision ledgers (democity.ledgers)
     return path

@@ -1,19 +1,28 @@
 """The demo city on a loopback socket: a stdlib ``ThreadingHTTPServer`` in a daemon thread.
 
 Loopback only, by construction: the demo must never be reachable from the network, so any other host is
-refused before a socket is opened. Requests are not logged (a crawl makes over a thousand of them).
+refused before a socket is opened. Requests are not logged (a crawl makes over a thousand of them) but
+counted per path (``requests``), so tests can prove what a crawl did and did not ask for.
+
+Responses carry an ``ETag`` (a hash of the body) and a fixed ``Last-Modified``; a request whose
+``If-None-Match`` matches gets ``304 Not Modified``, as a CMS behind a caching front end answers.
+``faults`` (``democity.faults.Faults``, opt-in) can make chosen paths slow, failing, truncated, … .
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import socket
 import threading
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from democity.generate import DemoCity
-from democity.pages import Site
+from democity.generate import LAST_PUBLICATION, DemoCity
+from democity.pages import Response, Site
+
+LAST_MODIFIED = f"{LAST_PUBLICATION:%a, %d %b %Y} 08:00:00 GMT"
 
 
 def loopback_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -34,13 +43,20 @@ class _Server6(ThreadingHTTPServer):
 class DemoServer:
     """Serve ``city`` on ``host:port`` (port 0 picks a free one) from construction until ``stop()``."""
 
-    def __init__(self, city: DemoCity, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, city: DemoCity, host: str = "127.0.0.1", port: int = 0, faults=None) -> None:
         addr = loopback_address(host)
         site = Site(city)
+        counter: Counter[str] = Counter()
+        lock = threading.Lock()
+        self.requests = counter
+        self._lock = lock
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             server_version = "democity/1"
+            # headers and body go out in two writes: with Nagle on, the body waits for the client's delayed
+            # ACK (~40 ms a request on loopback), which made the demo, not the crawler, the bottleneck
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:  # noqa: N802 (stdlib name)
                 self._send(head=False)
@@ -48,11 +64,35 @@ class DemoServer:
             def do_HEAD(self) -> None:  # noqa: N802
                 self._send(head=True)
 
-            def _send(self, head: bool) -> None:
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                self._send(head=False, method="POST", form=self.rfile.read(length).decode("utf-8", "replace"))
+
+            def _send(self, head: bool, method: str = "GET", form: str = "") -> None:
                 parts = urlsplit(self.path)
-                resp = site.respond(parts.path, parts.query)
+                key = parts.path + (f"?{parts.query}" if parts.query else "") + (f" POST {form}" if form else "")
+                with lock:
+                    counter[key] += 1
+                    hit = counter[key]
+                def render() -> Response:
+                    return site.respond(parts.path, parts.query, method, form)
+
+                if faults is not None and faults.apply(self, parts.path, hit, render):
+                    return
+                self._write(render(), head)
+
+            def _write(self, resp: Response, head: bool) -> None:
+                headers = list(resp.headers)
+                if resp.status == 200:
+                    etag = '"' + hashlib.md5(resp.body).hexdigest() + '"'
+                    headers += [("ETag", etag), ("Last-Modified", LAST_MODIFIED)]
+                    if self.headers.get("If-None-Match") == etag:
+                        resp = Response(304, resp.content_type, b"")
                 self.send_response(resp.status)
-                self.send_header("Content-Type", resp.content_type)
+                if resp.status != 304:
+                    self.send_header("Content-Type", resp.content_type)
+                for name, value in headers:
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(resp.body)))
                 self.end_headers()
                 if not head:
@@ -68,6 +108,11 @@ class DemoServer:
         self._thread.start()
         host_part = f"[{addr}]" if addr.version == 6 else str(addr)
         self.base_url = f"http://{host_part}:{self._httpd.server_address[1]}"
+
+    def served(self) -> int:
+        """Requests answered so far (all paths)."""
+        with self._lock:
+            return sum(self.requests.values())
 
     def stop(self) -> None:
         """Stop serving and close the socket (safe to call twice)."""

@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-PAGING_STYLES = ("none", "query", "next_link", "json")
+PAGING_STYLES = ("none", "query", "next_link", "trs", "post", "json")
 CHANNELS = ("site", "portal")
 
 
@@ -43,7 +43,13 @@ class Department:
 class Source:
     """One list to crawl: a department column (channel ``site``) or a portal channel (``portal``).
 
-    ``paging``: {"style": "none" | "query" | "next_link" | "json", …} (see docs/configuration.md).
+    It is the source *profile* (docs/configuration.md): what to fetch (``start_url``, ``paging``), how to
+    find rows and detail links (``rows``), field overrides (``labels``, ``encoding``) and politeness
+    (``concurrency``, ``delay``, ``robots``, ``max_pages``). The generic extractor does the rest.
+
+    ``paging``: {"style": "none" | "query" | "next_link" | "trs" | "post" | "json", …}.
+    ``rows``: {} for list tables (the default), or {"links": "regex"} for title lists whose links match.
+    ``labels``: page label → standard code, for a label the registry does not know.
     ``dept``: the department a site source belongs to; portal records are attributed by agency code.
     """
 
@@ -56,6 +62,10 @@ class Source:
     max_pages: int = 500
     concurrency: int = 2
     delay: float = 0.0
+    robots: bool = True  # honour the host's robots.txt
+    rows: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
+    encoding: str | None = None  # force a charset when a site's declaration and bytes both mislead
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -88,6 +98,8 @@ def load_city(path: str | Path) -> City:
         sources = tuple(_source(s) for s in doc.get("sources", []))
     except (TypeError, KeyError) as exc:
         raise ConfigError(f"配置文件 {path} 的条目有误：{exc}") from None
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     ids = {d.id for d in depts}
     for s in sources:
         if s.channel not in CHANNELS:
@@ -96,6 +108,8 @@ def load_city(path: str | Path) -> City:
             raise ConfigError(f"{path}: 来源 {s.id} 的 kind 应为 xk 或 cf，而不是 {s.kind!r}")
         if s.paging.get("style", "none") not in PAGING_STYLES:
             raise ConfigError(f"{path}: 来源 {s.id} 的分页方式 {s.paging.get('style')!r} 不受支持")
+        if s.rows and set(s.rows) != {"links"}:
+            raise ConfigError(f"{path}: 来源 {s.id} 的 rows 只支持 {{ links = \"正则表达式\" }}，而不是 {s.rows!r}")
         if s.channel == "site" and s.dept not in ids:
             raise ConfigError(f"{path}: 来源 {s.id} 所属部门 {s.dept!r} 未在 [[departments]] 中定义")
     return City(doc.get("city", {}).get("name", path.stem), depts, sources, path)
@@ -107,4 +121,7 @@ def _department(d: dict) -> Department:
 
 
 def _source(s: dict) -> Source:
+    unknown = set(s) - set(Source.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"来源 {s.get('id')} 有未知的设置项：{'、'.join(sorted(unknown))}（见 docs/configuration.md）")
     return Source(**s)

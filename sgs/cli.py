@@ -33,26 +33,72 @@ def _fail(message: str, code: int = 1) -> None:
 def crawl(
     config: Path = typer.Option(..., "--config", "-c", help="城市配置文件（TOML，见 docs/configuration.md）。"),
     db: Optional[Path] = DbOption,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="不显示进度（供 cron 使用）。"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="不显示进度条和过程信息，只报告错误（供 cron 使用）。"),
+    daily: bool = typer.Option(False, "--daily", help="值班读网：抓取后为本月、本季度及上月、上季度评分并发布（见 docs/crawling.md）。"),
+    fresh: bool = typer.Option(False, "--fresh", help="不续抓上次中断的抓取，从头开始。"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="--daily 以哪一天为“今天”（YYYY-MM-DD，默认今天）。"),
+    reextract: Optional[str] = typer.Option(None, "--reextract", help="不联网：按存档重新提取某次抓取（抓取编号）。"),
 ) -> None:
-    """抓取配置中的各部门双公示专栏和信用网站，存档并入库。"""
+    """抓取配置中的各部门双公示专栏和信用网站，存档并入库（中断后再次运行即续抓）。"""
     from crawlers.crawl import run_crawl
     from metrics.store import StoreError
     from sgs.cityconfig import ConfigError, load_city
 
     try:
         city = load_city(config)
+        today = date.fromisoformat(as_of) if as_of else date.today()
     except ConfigError as exc:
         _fail(str(exc), 2)
+    except ValueError:
+        _fail(f"--as-of 应为 YYYY-MM-DD 格式的日期，而不是 {as_of!r}", 2)
+    paths = resolve_paths(db)
     try:
-        summary = run_crawl(city, resolve_paths(db), quiet=quiet)
+        summary = run_crawl(city, paths, quiet=quiet, resume=not fresh, reextract=reextract)
     except StoreError as exc:
         _fail(str(exc))
     for _url, message in summary.errors:
         typer.echo(f"  {message}", err=True)
+    if daily:
+        _daily_scores(paths, today, quiet)
     if summary.failed_sources:
         _fail(f"{len(summary.failed_sources)} 个来源无法抓取：{', '.join(summary.failed_sources)}；"
               "其余来源的数据已保存。")
+
+
+def daily_periods(today: date) -> list[str]:
+    """The periods a daily run scores: this month and quarter, and the previous ones (late publications of
+    last month still arrive, and a quarter's report is written in the month after it)."""
+    from metrics.periods import parse_period
+
+    month = parse_period(f"{today:%Y-%m}")
+    quarter = parse_period(f"{today.year}Q{(today.month - 1) // 3 + 1}")
+    return [p.label for p in (month, quarter, month.previous(), quarter.previous())]
+
+
+def _daily_scores(paths: Paths, today: date, quiet: bool) -> None:
+    """Score each daily period that has records; a period without any is noted, not an error."""
+    from metrics import store
+    from metrics.periods import parse_period
+    from metrics.scoring import ScoringError, score_period
+    from metrics.workdays import CalendarError, default_calendar
+
+    con = store.connect(paths)
+    try:
+        calendar = default_calendar()
+        for label in daily_periods(today):
+            try:
+                rows = score_period(con, parse_period(label), calendar=calendar, as_of=today)
+            except ScoringError:
+                if not quiet:
+                    typer.echo(f"{label}：没有决定日期在该期间的记录，未评分。", err=True)
+                continue
+            if not quiet:
+                typer.echo(f"{label}：已为 {len(rows)} 个部门评分。", err=True)
+        store.publish(con, paths)
+    except CalendarError as exc:
+        _fail(str(exc))
+    finally:
+        con.close()
 
 
 @app.command()

@@ -87,6 +87,10 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.do_GET()
+
         def log_message(self, *args: object) -> None:
             pass
 
@@ -472,3 +476,131 @@ def test_published_snapshot_holds_the_records(site: Site, paths: Paths) -> None:
         assert con.execute("SELECT status, records FROM crawls").fetchone() == ("done", 10)
     finally:
         con.close()
+
+
+# --- politeness, availability and evidence of the crawler issue ------------------------------------
+
+def _availability(paths: Paths) -> set[tuple]:
+    con = duckdb.connect(str(paths.db), read_only=True)
+    try:
+        return set(con.execute("SELECT source_id, problem, url FROM availability").fetchall())
+    finally:
+        con.close()
+
+
+def test_robots_txt_is_honoured_with_its_crawl_delay(site: Site) -> None:
+    site.routes["/robots.txt"] = (200, "text/plain", b"User-agent: *\nDisallow: /private/\nCrawl-delay: 1\n")
+    site.html("/private/x", "<p>secret</p>")
+    site.html("/public/a", "<p>a</p>")
+    site.html("/public/b", "<p>b</p>")
+    denied = fetch(site, "/private/x")
+    assert denied.status is None and "robots.txt" in denied.error and site.hits["/private/x"] == 0
+
+    async def two() -> float:
+        async with Fetcher({urlsplit(site.base).netloc}) as fetcher:
+            started = time.monotonic()
+            await asyncio.gather(fetcher.fetch(site.base + "/public/a"), fetcher.fetch(site.base + "/public/b"))
+            return time.monotonic() - started
+    assert asyncio.run(two()) >= 1.0  # the Crawl-delay (whole seconds) spaced the two requests
+    assert site.hits["/robots.txt"] == 2  # once per fetcher (per crawl), not once per request
+
+
+def test_robots_can_be_switched_off_per_source(site: Site) -> None:
+    site.routes["/robots.txt"] = (200, "text/plain", b"User-agent: *\nDisallow: /\n")
+    site.html("/page", "<p>x</p>")
+
+    async def go():
+        host = urlsplit(site.base).netloc
+        async with Fetcher({host}) as fetcher:
+            fetcher.configure_host(host, robots=False)
+            return await fetcher.fetch(site.base + "/page")
+    assert asyncio.run(go()).ok and site.hits["/robots.txt"] == 0
+
+
+def test_captcha_wall_is_blocked_and_not_retried(site: Site, paths: Paths) -> None:
+    build_site(site)
+    site.routes["/d/env/xk/list"] = (403, "text/html; charset=utf-8", "<p>请输入验证码</p>".encode())
+    site.routes["/wall"] = (200, "text/html; charset=utf-8", "<form>安全验证：请完成滑动验证</form>".encode())
+    city = demo_city(site,
+                     Source(id="env-xk", channel="site", kind="xk", dept="env", start_url=f"{site.base}/d/env/xk/list"),
+                     Source(id="wall", channel="site", kind="xk", dept="env", start_url=f"{site.base}/wall"))
+    summary = crawl(city, paths)
+    assert site.hits["/d/env/xk/list"] == 1 and site.hits["/wall"] == 1
+    assert {(s, p) for s, p, _ in _availability(paths)} == {("env-xk", "blocked"), ("wall", "blocked")}
+    assert summary.failed_sources == [] and summary.sources["wall"].status == "unavailable"
+
+
+def test_unreachable_and_missing_columns_are_availability_problems(site: Site, paths: Paths,
+                                                                   closed_port: int) -> None:
+    build_site(site)
+    dead = f"http://127.0.0.1:{closed_port}/d/env/xk/list"
+    city = demo_city(site,
+                     Source(id="dead", channel="site", kind="xk", dept="env", start_url=dead),
+                     Source(id="gone", channel="site", kind="xk", dept="env", start_url=f"{site.base}/d/env/old/"))
+    summary = crawl(city, paths)
+    assert _availability(paths) == {("dead", "unreachable", dead), ("gone", "column_missing", f"{site.base}/d/env/old/")}
+    assert summary.failed_sources == ["dead"]  # no answer at all (maybe our own network): the crawl failed there
+    con = duckdb.connect(str(paths.db), read_only=True)
+    runs = dict(con.execute("SELECT source_id, status FROM source_runs").fetchall())
+    con.close()
+    assert runs == {"env-cf": "ok", "mkt-xk": "ok", "portal-cf": "ok", "dead": "failed", "gone": "failed"}
+
+
+def test_runaway_paging_is_an_availability_problem(site: Site, paths: Paths) -> None:
+    same = list_page([(None, "同罚〔2026〕1号", "某公司", "2026-05-01", "2026-05-02")]).encode()
+    site.routes["/same/list"] = lambda q: (200, "text/html; charset=utf-8", same)  # ignores ?page=
+    site.routes["/loop/list"] = lambda q: (200, "text/html; charset=utf-8", list_page(
+        [(None, f"循环罚〔2026〕{q.get('page')}号", "某公司", "2026-05-01", "2026-05-02")]).encode())
+    dept = Department(id="env", name="长沙市生态环境局", county="市本级")
+    city = City("测试市", (dept,), (
+        Source(id="same", channel="site", kind="cf", dept="env", start_url=f"{site.base}/same/list",
+               paging={"style": "query"}),
+        Source(id="loop", channel="site", kind="cf", dept="env", start_url=f"{site.base}/loop/list",
+               paging={"style": "query"}, max_pages=3)))
+    summary = crawl(city, paths)
+    assert site.hits["/same/list?page=3"] == 0  # page 2 repeated page 1: stopped there
+    assert _availability(paths) == {("same", "runaway_paging", f"{site.base}/same/list?page=2"),
+                                    ("loop", "runaway_paging", f"{site.base}/loop/list?page=4")}
+    assert summary.sources["same"].records == 1 and summary.sources["same"].status == "partial"
+
+
+def test_post_requests_are_archived_with_their_form(site: Site, paths: Paths) -> None:
+    site.html("/search.do", "<p>ok</p>")
+    result = fetch(site, "/search.do")  # a GET first, for comparison
+    assert result.method == "GET"
+
+    async def post():
+        async with Fetcher({urlsplit(site.base).netloc}) as fetcher:
+            return await fetcher.fetch(site.base + "/search.do", form={"pageNo": "2", "pageSize": "10"})
+    posted = asyncio.run(post())
+    with Archive(paths, "p1") as archive:
+        row = archive.write(posted, source_id="s")
+    assert row["method"] == "POST" and row["form"] == "pageNo=2&pageSize=10"
+    with (paths.archive / "p1.warc.gz").open("rb") as fh:
+        requests = [(rec.http_headers.protocol, rec.content_stream().read()) for rec in ArchiveIterator(fh)
+                    if rec.rec_type == "request"]
+    assert requests == [("POST", b"pageNo=2&pageSize=10")]
+
+
+def test_resumed_crawl_replays_answers_and_retries_failures(site: Site, paths: Paths) -> None:
+    """An interrupted crawl (its row left ``running``) is resumed: answered pages come from the archive,
+    pages that got a 5xx are asked again."""
+    build_site(site)
+    site.fail_first[site.key("/d/env/cf/detail/A1.html")] = 99
+    first = crawl(demo_city(site), paths)
+    assert first.sources["env-cf"].status == "partial"
+    con = duckdb.connect(str(paths.db))
+    con.execute("UPDATE crawls SET status = 'running', finished_at = NULL")  # as if killed before the end
+    con.close()
+    site.fail_first.clear()
+    before = Counter(site.hits)
+    second = crawl(demo_city(site), paths)
+    asked = {k for k, n in site.hits.items() if n > before[k]} - {"/robots.txt"}
+    assert second.resumed and second.crawl_id == first.crawl_id and second.errors == []
+    assert asked == {"/d/env/cf/detail/A1.html"}  # only the page that had failed
+    assert records(paths, "cf")["长环罚〔2026〕15号"]["CF_NR_FK"] == "0.5"  # now read from its detail page
+    con = duckdb.connect(str(paths.db), read_only=True)
+    assert con.execute("SELECT count(*), min(status) FROM crawls").fetchone() == (1, "done")
+    con.close()
+    assert {p.name for p in paths.archive.glob("*.warc.gz")} == {f"{first.crawl_id}.warc.gz",
+                                                                 f"{first.crawl_id}-r1.warc.gz"}

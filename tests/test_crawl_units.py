@@ -164,3 +164,134 @@ def test_json_page_size_defaults_to_the_start_url() -> None:
 
 def test_with_query_replaces_existing_parameters() -> None:
     assert with_query("http://h/a?page=3&k=v", page=4) == "http://h/a?k=v&page=4"
+
+
+# --- page shapes beyond the first release ------------------------------------------------------------
+
+def test_trs_paging_reads_the_total_from_create_page_html() -> None:
+    from crawlers.paging import trs_total, trs_url
+
+    assert trs_url("http://h/col/index.html", 1) == "http://h/col/index.html"
+    assert trs_url("http://h/col/index.shtml", 3) == "http://h/col/index_2.shtml"
+    assert trs_url("http://h/col/", 2) == "http://h/col/index_1.html"
+    page1 = '<div><script>createPageHTML(3, 0, "index", "html");</script></div><table></table>'
+    assert trs_total(page1) == 3 and trs_total("<p>no script</p>") is None
+    pager = Pager(_source("trs", "http://h/col/index.html"))
+    assert pager.first() == "http://h/col/index.html"
+    assert pager.next(Page("http://h/col/index.html", 1, page1, 10)) == "http://h/col/index_1.html"
+    assert pager.next(Page("http://h/col/index_1.html", 2, "", 10)) == "http://h/col/index_2.html"
+    assert pager.next(Page("http://h/col/index_2.html", 3, "", 10)) is None  # the stated total reached
+    blind = Pager(_source("trs", "http://h/col/index.htm"))  # no script: go on while pages have rows
+    assert blind.next(Page("http://h/col/index.htm", 1, "", 5)) == "http://h/col/index_1.htm"
+    assert blind.next(Page("http://h/col/index_1.htm", 2, "", 0)) is None
+
+
+def test_post_paging_posts_the_page_number_with_the_form() -> None:
+    pager = Pager(_source("post", "http://h/search.do", param="pageNo", form={"pageSize": 10, "type": "cf"}))
+    assert pager.first() == "http://h/search.do"
+    assert pager.form(1) == {"pageSize": "10", "type": "cf", "pageNo": "1"}
+    assert pager.form(3)["pageNo"] == "3"
+    assert pager.next(Page("http://h/search.do", 1, "", 10)) == "http://h/search.do"  # same URL, next form
+    assert pager.next(Page("http://h/search.do", 2, "", 0)) is None
+    assert Pager(_source("query", "http://h/l")).form(1) is None
+
+
+def test_title_lists_give_links_with_their_dates() -> None:
+    html = """<ul><li><a href="art/1.html">关于甲公司2026年5月的处罚决定</a><span>2026-05-06</span></li>
+              <li><a href="art/2.html">关于乙公司的处罚决定</a> 2026年5月7日</li>
+              <li><a href="art/2.html">重复链接</a></li><li><a href="/about.html">关于我们</a></li></ul>"""
+    rows = extract.link_rows(html, r"/art/\d+\.html$", "http://h/col/index.html")
+    assert [(r.link, r.fields) for r in rows] == [
+        ("http://h/col/art/1.html", {"FBRQ": "2026-05-06"}), ("http://h/col/art/2.html", {"FBRQ": "2026年5月7日"})]
+
+
+def test_free_text_labels_with_enumeration_commas() -> None:
+    html = ("<div class='article'><p>行政相对人名称：甲公司</p><p>没收违法所得、没收非法财物的金额（万元）：0.5</p>"
+            "<p>处罚类别：罚款、警告</p></div>")
+    fields = extract.detail_fields(html, "cf")
+    assert fields["CF_XDR_MC"] == "甲公司" and fields["CF_NR_WFFF"] == "0.5" and fields["CF_CFLB"] == "罚款、警告"
+
+
+def test_scripts_styles_and_comments_are_not_text() -> None:
+    html = ("<html><head><style>td{color:red}</style><script>document.title='PWNED'</script></head><body>"
+            "<img src=x onerror=\"alert('PWNED')\"><!-- 当事人：注释 --><table><tr><th>当事人</th>"
+            "<td>甲公司<script>x='PWNED'</script></td></tr></table></body></html>")
+    assert extract.detail_fields(html, "cf") == {"CF_XDR_MC": "甲公司"}
+
+
+def test_pre_2018_labels_land_in_current_columns() -> None:
+    html = "<table><tr><th>处罚名称</th><td>超标排放</td></tr><tr><th>处罚结果</th><td>罚款</td></tr></table>"
+    assert extract.detail_fields(html, "cf") == {"CF_WFXW": "超标排放", "CF_NR": "罚款"}
+
+
+def test_source_label_overrides() -> None:
+    labels = extract.labels_for("cf", {"案由编号": "CF_WSH"})
+    html = "<table><tr><th>案由编号</th><td>X罚〔2026〕1号</td></tr></table>"
+    assert extract.detail_fields(html, "cf", labels) == {"CF_WSH": "X罚〔2026〕1号"}
+    assert extract.detail_fields(html, "cf") == {}
+
+
+def test_table_records_find_the_header_below_a_title() -> None:
+    rows = [["2026年5月行政处罚公示", "", ""], ["行政处罚决定书文号", "行政相对人名称", "备注说明"],
+            ["A罚〔2026〕1号", "甲公司", "x"], ["", "", ""]]
+    assert extract.table_records(rows, "cf") == [{"CF_WSH": "A罚〔2026〕1号", "CF_XDR_MC": "甲公司"}]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls", "csv", "docx"])
+def test_attachments_of_every_format_read_back(fmt: str) -> None:
+    from crawlers import attachments
+    from democity.pages import _WRITERS, ATTACHMENT_TYPES
+
+    table = [["行政处罚决定书文号", "行政相对人名称", "处罚决定日期"], ["东罚〔2026〕7号", "东城区甲餐馆", "2026-05-06"]]
+    body = _WRITERS[fmt](table)
+    assert attachments.file_format(f"http://h/f/x.{fmt}", None) == fmt
+    assert attachments.file_format("http://h/download?id=1", ATTACHMENT_TYPES[fmt]) == fmt
+    records = [r for t in attachments.tables(body, fmt, ATTACHMENT_TYPES[fmt]) for r in extract.table_records(t, "cf")]
+    assert records == [{"CF_WSH": "东罚〔2026〕7号", "CF_XDR_MC": "东城区甲餐馆", "CF_JDRQ": "2026-05-06"}]
+
+
+def test_damaged_attachment_is_a_clear_error() -> None:
+    from crawlers import attachments
+
+    with pytest.raises(ValueError, match="无法读取 xlsx"):
+        attachments.tables(b"not a workbook", "xlsx")
+
+
+def test_forced_encoding_wins_over_a_lying_declaration() -> None:
+    body = '<meta charset="utf-8"><p>發布日期</p>'.encode("big5")
+    assert "發布日期" not in extract.decode(body) and "發布日期" in extract.decode(body, None, "big5")
+
+
+def test_unknown_profile_keys_are_refused(tmp_path) -> None:
+    from sgs.cityconfig import ConfigError, load_city
+
+    path = tmp_path / "c.toml"
+    path.write_text('[[sources]]\nid = "s"\nchannel = "portal"\nkind = "cf"\nstart_url = "http://h/"\n'
+                    'pagng = { style = "query" }\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="pagng"):
+        load_city(path)
+    path.write_text('[[sources]]\nid = "s"\nchannel = "portal"\nkind = "cf"\nstart_url = "http://h/"\n'
+                    'rows = { table = "x" }\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="rows"):
+        load_city(path)
+
+
+def test_every_profile_example_in_the_docs_loads(tmp_path) -> None:
+    """Each ``[[sources]]`` example of docs/configuration.md is a valid source profile."""
+    import re
+    import tomllib
+
+    from sgs.cityconfig import load_city
+    from sgs.settings import REPO_ROOT
+
+    doc = (REPO_ROOT / "docs" / "configuration.md").read_text("utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", doc, re.S)
+    assert len(blocks) >= 2
+    styles = set()
+    for i, block in enumerate(blocks):
+        depts = {s.get("dept") for s in tomllib.loads(block).get("sources", [])} - {None}
+        extra = "".join(f'\n[[departments]]\nid = "{d}"\nname = "{d}"\ncounty = "市本级"\n' for d in depts)
+        path = tmp_path / f"example{i}.toml"
+        path.write_text(block if "[city]" in block else block + extra, encoding="utf-8")
+        styles |= {s.paging.get("style", "none") for s in load_city(path).sources}
+    assert styles >= {"query", "trs", "post", "json", "none"}

@@ -20,10 +20,11 @@ import pytest
 
 from crawlers.normalize import normalise_record
 from democity import DemoServer, build, write_city
-from democity.config import city_document
+from democity.config import availability_truth, city_document
 from democity.generate import LAST_PUBLICATION, QUARTERS, DemoCity, DemoRecord
 from democity.pages import Site
 from democity.profiles import ALL_RULES, DEPARTMENT_RULES, FIELD_RULES, PROFILES, TRAIT_RULES
+from democity.shapes import BROKEN, shape_of
 from metrics import standard
 from metrics.codes import USCC_PLACEHOLDER, is_masked, ric_valid, uscc_problem, uscc_valid
 from metrics.privacy import mask_text
@@ -55,6 +56,9 @@ class _Cells(HTMLParser):
         self.rows: list[list[str]] = []
         self.links: list[tuple[str, str]] = []  # (href, text)
         self.meta = ""
+        self.lines: list[str] = []  # <p> lines of a free-text detail page (div.article)
+        self._line: list[str] | None = None
+        self._in_article = False
         self._cell: list[str] | None = None
         self._href: str | None = None
         self._in_meta = False
@@ -69,6 +73,10 @@ class _Cells(HTMLParser):
             self._href, self._text = a.get("href"), ""
         elif tag == "div" and a.get("class") == "meta":
             self._in_meta = True
+        elif tag == "div" and a.get("class") == "article":
+            self._in_article = True
+        elif tag == "p" and self._in_article:
+            self._line = []
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("td", "th") and self._cell is not None:
@@ -77,8 +85,11 @@ class _Cells(HTMLParser):
         elif tag == "a" and self._href is not None:
             self.links.append((self._href, self._text))
             self._href = None
+        elif tag == "p" and self._line is not None:
+            self.lines.append("".join(self._line))
+            self._line = None
         elif tag == "div":
-            self._in_meta = False
+            self._in_meta = self._in_article = False
 
     def handle_data(self, data: str) -> None:
         if self._cell is not None:
@@ -87,6 +98,8 @@ class _Cells(HTMLParser):
             self._text += data
         if self._in_meta:
             self.meta += data
+        if self._line is not None:
+            self._line.append(data)
 
 
 def _parse(html: str) -> _Cells:
@@ -100,7 +113,7 @@ def detail_values(html: str, kind: str) -> tuple[dict[str, str | None], str]:
     page = _parse(html)
     lookup = synonym_map(kind)
     raw = {}
-    for row in page.rows:
+    for row in [*page.rows, *(line.split("：", 1) for line in page.lines)]:  # table rows or free-text lines
         assert len(row) == 2, row
         code = lookup.get(normalise_label(row[0]))
         assert code, f"label {row[0]!r} is not in the registry"
@@ -115,9 +128,17 @@ def detail_values(html: str, kind: str) -> tuple[dict[str, str | None], str]:
 def _get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=10) as resp:
-            return resp.status, resp.read().decode("utf-8")
+            return resp.status, _text(resp.read())
     except urllib.error.HTTPError as exc:
         return exc.code, ""
+
+
+def _text(body: bytes) -> str:
+    """UTF-8, or GB18030 for the GBK-shaped site (whose declarations are deliberately wrong or missing)."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("gb18030")
 
 
 # --- the self-check: every value valid except the injected defect, which is really there ----------
@@ -283,7 +304,7 @@ def test_every_page_valid_except_its_injected_defect(city: DemoCity) -> None:
     for r in city.records:
         resp = site.respond(f"/d/{r.dept_id}/{r.kind}/detail/{r.id}.html")
         assert resp.status == 200
-        html = resp.body.decode("utf-8")
+        html = _text(resp.body)
         for value in r.site.values():  # a value that reads as a label would be skipped by an extractor
             assert not value or normalise_label(value) not in lookup[r.kind], (r.id, value)
         got, fbrq = detail_values(html, r.kind)
@@ -305,7 +326,7 @@ def test_crawler_extractor_reads_every_detail_page(city: DemoCity) -> None:
 
     site = Site(city)
     for r in city.records:
-        html = site.respond(f"/d/{r.dept_id}/{r.kind}/detail/{r.id}.html").body.decode("utf-8")
+        html = _text(site.respond(f"/d/{r.dept_id}/{r.kind}/detail/{r.id}.html").body)
         got = {k: v for k, v in normalise_record(r.kind, detail_fields(html, r.kind)).items() if v is not None}
         assert got.pop("FBRQ") == r.fbrq.isoformat()
         assert got == normalise_record(r.kind, r.values), r.id
@@ -319,7 +340,7 @@ def test_served_pages_carry_the_defects(city: DemoCity, server: DemoServer) -> N
     assert set(one_per_rule) == {*FIELD_RULES, *TRAIT_RULES, "late_publication", "portal_missing"}
     for rule, r in one_per_rule.items():
         status, html = _get(f"{server.base_url}/d/{r.dept_id}/{r.kind}/detail/{r.id}.html")
-        assert status == 200 and '<meta charset="utf-8">' in html
+        assert status == 200 and ('<meta charset="utf-8">' in html) == (shape_of(city.department(r.dept_id)).encoding == "utf-8")
         got, fbrq = detail_values(html, r.kind)
         check_record(r, got, fbrq)
         if rule == "late_publication":
@@ -358,8 +379,8 @@ def test_list_paging_reaches_every_record(city: DemoCity, server: DemoServer) ->
     doc = city_document(city, server.base_url)
     styles = Counter()
     for src in doc["sources"]:
-        if src["channel"] != "site":
-            continue
+        if src["channel"] != "site" or src["paging"]["style"] not in ("query", "next_link") or "rows" in src:
+            continue  # the other shapes are walked by the crawler in test_crawl_shapes.py
         styles[src["paging"]["style"]] += 1
         urls, _ = _walk_site_source(src)
         want = {f"{server.base_url}/d/{r.dept_id}/{r.kind}/detail/{r.id}.html"
@@ -411,10 +432,12 @@ def test_city_toml_loads(city: DemoCity, server: DemoServer, tmp_path) -> None:
     loaded = load_city(path)
     assert loaded.name == "示范市" and len(loaded.departments) == len(city.departments)
     assert {s.channel for s in loaded.sources} == {"site", "portal"}
-    assert len(loaded.sources) == sum(len(d.kinds) for d in city.departments) + 2
+    broken = [b for b in BROKEN if b.how != "dead"]  # extra sources pointing at the demo's broken columns
+    assert len(loaded.sources) == sum(len(d.kinds) for d in city.departments) + 2 + len(broken)
     assert all(s.concurrency == 4 for s in loaded.sources)
     assert loaded.hosts() == {server.base_url.removeprefix("http://")}
-    assert json.loads((tmp_path / "ground_truth.json").read_text("utf-8")) == city.manifest()
+    assert json.loads((tmp_path / "ground_truth.json").read_text("utf-8")) == {
+        **city.manifest(), "availability": availability_truth(server.base_url)}
     d0 = loaded.departments[0]
     assert d0.catalogue and _get(d0.column_url)[0] == 200 and _get(d0.website)[0] == 200
 

@@ -1,0 +1,216 @@
+"""Crawl benchmark against the demo city on loopback, politeness off, same concurrency for every mode.
+
+    .venv/bin/python bench/crawl_bench.py [--concurrency 8] [--repeat 3]
+
+Modes, each in its own process (so peak memory is its own), against one demo server in this process;
+each process makes an untimed cold pass (imports, caches, first connections: reported as "cold s") and
+then the timed pass:
+
+  (a) plain   a bare ``httpx.AsyncClient`` loop fetching the URLs a crawl fetches: the machine's limit;
+  (b) fetch   sgs's fetch layer (``crawlers.fetch.Fetcher``) on the same URLs, robots and delay off;
+  (c) crawl   the whole crawl (fetch, archive, extract, normalise, store, publish) in a fresh database;
+  (r) replay  re-extraction of (c)'s archive offline (``run_crawl(reextract=…)``), records/s.
+
+Targets (issue 3): (b) within 1.2× of (a)'s time; (c) at least 60 % of (a)'s pages/s. Results and the
+machine go to docs/bench-crawl.md by hand.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _impolite(config_path: Path, concurrency: int):
+    """The demo's configuration with politeness off: no delay, no robots.txt, ``concurrency`` per host."""
+    from sgs.cityconfig import load_city
+
+    city = load_city(config_path)
+    return replace(city, sources=tuple(replace(s, concurrency=concurrency, delay=0.0, robots=False)
+                                       for s in city.sources))
+
+
+# --- the modes (run in child processes) ------------------------------------------------------------
+
+async def _plain(requests: list[tuple[str, dict | None]], concurrency: int) -> int:
+    import httpx
+
+    sem = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(timeout=30, trust_env=False) as client:
+        async def one(url: str, form: dict | None) -> int:
+            async with sem:
+                r = await client.request("POST" if form is not None else "GET", url, data=form)
+                await r.aread()
+                return len(r.content)
+        sizes = await asyncio.gather(*(one(u, f) for u, f in requests))
+    return len(sizes)
+
+
+async def _fetch_layer(requests: list[tuple[str, dict | None]], concurrency: int) -> int:
+    from crawlers.fetch import Fetcher
+
+    hosts = {urlsplit(u).netloc for u, _ in requests}
+    async with Fetcher(hosts, concurrency=concurrency) as fetcher:
+        for h in hosts:
+            fetcher.configure_host(h, concurrency=concurrency, delay=0.0, robots=False)
+        results = await asyncio.gather(*(fetcher.fetch(u, form=f) for u, f in requests))
+    assert all(r.status in (200, 404) or r.status is None for r in results)
+    return len(results)
+
+
+def _run_mode(mode: str, workdir: Path, requests: list, concurrency: int) -> tuple[int, dict]:
+    """One pass of ``mode``: (pages, extra numbers)."""
+    if mode == "plain":
+        return asyncio.run(_plain(requests, concurrency)), {}
+    if mode == "fetch":
+        return asyncio.run(_fetch_layer(requests, concurrency)), {}
+    from crawlers.crawl import run_crawl
+    from sgs.settings import Paths
+
+    city = _impolite(workdir / "city.toml", concurrency)
+    if mode == "crawl":
+        db = workdir / f"crawl-{time.time_ns()}" / "sgs.duckdb"
+        summary = run_crawl(city, Paths(db), quiet=True, resume=False)
+        (workdir / "last_crawl.txt").write_text(f"{db}\n{summary.crawl_id}")
+        pages = sum(s.fetched for s in summary.sources.values())
+    else:  # replay
+        db, crawl_id = (workdir / "last_crawl.txt").read_text().split("\n")
+        summary = run_crawl(city, Paths(Path(db)), quiet=True, reextract=crawl_id)
+        pages = summary.replayed
+    return pages, {"records": summary.records, "errors": len(summary.errors)}
+
+
+def child(mode: str, workdir: Path, concurrency: int) -> dict:
+    """A cold pass (a fresh process: imports, caches, first connections), then a timed warm pass.
+
+    The warm pass is the throughput the targets are about; the cold one is what a one-off
+    ``sgs crawl`` process pays on top (reported beside it)."""
+    requests = [(u, f) for u, f in json.loads((workdir / "requests.json").read_text())]
+    started = time.perf_counter()
+    _run_mode(mode, workdir, requests, concurrency)
+    cold = time.perf_counter() - started
+    started = time.perf_counter()
+    pages, extra = _run_mode(mode, workdir, requests, concurrency)
+    seconds = time.perf_counter() - started
+    return {"mode": mode, "pages": pages, "seconds": seconds, "pages_per_s": pages / seconds, "cold": cold,
+            "peak_mb": _peak_mb(), **extra}
+
+
+# --- the driver ------------------------------------------------------------------------------------
+
+def parse_rates(city, n: int = 300) -> dict[str, float]:
+    """Pages/s for parsing a demo list and detail page: BeautifulSoup on lxml vs lxml alone vs extraction."""
+    from bs4 import BeautifulSoup
+
+    from crawlers import extract
+    from democity.pages import Site
+
+    site = Site(city)
+    rec = city.records[0]
+    pages = {"list": site.respond(f"/d/{rec.dept_id}/{rec.kind}/list", "page=1").body.decode(),
+             "detail": site.respond(f"/d/{rec.dept_id}/{rec.kind}/detail/{rec.id}.html").body.decode()}
+    out = {}
+    for name, html in pages.items():
+        for label, fn in (("bs4+lxml parse", lambda h: BeautifulSoup(h, "lxml")),
+                          ("lxml parse", extract.parse),
+                          ("sgs extract", (lambda h: extract.list_rows(h, rec.kind, "http://h/")) if name == "list"
+                           else (lambda h: extract.detail_fields(h, rec.kind)))):
+            started = time.perf_counter()
+            for _ in range(n):
+                fn(html)
+            out[f"{name} ({len(html.encode()) // 1024} KB): {label}"] = n / (time.perf_counter() - started)
+    return out
+
+
+def _requests_of_a_crawl(workdir: Path, concurrency: int) -> list[tuple[str, dict | None]]:
+    """The requests a whole crawl makes (list, detail and attachment pages), taken from a warm-up crawl."""
+    import duckdb
+    from urllib.parse import parse_qsl
+
+    from crawlers.crawl import run_crawl
+    from sgs.settings import Paths
+
+    db = workdir / "warmup" / "sgs.duckdb"
+    run_crawl(_impolite(workdir / "city.toml", concurrency), Paths(db), quiet=True)
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute("SELECT url, form FROM fetches WHERE role IS NOT NULL ORDER BY fetched_at").fetchall()
+    con.close()
+    return [(u, dict(parse_qsl(f)) if f else None) for u, f in rows]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--child", choices=("plain", "fetch", "crawl", "replay"))
+    parser.add_argument("--workdir", type=Path)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.workdir, args.concurrency)))
+        return
+
+    from democity import DemoServer, build, write_city
+
+    workdir = Path(tempfile.mkdtemp(prefix="sgs-bench-"))
+    city = build(2026)
+    with DemoServer(city) as server:
+        write_city(city, server.base_url, workdir)
+        requests = _requests_of_a_crawl(workdir, args.concurrency)
+        (workdir / "requests.json").write_text(json.dumps(requests, ensure_ascii=False))
+        best: dict[str, dict] = {}
+        for _ in range(args.repeat):
+            for mode in ("plain", "fetch", "crawl", "replay"):
+                out = subprocess.run([sys.executable, __file__, "--child", mode, "--workdir", str(workdir),
+                                      "--concurrency", str(args.concurrency)], capture_output=True, text=True,
+                                     check=True)
+                run = json.loads(out.stdout.strip().splitlines()[-1])
+                if mode not in best or run["seconds"] < best[mode]["seconds"]:
+                    best[mode] = run
+    a, b, c, r = (best[m] for m in ("plain", "fetch", "crawl", "replay"))
+    rates = parse_rates(city)
+    print(f"machine: {platform.processor() or platform.machine()}, {_cpu()}; Python {platform.python_version()}")
+    print(f"demo city: {len(requests)} requests per crawl, concurrency {args.concurrency}, best of {args.repeat}")
+    print(f"{'mode':<8}{'pages':>7}{'seconds':>9}{'pages/s':>9}{'peak MB':>9}{'cold s':>8}")
+    for run in (a, b, c, r):
+        print(f"{run['mode']:<8}{run['pages']:>7}{run['seconds']:>9.2f}{run['pages_per_s']:>9.1f}"
+              f"{run['peak_mb']:>9.0f}{run['cold']:>8.2f}")
+    print(f"(b)/(a) time: {b['seconds'] / a['seconds']:.2f}× (target ≤ 1.2×)")
+    print(f"(c)/(a) pages/s: {c['pages_per_s'] / a['pages_per_s']:.0%} (target ≥ 60 %)")
+    print(f"re-extraction: {r['records'] / r['seconds']:.0f} records/s ({r['records']} records, "
+          f"{r['pages']} archived pages, no network)")
+    for name, rate in rates.items():
+        print(f"parse {name}: {rate:,.0f} pages/s")
+
+
+def _cpu() -> str:
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = "?"
+    import os
+
+    return f"{os.cpu_count()} × {model}"
+
+
+if __name__ == "__main__":
+    main()

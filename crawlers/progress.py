@@ -1,0 +1,59 @@
+"""The crawl's terminal display: a live line (sources done, pages, records, errors, rate) on stderr.
+
+Messages (errors, per-source lines) scroll above the bar. ``enabled=False`` (``sgs crawl --quiet``, cron)
+prints nothing at all; on a non-terminal stderr rich draws no live bar and the messages still print.
+"""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    from crawlers.crawl import CrawlSummary
+
+
+class CrawlProgress:
+    """One bar over the sources, with the crawl's counters in its description."""
+
+    def __init__(self, *, enabled: bool, sources: int) -> None:
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self.fetched = 0
+        self._progress: Progress | None = None
+        if enabled:
+            self.console = Console(stderr=True)
+            self._progress = Progress(SpinnerColumn(), TextColumn("来源"), BarColumn(), MofNCompleteColumn(),
+                                      TextColumn("{task.description}"), TimeElapsedColumn(),
+                                      console=self.console, transient=True)
+            self._task = self._progress.add_task("", total=sources)
+            self._progress.start()
+
+    def update(self, summary: CrawlSummary, fetched: int = 0) -> None:
+        """Called per request made (``fetched=1``), per page replayed and per list page read."""
+        if not self.enabled or self._progress is None:
+            return
+        self.fetched += fetched
+        rate = self.fetched / max(1e-6, time.monotonic() - self.started)
+        self._progress.update(self._task, description=(
+            f"列表页 {summary.pages}  请求 {self.fetched}  记录 {summary.records}  错误 {len(summary.errors)}"
+            f"  {rate:.1f} 页/秒"))
+
+    def source_done(self) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task)
+
+    def log(self, text: str, verbose: bool = False) -> None:
+        """A message above the bar (``verbose`` ones only when a live bar is shown, to keep logs short)."""
+        if not self.enabled:
+            return
+        if verbose and not self.console.is_terminal:
+            return
+        self.console.print(f"[sgs] {text}", markup=False, highlight=False, soft_wrap=True)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
