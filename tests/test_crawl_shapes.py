@@ -120,8 +120,8 @@ def test_gbk_and_pre2018_pages_store_the_true_values(demo_run, demo_server):
     for d in (gbk, old):
         for r in (r for r in city.records if r.dept_id == d.id and r.kind == "cf"):
             stored = con.execute("SELECT CF_XDR_MC, CF_WFXW, CF_NR FROM cf_records WHERE channel = 'site' "
-                                 "AND CF_WSH = ?", [r.wsh]).fetchone()
-            assert stored == (r.values["CF_XDR_MC"], r.values.get("CF_WFXW"), r.values.get("CF_NR")), r.id
+                                 "AND CF_WSH = ?", [r.wsh]).fetchall()  # a republished decision shares its 文书号
+            assert (r.values["CF_XDR_MC"], r.values.get("CF_WFXW"), r.values.get("CF_NR")) in stored, r.id
     con.close()
 
 
