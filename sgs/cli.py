@@ -16,7 +16,7 @@ from typing import Optional
 
 import typer
 
-from sgs.settings import DEFAULT_SCHEME, REPO_ROOT, Paths, resolve_paths
+from sgs.settings import REPO_ROOT, Paths, resolve_paths
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="sgs：双公示监测与评估（抓取、评分、看板）。")
@@ -60,7 +60,7 @@ def score(
     period: str = typer.Option(..., "--period", "-p", help="评估期间：季度 2026Q3 或月份 2026-07。"),
     db: Optional[Path] = DbOption,
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出本期得分。"),
-    scheme: Path = typer.Option(DEFAULT_SCHEME, "--scheme", help="评分方案文件（TOML）。"),
+    scheme: Optional[Path] = typer.Option(None, "--scheme", help="评分方案文件（TOML；默认按期间年度取 data/schemes/<年>.toml）。"),
     calendar: list[Path] = typer.Option([], "--calendar", help="额外的节假日安排文件夹（可多次指定）。"),
 ) -> None:
     """按评分方案计算一个期间的问题清单、得分、等级和排名。"""
@@ -71,7 +71,7 @@ def score(
         _print_scores(rows)
 
 
-def _score(paths: Paths, period_texts: list[str], scheme: Path, calendars: tuple[Path, ...]) -> list[list[dict]]:
+def _score(paths: Paths, period_texts: list[str], scheme: Path | None, calendars: tuple[Path, ...]) -> list[list[dict]]:
     """Score each period in turn on one connection, then publish one snapshot; one score list per period."""
     from metrics import store
     from metrics.periods import PeriodError, parse_period
@@ -155,7 +155,7 @@ def demo(
         if summary.failed_sources:
             _fail(f"示范城市抓取失败：{', '.join(summary.failed_sources)}")
         periods = [p for q in QUARTERS for p in (q, *q.months())]
-        results = _score(paths, [p.label for p in periods], DEFAULT_SCHEME, ())
+        results = _score(paths, [p.label for p in periods], None, ())
         latest = QUARTERS[-1].label
         _print_scores(results[periods.index(QUARTERS[-1])])
         typer.echo(f"\n数据库：{paths.db}\n命令行复核：sgs score --period {latest} --db {paths.db} --json")
