@@ -178,12 +178,18 @@ def stage_deductions(con: duckdb.DuckDBPyConnection, period: Period, scheme: Sch
                    count(DISTINCT (kind, record_key)) FILTER (WHERE record_key IS NOT NULL) AS n_rec,
                    count(*) FILTER (WHERE record_key IS NULL) AS n_dept
             FROM _sgs_findings GROUP BY dept_id, rule_id),
-        raw AS (
+        cents AS (  -- in whole cents, rounded half up in integer arithmetic, so no float ever decides a cent
             SELECT h.dept_id, h.rule_id, h.n_rec, h.n_dept, d.n_records, p.*,
-                   round(CASE p.how WHEN 'rate' THEN p.points * h.n_rec / greatest(d.n_records, 1)
-                                    ELSE p.points * h.n_rec END + p.dept_points * h.n_dept, 2) AS raw
-            FROM hits h JOIN _sgs_departments d USING (dept_id) JOIN {_rule_table(scheme, checks or all_checks())} USING (rule_id)),
-        capped AS (SELECT *, CAST(round(least(raw, cap), 2) AS {POINTS}) AS rule_points FROM raw),
+                   CASE p.how WHEN 'rate'
+                        THEN (round(p.points * 100)::BIGINT * h.n_rec * 2 + greatest(d.n_records, 1))
+                             // (2 * greatest(d.n_records, 1))
+                        ELSE round(p.points * 100)::BIGINT * h.n_rec END
+                   + round(p.dept_points * 100)::BIGINT * h.n_dept AS raw_cents
+            FROM hits h JOIN _sgs_departments d USING (dept_id)
+                 JOIN {_rule_table(scheme, checks or all_checks())} USING (rule_id)),
+        raw AS (SELECT *, raw_cents::DECIMAL(18,0) * 0.01::DECIMAL(3,2) AS raw FROM cents),
+        capped AS (SELECT *, least(raw, round(cap * 100)::DECIMAL(18,0) * 0.01::DECIMAL(3,2))::{POINTS}
+                             AS rule_points FROM raw),
         ordered AS (
             SELECT *, coalesce(sum(rule_points) OVER (
                        PARTITION BY dept_id, indicator ORDER BY rule_points DESC, rule_id

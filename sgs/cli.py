@@ -101,13 +101,48 @@ def _score(paths: Paths, period_texts: list[str], scheme: Path | None, calendars
 
 
 def _print_scores(rows: list[dict]) -> None:
+    from metrics.checks import INDICATORS
+
     if not rows:
         return
     typer.echo(f"{rows[0]['period']}  评分方案 {rows[0]['scheme_version']}")
-    typer.echo(f"{'排名':>4}  {'总分':>6}  {'等级':<4} {'及时性':>6} {'完整性':>6} {'准确性':>6} {'记录':>4}  部门（县区）")
+    heads = " ".join(f"{n:>6}" for n in INDICATORS.values())
+    typer.echo(f"{'排名':>4}  {'总分':>6}  {'等级':<4} {heads} {'记录':>4} {'较上期':>6}  部门（县区）")
     for r in rows:
-        typer.echo(f"{r['rank']:>4}  {r['total']:>6.2f}  {r['grade']:<4} {r['timeliness']:>6.2f} "
-                   f"{r['completeness']:>6.2f} {r['accuracy']:>6.2f} {r['n_records']:>4}  {r['name']}（{r['county']}）")
+        subs = " ".join("     —" if r[i] is None else f"{r[i]:>6.2f}" for i in INDICATORS)
+        change = "     —" if r["prev_total"] is None else f"{r['total'] - r['prev_total']:>+6.2f}"
+        typer.echo(f"{r['rank']:>4}  {r['total']:>6.2f}  {r['grade']:<4} {subs} {r['n_records']:>4} {change}  "
+                   f"{r['name']}（{r['county']}）")
+
+
+@app.command()
+def explain(
+    period: str = typer.Option(..., "--period", "-p", help="评估期间：季度 2026Q3 或月份 2026-07。"),
+    dept: str = typer.Option(..., "--dept", "-d", help="部门编号（dept_id）。"),
+    db: Optional[Path] = DbOption,
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出。"),
+) -> None:
+    """说明一个部门在某期间的得分：逐项扣分及其背后的每条问题（读取最新发布的数据）。"""
+    from metrics import store
+    from metrics.explain import ExplainError, format_text
+    from metrics.explain import explain as explain_score
+    from metrics.periods import PeriodError, parse_period
+
+    try:
+        label = parse_period(period).label
+    except PeriodError as exc:
+        _fail(str(exc), 2)
+    try:
+        con = store.open_snapshot(resolve_paths(db))
+    except store.StoreError as exc:
+        _fail(str(exc))
+    try:
+        result = explain_score(con, label, dept)
+    except ExplainError as exc:
+        _fail(str(exc))
+    finally:
+        con.close()
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str) if as_json else format_text(result))
 
 
 @app.command()

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 import pytest
@@ -13,14 +15,8 @@ from typer.testing import CliRunner
 from sgs.cli import app
 from sgs.settings import REPO_ROOT
 
-INDICATOR = {
-    "late_publication": "timeliness",
-    "required_missing": "completeness",
-    "conditional_missing": "completeness",
-    "portal_missing": "completeness",
-}  # every other demo rule feeds accuracy
 QUARTERS = tuple(q.label for q in DEMO_QUARTERS)  # the demo city's decisions span these
-WEIGHTS = {"timeliness": 40, "completeness": 30, "accuracy": 30}  # data/schemes/default.toml, by hand
+SCHEME = tomllib.loads((REPO_ROOT / "data" / "schemes" / "2026.toml").read_text("utf-8"))  # read directly
 
 
 def _found(paths) -> set[tuple]:
@@ -74,28 +70,60 @@ def test_every_finding_points_to_archived_evidence(demo_run):
         assert hashlib.sha256(body).hexdigest() == sha
 
 
-@pytest.mark.parametrize("quarter", QUARTERS)
-def test_scores_recomputed_by_hand(demo_run, quarter):
-    """Sub-scores from the manifest alone, with the scheme's weights typed in by hand."""
+def _cents(x: Decimal) -> Decimal:
+    return x.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _expected_scores(manifest: dict, quarter: str) -> dict[str, dict]:
+    """Each department's total and sub-scores from the manifest alone, by the scheme's deduction model
+    (docs/scoring.md): per rule points × share of records (or per record), rule cap, indicator cap largest first."""
+    from metrics.checks import all_rules
+
+    rules = {r.id: r for r in all_rules()}
+    weights = {i: Decimal(str(v["weight"])) for i, v in SCHEME["indicators"].items()}
     records = defaultdict(set)
-    for r in demo_run.manifest["records"]:
+    for r in manifest["records"]:
         if r["period"] == quarter:
             records[r["dept_id"]].add((r["kind"], r["wsh"]))
     hit = defaultdict(set)
-    for d in demo_run.manifest["defects"]:
+    for d in manifest["defects"]:
         if d["period"] == quarter:
-            hit[(d["dept_id"], INDICATOR.get(d["rule_id"], "accuracy"))].add((d["kind"], d["wsh"]))
+            hit[(d["dept_id"], d["rule_id"])].add((d["kind"], d["wsh"]))
+    out = {}
+    for dept in {d["id"] for d in manifest["departments"]}:
+        n = len(records[dept])
+        taken = defaultdict(list)
+        for rule_id, rule in rules.items():
+            k = len(hit[(dept, rule_id)])
+            if not k:
+                continue
+            ded = SCHEME["rules"].get(rule_id) or SCHEME["defaults"][rule.severity]
+            raw = Decimal(str(ded["points"])) * k / (n if ded["how"] == "rate" else 1)
+            taken[rule.indicator].append((_cents(min(_cents(raw), Decimal(str(ded["cap"])))), rule_id))
+        lost = {}
+        for ind, w in weights.items():
+            left = w
+            for pts, _ in sorted(taken[ind], key=lambda t: (-t[0], t[1])):
+                left -= min(pts, left)
+            lost[ind] = w - left
+        out[dept] = {"n": n, "total": 100 - sum(lost.values()),
+                     **{i: float(_cents(100 * (w - lost[i]) / w)) for i, w in weights.items()}}
+    return out
+
+
+@pytest.mark.parametrize("quarter", QUARTERS)
+def test_scores_recomputed_by_hand(demo_run, quarter):
+    """Scores from the manifest alone, with the scheme file read directly."""
+    expected = _expected_scores(demo_run.manifest, quarter)
     got = {s["dept_id"]: s for s in demo_run.scores[quarter]}
-    assert set(got) == set(records)
-    for dept, recs in records.items():
-        n = len(recs)
-        subs = {ind: 100 * (n - len(hit[(dept, ind)])) / n for ind in WEIGHTS}
-        total = sum(WEIGHTS[i] * subs[i] for i in WEIGHTS) / sum(WEIGHTS.values())
+    assert set(got) == set(expected)
+    for dept, e in expected.items():
         s = got[dept]
-        assert s["n_records"] == n
-        for ind in WEIGHTS:
-            assert s[ind] == pytest.approx(round(subs[ind], 2), abs=0.006), (dept, ind)
-        assert s["total"] == pytest.approx(round(total, 2), abs=0.006), dept
+        assert s["n_records"] == e["n"]
+        for ind in SCHEME["indicators"]:
+            assert s[ind] == pytest.approx(e[ind], abs=0.006), (dept, ind)
+        assert Decimal(str(s["total"])) == e["total"], dept
+        total = e["total"]
         grade = "优秀" if total >= 85 else "良好" if total >= 70 else "合格" if total >= 60 else "不合格"
         assert s["grade"] == grade
     ranks = sorted(got.values(), key=lambda s: -s["total"])

@@ -236,3 +236,56 @@ def test_grades_come_from_the_scheme(city, tmp_path):
     assert rows["d1"]["total"] == 79.5 and rows["d1"]["grade"] == "合格"
     assert rows["d1"]["scheme_version"] == "t"
     assert {v for (v,) in city.execute("SELECT DISTINCT scheme_version FROM deductions").fetchall()} == {"t"}
+
+
+# --- on the demo city ---------------------------------------------------------------------------------
+
+def test_demo_deductions_add_up_for_every_department(demo_run):
+    con = store.open_snapshot(demo_run.paths)
+    try:
+        for quarter in demo_run.scores:
+            assert_balanced(con, quarter)
+        n_depts = con.execute("SELECT count(*) FROM departments").fetchall()[0][0]
+        assert {n for (n,) in con.execute("SELECT count(*) FROM scores GROUP BY period").fetchall()} == {n_depts}
+    finally:
+        con.close()
+
+
+def test_explain_every_demo_department(demo_run):
+    from metrics.explain import explain
+
+    con = store.open_snapshot(demo_run.paths)
+    try:
+        for s in demo_run.scores["2026Q3"]:
+            e = explain(con, "2026Q3", s["dept_id"])
+            assert e["balanced"] and e["total"] == s["total"], s["dept_id"]
+            n = con.execute("SELECT count(*) FROM findings WHERE period = '2026Q3' AND dept_id = ?",
+                            [s["dept_id"]]).fetchall()[0][0]
+            assert sum(len(d["findings"]) for d in e["deductions"]) == n
+            for d in e["deductions"]:
+                records = {(f["kind"], f["record_key"]) for f in d["findings"] if f["record_key"]}
+                assert d["n_findings"] == len(records) + sum(1 for f in d["findings"] if not f["record_key"])
+                assert all(f["wsh"] and f["url"] and f["fetch_id"] for f in d["findings"])
+    finally:
+        con.close()
+
+
+def test_explain_command(demo_run):
+    import json
+
+    from typer.testing import CliRunner
+
+    from sgs.cli import app
+
+    worst = max(demo_run.scores["2026Q3"], key=lambda s: (s["rank"], s["dept_id"]))
+    args = ["explain", "--period", "2026Q3", "--dept", worst["dept_id"], "--db", str(demo_run.paths.db)]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["total"] == worst["total"] and data["deductions"] and data["balanced"]
+    text = CliRunner().invoke(app, args)
+    assert f"100 − 扣分合计 {100 - worst['total']:.2f} = {worst['total']:.2f}" in text.stdout
+    assert data["deductions"][0]["how"] in text.stdout
+    missing = CliRunner().invoke(app, ["explain", "--period", "2026Q3", "--dept", "nope", "--db",
+                                       str(demo_run.paths.db)])
+    assert missing.exit_code == 1 and "nope" in missing.stderr
