@@ -56,6 +56,14 @@ def assessed_table(kind: str) -> str:
     return f"assessed_{kind}"
 
 
+def helper_columns(kind: str, alias: str) -> str:
+    """The helper columns every rule may use (Context's docstring): ``_jdrq``, ``_fbrq``, ``_pub_date``."""
+    jdrq = standard.load(kind).prefixed("JDRQ")
+    fbrq, seen = f"TRY_CAST({alias}.FBRQ AS DATE)", f"CAST({alias}.first_seen AS DATE)"
+    return (f"TRY_CAST({alias}.{jdrq} AS DATE) AS _jdrq, {fbrq} AS _fbrq, "
+            f"CASE WHEN {fbrq} <= {seen} THEN {fbrq} ELSE {seen} END AS _pub_date")
+
+
 def stage_assessed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
     """Create ``assessed_<kind>``: the period's site records of known departments, with helper columns.
 
@@ -68,10 +76,7 @@ def stage_assessed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
         jdrq = standard.load(kind).prefixed("JDRQ")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {assessed_table(kind)} AS
-            SELECT r.*, TRY_CAST(r.{jdrq} AS DATE) AS _jdrq, TRY_CAST(r.FBRQ AS DATE) AS _fbrq,
-                   CASE WHEN TRY_CAST(r.FBRQ AS DATE) <= CAST(r.first_seen AS DATE) THEN TRY_CAST(r.FBRQ AS DATE)
-                        ELSE CAST(r.first_seen AS DATE) END AS _pub_date,
-                   d.county AS _county
+            SELECT r.*, {helper_columns(kind, 'r')}, d.county AS _county
             FROM {kind}_records r JOIN departments d ON d.dept_id = r.dept_id
             WHERE r.channel = 'site'
               AND coalesce(TRY_CAST(r.{jdrq} AS DATE), CAST(r.first_seen AS DATE))

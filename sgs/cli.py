@@ -146,6 +146,33 @@ def explain(
 
 
 @app.command()
+def validate(
+    file: Path = typer.Argument(..., help="部门自己的 CSV 或 XLSX 文件（国家标准模板的列，中文表头或字段代码）。"),
+    kind: str = typer.Option(..., "--kind", "-k", help="xk（行政许可）或 cf（行政处罚）。"),
+    output: str = typer.Option("text", "--format", "-f", help="text（每行一个问题）或 json。"),
+) -> None:
+    """公示前自查：用评分所用的同一套规则检查部门的数据文件；有问题退出码 1，无法读取退出码 2。"""
+    from metrics.validate import FileProblem, validate_file
+
+    if output not in ("text", "json"):
+        _fail(f"未知的输出格式 {output!r}：应为 text 或 json。", 2)
+    try:
+        problems = validate_file(file, kind)
+    except FileProblem as exc:
+        _fail(str(exc), 2)
+    if output == "json":
+        typer.echo(json.dumps([p.as_dict() for p in problems], ensure_ascii=False, indent=2))
+    else:
+        for p in problems:
+            typer.echo(f"第 {p.row} 行\t{p.field}\t{p.rule}\t{p.message}")
+        rows = len({p.row for p in problems})
+        typer.echo(f"{file}：发现 {len(problems)} 个问题（涉及 {rows} 行）。" if problems else f"{file}：未发现问题。",
+                   err=True)
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
 def serve(
     port: int = typer.Option(8501, "--port", help="看板端口。"),
     db: Optional[Path] = DbOption,

@@ -19,6 +19,7 @@ RULE = Rule(
     indicator="timeliness",
     clause="长治市实施意见（三）、上街区方案四（三）：作出决定之日起7个工作日内在本部门网站公示",
     severity="high",
+    needs=("publication",),
 )
 
 

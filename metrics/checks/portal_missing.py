@@ -22,6 +22,7 @@ RULE = Rule(
     indicator="completeness",
     clause="长治市实施意见（三）：通过市信用信息共享平台推送至“信用长治”网站",
     severity="high",
+    needs=("portal",),
 )
 
 
