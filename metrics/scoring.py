@@ -65,32 +65,35 @@ def helper_columns(kind: str, alias: str) -> str:
 
 
 def stage_assessed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
-    """Create ``assessed_<kind>``: the period's site records of known departments, with helper columns.
+    """Define ``assessed_<kind>``: the period's site records of known departments, with helper columns.
 
     ``_jdrq``/``_fbrq`` are the decision and stated publication dates as DATE (NULL when not a date);
     ``_pub_date`` is the publication date the timeliness rule judges: the stated date when it is a date not
     after the day sgs first saw the record, else that first-seen day. Returns the number of records.
+
+    A temporary *view* over the one record table, not a copy: a province's records do not fit in memory
+    twice, and each rule then reads only the compressed columns it needs (docs/bench-score.md). Records of
+    departments no longer configured are dropped where findings meet their evidence (``stage_findings``).
     """
     total = 0
     for kind in standard.KINDS:
         jdrq = standard.load(kind).prefixed("JDRQ")
         con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE {assessed_table(kind)} AS
-            SELECT r.*, {helper_columns(kind, 'r')}, d.county AS _county
-            FROM {kind}_records r JOIN departments d ON d.dept_id = r.dept_id
+            CREATE OR REPLACE TEMP VIEW {assessed_table(kind)} AS
+            SELECT r.*, {helper_columns(kind, 'r')}
+            FROM {kind}_records r
             WHERE r.channel = 'site'
               AND coalesce(TRY_CAST(r.{jdrq} AS DATE), CAST(r.first_seen AS DATE))
                   BETWEEN DATE '{period.start.isoformat()}' AND DATE '{period.end.isoformat()}'""")
-        total += con.execute(f"SELECT count(*) FROM {assessed_table(kind)}").fetchall()[0][0]
+        total += con.execute(f"SELECT count(*) FROM {assessed_table(kind)} "
+                             "WHERE dept_id IN (SELECT dept_id FROM departments)").fetchall()[0][0]
     return total
 
 
-def _wrap(period: Period, kind: str, rule: Rule, sql: str) -> str:
-    """A rule's (record_key, field, value, message) rows as full findings rows, evidence from the record."""
-    return f"""SELECT {lit(period.label)} AS period, a.dept_id, {lit(kind)} AS kind, f.record_key, a.channel,
-       {lit(rule.id)} AS rule_id, {lit(rule.indicator)} AS indicator, {lit(rule.severity)} AS severity,
-       f.field, CAST(f.value AS VARCHAR) AS value, f.message, a.url, a.fetch_id, 'open' AS status
-FROM ({sql}) f JOIN {assessed_table(kind)} a ON a.record_key = f.record_key"""
+def _record_rows(kind: str, rule: Rule, sql: str) -> str:
+    """A rule's (record_key, field, value, message) rows tagged with kind and rule."""
+    return (f"SELECT {lit(kind)} AS kind, {lit(rule.id)} AS rule_id, f.record_key, f.field, "
+            f"CAST(f.value AS VARCHAR) AS value, f.message FROM ({sql}) f")
 
 
 def _wrap_department(period: Period, kind: str, rule: Rule, sql: str) -> str:
@@ -109,27 +112,41 @@ FINDING_ID_SQL = ("md5(concat_ws('|', period, dept_id, kind, rule_id, coalesce(r
 
 def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme, calendar: Calendar,
                    as_of: date, checks: tuple[Check, ...] | None = None) -> int:
-    """Run the rules over the assessed tables into temp table ``_sgs_findings``; returns its row count.
+    """Run the rules over the assessed records into temp table ``_sgs_findings``; returns its row count.
 
-    Raises metrics.workdays.CalendarError when a decision falls in a year the calendar does not know.
+    The rules' record rows are collected first (``_sgs_rule_rows``) and joined to their records' evidence
+    (department, page URL, fetch id) once, rather than once per rule. Raises metrics.workdays.CalendarError
+    when a decision falls in a year the calendar does not know.
     """
     codes.register_macros(con)
     register_mask_macros(con)
-    selects = []
+    checks = checks if checks is not None else all_checks()
+    record_rows, department_rows = [], []
     for kind in standard.KINDS:
         ctx = Context(kind, assessed_table(kind), as_of, scheme.max_workdays, calendar, period, scheme.rule_params)
-        for check in checks if checks is not None else all_checks():
+        for check in checks:
             if check.prepare:
                 check.prepare(con, ctx)
             sql = check.findings_sql(ctx)
             if sql:
-                selects.append(_wrap(period, kind, check.rule, sql))
+                record_rows.append(_record_rows(kind, check.rule, sql))
             dept_sql = check.department_sql(ctx) if check.department_sql else None
             if dept_sql:
-                selects.append(_wrap_department(period, kind, check.rule, dept_sql))
-    empty = f"SELECT {', '.join(FINDING_COLUMNS[1:])} FROM findings WHERE false"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_findings AS "
-                f"SELECT {FINDING_ID_SQL} AS finding_id, * FROM ({' UNION ALL '.join(selects) or empty})")
+                department_rows.append(_wrap_department(period, kind, check.rule, dept_sql))
+    empty = "SELECT NULL::VARCHAR AS kind, NULL::VARCHAR AS rule_id, NULL::VARCHAR AS record_key, " \
+            "NULL::VARCHAR AS field, NULL::VARCHAR AS value, NULL::VARCHAR AS message WHERE false"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_rule_rows AS {' UNION ALL '.join(record_rows) or empty}")
+    rules = ", ".join(f"({lit(c.rule.id)}, {lit(c.rule.indicator)}, {lit(c.rule.severity)})" for c in checks)
+    evidence = " UNION ALL ".join(f"SELECT {lit(k)} AS kind, record_key, dept_id, channel, url, fetch_id "
+                                  f"FROM {assessed_table(k)} WHERE dept_id IN (SELECT dept_id FROM departments)"
+                                  for k in standard.KINDS)
+    findings = f"""
+        SELECT {lit(period.label)} AS period, a.dept_id, f.kind, f.record_key, a.channel, f.rule_id, m.indicator,
+               m.severity, f.field, f.value, f.message, a.url, a.fetch_id, 'open' AS status
+        FROM _sgs_rule_rows f JOIN ({evidence}) a USING (kind, record_key)
+             JOIN (VALUES {rules}) m(rule_id, indicator, severity) USING (rule_id)"""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_findings AS SELECT {FINDING_ID_SQL} AS finding_id, * "
+                f"FROM ({' UNION ALL '.join([findings, *department_rows])})")
     return con.execute("SELECT count(*) FROM _sgs_findings").fetchall()[0][0]
 
 
