@@ -167,7 +167,8 @@ def enum_invalid(frames: dict, ctx: dict) -> pd.DataFrame:
                 continue
             enum = standard.enums()[f.enum]
             ok = _items(enum, df[f.code]).map(lambda items: all(_item_ok(enum, i) for i in items), na_action="ignore")
-            parts.append(_out(kind, df, _present(df[f.code]) & ~ok.fillna(True).astype(bool), f.code))
+            parts.append(_out(kind, df, _present(df[f.code]) & ~ok.astype(object).where(ok.notna(), True).astype(bool),
+                              f.code))
     return _concat(parts)
 
 
