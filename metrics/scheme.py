@@ -118,6 +118,9 @@ def load_scheme(path: str | Path | None = None) -> Scheme:
                           key=lambda gl: -gl[1]))
     if not grades:
         raise SchemeError(f"评分方案文件 {path} 中 grades 为空")
+    year = doc.get("year")
+    if path.stem.isdigit() and year is not None and year != int(path.stem):
+        raise SchemeError(f"评分方案文件 {path} 中 year = {year!r}，与文件名的年度 {path.stem} 不一致")
     known = {r.id for r in all_rules()}
     tables = _get(doc, path, "rules", dict) if "rules" in doc else {}
     if unknown := sorted(set(tables) - known):

@@ -74,6 +74,15 @@ def test_scheme_errors_name_file_and_key(tmp_path, old, new, message):
         load_scheme(_variant(tmp_path, old, new))
 
 
+def test_year_must_match_the_file_name(tmp_path):
+    path = tmp_path / "2027.toml"
+    path.write_text(SCHEME.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(SchemeError, match=r"2027\.toml.*year = 2026"):
+        load_scheme(path)
+    path.write_text(SCHEME.read_text(encoding="utf-8").replace("year = 2026", "year = 2027"), encoding="utf-8")
+    assert load_scheme(path).version == "sgs-2026.1"
+
+
 def test_missing_scheme_file(tmp_path):
     with pytest.raises(SchemeError, match="不存在"):
         load_scheme(tmp_path / "missing.toml")

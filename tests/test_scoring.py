@@ -9,7 +9,7 @@ from metrics import store
 from metrics.checks import Check, Rule
 from metrics.checks.late_publication import RULE as LATE
 from metrics.periods import parse_period
-from metrics.scoring import ScoringError, score_period
+from metrics.scoring import SchemeError, ScoringError, score_period
 from metrics.workdays import Calendar, CalendarError
 from sgs.settings import SCHEMES_DIR, Paths
 from tests.test_checks import AS_OF, LATER, PERIOD, add, make_uscc
@@ -219,6 +219,26 @@ def test_empty_period_raises_and_leaves_previous_results(city):
     with pytest.raises(ScoringError, match="2025Q1"):
         score_period(city, parse_period("2025Q1"), as_of=AS_OF)
     assert _counts(city) == before
+
+
+def test_a_year_without_scheme_stops_before_writing(city, tmp_path):
+    add(city, "cf", "next-year", dept="d1", CF_JDRQ="2027-01-05", FBRQ="2027-01-06")
+    before = _counts(city)
+    with pytest.raises(SchemeError, match=r"2027Q1.*data/schemes/2027\.toml"):
+        score_period(city, parse_period("2027Q1"), as_of=AS_OF)
+    assert _counts(city) == before
+    paths = Paths(tmp_path / "sgs.duckdb")
+    city.close()
+    from typer.testing import CliRunner
+
+    from sgs.cli import app
+
+    result = CliRunner().invoke(app, ["score", "--period", "2026Q3", "--db", str(paths.db), "--scheme",
+                                      str(_custom(tmp_path, v=('version = "sgs-2026.1"', 'version = "cli"')))])
+    assert result.exit_code == 0, result.output
+    assert "评分方案 cli" in result.stdout
+    result = CliRunner().invoke(app, ["score", "--period", "2027-01", "--db", str(paths.db)])
+    assert result.exit_code == 1 and "2027.toml" in result.stderr
 
 
 def test_failure_while_checking_writes_nothing(city, tmp_path):
