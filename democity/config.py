@@ -14,7 +14,7 @@ from pathlib import Path
 
 import tomli_w
 
-from democity.generate import PAGE_SIZE, DemoCity
+from democity.generate import PAGE_SIZE, QUARTERS, DemoCity
 from democity.ledgers import write_ledgers
 from democity.pages import PORTAL_MAX_SIZE, column_path
 from democity.shapes import BROKEN, shape_of
@@ -84,13 +84,39 @@ def availability_truth(base_url: str) -> list[dict]:
              "problem": b.problem, "url": f"{base}/d/{b.dept_id}/{b.path}"} for b in BROKEN]
 
 
+# availability problem → the rule that turns it into a finding (metrics/checks)
+AVAILABILITY_RULE = {"unreachable": "site_unreachable", "column_missing": "column_missing",
+                     "dead_link": "dead_link", "blocked": "site_blocked"}
+
+
+def ground_truth(city: DemoCity, base_url: str) -> dict:
+    """The whole ground truth: the city's own (records, defects) plus what only a crawl can see.
+
+    Each deliberate availability problem is a department-level finding (field ``URL``, value the failing URL)
+    in every assessed quarter: the demo's single crawl runs after both, so it judges both.
+    """
+    manifest = city.manifest()
+    problems = availability_truth(base_url)
+    kinds = {(b.dept_id, b.problem): b.kind for b in BROKEN}
+    for a in problems:
+        for q in QUARTERS:
+            rule = AVAILABILITY_RULE[a["problem"]]
+            manifest["defects"].append({"dept_id": a["dept_id"], "kind": kinds[(a["dept_id"], a["problem"])],
+                                        "wsh": None, "xdr_mc": None, "rule_id": rule, "field": "URL",
+                                        "period": q.label, "level": "department", "value": a["url"]})
+            dept = next(d for d in manifest["departments"] if d["id"] == a["dept_id"])
+            counts = dept["periods"].setdefault(q.label, {"records": 0, "defects": {}})["defects"]
+            counts[rule] = counts.get(rule, 0) + 1
+    return {**manifest, "availability": problems}
+
+
 def write_city(city: DemoCity, base_url: str, out_dir: Path) -> Path:
     """Write ``out_dir/city.toml`` and ``out_dir/ground_truth.json``; return the TOML's path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "city.toml"
     path.write_text(tomli_w.dumps(city_document(city, base_url)), encoding="utf-8")
-    manifest = {**city.manifest(), "availability": availability_truth(base_url)}
+    manifest = ground_truth(city, base_url)
     (out_dir / "ground_truth.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     write_ledgers(city, out_dir)  # the departments' decision ledgers (democity.ledgers)
     return path

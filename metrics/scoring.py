@@ -1,21 +1,23 @@
-"""Scores a period: runs every rule, writes findings, department and county scores, grades and ranks.
+"""Scores a period: runs every rule, writes findings, deductions, department and county scores, grades, ranks.
 
 Everything is set-based SQL in DuckDB. The steps are staged in temporary tables first (assessed records,
-findings, scores), so a failing rule or an unknown calendar year stops the run before anything is written;
-the write itself is one transaction that replaces the period's rows, so a rerun never duplicates and an error
-never leaves a half-scored period.
+findings, deductions, scores), so a failing rule, a bad scheme or an unknown calendar year stops the run
+before anything is written; the write itself is one transaction that replaces the period's rows, so a rerun
+never duplicates and an error never leaves a half-scored period.
 
-Scoring (ARCHITECTURE.md): a department's assessed records are its records on its own site whose decision
-date (``*_JDRQ``; the first-seen day when that is not a date) falls in the period. An indicator's sub-score is
-100 × the share of assessed records with no finding of that indicator; the total is the scheme's weighted
-mean; grades come from the scheme's lines; ranks are by total, ties sharing a rank. A county's scores are the
-means of its departments'.
+The model (docs/scoring.md): every department in ``departments`` starts at 100 and loses points. A
+department's assessed records are its records on its own site whose decision date (``*_JDRQ``; the first-seen
+day when that is not a date) falls in the period. Each rule deducts by the scheme — ``rate``: points × the
+share of assessed records with a finding of the rule; ``fixed``: points per such record; plus ``dept_points``
+per department-level finding (record_key NULL) — capped per rule, rounded to 2 decimals, and then capped per
+indicator at its weight (the rule taking most first). The total is 100 − Σ points exactly; an indicator's
+sub-score is 100 × (weight − its points) / weight. Grades come from the scheme; ranks are by total, ties
+sharing a rank; a county's scores are the means of its departments'. ``prev_total``/``prev_rank`` come from the
+previous period of the same granularity.
 """
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -24,84 +26,23 @@ from metrics import codes, standard
 from metrics.checks import INDICATORS, Check, Context, Rule, all_checks, all_rules
 from metrics.checks._sql import lit
 from metrics.checks._sql import register_macros as register_mask_macros
-from metrics.periods import Period
+from metrics.periods import Period, parse_period
+from metrics.scheme import HOWS, Scheme, SchemeError, load_scheme
+from metrics.scheme import scheme_path as scheme_path_for
 from metrics.workdays import Calendar, default_calendar
-from sgs.settings import DEFAULT_SCHEME
+
+__all__ = ["SchemeError", "ScoringError", "Scheme", "load_scheme", "score_period", "department_scores"]
 
 FINDING_COLUMNS = ("finding_id", "period", "dept_id", "kind", "record_key", "channel", "rule_id", "indicator",
                    "severity", "field", "value", "message", "url", "fetch_id", "status")
 SCORE_KEYS = ("period", "dept_id", "name", "county", "n_records", *INDICATORS, "total", "grade", "rank",
-              "county_rank", "scheme_version")
+              "county_rank", "prev_total", "prev_rank", "scheme_version")
+DEDUCTION_COLUMNS = ("period", "dept_id", "indicator", "rule_id", "n_findings", "n_records", "points", "how",
+                     "scheme_version")
 
 
 class ScoringError(RuntimeError):
     """The period cannot be scored (explained in Chinese for the person running the command)."""
-
-
-class SchemeError(ValueError):
-    """The scoring scheme file is missing, unreadable or lacks a key; the message names file and key."""
-
-
-# --- the scheme ----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Scheme:
-    version: str
-    max_workdays: int
-    weights: dict[str, float]  # indicator → weight, for every indicator the rules use
-    names: dict[str, str]  # indicator → 中文名
-    grades: tuple[tuple[str, float], ...]  # (grade, lowest total), highest line first
-
-    def grade_sql(self, expr: str) -> str:
-        """SQL CASE giving the grade of a total; below every line → the lowest grade."""
-        whens = " ".join(f"WHEN {expr} >= {low} THEN {lit(name)}" for name, low in self.grades)
-        return f"CASE {whens} ELSE {lit(self.grades[-1][0])} END"
-
-    def total_sql(self, column: str = "raw_{}") -> str:
-        """SQL of the weighted mean of the sub-score columns."""
-        terms = " + ".join(f"{w} * {column.format(ind)}" for ind, w in self.weights.items())
-        return f"({terms}) / {sum(self.weights.values())}"
-
-
-def _get(doc: dict, path: Path, key: str, kinds: type | tuple[type, ...]):
-    """The value at a dotted key, or a SchemeError naming the file and the key."""
-    value = doc
-    for part in key.split("."):
-        if not isinstance(value, dict) or part not in value:
-            raise SchemeError(f"评分方案文件 {path} 缺少 {key}")
-        value = value[part]
-    if not isinstance(value, kinds) or isinstance(value, bool):
-        raise SchemeError(f"评分方案文件 {path} 中 {key} 的值 {value!r} 类型不对")
-    return value
-
-
-def load_scheme(path: str | Path = DEFAULT_SCHEME) -> Scheme:
-    """Read a scheme TOML file (see data/schemes/default.toml for the documented format)."""
-    path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SchemeError(f"评分方案文件 {path} 不存在") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SchemeError(f"评分方案文件 {path} 不是有效的 TOML：{exc}") from None
-    extra = set(doc.get("indicators", {})) - set(INDICATORS)
-    if extra:
-        raise SchemeError(f"评分方案文件 {path} 中 indicators.{sorted(extra)[0]} 不是已知指标（{', '.join(INDICATORS)}）")
-    weights = {i: float(_get(doc, path, f"indicators.{i}.weight", (int, float))) for i in INDICATORS}
-    if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
-        raise SchemeError(f"评分方案文件 {path} 中 indicators.*.weight 须非负且合计大于 0")
-    lines = _get(doc, path, "grades", dict)
-    grades = tuple(sorted(((g, float(_get(doc, path, f"grades.{g}", (int, float)))) for g in lines),
-                          key=lambda gl: -gl[1]))
-    if not grades:
-        raise SchemeError(f"评分方案文件 {path} 中 grades 为空")
-    return Scheme(
-        version=_get(doc, path, "version", str),
-        max_workdays=_get(doc, path, "timeliness.max_workdays", int),
-        weights=weights,
-        names={i: _get(doc, path, f"indicators.{i}.name", str) for i in INDICATORS},
-        grades=grades,
-    )
 
 
 def rules_catalogue() -> list[dict]:
@@ -115,36 +56,44 @@ def assessed_table(kind: str) -> str:
     return f"assessed_{kind}"
 
 
+def helper_columns(kind: str, alias: str) -> str:
+    """The helper columns every rule may use (Context's docstring): ``_jdrq``, ``_fbrq``, ``_pub_date``."""
+    jdrq = standard.load(kind).prefixed("JDRQ")
+    fbrq, seen = f"TRY_CAST({alias}.FBRQ AS DATE)", f"CAST({alias}.first_seen AS DATE)"
+    return (f"TRY_CAST({alias}.{jdrq} AS DATE) AS _jdrq, {fbrq} AS _fbrq, "
+            f"CASE WHEN {fbrq} <= {seen} THEN {fbrq} ELSE {seen} END AS _pub_date")
+
+
 def stage_assessed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
-    """Create ``assessed_<kind>``: the period's site records of known departments, with helper columns.
+    """Define ``assessed_<kind>``: the period's site records of known departments, with helper columns.
 
     ``_jdrq``/``_fbrq`` are the decision and stated publication dates as DATE (NULL when not a date);
     ``_pub_date`` is the publication date the timeliness rule judges: the stated date when it is a date not
     after the day sgs first saw the record, else that first-seen day. Returns the number of records.
+
+    A temporary *view* over the one record table, not a copy: a province's records do not fit in memory
+    twice, and each rule then reads only the compressed columns it needs (docs/bench-score.md). Records of
+    departments no longer configured are dropped where findings meet their evidence (``stage_findings``).
     """
     total = 0
     for kind in standard.KINDS:
         jdrq = standard.load(kind).prefixed("JDRQ")
         con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE {assessed_table(kind)} AS
-            SELECT r.*, TRY_CAST(r.{jdrq} AS DATE) AS _jdrq, TRY_CAST(r.FBRQ AS DATE) AS _fbrq,
-                   CASE WHEN TRY_CAST(r.FBRQ AS DATE) <= CAST(r.first_seen AS DATE) THEN TRY_CAST(r.FBRQ AS DATE)
-                        ELSE CAST(r.first_seen AS DATE) END AS _pub_date,
-                   d.county AS _county
-            FROM {kind}_records r JOIN departments d ON d.dept_id = r.dept_id
+            CREATE OR REPLACE TEMP VIEW {assessed_table(kind)} AS
+            SELECT r.*, {helper_columns(kind, 'r')}
+            FROM {kind}_records r
             WHERE r.channel = 'site'
               AND coalesce(TRY_CAST(r.{jdrq} AS DATE), CAST(r.first_seen AS DATE))
                   BETWEEN DATE '{period.start.isoformat()}' AND DATE '{period.end.isoformat()}'""")
-        total += con.execute(f"SELECT count(*) FROM {assessed_table(kind)}").fetchall()[0][0]
+        total += con.execute(f"SELECT count(*) FROM {assessed_table(kind)} "
+                             "WHERE dept_id IN (SELECT dept_id FROM departments)").fetchall()[0][0]
     return total
 
 
-def _wrap(period: Period, kind: str, rule: Rule, sql: str) -> str:
-    """A rule's (record_key, field, value, message) rows as full findings rows, evidence from the record."""
-    return f"""SELECT {lit(period.label)} AS period, a.dept_id, {lit(kind)} AS kind, f.record_key, a.channel,
-       {lit(rule.id)} AS rule_id, {lit(rule.indicator)} AS indicator, {lit(rule.severity)} AS severity,
-       f.field, CAST(f.value AS VARCHAR) AS value, f.message, a.url, a.fetch_id, 'open' AS status
-FROM ({sql}) f JOIN {assessed_table(kind)} a ON a.record_key = f.record_key"""
+def _record_rows(kind: str, rule: Rule, sql: str) -> str:
+    """A rule's (record_key, field, value, message) rows tagged with kind and rule."""
+    return (f"SELECT {lit(kind)} AS kind, {lit(rule.id)} AS rule_id, f.record_key, f.field, "
+            f"CAST(f.value AS VARCHAR) AS value, f.message FROM ({sql}) f")
 
 
 def _wrap_department(period: Period, kind: str, rule: Rule, sql: str) -> str:
@@ -163,72 +112,179 @@ FINDING_ID_SQL = ("md5(concat_ws('|', period, dept_id, kind, rule_id, coalesce(r
 
 def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme, calendar: Calendar,
                    as_of: date, checks: tuple[Check, ...] | None = None) -> int:
-    """Run the rules over the assessed tables into temp table ``_sgs_findings``; returns its row count.
+    """Run the rules over the assessed records into temp table ``_sgs_findings``; returns its row count.
 
-    Raises metrics.workdays.CalendarError when a decision falls in a year the calendar does not know.
+    The rules' record rows are collected first (``_sgs_rule_rows``) and joined to their records' evidence
+    (department, page URL, fetch id) once, rather than once per rule. Raises metrics.workdays.CalendarError
+    when a decision falls in a year the calendar does not know.
     """
     codes.register_macros(con)
     register_mask_macros(con)
-    selects = []
+    checks = checks if checks is not None else all_checks()
+    record_rows, department_rows = [], []
     for kind in standard.KINDS:
-        ctx = Context(kind, assessed_table(kind), as_of, scheme.max_workdays, calendar, period)
-        for check in checks if checks is not None else all_checks():
+        ctx = Context(kind, assessed_table(kind), as_of, scheme.max_workdays, calendar, period, scheme.rule_params)
+        for check in checks:
             if check.prepare:
                 check.prepare(con, ctx)
             sql = check.findings_sql(ctx)
             if sql:
-                selects.append(_wrap(period, kind, check.rule, sql))
+                record_rows.append(_record_rows(kind, check.rule, sql))
             dept_sql = check.department_sql(ctx) if check.department_sql else None
             if dept_sql:
-                selects.append(_wrap_department(period, kind, check.rule, dept_sql))
-    empty = f"SELECT {', '.join(FINDING_COLUMNS[1:])} FROM findings WHERE false"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_findings AS "
-                f"SELECT {FINDING_ID_SQL} AS finding_id, * FROM ({' UNION ALL '.join(selects) or empty})")
+                department_rows.append(_wrap_department(period, kind, check.rule, dept_sql))
+    empty = "SELECT NULL::VARCHAR AS kind, NULL::VARCHAR AS rule_id, NULL::VARCHAR AS record_key, " \
+            "NULL::VARCHAR AS field, NULL::VARCHAR AS value, NULL::VARCHAR AS message WHERE false"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_rule_rows AS {' UNION ALL '.join(record_rows) or empty}")
+    rules = ", ".join(f"({lit(c.rule.id)}, {lit(c.rule.indicator)}, {lit(c.rule.severity)})" for c in checks)
+    evidence = " UNION ALL ".join(f"SELECT {lit(k)} AS kind, record_key, dept_id, channel, url, fetch_id "
+                                  f"FROM {assessed_table(k)} WHERE dept_id IN (SELECT dept_id FROM departments)"
+                                  for k in standard.KINDS)
+    findings = f"""
+        SELECT {lit(period.label)} AS period, a.dept_id, f.kind, f.record_key, a.channel, f.rule_id, m.indicator,
+               m.severity, f.field, f.value, f.message, a.url, a.fetch_id, 'open' AS status
+        FROM _sgs_rule_rows f JOIN ({evidence}) a USING (kind, record_key)
+             JOIN (VALUES {rules}) m(rule_id, indicator, severity) USING (rule_id)"""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_findings AS SELECT {FINDING_ID_SQL} AS finding_id, * "
+                f"FROM ({' UNION ALL '.join([findings, *department_rows])})")
     return con.execute("SELECT count(*) FROM _sgs_findings").fetchall()[0][0]
 
 
+# --- deductions and scores -------------------------------------------------------------------------
+
+POINTS = "DECIMAL(18,2)"  # points are exact to the cent, so Σ points and 100 − Σ are exact too
+
+
+def _rule_table(scheme: Scheme, checks: tuple[Check, ...]) -> str:
+    """A VALUES relation of every rule's indicator and deduction under the scheme."""
+    rows = []
+    for check in checks:
+        d, r = scheme.deduction(check.rule), check.rule
+        rows.append(f"({lit(r.id)}, {lit(r.indicator)}, {lit(d.how)}, {d.points}::DOUBLE, {d.dept_points}::DOUBLE, "
+                    f"{d.cap}::DOUBLE, {scheme.weights[r.indicator]}::{POINTS}, {lit(scheme.names[r.indicator])})")
+    return (f"(VALUES {', '.join(rows)}) AS p(rule_id, indicator, how, points, dept_points, cap, weight, "
+            f"indicator_name)")
+
+
+def _how_sql() -> str:
+    """The Chinese explanation of one deduction row, e.g. ``按比例：3/12 条记录 × 30 分 = 7.50 分``."""
+    return f"""concat(
+        CASE WHEN n_rec > 0 THEN CASE how
+            WHEN 'rate' THEN printf('{HOWS["rate"]}：%d/%d 条记录 × %g 分', n_rec, n_records, points)
+            ELSE printf('{HOWS["fixed"]}：%d 条记录 × %g 分', n_rec, points) END END,
+        CASE WHEN n_rec > 0 AND n_dept > 0 THEN '；' END,
+        CASE WHEN n_dept > 0 THEN printf('部门层面问题 %d 个 × %g 分', n_dept, dept_points) END,
+        printf(' = %.2f 分', raw),
+        CASE WHEN raw > cap THEN printf('，本项封顶 %g 分', cap) END,
+        CASE WHEN points_after < rule_points
+             THEN printf('，%s扣分已达权重 %g 分，本项计 %.2f 分', indicator_name, weight, points_after) END)"""
+
+
+def stage_deductions(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
+                     checks: tuple[Check, ...] | None = None) -> None:
+    """``_sgs_departments`` (every department with its assessed-record count) and ``_sgs_deductions``.
+
+    Within a department and indicator the rules are applied largest first (ties by rule id), each taking at
+    most what is left of the indicator's weight, so the rows add up exactly to what the indicator lost.
+    """
+    records = " UNION ALL ".join(f"SELECT dept_id FROM {assessed_table(k)}" for k in standard.KINDS)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _sgs_departments AS
+        SELECT d.dept_id, d.county, coalesce(n.n_records, 0)::INTEGER AS n_records
+        FROM departments d LEFT JOIN (SELECT dept_id, count(*) AS n_records FROM ({records}) GROUP BY dept_id) n
+             USING (dept_id)""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _sgs_deductions AS
+        WITH hits AS (
+            SELECT dept_id, rule_id,
+                   count(DISTINCT (kind, record_key)) FILTER (WHERE record_key IS NOT NULL) AS n_rec,
+                   count(*) FILTER (WHERE record_key IS NULL) AS n_dept
+            FROM _sgs_findings GROUP BY dept_id, rule_id),
+        cents AS (  -- in whole cents, rounded half up in integer arithmetic, so no float ever decides a cent
+            SELECT h.dept_id, h.rule_id, h.n_rec, h.n_dept, d.n_records, p.*,
+                   CASE p.how WHEN 'rate'
+                        THEN (round(p.points * 100)::BIGINT * h.n_rec * 2 + greatest(d.n_records, 1))
+                             // (2 * greatest(d.n_records, 1))
+                        ELSE round(p.points * 100)::BIGINT * h.n_rec END
+                   + round(p.dept_points * 100)::BIGINT * h.n_dept AS raw_cents
+            FROM hits h JOIN _sgs_departments d USING (dept_id)
+                 JOIN {_rule_table(scheme, checks or all_checks())} USING (rule_id)),
+        raw AS (SELECT *, raw_cents::DECIMAL(18,0) * 0.01::DECIMAL(3,2) AS raw FROM cents),
+        capped AS (SELECT *, least(raw, round(cap * 100)::DECIMAL(18,0) * 0.01::DECIMAL(3,2))::{POINTS}
+                             AS rule_points FROM raw),
+        ordered AS (
+            SELECT *, coalesce(sum(rule_points) OVER (
+                       PARTITION BY dept_id, indicator ORDER BY rule_points DESC, rule_id
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS taken_before
+            FROM capped),
+        final AS (SELECT *, greatest(least(rule_points, weight - taken_before), 0)::{POINTS} AS points_after
+                  FROM ordered)
+        SELECT {lit(period.label)} AS period, dept_id, indicator, rule_id, (n_rec + n_dept)::INTEGER AS n_findings,
+               n_records, points_after AS points, {_how_sql()} AS how, {lit(scheme.version)} AS scheme_version
+        FROM final""")
+
+
 def stage_scores(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme, computed_at: datetime) -> None:
-    """Department scores into temp table ``_sgs_scores`` and county scores into ``_sgs_county_scores``."""
-    records = " UNION ALL ".join(
-        f"SELECT dept_id, _county AS county, {lit(k)} AS kind, record_key FROM {assessed_table(k)}"
-        for k in standard.KINDS)
-    flags = ", ".join(f"bool_or(h.indicator = {lit(i)}) IS TRUE AS hit_{i}" for i in INDICATORS)
-    subs = ", ".join(f"100.0::DOUBLE * count_if(NOT hit_{i}) / count(*) AS raw_{i}" for i in INDICATORS)
-    rounded = ", ".join(f"round(raw_{i}, 2) AS {i}" for i in INDICATORS)
+    """Department scores into ``_sgs_scores`` and county scores into ``_sgs_county_scores`` (from deductions)."""
+    lost = ", ".join(f"coalesce(sum(x.points) FILTER (WHERE x.indicator = {lit(i)}), 0)::{POINTS} AS lost_{i}"
+                     for i in INDICATORS)
+    subs = ", ".join(f"CASE WHEN {w} > 0 THEN round(100 * ({w} - lost_{i}) / {w}, 2)::DOUBLE END AS {i}"
+                     for i, w in scheme.weights.items())
+    total = f"(100 - ({' + '.join(f'lost_{i}' for i in INDICATORS)}))::DOUBLE"
+    prev = period.previous().label
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _sgs_scores AS
-        WITH recs AS ({records}),
-        hits AS (SELECT DISTINCT kind, record_key, indicator FROM _sgs_findings),
-        flags AS (SELECT r.dept_id, r.county, r.kind, r.record_key, {flags}
-                  FROM recs r LEFT JOIN hits h ON h.kind = r.kind AND h.record_key = r.record_key
-                  GROUP BY r.dept_id, r.county, r.kind, r.record_key),
-        subs AS (SELECT dept_id, county, count(*) AS n_records, {subs} FROM flags GROUP BY dept_id, county),
-        totals AS (SELECT *, {scheme.total_sql()} AS raw_total FROM subs)
-        SELECT {lit(period.label)} AS period, dept_id, county, n_records, {rounded},
-               round(raw_total, 2) AS total, {scheme.grade_sql('raw_total')} AS grade,
-               RANK() OVER (ORDER BY round(raw_total, 2) DESC) AS rank,
-               RANK() OVER (PARTITION BY county ORDER BY round(raw_total, 2) DESC) AS county_rank,
+        WITH lost AS (
+            SELECT d.dept_id, d.county, d.n_records, {lost}
+            FROM _sgs_departments d LEFT JOIN _sgs_deductions x USING (dept_id)
+            GROUP BY d.dept_id, d.county, d.n_records),
+        totals AS (SELECT *, {total} AS total FROM lost)
+        SELECT {lit(period.label)} AS period, t.dept_id, t.county, t.n_records, {subs}, t.total,
+               {scheme.grade_sql('t.total')} AS grade,
+               RANK() OVER (ORDER BY t.total DESC) AS rank,
+               RANK() OVER (PARTITION BY t.county ORDER BY t.total DESC) AS county_rank,
+               p.total AS prev_total, p.rank AS prev_rank,
                {lit(scheme.version)} AS scheme_version, $computed_at AS computed_at
-        FROM totals""", {"computed_at": computed_at})
-    means = ", ".join(f"round(avg({i}), 2) AS {i}" for i in INDICATORS)
+        FROM totals t LEFT JOIN scores p ON p.period = {lit(prev)} AND p.dept_id = t.dept_id""",
+                {"computed_at": computed_at})
+    means = ", ".join(f"round(avg(s.{i}), 2) AS {i}" for i in INDICATORS)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _sgs_county_scores AS
-        SELECT period, county, count(*) AS n_departments, sum(n_records) AS n_records, {means},
-               round(avg(total), 2) AS total, {scheme.grade_sql('avg(total)')} AS grade,
-               RANK() OVER (ORDER BY round(avg(total), 2) DESC) AS rank, scheme_version, computed_at
-        FROM _sgs_scores GROUP BY period, county, scheme_version, computed_at""")
+        WITH c AS (
+            SELECT s.period, s.county, count(*) AS n_departments, sum(s.n_records) AS n_records, {means},
+                   round(avg(s.total), 2) AS total, s.scheme_version, s.computed_at
+            FROM _sgs_scores s GROUP BY s.period, s.county, s.scheme_version, s.computed_at)
+        SELECT c.*, {scheme.grade_sql('c.total')} AS grade, RANK() OVER (ORDER BY c.total DESC) AS rank,
+               p.total AS prev_total, p.rank AS prev_rank
+        FROM c LEFT JOIN county_scores p ON p.period = {lit(prev)} AND p.county = c.county""")
+
+
+def following(period: Period) -> Period:
+    """The next period of the same granularity (2026Q3 → 2026Q4, 2026-12 → 2027-01)."""
+    day = period.end + timedelta(days=1)
+    return parse_period(f"{day.year}Q{(day.month + 2) // 3}" if period.is_quarter else f"{day:%Y-%m}")
 
 
 def _write(con: duckdb.DuckDBPyConnection, period: Period) -> None:
-    """Replace the period's findings and scores with the staged ones, all or nothing."""
+    """Replace the period's findings, deductions and scores with the staged ones, all or nothing.
+
+    The next period's ``prev_*`` columns, when it was scored already, are refreshed from the new scores.
+    """
+    nxt = lit(following(period).label)
     con.execute("BEGIN")
     try:
-        for table in ("findings", "scores", "county_scores"):
+        for table in ("findings", "deductions", "scores", "county_scores"):
             con.execute(f"DELETE FROM {table} WHERE period = ?", [period.label])
         con.execute(f"INSERT INTO findings ({', '.join(FINDING_COLUMNS)}) "
                     f"SELECT {', '.join(FINDING_COLUMNS)} FROM _sgs_findings")
+        con.execute(f"INSERT INTO deductions ({', '.join(DEDUCTION_COLUMNS)}) "
+                    f"SELECT {', '.join(DEDUCTION_COLUMNS)} FROM _sgs_deductions")
         con.execute("INSERT INTO scores BY NAME SELECT * FROM _sgs_scores")
         con.execute("INSERT INTO county_scores BY NAME SELECT * FROM _sgs_county_scores")
+        con.execute(f"""UPDATE scores SET prev_total = s.total, prev_rank = s.rank FROM _sgs_scores s
+                        WHERE scores.period = {nxt} AND scores.dept_id = s.dept_id""")
+        con.execute(f"""UPDATE county_scores SET prev_total = s.total, prev_rank = s.rank FROM _sgs_county_scores s
+                        WHERE county_scores.period = {nxt} AND county_scores.county = s.county""")
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -244,19 +300,22 @@ def department_scores(con: duckdb.DuckDBPyConnection, period: Period) -> list[di
     return [dict(zip(SCORE_KEYS, row)) for row in cur.fetchall()]
 
 
-def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path: str | Path = DEFAULT_SCHEME,
-                 calendar: Calendar | None = None, as_of: date | None = None) -> list[dict]:
-    """Score one period and return the department scores ordered by rank.
+def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path: str | Path | None = None,
+                 calendar: Calendar | None = None, as_of: date | None = None,
+                 checks: tuple[Check, ...] | None = None) -> list[dict]:
+    """Score one period with its year's scheme (or ``scheme_path``); the department scores ordered by rank.
 
-    Raises ScoringError when the period has no assessed records (nothing is written then), SchemeError for a
-    bad scheme file and CalendarError for a decision year the working-day calendar does not cover.
+    ``checks`` replaces the discovered rules (tests). Raises ScoringError when the period has no assessed
+    records at all (nothing is written then), SchemeError
+    for a missing or bad scheme file and CalendarError for a decision year the working-day calendar lacks.
     """
-    scheme = load_scheme(scheme_path)
     if stage_assessed(con, period) == 0:
         raise ScoringError(
             f"评估期间 {period.label}（{period.start} 至 {period.end}）没有可评估的记录："
             "各部门网站上没有决定日期落在该期间的记录。请先运行 sgs crawl，或换一个期间。")
-    stage_findings(con, period, scheme, calendar or default_calendar(), as_of or date.today())
+    scheme = load_scheme(scheme_path if scheme_path is not None else scheme_path_for(period))
+    stage_findings(con, period, scheme, calendar or default_calendar(), as_of or date.today(), checks)
+    stage_deductions(con, period, scheme, checks)
     stage_scores(con, period, scheme, datetime.now())
     _write(con, period)
     return department_scores(con, period)

@@ -16,7 +16,7 @@ from typing import Optional
 
 import typer
 
-from sgs.settings import DEFAULT_SCHEME, REPO_ROOT, Paths, resolve_paths
+from sgs.settings import REPO_ROOT, Paths, resolve_paths
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="sgs：双公示监测与评估（抓取、评分、看板）。")
@@ -106,7 +106,7 @@ def score(
     period: str = typer.Option(..., "--period", "-p", help="评估期间：季度 2026Q3 或月份 2026-07。"),
     db: Optional[Path] = DbOption,
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出本期得分。"),
-    scheme: Path = typer.Option(DEFAULT_SCHEME, "--scheme", help="评分方案文件（TOML）。"),
+    scheme: Optional[Path] = typer.Option(None, "--scheme", help="评分方案文件（TOML；默认按期间年度取 data/schemes/<年>.toml）。"),
     calendar: list[Path] = typer.Option([], "--calendar", help="额外的节假日安排文件夹（可多次指定）。"),
 ) -> None:
     """按评分方案计算一个期间的问题清单、得分、等级和排名。"""
@@ -117,7 +117,7 @@ def score(
         _print_scores(rows)
 
 
-def _score(paths: Paths, period_texts: list[str], scheme: Path, calendars: tuple[Path, ...]) -> list[list[dict]]:
+def _score(paths: Paths, period_texts: list[str], scheme: Path | None, calendars: tuple[Path, ...]) -> list[list[dict]]:
     """Score each period in turn on one connection, then publish one snapshot; one score list per period."""
     from metrics import store
     from metrics.periods import PeriodError, parse_period
@@ -147,13 +147,75 @@ def _score(paths: Paths, period_texts: list[str], scheme: Path, calendars: tuple
 
 
 def _print_scores(rows: list[dict]) -> None:
+    from metrics.checks import INDICATORS
+
     if not rows:
         return
     typer.echo(f"{rows[0]['period']}  评分方案 {rows[0]['scheme_version']}")
-    typer.echo(f"{'排名':>4}  {'总分':>6}  {'等级':<4} {'及时性':>6} {'完整性':>6} {'准确性':>6} {'记录':>4}  部门（县区）")
+    heads = " ".join(f"{n:>6}" for n in INDICATORS.values())
+    typer.echo(f"{'排名':>4}  {'总分':>6}  {'等级':<4} {heads} {'记录':>4} {'较上期':>6}  部门（县区）")
     for r in rows:
-        typer.echo(f"{r['rank']:>4}  {r['total']:>6.2f}  {r['grade']:<4} {r['timeliness']:>6.2f} "
-                   f"{r['completeness']:>6.2f} {r['accuracy']:>6.2f} {r['n_records']:>4}  {r['name']}（{r['county']}）")
+        subs = " ".join("     —" if r[i] is None else f"{r[i]:>6.2f}" for i in INDICATORS)
+        change = "     —" if r["prev_total"] is None else f"{r['total'] - r['prev_total']:>+6.2f}"
+        typer.echo(f"{r['rank']:>4}  {r['total']:>6.2f}  {r['grade']:<4} {subs} {r['n_records']:>4} {change}  "
+                   f"{r['name']}（{r['county']}）")
+
+
+@app.command()
+def explain(
+    period: str = typer.Option(..., "--period", "-p", help="评估期间：季度 2026Q3 或月份 2026-07。"),
+    dept: str = typer.Option(..., "--dept", "-d", help="部门编号（dept_id）。"),
+    db: Optional[Path] = DbOption,
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出。"),
+) -> None:
+    """说明一个部门在某期间的得分：逐项扣分及其背后的每条问题（读取最新发布的数据）。"""
+    from metrics import store
+    from metrics.explain import ExplainError, format_text
+    from metrics.explain import explain as explain_score
+    from metrics.periods import PeriodError, parse_period
+
+    try:
+        label = parse_period(period).label
+    except PeriodError as exc:
+        _fail(str(exc), 2)
+    try:
+        con = store.open_snapshot(resolve_paths(db))
+    except store.StoreError as exc:
+        _fail(str(exc))
+    try:
+        result = explain_score(con, label, dept)
+    except ExplainError as exc:
+        _fail(str(exc))
+    finally:
+        con.close()
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str) if as_json else format_text(result))
+
+
+@app.command()
+def validate(
+    file: Path = typer.Argument(..., help="部门自己的 CSV 或 XLSX 文件（国家标准模板的列，中文表头或字段代码）。"),
+    kind: str = typer.Option(..., "--kind", "-k", help="xk（行政许可）或 cf（行政处罚）。"),
+    output: str = typer.Option("text", "--format", "-f", help="text（每行一个问题）或 json。"),
+) -> None:
+    """公示前自查：用评分所用的同一套规则检查部门的数据文件；有问题退出码 1，无法读取退出码 2。"""
+    from metrics.validate import FileProblem, validate_file
+
+    if output not in ("text", "json"):
+        _fail(f"未知的输出格式 {output!r}：应为 text 或 json。", 2)
+    try:
+        problems = validate_file(file, kind)
+    except FileProblem as exc:
+        _fail(str(exc), 2)
+    if output == "json":
+        typer.echo(json.dumps([p.as_dict() for p in problems], ensure_ascii=False, indent=2))
+    else:
+        for p in problems:
+            typer.echo(f"第 {p.row} 行\t{p.field}\t{p.rule}\t{p.message}")
+        rows = len({p.row for p in problems})
+        typer.echo(f"{file}：发现 {len(problems)} 个问题（涉及 {rows} 行）。" if problems else f"{file}：未发现问题。",
+                   err=True)
+    if problems:
+        raise typer.Exit(1)
 
 
 ledger_app = typer.Typer(no_args_is_help=True, help="办件台账（服务大厅或部门导出的 CSV/XLSX）。")
@@ -237,7 +299,7 @@ def demo(
             _fail(f"示范城市抓取失败：{', '.join(summary.failed_sources)}")
         _load_demo_ledgers(paths)
         periods = [p for q in QUARTERS for p in (q, *q.months())]
-        results = _score(paths, [p.label for p in periods], DEFAULT_SCHEME, ())
+        results = _score(paths, [p.label for p in periods], None, ())
         latest = QUARTERS[-1].label
         _print_scores(results[periods.index(QUARTERS[-1])])
         typer.echo(f"\n数据库：{paths.db}\n命令行复核：sgs score --period {latest} --db {paths.db} --json")

@@ -15,7 +15,6 @@ DATA_DIR = REPO_ROOT / "data"
 STANDARD_DIR = DATA_DIR / "standard"
 SCHEMES_DIR = DATA_DIR / "schemes"
 CALENDARS_DIR = DATA_DIR / "calendars"
-DEFAULT_SCHEME = SCHEMES_DIR / "default.toml"
 USER_AGENT = "sgs-monitor/0.1 (shuang-gongshi disclosure monitor run by a local credit office)"
 
 

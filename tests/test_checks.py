@@ -15,7 +15,7 @@ from metrics.checks import all_checks, all_rules
 from metrics.periods import parse_period
 from metrics.scoring import rules_catalogue, score_period
 from metrics.workdays import CalendarError
-from sgs.settings import Paths
+from sgs.settings import SCHEMES_DIR, Paths
 
 PERIOD = parse_period("2026Q3")
 AS_OF = date(2026, 11, 30)
@@ -228,7 +228,8 @@ def test_finding_values_are_masked(con):
 def test_uncovered_year_raises_calendar_error(con):
     add(con, "cf", "1", CF_JDRQ="2035-03-01", FBRQ="2035-03-02", seen=datetime(2035, 3, 2))
     with pytest.raises(CalendarError, match="2035"):
-        score_period(con, parse_period("2035Q1"), as_of=date(2035, 3, 31))
+        score_period(con, parse_period("2035Q1"), as_of=date(2035, 3, 31),
+                     scheme_path=SCHEMES_DIR / "2026.toml")  # a 2035 scheme would be missing first
 
 
 def test_every_rule_is_documented():

@@ -20,7 +20,7 @@ import pytest
 
 from crawlers.normalize import normalise_record
 from democity import DemoServer, build, write_city
-from democity.config import availability_truth, city_document
+from democity.config import availability_truth, city_document, ground_truth
 from democity.generate import LAST_PUBLICATION, QUARTERS, DemoCity, DemoRecord
 from democity.pages import Site
 from democity.profiles import ALL_RULES, DEPARTMENT_RULES, FIELD_RULES, PROFILES, TRAIT_RULES
@@ -436,8 +436,10 @@ def test_city_toml_loads(city: DemoCity, server: DemoServer, tmp_path) -> None:
     assert len(loaded.sources) == sum(len(d.kinds) for d in city.departments) + 2 + len(broken)
     assert all(s.concurrency == 4 for s in loaded.sources)
     assert loaded.hosts() == {server.base_url.removeprefix("http://")}
-    assert json.loads((tmp_path / "ground_truth.json").read_text("utf-8")) == {
-        **city.manifest(), "availability": availability_truth(server.base_url)}
+    truth = json.loads((tmp_path / "ground_truth.json").read_text("utf-8"))
+    assert truth == ground_truth(city, server.base_url)
+    assert truth["availability"] == availability_truth(server.base_url)
+    assert len(truth["defects"]) == len(city.manifest()["defects"]) + len(BROKEN) * len(QUARTERS)
     d0 = loaded.departments[0]
     assert d0.catalogue and _get(d0.column_url)[0] == 200 and _get(d0.website)[0] == 200
 

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from collections import Counter, defaultdict
+from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 import pytest
@@ -13,17 +15,8 @@ from typer.testing import CliRunner
 from sgs.cli import app
 from sgs.settings import REPO_ROOT
 
-INDICATOR = {
-    "late_publication": "timeliness",
-    "portal_late": "timeliness",
-    "required_missing": "completeness",
-    "conditional_missing": "completeness",
-    "portal_missing": "completeness",
-    "catalogue_unmatched": "completeness",
-    "unmasked_personal": "compliance",
-}  # every other record-level demo rule feeds accuracy
 QUARTERS = tuple(q.label for q in DEMO_QUARTERS)  # the demo city's decisions span these
-WEIGHTS = {"timeliness": 40, "completeness": 30, "accuracy": 30}  # data/schemes/default.toml, by hand
+SCHEME = tomllib.loads((REPO_ROOT / "data" / "schemes" / "2026.toml").read_text("utf-8"))  # read directly
 
 
 def _found(paths) -> Counter:
@@ -70,13 +63,13 @@ def test_findings_equal_ground_truth(demo_run):
 
 
 def test_ground_truth_covers_every_rule(demo_run):
-    """Each rule of the engine is injected in the demo city, except the crawler's availability rules, whose
-    ground truth comes with the crawler's page faults."""
-    from democity.profiles import AVAILABILITY_RULES
+    """Each rule of the engine is injected in the demo city; the availability rules through the deliberately
+    broken pages of the demo's sites (democity.shapes.BROKEN) — all but ``site_unreachable``, which would fail
+    the demo's crawl and is shown by tests/test_crawl_http.py instead."""
     from metrics.checks import all_rules
 
     injected = {d["rule_id"] for d in demo_run.manifest["defects"]}
-    assert injected == {r.id for r in all_rules()} - set(AVAILABILITY_RULES)
+    assert injected == {r.id for r in all_rules()} - {"site_unreachable"}
     assert {d["level"] for d in demo_run.manifest["defects"]} == {"record", "department"}
 
 
@@ -96,28 +89,66 @@ def test_every_finding_points_to_archived_evidence(demo_run):
         assert hashlib.sha256(body).hexdigest() == sha
 
 
-@pytest.mark.parametrize("quarter", QUARTERS)
-def test_scores_recomputed_by_hand(demo_run, quarter):
-    """Sub-scores from the manifest alone, with the scheme's weights typed in by hand."""
+def _cents(x: Decimal) -> Decimal:
+    return x.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _expected_scores(manifest: dict, quarter: str) -> dict[str, dict]:
+    """Each department's total and sub-scores from the manifest alone, by the scheme's deduction model
+    (docs/scoring.md): per rule points × share of records (or per record), rule cap, indicator cap largest first."""
+    from metrics.checks import all_rules
+
+    rules = {r.id: r for r in all_rules()}
+    weights = {i: Decimal(str(v["weight"])) for i, v in SCHEME["indicators"].items()}
     records = defaultdict(set)
-    for r in demo_run.manifest["records"]:
+    for r in manifest["records"]:
         if r["period"] == quarter:
             records[r["dept_id"]].add((r["kind"], r["wsh"], r["xdr_mc"]))  # republished: same 文书号
     hit = defaultdict(set)
-    for d in demo_run.manifest["defects"]:
-        if d["period"] == quarter and d["level"] == "record":  # the current scores count records only
-            hit[(d["dept_id"], INDICATOR.get(d["rule_id"], "accuracy"))].add((d["kind"], d["wsh"], d["xdr_mc"]))
+    dept_level = Counter()
+    for d in manifest["defects"]:
+        if d["period"] != quarter:
+            continue
+        if d["level"] == "record":
+            hit[(d["dept_id"], d["rule_id"])].add((d["kind"], d["wsh"], d["xdr_mc"]))
+        else:
+            dept_level[(d["dept_id"], d["rule_id"])] += 1
+    out = {}
+    for dept in {d["id"] for d in manifest["departments"]}:
+        n = len(records[dept])
+        taken = defaultdict(list)
+        for rule_id, rule in rules.items():
+            k, j = len(hit[(dept, rule_id)]), dept_level[(dept, rule_id)]
+            if not k and not j:
+                continue
+            ded = {**SCHEME["defaults"][rule.severity], **SCHEME["rules"].get(rule_id, {})}
+            raw = Decimal(str(ded["points"])) * k / (n if ded["how"] == "rate" else 1) if k else Decimal(0)
+            raw += Decimal(str(ded["dept_points"])) * j
+            taken[rule.indicator].append((_cents(min(_cents(raw), Decimal(str(ded["cap"])))), rule_id))
+        lost = {}
+        for ind, w in weights.items():
+            left = w
+            for pts, _ in sorted(taken[ind], key=lambda t: (-t[0], t[1])):
+                left -= min(pts, left)
+            lost[ind] = w - left
+        out[dept] = {"n": n, "total": 100 - sum(lost.values()),
+                     **{i: float(_cents(100 * (w - lost[i]) / w)) for i, w in weights.items()}}
+    return out
+
+
+@pytest.mark.parametrize("quarter", QUARTERS)
+def test_scores_recomputed_by_hand(demo_run, quarter):
+    """Scores from the manifest alone, with the scheme file read directly."""
+    expected = _expected_scores(demo_run.manifest, quarter)
     got = {s["dept_id"]: s for s in demo_run.scores[quarter]}
-    assert set(got) == set(records)
-    for dept, recs in records.items():
-        n = len(recs)
-        subs = {ind: 100 * (n - len(hit[(dept, ind)])) / n for ind in WEIGHTS}
-        total = sum(WEIGHTS[i] * subs[i] for i in WEIGHTS) / sum(WEIGHTS.values())
+    assert set(got) == set(expected)
+    for dept, e in expected.items():
         s = got[dept]
-        assert s["n_records"] == n
-        for ind in WEIGHTS:
-            assert s[ind] == pytest.approx(round(subs[ind], 2), abs=0.006), (dept, ind)
-        assert s["total"] == pytest.approx(round(total, 2), abs=0.006), dept
+        assert s["n_records"] == e["n"]
+        for ind in SCHEME["indicators"]:
+            assert s[ind] == pytest.approx(e[ind], abs=0.006), (dept, ind)
+        assert Decimal(str(s["total"])) == e["total"], dept
+        total = e["total"]
         grade = "优秀" if total >= 85 else "良好" if total >= 70 else "合格" if total >= 60 else "不合格"
         assert s["grade"] == grade
     ranks = sorted(got.values(), key=lambda s: -s["total"])

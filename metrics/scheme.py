@@ -1,0 +1,139 @@
+"""The scoring scheme: one TOML file per assessment year (``data/schemes/<year>.toml``), documented in
+docs/scoring.md.
+
+A scheme is data, so an assessor changes weights, points, caps and grade lines without touching code. It is
+validated completely on load — every indicator weighted, weights adding up to 100, every ``[rules.<id>]``
+naming a rule that exists — so a typo stops the run with the file and key named instead of scoring wrongly.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from metrics.checks import INDICATORS, SEVERITIES, Rule, all_rules
+from metrics.checks._sql import lit
+from metrics.periods import Period
+from sgs.settings import SCHEMES_DIR
+
+HOWS = {"rate": "按比例", "fixed": "按条"}
+DEDUCTION_KEYS = ("how", "points", "dept_points", "cap")  # the rest of a [rules.<id>] table goes to the rule
+
+
+class SchemeError(ValueError):
+    """The scoring scheme file is missing, unreadable or wrong; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Deduction:
+    """How one rule takes points from a department (see docs/scoring.md)."""
+
+    how: str  # rate: points × share of assessed records with the finding | fixed: points per such record
+    points: float
+    dept_points: float  # per department-level finding (record_key NULL)
+    cap: float  # the most the rule can take
+
+
+@dataclass(frozen=True)
+class Scheme:
+    version: str
+    path: Path
+    max_workdays: int
+    weights: dict[str, float]  # indicator → weight; they add up to 100
+    names: dict[str, str]  # indicator → 中文名
+    grades: tuple[tuple[str, float], ...]  # (grade, lowest total), highest line first
+    defaults: dict[str, Deduction]  # severity → deduction for rules the scheme does not list
+    rules: dict[str, Deduction] = field(default_factory=dict)  # rule id → deduction
+    rule_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # rule id → parameters for the rule
+
+    def deduction(self, rule: Rule) -> Deduction:
+        """The rule's own entry, or its severity's default."""
+        return self.rules.get(rule.id) or self.defaults[rule.severity]
+
+    def grade_sql(self, expr: str) -> str:
+        """SQL CASE giving the grade of a total; below every line → the lowest grade."""
+        whens = " ".join(f"WHEN {expr} >= {low} THEN {lit(name)}" for name, low in self.grades)
+        return f"CASE {whens} ELSE {lit(self.grades[-1][0])} END"
+
+
+def scheme_path(period: Period) -> Path:
+    """The scheme file of the period's assessment year; a SchemeError naming the file to add when none."""
+    path = SCHEMES_DIR / f"{period.start.year}.toml"
+    if not path.exists():
+        have = ", ".join(sorted(p.name for p in SCHEMES_DIR.glob("*.toml"))) or "无"
+        raise SchemeError(
+            f"评估期间 {period.label} 属于 {period.start.year} 年度，但没有该年度的评分方案：请添加 {path}"
+            f"（可复制已有方案 {have} 后修改 version 和 year），或用 --scheme 指定方案文件。")
+    return path
+
+
+def latest_scheme_path() -> Path:
+    """The newest year's scheme (what pages use for grade names when no period is at hand)."""
+    years = sorted(p for p in SCHEMES_DIR.glob("*.toml") if p.stem.isdigit())
+    if not years:
+        raise SchemeError(f"{SCHEMES_DIR} 中没有评分方案文件（<年>.toml）")
+    return years[-1]
+
+
+def _get(doc: dict, path: Path, key: str, kinds: type | tuple[type, ...]) -> Any:
+    """The value at a dotted key, or a SchemeError naming the file and the key."""
+    value = doc
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise SchemeError(f"评分方案文件 {path} 缺少 {key}")
+        value = value[part]
+    if not isinstance(value, kinds) or isinstance(value, bool):
+        raise SchemeError(f"评分方案文件 {path} 中 {key} 的值 {value!r} 类型不对")
+    return value
+
+
+def _deduction(doc: dict, path: Path, key: str) -> Deduction:
+    how = _get(doc, path, f"{key}.how", str)
+    if how not in HOWS:
+        raise SchemeError(f"评分方案文件 {path} 中 {key}.how 为 {how!r}，应为 {' 或 '.join(HOWS)}")
+    numbers = {k: float(_get(doc, path, f"{key}.{k}", (int, float))) for k in DEDUCTION_KEYS[1:]}
+    if any(v < 0 for v in numbers.values()):
+        raise SchemeError(f"评分方案文件 {path} 中 {key} 的分值不能为负")
+    return Deduction(how, **numbers)
+
+
+def load_scheme(path: str | Path | None = None) -> Scheme:
+    """Read and validate a scheme file (default: the newest year's)."""
+    path = Path(path) if path is not None else latest_scheme_path()
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SchemeError(f"评分方案文件 {path} 不存在") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SchemeError(f"评分方案文件 {path} 不是有效的 TOML：{exc}") from None
+    extra = set(doc.get("indicators", {})) - set(INDICATORS)
+    if extra:
+        raise SchemeError(f"评分方案文件 {path} 中 indicators.{sorted(extra)[0]} 不是已知指标（{', '.join(INDICATORS)}）")
+    weights = {i: float(_get(doc, path, f"indicators.{i}.weight", (int, float))) for i in INDICATORS}
+    if any(w < 0 for w in weights.values()) or round(sum(weights.values()), 6) != 100:
+        raise SchemeError(f"评分方案文件 {path} 中 indicators.*.weight 须非负且合计为 100（现为 {sum(weights.values()):g}）")
+    lines = _get(doc, path, "grades", dict)
+    grades = tuple(sorted(((g, float(_get(doc, path, f"grades.{g}", (int, float)))) for g in lines),
+                          key=lambda gl: -gl[1]))
+    if not grades:
+        raise SchemeError(f"评分方案文件 {path} 中 grades 为空")
+    year = doc.get("year")
+    if path.stem.isdigit() and year is not None and year != int(path.stem):
+        raise SchemeError(f"评分方案文件 {path} 中 year = {year!r}，与文件名的年度 {path.stem} 不一致")
+    known = {r.id for r in all_rules()}
+    tables = _get(doc, path, "rules", dict) if "rules" in doc else {}
+    if unknown := sorted(set(tables) - known):
+        raise SchemeError(f"评分方案文件 {path} 中 rules.{unknown[0]} 不是已有规则（metrics/checks/ 中没有 {unknown[0]}.py）")
+    return Scheme(
+        version=_get(doc, path, "version", str),
+        path=path,
+        max_workdays=_get(doc, path, "timeliness.max_workdays", int),
+        weights=weights,
+        names={i: _get(doc, path, f"indicators.{i}.name", str) for i in INDICATORS},
+        grades=grades,
+        defaults={s: _deduction(doc, path, f"defaults.{s}") for s in SEVERITIES},
+        rules={r: _deduction(doc, path, f"rules.{r}") for r, t in tables.items()
+               if any(k in t for k in DEDUCTION_KEYS)},
+        rule_params={r: {k: v for k, v in t.items() if k not in DEDUCTION_KEYS} for r, t in tables.items()},
+    )
