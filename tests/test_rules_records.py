@@ -132,5 +132,8 @@ def test_deadline_across_the_year_boundary(con, rule_id):
         site_day = day if rule_id == "late_publication" else "2025-12-31"
         add(con, "cf", key, portal=False, CF_JDRQ="2025-12-30", FBRQ=site_day, seen=late)
         portal(con, "cf", key, seen=late, CF_JDRQ="2025-12-30", FBRQ=day if rule_id == "portal_late" else "2025-12-31")
-    score_period(con, parse_period("2025Q4"), as_of=AS_OF)
+    from sgs.settings import SCHEMES_DIR
+
+    # the rule, not the scheme, is under test: score 2025Q4 with the 2026 scheme (a 2025 one would be needed)
+    score_period(con, parse_period("2025Q4"), as_of=AS_OF, scheme_path=SCHEMES_DIR / "2026.toml")
     assert {(k, v) for k, _, _, v in findings(con, rule_id)} == {("late", "2026-01-12")}

@@ -37,7 +37,7 @@ SEVERITIES = {"high": "严重", "medium": "一般", "low": "轻微"}
 INDICATORS = {"timeliness": "及时性", "completeness": "完整性", "accuracy": "准确性", "compliance": "合规性"}
 # What a rule may need beyond the record itself. `sgs validate` (a department's file before publication)
 # runs only the rules that need nothing else.
-NEEDS = {"publication": "公示日期", "portal": "信用网站数据", "catalogue": "事项目录", "ledger": "办件台账",
+NEEDS = {"publication": "公示页面（公示日期、展示内容）", "portal": "信用网站数据", "catalogue": "事项目录", "ledger": "办件台账",
          "crawl": "采集记录", "stored": "已入库的其他记录", "registry": "部门登记信息"}
 
 
