@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,16 +41,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture()
-def served(tmp_path: Path):
-    """The small city with hostile archived pages, served by ``sgs serve`` on a free port."""
-    _require_chromium()
-    paths = resolve_paths(tmp_path / "city" / "sgs.duckdb")
-    build_city(paths)
-    users = write_test_users(paths.root / "users.toml")
+@contextmanager
+def _serve(paths, users: Path, tmp_path: Path):
+    """``sgs serve`` on a free port over ``paths``' published snapshot, until the block ends."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("SGS_OPEN_DEMO", "SGS_USERS", "SGS_DB")}
-    log = (tmp_path / "serve.log").open("wb")
+    log_path = tmp_path / f"serve-{port}.log"
+    log = log_path.open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "sgs.cli", "serve", "--db", str(paths.db), "--port", str(port),
                              "--users", str(users)], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -62,7 +61,7 @@ def served(tmp_path: Path):
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"sgs serve did not start: {(tmp_path / 'serve.log').read_text('utf-8', 'replace')}")
+                raise RuntimeError(f"sgs serve did not start: {log_path.read_text('utf-8', 'replace')}")
             time.sleep(0.3)
         yield base
     finally:
@@ -72,6 +71,25 @@ def served(tmp_path: Path):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture()
+def served(tmp_path: Path):
+    """The small city with hostile archived pages, served by ``sgs serve`` on a free port."""
+    _require_chromium()
+    paths = resolve_paths(tmp_path / "city" / "sgs.duckdb")
+    build_city(paths)
+    with _serve(paths, write_test_users(paths.root / "users.toml"), tmp_path) as base:
+        yield base
+
+
+def _assert_inert(page, requests: list[str]) -> None:
+    """Nothing from a hostile crawled page ran or loaded: title unchanged, no request, no live element."""
+    assert HOSTILE_TITLE not in page.title()
+    assert not [u for u in requests if EVIL_HOST in u], requests
+    selector = ", ".join(f'{tag}[{attr}*="{EVIL_HOST}"]' for tag, attr in
+                         (("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src")))
+    assert page.evaluate("s => document.querySelectorAll(s + ', img[onerror]').length", selector) == 0
 
 
 def test_login_ranking_finding_and_archived_page(served: str, tmp_path: Path) -> None:
@@ -112,13 +130,7 @@ def test_login_ranking_finding_and_archived_page(served: str, tmp_path: Path) ->
             archived.first.scroll_into_view_if_needed()
             page.wait_for_timeout(1000)
             page.screenshot(path=shots / "3-archived-page.png", full_page=True)
-            # nothing from the hostile page ran or loaded
-            assert HOSTILE_TITLE not in page.title()
-            assert not [u for u in requests if EVIL_HOST in u], requests
-            selector = ", ".join(f'{tag}[{attr}*="{EVIL_HOST}"]' for tag, attr in
-                                 (("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src")))
-            hostile_nodes = page.evaluate("s => document.querySelectorAll(s + ', img[onerror]').length", selector)
-            assert hostile_nodes == 0
+            _assert_inert(page, requests)  # nothing from the hostile page ran or loaded
             # a fresh visit, even straight to a page's address, meets the login form and no data
             other = browser.new_page()
             other.goto(f"{served}/overview")
@@ -129,6 +141,47 @@ def test_login_ranking_finding_and_archived_page(served: str, tmp_path: Path) ->
             browser.close()
     for name in ("1-ranking.png", "2-department.png", "3-archived-page.png"):
         assert (shots / name).stat().st_size > 10_000
+
+
+def test_demo_city_archived_page_stays_inert(demo_run, tmp_path: Path) -> None:
+    """The demo city's own crawled detail pages carry a script, an ``onerror`` image and a remote stylesheet
+    (democity.pages.HOSTILE_HEAD/BODY); shown as a department's evidence in a real browser, none of it acts."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from dashboard.auth import write_users
+
+    _require_chromium()
+    counts = Counter(d["dept_id"] for d in demo_run.manifest["defects"]
+                     if d["level"] == "record" and d["period"] == "2026Q3")
+    dept = next(d for d in demo_run.manifest["departments"] if d["id"] == counts.most_common(1)[0][0])
+    users = tmp_path / "users.toml"
+    write_users(users, [{"username": "boss", "name": "领导", "role": "leader", "dept_id": None,
+                         "password": "boss-pw"}])
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    requests: list[str] = []
+    with _serve(demo_run.paths, users, tmp_path) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+            page.set_default_timeout(30_000)
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(base)
+            page.get_by_label("用户名").fill("boss")
+            page.get_by_label("密码").fill("boss-pw")
+            page.get_by_role("button", name="登录").click()
+            expect(page.get_by_role("heading", name="部门排名")).to_be_visible()
+            page.get_by_role("link", name="部门自查").click()
+            page.get_by_role("combobox", name="部门", exact=True).click()
+            page.get_by_role("option", name=f"{dept['name']}（{dept['county']}）").click()
+            expect(page.get_by_text("存档页面").first).to_be_visible()
+            page.get_by_text("存档页面").first.scroll_into_view_if_needed()
+            page.wait_for_timeout(1500)
+            page.screenshot(path=shots / "demo-archived-page.png", full_page=True)
+            _assert_inert(page, requests)
+        finally:
+            browser.close()
+    assert (shots / "demo-archived-page.png").stat().st_size > 10_000
 
 
 def test_cjk_font_installed() -> None:
