@@ -27,7 +27,7 @@ from metrics.checks.column_stale import DEFAULT_WORKDAYS
 from metrics.privacy import mask_text
 from metrics.workdays import default_calendar
 
-DEADLINE = 7  # working days (data/schemes/default.toml)
+DEADLINE = 7  # working days (data/schemes/2026.toml [timeliness] max_workdays)
 
 
 def complete(city: DemoCity) -> DemoCity:
