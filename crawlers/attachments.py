@@ -12,6 +12,7 @@ import csv
 import io
 import zipfile
 from datetime import date, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -46,6 +47,48 @@ def tables(body: bytes, fmt: str, content_type: str | None = None) -> list[Table
         raise
     except Exception as exc:  # each library has its own errors for a damaged file
         raise ValueError(f"无法读取 {fmt} 附件：{type(exc).__name__} {exc}") from exc
+
+
+LOCAL_ENCODINGS = ("utf-8-sig", "gb18030")  # a local CSV: UTF-8 (with or without BOM) or GB18030/GBK
+
+
+def read_file(path: Path) -> Table:
+    """The first table of a local file — a ledger, a department's file before publication — as text cells.
+
+    The one reader of tabular files: crawled attachments, ``sgs ledger import`` and ``sgs validate`` all read
+    through ``tables``. Unlike a crawled page, a local CSV is decoded strictly (a wrong guess would corrupt
+    names silently) and its delimiter sniffed (exports use commas, tabs or semicolons). ``ValueError`` with the
+    reason, in Chinese, when the file cannot be read.
+    """
+    if not path.exists():
+        raise ValueError(f"文件 {path} 不存在。")
+    fmt = {"xlsm": "xlsx"}.get(path.suffix.lower().lstrip("."), path.suffix.lower().lstrip("."))
+    if fmt not in FORMATS or fmt == "docx":
+        raise ValueError(f"文件 {path} 不是 CSV 或 XLSX/XLS 文件（扩展名 {path.suffix or '无'}）。")
+    body = path.read_bytes()
+    if fmt == "csv":
+        return _local_csv(body, path)
+    try:
+        found = tables(body, fmt)
+    except ValueError as exc:
+        raise ValueError(f"文件 {path} 不是有效的 {fmt.upper()} 文件：{exc}") from None
+    return found[0] if found else []
+
+
+def _local_csv(body: bytes, path: Path) -> Table:
+    for encoding in LOCAL_ENCODINGS:
+        try:
+            text = body.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ValueError(f"文件 {path} 的编码无法识别：请另存为 UTF-8 或 GB18030（GBK）编码的 CSV。")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    return list(csv.reader(io.StringIO(text), dialect))
 
 
 def _cell(value: object) -> str:

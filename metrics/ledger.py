@@ -12,16 +12,15 @@ the same file name for the same department and kind replaces the earlier import.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from crawlers.attachments import read_file
 from crawlers.normalize import clean_text, normalise_date
 from metrics import standard
 from metrics.standard import normalise_label, synonym_map
@@ -69,36 +68,11 @@ def header_map(kind: str) -> dict[str, str]:
 
 
 def read_rows(path: Path) -> list[list[str]]:
-    """The file's rows as text cells (header first); CSV in UTF-8 or GB18030, or the first XLSX sheet."""
-    data = path.read_bytes()
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        import openpyxl
-
-        try:
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many types for a damaged file
-            raise LedgerError(f"台账文件 {path} 不是有效的 XLSX 文件：{exc}") from None
-        sheet = book.worksheets[0]
-        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise LedgerError(f"台账文件 {path} 既不是 UTF-8 也不是 GB18030 编码的 CSV")
-    return [row for row in csv.reader(io.StringIO(text))]
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
+    """The file's rows as text cells (header first): CSV in UTF-8 or GB18030, or the first XLSX/XLS sheet."""
+    try:
+        return read_file(path)
+    except ValueError as exc:
+        raise LedgerError(f"台账{exc}") from None
 
 
 def parse(path: Path, kind: str) -> list[dict]:

@@ -11,15 +11,14 @@ Rows are numbered from 1 for the first data row after the header (blank rows cou
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from crawlers.attachments import read_file
 from crawlers.normalize import normalise_record
 from metrics import codes, privacy, standard
 from metrics.checks import Check, Context, all_checks
@@ -28,7 +27,6 @@ from metrics.scheme import load_scheme
 from metrics.scoring import helper_columns
 from metrics.workdays import Calendar, default_calendar
 
-ENCODINGS = ("utf-8-sig", "gb18030")  # utf-8-sig also reads UTF-8 without a BOM
 MIN_HEADERS = 3  # recognised cells that make a row the header
 SOURCE = "validate_records"
 
@@ -55,61 +53,13 @@ def checks_before_publication() -> tuple[Check, ...]:
 
 # --- reading the file ----------------------------------------------------------------------------
 
-def _cell(value: object) -> str | None:
-    """A cell as text: dates as ISO, whole floats without ``.0`` (Excel stores 2 as 2.0)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _csv_rows(path: Path) -> list[list[str | None]]:
-    data = path.read_bytes()
-    for encoding in ENCODINGS:
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise FileProblem(f"文件 {path} 的编码无法识别：请另存为 UTF-8 或 GB18030（GBK）编码的 CSV。")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
-    except csv.Error:
-        dialect = csv.excel
-    return [[c if c.strip() else None for c in row] for row in csv.reader(io.StringIO(text), dialect)]
-
-
-def _xlsx_rows(path: Path) -> list[list[str | None]]:
-    from zipfile import BadZipFile
-
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise FileProblem(f"文件 {path} 不是有效的 XLSX 文件：{exc}") from None
-    try:
-        return [[_cell(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        book.close()
-
-
 def read_rows(path: Path) -> list[list[str | None]]:
-    """Every row of the file's first sheet as text cells; FileProblem when it cannot be read."""
-    if not path.exists():
-        raise FileProblem(f"文件 {path} 不存在。")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return _csv_rows(path)
-    if suffix in (".xlsx", ".xlsm"):
-        return _xlsx_rows(path)
-    raise FileProblem(f"文件 {path} 不是 CSV 或 XLSX 文件（扩展名 {suffix or '无'}）；旧版 .xls 请另存为 .xlsx。")
+    """Every row of the file's first sheet as text cells (blank → None); FileProblem when it cannot be read."""
+    try:
+        rows = read_file(path)
+    except ValueError as exc:
+        raise FileProblem(str(exc)) from None
+    return [[c if c.strip() else None for c in row] for row in rows]
 
 
 def header_codes(rows: list[list[str | None]], kind: str, path: Path) -> tuple[int, list[str | None]]:
