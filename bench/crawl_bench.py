@@ -1,10 +1,14 @@
 """Crawl benchmark against the demo city on loopback, politeness off, same concurrency for every mode.
 
-    .venv/bin/python bench/crawl_bench.py [--concurrency 8] [--repeat 3]
+    .venv/bin/python bench/crawl_bench.py [--concurrency 8] [--repeat 3] [--rounds 8]
 
-Modes, each in its own process (so peak memory is its own), against one demo server in this process;
-each process makes an untimed cold pass (imports, caches, first connections: reported as "cold s") and
-then the timed pass:
+Modes, each in its own process (so peak memory is its own), against one demo server in a third process
+(``bench/crawl_server.py``: no client ever shares the server's GIL); each mode process makes an untimed
+cold pass (imports, caches, first connections: reported as "cold s") and then the timed pass, which does
+the work ``--rounds`` times over (so it lasts seconds, not a fraction of one). Beside the wall time, the
+CPU time of the client process (all its threads) and of the server process during the timed pass are
+reported per page: on a 2-core machine their sum against 2 × wall time says whether the machine, not
+the crawler's waiting, is the limit.
 
   (a) plain   a bare ``httpx.AsyncClient`` loop fetching the URLs a crawl fetches: the machine's limit;
   (b) fetch   sgs's fetch layer (``crawlers.fetch.Fetcher``) on the same URLs, robots and delay off;
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -100,8 +105,18 @@ def _run_mode(mode: str, workdir: Path, requests: list, concurrency: int) -> tup
     return pages, {"records": summary.records, "errors": len(summary.errors)}
 
 
-def child(mode: str, workdir: Path, concurrency: int) -> dict:
-    """A cold pass (a fresh process: imports, caches, first connections), then a timed warm pass.
+def _cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU time of this process (all threads) or of process ``pid`` (from /proc)."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child(mode: str, workdir: Path, concurrency: int, rounds: int, server_pid: int) -> dict:
+    """A cold pass (a fresh process: imports, caches, first connections), then a timed warm pass of
+    ``rounds`` rounds, with this process's and the server's CPU time over it.
 
     The warm pass is the throughput the targets are about; the cold one is what a one-off
     ``sgs crawl`` process pays on top (reported beside it)."""
@@ -109,11 +124,17 @@ def child(mode: str, workdir: Path, concurrency: int) -> dict:
     started = time.perf_counter()
     _run_mode(mode, workdir, requests, concurrency)
     cold = time.perf_counter() - started
+    cpu, server_cpu = _cpu_seconds(), _cpu_seconds(server_pid)
     started = time.perf_counter()
-    pages, extra = _run_mode(mode, workdir, requests, concurrency)
+    pages, records = 0, 0
+    for _ in range(rounds):
+        n, extra = _run_mode(mode, workdir, requests, concurrency)
+        pages, records = pages + n, records + extra.get("records", 0)
     seconds = time.perf_counter() - started
+    cpu, server_cpu = _cpu_seconds() - cpu, _cpu_seconds(server_pid) - server_cpu
     return {"mode": mode, "pages": pages, "seconds": seconds, "pages_per_s": pages / seconds, "cold": cold,
-            "peak_mb": _peak_mb(), **extra}
+            "peak_mb": _peak_mb(), "records": records, "cpu_ms": 1000 * cpu / pages,
+            "server_cpu_ms": 1000 * server_cpu / pages, "cores_busy": (cpu + server_cpu) / seconds}
 
 
 # --- the driver ------------------------------------------------------------------------------------
@@ -162,38 +183,52 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=8, help="times the timed pass does the work")
+    parser.add_argument("--server-pid", type=int)
     parser.add_argument("--child", choices=("plain", "fetch", "crawl", "replay"))
     parser.add_argument("--workdir", type=Path)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.workdir, args.concurrency)))
+        print(json.dumps(child(args.child, args.workdir, args.concurrency, args.rounds, args.server_pid)))
         return
 
-    from democity import DemoServer, build, write_city
+    from democity import build, write_city
 
     workdir = Path(tempfile.mkdtemp(prefix="sgs-bench-"))
     city = build(2026)
-    with DemoServer(city) as server:
-        write_city(city, server.base_url, workdir)
+    load_before = os.getloadavg()
+    server = subprocess.Popen([sys.executable, str(REPO / "bench" / "crawl_server.py"), "--seed", str(city.seed)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        base_url = server.stdout.readline().strip()
+        write_city(city, base_url, workdir)
         requests = _requests_of_a_crawl(workdir, args.concurrency)
         (workdir / "requests.json").write_text(json.dumps(requests, ensure_ascii=False))
         best: dict[str, dict] = {}
         for _ in range(args.repeat):
             for mode in ("plain", "fetch", "crawl", "replay"):
                 out = subprocess.run([sys.executable, __file__, "--child", mode, "--workdir", str(workdir),
-                                      "--concurrency", str(args.concurrency)], capture_output=True, text=True,
+                                      "--concurrency", str(args.concurrency), "--rounds", str(args.rounds),
+                                      "--server-pid", str(server.pid)], capture_output=True, text=True,
                                      check=True)
                 run = json.loads(out.stdout.strip().splitlines()[-1])
                 if mode not in best or run["seconds"] < best[mode]["seconds"]:
                     best[mode] = run
+    finally:
+        server.stdin.close()  # the server stops when its stdin closes
+        server.wait(timeout=30)
     a, b, c, r = (best[m] for m in ("plain", "fetch", "crawl", "replay"))
     rates = parse_rates(city)
     print(f"machine: {platform.processor() or platform.machine()}, {_cpu()}; Python {platform.python_version()}")
-    print(f"demo city: {len(requests)} requests per crawl, concurrency {args.concurrency}, best of {args.repeat}")
-    print(f"{'mode':<8}{'pages':>7}{'seconds':>9}{'pages/s':>9}{'peak MB':>9}{'cold s':>8}")
+    print(f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f} (1 min)")
+    print(f"demo city: {len(requests)} requests per crawl × {args.rounds} rounds per timed pass, "
+          f"concurrency {args.concurrency}, best of {args.repeat}; server in its own process")
+    print(f"{'mode':<8}{'pages':>7}{'seconds':>9}{'pages/s':>9}{'peak MB':>9}{'cold s':>8}"
+          f"{'CPU ms/pg':>11}{'server ms/pg':>14}{'cores busy':>12}")
     for run in (a, b, c, r):
         print(f"{run['mode']:<8}{run['pages']:>7}{run['seconds']:>9.2f}{run['pages_per_s']:>9.1f}"
-              f"{run['peak_mb']:>9.0f}{run['cold']:>8.2f}")
+              f"{run['peak_mb']:>9.0f}{run['cold']:>8.2f}{run['cpu_ms']:>11.2f}{run['server_cpu_ms']:>14.2f}"
+              f"{run['cores_busy']:>12.2f}")
     print(f"(b)/(a) time: {b['seconds'] / a['seconds']:.2f}× (target ≤ 1.2×)")
     print(f"(c)/(a) pages/s: {c['pages_per_s'] / a['pages_per_s']:.0%} (target ≥ 60 %)")
     print(f"re-extraction: {r['records'] / r['seconds']:.0f} records/s ({r['records']} records, "
@@ -207,8 +242,6 @@ def _cpu() -> str:
         model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         model = "?"
-    import os
-
     return f"{os.cpu_count()} × {model}"
 
 

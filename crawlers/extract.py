@@ -26,7 +26,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-import lxml.html
 from lxml import etree
 
 from metrics.standard import normalise_label as _normalise_label
@@ -50,7 +49,10 @@ _CELLS = etree.XPath("./th|./td")
 _LABEL = re.compile(r"(?:^|(?<=\s))(?!\d+\s*[：:])([^\s：:，。；,;]{2,30})\s*[：:]")
 _DATE_NEAR_LINK = re.compile(r"(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?)")
 
-Html = lxml.html.HtmlElement
+Html = etree._Element
+# lxml.etree's parser, not lxml.html's: lxml.html looks up a Python element class for every element it
+# touches (half of a detail page's extraction time), and nothing here needs HtmlElement's methods
+_HTML_PARSER = etree.HTMLParser()
 
 
 @dataclass
@@ -113,7 +115,9 @@ def parse(html: str | Html) -> Html:
     html = _XML_DECLARATION.sub("", html)
     if not html.strip():
         html = "<html></html>"
-    doc = lxml.html.document_fromstring(html)
+    doc = etree.fromstring(html, _HTML_PARSER)
+    if doc is None:
+        raise etree.ParserError("Document is empty")  # as lxml.html.document_fromstring says it
     etree.strip_elements(doc, "script", "style", "noscript", "template", etree.Comment, with_tail=False)
     return doc
 

@@ -206,8 +206,10 @@ class Fetcher:
         async with host.semaphore:
             await self._wait_turn(host)
             try:
-                return await asyncio.wait_for(self._request(url, current, form, headers or {}), self.total_timeout)
-            except (asyncio.TimeoutError, httpx.TimeoutException):
+                # asyncio.timeout, not wait_for: no extra task per request (measurable on a fast server)
+                async with asyncio.timeout(self.total_timeout):
+                    return await self._request(url, current, form, headers or {})
+            except (TimeoutError, httpx.TimeoutException):
                 return FetchResult(url, current, error=f"抓取 {current} 超时", transient=True)
             except httpx.ConnectError as exc:
                 return FetchResult(url, current, error=f"无法连接 {current}：连接被拒绝或主机不可达（{exc}）",
