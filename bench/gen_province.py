@@ -157,14 +157,54 @@ def generate(out: Path, records: int, departments: int) -> None:
         con.execute(f"""COPY (WITH site AS ({sql})
                               SELECT * EXCLUDE (_not_pushed) FROM site
                               UNION ALL BY NAME
-                              SELECT * EXCLUDE (_not_pushed, record_key, dept_id, source_id, channel, url),
-                                     md5('portal|' || record_key) AS record_key, NULL AS dept_id,
+                              SELECT * EXCLUDE (_not_pushed, record_key, source_id, channel, url),
+                                     md5('portal|' || record_key) AS record_key,
                                      'portal-{kind}' AS source_id, 'portal' AS channel,
                                      'http://credit.gov.cn/api/{kind}?id=' || record_key AS url
                               FROM site WHERE NOT _not_pushed)
                         TO '{out / f'{kind}_records.parquet'}' (FORMAT parquet, COMPRESSION zstd)""")
         print(f"  {kind}_records.parquet in {time.perf_counter() - t:.1f} s", flush=True)
     con.close()
+
+
+# What the rules beyond one record read, derived in SQL from the loaded records: every department's two
+# site columns (sources, one crawl, the column page each as evidence) and the portal's; a 事项目录 per
+# department and kind (2 % list items no record matches: catalogue_unmatched; 1 % have none:
+# catalogue_missing); a 办件台账 of 1 % of the penalties (1 in 10 of them revoked: revoked_online) plus
+# decisions never published (ledger_unpublished); dead column links for 1 % of the columns.
+CONTEXT_SQL = (
+    """INSERT INTO sources SELECT dept_id || '-' || kind, dept_id, 'site', kind,
+           'http://' || dept_id || '.gov.cn/sgs/' || kind || '/', '{}'
+       FROM departments, (VALUES ('xk'), ('cf')) k(kind)
+       UNION ALL SELECT 'portal-' || kind, NULL, 'portal', kind, 'http://credit.gov.cn/api/' || kind, '{}'
+       FROM (VALUES ('xk'), ('cf')) k(kind)""",
+    "INSERT INTO crawls BY NAME SELECT 'c-2026-10-20' AS crawl_id, TIMESTAMP '2026-10-20 08:00:00' AS started_at, "
+    "TIMESTAMP '2026-10-20 12:00:00' AS finished_at, 'done' AS status",
+    """INSERT INTO fetches BY NAME SELECT 'col-' || source_id AS fetch_id, 'c-2026-10-20' AS crawl_id, source_id,
+           start_url AS url, TIMESTAMP '2026-10-20 09:00:00' AS fetched_at, 200 AS status,
+           'text/html' AS content_type, 'bench.warc.gz' AS warc_file, 0 AS warc_offset, 0 AS warc_length
+       FROM sources""",
+    """INSERT INTO catalogue_items SELECT dept_id, kind || '-001', kind,
+           CASE WHEN hash(dept_id, kind) % 50 = 0 THEN '未列明事项'
+                WHEN kind = 'cf' THEN '违反有关规定' ELSE '行政许可决定书' END, NULL
+       FROM departments, (VALUES ('xk'), ('cf')) k(kind) WHERE hash(dept_id, kind, 1) % 100 <> 0""",
+    """INSERT INTO ledger_files SELECT md5(dept_id || '|cf'), dept_id, 'cf', dept_id || '-台账.xlsx', md5(dept_id),
+           0, TIMESTAMP '2026-10-21 00:00:00' FROM departments""",
+    f"""INSERT INTO ledger SELECT md5(dept_id || '|cf'),
+           CAST(row_number() OVER (PARTITION BY dept_id ORDER BY wsh) AS INTEGER), dept_id, 'cf', wsh, xdr_mc, jdrq,
+           NULL, '普通程序', CASE WHEN n % 10 = 0 THEN '撤销' ELSE '有效' END,
+           CASE WHEN n % 10 = 0 THEN jdrq + 5 END
+       FROM (SELECT dept_id, trim(CF_WSH) AS wsh, CF_XDR_MC AS xdr_mc, CAST(CF_JDRQ AS DATE) AS jdrq,
+                    hash(record_key) AS n
+             FROM cf_records WHERE channel = 'site' AND hash(record_key, {SEED}) % 100 = 0
+             UNION ALL
+             SELECT dept_id, '未公示〔2026〕' || dept_id || '号', '某公司', DATE '2026-08-03', 1 FROM departments
+             WHERE hash(dept_id, {SEED}) % 20 = 0)""",
+    """INSERT INTO availability SELECT md5('a|' || source_id), 'c-2026-10-20', source_id, dept_id, 'site', kind,
+           'dead_link', start_url || 'list_2.html', 'col-' || source_id, 'HTTP 404',
+           TIMESTAMP '2026-10-20 09:30:00'
+       FROM sources WHERE channel = 'site' AND hash(source_id, 7) % 100 = 0""",
+)
 
 
 def load(out: Path) -> Path:
@@ -180,6 +220,10 @@ def load(out: Path) -> Path:
             con.execute(f"INSERT INTO {kind}_records BY NAME SELECT * FROM read_parquet('{out / f'{kind}_records.parquet'}')")
             n = con.execute(f"SELECT count(*) FROM {kind}_records").fetchall()[0][0]
             print(f"  loaded {n:,} {kind} rows in {time.perf_counter() - t:.1f} s", flush=True)
+        t = time.perf_counter()
+        for sql in CONTEXT_SQL:
+            con.execute(sql)
+        print(f"  sources, crawl, catalogue, ledger, availability in {time.perf_counter() - t:.1f} s", flush=True)
         con.execute("CHECKPOINT")
     finally:
         con.close()
