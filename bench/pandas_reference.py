@@ -289,6 +289,8 @@ def score(frames: dict, findings: dict[str, pd.DataFrame], departments: pd.DataF
         d = scheme.deduction(rules[rule_id])
         hits = f.drop_duplicates(["kind", "record_key"]).merge(keys, on=["kind", "record_key"])
         per = hits.value_counts("dept_id").rename("n_rec").reset_index()
+        if per.empty:  # a rule without findings deducts nothing
+            continue
         per["n_records"] = per["dept_id"].map(depts["n_records"]).clip(lower=1)
         pc = round(d.points * 100)
         cents = ((pc * per["n_rec"] * 2 + per["n_records"]) // (2 * per["n_records"]) if d.how == "rate"
@@ -314,7 +316,8 @@ def run_pandas(sample: Path) -> tuple[dict, pd.DataFrame, dict[str, int], float]
     frames: dict = {"site": {}, "portal": {}, "stored": {}}
     for kind in KINDS:
         df = pd.read_parquet(sample / f"{kind}_records.parquet")
-        df = df.reindex(columns=[*df.columns, *(c for c in standard.load(kind).codes if c not in df.columns)])
+        missing = [c for c in standard.load(kind).codes if c not in df.columns]
+        df = df.reindex(columns=[*df.columns, *missing]).astype({c: "str" for c in missing})
         jd = _dates(df[f"{kind.upper()}_JDRQ"]).fillna(df["first_seen"].dt.normalize())
         site = df[(df["channel"] == "site") & jd.between(pd.Timestamp(period.start), pd.Timestamp(period.end))]
         frames["site"][kind] = site.reset_index(drop=True)
