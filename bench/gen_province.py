@@ -43,8 +43,8 @@ RATES = {  # per 10,000 site records
     "agency_other": 50,  # a valid agency code that is not the department's own
     "fine_in_yuan": 50,  # 罚款金额 typed in 元 (5000 instead of 0.5 万元)
     "wsh_format": 20,  # 文书号 without 〔year〕
-    "portal_differs": 100,
-    "published_twice": 10,  # the same decision published again as a second page (duplicate_record)  # of pushed records: the portal copy shows another 有效期
+    "portal_differs": 100,  # of pushed records: the portal copy shows another 有效期
+    "published_twice": 10,  # the same decision published again as a second page (duplicate_record)
 }
 MAX_DELAY_DAYS = 20  # publication 0–19 calendar days after the decision: about half are late
 POOL = 50_000  # valid credit codes for subjects

@@ -37,6 +37,7 @@ def findings_sql(ctx: Context) -> str:
     source = f"{ctx.source} a JOIN departments d ON d.dept_id = a.dept_id"
     message = (f"{lit(label(f))} || {quoted(f, 'a.' + f.code)} || '与本部门统一社会信用代码“' "
                f"|| d.credit_code || '”不一致'")
-    where = (f"{present('a.' + f.code)} AND a.{f.code} NOT IN (SELECT value FROM {table_name(ctx)}) AND {present('d.credit_code')} "
+    where = (f"{present('a.' + f.code)} AND a.{f.code} NOT IN (SELECT value FROM {table_name(ctx)}) "
+             f"AND {present('d.credit_code')} "
              f"AND upper(trim(a.{f.code})) <> upper(trim(d.credit_code))")
     return finding(source, f.code, f"a.{f.code}", message, where, key="a.record_key")
