@@ -2,14 +2,17 @@
 
     .venv/bin/python bench/gen_province.py --out bench/data [--records 10000000] [--departments 5000]
 
-Writes ``departments.parquet`` and ``{xk,cf}_records.parquet`` (site records of one quarter, 2026Q3, plus
-their portal twins for the pushed ones), then creates ``sgs.duckdb`` beside them with the real migrations
+Writes ``departments.parquet`` and ``{xk,cf}_records.parquet`` (site records of one quarter, 2026Q3, a few
+published twice, plus their portal copies — attributed to the department, as the crawler does — for the
+pushed ones), then creates ``sgs.duckdb`` beside them with the real migrations
 (``metrics.store.connect``) and loads the Parquet files with one INSERT … SELECT each (no Python per row).
 
 Rows are made in DuckDB SQL from ``range(n)``, with a seeded hash deciding every value, so the same arguments
 give the same dataset. Defect rates (``RATES``, per 10,000 records) follow what assessments report: late
 publication is common, code and date errors rare. Valid credit codes and ID numbers come from pools computed
 with ``metrics.codes`` (the same check-character code the rules use); broken ones change the check character.
+After loading, ``CONTEXT_SQL`` derives what the rules beyond one record read (sources and a crawl, 事项目录,
+办件台账, availability events), so every rule runs at scale.
 """
 from __future__ import annotations
 
@@ -37,6 +40,11 @@ RATES = {  # per 10,000 site records
     "enum_invalid": 200,
     "date_order": 50,
     "date_invalid": 30,
+    "agency_other": 50,  # a valid agency code that is not the department's own
+    "fine_in_yuan": 50,  # 罚款金额 typed in 元 (5000 instead of 0.5 万元)
+    "wsh_format": 20,  # 文书号 without 〔year〕
+    "portal_differs": 100,  # of pushed records: the portal copy shows another 有效期
+    "published_twice": 10,  # the same decision published again as a second page (duplicate_record)
 }
 MAX_DELAY_DAYS = 20  # publication 0–19 calendar days after the decision: about half are late
 POOL = 50_000  # valid credit codes for subjects
@@ -104,6 +112,15 @@ def _subject(prefix: str) -> str:
              ELSE rp.code END AS {prefix}_XDR_ZJHM"""
 
 
+def _agency(kind: str) -> str:
+    """SQL: the deciding agency's code — the department's own, now and then a valid code of someone else."""
+    return f"CASE WHEN {_hit('agency_other', 50 if kind == 'cf' else 51)} THEN up.code ELSE dep.credit_code END"
+
+
+# the field a portal copy may show differently (portal_inconsistent), per kind
+DIFFERING = {"cf": "CF_YXQ", "xk": "XK_YXQZI"}
+
+
 def _meta(kind: str) -> str:
     fb = f"CASE WHEN {_hit('date_order', 20)} THEN r.jd - 1 ELSE r.jd + r.delay END"
     return f"""
@@ -118,14 +135,16 @@ def _meta(kind: str) -> str:
 def cf_sql(n: int, departments: int) -> str:
     fine = f"hash(i, {SEED + 30}) % 10 < 7"
     return f"""SELECT {_meta('cf')}, {_subject('CF')},
-        dep.name || '罚〔2026〕' || i || '号' AS CF_WSH, '违反有关规定' AS CF_WFXW,
+        dep.name || CASE WHEN {_hit('wsh_format', 35)} THEN '罚2026-' ELSE '罚〔2026〕' END || i || '号' AS CF_WSH,
+        '违反有关规定' AS CF_WFXW,
         CASE WHEN {_hit('required_missing', 31)} THEN NULL ELSE '经查存在违法行为' END AS CF_SY,
         '《中华人民共和国行政处罚法》' AS CF_YJ, CASE WHEN {fine} THEN '罚款' ELSE '警告' END AS CF_CFLB,
         CASE WHEN {fine} THEN '罚款0.5万元' ELSE '警告' END AS CF_NR,
-        CASE WHEN {fine} AND NOT {_hit('fine_missing', 32)} THEN '0.5' END AS CF_NR_FK,
+        CASE WHEN {fine} AND {_hit('fine_in_yuan', 34)} THEN '5000'
+             WHEN {fine} AND NOT {_hit('fine_missing', 32)} THEN '0.5' END AS CF_NR_FK,
         CAST(r.jd AS VARCHAR) AS CF_JDRQ,
         CASE WHEN {_hit('date_invalid', 33)} THEN '2026-02-30' ELSE CAST(r.jd + 365 AS VARCHAR) END AS CF_YXQ,
-        dep.name AS CF_CFJG, dep.credit_code AS CF_CFJGDM, dep.name AS CF_SJLY, dep.credit_code AS CF_SJLYDM
+        dep.name AS CF_CFJG, {_agency('cf')} AS CF_CFJGDM, dep.name AS CF_SJLY, dep.credit_code AS CF_SJLYDM
         {_common('cf', n, departments)}"""
 
 
@@ -138,7 +157,7 @@ def xk_sql(n: int, departments: int) -> str:
         CAST(r.jd AS VARCHAR) AS XK_JDRQ,
         CASE WHEN {swapped} THEN CAST(r.jd + 10 AS VARCHAR) ELSE CAST(r.jd AS VARCHAR) END AS XK_YXQZ,
         CASE WHEN {_hit('date_invalid', 43)} THEN '2031-02-30' ELSE CAST(r.jd + 1825 AS VARCHAR) END AS XK_YXQZI,
-        dep.name AS XK_XKJG, dep.credit_code AS XK_XKJGDM, '1' AS XK_ZT, dep.name AS XK_LYDW,
+        dep.name AS XK_XKJG, {_agency('xk')} AS XK_XKJGDM, '1' AS XK_ZT, dep.name AS XK_LYDW,
         dep.credit_code AS XK_LYDWDM
         {_common('xk', n, departments)}"""
 
@@ -157,14 +176,60 @@ def generate(out: Path, records: int, departments: int) -> None:
         con.execute(f"""COPY (WITH site AS ({sql})
                               SELECT * EXCLUDE (_not_pushed) FROM site
                               UNION ALL BY NAME
-                              SELECT * EXCLUDE (_not_pushed, record_key, dept_id, source_id, channel, url),
-                                     md5('portal|' || record_key) AS record_key, NULL AS dept_id,
+                              SELECT * EXCLUDE (_not_pushed, record_key, url),
+                                     md5('again|' || record_key) AS record_key, url || '?again' AS url
+                              FROM site WHERE hash(record_key, {SEED}) % 10000 < {RATES['published_twice']}
+                              UNION ALL BY NAME
+                              SELECT * EXCLUDE (_not_pushed, record_key, source_id, channel, url)
+                                       REPLACE (CASE WHEN hash(record_key) % 10000 < {RATES['portal_differs']}
+                                                THEN '2099-12-31' ELSE {DIFFERING[kind]} END AS {DIFFERING[kind]}),
+                                     md5('portal|' || record_key) AS record_key,
                                      'portal-{kind}' AS source_id, 'portal' AS channel,
                                      'http://credit.gov.cn/api/{kind}?id=' || record_key AS url
                               FROM site WHERE NOT _not_pushed)
                         TO '{out / f'{kind}_records.parquet'}' (FORMAT parquet, COMPRESSION zstd)""")
         print(f"  {kind}_records.parquet in {time.perf_counter() - t:.1f} s", flush=True)
     con.close()
+
+
+# What the rules beyond one record read, derived in SQL from the loaded records: every department's two
+# site columns (sources, one crawl, the column page each as evidence) and the portal's; a 事项目录 per
+# department and kind (2 % list items no record matches: catalogue_unmatched; 1 % have none:
+# catalogue_missing); a 办件台账 of 1 % of the penalties (1 in 10 of them revoked: revoked_online) plus
+# decisions never published (ledger_unpublished); dead column links for 1 % of the columns.
+CONTEXT_SQL = (
+    """INSERT INTO sources SELECT dept_id || '-' || kind, dept_id, 'site', kind,
+           'http://' || dept_id || '.gov.cn/sgs/' || kind || '/', '{}'
+       FROM departments, (VALUES ('xk'), ('cf')) k(kind)
+       UNION ALL SELECT 'portal-' || kind, NULL, 'portal', kind, 'http://credit.gov.cn/api/' || kind, '{}'
+       FROM (VALUES ('xk'), ('cf')) k(kind)""",
+    "INSERT INTO crawls BY NAME SELECT 'c-2026-10-20' AS crawl_id, TIMESTAMP '2026-10-20 08:00:00' AS started_at, "
+    "TIMESTAMP '2026-10-20 12:00:00' AS finished_at, 'done' AS status",
+    """INSERT INTO fetches BY NAME SELECT 'col-' || source_id AS fetch_id, 'c-2026-10-20' AS crawl_id, source_id,
+           start_url AS url, TIMESTAMP '2026-10-20 09:00:00' AS fetched_at, 200 AS status,
+           'text/html' AS content_type, 'bench.warc.gz' AS warc_file, 0 AS warc_offset, 0 AS warc_length
+       FROM sources""",
+    """INSERT INTO catalogue_items SELECT dept_id, kind || '-001', kind,
+           CASE WHEN hash(dept_id, kind) % 50 = 0 THEN '未列明事项'
+                WHEN kind = 'cf' THEN '违反有关规定' ELSE '行政许可决定书' END, NULL
+       FROM departments, (VALUES ('xk'), ('cf')) k(kind) WHERE hash(dept_id, kind, 1) % 100 <> 0""",
+    """INSERT INTO ledger_files SELECT md5(dept_id || '|cf'), dept_id, 'cf', dept_id || '-台账.xlsx', md5(dept_id),
+           0, TIMESTAMP '2026-10-21 00:00:00' FROM departments""",
+    f"""INSERT INTO ledger SELECT md5(dept_id || '|cf'),
+           CAST(row_number() OVER (PARTITION BY dept_id ORDER BY wsh) AS INTEGER), dept_id, 'cf', wsh, xdr_mc, jdrq,
+           NULL, '普通程序', CASE WHEN n % 10 = 0 THEN '撤销' ELSE '有效' END,
+           CASE WHEN n % 10 = 0 THEN jdrq + 5 END
+       FROM (SELECT dept_id, trim(CF_WSH) AS wsh, CF_XDR_MC AS xdr_mc, CAST(CF_JDRQ AS DATE) AS jdrq,
+                    hash(record_key) AS n
+             FROM cf_records WHERE channel = 'site' AND hash(record_key, {SEED}) % 100 = 0
+             UNION ALL
+             SELECT dept_id, '未公示〔2026〕' || dept_id || '号', '某公司', DATE '2026-08-03', 1 FROM departments
+             WHERE hash(dept_id, {SEED}) % 20 = 0)""",
+    """INSERT INTO availability SELECT md5('a|' || source_id), 'c-2026-10-20', source_id, dept_id, 'site', kind,
+           'dead_link', start_url || 'list_2.html', 'col-' || source_id, 'HTTP 404',
+           TIMESTAMP '2026-10-20 09:30:00'
+       FROM sources WHERE channel = 'site' AND hash(source_id, 7) % 100 = 0""",
+)
 
 
 def load(out: Path) -> Path:
@@ -180,6 +245,10 @@ def load(out: Path) -> Path:
             con.execute(f"INSERT INTO {kind}_records BY NAME SELECT * FROM read_parquet('{out / f'{kind}_records.parquet'}')")
             n = con.execute(f"SELECT count(*) FROM {kind}_records").fetchall()[0][0]
             print(f"  loaded {n:,} {kind} rows in {time.perf_counter() - t:.1f} s", flush=True)
+        t = time.perf_counter()
+        for sql in CONTEXT_SQL:
+            con.execute(sql)
+        print(f"  sources, crawl, catalogue, ledger, availability in {time.perf_counter() - t:.1f} s", flush=True)
         con.execute("CHECKPOINT")
     finally:
         con.close()

@@ -193,9 +193,87 @@ def date_invalid(frames: dict, ctx: dict) -> pd.DataFrame:
     return _concat(parts)
 
 
+WSH_PATTERN = r"^\S+[〔\[（(【][12][0-9]{3}[〕\]）)】]第?[0-9]+号$"  # metrics/checks/wsh_format.py
+
+
+def wsh_format(frames: dict, ctx: dict) -> pd.DataFrame:
+    parts = []
+    for kind, df in frames["site"].items():
+        wsh = df[f"{kind.upper()}_WSH"].str.strip()
+        ok = wsh.str.match(WSH_PATTERN).fillna(False).astype(bool)
+        if kind == "xk":
+            ok |= wsh == df["XK_XKBH"].fillna("").str.strip()
+        parts.append(_out(kind, df, _present(df[f"{kind.upper()}_WSH"]) & ~ok, f"{kind.upper()}_WSH"))
+    return _concat(parts)
+
+
+def fine_implausible(frames: dict, ctx: dict) -> pd.DataFrame:
+    df, enum = frames["site"]["cf"], standard.enums()["CFLB"]
+    fines = _items(enum, df["CF_CFLB"]).map(lambda items: "罚款" in {enum.canonical(i) for i in items},
+                                           na_action="ignore").fillna(False).astype(bool)
+    amount = pd.to_numeric(df["CF_NR_FK"], errors="coerce")
+    bad = (amount <= 0) | (amount > ctx["max_wan"]) | amount.isna()
+    return _out("cf", df, _present(df["CF_CFLB"]) & fines & _present(df["CF_NR_FK"]) & bad, "CF_NR_FK")
+
+
+def duplicate_record(frames: dict, ctx: dict) -> pd.DataFrame:
+    parts = []
+    for kind, df in frames["site"].items():
+        wsh = f"{kind.upper()}_WSH"
+        stored = frames["stored"][kind]
+        stored = stored[_present(stored[wsh])]
+        counts = stored.groupby(["dept_id", stored[wsh].str.strip()]).size()
+        repeated = counts[counts > 1].index
+        keys = pd.MultiIndex.from_arrays([df["dept_id"], df[wsh].str.strip()])
+        parts.append(_out(kind, df, pd.Series(keys.isin(repeated), index=df.index), wsh))
+    return _concat(parts)
+
+
+AGENCY_CODE = {"xk": "XK_XKJGDM", "cf": "CF_CFJGDM"}  # metrics/checks/agency_code_mismatch.py
+
+
+def agency_code_mismatch(frames: dict, ctx: dict) -> pd.DataFrame:
+    own = ctx["departments"].set_index("dept_id")["credit_code"]
+    parts = []
+    for kind, df in frames["site"].items():
+        code, dept_code = df[AGENCY_CODE[kind]], df["dept_id"].map(own)
+        valid = code.map(codes.uscc_valid, na_action="ignore").fillna(False).astype(bool)
+        differ = code.str.strip().str.upper() != dept_code.str.strip().str.upper()
+        parts.append(_out(kind, df, _present(code) & valid & _present(dept_code) & differ, AGENCY_CODE[kind]))
+    return _concat(parts)
+
+
+COMPARED = {  # metrics/checks/portal_inconsistent.py
+    "cf": ("CF_JDRQ", "CF_XDR_SHXYM", "CF_CFLB", "CF_NR_FK", "CF_NR_WFFF", "CF_YXQ"),
+    "xk": ("XK_JDRQ", "XK_XDR_SHXYM", "XK_XKLB", "XK_YXQZ", "XK_YXQZI", "XK_XKBH"),
+}
+
+
+def portal_inconsistent(frames: dict, ctx: dict) -> pd.DataFrame:
+    parts = []
+    for kind, df in frames["site"].items():
+        std, wsh = standard.load(kind), f"{kind.upper()}_WSH"
+        fields = [c for c in COMPARED[kind] if c in std.codes]
+        site = df[["record_key", wsh, *fields]].assign(_w=df[wsh].str.strip())
+        portal = frames["portal"][kind][[wsh, *fields]]
+        pairs = site.merge(portal.assign(_w=portal[wsh].str.strip()), on="_w", suffixes=("", "_p"))
+        for c in fields:
+            a, p = pairs[c], pairs[c + "_p"]
+            if std.get(c).type == "amount":
+                same = pd.to_numeric(a, errors="coerce") == pd.to_numeric(p, errors="coerce")
+            elif std.get(c).enum:
+                norm = lambda s: s.str.strip().str.replace("；", ";").str.replace(" ", "")  # noqa: E731
+                same = norm(a) == norm(p)
+            else:
+                same = a.str.strip() == p.str.strip()
+            parts.append(_out(kind, pairs, _present(a) & _present(p) & ~same.fillna(False).astype(bool), c))
+    return _concat(parts)
+
+
 RULES = {f.__name__: f for f in (late_publication, required_missing, conditional_missing, portal_missing,
                                  credit_code_invalid, credit_code_placeholder, id_number_invalid, enum_invalid,
-                                 date_order, date_invalid)}
+                                 date_order, date_invalid, wsh_format, fine_implausible, duplicate_record,
+                                 agency_code_mismatch, portal_inconsistent)}
 
 
 # --- scoring ---------------------------------------------------------------------------------------
@@ -211,6 +289,8 @@ def score(frames: dict, findings: dict[str, pd.DataFrame], departments: pd.DataF
         d = scheme.deduction(rules[rule_id])
         hits = f.drop_duplicates(["kind", "record_key"]).merge(keys, on=["kind", "record_key"])
         per = hits.value_counts("dept_id").rename("n_rec").reset_index()
+        if per.empty:  # a rule without findings deducts nothing
+            continue
         per["n_records"] = per["dept_id"].map(depts["n_records"]).clip(lower=1)
         pc = round(d.points * 100)
         cents = ((pc * per["n_rec"] * 2 + per["n_records"]) // (2 * per["n_records"]) if d.how == "rate"
@@ -233,19 +313,22 @@ def run_pandas(sample: Path) -> tuple[dict, pd.DataFrame, dict[str, int], float]
     period = parse_period("2026Q3")
     scheme = load_scheme(scheme_path(period))
     t = time.perf_counter()
-    frames: dict = {"site": {}, "portal": {}}
+    frames: dict = {"site": {}, "portal": {}, "stored": {}}
     for kind in KINDS:
         df = pd.read_parquet(sample / f"{kind}_records.parquet")
-        df = df.reindex(columns=[*df.columns, *(c for c in standard.load(kind).codes if c not in df.columns)])
+        missing = [c for c in standard.load(kind).codes if c not in df.columns]
+        df = df.reindex(columns=[*df.columns, *missing]).astype({c: "str" for c in missing})
         jd = _dates(df[f"{kind.upper()}_JDRQ"]).fillna(df["first_seen"].dt.normalize())
         site = df[(df["channel"] == "site") & jd.between(pd.Timestamp(period.start), pd.Timestamp(period.end))]
         frames["site"][kind] = site.reset_index(drop=True)
+        frames["stored"][kind] = df[df["channel"] == "site"]
         frames["portal"][kind] = df[df["channel"] == "portal"]
     departments = pd.read_parquet(sample / "departments.parquet")
     calendar = default_calendar()
     days = np.array([np.datetime64(d, "ns") for d, w, _ in zip(*calendar.table(
         date(2026, 6, 1), date(2026, 12, 31)).to_pydict().values()) if w])
-    ctx = {"workdays": days, "max_workdays": scheme.max_workdays, "as_of": AS_OF}
+    ctx = {"workdays": days, "max_workdays": scheme.max_workdays, "as_of": AS_OF, "departments": departments,
+           "max_wan": float(scheme.rule_params.get("fine_implausible", {}).get("max_wan", 1000))}
     timings, findings = {}, {}
     for rule_id, rule in RULES.items():
         r = time.perf_counter()
@@ -262,8 +345,8 @@ def main() -> None:
     args = parser.parse_args()
     timings, scores, counts, pandas_wall = run_pandas(args.sample)
     bench = Path(__file__).resolve().parent / "score_bench.py"
-    out = subprocess.run([sys.executable, str(bench), "--db", str(args.sample / "sgs.duckdb")], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run([sys.executable, str(bench), "--db", str(args.sample / "sgs.duckdb"),
+                          "--rules", ",".join(RULES)], check=True, capture_output=True, text=True).stdout
     sgs = json.loads(out)
     import duckdb
 
@@ -273,7 +356,7 @@ def main() -> None:
     diff_counts = {k: (counts.get(k), sgs["by_rule"].get(k, 0)) for k in RULES if counts.get(k) != sgs["by_rule"].get(k, 0)}
     diff_totals = {d: (t, sgs_totals.get(d)) for d, t in scores["total"].items() if sgs_totals.get(d) != t}
     print(json.dumps({
-        "records": int(scores["n_records"].sum()), "departments": len(scores),
+        "records": int(scores["n_records"].sum()), "departments": len(scores), "rules": list(RULES),
         "pandas_s": round(pandas_wall, 2), "pandas_per_rule_s": timings,
         "sgs_s": sgs["wall_s"], "sgs_peak_rss_mb": sgs["peak_rss_mb"],
         "ratio": round(pandas_wall / sgs["wall_s"], 1),

@@ -1,12 +1,13 @@
 """Score the generated province (bench/gen_province.py) and measure wall time and peak memory.
 
-    .venv/bin/python bench/score_bench.py --db bench/data/sgs.duckdb [--period 2026Q3] [--per-rule]
+    .venv/bin/python bench/score_bench.py --db bench/data/sgs.duckdb [--period 2026Q3] [--per-rule] [--rules a,b]
 
 The scoring runs in a child process (``--child``) so its peak resident memory is measured alone
 (``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``); the wall time is the child's ``score_period`` call: every
 rule, findings, deductions, department and county scores, ranks, written in one transaction. DuckDB gets the
 machine's two threads and a memory limit (``--memory-limit``, default 3 GB) so it spills rather than grows.
-``--per-rule`` also times each rule's SELECT alone (count of its rows) to find a slow rule.
+``--per-rule`` also times each rule alone (its ``prepare`` and a count of its record and department rows) to
+find a slow rule; ``--rules a,b`` scores with those rules only (the pandas comparison's rule set).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 AS_OF = date(2026, 11, 30)
 
 
-def child(db: Path, period_text: str, memory_limit: str, per_rule: bool) -> dict:
+def child(db: Path, period_text: str, memory_limit: str, per_rule: bool, rules: list[str] | None) -> dict:
     import duckdb
 
     from metrics import codes, privacy
@@ -36,8 +37,9 @@ def child(db: Path, period_text: str, memory_limit: str, per_rule: bool) -> dict
 
     con = duckdb.connect(str(db), config={"threads": 2, "memory_limit": memory_limit})
     period = parse_period(period_text)
+    checks = tuple(c for c in all_checks() if rules is None or c.rule.id in rules)
     t = time.perf_counter()
-    rows = score_period(con, period, as_of=AS_OF)
+    rows = score_period(con, period, as_of=AS_OF, checks=checks)
     wall = time.perf_counter() - t
     counts = dict(con.execute("SELECT rule_id, count(*) FROM findings WHERE period = ? GROUP BY ALL",
                               [period.label]).fetchall())
@@ -49,7 +51,7 @@ def child(db: Path, period_text: str, memory_limit: str, per_rule: bool) -> dict
         codes.register_macros(con)
         privacy.register_macros(con)
         scheme, calendar, timing = load_scheme(scheme_path(period)), default_calendar(), {}
-        for check in all_checks():
+        for check in checks:
             spent = 0.0
             for kind in ("xk", "cf"):
                 ctx = Context(kind, assessed_table(kind), AS_OF, scheme.max_workdays, calendar, period,
@@ -57,9 +59,9 @@ def child(db: Path, period_text: str, memory_limit: str, per_rule: bool) -> dict
                 t = time.perf_counter()
                 if check.prepare:
                     check.prepare(con, ctx)
-                sql = check.findings_sql(ctx)
-                if sql:
-                    con.execute(f"SELECT count(*) FROM ({sql})").fetchall()
+                for sql in (check.findings_sql(ctx), check.department_sql(ctx) if check.department_sql else None):
+                    if sql:
+                        con.execute(f"SELECT count(*) FROM ({sql})").fetchall()
                 spent += time.perf_counter() - t
             timing[check.rule.id] = round(spent, 2)
         result["per_rule_s"] = timing
@@ -73,13 +75,16 @@ def main() -> None:
     parser.add_argument("--period", default="2026Q3")
     parser.add_argument("--memory-limit", default="3GB")
     parser.add_argument("--per-rule", action="store_true")
+    parser.add_argument("--rules", help="comma-separated rule ids to run (default: every rule)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.db, args.period, args.memory_limit, args.per_rule), ensure_ascii=False))
+        rules = args.rules.split(",") if args.rules else None
+        print(json.dumps(child(args.db, args.period, args.memory_limit, args.per_rule, rules), ensure_ascii=False))
         return
     cmd = [sys.executable, __file__, "--child", "--db", str(args.db), "--period", args.period,
-           "--memory-limit", args.memory_limit, *(["--per-rule"] if args.per_rule else [])]
+           "--memory-limit", args.memory_limit, *(["--per-rule"] if args.per_rule else []),
+           *(["--rules", args.rules] if args.rules else [])]
     t = time.perf_counter()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     process = time.perf_counter() - t

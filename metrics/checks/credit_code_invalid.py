@@ -2,9 +2,11 @@
 embedded GB 11714 organisation-code check). The all-zero placeholder is credit_code_placeholder's."""
 from __future__ import annotations
 
+import duckdb
+
 from metrics import standard
 from metrics.checks import Context, Rule
-from metrics.checks._sql import finding, label, lit, present, quoted, shown, union_all
+from metrics.checks._sql import failing_values, finding, label, lit, present, quoted, shown, union_all
 from metrics.codes import USCC_PLACEHOLDER
 
 RULE = Rule(
@@ -16,13 +18,27 @@ RULE = Rule(
 )
 
 
+def table_name(ctx: Context) -> str:
+    return f"_sgs_invalid_uscc_{ctx.kind}"
+
+
+def _fields(ctx: Context) -> list[standard.Field]:
+    return [f for f in ctx.std.fields if f.check == "uscc"]
+
+
+def prepare(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
+    """The distinct codes failing the check, computed once (the check per row is too slow for a province)."""
+    failing_values(con, ctx, [f.code for f in _fields(ctx)], "uscc_ok", table_name(ctx))
+
+
 def _one(ctx: Context, f: standard.Field) -> str:
     problem = (f"CASE WHEN regexp_full_match({f.code}, '[0-9A-HJ-NPQRTUWXY]{{18}}') "
                f"THEN '校验码错误' ELSE '不是18位规范字符' END")
     message = f"{lit(label(f))} || {quoted(f, f.code)} || {problem} || '（GB 32100-2015）'"
-    where = f"{present(f.code)} AND {f.code} <> {lit(USCC_PLACEHOLDER)} AND NOT uscc_ok({f.code})"
+    where = (f"{present(f.code)} AND {f.code} <> {lit(USCC_PLACEHOLDER)} "
+             f"AND {f.code} IN (SELECT value FROM {table_name(ctx)})")
     return finding(ctx.source, f.code, shown(f, f.code), message, where)
 
 
 def findings_sql(ctx: Context) -> str | None:
-    return union_all(_one(ctx, f) for f in ctx.std.fields if f.check == "uscc")
+    return union_all(_one(ctx, f) for f in _fields(ctx))

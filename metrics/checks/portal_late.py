@@ -34,11 +34,18 @@ def _portal_dates(ctx: Context) -> str:
             f"WHERE {wsh} IS NOT NULL GROUP BY ALL)")
 
 
+def dates_table(ctx: Context) -> str:
+    return f"portal_dates_{ctx.kind}"
+
+
 def prepare(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
+    """The portal's first publication date per 文书号 (materialised once: both the calendar's range and the
+    findings join it), and the working days from the first decision to the latest deadline or portal date."""
     wsh = ctx.std.prefixed("WSH")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {dates_table(ctx)} AS SELECT * FROM {_portal_dates(ctx)}")
     start, end = con.execute(
         f"""SELECT min(a._jdrq), max(greatest(a._jdrq, least(a._jdrq + {lookahead_days(ctx.max_workdays)}, p.portal_date)))
-            FROM {ctx.source} a JOIN {_portal_dates(ctx)} p ON p.wsh = trim(a.{wsh})
+            FROM {ctx.source} a JOIN {dates_table(ctx)} p ON p.wsh = trim(a.{wsh})
             WHERE a._jdrq IS NOT NULL""").fetchall()[0]
     if start is None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table_name(ctx)} (day DATE, is_workday BOOLEAN, wd_index BIGINT)")
@@ -55,7 +62,7 @@ SELECT a.record_key, 'FBRQ' AS field, CAST(p.portal_date AS VARCHAR) AS value,
        || CAST(d.day AS VARCHAR) || '）推送至信用网站，信用网站公示日期为' || CAST(p.portal_date AS VARCHAR)
        || '，逾期' || CAST(date_diff('day', d.day, p.portal_date) AS VARCHAR) || '天' AS message
 FROM {ctx.source} a
-JOIN {_portal_dates(ctx)} p ON p.wsh = trim(a.{wsh})
+JOIN {dates_table(ctx)} p ON p.wsh = trim(a.{wsh})
 JOIN {wd} j ON j.day = a._jdrq
 JOIN {wd} d ON d.is_workday AND d.wd_index = j.wd_index + {n}
 WHERE p.portal_date > d.day"""

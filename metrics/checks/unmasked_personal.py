@@ -29,17 +29,18 @@ def _fields(ctx: Context):
 
 def _hits(ctx: Context, relation: str, alias: str, where: str, keys: str) -> str:
     """(``keys``…, field, value, message) per unmasked field of ``relation``'s rows, in one scan: a record
-    is looked at field by field only when some checked field holds an 11-digit run (one regex per record)."""
+    is looked at field by field only when some checked field holds an 11-digit run (one regex per record),
+    and a field is masked only when it holds such a run itself (masking changes nothing else). Only the key
+    columns travel through the unnest (with every column it took 13 s on a province, docs/bench-score.md)."""
     fields = _fields(ctx)
     text = ", ".join(f"{alias}.{f.code}" for f in fields)
     structs = ", ".join(
-        f"struct_pack(field := {lit(f.code)}, value := sgs_mask_text({alias}.{f.code}), "
-        f"message := {lit(label(f) + '含未脱敏的身份证号码或手机号码')}, "
-        f"hit := coalesce(sgs_mask_text({alias}.{f.code}) <> {alias}.{f.code}, false))" for f in fields)
-    return f"""(SELECT {keys}, d.field AS field, d.value AS value, d.message AS message FROM (
-        SELECT {alias}.*, unnest([{structs}]) AS d FROM {relation} {alias}
+        f"struct_pack(field := {lit(f.code)}, raw := {alias}.{f.code}, "
+        f"message := {lit(label(f) + '含未脱敏的身份证号码或手机号码')})" for f in fields)
+    return f"""(SELECT {keys}, d.field AS field, sgs_mask_text(d.raw) AS value, d.message AS message FROM (
+        SELECT {keys}, unnest([{structs}]) AS d FROM {relation} {alias}
         WHERE {where} AND regexp_matches(concat_ws(' ', {text}), '[0-9]{{11}}')) {alias}
-    WHERE d.hit)"""
+    WHERE regexp_matches(d.raw, '[0-9]{{11}}') AND sgs_mask_text(d.raw) <> d.raw)"""
 
 
 def findings_sql(ctx: Context) -> str | None:
