@@ -1,9 +1,10 @@
 """Scores a period: runs every rule, writes findings, deductions, department and county scores, grades, ranks.
 
-Everything is set-based SQL in DuckDB. The steps are staged in temporary tables first (assessed records,
-findings, deductions, scores), so a failing rule, a bad scheme or an unknown calendar year stops the run
-before anything is written; the write itself is one transaction that replaces the period's rows, so a rerun
-never duplicates and an error never leaves a half-scored period.
+Everything is set-based SQL in DuckDB, in one transaction per period: the period's findings are replaced
+in place (written once, not staged and copied — millions of rows at a province's scale), deductions and
+scores are staged in temporary tables from them and then replace the period's rows. A failing rule, a bad
+scheme or an unknown calendar year rolls everything back, so a rerun never duplicates and an error never
+leaves a half-scored period.
 
 The model (docs/scoring.md): every department in ``departments`` starts at 100 and loses points. A
 department's assessed records are its records on its own site whose decision date (``*_JDRQ``; the first-seen
@@ -112,11 +113,14 @@ FINDING_ID_SQL = ("md5(concat_ws('|', period, dept_id, kind, rule_id, coalesce(r
 
 def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme, calendar: Calendar,
                    as_of: date, checks: tuple[Check, ...] | None = None) -> int:
-    """Run the rules over the assessed records into temp table ``_sgs_findings``; returns its row count.
+    """Run the rules over the assessed records straight into ``findings``; returns the period's row count.
 
-    The rules' record rows are collected first (``_sgs_rule_rows``) and joined to their records' evidence
-    (department, page URL, fetch id) once, rather than once per rule. Raises metrics.workdays.CalendarError
-    when a decision falls in a year the calendar does not know.
+    Called inside ``score_period``'s transaction, after the period's old findings were deleted: writing the
+    rows once, where they belong, instead of staging and then copying millions of them (docs/bench-score.md);
+    a failure rolls the whole period back. ``_sgs_findings`` is then a view of the period's new rows for the
+    deductions. The rules' record rows are unioned and joined to their records' evidence (department, page
+    URL, fetch id) once, in the same statement, rather than once per rule. Raises
+    metrics.workdays.CalendarError when a decision falls in a year the calendar does not know.
     """
     codes.register_macros(con)
     register_mask_macros(con)
@@ -135,7 +139,6 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
                 department_rows.append(_wrap_department(period, kind, check.rule, dept_sql))
     empty = "SELECT NULL::VARCHAR AS kind, NULL::VARCHAR AS rule_id, NULL::VARCHAR AS record_key, " \
             "NULL::VARCHAR AS field, NULL::VARCHAR AS value, NULL::VARCHAR AS message WHERE false"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_rule_rows AS {' UNION ALL '.join(record_rows) or empty}")
     rules = ", ".join(f"({lit(c.rule.id)}, {lit(c.rule.indicator)}, {lit(c.rule.severity)})" for c in checks)
     evidence = " UNION ALL ".join(f"SELECT {lit(k)} AS kind, record_key, dept_id, channel, url, fetch_id "
                                   f"FROM {assessed_table(k)} WHERE dept_id IN (SELECT dept_id FROM departments)"
@@ -143,10 +146,11 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
     findings = f"""
         SELECT {lit(period.label)} AS period, a.dept_id, f.kind, f.record_key, a.channel, f.rule_id, m.indicator,
                m.severity, f.field, f.value, f.message, a.url, a.fetch_id, 'open' AS status
-        FROM _sgs_rule_rows f JOIN ({evidence}) a USING (kind, record_key)
+        FROM ({' UNION ALL '.join(record_rows) or empty}) f JOIN ({evidence}) a USING (kind, record_key)
              JOIN (VALUES {rules}) m(rule_id, indicator, severity) USING (rule_id)"""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_findings AS SELECT {FINDING_ID_SQL} AS finding_id, * "
+    con.execute(f"INSERT INTO findings ({', '.join(FINDING_COLUMNS)}) SELECT {FINDING_ID_SQL} AS finding_id, * "
                 f"FROM ({' UNION ALL '.join([findings, *department_rows])})")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _sgs_findings AS SELECT * FROM findings WHERE period = {lit(period.label)}")
     return con.execute("SELECT count(*) FROM _sgs_findings").fetchall()[0][0]
 
 
@@ -266,29 +270,21 @@ def following(period: Period) -> Period:
 
 
 def _write(con: duckdb.DuckDBPyConnection, period: Period) -> None:
-    """Replace the period's findings, deductions and scores with the staged ones, all or nothing.
+    """Replace the period's deductions and scores with the staged ones (inside score_period's transaction).
 
     The next period's ``prev_*`` columns, when it was scored already, are refreshed from the new scores.
     """
     nxt = lit(following(period).label)
-    con.execute("BEGIN")
-    try:
-        for table in ("findings", "deductions", "scores", "county_scores"):
-            con.execute(f"DELETE FROM {table} WHERE period = ?", [period.label])
-        con.execute(f"INSERT INTO findings ({', '.join(FINDING_COLUMNS)}) "
-                    f"SELECT {', '.join(FINDING_COLUMNS)} FROM _sgs_findings")
-        con.execute(f"INSERT INTO deductions ({', '.join(DEDUCTION_COLUMNS)}) "
-                    f"SELECT {', '.join(DEDUCTION_COLUMNS)} FROM _sgs_deductions")
-        con.execute("INSERT INTO scores BY NAME SELECT * FROM _sgs_scores")
-        con.execute("INSERT INTO county_scores BY NAME SELECT * FROM _sgs_county_scores")
-        con.execute(f"""UPDATE scores SET prev_total = s.total, prev_rank = s.rank FROM _sgs_scores s
-                        WHERE scores.period = {nxt} AND scores.dept_id = s.dept_id""")
-        con.execute(f"""UPDATE county_scores SET prev_total = s.total, prev_rank = s.rank FROM _sgs_county_scores s
-                        WHERE county_scores.period = {nxt} AND county_scores.county = s.county""")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+    for table in ("deductions", "scores", "county_scores"):
+        con.execute(f"DELETE FROM {table} WHERE period = ?", [period.label])
+    con.execute(f"INSERT INTO deductions ({', '.join(DEDUCTION_COLUMNS)}) "
+                f"SELECT {', '.join(DEDUCTION_COLUMNS)} FROM _sgs_deductions")
+    con.execute("INSERT INTO scores BY NAME SELECT * FROM _sgs_scores")
+    con.execute("INSERT INTO county_scores BY NAME SELECT * FROM _sgs_county_scores")
+    con.execute(f"""UPDATE scores SET prev_total = s.total, prev_rank = s.rank FROM _sgs_scores s
+                    WHERE scores.period = {nxt} AND scores.dept_id = s.dept_id""")
+    con.execute(f"""UPDATE county_scores SET prev_total = s.total, prev_rank = s.rank FROM _sgs_county_scores s
+                    WHERE county_scores.period = {nxt} AND county_scores.county = s.county""")
 
 
 def department_scores(con: duckdb.DuckDBPyConnection, period: Period) -> list[dict]:
@@ -314,8 +310,15 @@ def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path:
             f"评估期间 {period.label}（{period.start} 至 {period.end}）没有可评估的记录："
             "各部门网站上没有决定日期落在该期间的记录。请先运行 sgs crawl，或换一个期间。")
     scheme = load_scheme(scheme_path if scheme_path is not None else scheme_path_for(period))
-    stage_findings(con, period, scheme, calendar or default_calendar(), as_of or date.today(), checks)
-    stage_deductions(con, period, scheme, checks)
-    stage_scores(con, period, scheme, datetime.now())
-    _write(con, period)
+    con.execute("BEGIN")  # all or nothing: a failing rule or calendar leaves the period as it was
+    try:
+        con.execute("DELETE FROM findings WHERE period = ?", [period.label])
+        stage_findings(con, period, scheme, calendar or default_calendar(), as_of or date.today(), checks)
+        stage_deductions(con, period, scheme, checks)
+        stage_scores(con, period, scheme, datetime.now())
+        _write(con, period)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
     return department_scores(con, period)
