@@ -101,10 +101,11 @@ def build(root: Path, n_records: int) -> None:
             fields = " ".join(f"WHEN {j} THEN '{f.replace('{K}', k)}'" for j, (_, _, f) in enumerate(RULES))
             con.execute(f"""
                 INSERT INTO findings (finding_id, period, dept_id, kind, record_key, channel, rule_id, indicator,
-                                      severity, field, value, message, url, fetch_id, status)
+                                      severity, field, value, message, url, fetch_id, status, wsh, subject)
                 SELECT md5('{period}' || record_key), '{period}', dept_id, '{kind}', record_key, 'site',
                        CASE h {rules} END, CASE h {inds} END, 'high', CASE h {fields} END, {k}_JDRQ,
-                       '合成问题 ' || (CASE h {rules} END) || '：' || {k}_WSH, url, fetch_id, 'open'
+                       '合成问题 ' || (CASE h {rules} END) || '：' || {k}_WSH, url, fetch_id, 'open',
+                       {k}_WSH, {k}_XDR_MC
                 FROM (SELECT *, hash(record_key) % {len(RULES)} AS h FROM {kind}_records
                       WHERE {k}_JDRQ BETWEEN '{p.start}' AND '{p.end}' AND hash(record_key || 'f') % 7 = 0)""")
         con.execute(f"""

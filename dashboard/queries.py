@@ -339,10 +339,10 @@ def _findings_where(filters: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         where.append("coalesce(dec.status, f.status) = $status")
         params["status"] = filters["status"]
     if filters.get("search"):
-        where.append("""(contains(f.message, $search) OR contains(f.value, $search) OR f.record_key IN (
-            SELECT record_key FROM xk_records WHERE contains(XK_WSH, $search) OR contains(XK_XDR_MC, $search)
-            UNION ALL
-            SELECT record_key FROM cf_records WHERE contains(CF_WSH, $search) OR contains(CF_XDR_MC, $search)))""")
+        # the finding carries its record's 文书号 and 相对人名称 (schema 005): a scan of the period's findings,
+        # not of every record
+        where.append("""(contains(f.message, $search) OR contains(f.value, $search)
+            OR contains(f.wsh, $search) OR contains(f.subject, $search))""")
         params["search"] = filters["search"]
     return " AND ".join(where), params
 

@@ -35,7 +35,7 @@ from metrics.workdays import Calendar, default_calendar
 __all__ = ["SchemeError", "ScoringError", "Scheme", "load_scheme", "score_period", "department_scores"]
 
 FINDING_COLUMNS = ("finding_id", "period", "dept_id", "kind", "record_key", "channel", "rule_id", "indicator",
-                   "severity", "field", "value", "message", "url", "fetch_id", "status")
+                   "severity", "field", "value", "message", "url", "fetch_id", "status", "wsh", "subject")
 SCORE_KEYS = ("period", "dept_id", "name", "county", "n_records", *INDICATORS, "total", "grade", "rank",
               "county_rank", "prev_total", "prev_rank", "scheme_version")
 DEDUCTION_COLUMNS = ("period", "dept_id", "indicator", "rule_id", "n_findings", "n_records", "points", "how",
@@ -102,7 +102,7 @@ def _wrap_department(period: Period, kind: str, rule: Rule, sql: str) -> str:
     return f"""SELECT {lit(period.label)} AS period, f.dept_id, {lit(kind)} AS kind, NULL::VARCHAR AS record_key,
        'site' AS channel, {lit(rule.id)} AS rule_id, {lit(rule.indicator)} AS indicator,
        {lit(rule.severity)} AS severity, f.field, CAST(f.value AS VARCHAR) AS value, f.message, f.url, f.fetch_id,
-       'open' AS status
+       'open' AS status, NULL::VARCHAR AS wsh, NULL::VARCHAR AS subject
 FROM ({sql}) f"""
 
 
@@ -140,12 +140,13 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
     empty = "SELECT NULL::VARCHAR AS kind, NULL::VARCHAR AS rule_id, NULL::VARCHAR AS record_key, " \
             "NULL::VARCHAR AS field, NULL::VARCHAR AS value, NULL::VARCHAR AS message WHERE false"
     rules = ", ".join(f"({lit(c.rule.id)}, {lit(c.rule.indicator)}, {lit(c.rule.severity)})" for c in checks)
-    evidence = " UNION ALL ".join(f"SELECT {lit(k)} AS kind, record_key, dept_id, channel, url, fetch_id "
+    evidence = " UNION ALL ".join(f"SELECT {lit(k)} AS kind, record_key, dept_id, channel, url, fetch_id, "
+                                  f"{k.upper()}_WSH AS wsh, {k.upper()}_XDR_MC AS subject "
                                   f"FROM {assessed_table(k)} WHERE dept_id IN (SELECT dept_id FROM departments)"
                                   for k in standard.KINDS)
     findings = f"""
         SELECT {lit(period.label)} AS period, a.dept_id, f.kind, f.record_key, a.channel, f.rule_id, m.indicator,
-               m.severity, f.field, f.value, f.message, a.url, a.fetch_id, 'open' AS status
+               m.severity, f.field, f.value, f.message, a.url, a.fetch_id, 'open' AS status, a.wsh, a.subject
         FROM ({' UNION ALL '.join(record_rows) or empty}) f JOIN ({evidence}) a USING (kind, record_key)
              JOIN (VALUES {rules}) m(rule_id, indicator, severity) USING (rule_id)"""
     con.execute(f"INSERT INTO findings ({', '.join(FINDING_COLUMNS)}) SELECT {FINDING_ID_SQL} AS finding_id, * "

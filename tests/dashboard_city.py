@@ -107,7 +107,8 @@ def _finding(period: str, dept: str, n: int, kind: str, indicator: str, field: s
     return {"finding_id": f"fid-{period}-{dept}-{n}-{indicator}", "period": period, "dept_id": dept, "kind": kind,
             "record_key": f"rk{n}", "channel": "site", "rule_id": f"{indicator}_rule", "indicator": indicator,
             "severity": "error", "field": field, "value": value, "message": message,
-            "url": f"http://127.0.0.1:8765/{dept}/{kind}/{n}.html", "fetch_id": fetch_ids[n], "status": "open"}
+            "url": f"http://127.0.0.1:8765/{dept}/{kind}/{n}.html", "fetch_id": fetch_ids[n], "status": "open",
+            "wsh": RECORDS[n - 1][2], "subject": RECORDS[n - 1][3]}  # as scoring copies them from the record
 
 
 def findings(fetch_ids: dict[int, str]) -> list[dict]:

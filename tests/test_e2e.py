@@ -244,3 +244,18 @@ def test_per_department_ground_truth_matches_findings(demo_run):
     expected = {(d["id"], p, r): n for d in demo_run.manifest["departments"]
                 for p, totals in d["periods"].items() for r, n in totals["defects"].items()}
     assert found == expected
+
+
+def test_findings_carry_their_records_wsh_and_subject(demo_run):
+    """Scoring copies each record-level finding's 文书号 and 相对人名称 (the assessor's search reads them)."""
+    con = duckdb.connect(str(demo_run.paths.db), read_only=True)
+    try:
+        rows = con.execute("""
+            SELECT f.wsh IS NOT DISTINCT FROM coalesce(x.XK_WSH, c.CF_WSH),
+                   f.subject IS NOT DISTINCT FROM coalesce(x.XK_XDR_MC, c.CF_XDR_MC), f.record_key IS NULL
+            FROM findings f
+            LEFT JOIN xk_records x ON f.kind = 'xk' AND x.record_key = f.record_key
+            LEFT JOIN cf_records c ON f.kind = 'cf' AND c.record_key = f.record_key""").fetchall()
+    finally:
+        con.close()
+    assert rows and all(w and s for w, s, _ in rows) and any(dept for _, _, dept in rows)
