@@ -28,7 +28,7 @@ AS_OF = date(2026, 11, 30)
 def child(db: Path, period_text: str, memory_limit: str, per_rule: bool, rules: list[str] | None) -> dict:
     import duckdb
 
-    from metrics import codes, privacy
+    from metrics import codes, privacy, store
     from metrics.checks import Context, all_checks
     from metrics.periods import parse_period
     from metrics.scheme import load_scheme, scheme_path
@@ -36,6 +36,7 @@ def child(db: Path, period_text: str, memory_limit: str, per_rule: bool, rules: 
     from metrics.workdays import default_calendar
 
     con = duckdb.connect(str(db), config={"threads": 2, "memory_limit": memory_limit})
+    store.migrate(con)  # a dataset generated before a schema change gets the new columns
     period = parse_period(period_text)
     checks = tuple(c for c in all_checks() if rules is None or c.rule.id in rules)
     t = time.perf_counter()
