@@ -9,17 +9,19 @@ to drive the app through Streamlit's AppTest.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from crawlers.archive import Archive
 from crawlers.fetch import FetchResult
 from dashboard.auth import write_users
 from metrics import store
-from sgs.settings import Paths
+from sgs.settings import Paths, resolve_paths
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "streamlit_app.py")
@@ -166,6 +168,18 @@ USERS = [  # username, password, role, dept
     ("scj", "scj-pw", "department", "d_scj"),
     ("jtj", "jtj-pw", "department", "d_jtj"),
 ]
+
+
+@contextmanager
+def city_for_app(folder: Path):
+    """The small city built under ``folder``, with ``SGS_DB``/``SGS_USERS`` pointing at it for AppTest."""
+    paths = resolve_paths(folder / "sgs.duckdb")
+    build_city(paths)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SGS_DB", str(paths.db))
+        mp.setenv("SGS_USERS", str(write_test_users(paths.root / "users.toml")))
+        mp.delenv("SGS_OPEN_DEMO", raising=False)
+        yield paths
 
 
 def write_test_users(path: Path, *, mask_person_names: bool = False) -> Path:

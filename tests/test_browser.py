@@ -83,6 +83,18 @@ def served(tmp_path: Path):
         yield base
 
 
+def _logged_in_page(browser, base: str, requests: list[str]):
+    """A new page that records every request it makes, logged in as the leader ``boss``."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page.set_default_timeout(30_000)
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(base)
+    page.get_by_label("用户名").fill("boss")
+    page.get_by_label("密码").fill("boss-pw")
+    page.get_by_role("button", name="登录").click()
+    return page
+
+
 def _assert_inert(page, requests: list[str]) -> None:
     """Nothing from a hostile crawled page ran or loaded: title unchanged, no request, no live element."""
     assert HOSTILE_TITLE not in page.title()
@@ -101,14 +113,7 @@ def test_login_ranking_finding_and_archived_page(served: str, tmp_path: Path) ->
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-            page.set_default_timeout(30_000)
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(served)
-            # login
-            page.get_by_label("用户名").fill("boss")
-            page.get_by_label("密码").fill("boss-pw")
-            page.get_by_role("button", name="登录").click()
+            page = _logged_in_page(browser, served, requests)
             # the ranking
             expect(page.get_by_role("heading", name="部门排名")).to_be_visible()
             expect(page.get_by_text("双公示监测评估总览 · 2026Q3")).to_be_visible()
@@ -163,13 +168,7 @@ def test_demo_city_archived_page_stays_inert(demo_run, tmp_path: Path) -> None:
     with _serve(demo_run.paths, users, tmp_path) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-            page.set_default_timeout(30_000)
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(base)
-            page.get_by_label("用户名").fill("boss")
-            page.get_by_label("密码").fill("boss-pw")
-            page.get_by_role("button", name="登录").click()
+            page = _logged_in_page(browser, base, requests)
             expect(page.get_by_role("heading", name="部门排名")).to_be_visible()
             page.get_by_role("link", name="部门自查").click()
             page.get_by_role("combobox", name="部门", exact=True).click()

@@ -14,8 +14,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard_city import (MASKED_ID, RAW_ID, RAW_PHONE, app, build_city, login, run, snapshot_frame, table,
-                            write_test_users)
+from dashboard_city import (MASKED_ID, RAW_ID, RAW_PHONE, app, build_city, city_for_app, login, run, snapshot_frame,
+                            table)
 from metrics import store
 from sgs.settings import Paths, resolve_paths
 
@@ -25,12 +25,7 @@ DEPT_PAGE = "dashboard/views/department.py"
 @pytest.fixture(scope="module")
 def dashboard_db(tmp_path_factory: pytest.TempPathFactory):
     """A published snapshot of a small two-county city; ``SGS_DB`` points at its working database."""
-    paths = resolve_paths(tmp_path_factory.mktemp("city") / "sgs.duckdb")
-    build_city(paths)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SGS_DB", str(paths.db))
-        mp.setenv("SGS_USERS", str(write_test_users(paths.root / "users.toml")))
-        mp.delenv("SGS_OPEN_DEMO", raising=False)
+    with city_for_app(tmp_path_factory.mktemp("city")) as paths:
         yield paths
 
 

@@ -9,8 +9,8 @@ import pytest
 import streamlit as st
 
 from dashboard import auth, queries, workbench
-from dashboard_city import app, login, run, table, write_test_users, build_city
-from sgs.settings import Paths, resolve_paths
+from dashboard_city import app, city_for_app, login, run, table, write_test_users
+from sgs.settings import Paths
 
 SCJ = auth.Viewer("scj", "scj", "department", "d_scj")
 JTJ = auth.Viewer("jtj", "jtj", "department", "d_jtj")
@@ -20,12 +20,7 @@ JUDGE = auth.Viewer("judge", "judge", "assessor")
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory):
-    paths = resolve_paths(tmp_path_factory.mktemp("access") / "sgs.duckdb")
-    build_city(paths)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SGS_DB", str(paths.db))
-        mp.setenv("SGS_USERS", str(write_test_users(paths.root / "users.toml")))
-        mp.delenv("SGS_OPEN_DEMO", raising=False)
+    with city_for_app(tmp_path_factory.mktemp("access")) as paths:
         yield paths
 
 

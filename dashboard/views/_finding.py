@@ -86,7 +86,6 @@ def choose(df: pd.DataFrame, key: str) -> dict[str, Any] | None:
 
 def detail(snapshot: str, finding: dict[str, Any]) -> None:
     """The finding's record (failing field marked), the page URL and the archived page as text."""
-    who = viewer()
     st.markdown(f"**{finding['rule_name']}**（{queries.INDICATORS.get(finding['indicator'], finding['indicator'])}）")
     st.text(finding["message"] or "")
     if finding.get("url"):
