@@ -171,28 +171,31 @@ def _archived_name(name: str) -> str:
     return f"X-Archive-Orig-{name}" if name.lower() in _RENAMED_HEADERS else name
 
 
-def read_record(paths: Paths, warc_file: str, offset: int) -> tuple[StatusAndHeaders, bytes]:
-    """The archived response at ``offset`` of ``warc_file``: its HTTP headers and body (evidence view)."""
+def _first_record(paths: Paths, warc_file: str, offset: int) -> tuple[str, str | None, StatusAndHeaders, bytes]:
+    """The WARC record at ``offset`` of ``warc_file``: type, target URI, HTTP headers and body.
+
+    The file must lie inside the archive folder: the name comes from the database, never from a person.
+    """
     path = (paths.archive / warc_file).resolve()
     if paths.archive.resolve() not in path.parents:
         raise ValueError(f"存档文件 {warc_file} 不在存档目录 {paths.archive} 内")
     with Path(path).open("rb") as fh:
         fh.seek(offset)
         for record in ArchiveIterator(fh):
-            if record.rec_type != "response":
-                raise ValueError(f"{warc_file} 偏移 {offset} 处不是响应记录（而是 {record.rec_type}）")
-            return record.http_headers, record.content_stream().read()
+            return (record.rec_type, record.rec_headers.get_header("WARC-Target-URI"), record.http_headers,
+                    record.content_stream().read())
     raise ValueError(f"{warc_file} 偏移 {offset} 处没有记录")
+
+
+def read_record(paths: Paths, warc_file: str, offset: int) -> tuple[StatusAndHeaders, bytes]:
+    """The archived response at ``offset`` of ``warc_file``: its HTTP headers and body (evidence view)."""
+    rec_type, _, headers, body = _first_record(paths, warc_file, offset)
+    if rec_type != "response":
+        raise ValueError(f"{warc_file} 偏移 {offset} 处不是响应记录（而是 {rec_type}）")
+    return headers, body
 
 
 def read_response(paths: Paths, warc_file: str, offset: int) -> tuple[str, StatusAndHeaders, bytes]:
     """The response at ``offset``: its target URI, HTTP headers and body (for replaying a resumed crawl)."""
-    path = (paths.archive / warc_file).resolve()
-    if paths.archive.resolve() not in path.parents:
-        raise ValueError(f"存档文件 {warc_file} 不在存档目录 {paths.archive} 内")
-    with Path(path).open("rb") as fh:
-        fh.seek(offset)
-        for record in ArchiveIterator(fh):
-            return (record.rec_headers.get_header("WARC-Target-URI"), record.http_headers,
-                    record.content_stream().read())
-    raise ValueError(f"{warc_file} 偏移 {offset} 处没有记录")
+    _, uri, headers, body = _first_record(paths, warc_file, offset)
+    return uri, headers, body

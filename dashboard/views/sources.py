@@ -34,7 +34,7 @@ def main() -> None:
     st.subheader("采集历史")
     runs = queries.source_runs(snapshot, who)
     if runs.empty:
-        st.info("暂无逐来源的采集历史（source_runs）。")
+        st.info("暂无逐来源的采集历史：运行 sgs crawl 后在此显示。")
     else:
         runs["status"] = runs["status"].map(lambda s: STATUS.get(s, s))
         with st.container(key="source_runs"):
