@@ -39,13 +39,13 @@ def child(db: Path, period_text: str, memory_limit: str, per_rule: bool, rules: 
     store.migrate(con)  # a dataset generated before a schema change gets the new columns
     period = parse_period(period_text)
     checks = tuple(c for c in all_checks() if rules is None or c.rule.id in rules)
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     rows = score_period(con, period, as_of=AS_OF, checks=checks)
-    wall = time.perf_counter() - t
+    wall, cpu = time.perf_counter() - t, time.process_time() - cpu
     counts = dict(con.execute("SELECT rule_id, count(*) FROM findings WHERE period = ? GROUP BY ALL",
                               [period.label]).fetchall())
     n_records = con.execute("SELECT sum(n_records) FROM scores WHERE period = ?", [period.label]).fetchall()[0][0]
-    result = {"wall_s": round(wall, 2), "departments": len(rows), "records": int(n_records),
+    result = {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "departments": len(rows), "records": int(n_records),
               "findings": sum(counts.values()), "by_rule": counts}
     if per_rule:
         stage_assessed(con, period)
@@ -87,7 +87,10 @@ def main() -> None:
            "--memory-limit", args.memory_limit, *(["--per-rule"] if args.per_rule else []),
            *(["--rules", args.rules] if args.rules else [])]
     t = time.perf_counter()
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"scoring child failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    out = done.stdout
     process = time.perf_counter() - t
     result = json.loads(out.strip().splitlines()[-1])
     result["process_s"] = round(process, 2)

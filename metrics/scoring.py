@@ -311,6 +311,10 @@ def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path:
             f"评估期间 {period.label}（{period.start} 至 {period.end}）没有可评估的记录："
             "各部门网站上没有决定日期落在该期间的记录。请先运行 sgs crawl，或换一个期间。")
     scheme = load_scheme(scheme_path if scheme_path is not None else scheme_path_for(period))
+    # Findings need no insertion order (every reader sorts): without it DuckDB writes millions of rows
+    # without buffering them in order, which kept a province's run inside a 3 GB limit (docs/bench-score.md).
+    ordered = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("SET preserve_insertion_order = false")
     con.execute("BEGIN")  # all or nothing: a failing rule or calendar leaves the period as it was
     try:
         con.execute("DELETE FROM findings WHERE period = ?", [period.label])
@@ -322,4 +326,6 @@ def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path:
     except Exception:
         con.execute("ROLLBACK")
         raise
+    finally:
+        con.execute(f"SET preserve_insertion_order = {str(ordered).lower()}")
     return department_scores(con, period)

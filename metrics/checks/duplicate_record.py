@@ -7,6 +7,8 @@ given to several decisions — either way the column holds duplicates. Every rec
 """
 from __future__ import annotations
 
+import duckdb
+
 from metrics.checks import Context, Rule
 from metrics.checks._sql import finding, label, lit, present, quoted
 
@@ -20,10 +22,22 @@ RULE = Rule(
 )
 
 
+def table_name(ctx: Context) -> str:
+    return f"duplicates_{ctx.kind}"
+
+
+def prepare(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
+    """The department's repeated 文书号 with their counts, materialised: joined inline, DuckDB cannot
+    estimate the HAVING and builds its hash table on the 10 M assessed records instead of the few thousand
+    repeats (9.4 s against 1.9 s on a province, docs/bench-score.md)."""
+    f = ctx.std.prefixed("WSH")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {table_name(ctx)} AS
+        SELECT dept_id, trim({f}) AS wsh, count(*) AS n FROM {ctx.records_table}
+        WHERE channel = 'site' AND {present(f)} GROUP BY ALL HAVING count(*) > 1""")
+
+
 def findings_sql(ctx: Context) -> str:
     f = ctx.std.get(ctx.std.prefixed("WSH"))
-    counts = (f"(SELECT dept_id, trim({f.code}) AS wsh, count(*) AS n FROM {ctx.records_table} "
-              f"WHERE channel = 'site' AND {present(f.code)} GROUP BY ALL HAVING count(*) > 1)")
-    source = f"{ctx.source} a JOIN {counts} d ON d.dept_id = a.dept_id AND d.wsh = trim(a.{f.code})"
+    source = f"{ctx.source} a JOIN {table_name(ctx)} d ON d.dept_id = a.dept_id AND d.wsh = trim(a.{f.code})"
     message = f"{lit(label(f))} || {quoted(f, 'a.' + f.code)} || '在本部门网站公示了' || CAST(d.n AS VARCHAR) || '次'"
     return finding(source, f.code, f"a.{f.code}", message, "true", key="a.record_key")
