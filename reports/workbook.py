@@ -109,10 +109,12 @@ def _finding_rows(data: PeriodData, dept_id: str) -> Iterable[list[Any]]:
 def write(data: PeriodData, scheme: Scheme, report_date: date, due: date, target: Path | BinaryIO) -> None:
     """Write the workbook to ``target``: a file (streamed, the caller renames it into place) or a buffer."""
     book = _Book(target)
+    book.wb.set_properties({"title": f"{data.title_period}双公示评估工作簿", "author": scheme.office,
+                            "created": data.computed_at.replace(microsecond=0)})  # same data, same file metadata
     try:
         about = [("评估期间", f"{data.period.label}（{data.period.start} 至 {data.period.end}）"),
-                 ("评分方案", data.scheme_version), ("数据截止", data.cutoff),
-                 ("数据截止说明", "评分时最后一次抓取存档的时间"), ("评分时间", data.computed_at),
+                 ("评分方案", data.scheme_version), ("数据截止", f"{data.cutoff:%Y-%m-%d %H:%M:%S}"),
+                 ("数据截止说明", "评分时最后一次抓取存档的时间"), ("评分时间", f"{data.computed_at:%Y-%m-%d %H:%M:%S}"),
                  ("报告日期", report_date.isoformat()), ("整改期限", due.isoformat()),
                  ("印发单位", scheme.office), ("部门数", len(data.ranking)), ("问题数", int(data.headline["n_findings"]))]
         book.sheet("说明", [("项目", 14, None), ("内容", 60, None)], ([k, v] for k, v in about))

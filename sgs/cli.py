@@ -228,11 +228,15 @@ def report(
 ) -> None:
     """生成评估报告（Word）、评估工作簿（Excel）和各部门整改通知书（Word），读取最新发布的数据。"""
     from metrics import store
+    from metrics.periods import PeriodError, parse_period
     from reports.build import write_all
     from reports.data import ReportError
 
     try:
+        parse_period(period)
         report_date = date.fromisoformat(on) if on else None
+    except PeriodError as exc:
+        _fail(str(exc), 2)
     except ValueError:
         _fail(f"--date 应为 YYYY-MM-DD 格式的日期，而不是 {on!r}", 2)
     try:
