@@ -280,3 +280,8 @@ def test_sheet_names_are_valid_and_unique() -> None:
     assert names[0] == "市场监督管理局_东城_" and len(set(n.lower() for n in names)) == 4
     assert all(len(n) <= 31 for n in names)
 
+
+
+def test_report_command_has_help() -> None:
+    result = runner.invoke(app, ["report", "--help"])
+    assert result.exit_code == 0 and "整改通知书" in result.stdout and "--period" in result.stdout
