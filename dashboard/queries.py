@@ -87,16 +87,8 @@ def _decisions() -> dict[str, pd.DataFrame]:
     return {"_decisions": df.astype({c: "string" for c in df.columns})}
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as plain dicts with pandas' missing markers turned into None (easier for pages to test)."""
-    return [{k: (None if _missing(v) else v) for k, v in row.items()} for row in df.to_dict("records")]
-
-
-def _missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+_records = results.df_records  # rows as dicts, pandas' missing markers as None
+_missing = results.is_missing
 
 
 # --- periods and data time (no department's data: the same for every viewer) ---------------------

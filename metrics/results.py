@@ -17,6 +17,8 @@ from metrics.checks import INDICATORS, all_rules
 from metrics.periods import PeriodError, parse_period
 
 RULE_NAMES: dict[str, str] = {r.id: r.name for r in all_rules()}
+# each grade's colour in every chart, on the dashboard and in the report (the scheme's grade names)
+GRADE_COLORS: dict[str, str] = {"优秀": "#2e7d32", "良好": "#1976d2", "合格": "#f9a825", "不合格": "#c62828"}
 
 
 def previous_period(period: str) -> str | None:
@@ -27,7 +29,8 @@ def previous_period(period: str) -> str | None:
         return None
 
 
-def _missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
+    """None, NaN, NaT or pandas.NA (a value a page shows as a dash)."""
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
@@ -72,7 +75,7 @@ def headline(con: duckdb.DuckDBPyConnection, period: str, scope: str | None = No
             {"period": period, "prev": prev, "scope": scope}).df()
     finally:
         con.unregister("_decisions")
-    by_period = {r["period"]: {k: (None if _missing(v) else v) for k, v in r.items()} for r in df_records(rows)}
+    by_period = {r["period"]: r for r in df_records(rows)}
     now = dict(by_period.get(period) or {})
     before = by_period.get(previous_period(period)) or {}
     now.update({f"prev_{k}": v for k, v in before.items() if k != "period"})
@@ -81,7 +84,7 @@ def headline(con: duckdb.DuckDBPyConnection, period: str, scope: str | None = No
 
 def df_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as plain dicts with pandas' missing markers turned into None."""
-    return [{k: (None if _missing(v) else v) for k, v in row.items()} for row in df.to_dict("records")]
+    return [{k: (None if is_missing(v) else v) for k, v in row.items()} for row in df.to_dict("records")]
 
 
 def department_ranking(con: duckdb.DuckDBPyConnection, period: str, scope: str | None = None) -> pd.DataFrame:

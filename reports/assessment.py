@@ -9,6 +9,7 @@ from typing import Any
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 
 from metrics.checks import INDICATORS
+from metrics.results import is_missing
 from metrics.scheme import Scheme
 from reports import charts
 from reports.data import PeriodData
@@ -16,16 +17,17 @@ from reports.docx_kit import new_document, paragraph, picture, signature, table,
 
 RANK_HEADERS = ["排名", "部门", "县区", "记录数", *INDICATORS.values(), "总分", "等级", "较上期"]
 COUNTY_HEADERS = ["排名", "县区", "部门数", "记录数", *INDICATORS.values(), "总分", "等级", "较上期"]
+CITY_LEVEL = "市本级"  # the city's own departments, ranked as one group beside the counties
 EXAMPLES_PER_PROBLEM = 3
 TYPICAL_PROBLEMS = 5
 
 
 def _change(value: Any) -> str:
-    return "—" if value is None or value != value else f"{value:+.2f}"
+    return "—" if is_missing(value) else f"{value:+.2f}"
 
 
 def _num(value: Any, spec: str = ".2f") -> str:
-    return "—" if value is None or value != value else f"{value:{spec}}"
+    return "—" if is_missing(value) else f"{value:{spec}}"
 
 
 def build(data: PeriodData, scheme: Scheme, report_date: date, due: date) -> bytes:
@@ -50,7 +52,9 @@ def _overview(doc, data: PeriodData, scheme: Scheme) -> None:
     h = data.headline
     doc.add_heading("一、总体情况", level=1)
     weights = "、".join(f"{scheme.names[i]}{scheme.weights[i]:g}分" for i in INDICATORS)
-    paragraph(doc, f"本期评估覆盖{h['n_departments']}个部门（{len(data.counties)}个县区及市本级），以各部门网站“双公示”专栏"
+    counties = [c for c in data.counties["county"] if c != CITY_LEVEL]
+    where = f"{len(counties)}个县区" + ("及市本级" if len(counties) < len(data.counties) else "")
+    paragraph(doc, f"本期评估覆盖{where}的{h['n_departments']}个部门，以各部门网站“双公示”专栏"
                    f"在{data.period.start:%Y年%m月%d日}至{data.period.end:%Y年%m月%d日}期间作出决定的{h['n_records']:,}条"
                    f"行政许可和行政处罚信息为评估对象，并与信用网站公示信息、部门办件台账比对。")
     paragraph(doc, f"评估按评分方案 {data.scheme_version} 进行：设{weights}四项指标，各部门以100分为基础，"
@@ -73,14 +77,14 @@ def _results(doc, data: PeriodData, scheme: Scheme) -> None:
     doc.add_heading("（一）部门排名", level=2)
     r = data.ranking
     table(doc, RANK_HEADERS,
-          ([_num(x.rank, "d") if x.rank == x.rank else "—", x.name, x.county, f"{x.n_records:,}",
+          ([_num(x.rank, "d"), x.name, x.county, f"{x.n_records:,}",
             *(_num(getattr(x, i)) for i in INDICATORS), _num(x.total), x.grade, _change(x.change)]
            for x in r.itertuples()),
           [8, 32, 14, 12, 13, 13, 13, 13, 13, 11, 13], right=(0, 3, 4, 5, 6, 7, 8, 10))
     doc.add_heading("（二）县区排名", level=2)
     paragraph(doc, "县区得分为其所属部门得分的平均值，市本级部门作为一组参与排名。")
     table(doc, COUNTY_HEADERS,
-          ([_num(x.rank, "d") if x.rank == x.rank else "—", x.county, x.n_departments, f"{x.n_records:,}",
+          ([_num(x.rank, "d"), x.county, x.n_departments, f"{x.n_records:,}",
             *(_num(getattr(x, i)) for i in INDICATORS), _num(x.total), x.grade, _change(x.change)]
            for x in data.counties.itertuples()),
           [8, 20, 10, 13, 13, 13, 13, 13, 13, 11, 13], right=(0, 2, 3, 4, 5, 6, 7, 8, 10))

@@ -19,8 +19,8 @@ import pandas as pd  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
 from metrics.checks import INDICATORS  # noqa: E402
+from metrics.results import GRADE_COLORS  # noqa: E402
 
-GRADE_COLORS = {"优秀": "#2e7d32", "良好": "#1976d2", "合格": "#f9a825", "不合格": "#c62828"}  # the dashboard's
 SERIES_COLORS = ["#37474f", "#1976d2", "#43a047", "#fb8c00", "#8e24aa"]
 
 

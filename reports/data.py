@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from metrics import results
-from metrics.explain import explain_period
+from metrics.explain import ExplainError, explain, explain_period
 from metrics.periods import Period, PeriodError, parse_period
 
 
@@ -122,8 +122,6 @@ def results_explained(con: duckdb.DuckDBPyConnection, period: str, scope: str | 
     """Every department's explanation, or the one department's in scope (``metrics.explain``)."""
     if scope is None:
         return explain_period(con, period)
-    from metrics.explain import ExplainError, explain
-
     try:
         return {scope: explain(con, period, scope)}
     except ExplainError:

@@ -14,11 +14,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import pandas as pd
 import xlsxwriter
 
 from metrics.checks import INDICATORS
 from metrics.privacy import mask_text
+from metrics.results import is_missing
 from metrics.scheme import Scheme
 from metrics.standard import field_name
 from reports.data import PeriodData
@@ -45,7 +45,7 @@ _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 def _cell(value: Any) -> Any:
     """Numbers stay numbers; missing values become empty cells; strings are masked."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):  # None, NaN, NaT, NA
+    if is_missing(value):  # None, NaN, NaT, NA
         return None
     if isinstance(value, str):
         return mask_text(value)
