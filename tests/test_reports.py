@@ -285,3 +285,35 @@ def test_sheet_names_are_valid_and_unique() -> None:
 def test_report_command_has_help() -> None:
     result = runner.invoke(app, ["report", "--help"])
     assert result.exit_code == 0 and "整改通知书" in result.stdout and "--period" in result.stdout
+
+
+def test_charts_draw_chinese_with_the_shipped_font(demo_run, recwarn) -> None:
+    """No "Glyph … missing" warning: every Chinese label found a glyph in the font shipped by mplfonts."""
+    from mplfonts.conf import FONT_DIR
+
+    from reports import charts
+
+    assert charts.cjk_font() == "Noto Sans CJK SC" and Path(FONT_DIR, "NotoSansCJKsc-Regular.otf").exists()
+    con = store.open_snapshot(demo_run.paths)
+    try:
+        data = load(con, PERIOD)
+    finally:
+        con.close()
+    pngs = [charts.grade_distribution(data.ranking, ["优秀", "良好", "合格", "不合格"]),
+            charts.county_comparison(data.counties), charts.problem_types(data.problems)]
+    assert all(p.startswith(b"\x89PNG") and len(p) > 10_000 for p in pngs)
+    assert not [w for w in recwarn if "missing from font" in str(w.message)]
+
+
+def test_scored_period_without_assessed_records_is_refused(demo_run, tmp_path) -> None:
+    copy = resolve_paths(tmp_path / "sgs.duckdb")
+    shutil.copy(demo_run.paths.db, copy.db)
+    con = store.connect(copy)
+    try:
+        con.execute("UPDATE scores SET n_records = 0 WHERE period = ?", [PERIOD])
+        store.publish(con, copy)
+    finally:
+        con.close()
+    result = runner.invoke(app, ["report", "--period", PERIOD, "--out", str(tmp_path / "out"), "--db", str(copy.db)])
+    assert result.exit_code == 1 and "没有纳入评估的记录" in result.stderr
+    assert not (tmp_path / "out").exists()
