@@ -74,14 +74,20 @@ class _Book:
             ws.set_column(i, i, width, self.formats[fmt])
         ws.write_row(0, 0, [c[0] for c in columns], self.head)
         ws.freeze_panes(1, 0)
+        formats = [self.formats[c[2]] for c in columns]
+        scores = [c[2] == "score" for c in columns]
         n = 0
         for n, values in enumerate(rows, 1):
             for i, value in enumerate(values):
                 v = _cell(value)
-                if isinstance(v, float) and columns[i][2] == "score":
-                    v = round(v, 2)  # a difference of two totals, without float noise
-                if v is not None:
-                    ws.write(n, i, v, self.formats[columns[i][2]])
+                if v is None:
+                    continue
+                if isinstance(v, str):  # the typed writers skip write()'s type dispatch: most cells are text
+                    ws.write_string(n, i, v)
+                elif isinstance(v, datetime):
+                    ws.write_datetime(n, i, v, formats[i])
+                else:
+                    ws.write_number(n, i, round(v, 2) if scores[i] else v, formats[i])  # no float noise
         ws.autofilter(0, 0, max(n, 1), len(columns) - 1)
         return n
 
