@@ -139,7 +139,8 @@ def table(doc, headers: Sequence[str], rows: Iterable[Sequence[Any]], widths_mm:
     t = doc.add_table(rows=2, cols=len(headers))
     t.style = doc.styles["Table Grid"]
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
-    _fixed_layout(t._tbl.tblPr)
+    t.autofit = False  # w:tblLayout fixed: the grid's widths, not what the text would like
+    _cell_margins(t._tbl.tblPr)
     head, tpl = t.rows
     _row_flag(head._tr, "w:tblHeader")  # repeated at the top of every page
     _row_flag(tpl._tr, "w:cantSplit")  # a row is never broken across pages
@@ -169,18 +170,20 @@ def table(doc, headers: Sequence[str], rows: Iterable[Sequence[Any]], widths_mm:
         body.append(tr)
 
 
-def _fixed_layout(tblpr) -> None:
-    """Fixed column widths (what the grid says, not what the text would like) and narrow cell margins."""
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    tblpr.append(layout)
+def _cell_margins(tblpr) -> None:
+    """Narrow left and right cell margins, placed before ``w:tblLook`` as the schema orders them (Word
+    refuses a file whose table properties are out of order)."""
     margins = OxmlElement("w:tblCellMar")
     for side in ("left", "right"):
         el = OxmlElement(f"w:{side}")
         el.set(qn("w:w"), str(CELL_MARGIN_TWIPS))
         el.set(qn("w:type"), "dxa")
         margins.append(el)
-    tblpr.append(margins)
+    look = tblpr.find(qn("w:tblLook"))
+    if look is not None:
+        look.addprevious(margins)
+    else:
+        tblpr.append(margins)
 
 
 def _row_flag(tr, tag: str) -> None:
