@@ -1,4 +1,4 @@
-"""The assessment workbook (.xlsx): 说明, 部门排名, 县区排名, 扣分明细 (per indicator and rule), 问题清单 (all
+"""The assessment workbook (.xlsx): 说明, 部门排名, 县区排名, 指标得分, 扣分明细 (per rule), 问题清单 (all
 findings) and one sheet per department with its own findings. Frozen header row, filters, column widths;
 scores and counts are written as numbers.
 
@@ -32,6 +32,8 @@ RANKING: list[Column] = [("排名", 6, "int"), ("部门编号", 12, None), ("部
 COUNTY: list[Column] = [("排名", 6, "int"), ("县区", 14, None), ("部门数", 8, "int"), ("记录数", 10, "int"),
                         *((n, 9, "score") for n in INDICATORS.values()), ("总分", 9, "score"), ("等级", 8, None),
                         ("上期总分", 10, "score"), ("上期排名", 9, "int"), ("较上期", 9, "score")]
+INDICATOR_SHEET: list[Column] = [("部门编号", 12, None), ("部门", 28, None), ("县区", 12, None), ("指标", 8, None),
+                                 ("权重", 6, "int"), ("得分", 9, "score"), ("扣分", 8, "score"), ("问题数", 8, "int")]
 DEDUCTIONS: list[Column] = [("部门编号", 12, None), ("部门", 28, None), ("指标", 8, None), ("规则", 22, None),
                             ("问题类型", 22, None), ("问题数", 8, "int"), ("评估记录数", 10, "int"),
                             ("扣分", 8, "score"), ("计算方法", 60, None)]
@@ -112,6 +114,15 @@ def _finding_rows(data: PeriodData, dept_id: str) -> Iterable[list[Any]]:
                f["finding_id"]]
 
 
+def _indicator_rows(data: PeriodData, scheme: Scheme) -> Iterable[list[Any]]:
+    """Per department and indicator: weight, sub-score, points lost (its deductions) and findings."""
+    for dept, e in data.explained.items():
+        for ind, name in INDICATORS.items():
+            mine = [d for d in e["deductions"] if d["indicator"] == ind]
+            yield [dept, e["name"], e["county"], name, scheme.weights[ind], e.get(ind),
+                   sum(d["points"] for d in mine), sum(len(d["findings"]) for d in mine)]
+
+
 def write(data: PeriodData, scheme: Scheme, report_date: date, due: date, target: Path | BinaryIO) -> None:
     """Write the workbook to ``target``: a file (streamed, the caller renames it into place) or a buffer."""
     book = _Book(target)
@@ -131,6 +142,7 @@ def write(data: PeriodData, scheme: Scheme, report_date: date, due: date, target
         book.sheet("县区排名", COUNTY, (
             [x.rank, x.county, x.n_departments, x.n_records, *(getattr(x, i) for i in INDICATORS), x.total, x.grade,
              x.prev_total, x.prev_rank, x.change] for x in data.counties.itertuples()))
+        book.sheet("指标得分", INDICATOR_SHEET, _indicator_rows(data, scheme))
         book.sheet("扣分明细", DEDUCTIONS, (
             [dept, e["name"], d["indicator_name"], d["rule_id"], d["rule_name"], d["n_findings"], d["n_records"],
              d["points"], d["how"]] for dept, e in data.explained.items() for d in e["deductions"]))

@@ -88,6 +88,12 @@ def test_ranking_rows_equal_score_json(demo_run, written, tmp_path) -> None:
     assert [(r[0], r[1], r[9], r[10]) for r in rows] == [(s["rank"], s["dept_id"], s["total"], s["grade"])
                                                          for s in scores]
     assert [r[5:9] for r in rows] == [tuple(s[i] for i in INDICATORS) for s in scores]
+    by_indicator = {(r[0], r[3]): r for r in openpyxl.load_workbook(written.workbook, read_only=True)["指标得分"]
+                    .iter_rows(min_row=2, values_only=True)}
+    for s in scores:  # a sub-score is what its deductions leave of the indicator's weight
+        for ind, name in INDICATORS.items():
+            _dept, _name, _county, _ind, weight, sub, lost, _n = by_indicator[(s["dept_id"], name)]
+            assert sub == s[ind] and round(100 * (weight - lost) / weight, 2) == pytest.approx(sub, abs=0.011)
 
 
 def test_county_ranking_equals_the_database(demo_run, written) -> None:
