@@ -337,7 +337,8 @@ def demo(
         results = _score(paths, [p.label for p in periods], None, ())
         latest = QUARTERS[-1].label
         _print_scores(results[periods.index(QUARTERS[-1])])
-        typer.echo(f"\n数据库：{paths.db}\n命令行复核：sgs score --period {latest} --db {paths.db} --json")
+        typer.echo(f"\n数据库：{paths.db}\n命令行复核：sgs score --period {latest} --db {paths.db} --json"
+                   f"\n评估报告：sgs report --period {latest} --db {paths.db} --out {paths.root / 'reports'}")
         if not no_dashboard:
             _run_dashboard(paths, port)
 
