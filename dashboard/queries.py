@@ -21,21 +21,21 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import workbench
 from dashboard.auth import Viewer
-from metrics import standard, store
-from metrics.checks import INDICATORS, all_rules
+from metrics import results, standard, store
+from metrics.checks import INDICATORS
 from metrics.periods import PeriodError, parse_period
 from metrics.privacy import mask_person_name, mask_text, mask_whole
 from metrics.scoring import load_scheme
 from sgs.settings import resolve_paths
 
-RULE_NAMES: dict[str, str] = {r.id: r.name for r in all_rules()}
+RULE_NAMES: dict[str, str] = results.RULE_NAMES
 KIND_LABELS: dict[str, str] = {"xk": "许可", "cf": "处罚"}
 PERSON = "自然人"
 GRADES: tuple[str, ...] = tuple(name for name, _ in load_scheme().grades)  # best first, from the scheme
@@ -72,22 +72,23 @@ def _frame(snapshot: str, sql: str, params: dict[str, Any] | None = None,
         con.close()
 
 
+def _on(snapshot: str, query: Callable[..., Any], *args: Any) -> Any:
+    """Call one of the shared queries (``metrics.results``) on the named snapshot, opened just for this call."""
+    con = store.open_snapshot(resolve_paths(), snapshot)
+    try:
+        return query(con, *args)
+    finally:
+        con.close()
+
+
 def _decisions() -> dict[str, pd.DataFrame]:
     """The workbench's latest decision per finding, as a table the findings queries join."""
     df = workbench.latest(resolve_paths())
     return {"_decisions": df.astype({c: "string" for c in df.columns})}
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as plain dicts with pandas' missing markers turned into None (easier for pages to test)."""
-    return [{k: (None if _missing(v) else v) for k, v in row.items()} for row in df.to_dict("records")]
-
-
-def _missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+_records = results.df_records  # rows as dicts, pandas' missing markers as None
+_missing = results.is_missing
 
 
 # --- periods and data time (no department's data: the same for every viewer) ---------------------
@@ -102,12 +103,7 @@ def period_sort_key(period: str) -> tuple:
     return (p.end, p.is_quarter)
 
 
-def previous_period(period: str) -> str | None:
-    """The period before, of the same granularity (month → month, quarter → quarter)."""
-    try:
-        return parse_period(period).previous().label
-    except PeriodError:
-        return None
+previous_period = results.previous_period  # one definition, shared with the reports
 
 
 @st.cache_data(**_CACHE)
@@ -128,85 +124,22 @@ def data_time(snapshot: str) -> datetime | None:
 
 @st.cache_data(**_CACHE)
 def headline(snapshot: str, viewer: Viewer, period: str, wb_version: int = 0) -> dict[str, Any]:
-    """City-wide figures for a period and the period before (keys ``prev_*``), for the viewer's scope.
-
-    The rates are the shares of assessed records with no finding of the indicator, i.e. the
-    department sub-scores weighted by their record counts (a plain mean would let a department with
-    three records weigh as much as one with three thousand). Open findings follow the workbench.
-    """
-    rates = ",\n".join(
-        f"sum({i} * n_records) / nullif(sum(n_records) FILTER (WHERE {i} IS NOT NULL), 0) AS {i}" for i in INDICATORS)
-    df = _frame(
-        snapshot,
-        f"""
-        WITH s AS (
-            SELECT period, count(*) AS n_departments, CAST(coalesce(sum(n_records), 0) AS BIGINT) AS n_records,
-                   avg(total) AS avg_total, {rates}
-            FROM scores
-            WHERE period IN ($period, $prev) AND ($scope IS NULL OR dept_id = $scope)
-            GROUP BY period),
-        f AS (
-            SELECT f.period, count(*) AS n_findings,
-                   count(*) FILTER (WHERE coalesce(d.status, f.status) = 'open') AS n_open
-            FROM findings f LEFT JOIN _decisions d USING (finding_id)
-            WHERE f.period IN ($period, $prev) AND ($scope IS NULL OR f.dept_id = $scope)
-            GROUP BY f.period)
-        SELECT p.period, s.* EXCLUDE (period), coalesce(f.n_findings, 0) AS n_findings, coalesce(f.n_open, 0) AS n_open
-        FROM (SELECT unnest([$period, $prev]) AS period) p
-        LEFT JOIN s USING (period) LEFT JOIN f USING (period)
-        """,
-        {"period": period, "prev": previous_period(period) or period, "scope": viewer.scope},
-        _decisions(),
-    )
-    rows = {r["period"]: r for r in _records(df)}
-    now = dict(rows.get(period) or {})
-    before = rows.get(previous_period(period)) or {}
-    now.update({f"prev_{k}": v for k, v in before.items() if k != "period"})
-    return now
+    """City-wide figures for a period and the period before (``metrics.results.headline``), for the viewer's
+    scope; open findings follow the workbench."""
+    decisions = _decisions()["_decisions"]
+    return _on(snapshot, results.headline, period, viewer.scope, decisions)
 
 
 @st.cache_data(**_CACHE)
 def department_ranking(snapshot: str, viewer: Viewer, period: str) -> pd.DataFrame:
-    """Departments' scores in rank order with the change since the period before.
-
-    ``prev_total``/``prev_rank`` come from the scoring run when it wrote them, else from the previous
-    period's row in the same snapshot.
-    """
-    return _frame(
-        snapshot,
-        """
-        SELECT s.rank, s.dept_id, coalesce(d.name, s.dept_id) AS name, s.county, s.n_records,
-               s.timeliness, s.completeness, s.accuracy, s.compliance, s.total, s.grade, s.county_rank,
-               coalesce(s.prev_total, p.total) AS prev_total, coalesce(s.prev_rank, p.rank) AS prev_rank,
-               s.total - coalesce(s.prev_total, p.total) AS change
-        FROM scores s
-        LEFT JOIN departments d USING (dept_id)
-        LEFT JOIN scores p ON p.period = $prev AND p.dept_id = s.dept_id
-        WHERE s.period = $period AND ($scope IS NULL OR s.dept_id = $scope)
-        ORDER BY s.rank NULLS LAST, s.total DESC NULLS LAST, s.dept_id
-        """,
-        {"period": period, "prev": previous_period(period), "scope": viewer.scope},
-    )
+    """Departments' scores in rank order with the change since the period before (``metrics.results``)."""
+    return _on(snapshot, results.department_ranking, period, viewer.scope)
 
 
 @st.cache_data(**_CACHE)
 def county_ranking(snapshot: str, viewer: Viewer, period: str) -> pd.DataFrame:
     """Counties' (and 市本级's) scores in rank order with their change; a department user sees its county."""
-    return _frame(
-        snapshot,
-        """
-        SELECT c.rank, c.county, c.n_departments, c.n_records, c.timeliness, c.completeness, c.accuracy,
-               c.compliance, c.total, c.grade,
-               coalesce(c.prev_total, p.total) AS prev_total, coalesce(c.prev_rank, p.rank) AS prev_rank,
-               c.total - coalesce(c.prev_total, p.total) AS change
-        FROM county_scores c
-        LEFT JOIN county_scores p ON p.period = $prev AND p.county = c.county
-        WHERE c.period = $period
-          AND ($scope IS NULL OR c.county IN (SELECT county FROM departments WHERE dept_id = $scope))
-        ORDER BY c.rank NULLS LAST, c.total DESC NULLS LAST, c.county
-        """,
-        {"period": period, "prev": previous_period(period), "scope": viewer.scope},
-    )
+    return _on(snapshot, results.county_ranking, period, viewer.scope)
 
 
 @st.cache_data(**_CACHE)
@@ -227,21 +160,8 @@ def trend(snapshot: str, viewer: Viewer) -> pd.DataFrame:
 
 @st.cache_data(**_CACHE)
 def problem_counts(snapshot: str, viewer: Viewer, period: str) -> pd.DataFrame:
-    """Findings per rule for the period, most frequent first: the worst problems and the indicator breakdown."""
-    df = _frame(
-        snapshot,
-        """
-        SELECT f.indicator, f.rule_id, count(*) AS n_findings, count(DISTINCT f.dept_id) AS n_departments
-        FROM findings f
-        WHERE f.period = $period AND ($scope IS NULL OR f.dept_id = $scope)
-        GROUP BY ALL
-        ORDER BY n_findings DESC, f.rule_id
-        """,
-        {"period": period, "scope": viewer.scope},
-    )
-    df["rule_name"] = df["rule_id"].map(lambda r: RULE_NAMES.get(r, r))
-    df["indicator_name"] = df["indicator"].map(lambda i: INDICATORS.get(i, i))
-    return df
+    """Findings per rule for the period, most frequent first (``metrics.results.problem_counts``)."""
+    return _on(snapshot, results.problem_counts, period, viewer.scope)
 
 
 # --- departments --------------------------------------------------------------------------------
@@ -454,16 +374,7 @@ def _web_url(url: Any) -> str | None:
     return url if isinstance(url, str) and url.lower().startswith(("http://", "https://")) else None
 
 
-def field_name(kind: str | None, code: str | None) -> str | None:
-    """The Chinese name of a standard code (``CF_WSH`` → 行政处罚决定书文号), or None when unknown."""
-    if not isinstance(code, str) or not code:
-        return None
-    if kind in standard.KINDS:
-        try:
-            return standard.load(kind).get(code).name
-        except (KeyError, FileNotFoundError):
-            pass
-    return next((f.name for f in standard.page_fields() if f.code == code), None)
+field_name = standard.field_name  # one definition, shared with the reports
 
 
 # --- one finding: its record, its evidence, a revealed value --------------------------------------
@@ -687,3 +598,29 @@ def availability(snapshot: str, viewer: Viewer, source_id: str | None = None, li
         """,
         {"source": source_id, "scope": viewer.scope, "limit": limit},
     )
+
+
+# --- documents (reports/): built on the first download, cached per snapshot, period and day -------------
+
+DOCUMENT_ROLES = ("leader", "assessor")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def report_document(snapshot: str, viewer: Viewer, period: str, kind: str, day: str) -> bytes:
+    """The assessment report (``kind="report"``) or workbook (``"workbook"``) of the period, for leaders and
+    assessors only; ``day`` is the report date (the deadline counts from it)."""
+    from reports import build as reports  # matplotlib and python-docx load only when a document is asked for
+
+    if viewer.role not in DOCUMENT_ROLES:
+        raise PermissionError("只有领导和评估人员可以下载评估报告和评估工作簿。")
+    build = {"report": reports.report_bytes, "workbook": reports.workbook_bytes}[kind]
+    return _on(snapshot, build, period, date.fromisoformat(day))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def notice_document(snapshot: str, viewer: Viewer, period: str, dept_id: str, day: str) -> bytes | None:
+    """A department's remediation notice, built from queries limited to the viewer's scope: a department
+    user asking for another department's notice gets None (its rows are never read)."""
+    from reports import build as reports
+
+    return _on(snapshot, reports.notice_bytes, period, dept_id, viewer.scope, date.fromisoformat(day))

@@ -19,6 +19,8 @@ from sgs.settings import SCHEMES_DIR
 
 HOWS = {"rate": "按比例", "fixed": "按条"}
 DEDUCTION_KEYS = ("how", "points", "dept_points", "cap")  # the rest of a [rules.<id>] table goes to the rule
+DEFAULT_OFFICE = "社会信用体系建设工作领导小组办公室"  # [report] defaults (docs/reports.md)
+DEFAULT_REMEDIATION_WORKDAYS = 15
 
 
 class SchemeError(ValueError):
@@ -46,6 +48,8 @@ class Scheme:
     defaults: dict[str, Deduction]  # severity → deduction for rules the scheme does not list
     rules: dict[str, Deduction] = field(default_factory=dict)  # rule id → deduction
     rule_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # rule id → parameters for the rule
+    office: str = DEFAULT_OFFICE  # [report] office: who issues the report and the notices
+    remediation_workdays: int = DEFAULT_REMEDIATION_WORKDAYS  # [report] remediation_workdays: 整改期限, working days after the report date
 
     def deduction(self, rule: Rule) -> Deduction:
         """The rule's own entry, or its severity's default."""
@@ -125,7 +129,14 @@ def load_scheme(path: str | Path | None = None) -> Scheme:
     tables = _get(doc, path, "rules", dict) if "rules" in doc else {}
     if unknown := sorted(set(tables) - known):
         raise SchemeError(f"评分方案文件 {path} 中 rules.{unknown[0]} 不是已有规则（metrics/checks/ 中没有 {unknown[0]}.py）")
+    report = _get(doc, path, "report", dict) if "report" in doc else {}
+    workdays = (_get(doc, path, "report.remediation_workdays", int) if "remediation_workdays" in report
+                else DEFAULT_REMEDIATION_WORKDAYS)
+    if workdays < 1:
+        raise SchemeError(f"评分方案文件 {path} 中 report.remediation_workdays 应为正整数（工作日数）")
     return Scheme(
+        office=_get(doc, path, "report.office", str) if "office" in report else DEFAULT_OFFICE,
+        remediation_workdays=workdays,
         version=_get(doc, path, "version", str),
         path=path,
         max_workdays=_get(doc, path, "timeliness.max_workdays", int),

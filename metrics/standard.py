@@ -160,3 +160,15 @@ def normalise_label(text: str) -> str:
 
     t = unicodedata.normalize("NFKC", text or "")
     return "".join(ch for ch in t if not ch.isspace()).rstrip(":：").strip()
+
+
+def field_name(kind: str | None, code: str | None) -> str | None:
+    """The Chinese name of a standard code (``CF_WSH`` → 行政处罚决定书文号), or None when unknown."""
+    if not isinstance(code, str) or not code:
+        return None
+    if kind in KINDS:
+        try:
+            return load(kind).get(code).name
+        except (KeyError, FileNotFoundError):
+            pass
+    return next((f.name for f in page_fields() if f.code == code), None)

@@ -218,6 +218,41 @@ def validate(
         raise typer.Exit(1)
 
 
+@app.command()
+def report(
+    period: str = typer.Option(..., "--period", "-p", help="评估期间：季度 2026Q3 或月份 2026-07（须已评分）。"),
+    out: Path = typer.Option(..., "--out", "-o", help="输出文件夹（不存在则创建）。"),
+    db: Optional[Path] = DbOption,
+    on: Optional[str] = typer.Option(None, "--date", help="报告日期（YYYY-MM-DD，默认今天）：落款日期，整改期限由此起算。"),
+    scheme: Optional[Path] = typer.Option(None, "--scheme", help="取 [report] 设置的评分方案文件（默认按期间年度）。"),
+) -> None:
+    """生成评估报告（Word）、评估工作簿（Excel）和各部门整改通知书（Word），读取最新发布的数据。"""
+    from metrics import store
+    from metrics.periods import PeriodError, parse_period
+    from reports.build import write_all
+    from reports.data import ReportError
+
+    try:
+        parse_period(period)
+        report_date = date.fromisoformat(on) if on else None
+    except PeriodError as exc:
+        _fail(str(exc), 2)
+    except ValueError:
+        _fail(f"--date 应为 YYYY-MM-DD 格式的日期，而不是 {on!r}", 2)
+    try:
+        con = store.open_snapshot(resolve_paths(db))
+    except store.StoreError as exc:
+        _fail(str(exc))
+    try:
+        written = write_all(con, period, out, report_date=report_date, scheme_file=scheme)
+    except ReportError as exc:
+        _fail(str(exc))
+    finally:
+        con.close()
+    typer.echo(f"评估报告：{written.report}\n评估工作簿：{written.workbook}\n"
+               f"整改通知书：{len(written.notices)} 份，在 {written.report.parent}")
+
+
 ledger_app = typer.Typer(no_args_is_help=True, help="办件台账（服务大厅或部门导出的 CSV/XLSX）。")
 app.add_typer(ledger_app, name="ledger")
 
@@ -302,7 +337,8 @@ def demo(
         results = _score(paths, [p.label for p in periods], None, ())
         latest = QUARTERS[-1].label
         _print_scores(results[periods.index(QUARTERS[-1])])
-        typer.echo(f"\n数据库：{paths.db}\n命令行复核：sgs score --period {latest} --db {paths.db} --json")
+        typer.echo(f"\n数据库：{paths.db}\n命令行复核：sgs score --period {latest} --db {paths.db} --json"
+                   f"\n评估报告：sgs report --period {latest} --db {paths.db} --out {paths.root / 'reports'}")
         if not no_dashboard:
             _run_dashboard(paths, port)
 

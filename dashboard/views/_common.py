@@ -13,13 +13,14 @@ import streamlit as st
 
 from dashboard import queries
 from dashboard.auth import ROLES, Viewer
+from metrics import results
 
 NO_DATA = "还没有可显示的评估数据：请先运行 sgs demo 或 sgs crawl/score，生成并发布评估结果后再刷新本页。"
 SNAPSHOT_KEY = "snapshot"
 PERIOD_KEY = "period"
 VIEWER_KEY = "viewer"
 MASK_NAMES_KEY = "mask_person_names"
-GRADE_COLORS: dict[str, str] = {"优秀": "#2e7d32", "良好": "#1976d2", "合格": "#f9a825", "不合格": "#c62828"}
+GRADE_COLORS = results.GRADE_COLORS
 
 
 def context() -> tuple[str, str]:

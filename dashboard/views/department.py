@@ -7,6 +7,7 @@ evidence: the page as published and the archived copy read at ``fetched_at``. Va
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import streamlit as st
@@ -122,6 +123,16 @@ def remediation(snapshot: str, period: str, dept_id: str) -> None:
         _finding.detail(snapshot, finding)
 
 
+def notice_download(snapshot: str, period: str, dept_id: str) -> None:
+    """The department's remediation notice (Word), built on the first click from queries limited to the
+    viewer's scope (a department user can only ever get its own)."""
+    who = require("leader", "assessor", "department")
+    day = date.today().isoformat()
+    st.download_button("下载整改通知书（Word）", lambda: queries.notice_document(snapshot, who, period, dept_id, day),
+                       file_name=f"{period}-整改通知书-{dept_id}.docx", key="download_notice",
+                       mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+
+
 def main() -> None:
     who = require("leader", "assessor", "department")
     snapshot, period = context()
@@ -139,6 +150,9 @@ def main() -> None:
     deductions(snapshot, period, dept_id)
     st.subheader("整改清单")
     remediation(snapshot, period, dept_id)
+    if score is not None:
+        st.subheader("整改通知书")
+        notice_download(snapshot, period, dept_id)
 
 
 main()

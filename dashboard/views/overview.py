@@ -3,6 +3,8 @@ four charts and the worst problems of the chosen period. Everything comes from p
 (scores, county_scores, findings counted per rule), so the page costs the same for a city or a province."""
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -11,6 +13,8 @@ from dashboard import queries, workbench
 from dashboard.views._common import GRADE_COLORS, context, delta, fmt, require, score_columns
 from sgs.settings import resolve_paths
 
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SUBSCORES = {k: v for k, v in queries.INDICATORS.items()}
 RANKING_COLUMNS = {
     "rank": "排名", "name": "部门", "county": "县区", "n_records": "记录数", **SUBSCORES,
@@ -125,12 +129,26 @@ def worst_problems(problems: pd.DataFrame) -> None:
         st.dataframe(table[["问题类型", "指标", "问题数", "涉及部门数"]], hide_index=True)
 
 
+def downloads(snapshot: str, period: str) -> None:
+    """The period's assessment report (Word) and workbook (Excel), built on the first click (reports/)."""
+    who = require("leader", "assessor")
+    day = date.today().isoformat()
+    left, right = st.columns(2)
+    left.download_button("下载评估报告（Word）", lambda: queries.report_document(snapshot, who, period, "report", day),
+                         file_name=f"{period}-双公示评估报告.docx", key="download_report", mime=DOCX)
+    right.download_button("下载评估工作簿（Excel）",
+                          lambda: queries.report_document(snapshot, who, period, "workbook", day),
+                          file_name=f"{period}-双公示评估工作簿.xlsx", key="download_workbook", mime=XLSX)
+
+
 def main() -> None:
     who = require("leader", "assessor")
     snapshot, period = context()
     st.title(f"双公示监测评估总览 · {period}")
     headline(snapshot, period)
     ranking = queries.department_ranking(snapshot, who, period)
+    if not ranking.empty:
+        downloads(snapshot, period)
     st.subheader("部门排名")
     if ranking.empty:
         st.info("本期没有部门得分。")

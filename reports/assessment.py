@@ -1,0 +1,157 @@
+"""The quarterly assessment report to the city leadership (.docx), in the usual shape: title and issuing
+office; 一、总体情况; 二、评估结果 (rankings and charts); 三、存在的主要问题 (with typical examples);
+四、整改要求 (the deadline); 附件 (each department's problems by type)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+from metrics.checks import INDICATORS
+from metrics.results import is_missing
+from metrics.scheme import Scheme
+from reports import charts
+from reports.data import PeriodData
+from reports.docx_kit import new_document, paragraph, picture, signature, table, text, to_bytes
+
+RANK_HEADERS = ["排名", "部门", "县区", "记录数", *INDICATORS.values(), "总分", "等级", "较上期"]
+COUNTY_HEADERS = ["排名", "县区", "部门数", "记录数", *INDICATORS.values(), "总分", "等级", "较上期"]
+CITY_LEVEL = "市本级"  # the city's own departments, ranked as one group beside the counties
+EXAMPLES_PER_PROBLEM = 3
+TYPICAL_PROBLEMS = 5
+
+
+def _change(value: Any) -> str:
+    return "—" if is_missing(value) else f"{value:+.2f}"
+
+
+def _num(value: Any, spec: str = ".2f") -> str:
+    return "—" if is_missing(value) else f"{value:{spec}}"
+
+
+def build(data: PeriodData, scheme: Scheme, report_date: date, due: date) -> bytes:
+    """The report as .docx bytes."""
+    title = f"{data.title_period}双公示工作评估报告"
+    doc = new_document(title, scheme.office, data.computed_at)
+    doc.add_paragraph(title, style="Title")
+    doc.add_paragraph(scheme.office, style="Subtitle")
+    paragraph(doc, f"评估期间：{data.period.start:%Y年%m月%d日}至{data.period.end:%Y年%m月%d日}（{data.period.label}）；"
+                   f"评分方案：{data.scheme_version}；数据截止：{data.cutoff:%Y-%m-%d %H:%M}（评分时最后一次抓取存档的时间）；"
+                   f"评分时间：{data.computed_at:%Y-%m-%d %H:%M}。", indent=False)
+    _overview(doc, data, scheme)
+    _results(doc, data, scheme)
+    _problems(doc, data)
+    _requirements(doc, data, scheme, due)
+    signature(doc, scheme.office, report_date)
+    _annex(doc, data)
+    return to_bytes(doc)
+
+
+def _overview(doc, data: PeriodData, scheme: Scheme) -> None:
+    h = data.headline
+    doc.add_heading("一、总体情况", level=1)
+    weights = "、".join(f"{scheme.names[i]}{scheme.weights[i]:g}分" for i in INDICATORS)
+    counties = [c for c in data.counties["county"] if c != CITY_LEVEL]
+    where = f"{len(counties)}个县区" + ("及市本级" if len(counties) < len(data.counties) else "")
+    paragraph(doc, f"本期评估覆盖{where}的{h['n_departments']}个部门，以各部门网站“双公示”专栏"
+                   f"在{data.period.start:%Y年%m月%d日}至{data.period.end:%Y年%m月%d日}期间作出决定的{h['n_records']:,}条"
+                   f"行政许可和行政处罚信息为评估对象，并与信用网站公示信息、部门办件台账比对。")
+    paragraph(doc, f"评估按评分方案 {data.scheme_version} 进行：设{weights}四项指标，各部门以100分为基础，"
+                   "逐条规则按问题记录所占比例或按条扣分，总分＝100－各项扣分之和；各项扣分及其依据的每条问题均可追溯至"
+                   "抓取存档的原始网页。")
+    avg = f"全市部门平均得分{_num(h.get('avg_total'))}分"
+    if h.get("prev_avg_total") is not None:
+        avg += f"，较上期{_change(h['avg_total'] - h['prev_avg_total'])}分"
+    found = f"共发现问题{h['n_findings']:,}个"
+    if h.get("prev_n_findings"):
+        found += f"（上期{h['prev_n_findings']:,}个）"
+    grades = data.ranking["grade"].value_counts()
+    by_grade = "，".join(f"{g}{int(grades.get(g, 0))}个" for g, _ in scheme.grades)
+    rates = "，".join(f"{name}{_num(h.get(i), '.1f')}%" for i, name in INDICATORS.items())
+    paragraph(doc, f"{avg}；{found}。等级分布：{by_grade}。按记录数加权，{rates}。")
+
+
+def _results(doc, data: PeriodData, scheme: Scheme) -> None:
+    doc.add_heading("二、评估结果", level=1)
+    doc.add_heading("（一）部门排名", level=2)
+    r = data.ranking
+    table(doc, RANK_HEADERS,
+          ([_num(x.rank, "d"), x.name, x.county, f"{x.n_records:,}",
+            *(_num(getattr(x, i)) for i in INDICATORS), _num(x.total), x.grade, _change(x.change)]
+           for x in r.itertuples()),
+          [8, 32, 14, 12, 13, 13, 13, 13, 13, 11, 13], right=(0, 3, 4, 5, 6, 7, 8, 10))
+    doc.add_heading("（二）县区排名", level=2)
+    paragraph(doc, "县区得分为其所属部门得分的平均值，市本级部门作为一组参与排名。")
+    table(doc, COUNTY_HEADERS,
+          ([_num(x.rank, "d"), x.county, x.n_departments, f"{x.n_records:,}",
+            *(_num(getattr(x, i)) for i in INDICATORS), _num(x.total), x.grade, _change(x.change)]
+           for x in data.counties.itertuples()),
+          [8, 20, 10, 13, 13, 13, 13, 13, 13, 11, 13], right=(0, 2, 3, 4, 5, 6, 7, 8, 10))
+    doc.add_heading("（三）图表", level=2)
+    picture(doc, charts.grade_distribution(r, [g for g, _ in scheme.grades]), "图1  部门总分分布（按等级）")
+    if not data.counties.empty:
+        picture(doc, charts.county_comparison(data.counties), "图2  县区得分对比")
+    if not data.problems.empty:
+        picture(doc, charts.problem_types(data.problems), "图3  主要问题类型（问题数）")
+
+
+def _problems(doc, data: PeriodData) -> None:
+    doc.add_heading("三、存在的主要问题", level=1)
+    p = data.problems
+    if p.empty:
+        paragraph(doc, "本期未发现问题。")
+        return
+    paragraph(doc, f"本期共发现问题{int(p['n_findings'].sum()):,}个，涉及{len(p)}类。问题最多的类型如下：")
+    table(doc, ["序号", "问题类型", "指标", "问题数", "涉及部门数"],
+          ([n, x.rule_name, x.indicator_name, f"{x.n_findings:,}", x.n_departments]
+           for n, x in enumerate(p.head(10).itertuples(), 1)), [12, 60, 22, 26, 26], right=(0, 3, 4))
+    names = {d: e["name"] for d, e in data.explained.items()}
+    for n, x in enumerate(p.head(TYPICAL_PROBLEMS).itertuples(), 1):
+        doc.add_heading(f"（{'一二三四五六七八九十'[n - 1]}）{x.rule_name}", level=2)
+        paragraph(doc, f"共{x.n_findings:,}个，涉及{x.n_departments}个部门。典型问题：")
+        for dept, f in _examples(data, x.rule_id):
+            where = f"文书号 {f['wsh']}" if f["wsh"] else "部门层面"
+            paragraph(doc, f"{names.get(dept, dept)}，{where}：{f['message']}")
+
+
+def _examples(data: PeriodData, rule_id: str) -> list[tuple[str, dict]]:
+    """A few typical findings of a rule: the first of each of the lowest-ranked departments that have one."""
+    picked: list[tuple[str, dict]] = []
+    for dept in reversed(list(data.explained)):
+        for d in data.explained[dept]["deductions"]:
+            if d["rule_id"] == rule_id and d["findings"]:
+                picked.append((dept, d["findings"][0]))
+        if len(picked) >= EXAMPLES_PER_PROBLEM:
+            break
+    return picked
+
+
+def _requirements(doc, data: PeriodData, scheme: Scheme, due: date) -> None:
+    doc.add_heading("四、整改要求", level=1)
+    paragraph(doc, f"各部门应对照本报告附件和本部门整改通知书所列问题逐条整改，于{due:%Y年%m月%d日}前"
+                   f"（报告印发之日起{scheme.remediation_workdays}个工作日内）完成，并将整改情况书面报送{scheme.office}。")
+    failing = data.ranking[data.ranking["grade"] == scheme.grades[-1][0]]
+    if not failing.empty:
+        paragraph(doc, f"评估等级为“{scheme.grades[-1][0]}”的{len(failing)}个部门（"
+                       f"{'、'.join(failing['name'].tolist())}）应作为整改重点，主要负责同志应亲自督办。")
+    paragraph(doc, "整改中应注意：行政许可、行政处罚决定应自作出之日起7个工作日内在本部门网站公示并推送至信用网站；"
+                   "公示内容应符合国家“双公示”数据标准；公示自然人信息时应对身份证号码等个人信息进行脱敏处理；"
+                   "超过公示期限的处罚信息应及时撤下。")
+
+
+def _annex(doc, data: PeriodData) -> None:
+    doc.add_page_break()
+    doc.add_heading("附件：各部门问题清单", level=1)
+    paragraph(doc, "按部门排名顺序列出各部门本期的问题类型、数量和扣分；每条问题的文书号、页面和存档证据见各部门整改通知书"
+                   "及评估工作簿。", indent=False)
+    for dept, e in data.explained.items():
+        rows = [(d["indicator_name"], d["rule_name"], len(d["findings"]), f"{d['points']:.2f}")
+                for d in e["deductions"]]
+        heading = doc.add_heading(f"{text(e['rank'])}. {e['name']}（{e['county']}） 总分 {e['total']:.2f}  {e['grade']}",
+                                  level=3)
+        heading.alignment = WD_ALIGN_PARAGRAPH.LEFT
+        if rows:
+            table(doc, ["指标", "问题类型", "问题数", "扣分"], rows, [24, 80, 26, 26], right=(2, 3))
+        else:
+            paragraph(doc, "本期未发现问题。", indent=False)

@@ -1,0 +1,126 @@
+"""Write all documents of a period into a folder, all or nothing; or build one document as bytes (dashboard).
+
+Each file is written under a hidden temporary name in the output folder and renamed (``os.replace``) to its
+final name only after every document was built, so a failure leaves no new or half-written file under a
+final name (and an earlier run's files untouched). Settings (the issuing office, the remediation deadline in
+working days) come from the ``[report]`` table of the period's scheme file (``data/schemes/<year>.toml``).
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import secrets
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from metrics.scheme import Scheme, SchemeError, load_scheme, scheme_path
+from metrics.workdays import CalendarError
+from reports import assessment, notice, workbook
+from reports.data import PeriodData, ReportError, check_period, deadline, load
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
+
+
+@dataclass(frozen=True)
+class Written:
+    report: Path
+    workbook: Path
+    notices: dict[str, Path]  # dept_id → its notice
+
+
+def file_names(data: PeriodData) -> tuple[str, str, dict[str, str]]:
+    """The documents' file names: the period first so a folder of several quarters sorts by period."""
+    label = data.period.label
+    notices = {d: f"{label}-整改通知书-{d}-{_UNSAFE.sub('_', e['name'])}.docx" for d, e in data.explained.items()}
+    return f"{label}-双公示评估报告.docx", f"{label}-双公示评估工作簿.xlsx", notices
+
+
+def settings(period_label: str, scheme_file: Path | None = None, report_date: date | None = None
+             ) -> tuple[Scheme, date, date]:
+    """The scheme holding the report settings, the report date (default today) and the deadline."""
+    from metrics.periods import parse_period
+
+    try:
+        scheme = load_scheme(scheme_file or scheme_path(parse_period(period_label)))
+        day = report_date or date.today()
+        return scheme, day, deadline(day, scheme.remediation_workdays)
+    except (SchemeError, CalendarError) as exc:
+        raise ReportError(str(exc)) from None
+
+
+def write_all(con: duckdb.DuckDBPyConnection, period: str, out: Path, *, report_date: date | None = None,
+              scheme_file: Path | None = None) -> Written:
+    """The report, the workbook and every department's notice for ``period`` in ``out``."""
+    check_period(con, period)  # a bad period is reported before anything touches the folder
+    out = _writable(out)
+    data = load(con, period)
+    scheme, day, due = settings(data.period.label, scheme_file, report_date)
+    report_name, book_name, notice_names = file_names(data)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        tmp = _temp(out, report_name)
+        staged.append((tmp, out / report_name))
+        tmp.write_bytes(assessment.build(data, scheme, day, due))
+        tmp = _temp(out, book_name)
+        staged.append((tmp, out / book_name))
+        workbook.write(data, scheme, day, due, tmp)
+        for dept, name in notice_names.items():
+            tmp = _temp(out, name)
+            staged.append((tmp, out / name))
+            tmp.write_bytes(notice.build(data, dept, scheme, day, due))
+        for tmp, final in staged:
+            os.replace(tmp, final)
+    except OSError as exc:
+        raise ReportError(f"无法写入输出文件夹 {out}：{exc.strerror or exc}") from None
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+    return Written(out / report_name, out / book_name, {d: out / n for d, n in notice_names.items()})
+
+
+def _writable(out: Path) -> Path:
+    """The output folder, created if needed; a ReportError when it cannot be written."""
+    out = Path(out).expanduser()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".sgs-probe-"):
+            pass
+    except OSError as exc:
+        raise ReportError(f"输出文件夹 {out} 无法写入：{exc.strerror or exc}。请换一个文件夹（--out）或检查权限。") from None
+    return out.resolve()
+
+
+def _temp(out: Path, name: str) -> Path:
+    """A new hidden file beside the final name (created like any file, so it gets the usual permissions)."""
+    path = out / f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    path.touch(exist_ok=False)
+    return path
+
+
+# --- bytes for the dashboard's downloads -----------------------------------------------------------
+
+def report_bytes(con: duckdb.DuckDBPyConnection, period: str, report_date: date | None = None) -> bytes:
+    data = load(con, period)
+    return assessment.build(data, *settings(data.period.label, report_date=report_date))
+
+
+def workbook_bytes(con: duckdb.DuckDBPyConnection, period: str, report_date: date | None = None) -> bytes:
+    data = load(con, period)
+    buf = io.BytesIO()
+    workbook.write(data, *settings(data.period.label, report_date=report_date), buf)
+    return buf.getvalue()
+
+
+def notice_bytes(con: duckdb.DuckDBPyConnection, period: str, dept_id: str, scope: str | None,
+                 report_date: date | None = None) -> bytes | None:
+    """A department's notice, read within ``scope`` (a department user's own id): another department's
+    notice is not built at all because its rows are never read (None)."""
+    data = load(con, period, scope=scope if scope is not None else dept_id)
+    if dept_id not in data.explained:
+        return None
+    return notice.build(data, dept_id, *settings(data.period.label, report_date=report_date))

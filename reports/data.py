@@ -1,0 +1,135 @@
+"""Everything the documents of one scored period say, read once from a published snapshot.
+
+The figures come from the same functions the dashboard calls (``metrics.results`` for the headline, rankings
+and problem counts, ``metrics.explain`` for each department's deductions and findings), so a number in a
+document is the number on the screen. Nothing here masks: the writers pass every string through
+``metrics.privacy`` as they write it (one place per format, so nothing can skip it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from metrics import results
+from metrics.explain import ExplainError, explain, explain_period
+from metrics.periods import Period, PeriodError, parse_period
+
+
+class ReportError(ValueError):
+    """The documents cannot be written (unknown, unscored or empty period, unwritable folder); in Chinese."""
+
+
+@dataclass
+class PeriodData:
+    """One period's results as the documents print them; ``scope`` set → one department's share only."""
+
+    period: Period
+    scheme_version: str
+    computed_at: datetime  # when the period was scored
+    cutoff: datetime  # the data cut-off: the newest archived fetch at scoring time (else computed_at)
+    headline: dict[str, Any]
+    ranking: pd.DataFrame  # metrics.results.department_ranking
+    counties: pd.DataFrame  # metrics.results.county_ranking
+    problems: pd.DataFrame  # metrics.results.problem_counts
+    explained: dict[str, dict[str, Any]]  # dept_id → metrics.explain result, in rank order
+    departments: dict[str, dict[str, Any]]  # dept_id → name, county, liaison, liaison_phone
+    fetched: dict[str, datetime]  # fetch_id → fetched_at of the findings' evidence
+    n_ranked: int  # departments ranked in the period (the "of N" of a rank)
+    n_in_county: dict[str, int] = field(default_factory=dict)
+    scope: str | None = None
+
+    @property
+    def title_period(self) -> str:
+        """2026年第三季度 / 2026年7月, as the documents name the period."""
+        p = self.period
+        if p.is_quarter:
+            return f"{p.start.year}年第{'一二三四'[(p.start.month - 1) // 3]}季度"
+        return f"{p.start.year}年{p.start.month}月"
+
+    def findings_of(self, dept_id: str) -> list[dict[str, Any]]:
+        """A department's findings, each with its rule and indicator names, in the order of its deductions."""
+        e = self.explained.get(dept_id)
+        if e is None:
+            return []
+        return [{**f, "rule_id": d["rule_id"], "rule_name": d["rule_name"], "indicator_name": d["indicator_name"],
+                 "fetched_at": self.fetched.get(f["fetch_id"])}
+                for d in e["deductions"] for f in d["findings"]]
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> Any:
+    return con.execute(sql, params).fetchone()[0]
+
+
+def _records_in(con: duckdb.DuckDBPyConnection, p: Period) -> int:
+    """Records on departments' own sites decided in the period (what scoring would assess)."""
+    return sum(_one(con, f"SELECT count(*) FROM {k}_records WHERE channel = 'site' AND {k.upper()}_JDRQ "
+                         "BETWEEN ? AND ?", [p.start.isoformat(), p.end.isoformat()]) for k in ("xk", "cf"))
+
+
+def check_period(con: duckdb.DuckDBPyConnection, text: str) -> Period:
+    """The period, if it was scored and assessed something; a ReportError saying what to do otherwise."""
+    try:
+        p = parse_period(text)
+    except PeriodError as exc:
+        raise ReportError(str(exc)) from None
+    scored, assessed = con.execute("SELECT count(*), coalesce(sum(n_records), 0) FROM scores WHERE period = ?",
+                                   [p.label]).fetchone()
+    if not scored:
+        if _records_in(con, p) == 0:
+            raise ReportError(f"评估期间 {p.label}（{p.start} 至 {p.end}）是空期间：没有决定日期在该期间的记录，"
+                              "也没有评分，无法生成报告。请换一个期间。")
+        raise ReportError(f"评估期间 {p.label} 还没有评分：请先运行 sgs score --period {p.label}，再生成报告。")
+    if not assessed:
+        raise ReportError(f"评估期间 {p.label} 没有纳入评估的记录（各部门评估记录数均为 0），无法生成报告。")
+    return p
+
+
+def load(con: duckdb.DuckDBPyConnection, text: str, scope: str | None = None) -> PeriodData:
+    """Read a scored period; with ``scope`` (a department id) only that department's rows and findings are
+    read — the dashboard builds a department's notice from this, so the scope is enforced by the queries."""
+    p = check_period(con, text)
+    version, computed_at = con.execute(
+        "SELECT min(scheme_version), max(computed_at) FROM scores WHERE period = ?", [p.label]).fetchone()
+    cutoff = _one(con, "SELECT max(fetched_at) FROM fetches WHERE fetched_at <= ?", [computed_at]) or computed_at
+    explained = results_explained(con, p.label, scope)
+    fetch_ids = sorted({f["fetch_id"] for e in explained.values() for d in e["deductions"] for f in d["findings"]
+                        if f["fetch_id"]})
+    fetched = dict(con.execute("SELECT fetch_id, fetched_at FROM fetches WHERE fetch_id IN "
+                               "(SELECT unnest(?::VARCHAR[]))", [fetch_ids]).fetchall()) if fetch_ids else {}
+    depts = con.execute("SELECT dept_id, name, county, liaison, liaison_phone FROM departments "
+                        "WHERE ($scope IS NULL OR dept_id = $scope)", {"scope": scope}).df()
+    counts = con.execute("SELECT county, count(*) FROM scores WHERE period = ? GROUP BY county", [p.label]).fetchall()
+    return PeriodData(
+        period=p, scheme_version=version, computed_at=computed_at, cutoff=cutoff,
+        headline=results.headline(con, p.label, scope),
+        ranking=results.department_ranking(con, p.label, scope),
+        counties=results.county_ranking(con, p.label, scope),
+        problems=results.problem_counts(con, p.label, scope),
+        explained=explained,
+        departments={r["dept_id"]: r for r in results.df_records(depts)},
+        fetched=fetched,
+        n_ranked=int(_one(con, "SELECT count(*) FROM scores WHERE period = ?", [p.label])),
+        n_in_county={c: int(n) for c, n in counts},
+        scope=scope,
+    )
+
+
+def results_explained(con: duckdb.DuckDBPyConnection, period: str, scope: str | None) -> dict[str, dict[str, Any]]:
+    """Every department's explanation, or the one department's in scope (``metrics.explain``)."""
+    if scope is None:
+        return explain_period(con, period)
+    try:
+        return {scope: explain(con, period, scope)}
+    except ExplainError:
+        return {}
+
+
+def deadline(report_date: date, workdays: int) -> date:
+    """The remediation deadline: ``workdays`` official working days after the report date."""
+    from metrics.workdays import default_calendar
+
+    return default_calendar().add_workdays(report_date, workdays)

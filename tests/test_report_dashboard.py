@@ -1,0 +1,82 @@
+"""The documents as dashboard downloads on the demo city: leaders and assessors get the report and the
+workbook on 总览; a department user gets only its own notice, and the query it is built from refuses any
+other department."""
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import openpyxl
+import pytest
+import streamlit as st
+from docx import Document
+
+from conftest import QUARTERS
+from dashboard import auth, queries
+from dashboard_city import app, login, run, snapshot_frame
+from sgs.cli import _write_demo_users
+
+PERIOD = QUARTERS[-1]
+
+
+@pytest.fixture(scope="module")
+def demo(demo_run, tmp_path_factory):
+    """The demo's database with the demo's users file (as ``sgs demo`` writes it)."""
+    paths = demo_run.paths
+    users_dir = tmp_path_factory.mktemp("report-users")
+    depts = [(d["dept_id"], d["name"]) for d in snapshot_frame(paths, "SELECT dept_id, name FROM departments "
+                                                                      "ORDER BY dept_id").to_dict("records")]
+    from sgs.settings import resolve_paths
+
+    _write_demo_users(resolve_paths(users_dir / "sgs.duckdb"), depts)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SGS_DB", str(paths.db))
+        mp.setenv("SGS_USERS", str(users_dir / "users.toml"))
+        mp.delenv("SGS_OPEN_DEMO", raising=False)
+        yield paths, depts
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
+
+
+def _labels(at) -> list[str]:
+    return [b.proto.label for b in at.get("download_button")]
+
+
+@pytest.mark.parametrize("role", ["leader", "assessor"])
+def test_leaders_and_assessors_download_report_and_workbook(demo, role) -> None:
+    at = login(app(), role, f"{role}-demo")
+    at.switch_page("dashboard/views/overview.py")
+    run(at)
+    assert _labels(at) == ["下载评估报告（Word）", "下载评估工作簿（Excel）"]
+    viewer = auth.Viewer(role, role, role)
+    snap = queries.snapshot_name()
+    day = date.today().isoformat()
+    report = Document(io.BytesIO(queries.report_document(snap, viewer, PERIOD, "report", day)))
+    assert report.paragraphs[0].text == "2026年第三季度双公示工作评估报告"
+    book = openpyxl.load_workbook(io.BytesIO(queries.report_document(snap, viewer, PERIOD, "workbook", day)))
+    shown = queries.department_ranking(snap, viewer, PERIOD)
+    assert [r[1] for r in book["部门排名"].iter_rows(min_row=2, values_only=True)] == shown["dept_id"].tolist()
+
+
+def test_department_downloads_only_its_own_notice(demo) -> None:
+    _paths, depts = demo
+    (own, own_name), (other, other_name) = depts[0], depts[1]
+    at = login(app(), own, f"{own}-demo")
+    at.switch_page("dashboard/views/department.py")
+    run(at)
+    labels = _labels(at)
+    assert "下载整改通知书（Word）" in labels
+    assert not any("评估报告" in x or "评估工作簿" in x for x in labels)
+    viewer = auth.Viewer(own, own_name, "department", own)
+    snap, day = queries.snapshot_name(), date.today().isoformat()
+    mine = Document(io.BytesIO(queries.notice_document(snap, viewer, PERIOD, own, day)))
+    text = "\n".join(p.text for p in mine.paragraphs)
+    assert own_name in text and other_name not in text
+    assert queries.notice_document(snap, viewer, PERIOD, other, day) is None  # the query refuses, not the page
+    with pytest.raises(PermissionError):
+        queries.report_document(snap, viewer, PERIOD, "report", day)

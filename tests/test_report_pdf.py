@@ -1,0 +1,56 @@
+"""The real consumer of a .docx is an office suite: LibreOffice (headless) converts the report and a notice to
+PDF, which must have pages, and the Chinese text must come through as text (pdftotext, when poppler-utils is
+installed). Skipped only on a developer machine without LibreOffice; on CI (``CI=true``) that fails, since
+``.ci/run`` installs it."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import QUARTERS
+from metrics import store
+from reports import build
+
+ON_CI = os.environ.get("CI", "").lower() == "true"
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.fixture(scope="module")
+def soffice() -> str:
+    if SOFFICE is None:
+        if ON_CI:
+            pytest.fail("CI=true 但找不到 soffice：.ci/run 应已用 apt-get 安装 libreoffice-writer-nogui。")
+        pytest.skip("LibreOffice not installed (apt-get install libreoffice-writer-nogui); on CI this test fails")
+    return SOFFICE
+
+
+def _to_pdf(soffice: str, docx: Path, out: Path, profile: Path) -> Path:
+    """Convert with a private profile, so parallel runs (and a user's open LibreOffice) never collide."""
+    run = subprocess.run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+                          "--convert-to", "pdf", "--outdir", str(out), str(docx)],
+                         capture_output=True, text=True, timeout=180)
+    pdf = out / (docx.stem + ".pdf")
+    assert run.returncode == 0 and pdf.exists(), run.stderr
+    return pdf
+
+
+def test_report_and_notice_convert_to_pdf_with_pages(demo_run, soffice, tmp_path) -> None:
+    con = store.open_snapshot(demo_run.paths)
+    try:
+        written = build.write_all(con, QUARTERS[-1], tmp_path / "docs")
+    finally:
+        con.close()
+    worst = max(written.notices, key=lambda d: written.notices[d].stat().st_size)
+    for docx, at_least in ((written.report, 5), (written.notices[worst], 2)):
+        pdf = _to_pdf(soffice, docx, tmp_path / "pdf", tmp_path / "profile")
+        pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf.read_bytes()))
+        assert pages >= at_least, (docx.name, pages)
+        if shutil.which("pdftotext"):
+            text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                                  check=True).stdout
+            assert "整改" in text and "2026" in text  # Chinese came through as text, not boxes
