@@ -77,6 +77,8 @@ class Context:
     calendar: Calendar = field(default_factory=default_calendar)  # official working days
     period: Period | None = None  # the period being scored (department-level rules need its dates)
     rule_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # scheme [rules.<id>] tables
+    # temp tables already made in this run for this kind, shared by several rules' prepare (metrics.checks._sql)
+    prepared: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def param(self, rule_id: str, key: str, default: Any) -> Any:
         """A rule parameter from the scheme's ``[rules.<rule_id>]`` table, or the rule's documented default."""

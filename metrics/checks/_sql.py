@@ -156,6 +156,36 @@ def portal_records(ctx, attributed: bool = True) -> str:
             f"FROM {ctx.records_table} p WHERE p.channel = 'portal'{only})")
 
 
+def materialize(con: duckdb.DuckDBPyConnection, name: str, rows_sql: str) -> str:
+    """Store a rule's finding rows in temp table ``name`` (from its ``prepare``); its findings_sql reads them.
+
+    Why: scoring runs every rule in one INSERT, and DuckDB holds every join's hash table of that statement at
+    once. A rule whose join is large (millions of portal rows) runs on its own instead, so the big statement
+    keeps to its memory limit (it ran out of a 3 GB limit on a province, docs/bench-score.md)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {rows_sql}")
+    return name
+
+
+def portal_dates_table(ctx) -> str:
+    """The name of the kind's table made by ``portal_dates`` (a rule's SQL names it; its prepare makes it)."""
+    return f"portal_dates_{ctx.kind}"
+
+
+def portal_dates(con: duckdb.DuckDBPyConnection, ctx) -> str:
+    """Temp table ``portal_dates_<kind>`` (wsh, portal_date): every trimmed 文书号 on the credit portal with its
+    first publication date there; returns its name. Made once per scoring run and kind (``ctx.prepared``):
+    portal_missing and portal_late both match site records against it, and building it is the expensive
+    part of both (millions of portal rows trimmed and grouped)."""
+    name = portal_dates_table(ctx)
+    if name not in ctx.prepared:
+        wsh = ctx.std.prefixed("WSH")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS
+            SELECT trim({wsh}) AS wsh, min(_pub_date) AS portal_date FROM {portal_records(ctx, attributed=False)}
+            WHERE {wsh} IS NOT NULL GROUP BY ALL""")
+        ctx.prepared.add(name)
+    return name
+
+
 def column_evidence(ctx) -> str:
     """(dept_id, url, fetch_id): the department's 双公示 column as last archived — the first page fetched
     of its site source of this kind in the latest crawl, else of its other kind. Department-level findings

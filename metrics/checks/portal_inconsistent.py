@@ -9,8 +9,10 @@ field, on the site record, the message giving both values.
 """
 from __future__ import annotations
 
+import duckdb
+
 from metrics.checks import Context, Rule
-from metrics.checks._sql import label, lit, portal_records, present
+from metrics.checks._sql import label, lit, materialize, portal_records, present
 
 RULE = Rule(
     id="portal_inconsistent",
@@ -41,10 +43,25 @@ def _differs(ctx: Context, code: str) -> str:
     return f"{present('a.' + code)} AND {present('p.' + code)} AND NOT ({_same(ctx, code)})"
 
 
+def table_name(ctx: Context) -> str:
+    return f"portal_inconsistent_{ctx.kind}"
+
+
+def prepare(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
+    """The rule's rows, materialised (``_sql.materialize``): its join holds the kind's portal records."""
+    materialize(con, table_name(ctx), _rows(ctx))
+
+
 def findings_sql(ctx: Context) -> str:
+    return f"SELECT * FROM {table_name(ctx)}"
+
+
+def _rows(ctx: Context) -> str:
     """One join of the site records with their portal copies; only pairs with some difference are unnested
     into one row per differing field, and the messages are built for those rows alone (building them for
-    every field of every pair took 14 s on a province, docs/bench-score.md)."""
+    every field of every pair took 14 s on a province, docs/bench-score.md). Pairs whose stored values are
+    all identical are dropped before any value is normalised: equal text cannot differ once normalised, and
+    nearly every pair is identical."""
     wsh = ctx.std.prefixed("WSH")
     codes = [c for c in COMPARED[ctx.kind] if ctx.get(c)]
     flags = ", ".join(f"coalesce({_differs(ctx, c)}, false) AS _d{i}" for i, c in enumerate(codes))
@@ -53,10 +70,12 @@ def findings_sql(ctx: Context) -> str:
                        f"portal := CAST(_p{i} AS VARCHAR), differs := _d{i})" for i, c in enumerate(codes))
     labels = " ".join(f"WHEN {lit(c)} THEN {lit(label(ctx.std.get(c)))}" for c in codes)
     any_differs = " OR ".join(f"_d{i}" for i in range(len(codes)))
+    raw_differs = " OR ".join(f"a.{c} IS DISTINCT FROM p.{c}" for c in codes)
     return f"""SELECT record_key, d.field AS field, d.site AS value,
        (CASE d.field {labels} END) || '：本部门网站为“' || d.site || '”，信用网站为“' || d.portal || '”' AS message
 FROM (SELECT record_key, unnest([{fields}]) AS d FROM (
     SELECT a.record_key, {values}, {flags}
-    FROM {ctx.source} a JOIN {portal_records(ctx, attributed=False)} p ON trim(p.{wsh}) = trim(a.{wsh}))
+    FROM {ctx.source} a JOIN {portal_records(ctx, attributed=False)} p ON trim(p.{wsh}) = trim(a.{wsh})
+    WHERE {raw_differs})
   WHERE {any_differs})
 WHERE d.differs"""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 
 from metrics.checks import Context, Rule
-from metrics.checks._sql import label, lit, portal_records
+from metrics.checks._sql import label, lit, portal_dates
 from metrics.checks.late_publication import lookahead_days
 
 RULE = Rule(
@@ -28,25 +28,22 @@ def table_name(ctx: Context) -> str:
     return f"workdays_portal_{ctx.kind}"
 
 
-def _portal_dates(ctx: Context) -> str:
-    wsh = ctx.std.prefixed("WSH")
-    return (f"(SELECT trim({wsh}) AS wsh, min(_pub_date) AS portal_date FROM {portal_records(ctx, attributed=False)} "
-            f"WHERE {wsh} IS NOT NULL GROUP BY ALL)")
-
-
-def dates_table(ctx: Context) -> str:
-    return f"portal_dates_{ctx.kind}"
+def matched_table(ctx: Context) -> str:
+    return f"portal_matched_{ctx.kind}"
 
 
 def prepare(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
-    """The portal's first publication date per 文书号 (materialised once: both the calendar's range and the
-    findings join it), and the working days from the first decision to the latest deadline or portal date."""
+    """Each dated assessed record with its 文书号's first portal date (``_sql.portal_dates``, made once per run
+    and shared with portal_missing), materialised because both the calendar's range and the findings need
+    that join of millions of rows; then the working days from the first decision to the latest deadline or
+    portal date."""
     wsh = ctx.std.prefixed("WSH")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {dates_table(ctx)} AS SELECT * FROM {_portal_dates(ctx)}")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {matched_table(ctx)} AS
+        SELECT a.record_key, a._jdrq, p.portal_date FROM {ctx.source} a JOIN {portal_dates(con, ctx)} p
+        ON p.wsh = trim(a.{wsh}) WHERE a._jdrq IS NOT NULL""")
     start, end = con.execute(
-        f"""SELECT min(a._jdrq), max(greatest(a._jdrq, least(a._jdrq + {lookahead_days(ctx.max_workdays)}, p.portal_date)))
-            FROM {ctx.source} a JOIN {dates_table(ctx)} p ON p.wsh = trim(a.{wsh})
-            WHERE a._jdrq IS NOT NULL""").fetchall()[0]
+        f"""SELECT min(_jdrq), max(greatest(_jdrq, least(_jdrq + {lookahead_days(ctx.max_workdays)}, portal_date)))
+            FROM {matched_table(ctx)}""").fetchall()[0]
     if start is None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table_name(ctx)} (day DATE, is_workday BOOLEAN, wd_index BIGINT)")
         return
@@ -54,15 +51,14 @@ def prepare(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
 
 
 def findings_sql(ctx: Context) -> str:
-    jdrq, wsh = ctx.std.get(ctx.std.prefixed("JDRQ")), ctx.std.prefixed("WSH")
+    jdrq = ctx.std.get(ctx.std.prefixed("JDRQ"))
     wd, n = table_name(ctx), int(ctx.max_workdays)
     return f"""
-SELECT a.record_key, 'FBRQ' AS field, CAST(p.portal_date AS VARCHAR) AS value,
+SELECT a.record_key, 'FBRQ' AS field, CAST(a.portal_date AS VARCHAR) AS value,
        {lit(label(jdrq) + '为')} || CAST(a._jdrq AS VARCHAR) || '，应在{n}个工作日内（不晚于'
-       || CAST(d.day AS VARCHAR) || '）推送至信用网站，信用网站公示日期为' || CAST(p.portal_date AS VARCHAR)
-       || '，逾期' || CAST(date_diff('day', d.day, p.portal_date) AS VARCHAR) || '天' AS message
-FROM {ctx.source} a
-JOIN {dates_table(ctx)} p ON p.wsh = trim(a.{wsh})
+       || CAST(d.day AS VARCHAR) || '）推送至信用网站，信用网站公示日期为' || CAST(a.portal_date AS VARCHAR)
+       || '，逾期' || CAST(date_diff('day', d.day, a.portal_date) AS VARCHAR) || '天' AS message
+FROM {matched_table(ctx)} a
 JOIN {wd} j ON j.day = a._jdrq
 JOIN {wd} d ON d.is_workday AND d.wd_index = j.wd_index + {n}
-WHERE p.portal_date > d.day"""
+WHERE a.portal_date > d.day"""

@@ -9,9 +9,12 @@ metrics.checks._sql.simple_procedure says). Finding them on the portal is portal
 """
 from __future__ import annotations
 
+import duckdb
+
 from metrics import standard
 from metrics.checks import Context, Rule
-from metrics.checks._sql import canonical, finding, label, lit, present, quoted, shown, simple_procedure
+from metrics.checks._sql import (canonical, finding, label, lit, materialize, portal_dates, portal_dates_table, present,
+                                 quoted, shown, simple_procedure)
 
 # kind → (field suffix, enum key, values): records with these values are not published on the portal
 NOT_FOR_PORTAL = {"cf": ("XDR_LB", "XDR_LB", ("自然人",))}
@@ -26,14 +29,27 @@ RULE = Rule(
 )
 
 
+def table_name(ctx: Context) -> str:
+    return f"portal_missing_{ctx.kind}"
+
+
+def prepare(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
+    """The rule's rows, materialised (``_sql.materialize``): its anti join holds every portal 文书号."""
+    portal_dates(con, ctx)
+    materialize(con, table_name(ctx), _rows(ctx))
+
+
 def findings_sql(ctx: Context) -> str:
-    """An anti join with the distinct trimmed portal 文书号: a correlated NOT EXISTS made DuckDB materialise
-    every column of the assessed records (15–33 s on a province, docs/bench-score.md)."""
+    return f"SELECT * FROM {table_name(ctx)}"
+
+
+def _rows(ctx: Context) -> str:
+    """An anti join with the portal's trimmed 文书号 (``_sql.portal_dates``, shared with portal_late): a
+    correlated NOT EXISTS made DuckDB materialise every column of the assessed records (15–33 s on a province,
+    docs/bench-score.md)."""
     wsh = ctx.std.get(ctx.std.prefixed("WSH"))
-    on_portal = (f"(SELECT DISTINCT trim({wsh.code}) AS wsh FROM {ctx.records_table} "
-                 f"WHERE channel = 'portal' AND {wsh.code} IS NOT NULL) p")
     message = f"{lit(label(wsh) + '为')} || {quoted(wsh, 'a.' + wsh.code)} || '的记录未在信用网站找到'"
-    return finding(f"{ctx.source} a ANTI JOIN {on_portal} ON p.wsh = trim(a.{wsh.code})", wsh.code,
+    return finding(f"{ctx.source} a ANTI JOIN {portal_dates_table(ctx)} p ON p.wsh = trim(a.{wsh.code})", wsh.code,
                    shown(wsh, f"a.{wsh.code}"), message, f"{present('a.' + wsh.code)} AND NOT {_exempt(ctx)}",
                    key="a.record_key")
 
