@@ -39,7 +39,8 @@ import duckdb
 
 from crawlers import attachments, extract, normalize
 from crawlers.archive import Archive, read_response
-from crawlers.fetch import DEFAULT_MAX_BYTES, FetchResult, Fetcher
+from crawlers.fetch import DEFAULT_MAX_BYTES, FetchResult
+from crawlers.fetch_process import FetchProcess
 from crawlers.paging import Page, Pager, json_items
 from crawlers.progress import CrawlProgress
 from metrics import standard, store
@@ -144,20 +145,29 @@ def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float =
     crawl to read again from its archive, offline (no request at all): a new crawl whose records are
     extracted anew, for when the extractor or the registry's synonyms have improved.
     """
-    con = store.connect(paths)
+    fetcher = None
+    if reextract is None:  # forked before the database opens; re-extraction makes no request at all
+        hosts = [(urlsplit(s.start_url).netloc, s.concurrency, s.delay, s.robots) for s in city.sources]
+        fetcher = FetchProcess(city.hosts(), hosts, connect_timeout=timeout, read_timeout=timeout,
+                               total_timeout=timeout * 3, retries=retries, backoff=backoff, max_bytes=max_bytes)
     try:
-        store.save_city(con, city)
-        run = _Run(city, paths, con, quiet=quiet, resume=resume, reextract=reextract)
-        return asyncio.run(run.main(backoff=backoff, retries=retries, timeout=timeout, max_bytes=max_bytes))
+        con = store.connect(paths)
+        try:
+            store.save_city(con, city)
+            run = _Run(city, paths, con, quiet=quiet, resume=resume, reextract=reextract, fetcher=fetcher)
+            return asyncio.run(run.main())
+        finally:
+            con.close()
     finally:
-        con.close()
+        if fetcher is not None:
+            fetcher.close()
 
 
 class _Run:
     """State of one crawl: the fetcher, the archive, the writer queue, what is known from earlier runs."""
 
     def __init__(self, city: City, paths: Paths, con: duckdb.DuckDBPyConnection, *, quiet: bool,
-                 resume: bool, reextract: str | None = None) -> None:
+                 resume: bool, reextract: str | None = None, fetcher: FetchProcess | None = None) -> None:
         self.city = city
         self.paths = paths
         self.con = con
@@ -177,22 +187,19 @@ class _Run:
         part = len(list(paths.archive.glob(f"{crawl_id}*.warc.gz"))) if unfinished else 0
         self.archive = Archive(paths, crawl_id, part=part)
         self.queue: asyncio.Queue[_Batch | None] = asyncio.Queue()
-        self.fetcher: Fetcher | None = None
+        self.fetcher = fetcher
         self.labels = {s.id: extract.labels_for(s.kind, s.labels) for s in city.sources}
         self.depts = {d.id: d for d in city.departments}
 
-    async def main(self, *, backoff: float, retries: int, timeout: float, max_bytes: int) -> CrawlSummary:
+    async def main(self) -> CrawlSummary:
         if self.summary.resumed:
             self.con.execute("UPDATE crawls SET status = 'running' WHERE crawl_id = ?", [self.summary.crawl_id])
             self._say(f"续抓未完成的抓取 {self.summary.crawl_id}：已完成的 {len(self.done)} 个页面从存档读取，不再请求")
         else:
             self.con.execute("INSERT INTO crawls (crawl_id, started_at, status) VALUES (?, ?, 'running')",
                              [self.summary.crawl_id, self.summary.started_at])
-        self.fetcher = Fetcher(self.city.hosts(), connect_timeout=timeout, read_timeout=timeout,
-                               total_timeout=timeout * 3, retries=retries, backoff=backoff, max_bytes=max_bytes)
-        for s in self.city.sources:
-            self.fetcher.configure_host(urlsplit(s.start_url).netloc, concurrency=s.concurrency, delay=s.delay,
-                                        robots=s.robots)
+        if self.fetcher is not None:
+            await self.fetcher.open()
         writer = asyncio.create_task(self._writer())
         try:
             await asyncio.gather(*(self._guarded(s) for s in self.city.sources))
@@ -201,8 +208,9 @@ class _Run:
             raise
         finally:
             await self.queue.put(None)
-            await self.fetcher.aclose()
-            self.archive.close()
+            if self.fetcher is not None:
+                await self.fetcher.aclose()
+                self.fetcher = None
             await self._drain(writer)
         return self.summary
 
@@ -215,6 +223,7 @@ class _Run:
             self.summary.errors.append((str(self.paths.db), f"写入数据库 {self.paths.db} 失败：{exc}"))
             raise
         finally:
+            self.archive.close()
             self._finish()
 
     # --- the one writer ----------------------------------------------------------------------------
@@ -235,9 +244,11 @@ class _Run:
                 except asyncio.TimeoutError:
                     break
             done = batches[-1] is None
-            await asyncio.to_thread(self._write, _merge([b for b in batches if b is not None]))
+            # every fetch of these batches was archived before its batch was queued: its record is taken here
+            await asyncio.to_thread(self._write, _merge([b for b in batches if b is not None]), self.archive.take())
 
-    def _write(self, batch: _Batch) -> None:
+    def _write(self, batch: _Batch, records: list) -> None:
+        self.archive.append(records)  # the WARC records first: a stored row always points at bytes on disk
         self.con.execute("BEGIN")
         try:
             store.insert_rows(self.con, "fetches", batch.fetches)
