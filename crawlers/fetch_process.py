@@ -34,7 +34,7 @@ class FetchProcess:
     """A ``Fetcher(allowed_hosts, **options)`` in a child process, its hosts configured with ``hosts``.
 
     Forks when created (do it before opening files the child must not hold); then ``open`` and ``fetch``
-    on one event loop, and ``aclose`` (or ``close`` outside a loop) when done.
+    on one event loop, ``aclose`` when done with the loop, and ``close`` in any case.
     """
 
     def __init__(self, allowed_hosts: set[str], hosts: list[HostSettings], **options: object) -> None:
@@ -81,7 +81,7 @@ class FetchProcess:
                     future.set_exception(lost)
 
     async def aclose(self) -> None:
-        """Close our end (the child's signal to stop), then wait for the child."""
+        """Close our end: the child's signal to stop (``close`` later waits for it, off the crawl's path)."""
         if self._writer is not None:
             self._writer.close()
             try:
@@ -90,9 +90,9 @@ class FetchProcess:
                 pass
             if self._receiver is not None:
                 await self._receiver
-        await asyncio.to_thread(self.close)
 
     def close(self) -> None:
+        """Close our end if still open and wait for the child to leave (killed after 10 s)."""
         self._socket.close()
         self._process.join(10)
         if self._process.is_alive():
