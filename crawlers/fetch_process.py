@@ -57,7 +57,9 @@ class FetchProcess:
     async def fetch(self, url: str, *, form: dict[str, str] | None = None,
                     headers: dict[str, str] | None = None) -> FetchResult:
         """As ``Fetcher.fetch``: never raises for network or HTTP trouble."""
-        assert self._writer is not None, "FetchProcess.open() first"
+        assert self._writer is not None and self._receiver is not None, "FetchProcess.open() first"
+        if self._receiver.done():
+            raise RuntimeError("抓取子进程意外退出")
         number = next(self._numbers)
         future = asyncio.get_running_loop().create_future()
         self._pending[number] = future
