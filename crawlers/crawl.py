@@ -1,10 +1,11 @@
 """One crawl run: every configured source → pages → records → the working database, then a published snapshot.
 
 Shape (scrapy's split): the source profile (``sgs.cityconfig.Source``) with ``paging``/``extract`` says what
-to fetch and how to read it, ``fetch`` fetches politely, and the pipeline here decides what happens to a
-response: archive → extract → normalise → store. Sources are crawled concurrently (politeness is per host,
-in the fetcher) on one event loop; every database write goes through one writer (a DuckDB connection is
-not thread-safe). A list page is all-or-nothing with everything read from it (its fetches, detail pages
+to fetch and how to read it, ``fetch`` fetches politely — in a child process (``fetch_process``), so the
+HTTP client runs on another core and keeps requests in flight while pages are read — and the pipeline here
+decides what happens to a response: archive → extract → normalise → store. Sources are crawled
+concurrently (politeness is per host, in the fetcher) on one event loop; every database write goes through
+one writer (a DuckDB connection is not thread-safe). A list page is all-or-nothing with everything read from it (its fetches, detail pages
 and attachments, their records, the availability problems seen); the writer commits the pages finished
 in each half second together.
 
@@ -230,7 +231,7 @@ class _Run:
 
     async def _writer(self) -> None:
         """The only code that writes the database while sources are crawled, in a worker thread so fetching
-        and parsing go on while DuckDB commits. Pages finished within ``WRITE_INTERVAL`` of each other are
+        and parsing go on while DuckDB commits (and zlib compresses the WARC records, appended first). Pages finished within ``WRITE_INTERVAL`` of each other are
         written in one transaction: each page stays all-or-nothing, a crash loses at most that interval's
         pages (fetched again on resume), and a fast crawl pays for a few commits instead of one per page."""
         loop = asyncio.get_running_loop()

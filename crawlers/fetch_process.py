@@ -21,6 +21,7 @@ import asyncio
 import itertools
 import multiprocessing
 import pickle
+import signal
 import socket
 import struct
 
@@ -121,6 +122,7 @@ async def _read(reader: asyncio.StreamReader) -> tuple | None:
 def _serve(sock: socket.socket, parents: socket.socket, allowed_hosts: set[str], hosts: list[HostSettings],
            options: dict) -> None:
     parents.close()  # the crawl's end, inherited by the fork: only the crawl may hold it, or EOF never comes
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the crawl's to handle; its closing socket stops us
     asyncio.run(_serve_async(sock, allowed_hosts, hosts, options))
 
 
