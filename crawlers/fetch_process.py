@@ -132,7 +132,10 @@ async def _serve_async(sock: socket.socket, allowed_hosts: set[str], hosts: list
     tasks: set[asyncio.Task] = set()
 
     async def one(number: int, url: str, form: dict | None, headers: dict | None) -> None:
-        result = await fetcher.fetch(url, form=form, headers=headers)
+        try:
+            result = await fetcher.fetch(url, form=form, headers=headers)
+        except Exception as exc:  # a bug, not the network: answer anyway, or the crawl would wait for ever
+            result = FetchResult(url, url, error=f"抓取 {url} 时出错：{exc!r}", form=form)
         _send(writer, (number, result))
 
     async with Fetcher(allowed_hosts, **options) as fetcher:
