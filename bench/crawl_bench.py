@@ -105,10 +105,11 @@ def _run_mode(mode: str, workdir: Path, requests: list, concurrency: int) -> tup
     return pages, {"records": summary.records, "errors": len(summary.errors)}
 
 
-def _cpu_seconds(pid: int | None = None) -> float:
-    """User + system CPU time of this process (all threads) or of process ``pid`` (from /proc)."""
+def _cpu_seconds(pid: int | None = None, children: bool = False) -> float:
+    """User + system CPU time of this process (all threads), of its finished children (``children``: the
+    crawl's fetch processes, counted once they have ended) or of process ``pid`` (from /proc)."""
     if pid is None:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -124,17 +125,20 @@ def child(mode: str, workdir: Path, concurrency: int, rounds: int, server_pid: i
     started = time.perf_counter()
     _run_mode(mode, workdir, requests, concurrency)
     cold = time.perf_counter() - started
-    cpu, server_cpu = _cpu_seconds(), _cpu_seconds(server_pid)
+    cpu, child_cpu, server_cpu = _cpu_seconds(), _cpu_seconds(children=True), _cpu_seconds(server_pid)
     started = time.perf_counter()
     pages, records = 0, 0
     for _ in range(rounds):
         n, extra = _run_mode(mode, workdir, requests, concurrency)
         pages, records = pages + n, records + extra.get("records", 0)
     seconds = time.perf_counter() - started
-    cpu, server_cpu = _cpu_seconds() - cpu, _cpu_seconds(server_pid) - server_cpu
+    child_cpu = _cpu_seconds(children=True) - child_cpu
+    cpu, server_cpu = _cpu_seconds() - cpu + child_cpu, _cpu_seconds(server_pid) - server_cpu
     return {"mode": mode, "pages": pages, "seconds": seconds, "pages_per_s": pages / seconds, "cold": cold,
             "peak_mb": _peak_mb(), "records": records, "cpu_ms": 1000 * cpu / pages,
-            "server_cpu_ms": 1000 * server_cpu / pages, "cores_busy": (cpu + server_cpu) / seconds}
+            "fetch_cpu_ms": 1000 * child_cpu / pages,
+            "fetch_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "server_cpu_ms": 1000 * server_cpu / pages,
+            "cores_busy": (cpu + server_cpu) / seconds}
 
 
 # --- the driver ------------------------------------------------------------------------------------
@@ -224,11 +228,14 @@ def main() -> None:
     print(f"demo city: {len(requests)} requests per crawl × {args.rounds} rounds per timed pass, "
           f"concurrency {args.concurrency}, best of {args.repeat}; server in its own process")
     print(f"{'mode':<8}{'pages':>7}{'seconds':>9}{'pages/s':>9}{'peak MB':>9}{'cold s':>8}"
-          f"{'CPU ms/pg':>11}{'server ms/pg':>14}{'cores busy':>12}")
+          f"{'CPU ms/pg':>11}{'in fetch proc':>15}{'server ms/pg':>14}{'cores busy':>12}")
     for run in (a, b, c, r):
         print(f"{run['mode']:<8}{run['pages']:>7}{run['seconds']:>9.2f}{run['pages_per_s']:>9.1f}"
-              f"{run['peak_mb']:>9.0f}{run['cold']:>8.2f}{run['cpu_ms']:>11.2f}{run['server_cpu_ms']:>14.2f}"
+              f"{run['peak_mb']:>9.0f}{run['cold']:>8.2f}{run['cpu_ms']:>11.2f}{run['fetch_cpu_ms']:>15.2f}"
+              f"{run['server_cpu_ms']:>14.2f}"
               f"{run['cores_busy']:>12.2f}")
+    print(f"crawl's fetch process: peak {c['fetch_peak_mb']:.0f} MB resident (pages shared with the crawl "
+          f"after the fork counted in both)")
     print(f"(b)/(a) time: {b['seconds'] / a['seconds']:.2f}× (target ≤ 1.2×)")
     print(f"(c)/(a) pages/s: {c['pages_per_s'] / a['pages_per_s']:.0%} (target ≥ 60 %)")
     print(f"re-extraction: {r['records'] / r['seconds']:.0f} records/s ({r['records']} records, "

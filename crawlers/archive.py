@@ -14,32 +14,44 @@ second copy; its index row names the original in ``revisit_of``, and records kee
 
 The body stored is the decoded body httpx hands over; a ``Content-Encoding`` header would then lie about it,
 so it is kept as ``X-Archive-Orig-Content-Encoding`` (the same convention web archives use).
+
+Records are built here (request, response, revisit and warcinfo are short header blocks plus the bytes,
+with warcio's sha1 block and payload digests), not through warcio's writer, whose stream machinery cost
+more than the rest of archiving a page; warcio still reads them (``ArchiveIterator``, as ``read_record``
+does). Building a record happens when the page arrives; compressing and appending it happens later, in
+``append``, which the crawl's writer thread calls just before the transaction that stores the records'
+rows: zlib and the file write run without the GIL there, beside the crawl, and a row never reaches the
+database before its record is in the file.
 """
+
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
 import zlib
 from datetime import datetime, timezone
-from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.recordbuilder import RecordBuilder
 from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
 from crawlers.fetch import FetchResult
 from sgs.settings import Paths
 
 GZIP_LEVEL = 6
 _RENAMED_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
+_EMPTY_SHA1 = "sha1:" + base64.b32encode(hashlib.sha1(b"").digest()).decode()
 
 
 class Archive:
     """Appends one crawl's responses to ``<archive>/<crawl_id>.warc.gz`` and returns their index rows.
 
-    Used from one event-loop thread: ``write`` does no awaiting, so records never interleave.
+    ``write`` (from one thread) builds a fetch's records and returns its row; ``take`` then ``append``
+    (``append`` may run in another thread, one call at a time) put the records in the file and fill in
+    their rows' ``warc_offset`` and ``warc_length``; ``close`` appends whatever is left.
     """
 
     def __init__(self, paths: Paths, crawl_id: str, part: int = 0) -> None:
@@ -48,24 +60,25 @@ class Archive:
         self.name = f"{crawl_id}.warc.gz" if part == 0 else f"{crawl_id}-r{part}.warc.gz"
         self.path = paths.archive / self.name
         self._fh = self.path.open("ab")
-        self._buffer = BytesIO()
-        self._writer = WARCWriter(self._buffer, gzip=False)
-        self._write_info()
+        self._queued: list[tuple[bytes, dict | None]] = []  # (record, the row whose offset it gives)
+        if self._fh.tell() == 0:
+            info = {"software": "sgs crawlers", "format": "WARC File Format 1.0", "crawl-id": self.crawl_id}
+            block = "".join(f"{k}: {v}\r\n" for k, v in info.items()).encode()
+            self._queued.append((_record("warcinfo", _new_id(), _warc_date(datetime.now()), None, b"", block,
+                                         "application/warc-fields", [("WARC-Filename", self.name)],
+                                         payload_digest=False), None))
+            self.append(self.take())
 
     def close(self) -> None:
-        self._fh.close()
+        if not self._fh.closed:
+            self.append(self.take())
+            self._fh.close()
 
     def __enter__(self) -> Archive:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _write_info(self) -> None:
-        if self._fh.tell() == 0:
-            info = {"software": "sgs crawlers", "format": "WARC File Format 1.1", "crawl-id": self.crawl_id}
-            self._append(self._writer.create_warcinfo_record(self.name, info))
-            self._fh.flush()
 
     def write(self, result: FetchResult, *, source_id: str | None = None, previous: dict | None = None) -> dict:
         """Archive one fetch; return its ``fetches`` row (no WARC record when no response came back).
@@ -75,7 +88,7 @@ class Archive:
         """
         fetched_at = datetime.now()
         row = {
-            "fetch_id": f"urn:uuid:{uuid.uuid4()}",
+            "fetch_id": _new_id(),
             "crawl_id": self.crawl_id,
             "source_id": source_id,
             "url": result.url,
@@ -96,74 +109,93 @@ class Archive:
         }
         if result.status is None:
             return row
-        warc_date = fetched_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        date = _warc_date(fetched_at)
         sha = hashlib.sha256(result.body).hexdigest()
+        row.update(sha256=sha, warc_file=self.name)
         if previous is not None and (result.status == 304 or (result.ok and sha == previous["sha256"])):
-            return self._write_revisit(result, row, previous, warc_date)
-        response = self._response_record(result, warc_date)
-        request = self._request_record(result, warc_date, response.rec_headers.get_header("WARC-Record-ID"))
-        self._append(request)
-        offset, length = self._append(response)
-        self._fh.flush()
-        row.update(
-            fetch_id=response.rec_headers.get_header("WARC-Record-ID").strip("<>"),
-            sha256=sha,
-            warc_file=self.name,
-            warc_offset=offset,
-            warc_length=length,
-        )
+            return self._write_revisit(result, row, previous, date)
+        self._queued.append((self._request_record(result, date, row["fetch_id"]), None))
+        response = _http_block(f"{result.status} {result.reason}".strip(), result.http_version,
+                               [*((_archived_name(k), v) for k, v in result.headers),
+                                ("Content-Length", str(len(result.body)))])
+        self._queued.append((_record("response", row["fetch_id"], date, result.final_url, response, result.body,
+                                     "application/http; msgtype=response"), row))
         return row
 
-    def _append(self, record) -> tuple[int, int]:
-        """Write one record as its own gzip member (level 6: warcio's level 9 costs twice the time for a
-        few per cent of size); return its offset and length in the file."""
-        self._writer.write_record(record)
-        data = self._buffer.getvalue()
-        self._buffer.seek(0)
-        self._buffer.truncate()
-        compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
-        member = compressor.compress(data) + compressor.flush()
-        offset = self._fh.tell()
-        self._fh.write(member)
-        return offset, len(member)
+    def take(self) -> list[tuple[bytes, dict | None]]:
+        """The records built since the last ``take``, in order, for ``append``."""
+        queued, self._queued = self._queued, []
+        return queued
 
-    def _write_revisit(self, result: FetchResult, row: dict, previous: dict, warc_date: str) -> dict:
+    def append(self, records: list[tuple[bytes, dict | None]]) -> None:
+        """Write each record as its own gzip member (level 6: warcio's level 9 costs twice the time for a
+        few per cent of size), fill in its row's offset and length, and flush the file."""
+        for data, row in records:
+            compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+            member = compressor.compress(data) + compressor.flush()
+            if row is not None:
+                row["warc_offset"], row["warc_length"] = self._fh.tell(), len(member)
+            self._fh.write(member)
+        if records:
+            self._fh.flush()
+
+    def _write_revisit(self, result: FetchResult, row: dict, previous: dict, date: str) -> dict:
         """A revisit record (RFC: WARC 1.1 §6.7) referring to ``previous``; the row names it in ``revisit_of``."""
-        headers = [(_archived_name(k), v) for k, v in result.headers]
-        status = StatusAndHeaders(f"{result.status} {result.reason}".strip(), headers,
-                                  protocol=result.http_version or "HTTP/1.1")
-        refers_date = previous["fetched_at"].astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        record = self._writer.create_revisit_record(
-            result.final_url, f"sha256:{previous['sha256']}", previous["url"], refers_date,
-            http_headers=status, warc_headers_dict={"WARC-Date": warc_date,
-                                                    "WARC-Refers-To": f"<{previous['fetch_id']}>"})
-        offset, length = self._append(record)
-        self._fh.flush()
-        row.update(fetch_id=record.rec_headers.get_header("WARC-Record-ID").strip("<>"), sha256=previous["sha256"],
-                   warc_file=self.name, warc_offset=offset, warc_length=length,
-                   revisit_of=previous["fetch_id"], error=None)
+        block = _http_block(f"{result.status} {result.reason}".strip(), result.http_version,
+                            [(_archived_name(k), v) for k, v in result.headers])
+        refers_date = _warc_date(previous["fetched_at"])
+        extra = [("WARC-Refers-To", f"<{previous['fetch_id']}>"), ("WARC-Profile", RecordBuilder.REVISIT_PROFILE),
+                 ("WARC-Refers-To-Target-URI", previous["url"]), ("WARC-Refers-To-Date", refers_date),
+                 ("WARC-Payload-Digest", f"sha256:{previous['sha256']}")]
+        self._queued.append((_record("revisit", row["fetch_id"], date, result.final_url, block, b"",
+                                     "application/http; msgtype=response", extra, payload_digest=False), row))
+        row.update(sha256=previous["sha256"], revisit_of=previous["fetch_id"], error=None)
         return row
 
-    def _response_record(self, result: FetchResult, warc_date: str):
-        headers = [(_archived_name(k), v) for k, v in result.headers]
-        headers.append(("Content-Length", str(len(result.body))))
-        status = StatusAndHeaders(f"{result.status} {result.reason}".strip(), headers,
-                                  protocol=result.http_version or "HTTP/1.1")
-        return self._writer.create_warc_record(
-            result.final_url, "response", payload=BytesIO(result.body), length=len(result.body),
-            http_headers=status, warc_headers_dict={"WARC-Date": warc_date},
-        )
-
-    def _request_record(self, result: FetchResult, warc_date: str, concurrent_to: str):
+    def _request_record(self, result: FetchResult, date: str, concurrent_to: str) -> bytes:
         parts = urlsplit(result.final_url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         payload = urlencode(result.form).encode() if result.form is not None else b""
         status = StatusAndHeaders(f"{result.method} {target} {result.http_version or 'HTTP/1.1'}",
                                   result.request_headers, is_http_request=True)
-        return self._writer.create_warc_record(
-            result.final_url, "request", payload=BytesIO(payload), length=len(payload), http_headers=status,
-            warc_headers_dict={"WARC-Date": warc_date, "WARC-Concurrent-To": concurrent_to},
-        )
+        return _record("request", _new_id(), date, result.final_url, status.to_ascii_bytes(), payload,
+                       "application/http; msgtype=request", [("WARC-Concurrent-To", f"<{concurrent_to}>")])
+
+
+def _new_id() -> str:
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+def _warc_date(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _sha1(*parts: bytes) -> str:
+    digest = hashlib.sha1()
+    for part in parts:
+        digest.update(part)
+    return "sha1:" + base64.b32encode(digest.digest()).decode()
+
+
+def _http_block(statusline: str, protocol: str | None, headers: list[tuple[str, str]]) -> bytes:
+    """An HTTP response head as warcio writes it (non-ASCII header values %-encoded, RFC 8187)."""
+    return StatusAndHeaders(statusline, headers, protocol=protocol or "HTTP/1.1").to_ascii_bytes()
+
+
+def _record(rec_type: str, record_id: str, date: str, uri: str | None, head: bytes, payload: bytes,
+            content_type: str, extra: list[tuple[str, str]] = (), *, payload_digest: bool = True) -> bytes:
+    """One WARC/1.0 record: its header block (with warcio's sha1 block and payload digests), then the
+    block (``head`` — HTTP headers — and ``payload``)."""
+    headers = [("WARC-Type", rec_type), ("WARC-Record-ID", f"<{record_id}>")]
+    if uri:
+        headers.append(("WARC-Target-URI", uri))
+    headers += [("WARC-Date", date), *extra]
+    if payload_digest:
+        headers.append(("WARC-Payload-Digest", _sha1(payload) if payload else _EMPTY_SHA1))
+    headers += [("WARC-Block-Digest", _sha1(head, payload)), ("Content-Type", content_type),
+                ("Content-Length", str(len(head) + len(payload)))]
+    warc = "WARC/1.0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+    return b"".join((warc.encode(), head, payload, b"\r\n\r\n"))
 
 
 def _archived_name(name: str) -> str:

@@ -104,12 +104,14 @@ def _cell(value: object) -> str:
 
 
 def _xlsx(body: bytes, _ctype: str | None) -> list[Table]:
-    from openpyxl import load_workbook
+    """Every sheet's cells (formulas as their saved values), through calamine (Rust): openpyxl took ~9 ms
+    for a small monthly workbook, loading styles and themes the crawler never looks at; calamine ~0.1 ms."""
+    from python_calamine import CalamineWorkbook
 
-    # read-only (streaming) mode saves memory on big workbooks but is twice as slow on the usual small ones
-    book = load_workbook(io.BytesIO(body), read_only=len(body) > 2_000_000, data_only=True)
+    book = CalamineWorkbook.from_filelike(io.BytesIO(body))
     try:
-        return [[[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)] for sheet in book.worksheets]
+        return [[[_cell(v) for v in row] for row in book.get_sheet_by_index(i).to_python(skip_empty_area=False)]
+                for i in range(len(book.sheet_names))]
     finally:
         book.close()
 

@@ -1,10 +1,11 @@
 """One crawl run: every configured source → pages → records → the working database, then a published snapshot.
 
 Shape (scrapy's split): the source profile (``sgs.cityconfig.Source``) with ``paging``/``extract`` says what
-to fetch and how to read it, ``fetch`` fetches politely, and the pipeline here decides what happens to a
-response: archive → extract → normalise → store. Sources are crawled concurrently (politeness is per host,
-in the fetcher) on one event loop; every database write goes through one writer (a DuckDB connection is
-not thread-safe). A list page is all-or-nothing with everything read from it (its fetches, detail pages
+to fetch and how to read it, ``fetch`` fetches politely — in a child process (``fetch_process``), so the
+HTTP client runs on another core and keeps requests in flight while pages are read — and the pipeline here
+decides what happens to a response: archive → extract → normalise → store. Sources are crawled
+concurrently (politeness is per host, in the fetcher) on one event loop; every database write goes through
+one writer (a DuckDB connection is not thread-safe). A list page is all-or-nothing with everything read from it (its fetches, detail pages
 and attachments, their records, the availability problems seen); the writer commits the pages finished
 in each half second together.
 
@@ -39,7 +40,8 @@ import duckdb
 
 from crawlers import attachments, extract, normalize
 from crawlers.archive import Archive, read_response
-from crawlers.fetch import DEFAULT_MAX_BYTES, FetchResult, Fetcher
+from crawlers.fetch import DEFAULT_MAX_BYTES, FetchResult
+from crawlers.fetch_process import FetchProcess
 from crawlers.paging import Page, Pager, json_items
 from crawlers.progress import CrawlProgress
 from metrics import standard, store
@@ -144,20 +146,29 @@ def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float =
     crawl to read again from its archive, offline (no request at all): a new crawl whose records are
     extracted anew, for when the extractor or the registry's synonyms have improved.
     """
-    con = store.connect(paths)
+    fetcher = None
+    if reextract is None:  # forked before the database opens; re-extraction makes no request at all
+        hosts = [(urlsplit(s.start_url).netloc, s.concurrency, s.delay, s.robots) for s in city.sources]
+        fetcher = FetchProcess(city.hosts(), hosts, connect_timeout=timeout, read_timeout=timeout,
+                               total_timeout=timeout * 3, retries=retries, backoff=backoff, max_bytes=max_bytes)
     try:
-        store.save_city(con, city)
-        run = _Run(city, paths, con, quiet=quiet, resume=resume, reextract=reextract)
-        return asyncio.run(run.main(backoff=backoff, retries=retries, timeout=timeout, max_bytes=max_bytes))
+        con = store.connect(paths)
+        try:
+            store.save_city(con, city)
+            run = _Run(city, paths, con, quiet=quiet, resume=resume, reextract=reextract, fetcher=fetcher)
+            return asyncio.run(run.main())
+        finally:
+            con.close()
     finally:
-        con.close()
+        if fetcher is not None:
+            fetcher.close()
 
 
 class _Run:
     """State of one crawl: the fetcher, the archive, the writer queue, what is known from earlier runs."""
 
     def __init__(self, city: City, paths: Paths, con: duckdb.DuckDBPyConnection, *, quiet: bool,
-                 resume: bool, reextract: str | None = None) -> None:
+                 resume: bool, reextract: str | None = None, fetcher: FetchProcess | None = None) -> None:
         self.city = city
         self.paths = paths
         self.con = con
@@ -177,22 +188,19 @@ class _Run:
         part = len(list(paths.archive.glob(f"{crawl_id}*.warc.gz"))) if unfinished else 0
         self.archive = Archive(paths, crawl_id, part=part)
         self.queue: asyncio.Queue[_Batch | None] = asyncio.Queue()
-        self.fetcher: Fetcher | None = None
+        self.fetcher = fetcher
         self.labels = {s.id: extract.labels_for(s.kind, s.labels) for s in city.sources}
         self.depts = {d.id: d for d in city.departments}
 
-    async def main(self, *, backoff: float, retries: int, timeout: float, max_bytes: int) -> CrawlSummary:
+    async def main(self) -> CrawlSummary:
         if self.summary.resumed:
             self.con.execute("UPDATE crawls SET status = 'running' WHERE crawl_id = ?", [self.summary.crawl_id])
             self._say(f"续抓未完成的抓取 {self.summary.crawl_id}：已完成的 {len(self.done)} 个页面从存档读取，不再请求")
         else:
             self.con.execute("INSERT INTO crawls (crawl_id, started_at, status) VALUES (?, ?, 'running')",
                              [self.summary.crawl_id, self.summary.started_at])
-        self.fetcher = Fetcher(self.city.hosts(), connect_timeout=timeout, read_timeout=timeout,
-                               total_timeout=timeout * 3, retries=retries, backoff=backoff, max_bytes=max_bytes)
-        for s in self.city.sources:
-            self.fetcher.configure_host(urlsplit(s.start_url).netloc, concurrency=s.concurrency, delay=s.delay,
-                                        robots=s.robots)
+        if self.fetcher is not None:
+            await self.fetcher.open()
         writer = asyncio.create_task(self._writer())
         try:
             await asyncio.gather(*(self._guarded(s) for s in self.city.sources))
@@ -201,8 +209,9 @@ class _Run:
             raise
         finally:
             await self.queue.put(None)
-            await self.fetcher.aclose()
-            self.archive.close()
+            if self.fetcher is not None:
+                await self.fetcher.aclose()
+                self.fetcher = None
             await self._drain(writer)
         return self.summary
 
@@ -215,13 +224,14 @@ class _Run:
             self.summary.errors.append((str(self.paths.db), f"写入数据库 {self.paths.db} 失败：{exc}"))
             raise
         finally:
+            self.archive.close()
             self._finish()
 
     # --- the one writer ----------------------------------------------------------------------------
 
     async def _writer(self) -> None:
         """The only code that writes the database while sources are crawled, in a worker thread so fetching
-        and parsing go on while DuckDB commits. Pages finished within ``WRITE_INTERVAL`` of each other are
+        and parsing go on while DuckDB commits (and zlib compresses the WARC records, appended first). Pages finished within ``WRITE_INTERVAL`` of each other are
         written in one transaction: each page stays all-or-nothing, a crash loses at most that interval's
         pages (fetched again on resume), and a fast crawl pays for a few commits instead of one per page."""
         loop = asyncio.get_running_loop()
@@ -235,9 +245,11 @@ class _Run:
                 except asyncio.TimeoutError:
                     break
             done = batches[-1] is None
-            await asyncio.to_thread(self._write, _merge([b for b in batches if b is not None]))
+            # every fetch of these batches was archived before its batch was queued: its record is taken here
+            await asyncio.to_thread(self._write, _merge([b for b in batches if b is not None]), self.archive.take())
 
-    def _write(self, batch: _Batch) -> None:
+    def _write(self, batch: _Batch, records: list) -> None:
+        self.archive.append(records)  # the WARC records first: a stored row always points at bytes on disk
         self.con.execute("BEGIN")
         try:
             store.insert_rows(self.con, "fetches", batch.fetches)

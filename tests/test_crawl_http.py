@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import multiprocessing
 import socket
 import threading
 import time
@@ -25,6 +26,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawlers import run_crawl
 from crawlers.archive import Archive, read_record
 from crawlers.fetch import Fetcher, ascii_header
+from crawlers.fetch_process import FetchProcess
 from metrics import store
 from sgs.cityconfig import City, Department, Source
 from sgs.settings import USER_AGENT, Paths
@@ -463,6 +465,70 @@ def test_rerun_keeps_first_seen_and_moves_last_seen(site: Site, paths: Paths) ->
     assert con.execute("SELECT count(*), count(DISTINCT crawl_id) FROM crawls WHERE status = 'done'").fetchone() == (
         2, 2)
     con.close()
+
+
+def test_every_archived_record_passes_warcio_digest_checks(site: Site, paths: Paths) -> None:
+    """Records are built by hand (not by warcio's writer): warcio must read every one, digests included —
+    requests, responses, a POST's form, and the revisits of an unchanged second crawl."""
+    build_site(site)
+    crawl(demo_city(site), paths)
+    assert crawl(demo_city(site), paths).unchanged > 0
+    types = Counter()
+    for part in paths.archive.glob("*.warc.gz"):
+        with part.open("rb") as fh:
+            for rec in ArchiveIterator(fh, check_digests="raise"):
+                rec.content_stream().read()  # the digests are checked as the record is read to its end
+                types[rec.rec_type] += 1
+    assert types["warcinfo"] == 2 and types["request"] == types["response"] > 0  # a revisit has no request
+    assert types["revisit"] > 0
+
+
+def test_crawl_leaves_no_fetch_process_behind(site: Site, paths: Paths) -> None:
+    build_site(site)
+    crawl(demo_city(site), paths)
+    assert multiprocessing.active_children() == []
+
+
+def test_fetch_process_answers_as_the_fetcher_does(site: Site) -> None:
+    site.html("/a", "<p>第一页</p>", encoding="gbk")
+    host = urlsplit(site.base).netloc
+
+    async def go():
+        fetcher = FetchProcess({host}, [(host, 1, 0.0, False)], retries=0)
+        try:
+            await fetcher.open()
+            results = await asyncio.gather(fetcher.fetch(site.base + "/a"), fetcher.fetch(site.base + "/missing"),
+                                           fetcher.fetch("http://elsewhere.invalid/x"),
+                                           fetcher.fetch(site.base + "/a", form={"page": "2"}))
+            await fetcher.aclose()
+        finally:
+            fetcher.close()
+        return results, fetcher
+    (page, missing, elsewhere, posted), fetcher = asyncio.run(go())
+    direct = fetch(site, "/a")
+    assert (page.status, page.body, page.content_type) == (direct.status, direct.body, direct.content_type)
+    assert missing.status == 404 and "404" in missing.error
+    assert elsewhere.status is None and "拒绝抓取" in elsewhere.error
+    assert posted.method == "POST" and posted.form == {"page": "2"}
+    assert not fetcher._process.is_alive()
+
+
+def test_a_dead_fetch_process_fails_the_requests_instead_of_hanging(site: Site) -> None:
+    site.html("/a", "<p>ok</p>")
+    host = urlsplit(site.base).netloc
+
+    async def go():
+        fetcher = FetchProcess({host}, [(host, 1, 0.0, False)])
+        try:
+            await fetcher.open()
+            assert (await fetcher.fetch(site.base + "/a")).status == 200
+            fetcher._process.kill()
+            with pytest.raises(RuntimeError, match="抓取子进程"):
+                await asyncio.wait_for(fetcher.fetch(site.base + "/a"), 10)
+            await fetcher.aclose()
+        finally:
+            fetcher.close()
+    asyncio.run(go())
 
 
 def test_published_snapshot_holds_the_records(site: Site, paths: Paths) -> None:

@@ -1,0 +1,151 @@
+"""The fetcher in a process of its own, so requests stay in flight while the crawl archives, reads and stores.
+
+A crawl spends about a third of its CPU time in the HTTP client (httpx) and two thirds on what it does with
+the answers; in one process the two take turns on one core, and while a page is being read no request of
+that host is on the wire. Here the real ``Fetcher`` (every politeness rule: per-host semaphore and delay,
+robots.txt, retries, redirects checked against the configured hosts, the size limit) runs on the event loop
+of a child process, and the crawl talks to it through this stand-in with the same ``fetch``. The crawl and
+the fetcher then run on two cores, and the fetcher keeps a host's ``concurrency`` requests going whatever
+the crawl is doing.
+
+The protocol is pickled tuples, each prefixed by its length, over a socket pair: ``(n, url, form,
+headers)`` one way, ``(n, FetchResult)`` the other. The child is forked before the crawl opens its database
+or archive (a fork costs milliseconds; a fresh interpreter importing httpx would cost a quarter of a
+second per crawl), runs nothing of the crawl's, and leaves with ``os._exit`` (multiprocessing's fork
+start). It ends when the crawl closes its end of the socket — also when the crawl's process is killed
+(``kill -9``): the socket's end is the child's signal to go, so no fetcher outlives its crawl.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import multiprocessing
+import pickle
+import signal
+import socket
+import struct
+
+from crawlers.fetch import FetchResult, Fetcher
+
+_LENGTH = struct.Struct("!I")
+HostSettings = tuple[str, int, float, bool]  # host, concurrency, delay, robots
+
+
+class FetchProcess:
+    """A ``Fetcher(allowed_hosts, **options)`` in a child process, its hosts configured with ``hosts``.
+
+    Forks when created (do it before opening files the child must not hold); then ``open`` and ``fetch``
+    on one event loop, ``aclose`` when done with the loop, and ``close`` in any case.
+    """
+
+    def __init__(self, allowed_hosts: set[str], hosts: list[HostSettings], **options: object) -> None:
+        self._socket, theirs = socket.socketpair()
+        self._process = multiprocessing.get_context("fork").Process(
+            target=_serve, args=(theirs, self._socket, allowed_hosts, hosts, options), daemon=True,
+            name="sgs-fetch")
+        self._process.start()
+        theirs.close()
+        self._numbers = itertools.count()
+        self._pending: dict[int, asyncio.Future[FetchResult]] = {}
+        self._writer: asyncio.StreamWriter | None = None
+        self._receiver: asyncio.Task | None = None
+
+    async def open(self) -> None:
+        """Attach to the running event loop (once, before the first ``fetch``)."""
+        reader, self._writer = await asyncio.open_unix_connection(sock=self._socket)
+        self._receiver = asyncio.create_task(self._receive(reader))
+
+    async def fetch(self, url: str, *, form: dict[str, str] | None = None,
+                    headers: dict[str, str] | None = None) -> FetchResult:
+        """As ``Fetcher.fetch``: never raises for network or HTTP trouble."""
+        assert self._writer is not None and self._receiver is not None, "FetchProcess.open() first"
+        if self._receiver.done():
+            raise RuntimeError("抓取子进程意外退出")
+        number = next(self._numbers)
+        future = asyncio.get_running_loop().create_future()
+        self._pending[number] = future
+        _send(self._writer, (number, url, form, headers))
+        try:
+            return await future
+        finally:
+            self._pending.pop(number, None)
+
+    async def _receive(self, reader: asyncio.StreamReader) -> None:
+        """Hand each result to the request waiting for it; if the child dies, fail every waiting request."""
+        try:
+            while (message := await _read(reader)) is not None:
+                future = self._pending.get(message[0])
+                if future is not None and not future.done():
+                    future.set_result(message[1])
+        finally:
+            lost = RuntimeError("抓取子进程意外退出")
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(lost)
+
+    async def aclose(self) -> None:
+        """Close our end: the child's signal to stop (``close`` later waits for it, off the crawl's path)."""
+        if self._writer is not None:
+            self._writer.close()
+            try:
+                await self._writer.wait_closed()
+            except OSError:
+                pass
+            if self._receiver is not None:
+                await self._receiver
+
+    def close(self) -> None:
+        """Close our end if still open and wait for the child to leave (killed after 10 s)."""
+        self._socket.close()
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+
+
+def _send(writer: asyncio.StreamWriter, message: tuple) -> None:
+    data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    writer.write(_LENGTH.pack(len(data)) + data)
+
+
+async def _read(reader: asyncio.StreamReader) -> tuple | None:
+    """The next message, or None when the other side has closed its end."""
+    try:
+        size, = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
+        return pickle.loads(await reader.readexactly(size))
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return None
+
+
+# --- the child -------------------------------------------------------------------------------------
+
+def _serve(sock: socket.socket, parents: socket.socket, allowed_hosts: set[str], hosts: list[HostSettings],
+           options: dict) -> None:
+    parents.close()  # the crawl's end, inherited by the fork: only the crawl may hold it, or EOF never comes
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the crawl's to handle; its closing socket stops us
+    asyncio.run(_serve_async(sock, allowed_hosts, hosts, options))
+
+
+async def _serve_async(sock: socket.socket, allowed_hosts: set[str], hosts: list[HostSettings],
+                       options: dict) -> None:
+    reader, writer = await asyncio.open_unix_connection(sock=sock)
+    tasks: set[asyncio.Task] = set()
+
+    async def one(number: int, url: str, form: dict | None, headers: dict | None) -> None:
+        try:
+            result = await fetcher.fetch(url, form=form, headers=headers)
+        except Exception as exc:  # a bug, not the network: answer anyway, or the crawl would wait for ever
+            result = FetchResult(url, url, error=f"抓取 {url} 时出错：{exc!r}", form=form)
+        _send(writer, (number, result))
+
+    async with Fetcher(allowed_hosts, **options) as fetcher:
+        for host, concurrency, delay, robots in hosts:
+            fetcher.configure_host(host, concurrency=concurrency, delay=delay, robots=robots)
+        while (message := await _read(reader)) is not None:
+            task = asyncio.create_task(one(*message))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    writer.close()
