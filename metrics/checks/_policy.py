@@ -42,6 +42,10 @@ class Policy:
     def max_months(self, day: date, severity: str) -> int:
         return self.rule_for(day).months(severity)
 
+    def shortest_months(self) -> int:
+        """The shortest publication period any rule gives any severity: no penalty's period ends sooner."""
+        return min(r.months(s) for r in self.rules for s in SEVERITIES)
+
     def months_sql(self, day: str, severity: str) -> str:
         """SQL: the longest period in months for a decision date and a severity ('light'|'general'|'serious')."""
         def by_severity(rule: PeriodRule) -> str:

@@ -40,10 +40,15 @@ def department_sql(ctx: Context) -> str | None:
     serious = enum_has_any(standard.enums()["CFLB"], "coalesce(r.CF_CFLB, '')", policy.serious_categories)
     severity = f"CASE WHEN {simple_procedure(ctx, 'r')} THEN 'light' WHEN {serious} THEN 'serious' ELSE 'general' END"
     start, end = day(ctx.period.start), day(ctx.period.end)
+    # records whose period cannot have ended (decided less than the shortest period before the period's end,
+    # no earlier 公示截止期) or not seen in the period are dropped before any severity is worked out
     source = f"""(SELECT *, least(_jdrq + to_months(CAST({policy.months_sql('_jdrq', '_severity')} AS INTEGER)),
                              coalesce(TRY_CAST(CF_GSJZQ AS DATE), DATE '9999-12-31')) AS _ends
         FROM (SELECT r.*, TRY_CAST(r.CF_JDRQ AS DATE) AS _jdrq, {severity} AS _severity, {pub_date('r')} AS _pub
-              FROM cf_records r WHERE r.dept_id IS NOT NULL AND TRY_CAST(r.CF_JDRQ AS DATE) IS NOT NULL)) t"""
+              FROM cf_records r WHERE r.dept_id IS NOT NULL AND TRY_CAST(r.CF_JDRQ AS DATE) IS NOT NULL
+                   AND CAST(r.last_seen AS DATE) >= {start}
+                   AND (TRY_CAST(r.CF_JDRQ AS DATE) + to_months({policy.shortest_months()}) < {end}
+                        OR TRY_CAST(r.CF_GSJZQ AS DATE) < {end}))) t"""
     names = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SEVERITIES.items())
     message = (f"'处罚决定日期' || CAST(t._jdrq AS VARCHAR) || '（' || CASE t._severity {names} END "
                f"|| '），公示期至' || CAST(CAST(t._ends AS DATE) AS VARCHAR) || '止，' "
