@@ -121,7 +121,7 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
     deductions. Per kind, the rules' record rows are unioned and joined to their records' evidence
     (department, page URL, fetch id, 文书号, name) once, in one INSERT, rather than once per rule; one INSERT
     per kind, because one for both held both kinds' evidence in memory at once and spilled (a province's
-    findings stage fell from ~55 s to ~NN s). Raises metrics.workdays.CalendarError when a decision falls in
+    findings stage fell from 55 s to 51 s, with no spilling). Raises metrics.workdays.CalendarError when a decision falls in
     a year the calendar does not know.
     """
     codes.register_macros(con)
@@ -207,11 +207,14 @@ def stage_deductions(con: duckdb.DuckDBPyConnection, period: Period, scheme: Sch
              USING (dept_id)""")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _sgs_deductions AS
-        WITH hits AS (
-            SELECT dept_id, rule_id,
-                   count(DISTINCT (kind, record_key)) FILTER (WHERE record_key IS NOT NULL) AS n_rec,
-                   count(*) FILTER (WHERE record_key IS NULL) AS n_dept
-            FROM _sgs_findings GROUP BY dept_id, rule_id),
+        WITH hits AS (  -- records with findings (distinct first: cheaper than count(DISTINCT (kind, key)))
+            SELECT dept_id, rule_id, sum(n_rec)::BIGINT AS n_rec, sum(n_dept)::BIGINT AS n_dept FROM (
+                SELECT dept_id, rule_id, count(*) AS n_rec, 0 AS n_dept
+                FROM (SELECT DISTINCT dept_id, rule_id, kind, record_key FROM _sgs_findings
+                      WHERE record_key IS NOT NULL) GROUP BY ALL
+                UNION ALL
+                SELECT dept_id, rule_id, 0, count(*) FROM _sgs_findings WHERE record_key IS NULL GROUP BY ALL)
+            GROUP BY ALL),
         cents AS (  -- in whole cents, rounded half up in integer arithmetic, so no float ever decides a cent
             SELECT h.dept_id, h.rule_id, h.n_rec, h.n_dept, d.n_records, p.*,
                    CASE p.how WHEN 'rate'

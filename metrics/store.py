@@ -115,13 +115,15 @@ def upsert_records(con: duckdb.DuckDBPyConnection, kind: str, rows: list[dict], 
     """Insert or refresh records in one set-based statement; first_seen is kept, last_seen moves.
 
     ``rows`` hold the record's standard codes plus the meta columns (record_key, dept_id, …); missing
-    keys are NULL. Within one batch the last row for a key wins.
+    keys are NULL. Within one batch the last row for a key wins. Text is stored without surrounding
+    whitespace — a contract the rules over stored records rely on: they match 文书号 as stored, with no
+    trim() over millions of rows (metrics.checks._sql, docs/bench-score.md).
     """
     if not rows:
         return 0
     rows = list({r["record_key"]: r for r in rows}.values())  # last row for a key wins
     cols = record_columns(kind)
-    data = {c: [r.get(c) for r in rows] for c in cols}
+    data = {c: [v.strip() if isinstance(v := r.get(c), str) else v for r in rows] for c in cols}
     data["first_seen"] = data["last_seen"] = [seen_at] * len(rows)
     arrow = pa.table({c: pa.array(v, type=pa.timestamp("us") if c in ("first_seen", "last_seen") else pa.string())
                       for c, v in data.items()})

@@ -34,6 +34,16 @@ def test_upsert_keeps_first_seen_and_moves_last_seen(tmp_path):
     con.close()
 
 
+def test_upsert_stores_text_trimmed(tmp_path):
+    """The duplicate and portal rules join 文书号 as stored, relying on this."""
+    con = store.connect(resolve_paths(tmp_path / "w.duckdb"))
+    store.upsert_records(con, "cf", [{"record_key": "k", "CF_WSH": " 长环罚〔2026〕1号\u3000", "CF_XDR_MC": "\t某公司 ",
+                                      "CF_NR_FK": None}], datetime(2026, 7, 1))
+    assert con.execute("SELECT CF_WSH, CF_XDR_MC, CF_NR_FK FROM cf_records").fetchall() == [
+        ("长环罚〔2026〕1号", "某公司", None)]
+    con.close()
+
+
 def test_database_location_follows_env(tmp_path, monkeypatch):
     monkeypatch.setenv("SGS_DB", str(tmp_path / "x" / "a.duckdb"))
     paths = resolve_paths()

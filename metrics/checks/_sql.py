@@ -45,6 +45,12 @@ def quoted(f: standard.Field, expr: str) -> str:
     return f"'“' || {shown(f, expr)} || '”'"
 
 
+# Stored records (``<kind>_records``) hold text without surrounding whitespace (metrics.store.upsert_records),
+# so the rules joining them on 文书号 (duplicate and portal rules) compare it as stored: a trim() on both sides
+# of those joins cost seconds on a province's 17 M rows. Rules that also check uploaded files (sgs validate)
+# keep trimming, as do emptiness tests (``present``).
+
+
 def present(expr: str) -> str:
     """True when a stored value holds something (NULL and blank both count as absent)."""
     return f"nullif(trim({expr}), '') IS NOT NULL"
@@ -172,15 +178,15 @@ def portal_dates_table(ctx) -> str:
 
 
 def portal_dates(con: duckdb.DuckDBPyConnection, ctx) -> str:
-    """Temp table ``portal_dates_<kind>`` (wsh, portal_date): every trimmed 文书号 on the credit portal with its
+    """Temp table ``portal_dates_<kind>`` (wsh, portal_date): every 文书号 on the credit portal (stored trimmed) with its
     first publication date there; returns its name. Made once per scoring run and kind (``ctx.prepared``):
     portal_missing and portal_late both match site records against it, and building it is the expensive
-    part of both (millions of portal rows trimmed and grouped)."""
+    part of both (millions of portal rows grouped)."""
     name = portal_dates_table(ctx)
     if name not in ctx.prepared:
         wsh = ctx.std.prefixed("WSH")
         con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS
-            SELECT trim({wsh}) AS wsh, min(_pub_date) AS portal_date FROM {portal_records(ctx, attributed=False)}
+            SELECT {wsh} AS wsh, min(_pub_date) AS portal_date FROM {portal_records(ctx, attributed=False)}
             WHERE {wsh} IS NOT NULL GROUP BY ALL""")
         ctx.prepared.add(name)
     return name

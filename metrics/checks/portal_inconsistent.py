@@ -75,7 +75,7 @@ def _rows(ctx: Context) -> str:
        (CASE d.field {labels} END) || '：本部门网站为“' || d.site || '”，信用网站为“' || d.portal || '”' AS message
 FROM (SELECT record_key, unnest([{fields}]) AS d FROM (
     SELECT a.record_key, {values}, {flags}
-    FROM {ctx.source} a JOIN {portal_records(ctx, attributed=False)} p ON trim(p.{wsh}) = trim(a.{wsh})
+    FROM {ctx.source} a JOIN {portal_records(ctx, attributed=False)} p ON p.{wsh} = a.{wsh}
     WHERE {raw_differs})
   WHERE {any_differs})
 WHERE d.differs"""

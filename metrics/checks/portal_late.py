@@ -40,7 +40,7 @@ def prepare(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
     wsh = ctx.std.prefixed("WSH")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {matched_table(ctx)} AS
         SELECT a.record_key, a._jdrq, p.portal_date FROM {ctx.source} a JOIN {portal_dates(con, ctx)} p
-        ON p.wsh = trim(a.{wsh}) WHERE a._jdrq IS NOT NULL""")
+        ON p.wsh = a.{wsh} WHERE a._jdrq IS NOT NULL""")
     start, end = con.execute(
         f"""SELECT min(_jdrq), max(greatest(_jdrq, least(_jdrq + {lookahead_days(ctx.max_workdays)}, portal_date)))
             FROM {matched_table(ctx)}""").fetchall()[0]

@@ -1,6 +1,6 @@
 """未推送至信用网站: a record on the department's site has no counterpart on the credit portal.
 
-Records are matched on the kind's 文书号 (``*_WSH``) after trimming; a site record without a 文书号 cannot
+Records are matched on the kind's 文书号 (``*_WSH``, stored trimmed); a site record without a 文书号 cannot
 be matched and is left to required_missing.
 
 Penalties on natural persons and 简易程序 penalties are published on the department's site but, by 长治（三）,
@@ -49,7 +49,7 @@ def _rows(ctx: Context) -> str:
     docs/bench-score.md)."""
     wsh = ctx.std.get(ctx.std.prefixed("WSH"))
     message = f"{lit(label(wsh) + '为')} || {quoted(wsh, 'a.' + wsh.code)} || '的记录未在信用网站找到'"
-    return finding(f"{ctx.source} a ANTI JOIN {portal_dates_table(ctx)} p ON p.wsh = trim(a.{wsh.code})", wsh.code,
+    return finding(f"{ctx.source} a ANTI JOIN {portal_dates_table(ctx)} p ON p.wsh = a.{wsh.code}", wsh.code,
                    shown(wsh, f"a.{wsh.code}"), message, f"{present('a.' + wsh.code)} AND NOT {_exempt(ctx)}",
                    key="a.record_key")
 
