@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from datetime import date
@@ -303,10 +304,17 @@ def _run_dashboard(paths: Paths, port: int, *, users: Path | None = None, open_d
            "--browser.gatherUsageStats", "false", "--server.runOnSave", "false",
            "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"]
     typer.echo(f"看板地址：http://127.0.0.1:{port}  （Ctrl+C 退出）" + ("  开放演示模式：无需登录" if open_demo else ""))
+    # Streamlit runs as a child; a SIGTERM to sgs (a service manager, a test) is passed on, so stopping
+    # `sgs serve` never leaves a dashboard running without it. Ctrl+C reaches both through the terminal.
+    proc = subprocess.Popen(cmd, env=env)
+    previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
     try:
-        subprocess.run(cmd, env=env, check=False)
+        proc.wait()
     except KeyboardInterrupt:
-        pass
+        proc.terminate()
+        proc.wait(timeout=15)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command()

@@ -71,6 +71,19 @@ def _serve(paths, users: Path, tmp_path: Path):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+    _assert_stopped(base)
+
+
+def _assert_stopped(base: str) -> None:
+    """Stopping ``sgs serve`` stops its Streamlit child too: nothing answers on the port afterwards."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{base}/_stcore/health", timeout=1)
+        except OSError:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"the dashboard at {base} still answers after sgs serve was stopped")
 
 
 @pytest.fixture()
