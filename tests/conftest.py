@@ -58,3 +58,22 @@ def demo_run(demo_server, tmp_path_factory) -> DemoRun:
         con.close()
     manifest = json.loads((root / "ground_truth.json").read_text("utf-8"))
     return DemoRun(paths, server.base_url, config, manifest, summary, scores)
+
+
+@pytest.fixture(scope="module")
+def demo_dashboard(demo_run, tmp_path_factory):
+    """The demo's database with the demo's users file (written as ``sgs demo`` writes it), as the dashboard's
+    environment (SGS_DB, SGS_USERS): ``(paths, [(dept_id, name), …])``."""
+    from dashboard_city import snapshot_frame
+    from sgs.cli import _write_demo_users
+
+    paths = demo_run.paths
+    users_dir = tmp_path_factory.mktemp("demo-users")
+    depts = [(d["dept_id"], d["name"]) for d in snapshot_frame(paths, "SELECT dept_id, name FROM departments "
+                                                                      "ORDER BY dept_id").to_dict("records")]
+    _write_demo_users(resolve_paths(users_dir / "sgs.duckdb"), depts)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SGS_DB", str(paths.db))
+        mp.setenv("SGS_USERS", str(users_dir / "users.toml"))
+        mp.delenv("SGS_OPEN_DEMO", raising=False)
+        yield paths, depts

@@ -8,30 +8,12 @@ import streamlit as st
 
 from dashboard import auth
 from dashboard_city import app, login, run, snapshot_frame, table
-from sgs.cli import _write_demo_users
 
 PAGES = {
     "leader": ["overview", "department", "findings", "subjects", "catalogue", "sources", "access_log"],
     "assessor": ["overview", "department", "findings", "subjects", "catalogue", "sources"],
     "department": ["department", "subjects", "catalogue", "sources"],
 }
-
-
-@pytest.fixture(scope="module")
-def demo(demo_run, tmp_path_factory):
-    """The demo's database with the demo's users file (written as ``sgs demo`` writes it)."""
-    paths = demo_run.paths
-    users_dir = tmp_path_factory.mktemp("demo-users")
-    depts = [(d["dept_id"], d["name"]) for d in snapshot_frame(paths, "SELECT dept_id, name FROM departments "
-                                                                      "ORDER BY dept_id").to_dict("records")]
-    from sgs.settings import resolve_paths
-
-    _write_demo_users(resolve_paths(users_dir / "sgs.duckdb"), depts)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SGS_DB", str(paths.db))
-        mp.setenv("SGS_USERS", str(users_dir / "users.toml"))
-        mp.delenv("SGS_OPEN_DEMO", raising=False)
-        yield paths, depts
 
 
 @pytest.fixture(autouse=True)
@@ -49,8 +31,8 @@ def _user(role: str, depts) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("role", list(PAGES))
-def test_every_page_renders_for_every_role(demo, role: str) -> None:
-    _paths, depts = demo
+def test_every_page_renders_for_every_role(demo_dashboard, role: str) -> None:
+    _paths, depts = demo_dashboard
     user, pw = _user(role, depts)
     at = login(app(), user, pw)
     assert at.sidebar.caption[0].value.endswith(f"（{auth.ROLES[role]}）")
@@ -63,8 +45,8 @@ def test_every_page_renders_for_every_role(demo, role: str) -> None:
             at.switch_page(f"dashboard/views/{page}.py")
 
 
-def test_overview_figures_equal_the_database(demo) -> None:
-    paths, depts = demo
+def test_overview_figures_equal_the_database(demo_dashboard) -> None:
+    paths, depts = demo_dashboard
     at = login(app(), "leader", "leader-demo")
     period = at.sidebar.selectbox[0].value
     expected = snapshot_frame(paths, """
@@ -92,8 +74,8 @@ def test_overview_figures_equal_the_database(demo) -> None:
         assert any("暂无按月评分" in i.value for i in at.info)
 
 
-def test_department_user_on_the_demo(demo) -> None:
-    paths, depts = demo
+def test_department_user_on_the_demo(demo_dashboard) -> None:
+    paths, depts = demo_dashboard
     # the department with the most findings, so its list is not empty
     dept = snapshot_frame(paths, "SELECT dept_id, count(*) AS n FROM findings WHERE period = '2026Q3' "
                                  "GROUP BY dept_id ORDER BY n DESC, dept_id LIMIT 1")["dept_id"][0]
@@ -119,8 +101,8 @@ def test_department_user_on_the_demo(demo) -> None:
     assert not at.html
 
 
-def test_subject_search_by_credit_code(demo) -> None:
-    paths, _depts = demo
+def test_subject_search_by_credit_code(demo_dashboard) -> None:
+    paths, _depts = demo_dashboard
     code = snapshot_frame(paths, """SELECT XK_XDR_SHXYM AS c FROM xk_records WHERE XK_XDR_SHXYM IS NOT NULL
                                     ORDER BY record_key LIMIT 1""")["c"][0]
     expected = snapshot_frame(paths, """SELECT (SELECT count(*) FROM xk_records WHERE XK_XDR_SHXYM = $1)

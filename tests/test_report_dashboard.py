@@ -13,27 +13,9 @@ from docx import Document
 
 from conftest import QUARTERS
 from dashboard import auth, queries
-from dashboard_city import app, login, run, snapshot_frame
-from sgs.cli import _write_demo_users
+from dashboard_city import app, login, run
 
 PERIOD = QUARTERS[-1]
-
-
-@pytest.fixture(scope="module")
-def demo(demo_run, tmp_path_factory):
-    """The demo's database with the demo's users file (as ``sgs demo`` writes it)."""
-    paths = demo_run.paths
-    users_dir = tmp_path_factory.mktemp("report-users")
-    depts = [(d["dept_id"], d["name"]) for d in snapshot_frame(paths, "SELECT dept_id, name FROM departments "
-                                                                      "ORDER BY dept_id").to_dict("records")]
-    from sgs.settings import resolve_paths
-
-    _write_demo_users(resolve_paths(users_dir / "sgs.duckdb"), depts)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SGS_DB", str(paths.db))
-        mp.setenv("SGS_USERS", str(users_dir / "users.toml"))
-        mp.delenv("SGS_OPEN_DEMO", raising=False)
-        yield paths, depts
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +30,7 @@ def _labels(at) -> list[str]:
 
 
 @pytest.mark.parametrize("role", ["leader", "assessor"])
-def test_leaders_and_assessors_download_report_and_workbook(demo, role) -> None:
+def test_leaders_and_assessors_download_report_and_workbook(demo_dashboard, role) -> None:
     at = login(app(), role, f"{role}-demo")
     at.switch_page("dashboard/views/overview.py")
     run(at)
@@ -63,8 +45,8 @@ def test_leaders_and_assessors_download_report_and_workbook(demo, role) -> None:
     assert [r[1] for r in book["部门排名"].iter_rows(min_row=2, values_only=True)] == shown["dept_id"].tolist()
 
 
-def test_department_downloads_only_its_own_notice(demo) -> None:
-    _paths, depts = demo
+def test_department_downloads_only_its_own_notice(demo_dashboard) -> None:
+    _paths, depts = demo_dashboard
     (own, own_name), (other, other_name) = depts[0], depts[1]
     at = login(app(), own, f"{own}-demo")
     at.switch_page("dashboard/views/department.py")
