@@ -6,6 +6,7 @@ import sys
 import textwrap
 from datetime import datetime
 
+import duckdb
 import pytest
 
 from metrics import store
@@ -94,3 +95,21 @@ def test_readers_and_a_writer_in_another_process_never_block_each_other(tmp_path
     reader = store.open_snapshot(paths)
     assert reader.execute("SELECT count(*) FROM xk_records").fetchone()[0] == 2
     reader.close()
+
+
+def test_snapshot_holds_committed_data_only(tmp_path):
+    """The snapshot is a copy of the checkpointed file: what was committed, never another transaction's
+    uncommitted rows, and readable on its own."""
+    paths = resolve_paths(tmp_path / "w.duckdb")
+    con = store.connect(paths)
+    store.upsert_records(con, "cf", [{"record_key": "a", "CF_WSH": "A"}], datetime(2026, 7, 1))
+    other = con.cursor()
+    other.execute("BEGIN")
+    other.execute("INSERT INTO cf_records (record_key, CF_WSH) VALUES ('b', 'B')")
+    store.upsert_records(con, "cf", [{"record_key": "c", "CF_WSH": "C"}], datetime(2026, 7, 1))
+    snap = store.publish(con, paths)
+    other.execute("ROLLBACK")
+    con.close()
+    with duckdb.connect(str(snap), read_only=True) as reader:
+        assert reader.execute("SELECT record_key FROM cf_records ORDER BY 1").fetchall() == [("a",), ("c",)]
+        assert reader.execute("SELECT max(version) FROM schema_version").fetchall() == [(store.schema_version(),)]
