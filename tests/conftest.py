@@ -77,3 +77,16 @@ def demo_dashboard(demo_run, tmp_path_factory):
         mp.setenv("SGS_USERS", str(users_dir / "users.toml"))
         mp.delenv("SGS_OPEN_DEMO", raising=False)
         yield paths, depts
+
+
+@pytest.fixture()
+def fresh_caches():
+    """Streamlit's caches outlive an AppTest run; each test starts from the snapshot, not a memory.
+    AppTest modules use it with ``pytestmark = pytest.mark.usefixtures("fresh_caches")``."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()

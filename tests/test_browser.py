@@ -207,4 +207,3 @@ def test_cjk_font_installed() -> None:
         if ON_CI:
             pytest.fail("no CJK font on CI: .ci/run should install fonts-noto-cjk")
         pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
-    assert "CJK" in fonts or "Noto" in fonts or fonts.strip()

@@ -11,13 +11,14 @@ import json
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard_city import (MASKED_ID, RAW_ID, RAW_PHONE, app, build_city, city_for_app, login, run, snapshot_frame,
                             table)
 from metrics import store
 from sgs.settings import Paths, resolve_paths
+
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 DEPT_PAGE = "dashboard/views/department.py"
 
@@ -27,16 +28,6 @@ def dashboard_db(tmp_path_factory: pytest.TempPathFactory):
     """A published snapshot of a small two-county city; ``SGS_DB`` points at its working database."""
     with city_for_app(tmp_path_factory.mktemp("city")) as paths:
         yield paths
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    """Streamlit's caches outlive an AppTest run; each test starts from the snapshot, not a memory."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 _snapshot_frame = snapshot_frame

@@ -6,11 +6,12 @@ from __future__ import annotations
 import inspect
 
 import pytest
-import streamlit as st
 
 from dashboard import auth, queries, workbench
 from dashboard_city import app, city_for_app, login, run, table, write_test_users
 from sgs.settings import Paths
+
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 SCJ = auth.Viewer("scj", "scj", "department", "d_scj")
 JTJ = auth.Viewer("jtj", "jtj", "department", "d_jtj")
@@ -22,13 +23,6 @@ JUDGE = auth.Viewer("judge", "judge", "assessor")
 def city(tmp_path_factory: pytest.TempPathFactory):
     with city_for_app(tmp_path_factory.mktemp("access")) as paths:
         yield paths
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    st.cache_data.clear()
-    yield
-    st.cache_data.clear()
 
 
 # --- passwords and the users file ----------------------------------------------------------------

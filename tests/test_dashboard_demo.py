@@ -4,23 +4,17 @@ department user sees its own department only."""
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 
 from dashboard import auth
 from dashboard_city import app, login, run, snapshot_frame, table
+
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 PAGES = {
     "leader": ["overview", "department", "findings", "subjects", "catalogue", "sources", "access_log"],
     "assessor": ["overview", "department", "findings", "subjects", "catalogue", "sources"],
     "department": ["department", "subjects", "catalogue", "sources"],
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    st.cache_data.clear()
-    yield
-    st.cache_data.clear()
 
 
 def _user(role: str, depts) -> tuple[str, str]:

@@ -8,21 +8,15 @@ from datetime import date
 
 import openpyxl
 import pytest
-import streamlit as st
 from docx import Document
 
 from conftest import QUARTERS
 from dashboard import auth, queries
 from dashboard_city import app, login, run
 
+pytestmark = pytest.mark.usefixtures("fresh_caches")
+
 PERIOD = QUARTERS[-1]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    st.cache_data.clear()
-    yield
-    st.cache_data.clear()
 
 
 def _labels(at) -> list[str]:

@@ -31,25 +31,25 @@ def main() -> None:
         st.dataframe(table[["部门", "来源", "渠道", "类型", "最近采集", "状态", "页面数", "记录数", "错误数",
                             "错误信息", "可用性问题", "入口地址"]], hide_index=True,
                      column_config={"最近采集": st.column_config.DatetimeColumn("最近采集", format="YYYY-MM-DD HH:mm")})
-    st.subheader("采集历史")
     runs = queries.source_runs(snapshot, who)
-    if runs.empty:
-        st.info("暂无逐来源的采集历史：运行 sgs crawl 后在此显示。")
-    else:
-        runs["status"] = runs["status"].map(lambda s: STATUS.get(s, s))
-        with st.container(key="source_runs"):
-            st.dataframe(runs.rename(columns={"started_at": "开始时间", "source_id": "来源", "status": "状态",
-                                              "pages": "页面数", "records": "记录数", "errors": "错误数",
-                                              "message": "错误信息", "crawl_id": "采集批次"}), hide_index=True)
-    st.subheader("可用性问题")
+    runs["status"] = runs["status"].map(lambda s: STATUS.get(s, s))
+    _section("采集历史", "source_runs", runs, "暂无逐来源的采集历史：运行 sgs crawl 后在此显示。",
+             {"started_at": "开始时间", "source_id": "来源", "status": "状态", "pages": "页面数", "records": "记录数",
+              "errors": "错误数", "message": "错误信息", "crawl_id": "采集批次"})
     problems = queries.availability(snapshot, who)
-    if problems.empty:
-        st.info("暂无可用性问题记录。")
-    else:
-        problems["problem"] = problems["problem"].map(lambda p: PROBLEMS.get(p, p))
-        with st.container(key="availability"):
-            st.dataframe(problems.rename(columns={"observed_at": "发现时间", "source_id": "来源", "dept_name": "部门",
-                                                  "problem": "问题", "url": "地址", "detail": "说明"}), hide_index=True)
+    problems["problem"] = problems["problem"].map(lambda p: PROBLEMS.get(p, p))
+    _section("可用性问题", "availability", problems, "暂无可用性问题记录。",
+             {"observed_at": "发现时间", "source_id": "来源", "dept_name": "部门", "problem": "问题", "url": "地址",
+              "detail": "说明"})
 
+
+def _section(title: str, key: str, frame, empty: str, labels: dict[str, str]) -> None:
+    """A titled table with Chinese column names, or a note saying why there is none yet."""
+    st.subheader(title)
+    if frame.empty:
+        st.info(empty)
+        return
+    with st.container(key=key):
+        st.dataframe(frame.rename(columns=labels), hide_index=True)
 
 main()
