@@ -21,6 +21,8 @@ HOWS = {"rate": "按比例", "fixed": "按条"}
 DEDUCTION_KEYS = ("how", "points", "dept_points", "cap")  # the rest of a [rules.<id>] table goes to the rule
 DEFAULT_OFFICE = "社会信用体系建设工作领导小组办公室"  # [report] defaults (docs/reports.md)
 DEFAULT_REMEDIATION_WORKDAYS = 15
+DEFAULT_MAX_UNVERIFIED_SHARE = 0.5  # [ranking] default (docs/scoring.md)
+STANDINGS = {"ranked": "参加排名", "no_records": "本期无公示记录", "insufficient_evidence": "证据不足"}
 
 
 class SchemeError(ValueError):
@@ -50,6 +52,8 @@ class Scheme:
     rule_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # rule id → parameters for the rule
     office: str = DEFAULT_OFFICE  # [report] office: who issues the report and the notices
     remediation_workdays: int = DEFAULT_REMEDIATION_WORKDAYS  # [report] remediation_workdays: 整改期限, working days after the report date
+    rank_without_records: bool = False  # [ranking]: a department with nothing to assess is listed, not ranked
+    max_unverified_share: float = DEFAULT_MAX_UNVERIFIED_SHARE  # [ranking]: above it, 证据不足 instead of a rank
 
     def deduction(self, rule: Rule) -> Deduction:
         """The rule's own entry, or its severity's default."""
@@ -102,6 +106,22 @@ def _deduction(doc: dict, path: Path, key: str) -> Deduction:
     return Deduction(how, **numbers)
 
 
+def _ranking(doc: dict, path: Path) -> tuple[bool, float]:
+    """The ``[ranking]`` table: who is ranked (docs/scoring.md); absent keys take the defaults."""
+    table = _get(doc, path, "ranking", dict) if "ranking" in doc else {}
+    if unknown := sorted(set(table) - {"rank_without_records", "max_unverified_share"}):
+        raise SchemeError(f"评分方案文件 {path} 中 ranking.{unknown[0]} 不是已知的键"
+                          "（应为 rank_without_records 或 max_unverified_share）")
+    rank_empty = table.get("rank_without_records", False)
+    if not isinstance(rank_empty, bool):
+        raise SchemeError(f"评分方案文件 {path} 中 ranking.rank_without_records 应为 true 或 false")
+    share = (_get(doc, path, "ranking.max_unverified_share", (int, float)) if "max_unverified_share" in table
+             else DEFAULT_MAX_UNVERIFIED_SHARE)
+    if not 0 <= share <= 1:
+        raise SchemeError(f"评分方案文件 {path} 中 ranking.max_unverified_share 应在 0 到 1 之间（如 0.5）")
+    return rank_empty, float(share)
+
+
 def load_scheme(path: str | Path | None = None) -> Scheme:
     """Read and validate a scheme file (default: the newest year's)."""
     path = Path(path) if path is not None else latest_scheme_path()
@@ -134,7 +154,10 @@ def load_scheme(path: str | Path | None = None) -> Scheme:
                 else DEFAULT_REMEDIATION_WORKDAYS)
     if workdays < 1:
         raise SchemeError(f"评分方案文件 {path} 中 report.remediation_workdays 应为正整数（工作日数）")
+    rank_without_records, max_unverified_share = _ranking(doc, path)
     return Scheme(
+        rank_without_records=rank_without_records,
+        max_unverified_share=max_unverified_share,
         office=_get(doc, path, "report.office", str) if "office" in report else DEFAULT_OFFICE,
         remediation_workdays=workdays,
         version=_get(doc, path, "version", str),
