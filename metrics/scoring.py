@@ -25,7 +25,7 @@ import duckdb
 
 from metrics import codes, standard
 from metrics.checks import INDICATORS, Check, Context, Rule, all_checks, all_rules
-from metrics.checks._sql import lit
+from metrics.checks._sql import lit, stated_date
 from metrics.checks._sql import register_macros as register_mask_macros
 from metrics.periods import Period, parse_period
 from metrics.scheme import HOWS, Scheme, SchemeError, load_scheme
@@ -35,9 +35,9 @@ from metrics.workdays import Calendar, default_calendar
 __all__ = ["SchemeError", "ScoringError", "Scheme", "load_scheme", "score_period", "department_scores"]
 
 FINDING_COLUMNS = ("finding_id", "period", "dept_id", "kind", "record_key", "channel", "rule_id", "indicator",
-                   "severity", "field", "value", "message", "url", "fetch_id", "status", "wsh", "subject")
+                   "severity", "field", "value", "message", "url", "fetch_id", "status", "wsh", "subject", "ref_fetch_id")
 SCORE_KEYS = ("period", "dept_id", "name", "county", "n_records", *INDICATORS, "total", "grade", "rank",
-              "county_rank", "prev_total", "prev_rank", "scheme_version")
+              "county_rank", "prev_total", "prev_rank", "scheme_version", "n_unverified", "standing")
 DEDUCTION_COLUMNS = ("period", "dept_id", "indicator", "rule_id", "n_findings", "n_records", "points", "how",
                      "scheme_version")
 
@@ -58,19 +58,18 @@ def assessed_table(kind: str) -> str:
 
 
 def helper_columns(kind: str, alias: str) -> str:
-    """The helper columns every rule may use (Context's docstring): ``_jdrq``, ``_fbrq``, ``_pub_date``."""
+    """The helper columns every rule may use (Context's docstring): ``_jdrq``, ``_fbrq``, ``_stated``, ``_seen``."""
     jdrq = standard.load(kind).prefixed("JDRQ")
-    fbrq, seen = f"TRY_CAST({alias}.FBRQ AS DATE)", f"CAST({alias}.first_seen AS DATE)"
-    return (f"TRY_CAST({alias}.{jdrq} AS DATE) AS _jdrq, {fbrq} AS _fbrq, "
-            f"CASE WHEN {fbrq} <= {seen} THEN {fbrq} ELSE {seen} END AS _pub_date")
+    return (f"TRY_CAST({alias}.{jdrq} AS DATE) AS _jdrq, TRY_CAST({alias}.FBRQ AS DATE) AS _fbrq, "
+            f"{stated_date(alias)} AS _stated, CAST({alias}.first_seen AS DATE) AS _seen")
 
 
 def stage_assessed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
     """Define ``assessed_<kind>``: the period's site records of known departments, with helper columns.
 
     ``_jdrq``/``_fbrq`` are the decision and stated publication dates as DATE (NULL when not a date);
-    ``_pub_date`` is the publication date the timeliness rule judges: the stated date when it is a date not
-    after the day sgs first saw the record, else that first-seen day. Returns the number of records.
+    ``_stated`` is the stated date when credible (not after the day sgs first saw the record), ``_seen``
+    that first-seen day: the evidence the timeliness rules judge by. Returns the number of records.
 
     A temporary *view* over the one record table, not a copy: a province's records do not fit in memory
     twice, and each rule then reads only the compressed columns it needs (docs/bench-score.md). Records of
@@ -92,9 +91,15 @@ def stage_assessed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
 
 
 def _record_rows(kind: str, rule: Rule, sql: str) -> str:
-    """A rule's (record_key, field, value, message) rows tagged with kind and rule."""
-    return (f"SELECT {lit(kind)} AS kind, {lit(rule.id)} AS rule_id, f.record_key, f.field, "
-            f"CAST(f.value AS VARCHAR) AS value, f.message FROM ({sql}) f")
+    """A rule's (record_key, field, value, message[, ref_fetch_id]) rows tagged with kind and rule."""
+    return (f"SELECT {lit(kind)} AS kind, {lit(rule.id)} AS rule_id, "
+            f"f.* REPLACE (CAST(f.value AS VARCHAR) AS value) FROM ({sql}) f")
+
+
+# the shape every rule's record rows are unioned into (BY NAME: a rule without ``ref_fetch_id`` gets NULL)
+_RECORD_SHAPE = ("SELECT NULL::VARCHAR AS kind, NULL::VARCHAR AS rule_id, NULL::VARCHAR AS record_key, "
+                 "NULL::VARCHAR AS field, NULL::VARCHAR AS value, NULL::VARCHAR AS message, "
+                 "NULL::VARCHAR AS ref_fetch_id WHERE false")
 
 
 def _wrap_department(period: Period, kind: str, rule: Rule, sql: str) -> str:
@@ -102,7 +107,7 @@ def _wrap_department(period: Period, kind: str, rule: Rule, sql: str) -> str:
     return f"""SELECT {lit(period.label)} AS period, f.dept_id, {lit(kind)} AS kind, NULL::VARCHAR AS record_key,
        'site' AS channel, {lit(rule.id)} AS rule_id, {lit(rule.indicator)} AS indicator,
        {lit(rule.severity)} AS severity, f.field, CAST(f.value AS VARCHAR) AS value, f.message, f.url, f.fetch_id,
-       'open' AS status, NULL::VARCHAR AS wsh, NULL::VARCHAR AS subject
+       'open' AS status, NULL::VARCHAR AS wsh, NULL::VARCHAR AS subject, NULL::VARCHAR AS ref_fetch_id
 FROM ({sql}) f"""
 
 
@@ -141,12 +146,13 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
             dept_sql = check.department_sql(ctx) if check.department_sql else None
             if dept_sql:
                 department_rows.append(_wrap_department(period, kind, check.rule, dept_sql))
+            stage_unverified(con, period, ctx, check)
         if record_rows:
             _insert_findings(con, f"""
                 SELECT {lit(period.label)} AS period, a.dept_id, f.kind, f.record_key, a.channel, f.rule_id,
                        m.indicator, m.severity, f.field, f.value, f.message, a.url, a.fetch_id, 'open' AS status,
-                       a.{kind.upper()}_WSH AS wsh, a.{kind.upper()}_XDR_MC AS subject
-                FROM ({' UNION ALL '.join(record_rows)}) f
+                       a.{kind.upper()}_WSH AS wsh, a.{kind.upper()}_XDR_MC AS subject, f.ref_fetch_id
+                FROM ({' UNION ALL BY NAME '.join([_RECORD_SHAPE, *record_rows])}) f
                      JOIN (SELECT * FROM {assessed_table(kind)} WHERE dept_id IN (SELECT dept_id FROM departments)) a
                           USING (record_key)
                      JOIN (VALUES {rules}) m(rule_id, indicator, severity) USING (rule_id)""")
@@ -154,6 +160,23 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
         _insert_findings(con, " UNION ALL ".join(department_rows))
     con.execute(f"CREATE OR REPLACE TEMP VIEW _sgs_findings AS SELECT * FROM findings WHERE period = {lit(period.label)}")
     return con.execute("SELECT count(*) FROM _sgs_findings").fetchall()[0][0]
+
+
+def stage_unverified(con: duckdb.DuckDBPyConnection, period: Period, ctx: Context, check: Check) -> None:
+    """Write what the rule's evidence could not decide (未能核验) into ``unverified``: record rows joined
+    to their records' department and evidence, department rows as they come. Never deducted."""
+    head = f"{lit(period.label)} AS period"
+    if check.unverified_sql and (sql := check.unverified_sql(ctx)):
+        wsh = ctx.std.prefixed("WSH")
+        con.execute(f"""INSERT INTO unverified BY NAME
+            SELECT {head}, a.dept_id, {lit(ctx.kind)} AS kind, u.record_key, a.channel, {lit(check.rule.id)} AS rule_id,
+                   u.reason, a.url, a.fetch_id, a.{wsh} AS wsh
+            FROM ({sql}) u JOIN {ctx.source} a USING (record_key)
+            WHERE a.dept_id IN (SELECT dept_id FROM departments)""")
+    if check.unverified_department_sql and (sql := check.unverified_department_sql(ctx)):
+        con.execute(f"""INSERT INTO unverified BY NAME
+            SELECT {head}, u.dept_id, {lit(ctx.kind)} AS kind, 'site' AS channel, {lit(check.rule.id)} AS rule_id,
+                   u.reason, u.url, u.fetch_id FROM ({sql}) u WHERE u.dept_id IN (SELECT dept_id FROM departments)""")
 
 
 def _insert_findings(con: duckdb.DuckDBPyConnection, rows_sql: str) -> None:
@@ -239,6 +262,20 @@ def stage_deductions(con: duckdb.DuckDBPyConnection, period: Period, scheme: Sch
         FROM final""")
 
 
+def _standing_sql(scheme: Scheme) -> str:
+    """SQL over ``lost``'s row ``l``: whether the department is ranked (docs/scoring.md, "Who is ranked").
+
+    ``no_records``: nothing assessed and no department-level finding (a department whose portal records
+    or ledger show decisions has its 专栏未设置或无公示 finding and is ranked with it), unless the scheme
+    ranks such departments; ``insufficient_evidence``: more than the scheme's share of its assessed records
+    could not have their timeliness verified."""
+    has_findings = "l.dept_id IN (SELECT dept_id FROM _sgs_findings)"
+    empty = "false" if scheme.rank_without_records else f"l.n_records = 0 AND NOT {has_findings}"
+    return (f"CASE WHEN {empty} THEN 'no_records' "
+            f"WHEN l.n_records > 0 AND coalesce(u.n_unverified, 0) > {scheme.max_unverified_share} * l.n_records "
+            f"THEN 'insufficient_evidence' ELSE 'ranked' END")
+
+
 def stage_scores(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme, computed_at: datetime) -> None:
     """Department scores into ``_sgs_scores`` and county scores into ``_sgs_county_scores`` (from deductions)."""
     lost = ", ".join(f"coalesce(sum(x.points) FILTER (WHERE x.indicator = {lit(i)}), 0)::{POINTS} AS lost_{i}"
@@ -253,12 +290,18 @@ def stage_scores(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
             SELECT d.dept_id, d.county, d.n_records, {lost}
             FROM _sgs_departments d LEFT JOIN _sgs_deductions x USING (dept_id)
             GROUP BY d.dept_id, d.county, d.n_records),
-        totals AS (SELECT *, {total} AS total FROM lost)
+        totals AS (SELECT l.*, {total} AS total, coalesce(u.n_unverified, 0)::INTEGER AS n_unverified,
+                          {_standing_sql(scheme)} AS standing
+                   FROM lost l LEFT JOIN (SELECT dept_id, count(DISTINCT (kind, record_key)) AS n_unverified
+                                          FROM unverified WHERE period = {lit(period.label)} AND record_key IS NOT NULL
+                                          GROUP BY dept_id) u USING (dept_id))
         SELECT {lit(period.label)} AS period, t.dept_id, t.county, t.n_records, {subs}, t.total,
-               {scheme.grade_sql('t.total')} AS grade,
-               RANK() OVER (ORDER BY t.total DESC) AS rank,
-               RANK() OVER (PARTITION BY t.county ORDER BY t.total DESC) AS county_rank,
-               p.total AS prev_total, p.rank AS prev_rank,
+               CASE WHEN t.standing = 'ranked' THEN {scheme.grade_sql('t.total')} END AS grade,
+               CASE WHEN t.standing = 'ranked' THEN RANK() OVER (PARTITION BY t.standing ORDER BY t.total DESC) END
+                   AS rank,
+               CASE WHEN t.standing = 'ranked'
+                    THEN RANK() OVER (PARTITION BY t.standing, t.county ORDER BY t.total DESC) END AS county_rank,
+               p.total AS prev_total, p.rank AS prev_rank, t.n_unverified, t.standing,
                {lit(scheme.version)} AS scheme_version, $computed_at AS computed_at
         FROM totals t LEFT JOIN scores p ON p.period = {lit(prev)} AND p.dept_id = t.dept_id""",
                 {"computed_at": computed_at})
@@ -268,7 +311,8 @@ def stage_scores(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
         WITH c AS (
             SELECT s.period, s.county, count(*) AS n_departments, sum(s.n_records) AS n_records, {means},
                    round(avg(s.total), 2) AS total, s.scheme_version, s.computed_at
-            FROM _sgs_scores s GROUP BY s.period, s.county, s.scheme_version, s.computed_at)
+            FROM _sgs_scores s WHERE s.standing = 'ranked'
+            GROUP BY s.period, s.county, s.scheme_version, s.computed_at)
         SELECT c.*, {scheme.grade_sql('c.total')} AS grade, RANK() OVER (ORDER BY c.total DESC) AS rank,
                p.total AS prev_total, p.rank AS prev_rank
         FROM c LEFT JOIN county_scores p ON p.period = {lit(prev)} AND p.county = c.county""")
@@ -328,6 +372,7 @@ def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path:
     con.execute("BEGIN")  # all or nothing: a failing rule or calendar leaves the period as it was
     try:
         con.execute("DELETE FROM findings WHERE period = ?", [period.label])
+        con.execute("DELETE FROM unverified WHERE period = ?", [period.label])
         stage_findings(con, period, scheme, calendar or default_calendar(), as_of or date.today(), checks)
         stage_deductions(con, period, scheme, checks)
         stage_scores(con, period, scheme, datetime.now())

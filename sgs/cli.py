@@ -149,17 +149,20 @@ def _score(paths: Paths, period_texts: list[str], scheme: Path | None, calendars
 
 def _print_scores(rows: list[dict]) -> None:
     from metrics.checks import INDICATORS
+    from metrics.scheme import STANDINGS
 
     if not rows:
         return
     typer.echo(f"{rows[0]['period']}  评分方案 {rows[0]['scheme_version']}")
     heads = " ".join(f"{n:>6}" for n in INDICATORS.values())
-    typer.echo(f"{'排名':>4}  {'总分':>6}  {'等级':<4} {heads} {'记录':>4} {'较上期':>6}  部门（县区）")
+    typer.echo(f"{'排名':>4}  {'总分':>6}  {'等级':<4} {heads} {'记录':>4} {'未能核验':>4} {'较上期':>6}  部门（县区）")
     for r in rows:
         subs = " ".join("     —" if r[i] is None else f"{r[i]:>6.2f}" for i in INDICATORS)
         change = "     —" if r["prev_total"] is None else f"{r['total'] - r['prev_total']:>+6.2f}"
-        typer.echo(f"{r['rank']:>4}  {r['total']:>6.2f}  {r['grade']:<4} {subs} {r['n_records']:>4} {change}  "
-                   f"{r['name']}（{r['county']}）")
+        rank = "—" if r["rank"] is None else r["rank"]
+        note = "" if r["standing"] == "ranked" else f"  【{STANDINGS[r['standing']]}，不参加排名】"
+        typer.echo(f"{rank:>4}  {r['total']:>6.2f}  {r['grade'] or '—':<4} {subs} {r['n_records']:>4} "
+                   f"{r['n_unverified']:>8} {change}  {r['name']}（{r['county']}）{note}")
 
 
 @app.command()

@@ -169,16 +169,63 @@ def test_future_decision(con):
     assert findings(con, "date_order") == set()
 
 
-def test_late_publication_falls_back_to_first_seen(con):
-    """No credible stated date: the first-seen day counts (a stated date after first sight is not credible)."""
-    add(con, "cf", "nofbrq", FBRQ=None, seen=datetime(2026, 10, 12, 23, 0))
-    add(con, "cf", "future", FBRQ="2026-10-01", seen=datetime(2026, 10, 13, 8, 0))
-    add(con, "cf", "late", FBRQ="2026-12-01", seen=datetime(2026, 10, 13, 8, 0))
+def walk(con, source: str, crawl: str, started: datetime, status: str = "ok") -> str:
+    """A crawl's walk of ``source`` (its source run; ``ok`` = every list page read) with its first list page
+    archived; returns that page's fetch_id."""
+    con.execute("INSERT INTO crawls (crawl_id, started_at, status) VALUES (?, ?, 'done')", [crawl, started])
+    fetch = f"list-{source}-{crawl}"
+    con.execute("INSERT INTO fetches (fetch_id, crawl_id, source_id, url, fetched_at, status, warc_file, warc_offset, "
+                "role) VALUES (?, ?, ?, 'http://127.0.0.1/list', ?, 200, 'a.warc.gz', 0, 'list')",
+                [fetch, crawl, source, started])
+    con.execute("INSERT INTO source_runs (crawl_id, source_id, started_at, finished_at, status) VALUES (?, ?, ?, ?, ?)",
+                [crawl, source, started, started.replace(minute=30), status])
+    return fetch
+
+
+def unverified(con, rule_id: str) -> dict[str, str]:
+    return dict(con.execute("SELECT record_key, reason FROM unverified WHERE rule_id = ?", [rule_id]).fetchall())
+
+
+def test_late_publication_only_on_evidence(con):
+    """Decided 09-25, due 10-12. Undated records are judged by sightings only: first seen by the deadline is on
+    time; a complete crawl of the column after the deadline that did not list it yet proves it late; anything
+    else is 未能核验 — never late because sgs happened to see it late. A stated date after the record was
+    first seen is not credible and counts as no date."""
+    early = walk(con, "d1-cf", "c-1012", datetime(2026, 10, 12, 9, 0))  # on the deadline day: proves nothing
+    missed = walk(con, "d1-cf", "c-1014", datetime(2026, 10, 14, 9, 0))  # after it: the record was not listed
+    walk(con, "d1-cf", "c-1016", datetime(2026, 10, 16, 9, 0), status="degraded")  # incomplete: proves nothing
+    add(con, "cf", "seen-in-time", FBRQ=None, seen=datetime(2026, 10, 12, 23, 0))
+    add(con, "cf", "stated", FBRQ="2026-10-01", seen=datetime(2026, 10, 13, 8, 0))
+    add(con, "cf", "incredible", FBRQ="2026-12-01", seen=datetime(2026, 10, 13, 8, 0), source_id="d1-cf")
+    add(con, "cf", "absent", FBRQ=None, seen=datetime(2026, 10, 20, 8, 0), source_id="d1-cf")
+    add(con, "cf", "unwalked", FBRQ=None, seen=datetime(2026, 10, 20, 8, 0), source_id="d1-other")
     score(con)
-    late = findings(con, "late_publication")
-    assert {(k, v) for k, _, _, v in late} == {("late", "2026-10-13")}
-    message = con.execute("SELECT message FROM findings WHERE rule_id = 'late_publication'").fetchall()[0][0]
-    assert "2026-10-12" in message and "逾期1天" in message
+    late = con.execute("SELECT record_key, value, message, fetch_id, ref_fetch_id FROM findings "
+                       "WHERE rule_id = 'late_publication'").fetchall()
+    assert [(k, v, f, ref) for k, v, _, f, ref in late] == [("absent", "2026-10-20", "f-absent", missed)]
+    message = late[0][2]
+    assert "2026-10-12" in message and "2026-10-14 09:00 完整采集该栏目时尚未列出" in message and "逾期至少2天" in message
+    reasons = unverified(con, "late_publication")
+    assert set(reasons) == {"incredible", "unwalked"}
+    assert "晚于首次采集日，不予采信" in reasons["incredible"] and "2026-10-12" in reasons["incredible"]
+    assert "此前没有该栏目的完整采集" in reasons["unwalked"]
+    assert early not in {r[4] for r in late}
+    row = con.execute("SELECT n_unverified, standing FROM scores WHERE dept_id = 'd1'").fetchall()[0]
+    assert row == (2, "ranked")  # 2 of 5 records: not above the scheme's share (0.5)
+
+
+def test_too_much_unverified_is_insufficient_evidence(con):
+    """More than [ranking] max_unverified_share of the assessed records unverifiable: 证据不足, not ranked."""
+    add(con, "cf", "dated", FBRQ="2026-10-12", seen=datetime(2026, 10, 13, 8, 0))
+    add(con, "cf", "u1", FBRQ=None, seen=datetime(2026, 10, 20, 8, 0))
+    add(con, "cf", "u2", FBRQ=None, seen=datetime(2026, 10, 20, 8, 0))
+    add(con, "cf", "clean", dept="d2")
+    rows = {r["dept_id"]: r for r in score(con)}
+    assert (rows["d1"]["standing"], rows["d1"]["n_unverified"], rows["d1"]["rank"], rows["d1"]["grade"]) == \
+        ("insufficient_evidence", 2, None, None)
+    assert (rows["d2"]["standing"], rows["d2"]["rank"]) == ("ranked", 1)
+    assert findings(con, "late_publication") == set()
+    assert con.execute("SELECT count(*) FROM deductions WHERE dept_id = 'd1'").fetchall()[0][0] == 0
 
 
 def test_late_publication_skips_invalid_decision_date(con):

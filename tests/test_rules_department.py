@@ -2,7 +2,7 @@
 portal's forbidden records and 超期公示 across the 2017, 2019, 2023 and 2026 period rules."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -15,8 +15,10 @@ from test_checks import AS_OF, BASE, SEEN, add, con, score, wsh  # noqa: F401
 NOW = datetime(2026, 11, 20, 9, 0)  # the crawl that judges 2026Q3 after the fact
 
 
-def column(con, dept: str = "d1", kind: str = "cf", crawl: str = "c1", started: datetime = NOW) -> str:
-    """A configured site column with one archived list page; returns that page's fetch_id."""
+def column(con, dept: str = "d1", kind: str = "cf", crawl: str = "c1", started: datetime = NOW,
+           status: str = "ok") -> str:
+    """A configured site column walked by crawl ``crawl`` (a source run of ``status``: ``ok`` is a complete
+    walk) with one archived list page; returns that page's fetch_id."""
     con.execute("INSERT INTO crawls (crawl_id, started_at, status) SELECT ?, ?, 'done' "
                 "WHERE NOT EXISTS (SELECT 1 FROM crawls WHERE crawl_id = ?)", [crawl, started, crawl])
     source = f"{dept}-{kind}"
@@ -24,8 +26,11 @@ def column(con, dept: str = "d1", kind: str = "cf", crawl: str = "c1", started: 
                 "WHERE NOT EXISTS (SELECT 1 FROM sources WHERE source_id = ?)",
                 [source, dept, kind, f"http://127.0.0.1/{dept}/{kind}/", source])
     fetch = f"list-{dept}-{kind}-{crawl}"
-    con.execute("INSERT INTO fetches (fetch_id, crawl_id, source_id, url, fetched_at, status, warc_file, warc_offset) "
-                "VALUES (?, ?, ?, ?, ?, 200, 'a.warc.gz', 0)", [fetch, crawl, source, f"http://127.0.0.1/{dept}/{kind}/", started])
+    con.execute("INSERT INTO fetches (fetch_id, crawl_id, source_id, url, fetched_at, status, warc_file, warc_offset, "
+                "role) VALUES (?, ?, ?, ?, ?, 200, 'a.warc.gz', 0, 'list')",
+                [fetch, crawl, source, f"http://127.0.0.1/{dept}/{kind}/", started])
+    con.execute("INSERT INTO source_runs (crawl_id, source_id, started_at, finished_at, status) VALUES (?, ?, ?, ?, ?)",
+                [crawl, source, started, started + timedelta(minutes=5), status])
     return fetch
 
 
@@ -91,6 +96,35 @@ def test_column_stale(con):
     assert dept_findings(con, "column_stale") == {("d1", "cf", "FBRQ", "2026-09-01", fetch)}
     message = con.execute("SELECT message FROM findings WHERE rule_id = 'column_stale'").fetchall()[0][0]
     assert "2026-09-01" in message and "20个工作日" in message
+
+
+def unverified(con, rule_id: str) -> set[tuple]:
+    return {tuple(r) for r in con.execute(
+        "SELECT dept_id, kind, record_key, reason FROM unverified WHERE rule_id = ?", [rule_id]).fetchall()}
+
+
+def test_column_stale_only_on_evidence(con):
+    """Stale-looking columns the evidence cannot judge are 未能核验, not findings: d1's column was last walked
+    completely before the quarter ended (the run after it was degraded); d2's shows a record first seen
+    after the quarter that states no date and was never proven absent (it may have been published before)."""
+    column(con, "d1", "cf", "c0", datetime(2026, 9, 20, 9, 0))
+    column(con, "d1", "cf", "c1", NOW, status="degraded")
+    column(con, "d2", "cf")
+    add(con, "cf", "1", CF_JDRQ="2026-08-27", FBRQ="2026-09-01", portal=False)
+    add(con, "cf", "2", dept="d2", CF_JDRQ="2026-08-28", FBRQ="2026-09-01", portal=False)
+    store.upsert_records(con, "cf", [{**BASE["cf"], "CF_WSH": wsh("cf", "3"), "FBRQ": None, "record_key": "3",
+                                      "dept_id": "d2", "source_id": "d2-cf", "channel": "site"}], NOW)
+    for dept, n in (("d1", 90), ("d2", 91)):
+        ledger_rows(con, dept, "cf", [(f"长环罚〔2026〕{n}号", "2026-09-10", None, "有效", None)])
+    score(con)
+    assert dept_findings(con, "column_stale") == set()
+    reasons = {d: r for d, _, _, r in unverified(con, "column_stale")}
+    assert set(reasons) == {"d1", "d2"}
+    assert "没有该栏目的完整采集" in reasons["d1"] and "未标明发布日期的记录" in reasons["d2"]
+    # the department-level rows are not records; record 3 itself (undated, first seen after its deadline, no
+    # earlier complete crawl that missed it) is the one record whose timeliness is unverified
+    assert {(d, k) for d, _, k, _ in unverified(con, "late_publication")} == {("d2", "3")}
+    assert dict(con.execute("SELECT dept_id, n_unverified FROM scores").fetchall()) == {"d1": 0, "d2": 1}
 
 
 def test_column_stale_needs_decisions(con):

@@ -25,13 +25,14 @@ BAD_CODE = {"CF_CFJGDM": make_uscc()[:17] + ("0" if make_uscc()[17] != "0" else 
 #      sub-scores 100·15/30 = 50, 100·32/35 = 91.43, 100·22.5/25 = 90, compliance 100
 #   d2 潞州区 2 records (one licence, one penalty), clean → 100 优秀
 #   d3 市本级 3 records, one missing: required 1/3 × 12 = 4.00 → 96.00 优秀, completeness 100·31/35 = 88.57
-#   d4 市本级 1 record, clean → 100; d5 市本级, no records at all → still scored, 100
+#   d4 市本级 1 record, clean → 100; d5 市本级, no records at all → still scored, 100, but not ranked
+#      (本期无公示记录: the scheme's [ranking] rank_without_records = false), so no grade either
 EXPECTED = {  # dept: n, timeliness, completeness, accuracy, compliance, total, grade, rank, county_rank
-    "d1": (4, 50.0, 91.43, 90.0, 100.0, 79.5, "良好", 5, 2),
+    "d1": (4, 50.0, 91.43, 90.0, 100.0, 79.5, "良好", 4, 2),
     "d2": (2, 100.0, 100.0, 100.0, 100.0, 100.0, "优秀", 1, 1),
-    "d3": (3, 100.0, 88.57, 100.0, 100.0, 96.0, "优秀", 4, 3),
+    "d3": (3, 100.0, 88.57, 100.0, 100.0, 96.0, "优秀", 3, 2),
     "d4": (1, 100.0, 100.0, 100.0, 100.0, 100.0, "优秀", 1, 1),
-    "d5": (0, 100.0, 100.0, 100.0, 100.0, 100.0, "优秀", 1, 1),
+    "d5": (0, 100.0, 100.0, 100.0, 100.0, 100.0, None, None, None),
 }
 KEYS = ("n_records", "timeliness", "completeness", "accuracy", "compliance", "total", "grade", "rank", "county_rank")
 
@@ -88,11 +89,12 @@ def assert_balanced(con, period: str = "2026Q3") -> None:
 
 def test_department_scores_by_hand(city):
     rows = score_period(city, PERIOD, as_of=AS_OF)
-    assert [r["dept_id"] for r in rows] == ["d2", "d4", "d5", "d3", "d1"]  # by rank, ties by id
+    assert [r["dept_id"] for r in rows] == ["d2", "d4", "d3", "d1", "d5"]  # by rank, ties by id; unranked last
     for r in rows:
         assert tuple(r[k] for k in KEYS) == pytest.approx(EXPECTED[r["dept_id"]]), r["dept_id"]
         assert r["scheme_version"] == "sgs-2026.1" and r["period"] == "2026Q3"
-    assert rows[-1]["name"] == "潞州区生态环境分局" and rows[-1]["county"] == "潞州区"
+    assert rows[-2]["name"] == "潞州区生态环境分局" and rows[-2]["county"] == "潞州区"
+    assert [(r["dept_id"], r["standing"]) for r in rows if r["standing"] != "ranked"] == [("d5", "no_records")]
     stored = city.execute("SELECT count(DISTINCT computed_at), min(scheme_version) FROM scores").fetchall()[0]
     assert stored == (1, "sgs-2026.1")
     assert_balanced(city)
@@ -115,7 +117,8 @@ def test_county_scores_are_department_means(city):
         """SELECT county, n_departments, n_records, timeliness, completeness, accuracy, compliance, total, grade, rank
            FROM county_scores WHERE period = '2026Q3'""").fetchall()}
     assert got["潞州区"] == pytest.approx((2, 6, 75.0, (91.43 + 100) / 2, 95.0, 100.0, 89.75, "优秀", 2), abs=0.006)
-    assert got["市本级"] == pytest.approx((3, 4, 100.0, (88.57 + 200) / 3, 100.0, 100.0, 98.67, "优秀", 1), abs=0.006)
+    # d5 (本期无公示记录) is not ranked, so not in its county's mean
+    assert got["市本级"] == pytest.approx((2, 4, 100.0, (88.57 + 100) / 2, 100.0, 100.0, 98.0, "优秀", 1), abs=0.006)
 
 
 def test_rule_cap_then_indicator_cap_largest_first(city, tmp_path):
@@ -190,7 +193,8 @@ def test_previous_period_of_the_same_granularity(city):
     score_period(city, parse_period("2026Q2"), as_of=AS_OF)
     q3 = {r["dept_id"]: r for r in score_period(city, PERIOD, as_of=AS_OF)}
     assert (q3["d1"]["prev_total"], q3["d1"]["prev_rank"]) == (100.0, 1)
-    assert (q3["d4"]["prev_total"], q3["d4"]["prev_rank"]) == (70.0, 5)  # its only Q2 record was late: 1/1 × 30
+    assert (q3["d4"]["prev_total"], q3["d4"]["prev_rank"]) == (70.0, 2)  # its only Q2 record was late: 1/1 × 30;
+    # d2, d3, d5 had no Q2 records (本期无公示记录, unranked), so d4 is second behind d1
     county = dict(city.execute("SELECT county, prev_total FROM county_scores WHERE period = '2026Q3'").fetchall())
     assert county["潞州区"] == pytest.approx((100.0 + 100.0) / 2)
     # months: 2026-09's previous is 2026-08 (not scored yet → None), and rescoring a period refreshes the next
@@ -297,7 +301,7 @@ def test_explain_command(demo_run):
 
     from sgs.cli import app
 
-    worst = max(demo_run.scores["2026Q3"], key=lambda s: (s["rank"], s["dept_id"]))
+    worst = min(demo_run.scores["2026Q3"], key=lambda s: (s["total"], s["dept_id"]))
     args = ["explain", "--period", "2026Q3", "--dept", worst["dept_id"], "--db", str(demo_run.paths.db)]
     result = CliRunner().invoke(app, [*args, "--json"])
     assert result.exit_code == 0, result.output

@@ -12,6 +12,10 @@ Adding a rule is adding a file ``metrics/checks/<rule_id>.py`` that defines
   one record (column unreachable, catalogue not published, ledger decision never published): a SELECT
   producing ``(dept_id, field, value, message, url, fetch_id)`` for the period ``ctx.period``. A rule may
   define either builder or both; ``findings_sql`` may then return ``None``.
+* optionally ``unverified_sql(ctx) -> str | None`` and ``unverified_department_sql(ctx) -> str | None`` — what
+  the evidence could not decide (未能核验: neither a pass nor a finding, never deducted): ``(record_key,
+  reason)`` over the assessed records, and ``(dept_id, reason, url, fetch_id)`` for a department. A record
+  finding may also carry a ``ref_fetch_id`` column: a second archived response it cites.
 
 Rules are pure SQL and set-based: the scorer (``metrics.scoring``) runs them together in DuckDB, never a
 Python loop per record. Shared SQL building blocks live in ``metrics.checks._sql``; modules whose name starts
@@ -67,7 +71,8 @@ class Context:
 
     ``source`` holds the record table's columns (every standard code as VARCHAR, ``FBRQ``, ``record_key``,
     ``dept_id``, ``first_seen``, …) plus helper columns: ``_jdrq`` and ``_fbrq`` (decision and stated
-    publication dates as DATE, NULL when not a date) and ``_pub_date`` (the publication date timeliness judges).
+    publication dates as DATE, NULL when not a date), ``_stated`` (the stated date when credible: not after
+    the first-seen day) and ``_seen`` (the first-seen day) — the evidence timeliness is judged by.
     """
 
     kind: str  # xk | cf
@@ -109,6 +114,8 @@ class Check:
     findings_sql: Callable[[Context], str | None]
     prepare: Callable[[duckdb.DuckDBPyConnection, Context], None] | None = None
     department_sql: Callable[[Context], str | None] | None = None
+    unverified_sql: Callable[[Context], str | None] | None = None
+    unverified_department_sql: Callable[[Context], str | None] | None = None
 
 
 @lru_cache(maxsize=None)
@@ -124,7 +131,8 @@ def all_checks() -> tuple[Check, ...]:
             raise TypeError(f"规则模块 {module.__name__} 须定义 RULE = Rule(...) 和 findings_sql(ctx)")
         if rule.id != info.name:
             raise ValueError(f"规则模块 {module.__name__} 的 RULE.id 为 {rule.id!r}，应与文件名一致")
-        found.append(Check(rule, build, getattr(module, "prepare", None), getattr(module, "department_sql", None)))
+        found.append(Check(rule, build, *(getattr(module, name, None) for name in (
+            "prepare", "department_sql", "unverified_sql", "unverified_department_sql"))))
     return tuple(sorted(found, key=lambda c: c.rule.id))
 
 

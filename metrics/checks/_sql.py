@@ -146,20 +146,77 @@ def decided_in_period(ctx, alias: str = "r") -> str:
             f"BETWEEN {day(ctx.period.start)} AND {day(ctx.period.end)}")
 
 
-def pub_date(alias: str) -> str:
-    """The publication date of a stored record, as timeliness judges it: the stated FBRQ unless it is after
-    the first-seen day (then that day)."""
+def stated_date(alias: str) -> str:
+    """The publication date a stored record's page states (``FBRQ``) as a DATE, when it is credible: a real
+    date not after the day sgs first saw the record (a page cannot have been published after we saw it).
+    NULL otherwise — then only sightings can say when it was published (``sightings``)."""
     return (f"CASE WHEN TRY_CAST({alias}.FBRQ AS DATE) <= CAST({alias}.first_seen AS DATE) "
-            f"THEN TRY_CAST({alias}.FBRQ AS DATE) ELSE CAST({alias}.first_seen AS DATE) END")
+            f"THEN TRY_CAST({alias}.FBRQ AS DATE) END")
 
 
 def portal_records(ctx, attributed: bool = True) -> str:
-    """The kind's portal records with ``_jdrq`` and ``_pub_date``; only those attributed to a department
+    """The kind's portal records with ``_jdrq`` and ``_stated``; only those attributed to a department
     unless ``attributed`` is false (rules that match by 文书号 alone, like portal_missing)."""
     jdrq = ctx.std.prefixed("JDRQ")
     only = " AND p.dept_id IS NOT NULL" if attributed else ""
-    return (f"(SELECT p.*, TRY_CAST(p.{jdrq} AS DATE) AS _jdrq, {pub_date('p')} AS _pub_date "
+    return (f"(SELECT p.*, TRY_CAST(p.{jdrq} AS DATE) AS _jdrq, {stated_date('p')} AS _stated "
             f"FROM {ctx.records_table} p WHERE p.channel = 'portal'{only})")
+
+
+# --- evidence of when a record was published -------------------------------------------------------
+# A verdict on timeliness rests on evidence only (docs/scoring.md, "What the evidence cannot decide"):
+# a date the page states, or sightings — the day sgs first saw the record (it was published by then) and
+# the last complete crawl of its column before that which did not list it (it was published after).
+
+def complete_walks() -> str:
+    """(source_id, crawl_id, started_at, finished_at, fetch_id, url): every complete walk of a source — a
+    run that ended ``ok``, so every page of its list was read — with the first list page it archived, the
+    evidence of what the column listed at that time."""
+    return """(SELECT w.source_id, w.crawl_id, w.started_at, w.finished_at, l.fetch_id, l.url
+        FROM source_runs w LEFT JOIN (
+            SELECT crawl_id, source_id, arg_min(fetch_id, fetched_at) AS fetch_id, arg_min(url, fetched_at) AS url
+            FROM fetches WHERE role = 'list' AND warc_file IS NOT NULL GROUP BY ALL) l USING (crawl_id, source_id)
+        WHERE w.status = 'ok' AND w.finished_at IS NOT NULL)"""
+
+
+def sightings(records: str) -> str:
+    """``records`` (a relation with record_key, source_id and first_seen) with ``absent_at``,
+    ``absent_fetch_id`` and ``absent_url``: the start of the latest complete walk of the record's source
+    that ended before the record was first seen — the record was not yet listed then (observed absence).
+    NULL when no such walk exists (the record was there at the column's first complete crawl).
+
+    An ASOF join (the latest walk per record), not a join with every walk: a column crawled daily for a
+    year has hundreds of walks."""
+    return f"""(SELECT r.*, w.started_at AS absent_at, w.fetch_id AS absent_fetch_id, w.url AS absent_url
+        FROM {records} r ASOF LEFT JOIN {complete_walks()} w
+             ON r.source_id = w.source_id AND r.first_seen > w.finished_at)"""
+
+
+VERDICTS = ("late_stated", "late_absent", "unverified")  # besides on time
+
+
+def verdict(stated: str, seen: str, absent_at: str, deadline: str) -> str:
+    """SQL: how the evidence judges a publication against ``deadline`` — ``late_stated`` (the stated date
+    is after it), ``late_absent`` (a complete crawl made after it did not list the record yet),
+    ``on_time`` (stated on or before it, or first seen by then) or ``unverified`` (neither proves anything:
+    undated, first seen after the deadline, and no complete crawl after the deadline before that)."""
+    return (f"CASE WHEN {stated} IS NOT NULL THEN CASE WHEN {stated} > {deadline} THEN 'late_stated' "
+            f"ELSE 'on_time' END WHEN {seen} <= {deadline} THEN 'on_time' "
+            f"WHEN CAST({absent_at} AS DATE) > {deadline} THEN 'late_absent' ELSE 'unverified' END")
+
+
+def evidence_text(verdict_col: str, stated: str, fbrq: str, seen: str, absent_at: str, where: str) -> str:
+    """SQL: the sentence saying what the verdict rests on (``where`` names the channel: 页面, 信用网站)."""
+    return f"""CASE {verdict_col}
+        WHEN 'late_stated' THEN '{where}标明的发布日期为' || CAST({stated} AS VARCHAR)
+        WHEN 'late_absent' THEN '{where}未标明可采信的发布日期；' || strftime({absent_at}, '%Y-%m-%d %H:%M')
+             || ' 完整采集该栏目时尚未列出该记录，' || CAST({seen} AS VARCHAR) || ' 首次采集到'
+        ELSE CASE WHEN {fbrq} IS NOT NULL THEN '{where}标明的发布日期' || CAST({fbrq} AS VARCHAR) || '晚于首次采集日，不予采信；'
+                  ELSE '{where}未标明发布日期；' END
+             || '首次采集于' || CAST({seen} AS VARCHAR) || '，已过公示期限，'
+             || CASE WHEN {absent_at} IS NULL THEN '此前没有该栏目的完整采集'
+                     ELSE '此前最近一次完整采集（' || strftime({absent_at}, '%Y-%m-%d') || '）未过期限' END
+             || '，无法核验是否按时公示' END"""
 
 
 def materialize(con: duckdb.DuckDBPyConnection, name: str, rows_sql: str) -> str:
@@ -178,16 +235,23 @@ def portal_dates_table(ctx) -> str:
 
 
 def portal_dates(con: duckdb.DuckDBPyConnection, ctx) -> str:
-    """Temp table ``portal_dates_<kind>`` (wsh, portal_date): every 文书号 on the credit portal (stored trimmed) with its
-    first publication date there; returns its name. Made once per scoring run and kind (``ctx.prepared``):
-    portal_missing and portal_late both match site records against it, and building it is the expensive
-    part of both (millions of portal rows grouped)."""
+    """Temp table ``portal_dates_<kind>``: every 文书号 on the credit portal (stored trimmed) with the evidence of
+    when it was published there — ``stated`` (the earliest credible 公示日期), ``seen`` (the day sgs first
+    saw it), and for an undated one ``absent_at``/``absent_fetch_id`` (the last complete crawl of the portal
+    channel before that, which did not list it: ``sightings``); returns its name. Made once per scoring run
+    and kind (``ctx.prepared``): portal_missing and portal_late both match site records against it, and
+    building it is the expensive part of both (millions of portal rows grouped)."""
     name = portal_dates_table(ctx)
     if name not in ctx.prepared:
         wsh = ctx.std.prefixed("WSH")
+        rows = (f"(SELECT {wsh} AS wsh, record_key, source_id, first_seen, _stated "
+                f"FROM {portal_records(ctx, attributed=False)} WHERE {wsh} IS NOT NULL)")
         con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS
-            SELECT {wsh} AS wsh, min(_pub_date) AS portal_date FROM {portal_records(ctx, attributed=False)}
-            WHERE {wsh} IS NOT NULL GROUP BY ALL""")
+            SELECT wsh, min(_stated) AS stated, CAST(min(first_seen) AS DATE) AS seen,
+                   arg_min(absent_at, first_seen) AS absent_at, arg_min(absent_fetch_id, first_seen) AS absent_fetch_id
+            FROM (SELECT * FROM {sightings(f"(SELECT * FROM {rows} WHERE _stated IS NULL)")}
+                  UNION ALL BY NAME SELECT * FROM {rows} WHERE _stated IS NOT NULL)
+            GROUP BY wsh""")
         ctx.prepared.add(name)
     return name
 

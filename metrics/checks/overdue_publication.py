@@ -6,9 +6,11 @@ as metrics.checks._sql.simple_procedure says), 严重 when 处罚类别 includes
 ``serious_categories``, else 一般 (the heaviest severity decides, i.e. the longest period). The record's
 publication ends at the earlier of decision date + that period and its own 公示截止期 (``CF_GSJZQ``) when given.
 
-A record fails in a period when it was online during the period after that end: published (FBRQ, or first
-seen) before the period ended, still seen on or after the period's first day (``last_seen``), and its end
-before both the period's last day and the last sighting. Both channels count (site and portal), each with its
+A record fails in a period when it was online during the period after that end: published before the period
+ended, still seen on or after the period's first day (``last_seen``), and its end before both the period's
+last day and the last sighting. Published before the period ended is evidence, not a guess: the date the
+record states (credible: not after it was first seen); for a portal record that states none, the date its
+department's site states for the same 文书号 (the same decision); else the day sgs first saw it. Both channels count (site and portal), each with its
 own evidence; the finding is department-level because an old decision is outside the period's assessed
 records. Undated decisions are date_invalid's.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 from metrics import standard
 from metrics.checks import Context, Rule
 from metrics.checks._policy import SEVERITIES, load_policy
-from metrics.checks._sql import day, department_rows, enum_has_any, pub_date, simple_procedure
+from metrics.checks._sql import day, department_rows, enum_has_any, simple_procedure, stated_date
 
 RULE = Rule(
     id="overdue_publication",
@@ -44,8 +46,13 @@ def department_sql(ctx: Context) -> str | None:
     # no earlier 公示截止期) or not seen in the period are dropped before any severity is worked out
     source = f"""(SELECT *, least(_jdrq + to_months(CAST({policy.months_sql('_jdrq', '_severity')} AS INTEGER)),
                              coalesce(TRY_CAST(CF_GSJZQ AS DATE), DATE '9999-12-31')) AS _ends
-        FROM (SELECT r.*, TRY_CAST(r.CF_JDRQ AS DATE) AS _jdrq, {severity} AS _severity, {pub_date('r')} AS _pub
-              FROM cf_records r WHERE r.dept_id IS NOT NULL AND TRY_CAST(r.CF_JDRQ AS DATE) IS NOT NULL
+        FROM (SELECT r.*, TRY_CAST(r.CF_JDRQ AS DATE) AS _jdrq, {severity} AS _severity,
+                     coalesce({stated_date('r')}, s.site_stated, CAST(r.first_seen AS DATE)) AS _pub
+              FROM cf_records r LEFT JOIN (
+                  SELECT dept_id, CF_WSH, min({stated_date('x')}) AS site_stated FROM cf_records x
+                  WHERE channel = 'site' AND CF_WSH IS NOT NULL GROUP BY ALL) s
+                  ON r.channel = 'portal' AND s.dept_id = r.dept_id AND s.CF_WSH = r.CF_WSH
+              WHERE r.dept_id IS NOT NULL AND TRY_CAST(r.CF_JDRQ AS DATE) IS NOT NULL
                    AND CAST(r.last_seen AS DATE) >= {start}
                    AND (TRY_CAST(r.CF_JDRQ AS DATE) + to_months({policy.shortest_months()}) < {end}
                         OR TRY_CAST(r.CF_GSJZQ AS DATE) < {end}))) t"""

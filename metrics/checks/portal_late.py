@@ -1,18 +1,21 @@
 """信用网站公示不及时: the record reached the credit portal later than the 7th working day after the decision.
 
-Judged separately from the department's own site (late_publication): a site record is matched to the portal
-records of its kind with the same 文书号 (as portal_missing matches), and the earliest portal publication date
-counts — the portal's stated 公示日期 (``FBRQ``, from ``gsrq``) unless after the day sgs first saw the portal
-record. Records never pushed are portal_missing's, not this rule's. The deadline is the same working-day join
-as late_publication (whose ``prepare`` also serves here: the calendar covers up to the publication date).
+Judged separately from the department's own site (late_publication), and on the same evidence: a site
+record is matched to the portal records of its kind with the same 文书号 (as portal_missing matches), and
+the portal's evidence for that 文书号 (``_sql.portal_dates``) decides — the earliest credible 公示日期 the
+portal states; else the day sgs first saw it there (on time when not after the deadline); else a complete
+crawl of the portal channel made after the deadline that did not list it yet (late, observed absence; that
+crawl's list page is the finding's ``ref_fetch_id``). A portal that states no dates and was first crawled
+after the deadline cannot prove anything: 未能核验 (``unverified_sql``). Records never pushed are
+portal_missing's, not this rule's.
 """
 from __future__ import annotations
 
 import duckdb
 
 from metrics.checks import Context, Rule
-from metrics.checks._sql import label, lit, portal_dates
-from metrics.checks.late_publication import lookahead_days
+from metrics.checks._sql import evidence_text, label, lit, portal_dates, verdict
+from metrics.checks.late_publication import deadline_join, register_deadlines
 
 RULE = Rule(
     id="portal_late",
@@ -33,32 +36,44 @@ def matched_table(ctx: Context) -> str:
 
 
 def prepare(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
-    """Each dated assessed record with its 文书号's first portal date (``_sql.portal_dates``, made once per run
-    and shared with portal_missing), materialised because both the calendar's range and the findings need
-    that join of millions of rows; then the working days from the first decision to the latest deadline or
-    portal date."""
+    """Each dated assessed record with its 文书号's portal evidence, materialised because both the
+    calendar's range and the verdicts need that join of millions of rows; then the working days; then
+    the records not proven on time with their verdicts."""
     wsh = ctx.std.prefixed("WSH")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE {matched_table(ctx)} AS
-        SELECT a.record_key, a._jdrq, p.portal_date FROM {ctx.source} a JOIN {portal_dates(con, ctx)} p
+    matched = f"{matched_table(ctx)}_all"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {matched} AS
+        SELECT a.record_key, a._jdrq, p.* EXCLUDE (wsh) FROM {ctx.source} a JOIN {portal_dates(con, ctx)} p
         ON p.wsh = a.{wsh} WHERE a._jdrq IS NOT NULL""")
-    start, end = con.execute(
-        f"""SELECT min(_jdrq), max(greatest(_jdrq, least(_jdrq + {lookahead_days(ctx.max_workdays)}, portal_date)))
-            FROM {matched_table(ctx)}""").fetchall()[0]
-    if start is None:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table_name(ctx)} (day DATE, is_workday BOOLEAN, wd_index BIGINT)")
-        return
-    ctx.calendar.register(con, start, end, name=table_name(ctx))
+    register_deadlines(con, ctx, matched, "coalesce(stated, seen)", table_name(ctx))
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {matched_table(ctx)} AS
+        SELECT * FROM (
+            SELECT m.*, d.day AS deadline, {verdict('m.stated', 'm.seen', 'm.absent_at', 'd.day')} AS verdict
+            FROM {matched} m {deadline_join(table_name(ctx), int(ctx.max_workdays), 'm')}
+            WHERE coalesce(m.stated, m.seen) > d.day)
+        WHERE verdict <> 'on_time'""")
+    con.execute(f"DROP TABLE {matched}")
+
+
+def _deadline_text(ctx: Context) -> str:
+    jdrq = ctx.std.get(ctx.std.prefixed("JDRQ"))
+    return (f"{lit(label(jdrq) + '为')} || CAST(t._jdrq AS VARCHAR) || '，应在{int(ctx.max_workdays)}个工作日内"
+            f"（不晚于' || CAST(t.deadline AS VARCHAR) || '）推送至信用网站；'")
+
+
+def _evidence(t: str = "t") -> str:
+    return evidence_text(f"{t}.verdict", f"{t}.stated", "NULL", f"{t}.seen", f"{t}.absent_at", "信用网站")
 
 
 def findings_sql(ctx: Context) -> str:
-    jdrq = ctx.std.get(ctx.std.prefixed("JDRQ"))
-    wd, n = table_name(ctx), int(ctx.max_workdays)
+    late_by = "date_diff('day', t.deadline, CASE t.verdict WHEN 'late_stated' THEN t.stated ELSE CAST(t.absent_at AS DATE) END)"
+    message = (f"{_deadline_text(ctx)} || {_evidence()} || '，逾期' "
+               f"|| CASE WHEN t.verdict = 'late_absent' THEN '至少' ELSE '' END || CAST({late_by} AS VARCHAR) || '天'")
     return f"""
-SELECT a.record_key, 'FBRQ' AS field, CAST(a.portal_date AS VARCHAR) AS value,
-       {lit(label(jdrq) + '为')} || CAST(a._jdrq AS VARCHAR) || '，应在{n}个工作日内（不晚于'
-       || CAST(d.day AS VARCHAR) || '）推送至信用网站，信用网站公示日期为' || CAST(a.portal_date AS VARCHAR)
-       || '，逾期' || CAST(date_diff('day', d.day, a.portal_date) AS VARCHAR) || '天' AS message
-FROM {matched_table(ctx)} a
-JOIN {wd} j ON j.day = a._jdrq
-JOIN {wd} d ON d.is_workday AND d.wd_index = j.wd_index + {n}
-WHERE a.portal_date > d.day"""
+SELECT t.record_key, 'FBRQ' AS field, CAST(coalesce(t.stated, t.seen) AS VARCHAR) AS value, {message} AS message,
+       t.absent_fetch_id AS ref_fetch_id
+FROM {matched_table(ctx)} t WHERE t.verdict IN ('late_stated', 'late_absent')"""
+
+
+def unverified_sql(ctx: Context) -> str:
+    return (f"SELECT t.record_key, {_deadline_text(ctx)} || {_evidence()} AS reason "
+            f"FROM {matched_table(ctx)} t WHERE t.verdict = 'unverified'")
