@@ -82,6 +82,33 @@ def test_portal_late_is_judged_on_the_portal_date(con):
     assert {k for k, *_ in findings(con, "portal_missing")} == {"never"}
 
 
+def test_portal_late_on_an_undated_portal_only_on_evidence(con):
+    """A portal channel that states no 公示日期 (decided 09-25, due 10-12): first seen there by the deadline is on
+    time; not listed by a complete crawl of the portal channel on 10-14 and seen on 10-20 is late (observed
+    absence, citing that crawl's list page); first seen on 10-20 with no complete crawl after the deadline
+    before it (the portal's own first crawl, or only a crawl on the deadline day) is 未能核验."""
+    from test_checks import unverified, walk
+
+    walk(con, "portal-cf", "c-1012", datetime(2026, 10, 12, 9, 0))
+    missed = walk(con, "portal-cf", "c-1014", datetime(2026, 10, 14, 9, 0))
+    for key in ("ontime", "late", "unknown", "unknown2"):
+        add(con, "cf", key, portal=False)
+    portal(con, "cf", "ontime", seen=datetime(2026, 10, 12, 20, 0), FBRQ=None, source_id="portal-cf")
+    portal(con, "cf", "late", seen=datetime(2026, 10, 20, 8, 0), FBRQ=None, source_id="portal-cf")
+    portal(con, "cf", "unknown", seen=datetime(2026, 10, 20, 8, 0), FBRQ=None, source_id="portal-other")
+    portal(con, "cf", "unknown2", seen=datetime(2026, 10, 13, 8, 0), FBRQ=None, source_id="portal-cf")
+    score(con)
+    rows = con.execute("SELECT record_key, value, ref_fetch_id, message FROM findings WHERE rule_id = 'portal_late'"
+                       ).fetchall()
+    assert [r[:3] for r in rows] == [("late", "2026-10-20", missed)]
+    assert "信用网站未标明可采信的发布日期" in rows[0][3] and "逾期至少2天" in rows[0][3]
+    reasons = unverified(con, "portal_late")
+    assert set(reasons) == {"unknown", "unknown2"}
+    assert "此前没有该栏目的完整采集" in reasons["unknown"]
+    assert "此前最近一次完整采集（2026-10-12）未过期限" in reasons["unknown2"]
+    assert findings(con, "late_publication") == set() and unverified(con, "late_publication") == {}
+
+
 def test_portal_inconsistent_names_the_differing_fields(con):
     add(con, "cf", "same", portal=False)
     add(con, "cf", "changed", portal=False, CF_NR_FK="2.5", CF_YXQ="2028-09-25", CF_CFLB="罚款；警告")
