@@ -122,6 +122,19 @@ def test_portal_inconsistent_names_the_differing_fields(con):
     assert "2.5" in message and "2" in message and "信用网站" in message
 
 
+def test_portal_inconsistent_compares_the_subject_name(con):
+    """Names differ only by width, spaces or punctuation: the same name. 有限公司 against 公司: a finding."""
+    add(con, "cf", "spaced", portal=False, CF_XDR_MC="长治市（东方）某某 商贸有限公司")
+    add(con, "cf", "renamed", portal=False)
+    portal(con, "cf", "spaced", CF_XDR_MC="长治市(东方)某某商贸有限公司")
+    portal(con, "cf", "renamed", CF_XDR_MC="长治市某某商贸公司")
+    score(con)
+    rows = con.execute("SELECT record_key, field, message FROM findings WHERE rule_id = 'portal_inconsistent'"
+                       ).fetchall()
+    assert [(k, f) for k, f, _ in rows] == [("renamed", "CF_XDR_MC")]
+    assert "长治市某某商贸有限公司" in rows[0][2] and "长治市某某商贸公司" in rows[0][2]
+
+
 def test_duplicates_share_a_wsh_on_one_site(con):
     add(con, "cf", "a")
     store.upsert_records(con, "cf", [{**BASE["cf"], "CF_WSH": wsh("cf", "a"), "CF_XDR_MC": "长治市某某商贸有限责任公司",

@@ -1,10 +1,12 @@
 """与信用网站不一致: the department's site and the credit portal show the same decision (same 文书号) with
 different values — a change made on the site that was never pushed (clause 三: push changes too).
 
-Compared fields, when both sides have a value: the decision date, the subject's credit code, 处罚类别 /
-许可类别, 罚款 and 没收 amounts (as numbers), 处罚有效期 / 有效期至, and 许可编号. Not compared: the agency code
-(the exchange platform fills it from the pushing account), names and free text (wording and punctuation are
-re-keyed by the platform), and empty values (completeness rules judge those). One finding per differing
+Compared fields, when both sides have a value: the decision date, the subject's name (行政相对人名称, after
+normalising only width, spaces and punctuation: ``（有限公司）`` and ``(有限公司)`` are the same name, ``有限公司`` and
+``公司`` are not), the subject's credit code, 处罚类别 / 许可类别, 罚款 and 没收 amounts (as numbers), 处罚有效期 /
+有效期至, and 许可编号. Not compared: the agency code (the exchange platform fills it from the pushing
+account), free text (wording and punctuation are re-keyed by the platform), and empty values (completeness
+rules judge those). One finding per differing
 field, on the site record, the message giving both values.
 """
 from __future__ import annotations
@@ -23,9 +25,19 @@ RULE = Rule(
     needs=("portal",),
 )
 COMPARED = {
-    "cf": ("CF_JDRQ", "CF_XDR_SHXYM", "CF_CFLB", "CF_NR_FK", "CF_NR_WFFF", "CF_YXQ"),
-    "xk": ("XK_JDRQ", "XK_XDR_SHXYM", "XK_XKLB", "XK_YXQZ", "XK_YXQZI", "XK_XKBH"),
+    "cf": ("CF_JDRQ", "CF_XDR_MC", "CF_XDR_SHXYM", "CF_CFLB", "CF_NR_FK", "CF_NR_WFFF", "CF_YXQ"),
+    "xk": ("XK_JDRQ", "XK_XDR_MC", "XK_XDR_SHXYM", "XK_XKLB", "XK_YXQZ", "XK_YXQZI", "XK_XKBH"),
 }
+NAMES = ("CF_XDR_MC", "XK_XDR_MC")  # compared after normalising only width, spaces and punctuation
+_FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
+_HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
+
+
+def name_key(expr: str) -> str:
+    """SQL: a name as compared — full-width folded to half-width, then every space and punctuation mark
+    removed (Unicode classes, so 、（）·— go too); letters, digits and Han characters stay as written."""
+    folded = f"translate({expr}, {lit(_FULL_WIDTH)}, {lit(_HALF_WIDTH)})"
+    return f"regexp_replace({folded}, '[\\s\\p{{P}}\\p{{S}}]', '', 'g')"
 
 
 def _same(ctx: Context, code: str) -> str:
@@ -33,6 +45,8 @@ def _same(ctx: Context, code: str) -> str:
     a, p = f"a.{code}", f"p.{code}"
     if f.type == "amount":
         return f"TRY_CAST({a} AS DOUBLE) = TRY_CAST({p} AS DOUBLE)"
+    if code in NAMES:
+        return f"{name_key(a)} = {name_key(p)}"
     if f.enum:
         return f"replace(replace(trim({a}), '；', ';'), ' ', '') = replace(replace(trim({p}), '；', ';'), ' ', '')"
     return f"trim({a}) = trim({p})"
