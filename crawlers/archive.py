@@ -26,6 +26,8 @@ database before its record is in the file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import base64
 import hashlib
 import uuid
@@ -54,8 +56,10 @@ class Archive:
     their rows' ``warc_offset`` and ``warc_length``; ``close`` appends whatever is left.
     """
 
-    def __init__(self, paths: Paths, crawl_id: str, part: int = 0) -> None:
+    def __init__(self, paths: Paths, crawl_id: str, part: int = 0,
+                 clock: Callable[[], datetime] = datetime.now) -> None:
         paths.archive.mkdir(parents=True, exist_ok=True)
+        self.clock = clock  # when each response was archived (the demo's staged crawls pass their own)
         self.crawl_id = crawl_id
         self.name = f"{crawl_id}.warc.gz" if part == 0 else f"{crawl_id}-r{part}.warc.gz"
         self.path = paths.archive / self.name
@@ -64,7 +68,7 @@ class Archive:
         if self._fh.tell() == 0:
             info = {"software": "sgs crawlers", "format": "WARC File Format 1.0", "crawl-id": self.crawl_id}
             block = "".join(f"{k}: {v}\r\n" for k, v in info.items()).encode()
-            self._queued.append((_record("warcinfo", _new_id(), _warc_date(datetime.now()), None, b"", block,
+            self._queued.append((_record("warcinfo", _new_id(), _warc_date(clock()), None, b"", block,
                                          "application/warc-fields", [("WARC-Filename", self.name)],
                                          payload_digest=False), None))
             self.append(self.take())
@@ -86,7 +90,7 @@ class Archive:
         ``previous`` is the last archived response of the same request (its ``fetches`` row): when this
         answer is a 304 or carries the same bytes, a revisit record is written instead of the body.
         """
-        fetched_at = datetime.now()
+        fetched_at = self.clock()
         row = {
             "fetch_id": _new_id(),
             "crawl_id": self.crawl_id,

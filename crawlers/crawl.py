@@ -31,6 +31,7 @@ import asyncio
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -91,6 +92,17 @@ class CrawlSummary:
     resumed: bool = False
     replayed: int = 0  # pages read back from the archive (a resumed crawl)
     unchanged: int = 0  # pages answered 304 or with the same bytes (archived as revisits)
+    baseline: list[str] = field(default_factory=list)  # sources walked completely for the first time
+
+    def baseline_message(self) -> str | None:
+        """What a first complete crawl of a column means for timeliness (docs/scoring.md): said plainly, once."""
+        if not self.baseline:
+            return None
+        day = f"{self.started_at:%Y-%m-%d}"
+        return (f"首次完整采集 {len(self.baseline)} 个栏目（{'、'.join(self.baseline)}），本次抓取是它们的基线："
+                f"页面未标明发布日期的记录，凡在 {day} 之前已过公示期限的，无法判断是否按时公示，记为“未能核验”，不扣分；"
+                f"此后新出现的记录按前后两次抓取的时间判断，{day} 之后到期的记录可以核验（抓取越频繁，判断越完整）。"
+                "页面标明了发布日期的记录不受影响。")
 
     @property
     def failed_sources(self) -> list[str]:
@@ -139,12 +151,14 @@ class _Detail:
 
 def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float = 0.5, retries: int = 3,
               timeout: float = 10.0, resume: bool = True, max_bytes: int = DEFAULT_MAX_BYTES,
-              reextract: str | None = None) -> CrawlSummary:
+              reextract: str | None = None, clock: Callable[[], datetime] = datetime.now) -> CrawlSummary:
     """Crawl every source of ``city`` into the working database at ``paths`` and publish a snapshot.
 
     An interrupted crawl is resumed (``resume``) rather than started over. ``reextract`` names a finished
     crawl to read again from its archive, offline (no request at all): a new crawl whose records are
-    extracted anew, for when the extractor or the registry's synonyms have improved.
+    extracted anew, for when the extractor or the registry's synonyms have improved. ``clock`` says what time
+    it is (archive dates, first and last sightings, the crawl's and its source runs' times): the wall clock,
+    except in the demo city's staged crawls (``democity.staged``), which replay a season of monitoring.
     """
     fetcher = None
     if reextract is None:  # forked before the database opens; re-extraction makes no request at all
@@ -155,7 +169,8 @@ def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float =
         con = store.connect(paths)
         try:
             store.save_city(con, city)
-            run = _Run(city, paths, con, quiet=quiet, resume=resume, reextract=reextract, fetcher=fetcher)
+            run = _Run(city, paths, con, quiet=quiet, resume=resume, reextract=reextract, fetcher=fetcher,
+                       clock=clock)
             return asyncio.run(run.main())
         finally:
             con.close()
@@ -168,15 +183,18 @@ class _Run:
     """State of one crawl: the fetcher, the archive, the writer queue, what is known from earlier runs."""
 
     def __init__(self, city: City, paths: Paths, con: duckdb.DuckDBPyConnection, *, quiet: bool,
-                 resume: bool, reextract: str | None = None, fetcher: FetchProcess | None = None) -> None:
+                 resume: bool, reextract: str | None = None, fetcher: FetchProcess | None = None,
+                 clock: Callable[[], datetime] = datetime.now) -> None:
         self.city = city
+        self.clock = clock
         self.paths = paths
         self.con = con
         self.progress = CrawlProgress(enabled=not quiet, sources=len(city.sources))
         unfinished = _unfinished_crawl(con) if resume and not reextract else None
-        started = datetime.now()
+        started = clock()
         crawl_id = unfinished or f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-        self.summary = CrawlSummary(crawl_id, started, sources={s.id: SourceStatus(s.id) for s in city.sources},
+        self.summary = CrawlSummary(crawl_id, started, sources={s.id: SourceStatus(s.id, started_at=started)
+                                                                for s in city.sources},
                                     resumed=unfinished is not None)
         self.offline = reextract is not None
         if self.offline and not con.execute("SELECT 1 FROM crawls WHERE crawl_id = ?", [reextract]).fetchone():
@@ -185,8 +203,10 @@ class _Run:
         replayed_crawl = reextract or (crawl_id if unfinished else None)
         self.done = _done_pages(con, replayed_crawl, retry_failed=not reextract) if replayed_crawl else {}
         self.previous = _previous_responses(con)
+        self.walked_before = {sid for (sid,) in con.execute(  # sources some earlier crawl walked completely
+            "SELECT DISTINCT source_id FROM source_runs WHERE status = 'ok' AND crawl_id <> ?", [crawl_id]).fetchall()}
         part = len(list(paths.archive.glob(f"{crawl_id}*.warc.gz"))) if unfinished else 0
-        self.archive = Archive(paths, crawl_id, part=part)
+        self.archive = Archive(paths, crawl_id, part=part, clock=clock)
         self.queue: asyncio.Queue[_Batch | None] = asyncio.Queue()
         self.fetcher = fetcher
         self.labels = {s.id: extract.labels_for(s.kind, s.labels) for s in city.sources}
@@ -254,7 +274,7 @@ class _Run:
         try:
             store.insert_rows(self.con, "fetches", batch.fetches)
             for kind, rows in batch.records.items():
-                store.upsert_records(self.con, kind, rows, datetime.now())
+                store.upsert_records(self.con, kind, rows, self.clock())
             _insert_new(self.con, "availability", batch.availability, "event_id")
             if batch.source_runs:
                 self.con.execute("DELETE FROM source_runs WHERE crawl_id = ? AND source_id IN (SELECT unnest(?))",
@@ -276,7 +296,8 @@ class _Run:
         s = self.summary
         all_failed = bool(s.sources) and len(s.failed_sources) == len(s.sources)
         s.status = "failed" if all_failed or s.status == "failed" else "done"
-        s.finished_at = datetime.now()
+        s.finished_at = self.clock()
+        s.baseline = [sid for sid, st in s.sources.items() if st.status == "ok" and sid not in self.walked_before]
         self._update_crawl_row(s.finished_at)
         s.snapshot = store.publish(self.con, self.paths)
         self.progress.close()
@@ -294,7 +315,7 @@ class _Run:
         st = self.summary.sources[source.id]
         await self.queue.put(_Batch(source_runs=[{
             "crawl_id": self.summary.crawl_id, "source_id": source.id, "started_at": st.started_at,
-            "finished_at": datetime.now(), "pages": st.fetched, "records": st.records, "errors": st.errors,
+            "finished_at": self.clock(), "pages": st.fetched, "records": st.records, "errors": st.errors,
             "status": RUN_STATUS[st.status], "message": st.message}]))
         self.progress.source_done()
         self._say(f"来源 {source.id}：{st.pages} 个列表页，{st.records} 条记录，{st.errors} 个错误", verbose=True)
@@ -511,7 +532,7 @@ class _Run:
         batch.availability.append({
             "event_id": event_id, "crawl_id": self.summary.crawl_id, "source_id": source.id, "dept_id": source.dept,
             "channel": source.channel, "kind": source.kind, "problem": problem, "url": url, "fetch_id": fetch_id,
-            "detail": detail, "observed_at": datetime.now()})
+            "detail": detail, "observed_at": self.clock()})
 
     # --- fetching (with replay, conditional requests and the archive) ------------------------------
 

@@ -59,6 +59,8 @@ def crawl(
         _fail(str(exc))
     for _url, message in summary.errors:
         typer.echo(f"  {message}", err=True)
+    if not quiet and (note := summary.baseline_message()):  # once per column: it explains every 未能核验
+        typer.echo(note)
     if daily:
         _daily_scores(paths, today, quiet)
     if summary.failed_sources:

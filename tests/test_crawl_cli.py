@@ -25,6 +25,7 @@ def test_daily_crawl_scores_the_periods_with_records(demo_server, tmp_path):
                                  "--as-of", "2026-10-15"])
     assert result.exit_code == 0, result.output
     assert "完成" in result.stderr and "条记录" in result.stderr  # the summary line
+    assert "本次抓取是它们的基线" in result.stdout and "未能核验" in result.stdout  # a city's first crawl says so
     assert "2026Q4：没有决定日期在该期间的记录" in result.stderr and "2026Q3：已为 16 个部门评分" in result.stderr
     con = duckdb.connect(str(db), read_only=True)
     periods = {r[0] for r in con.execute("SELECT DISTINCT period FROM scores").fetchall()}
