@@ -31,7 +31,7 @@ import asyncio
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -151,7 +151,8 @@ class _Detail:
 
 def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float = 0.5, retries: int = 3,
               timeout: float = 10.0, resume: bool = True, max_bytes: int = DEFAULT_MAX_BYTES,
-              reextract: str | None = None, clock: Callable[[], datetime] = datetime.now) -> CrawlSummary:
+              reextract: str | None = None, clock: Callable[[], datetime] = datetime.now,
+              only: Collection[str] | None = None) -> CrawlSummary:
     """Crawl every source of ``city`` into the working database at ``paths`` and publish a snapshot.
 
     An interrupted crawl is resumed (``resume``) rather than started over. ``reextract`` names a finished
@@ -159,7 +160,15 @@ def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float =
     extracted anew, for when the extractor or the registry's synonyms have improved. ``clock`` says what time
     it is (archive dates, first and last sightings, the crawl's and its source runs' times): the wall clock,
     except in the demo city's staged crawls (``democity.staged``), which replay a season of monitoring.
+    ``only`` names the sources to walk (``sgs crawl --source``: the credit portal daily, sites weekly); the
+    whole configuration is still saved.
     """
+    if only is not None:
+        if unknown := sorted(set(only) - {s.id for s in city.sources}):
+            raise ValueError(f"城市配置中没有来源 {'、'.join(unknown)}（请检查 --source，来源编号见配置文件的 [[sources]] id）")
+        walked = replace(city, sources=tuple(s for s in city.sources if s.id in set(only)))
+    else:
+        walked = city
     fetcher = None
     if reextract is None:  # forked before the database opens; re-extraction makes no request at all
         hosts = [(urlsplit(s.start_url).netloc, s.concurrency, s.delay, s.robots) for s in city.sources]
@@ -169,7 +178,7 @@ def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float =
         con = store.connect(paths)
         try:
             store.save_city(con, city)
-            run = _Run(city, paths, con, quiet=quiet, resume=resume, reextract=reextract, fetcher=fetcher,
+            run = _Run(walked, paths, con, quiet=quiet, resume=resume, reextract=reextract, fetcher=fetcher,
                        clock=clock)
             return asyncio.run(run.main())
         finally:
@@ -270,13 +279,18 @@ class _Run:
 
     def _write(self, batch: _Batch, records: list) -> None:
         self.archive.append(records)  # the WARC records first: a stored row always points at bytes on disk
+        now = self.clock()
         self.con.execute("BEGIN")
         try:
             store.insert_rows(self.con, "fetches", batch.fetches)
             for kind, rows in batch.records.items():
-                store.upsert_records(self.con, kind, rows, self.clock())
+                store.upsert_records(self.con, kind, rows, now)
             _insert_new(self.con, "availability", batch.availability, "event_id")
             if batch.source_runs:
+                # a run ends when its last records are stored, never before one of them was first seen: the
+                # observed-absence rule counts only runs that ended before a record's first sighting
+                for run in batch.source_runs:
+                    run["finished_at"] = now
                 self.con.execute("DELETE FROM source_runs WHERE crawl_id = ? AND source_id IN (SELECT unnest(?))",
                                  [self.summary.crawl_id, [r["source_id"] for r in batch.source_runs]])
                 store.insert_rows(self.con, "source_runs", batch.source_runs)

@@ -44,6 +44,7 @@ QUIRKS: dict[str, dict] = {
     "nh-zj": {"inconsistent": 3},  # validity changed on the site, never pushed
     "sj-zj": {"portal_late_rate": 0.3, "old_records": 4},  # pushes late; old penalties still online
     "xs-yj": {"ledger": ("xk",), "unpublished": 3, "old_records": 3},
+    "sj-wj": {"quiet": ("2026Q2",)},  # no decision at all in 2026Q2: listed as 本期无公示记录, not ranked
 }
 OLD_YEARS = (2019, 2025)  # old decisions (still online) are dated in these years
 
@@ -234,7 +235,14 @@ class DemoCity:
                         for r in self.records],
             "ledgers": [{"dept_id": d, "kind": k} for d, k in self.ledgers],
             "defects": self.defect_list(),
+            "unverified": self.unverified_list(),
         }
+
+    def unverified_list(self) -> list[dict]:
+        """Every record whose timeliness the evidence cannot decide (未能核验), per rule: democity.truth."""
+        from democity.truth import unverified_list
+
+        return unverified_list(self)
 
     def defect_list(self) -> list[dict]:
         """Every expected finding of the assessed quarters, record-level first."""

@@ -17,6 +17,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from datetime import date
 from html import escape
 from urllib.parse import parse_qs
 
@@ -29,6 +30,7 @@ HTML = "text/html; charset=utf-8"
 JSON = "application/json; charset=utf-8"
 KIND_NAMES = standard.KIND_NAMES
 PORTAL_DEFAULT_SIZE = 20
+UNDATED_PORTAL = ("xk",)  # portal channels that state no 公示日期 (as many real portals): judged by sightings
 PORTAL_MAX_SIZE = 100
 HOSTILE_HEAD = ("<style>body{font-family:serif}.hide{display:none}</style>"
                 '<link rel="stylesheet" href="http://example.invalid/x.css">'
@@ -64,21 +66,29 @@ CAPTCHA_PAGE = ('<!doctype html><html><head><meta charset="utf-8"><title>安全�
 class Site:
     """Every page of the demo city, addressed by method, path, query string and form."""
 
-    def __init__(self, city: DemoCity) -> None:
+    def __init__(self, city: DemoCity, as_of: date | None = None) -> None:
         self.city = city
         self.depts = {d.id: d for d in city.departments}
-        self.records = {r.id: r for r in city.records}
+        self.broken = {(b.dept_id, b.path): b for b in BROKEN}
+        self.set_as_of(as_of)
+
+    def set_as_of(self, as_of: date | None) -> None:
+        """Show the city as it stood on ``as_of`` (None: everything): a site lists a record from its 发布日期 on,
+        the portal from its 公示日期 on — so staged crawls (``democity.staged``) see records appear."""
+        city = self.city
+        self.as_of = as_of
+        self.records = {r.id: r for r in city.records if as_of is None or r.fbrq <= as_of}
         self.columns: dict[tuple[str, str], list[DemoRecord]] = {}
-        for r in city.records:
+        for r in self.records.values():
             self.columns.setdefault((r.dept_id, r.kind), []).append(r)
         for rows in self.columns.values():
             rows.sort(key=lambda r: (r.fbrq, r.jdrq, r.id), reverse=True)  # newest first
         self.portal = {
-            kind: sorted((r for r in city.records if r.kind == kind and r.on_portal),
+            kind: sorted((r for r in city.records if r.kind == kind and r.on_portal
+                          and (as_of is None or r.gsrq <= as_of)),
                          key=lambda r: (r.gsrq, r.id), reverse=True)
             for kind in standard.KINDS
         }
-        self.broken = {(b.dept_id, b.path): b for b in BROKEN}
         self._files: dict[tuple[str, str, str], Response] = {}
 
     def respond(self, path: str, query: str = "", method: str = "GET", form: str = "") -> Response:
@@ -278,7 +288,8 @@ def portal_entity(record: DemoRecord, dept: DemoDepartment) -> dict[str, str]:
         if f.type == "date" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             value = value.replace("-", "/")
         entity[f.code.lower()] = value
-    entity["gsrq"] = f"{record.gsrq:%Y/%m/%d}"
+    if record.kind not in UNDATED_PORTAL:
+        entity["gsrq"] = f"{record.gsrq:%Y/%m/%d}"
     return entity
 
 

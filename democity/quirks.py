@@ -1,7 +1,7 @@
 """Department quirks (``democity.generate.QUIRKS``) applied to a generated city: the defects that are not one
 damaged field — a column that stopped updating, decisions only a ledger shows, revoked penalties still
 online, penalties pushed to the portal that must not be there, republished decisions, changes never pushed,
-and old penalties still online past their publication period.
+old penalties still online past their publication period, and a quarter without any decision.
 
 Applied after every department's records exist, in department order, with the city's own generator, so the
 seed alone still decides everything.
@@ -43,6 +43,8 @@ def apply(rng: random.Random, city: DemoCity) -> DemoCity:
         def swap(old: DemoRecord, new: DemoRecord) -> None:
             records[records.index(old)] = new
 
+        for r in [x for x in records if x.dept_id == dept.id and x.period in q.get("quiet", ())]:
+            records.remove(r)  # it decided nothing that quarter: no record anywhere (本期无公示记录)
         gone: list[DemoRecord] = []
         if "stale_after" in q:  # the column stopped: nothing published after the day
             gone += mine("cf", lambda r: r.fbrq > q["stale_after"])

@@ -46,6 +46,7 @@ class DemoServer:
     def __init__(self, city: DemoCity, host: str = "127.0.0.1", port: int = 0, faults=None) -> None:
         addr = loopback_address(host)
         site = Site(city)
+        self.site = site  # what it serves; ``site.set_as_of(day)`` shows the city as it stood that day
         counter: Counter[str] = Counter()
         lock = threading.Lock()
         self.requests = counter

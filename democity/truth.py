@@ -20,6 +20,8 @@ from datetime import date
 from crawlers.normalize import normalise_record
 from democity.generate import QUARTERS, DemoCity, DemoDepartment, DemoRecord, Defect, DepartmentDefect
 from democity.ledgers import ledger_rows
+from democity.pages import UNDATED_PORTAL
+from democity.staged import portal_verdict
 from metrics import standard
 from metrics.checks._policy import load_policy
 from metrics.checks.catalogue_unmatched import MATCH_FIELDS
@@ -40,7 +42,7 @@ def complete(city: DemoCity) -> DemoCity:
 def _record_extras(city: DemoCity, r: DemoRecord) -> list[Defect]:
     p = r.kind.upper()
     out = []
-    if r.on_portal and r.gsrq > default_calendar().add_workdays(r.jdrq, DEADLINE):
+    if r.on_portal and portal_timeliness(r) == "late":
         out.append(Defect("portal_late", "FBRQ"))
     if not _in_catalogue(city.department(r.dept_id), r):
         out.append(Defect("catalogue_unmatched", MATCH_FIELDS[r.kind][0]))
@@ -50,6 +52,21 @@ def _record_extras(city: DemoCity, r: DemoRecord) -> list[Defect]:
     if r.on_portal:
         out += [Defect("portal_inconsistent", code) for code in r.portal_overrides]
     return out
+
+
+def portal_timeliness(r: DemoRecord) -> str:
+    """``on_time``, ``late`` or ``unverified`` on the credit portal: by the 公示日期 it states, or — on a channel
+    that states none (``UNDATED_PORTAL``) — by what the staged crawls saw (``democity.staged``)."""
+    if r.kind in UNDATED_PORTAL:
+        return portal_verdict(r.jdrq, r.gsrq, DEADLINE)
+    return "late" if r.gsrq > default_calendar().add_workdays(r.jdrq, DEADLINE) else "on_time"
+
+
+def unverified_list(city: DemoCity) -> list[dict]:
+    """What the evidence cannot decide in the assessed quarters (未能核验): portal copies on the undated
+    channel first seen after their deadline with no crawl after the deadline before that."""
+    return [{"dept_id": r.dept_id, "kind": r.kind, "wsh": r.wsh, "rule_id": "portal_late", "period": r.period}
+            for r in city.records if r.current and r.on_portal and portal_timeliness(r) == "unverified"]
 
 
 def _in_catalogue(dept: DemoDepartment, r: DemoRecord) -> bool:

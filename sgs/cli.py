@@ -39,6 +39,7 @@ def crawl(
     fresh: bool = typer.Option(False, "--fresh", help="不续抓上次中断的抓取，从头开始。"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="--daily 以哪一天为“今天”（YYYY-MM-DD，默认今天）。"),
     reextract: Optional[str] = typer.Option(None, "--reextract", help="不联网：按存档重新提取某次抓取（抓取编号）。"),
+    source: Optional[list[str]] = typer.Option(None, "--source", help="只抓取这个来源（可重复；如信用网站每天抓、部门网站每周抓）。"),
 ) -> None:
     """抓取配置中的各部门双公示专栏和信用网站，存档并入库（中断后再次运行即续抓）。"""
     from crawlers.crawl import run_crawl
@@ -54,9 +55,11 @@ def crawl(
         _fail(f"--as-of 应为 YYYY-MM-DD 格式的日期，而不是 {as_of!r}", 2)
     paths = resolve_paths(db)
     try:
-        summary = run_crawl(city, paths, quiet=quiet, resume=not fresh, reextract=reextract)
+        summary = run_crawl(city, paths, quiet=quiet, resume=not fresh, reextract=reextract, only=source or None)
     except StoreError as exc:
         _fail(str(exc))
+    except ValueError as exc:  # an unknown --source
+        _fail(str(exc), 2)
     for _url, message in summary.errors:
         typer.echo(f"  {message}", err=True)
     if not quiet and (note := summary.baseline_message()):  # once per column: it explains every 未能核验
@@ -331,8 +334,8 @@ def demo(
     no_dashboard: bool = typer.Option(False, "--no-dashboard", help="评分后输出摘要并退出，不打开看板。"),
 ) -> None:
     """启动示范城市、抓取、评分，并打开看板：无需联网，无需配置。"""
-    from crawlers.crawl import run_crawl
     from democity import QUARTERS, DemoServer, build, write_city
+    from democity.staged import run_staged_crawls
     from sgs.cityconfig import load_city
 
     paths = resolve_paths(db or REPO_ROOT / "data" / "demo" / "sgs.duckdb")
@@ -342,7 +345,8 @@ def demo(
         typer.echo(f"示范城市网站：{server.base_url}/")
         config = write_city(city, server.base_url, paths.root)
         _write_demo_users(paths, [(d.id, d.name) for d in city.departments])
-        summary = run_crawl(load_city(config), paths)
+        typer.echo("按监测日程回放抓取（5 月起每周抓取信用网站，每两个月抓取全市网站）：")
+        summary = run_staged_crawls(load_city(config), server, paths, say=lambda line: typer.echo(f"  {line}"))
         if summary.failed_sources:
             _fail(f"示范城市抓取失败：{', '.join(summary.failed_sources)}")
         _load_demo_ledgers(paths)

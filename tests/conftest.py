@@ -35,9 +35,10 @@ def demo_server():
 
 @pytest.fixture(scope="session")
 def demo_run(demo_server, tmp_path_factory) -> DemoRun:
-    """The whole pipeline on the demo city: crawl into a fresh database, score both quarters, publish."""
-    from crawlers.crawl import run_crawl
+    """The whole pipeline on the demo city: its season of crawls (democity.staged) into a fresh database, score
+    both quarters, publish."""
     from democity import write_city
+    from democity.staged import run_staged_crawls
     from democity.ledgers import load_ledgers
     from metrics import store
     from metrics.periods import parse_period
@@ -48,7 +49,7 @@ def demo_run(demo_server, tmp_path_factory) -> DemoRun:
     root = tmp_path_factory.mktemp("demo")
     paths = resolve_paths(root / "sgs.duckdb")
     config = write_city(city, server.base_url, root)
-    summary = run_crawl(load_city(config), paths, quiet=True)
+    summary = run_staged_crawls(load_city(config), server, paths)
     con = store.connect(paths)
     try:
         load_ledgers(con, root)  # the departments' ledgers, written beside city.toml
