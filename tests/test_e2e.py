@@ -54,12 +54,63 @@ def test_crawl_reads_every_published_record(demo_run):
     assert not demo_run.summary.failed_sources
 
 
+def _per_rule(expected: Counter, found: Counter) -> str:
+    """Per rule: expected, found, found but not expected (precision), expected but not found (recall)."""
+    rules = sorted({k[3] for k in expected} | {k[3] for k in found})
+    lines = [f"{'rule':<24}{'expected':>9}{'found':>7}{'extra':>7}{'missed':>8}"]
+    for rule in rules:
+        e = Counter({k: v for k, v in expected.items() if k[3] == rule})
+        f = Counter({k: v for k, v in found.items() if k[3] == rule})
+        lines.append(f"{rule:<24}{sum(e.values()):>9}{sum(f.values()):>7}{sum((f - e).values()):>7}"
+                     f"{sum((e - f).values()):>8}")
+    return "\n".join(lines)
+
+
 def test_findings_equal_ground_truth(demo_run):
+    """Both ways: every finding not in the ground truth fails (precision), as does every one not found."""
     expected = _expected(demo_run.manifest)
     found = _found(demo_run.paths)
     assert expected, "the demo city injected no defects"
-    assert found - expected == Counter(), "reported but not injected"
-    assert expected - found == Counter(), "injected but not found"
+    print(_per_rule(expected, found))  # shown with -s, and in the failure report
+    assert found - expected == Counter(), "reported but not injected:\n" + _per_rule(expected, found)
+    assert expected - found == Counter(), "injected but not found:\n" + _per_rule(expected, found)
+
+
+def test_unverified_equal_ground_truth(demo_run):
+    """What the evidence cannot decide (未能核验) is exactly what the ground truth says, both ways — the undated
+    licence portal's records first seen after their deadline with no crawl after the deadline before."""
+    con = duckdb.connect(str(demo_run.paths.db), read_only=True)
+    try:
+        got = Counter(tuple(r) for r in con.execute(
+            "SELECT dept_id, kind, wsh, rule_id, period FROM unverified WHERE period IN (SELECT unnest(?))",
+            [list(QUARTERS)]).fetchall())
+        counts = dict(((d, p), n) for d, p, n in con.execute(
+            "SELECT dept_id, period, n_unverified FROM scores WHERE period IN (SELECT unnest(?))",
+            [list(QUARTERS)]).fetchall())
+    finally:
+        con.close()
+    expected = Counter((u["dept_id"], u["kind"], u["wsh"], u["rule_id"], u["period"])
+                       for u in demo_run.manifest["unverified"])
+    assert expected and got == expected
+    per_dept = Counter((d, p) for d, _, _, _, p in expected.elements())
+    assert {k: v for k, v in counts.items() if v} == dict(per_dept)
+
+
+def test_timeliness_verdicts_cover_every_kind_of_evidence(demo_run):
+    """The demo shows each way a verdict is reached: a stated date (site, penalty portal), observed absence
+    (late on the undated licence portal, citing the crawl that missed it), and 未能核验."""
+    con = duckdb.connect(str(demo_run.paths.db), read_only=True)
+    try:
+        rows = con.execute("""SELECT kind, ref_fetch_id IS NOT NULL, count(*) FROM findings
+                              WHERE rule_id = 'portal_late' GROUP BY ALL""").fetchall()
+        cited = con.execute("""SELECT count(*) FROM findings f JOIN fetches x ON x.fetch_id = f.ref_fetch_id
+                               WHERE x.role = 'list' AND x.source_id = 'portal-xk'""").fetchall()[0][0]
+    finally:
+        con.close()
+    by = {(k, ref): n for k, ref, n in rows}
+    assert by.get(("xk", True)) and by.get(("cf", False)) and ("xk", False) not in by and ("cf", True) not in by
+    assert cited == by[("xk", True)]
+    assert demo_run.manifest["unverified"]
 
 
 def test_ground_truth_covers_every_rule(demo_run):
@@ -131,7 +182,12 @@ def _expected_scores(manifest: dict, quarter: str) -> dict[str, dict]:
             for pts, _ in sorted(taken[ind], key=lambda t: (-t[0], t[1])):
                 left -= min(pts, left)
             lost[ind] = w - left
-        out[dept] = {"n": n, "total": 100 - sum(lost.values()),
+        unverified = sum(1 for u in manifest["unverified"] if u["dept_id"] == dept and u["period"] == quarter)
+        findings = any(hit[(dept, r)] or dept_level[(dept, r)] for r in rules)
+        share = SCHEME["ranking"]["max_unverified_share"]
+        standing = ("no_records" if n == 0 and not findings and not SCHEME["ranking"]["rank_without_records"] else
+                    "insufficient_evidence" if n and unverified > share * n else "ranked")
+        out[dept] = {"n": n, "total": 100 - sum(lost.values()), "standing": standing, "unverified": unverified,
                      **{i: float(_cents(100 * (w - lost[i]) / w)) for i, w in weights.items()}}
     return out
 
@@ -148,20 +204,29 @@ def test_scores_recomputed_by_hand(demo_run, quarter):
         for ind in SCHEME["indicators"]:
             assert s[ind] == pytest.approx(e[ind], abs=0.006), (dept, ind)
         assert Decimal(str(s["total"])) == e["total"], dept
+        assert (s["standing"], s["n_unverified"]) == (e["standing"], e["unverified"]), dept
         total = e["total"]
         grade = "优秀" if total >= 85 else "良好" if total >= 70 else "合格" if total >= 60 else "不合格"
-        assert s["grade"] == grade
-    ranks = sorted(got.values(), key=lambda s: -s["total"])
-    assert [s["rank"] for s in ranks][0] == 1
-    assert all(a["rank"] <= b["rank"] for a, b in zip(ranks, ranks[1:]))
+        assert s["grade"] == (grade if e["standing"] == "ranked" else None)
+    ranked = sorted((s for s in got.values() if s["standing"] == "ranked"), key=lambda s: -s["total"])
+    assert [s["rank"] for s in ranked][0] == 1
+    assert all(a["rank"] <= b["rank"] for a, b in zip(ranked, ranked[1:]))
+    assert all(s["rank"] is None for s in got.values() if s["standing"] != "ranked")
+
+
+def test_a_quarter_without_decisions_is_not_ranked(demo_run):
+    """sj-wj decided nothing in 2026Q2: listed as 本期无公示记录, not ranked 优秀 by default."""
+    q2 = {s["dept_id"]: s for s in demo_run.scores["2026Q2"]}
+    assert (q2["sj-wj"]["standing"], q2["sj-wj"]["n_records"], q2["sj-wj"]["rank"]) == ("no_records", 0, None)
+    assert {s["standing"] for s in demo_run.scores["2026Q3"] if s["dept_id"] == "sj-wj"} == {"ranked"}
 
 
 def test_demo_profiles_show_in_the_ranking(demo_run):
     """The diligent departments rank above the often-late and never-pushing ones."""
     profile = {d["id"]: d["profile"] for d in demo_run.manifest["departments"]}
     q = demo_run.scores["2026Q3"]
-    best = min(s["rank"] for s in q if profile[s["dept_id"]] == "diligent")
-    worst_bad = max(s["rank"] for s in q if profile[s["dept_id"]] in ("often_late", "never_pushes"))
+    best = min(s["rank"] for s in q if profile[s["dept_id"]] == "diligent" and s["rank"])
+    worst_bad = max(s["rank"] for s in q if profile[s["dept_id"]] in ("often_late", "never_pushes") and s["rank"])
     assert best < worst_bad
 
 
