@@ -29,7 +29,7 @@ def test_unreadable_dates_are_kept_as_text(raw: str) -> None:
 @pytest.mark.parametrize(("raw", "expected"), [
     ("5000元", "0.5"), ("1.2万元", "1.2"), ("1.20万", "1.2"), ("0.5", "0.5"), ("12", "12"),
     ("１，０００元", "0.1"), ("人民币5000元", "0.5"), ("0", "0"), ("120000元", "12"),
-    ("伍仟元", "伍仟元"), ("-", None), ("无", None), ("", None),
+    ("伍仟元", "0.5"), ("壹万贰仟元整", "1.2"), ("壹万元伍角", "1.00005"), ("壹万", "壹万"), ("-", None), ("无", None), ("", None),
 ])
 def test_amounts_become_wan_yuan(raw: str, expected: str | None) -> None:
     assert normalize.normalise_amount(raw) == expected
