@@ -16,7 +16,7 @@ Headers and labels are matched by ``metrics.standard.match_header`` (``sgs valid
 ``header_columns``): width, spaces, brackets and colons do not matter, a numbered ``代码_n`` is read by the words
 in its brackets, and a unit a header states (``罚款金额(元)``) travels with the column: its bare numbers are
 written with that unit (``crawlers.normalize.with_unit``) so the amount normaliser converts them to 万元.
-Headers that name nothing are listed by ``unrecognised_headers`` (``list_header`` and ``table_header`` give a
+Headers that name nothing are listed by ``unrecognised_columns`` (``list_header`` and ``table_header`` give a
 list page's or a file table's header), so a crawl and ``sgs validate`` can say which columns were ignored.
 
 Parsing is lxml, not BeautifulSoup: on the demo's pages lxml parses about 30× faster than BeautifulSoup on
@@ -183,9 +183,10 @@ def header_columns(cells: Iterable[tuple[int, str]], labels: dict[str, str]) -> 
     return out
 
 
-def unrecognised_headers(headers: Iterable[str], labels: dict[str, str]) -> list[str]:
-    """The non-empty headers that name no field: their columns are ignored, and a person should hear so."""
-    return [h.strip() for h in headers if h and h.strip() and header_match(h, labels) is None]
+def unrecognised_columns(headers: Iterable[str], labels: dict[str, str]) -> list[tuple[int, str]]:
+    """(column index, header) of the non-empty headers that name no field: their columns are ignored, and a
+    person should hear so (a crawl warns once per source, ``sgs validate`` lists them first)."""
+    return [(j, h.strip()) for j, h in enumerate(headers) if h and h.strip() and header_match(h, labels) is None]
 
 
 def cell_value(text: str, match: HeaderMatch) -> str:

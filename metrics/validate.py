@@ -25,7 +25,7 @@ import duckdb
 import pyarrow as pa
 
 from crawlers.attachments import read_sheets
-from crawlers.extract import cell_value, header_columns, header_match
+from crawlers.extract import cell_value, header_columns, unrecognised_columns
 from crawlers.normalize import normalise_record
 from metrics import codes, privacy, standard
 from metrics.checks import Check, Context, all_checks, all_rules
@@ -166,8 +166,7 @@ def read_records(path: Path, kind: str) -> tuple[_Records, Report]:
             continue
         columns = header_columns(enumerate(rows[at]), labels)
         report.headers.append(SheetHeader(name, at + 1))
-        report.unrecognised += [Column(name, column_letter(j), h.strip()) for j, h in enumerate(rows[at])
-                                if h and h.strip() and header_match(h, labels) is None]
+        report.unrecognised += [Column(name, column_letter(j), h) for j, h in unrecognised_columns(rows[at], labels)]
         for n, row in enumerate(rows[at + 1:], start=at + 2):
             raw = {m.code: cell_value(row[j], m) for j, m in columns.items() if j < len(row) and row[j].strip()}
             if raw:  # a blank row: counted, not checked
