@@ -89,15 +89,18 @@ class Report:
     unrecognised: list[Column] = field(default_factory=list)
     headers: list[SheetHeader] = field(default_factory=list)
     skipped_sheets: list[str] = field(default_factory=list)
+    columns: set[str] = field(default_factory=set)  # the codes some checked sheet has a column for
 
     def summary(self) -> list[dict]:
-        """Per field and rule, how many rows have the problem — the clerk's first read, most rows first."""
+        """Per field and rule, how many rows have the problem — the clerk's first read, most rows first; a
+        field the file has no column for says so (``has_column``), since then every row misses it."""
         rows: dict[tuple[str, str], set] = defaultdict(set)
         for p in self.problems:
             rows[(p.field, p.rule)].add((p.sheet, p.row))
         names = {r.id: r.name for r in all_rules()}
         out = [{"field": f, "name": standard.field_name(self.kind, f) or f, "rule": r,
-                "rule_name": names.get(r, r), "rows": len(v)} for (f, r), v in rows.items()]
+                "rule_name": names.get(r, r), "rows": len(v), "has_column": f in self.columns}
+               for (f, r), v in rows.items()]
         return sorted(out, key=lambda d: (-d["rows"], d["field"], d["rule"]))
 
     def as_dict(self) -> dict:
@@ -166,6 +169,7 @@ def read_records(path: Path, kind: str) -> tuple[_Records, Report]:
             continue
         columns = header_columns(enumerate(rows[at]), labels)
         report.headers.append(SheetHeader(name, at + 1))
+        report.columns |= {m.code for m in columns.values()}
         report.unrecognised += [Column(name, column_letter(j), h) for j, h in unrecognised_columns(rows[at], labels)]
         for n, row in enumerate(rows[at + 1:], start=at + 2):
             raw = {m.code: cell_value(row[j], m) for j, m in columns.items() if j < len(row) and row[j].strip()}
@@ -270,7 +274,8 @@ def text_lines(report: Report) -> list[str]:
     rows = len({(p.sheet, p.row) for p in report.problems})
     lines.append(f"行号为表格中的行号（{_header_words(report.headers)}）。")
     lines.append(f"问题汇总（按字段；共 {len(report.problems)} 个问题，涉及 {rows} 行）：")
-    lines += [f"  {s['field']} {s['name']}\t{s['rule_name']}（{s['rule']}）\t{s['rows']} 行" for s in report.summary()]
+    lines += [f"  {s['field']} {s['name']}\t{s['rule_name']}（{s['rule']}）\t{s['rows']} 行"
+              + ("" if s["has_column"] else "（文件中没有这一列）") for s in report.summary()]
     lines.append("问题明细：")
     several = len(report.headers) > 1
     lines += [f"{p.where(several)}\t{p.field}\t{p.rule}\t{p.message}" for p in report.problems]

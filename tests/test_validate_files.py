@@ -187,7 +187,7 @@ def test_a_large_file_summary_first(tmp_path):
         not in summary_rows
     assert summary_rows[-2:] == [("CF_XDR_SHXYM", "credit_code_invalid", 1000), ("CF_JDRQ", "date_invalid", 500)]
     assert len(lines) - details - 1 == len(got["problems"]) == sum(n for *_, n in summary_rows)
-    assert len(got["unrecognised_columns"]) == 20 and lines[summary + 1].endswith("\t10000 行")
+    assert len(got["unrecognised_columns"]) == 20 and lines[summary + 1].endswith("\t10000 行（文件中没有这一列）")
 
 
 LARGE_STANDARD = ("CF_XDR_MC", "CF_WSH", "CF_XDR_SHXYM", "CF_JDRQ", "CF_CFLB")

@@ -19,7 +19,7 @@ RULE = Rule(
     severity="medium",
 )
 DEFAULT_MAX_WAN = 1000
-HOW = "罚款金额应为以万元为单位的数字，如 0.5（即 5000 元）"
+HOW = "罚款金额应为以万元为单位的数字，如 0.5 表示 5000 元"
 
 
 def findings_sql(ctx: Context) -> str | None:
