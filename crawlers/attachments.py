@@ -41,6 +41,12 @@ def file_format(url: str, content_type: str | None) -> str | None:
 
 def tables(body: bytes, fmt: str, content_type: str | None = None) -> list[Table]:
     """Every table of the file (sheets of a workbook, tables of a document); ``ValueError`` if unreadable."""
+    return [table for _, table in named_tables(body, fmt, content_type)]
+
+
+def named_tables(body: bytes, fmt: str, content_type: str | None = None) -> list[tuple[str | None, Table]]:
+    """Every table with its name (a workbook's sheet names; None for a CSV's or a document's tables), so a
+    problem can name the sheet it is on; ``ValueError`` if unreadable."""
     try:
         return _READERS[fmt](body, content_type)
     except ValueError:
@@ -53,10 +59,17 @@ LOCAL_ENCODINGS = ("utf-8-sig", "gb18030")  # a local CSV: UTF-8 (with or withou
 
 
 def read_file(path: Path) -> Table:
-    """The first table of a local file — a ledger, a department's file before publication — as text cells.
+    """The first table of a local file (a ledger) as text cells; see ``read_sheets``."""
+    found = read_sheets(path)
+    return found[0][1] if found else []
+
+
+def read_sheets(path: Path) -> list[tuple[str | None, Table]]:
+    """Every table of a local file — a ledger, a department's file before publication — with its sheet name
+    (None for a CSV), as text cells.
 
     The one reader of tabular files: crawled attachments, ``sgs ledger import`` and ``sgs validate`` all read
-    through ``tables``. Unlike a crawled page, a local CSV is decoded strictly (a wrong guess would corrupt
+    through ``named_tables``. Unlike a crawled page, a local CSV is decoded strictly (a wrong guess would corrupt
     names silently) and its delimiter sniffed (exports use commas, tabs or semicolons). ``ValueError`` with the
     reason, in Chinese, when the file cannot be read.
     """
@@ -67,12 +80,11 @@ def read_file(path: Path) -> Table:
         raise ValueError(f"文件 {path} 不是 CSV 或 XLSX/XLS 文件（扩展名 {path.suffix or '无'}）。")
     body = path.read_bytes()
     if fmt == "csv":
-        return _local_csv(body, path)
+        return [(None, _local_csv(body, path))]
     try:
-        found = tables(body, fmt)
+        return named_tables(body, fmt)
     except ValueError as exc:
         raise ValueError(f"文件 {path} 不是有效的 {fmt.upper()} 文件：{exc}") from None
-    return found[0] if found else []
 
 
 def _local_csv(body: bytes, path: Path) -> Table:
@@ -103,20 +115,21 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _xlsx(body: bytes, _ctype: str | None) -> list[Table]:
+def _xlsx(body: bytes, _ctype: str | None) -> list[tuple[str | None, Table]]:
     """Every sheet's cells (formulas as their saved values), through calamine (Rust): openpyxl took ~9 ms
     for a small monthly workbook, loading styles and themes the crawler never looks at; calamine ~0.1 ms."""
     from python_calamine import CalamineWorkbook
 
     book = CalamineWorkbook.from_filelike(io.BytesIO(body))
     try:
-        return [[[_cell(v) for v in row] for row in book.get_sheet_by_index(i).to_python(skip_empty_area=False)]
-                for i in range(len(book.sheet_names))]
+        return [(name, [[_cell(v) for v in row]
+                        for row in book.get_sheet_by_index(i).to_python(skip_empty_area=False)])
+                for i, name in enumerate(book.sheet_names)]
     finally:
         book.close()
 
 
-def _xls(body: bytes, _ctype: str | None) -> list[Table]:
+def _xls(body: bytes, _ctype: str | None) -> list[tuple[str | None, Table]]:
     import xlrd
 
     book = xlrd.open_workbook(file_contents=body)
@@ -131,26 +144,26 @@ def _xls(body: bytes, _ctype: str | None) -> list[Table]:
                          else cell.value)
                 cells.append(_cell(value))
             rows.append(cells)
-        out.append(rows)
+        out.append((sheet.name, rows))
     return out
 
 
-def _csv(body: bytes, ctype: str | None) -> list[Table]:
-    return [list(csv.reader(io.StringIO(decode(body, ctype))))]
+def _csv(body: bytes, ctype: str | None) -> list[tuple[str | None, Table]]:
+    return [(None, list(csv.reader(io.StringIO(decode(body, ctype)))))]
 
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
-def _docx(body: bytes, _ctype: str | None) -> list[Table]:
+def _docx(body: bytes, _ctype: str | None) -> list[tuple[str | None, Table]]:
     """Tables of ``word/document.xml`` read directly (python-docx spends ~40 ms a file loading styles
     the crawler never looks at); a cell's paragraphs are joined by newlines, as Word shows them."""
     with zipfile.ZipFile(io.BytesIO(body)) as z:
         root = etree.fromstring(z.read("word/document.xml"), _SAFE_XML)
-    return [[["\n".join("".join(t.text or "" for t in p.iter(f"{_W}t")) for p in tc.iter(f"{_W}p"))
-              for tc in tr.iterchildren(f"{_W}tc")]
-             for tr in tbl.iterchildren(f"{_W}tr")]
+    return [(None, [["\n".join("".join(t.text or "" for t in p.iter(f"{_W}t")) for p in tc.iter(f"{_W}p"))
+                     for tc in tr.iterchildren(f"{_W}tc")]
+                    for tr in tbl.iterchildren(f"{_W}tr")])
             for tbl in root.iter(f"{_W}tbl")]
 
 

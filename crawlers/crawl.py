@@ -219,6 +219,7 @@ class _Run:
         self.queue: asyncio.Queue[_Batch | None] = asyncio.Queue()
         self.fetcher = fetcher
         self.labels = {s.id: extract.labels_for(s.kind, s.labels) for s in city.sources}
+        self.columns_noted: set[str] = set()  # sources whose unrecognised columns were reported
         self.depts = {d.id: d for d in city.departments}
 
     async def main(self) -> CrawlSummary:
@@ -434,6 +435,8 @@ class _Run:
         labels = self.labels[source.id]
         pattern = source.rows.get("links")
         rows = extract.link_rows(doc, pattern, base) if pattern else extract.list_rows(doc, source.kind, base, labels)
+        if not pattern and source.id not in self.columns_noted:
+            self._note_columns(source, base, extract.list_header(doc, source.kind, labels))
         links = list(dict.fromkeys(r.link for r in rows if r.link))  # each detail page fetched once
         details = dict(zip(links, await asyncio.gather(*(self._detail(source, link, batch) for link in links))))
         for list_row in rows:
@@ -472,6 +475,8 @@ class _Run:
                 return _Detail(link)
             labels = self.labels[source.id]
             records = [r for t in tables for r in extract.table_records(t, source.kind, labels)]
+            for t in tables if source.id not in self.columns_noted else ():
+                self._note_columns(source, link, extract.table_header(t, source.kind, labels))
             if not records:
                 self._warn(link, f"附件 {link} 中没有找到可识别表头的表格")
             return _Detail(result.final_url, got.fetch_id, records=records)
@@ -619,6 +624,17 @@ class _Run:
         elif st.status == "ok":
             st.status = "partial"
         self._say(message)
+
+    def _note_columns(self, source: Source, url: str, headers: list[str]) -> None:
+        """A list's or a file's header columns that name no field, warned once per source (the first header
+        read): the columns are ignored, and someone may map them in the source's ``labels``."""
+        if source.id in self.columns_noted or not headers:
+            return
+        self.columns_noted.add(source.id)
+        unknown = [h for _, h in extract.unrecognised_columns(headers, self.labels[source.id])]
+        if unknown:
+            self._warn(url, f"来源 {source.id}：未识别的列 {'、'.join(unknown)}（已忽略；如为标准字段，"
+                            f"请在该来源的 labels 中将表头对应到字段代码）")
 
     def _warn(self, url: str, message: str) -> None:
         self.summary.warnings.append((url, message))

@@ -12,6 +12,13 @@ says 行政相对人名称 needs a registry synonym (or a source's ``labels`` ov
 - JSON entities: keys that are codes in lower case (``cf_wsh``) or synonyms;
 - tables of attachments (``crawlers.attachments``) through the same header mapping.
 
+Headers and labels are matched by ``metrics.standard.match_header`` (``sgs validate`` uses the same, through
+``header_columns``): width, spaces, brackets and colons do not matter, a numbered ``代码_n`` is read by the words
+in its brackets, and a unit a header states (``罚款金额(元)``) travels with the column: its bare numbers are
+written with that unit (``crawlers.normalize.with_unit``) so the amount normaliser converts them to 万元.
+Headers that name nothing are listed by ``unrecognised_columns`` (``list_header`` and ``table_header`` give a
+list page's or a file table's header), so a crawl and ``sgs validate`` can say which columns were ignored.
+
 Parsing is lxml, not BeautifulSoup: on the demo's pages lxml parses about 30× faster than BeautifulSoup on
 lxml, and the whole extraction here runs 3–5× faster than a BeautifulSoup parse alone (docs/bench-crawl.md);
 a crawl parses every page it fetches. ``<script>``, ``<style>`` and comments are dropped before any text is read,
@@ -21,18 +28,15 @@ from __future__ import annotations
 
 import codecs
 import re
-from functools import lru_cache
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
 from lxml import etree
 
-from metrics.standard import normalise_label as _normalise_label
-from metrics.standard import synonym_map
-
-# pages repeat the same few dozen labels thousands of times: normalise each text once
-normalise_label = lru_cache(maxsize=65536)(_normalise_label)
+from crawlers.normalize import with_unit
+from metrics.standard import AMOUNT_UNIT, HeaderMatch, match_header
+from metrics.standard import normalise_label, synonym_map
 
 MIN_HEADER_CODES = 2
 _CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "utf8": "utf-8"}
@@ -134,25 +138,61 @@ def text_of(el: Html) -> str:
 
 def list_rows(html: str | Html, kind: str, base_url: str, labels: dict[str, str] | None = None) -> list[ListRow]:
     """Rows of the first table whose header maps to at least two standard codes (empty if none does)."""
-    doc = parse(html)
-    labels = labels or synonym_map(kind)
+    found = _list_table(parse(html), labels or synonym_map(kind))
+    if found is None:
+        return []
+    rows, i, columns = found
+    return [row for r in rows[i + 1:] if (row := _list_row(r, columns, base_url))]
+
+
+def list_header(html: str | Html, kind: str, labels: dict[str, str] | None = None) -> list[str]:
+    """The header cells' text of the table ``list_rows`` reads (empty when no table has a known header)."""
+    found = _list_table(parse(html), labels or synonym_map(kind))
+    if found is None:
+        return []
+    rows, i, _ = found
+    return [text_of(c) for _, c in _column_positions(rows[i])]
+
+
+def _list_table(doc: Html, labels: dict[str, str]) -> tuple[list[Html], int, dict[int, HeaderMatch]] | None:
+    """(the rows of the first table with a known header, the header's index, its columns), or None."""
     for table in doc.iter("table"):
         rows = list(table.iter("tr"))
         for i, tr in enumerate(rows[:3]):  # the header may follow a caption-like title row
             columns = header_columns([(col, text_of(c)) for col, c in _column_positions(tr)], labels)
             if len(columns) >= MIN_HEADER_CODES:
-                return [row for r in rows[i + 1:] if (row := _list_row(r, columns, base_url))]
-    return []
+                return rows, i, columns
+    return None
 
 
-def header_columns(cells: Iterable[tuple[int, str]], labels: dict[str, str]) -> dict[int, str]:
-    """Column index → code for a header row's (index, text) cells; the first column naming a code wins."""
-    out: dict[int, str] = {}
+def header_match(text: str, labels: dict[str, str]) -> HeaderMatch | None:
+    """The field a header or label names (``metrics.standard.match_header``: the one matching of labels)."""
+    return match_header(text, labels)
+
+
+def header_columns(cells: Iterable[tuple[int, str]], labels: dict[str, str]) -> dict[int, HeaderMatch]:
+    """Column index → field (code and stated unit) for a header row's (index, text) cells; the first column
+    naming a code wins."""
+    out: dict[int, HeaderMatch] = {}
+    seen: set[str] = set()
     for col, text in cells:
-        code = labels.get(normalise_label(text))
-        if code and code not in out.values():
-            out[col] = code
+        match = header_match(text, labels)
+        if match and match.code not in seen:
+            out[col] = match
+            seen.add(match.code)
     return out
+
+
+def unrecognised_columns(headers: Iterable[str], labels: dict[str, str]) -> list[tuple[int, str]]:
+    """(column index, header) of the non-empty headers that name no field: their columns are ignored, and a
+    person should hear so (a crawl warns once per source, ``sgs validate`` lists them first)."""
+    return [(j, h.strip()) for j, h in enumerate(headers) if h and h.strip() and header_match(h, labels) is None]
+
+
+def cell_value(text: str, match: HeaderMatch) -> str:
+    """A cell as the record keeps it: a bare number under a header stating another unit than the standard's
+    (``罚款金额(元)``) gets that unit, so normalisation converts it; under 万元 it is already right."""
+    return with_unit(text, match.unit) if match.unit and match.unit != AMOUNT_UNIT else text
 
 
 def _column_positions(tr: Html) -> Iterator[tuple[int, Html]]:
@@ -166,8 +206,9 @@ def _column_positions(tr: Html) -> Iterator[tuple[int, Html]]:
             col += 1
 
 
-def _list_row(tr: Html, columns: dict[int, str], base_url: str) -> ListRow | None:
-    fields = {columns[col]: _cell_text(cell) for col, cell in _column_positions(tr) if col in columns}
+def _list_row(tr: Html, columns: dict[int, HeaderMatch], base_url: str) -> ListRow | None:
+    fields = {columns[col].code: cell_value(_cell_text(cell), columns[col])
+              for col, cell in _column_positions(tr) if col in columns}
     link = _first_link(tr, base_url)
     if not any(fields.values()) and link is None:
         return None  # a spacer, footer or "no data" row
@@ -238,9 +279,9 @@ def detail_fields(html: str | Html, kind: str, labels: dict[str, str] | None = N
     labels = labels or synonym_map(kind)
     out: dict[str, str] = {}
     for label, value in (*_table_pairs(doc, labels), *_dl_pairs(doc), *_text_pairs(doc)):
-        code = labels.get(normalise_label(label))
-        if code and not out.get(code):
-            out[code] = value
+        match = header_match(label, labels)
+        if match and not out.get(match.code):
+            out[match.code] = cell_value(value, match)
     return out
 
 
@@ -252,7 +293,7 @@ def _table_pairs(doc: Html, labels: dict[str, str]) -> Iterator[tuple[str, str]]
     for tr in doc.iter("tr"):
         cells = [text_of(c) for c in _CELLS(tr)]
         for i in range(0, len(cells) - 1, 2):
-            if normalise_label(cells[i + 1]) not in labels:
+            if header_match(cells[i + 1], labels) is None:
                 yield cells[i], cells[i + 1]
 
 
@@ -283,16 +324,30 @@ def _labelled_segments(line: str) -> Iterable[tuple[str, str]]:
 def table_records(rows: list[list[str]], kind: str, labels: dict[str, str] | None = None) -> list[dict[str, str]]:
     """Records of a plain table (a spreadsheet, CSV or Word table): header row found as on list pages."""
     labels = labels or synonym_map(kind)
+    found = _table_header_at(rows, labels)
+    if found is None:
+        return []
+    i, columns = found
+    out = []
+    for row in rows[i + 1:]:
+        fields = {m.code: cell_value(row[col].strip(), m) if col < len(row) else "" for col, m in columns.items()}
+        if any(fields.values()):
+            out.append(fields)
+    return out
+
+
+def table_header(rows: list[list[str]], kind: str, labels: dict[str, str] | None = None) -> list[str]:
+    """The header row ``table_records`` reads (empty when none of the first rows is a header)."""
+    found = _table_header_at(rows, labels or synonym_map(kind))
+    return list(rows[found[0]]) if found else []
+
+
+def _table_header_at(rows: list[list[str]], labels: dict[str, str]) -> tuple[int, dict[int, HeaderMatch]] | None:
     for i, header in enumerate(rows[:5]):
         columns = header_columns(enumerate(header), labels)
         if len(columns) >= MIN_HEADER_CODES:
-            out = []
-            for row in rows[i + 1:]:
-                fields = {code: row[col].strip() if col < len(row) else "" for col, code in columns.items()}
-                if any(fields.values()):
-                    out.append(fields)
-            return out
-    return []
+            return i, columns
+    return None
 
 
 def entity_fields(entity: dict, kind: str, labels: dict[str, str] | None = None) -> dict[str, str]:
@@ -300,7 +355,7 @@ def entity_fields(entity: dict, kind: str, labels: dict[str, str] | None = None)
     labels = labels or synonym_map(kind)
     out: dict[str, str] = {}
     for key, value in entity.items():
-        code = labels.get(normalise_label(str(key)))
-        if code and value is not None and not isinstance(value, (dict, list, bool)) and not out.get(code):
-            out[code] = str(value)
+        match = header_match(str(key), labels)
+        if match and value is not None and not isinstance(value, (dict, list, bool)) and not out.get(match.code):
+            out[match.code] = cell_value(str(value), match)
     return out

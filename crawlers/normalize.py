@@ -10,6 +10,16 @@ so an enumeration's separator is found). Free text (names, 违法事实, 处罚�
 and digits folded: NFKC would also turn Chinese punctuation (，：；（）) into ASCII and so rewrite the
 department's sentence, which is evidence.
 
+Amounts: ``1.1万元``, ``11000元``, ``11,000.00``, and amounts in Chinese numerals ending in 元 (``壹万贰仟元整``,
+``伍佰元``, ``壹万元伍角``) become 万元 decimals; a bare number is already 万元 (the standard's unit), unless the
+column's header stated 元 (``罚款金额(元)``), which the extractor writes after the number (``with_unit``).
+Chinese numerals are converted by ``chinese_yuan``, a small exact reader of 大写金额: the converters on PyPI
+read numerals in prose but not 元/角/分, and one function is less than a dependency for it.
+
+Multi-valued enumerations (处罚类别): items separated by ``、``, ``，`` or ``；`` are rewritten with the
+enumeration's separator (``警告、罚款`` → ``警告;罚款``) when every item is a value of the enumeration — that is
+formatting. A list with an unknown item is kept as written, so the enumeration check names it.
+
 Placeholders: a value that is only "无", "暂无", "空", "null"/"none"/"n/a", or only dashes and slashes
 ("-", "--", "—", "/", "／") is how pages print an empty cell, so it is stored as NULL. No standard field has
 such a value as a real answer, and a completeness check should count it as missing, which NULL does.
@@ -37,6 +47,13 @@ _DATE_PATTERNS = (
     re.compile(r"^(\d{4})(\d{2})(\d{2})(?:[\sT]*\d{2}:?\d{2}(?::?\d{2})?)?$"),
 )
 _AMOUNT = re.compile(r"^(?:人民币|¥)?(-?\d+(?:\.\d+)?)(万元|万|元)?(?:整)?$")
+_BARE_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+_CN_DIGITS = {"零": 0, "〇": 0, "壹": 1, "一": 1, "贰": 2, "貳": 2, "二": 2, "两": 2, "叁": 3, "三": 3, "肆": 4,
+              "四": 4, "伍": 5, "五": 5, "陆": 6, "六": 6, "柒": 7, "七": 7, "捌": 8, "八": 8, "玖": 9, "九": 9}
+_CN_POWERS = {"拾": 10, "十": 10, "佰": 100, "百": 100, "仟": 1000, "千": 1000}
+_CN_SECTIONS = (("亿", 10 ** 8), ("万", 10 ** 4))
+_CN_YUAN = re.compile(r"^(?:人民币)?(?:(.+?)[元圆])?(?:零?(.)角)?(?:零?(.)分)?[整正]?$")
+_LIST_SEPARATORS = re.compile(r"\s*[、;,]\s*")
 
 
 def clean_text(value: object) -> str | None:
@@ -76,16 +93,19 @@ def normalise_date(value: object) -> str | None:
 
 
 def normalise_amount(value: object) -> str | None:
-    """Amounts in the standard's unit, 万元: "5000元" → "0.5", "1.2万元" → "1.2", a bare number is 万元.
+    """Amounts in the standard's unit, 万元: "5000元" → "0.5", "1.2万元" → "1.2", "壹万元" → "1", a bare number
+    is 万元.
 
-    Unreadable amounts (Chinese numerals, prose) are kept as text.
+    Unreadable amounts (prose, a unit other than 元/万元) are kept as text for a check to flag.
     """
     text = clean_text(value)
     if text is None:
         return None
-    m = _AMOUNT.match(text.replace(",", "").replace(" ", ""))
+    compact = text.replace(",", "").replace(" ", "")
+    m = _AMOUNT.match(compact)
     if not m:
-        return text
+        yuan = chinese_yuan(compact)
+        return text if yuan is None else _plain_decimal(yuan / Decimal(10000))
     try:
         amount = Decimal(m[1])
     except InvalidOperation:
@@ -93,6 +113,66 @@ def normalise_amount(value: object) -> str | None:
     if m[2] == "元":
         amount /= Decimal(10000)
     return _plain_decimal(amount)
+
+
+def with_unit(value: str, unit: str) -> str:
+    """A cell under a header that states its unit ("罚款金额(元)"): a bare number gets the unit written after it,
+    so ``normalise_amount`` converts it; a value that states its own unit ("1.1万元") keeps it."""
+    compact = unicodedata.normalize("NFKC", value or "").replace(",", "").strip()
+    return f"{compact}{unit}" if _BARE_NUMBER.match(compact) else value
+
+
+def chinese_yuan(text: str) -> Decimal | None:
+    """An amount written in Chinese numerals and 元 (角, 分) → Decimal 元, else None.
+
+    "壹万贰仟元整" → 12000, "人民币伍佰元" → 500, "壹万元伍角" → 10000.5, "三千元" → 3000. Only whole amounts
+    with 元 (or only 角/分) are read: "壹万" alone does not say its unit, and a unit is never guessed.
+    """
+    m = _CN_YUAN.match(text)
+    if not m or not any(m.groups()):
+        return None
+    try:
+        yuan = _chinese_integer(m[1]) if m[1] else 0
+        jiao = _CN_DIGITS[m[2]] if m[2] else 0
+        fen = _CN_DIGITS[m[3]] if m[3] else 0
+    except KeyError:
+        return None
+    if yuan is None:
+        return None
+    return Decimal(yuan) + Decimal(jiao) / 10 + Decimal(fen) / 100
+
+
+def _chinese_integer(text: str) -> int | None:
+    """"壹万贰仟零伍" → 12005; None when a character is not a numeral or a section is empty ("万")."""
+    for mark, power in _CN_SECTIONS:
+        if mark in text:
+            high, low = text.split(mark, 1)
+            head = _chinese_integer(high)
+            tail = _chinese_integer(low) if low else 0
+            return None if head is None or tail is None else head * power + tail
+    if not text:
+        return None
+    total = digit = 0
+    for ch in text:
+        if ch in _CN_DIGITS:
+            digit = _CN_DIGITS[ch]
+        elif ch in _CN_POWERS:
+            total += (digit or 1) * _CN_POWERS[ch]  # "十五": the leading one is left out
+            digit = 0
+        else:
+            return None
+    return total + digit
+
+
+def normalise_list(value: str | None, enum: standard.Enum) -> str | None:
+    """A multi-valued enumeration's items joined by its separator ("警告、罚款" → "警告;罚款") when every item
+    is a value of the enumeration; otherwise the value as written (an unknown item is for the check to name)."""
+    if not value or not enum.separator:
+        return value
+    items = [p for p in _LIST_SEPARATORS.split(value) if p]
+    if len(items) > 1 and all(enum.is_valid(enum.canonical(p)) for p in items):
+        return enum.separator.join(items)
+    return value
 
 
 def _plain_decimal(amount: Decimal) -> str:
@@ -131,10 +211,20 @@ _NORMALISERS = {
 }
 
 
+@lru_cache(maxsize=None)
+def list_enums(kind: str) -> dict[str, standard.Enum]:
+    """Code → enumeration, for the kind's multi-valued enumerated fields (处罚类别)."""
+    enums = standard.enums()
+    return {f.code: enums[f.enum] for f in standard.load(kind).fields if f.enum and enums[f.enum].separator}
+
+
 def normalise_record(kind: str, fields: dict[str, object]) -> dict[str, str | None]:
     """Normalise every value of one record by its field's registry type (unknown codes as text)."""
-    kinds = field_kinds(kind)
-    return {code: _NORMALISERS[kinds.get(code, "text")](value) for code, value in fields.items()}
+    kinds, lists = field_kinds(kind), list_enums(kind)
+    out = {code: _NORMALISERS[kinds.get(code, "text")](value) for code, value in fields.items()}
+    for code in lists.keys() & out.keys():
+        out[code] = normalise_list(out[code], lists[code])
+    return out
 
 
 def record_key(channel: str, dept_id: str | None, kind: str, wsh: str | None, xdr_mc: str | None) -> str:

@@ -80,7 +80,7 @@ _DEPARTMENTS = (
 
 # Invalid enumeration values a sloppy department types (each checked invalid at import time below).
 BAD_ENUMS = {
-    "CFLB": ("罚没", "罚款、警告", "经济处罚"),
+    "CFLB": ("罚没", "罚款、责令改正", "经济处罚"),  # 责令改正 is an order, not a penalty category
     "XKLB": ("一般", "行政许可", "其他"),
     "XK_ZT": ("正常", "在用"),
     "XDR_LB": ("企业法人", "企业", "单位"),

@@ -4,7 +4,10 @@ A new revision of the standard is a new folder of TOML files; nothing here names
 """
 from __future__ import annotations
 
+import re
 import tomllib
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +30,7 @@ class Field:
     enum: str | None = None
     check: str | None = None  # "uscc" | "ric"
     synonyms: tuple[str, ...] = ()
+    names_in_use: tuple[str, ...] = ()  # names other systems' exports and templates print (read, never printed)
     maps_to: str | None = None
     public: bool = True
     personal: bool = False
@@ -73,6 +77,12 @@ class Standard:
         return f"{self.kind.upper()}_{suffix}"
 
 
+def _field(entry: dict) -> Field:
+    """A registry entry as a Field (its name lists as tuples, so the registry stays hashable and frozen)."""
+    return Field(**{**entry, "synonyms": tuple(entry.get("synonyms", ())),
+                    "names_in_use": tuple(entry.get("names_in_use", ()))})
+
+
 def _load_toml(path: Path) -> dict:
     with path.open("rb") as fh:
         return tomllib.load(fh)
@@ -87,9 +97,7 @@ def load(kind: str, version: str = CURRENT_VERSION) -> Standard:
     if not path.exists():
         raise FileNotFoundError(f"字段注册表缺少 {path}")
     doc = _load_toml(path)
-    fields = tuple(
-        Field(**{**f, "synonyms": tuple(f.get("synonyms", ()))}) for f in doc["fields"]
-    )
+    fields = tuple(_field(f) for f in doc["fields"])
     return Standard(version, kind, doc["meta"]["title"], fields)
 
 
@@ -108,7 +116,7 @@ def enums() -> dict[str, Enum]:
 def page_fields() -> tuple[Field, ...]:
     """Non-standard fields pages show (``FBRQ`` 发布日期), with sgs's own codes."""
     doc = _load_toml(STANDARD_DIR / "page_fields.toml")
-    return tuple(Field(**{**f, "synonyms": tuple(f.get("synonyms", ()))}) for f in doc["fields"])
+    return tuple(_field(f) for f in doc["fields"])
 
 
 def versions() -> list[str]:
@@ -120,7 +128,7 @@ def synonym_map(kind: str) -> dict[str, str]:
     """Header or label text (normalised) → current standard code, across every version of the kind.
 
     Older versions' fields land in today's column through ``maps_to``; a field's own name, its code
-    (upper and lower case, as JSON APIs send it) and its synonyms all count. Where two fields share a
+    (upper and lower case, as JSON APIs send it), its synonyms and the names in use elsewhere all count. Where two fields share a
     synonym the current version wins, and a field's own name beats another field's synonym.
     """
     current = load(kind)
@@ -140,10 +148,10 @@ def synonym_map(kind: str) -> dict[str, str]:
             continue
         for f in std.fields:
             if f.maps_to:
-                for s in (f.name, f.code, f.code.lower(), *f.synonyms):
+                for s in (f.name, f.code, f.code.lower(), *f.synonyms, *f.names_in_use):
                     add(s, f.maps_to, False)
     for f in current.fields:
-        for s in f.synonyms:
+        for s in (*f.synonyms, *f.names_in_use):
             add(s, f.code, False)
     for f in (*current.fields, *page_fields()):
         for s in (f.name, f.code, f.code.lower()):
@@ -154,12 +162,78 @@ def synonym_map(kind: str) -> dict[str, str]:
     return out
 
 
-def normalise_label(text: str) -> str:
-    """Labels as pages print them ("行政相对人名称：", "罚款金额(万元)") reduced to a lookup key."""
-    import unicodedata
+_BRACKETS = str.maketrans({"【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")", "〈": "(", "〉": ")",
+                           "<": "(", ">": ")", "{": "(", "}": ")"})
+# a template's marks for what must or may be filled in: "*行政相对人名称", "处罚依据（必填）"
+_REQUIRED_MARK = re.compile(r"^\*+|\*+$|\((?:必填|选填|非必填|可选|必填项|选填项)\)$")
 
-    t = unicodedata.normalize("NFKC", text or "")
-    return "".join(ch for ch in t if not ch.isspace()).rstrip(":：").strip()
+
+@lru_cache(maxsize=65536)  # pages and files repeat the same few dozen labels thousands of times
+def normalise_label(text: str) -> str:
+    """Labels as pages and files print them ("行政相对人名称：", "罚款金额【万元】", "*处罚依据") reduced to a
+    lookup key: full-width folded (NFKC), spaces removed, every bracket pair written ``()``, trailing colons
+    and a template's required marks dropped. The one normalisation of labels: registry keys, extractors,
+    ``sgs validate`` and ledgers all go through it, so a header matches the same way everywhere."""
+    t = unicodedata.normalize("NFKC", text or "").translate(_BRACKETS)
+    t = "".join(ch for ch in t if not ch.isspace()).rstrip(":").strip()
+    return _REQUIRED_MARK.sub("", t).rstrip(":")
+
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    """A recognised column or label: its standard code, and the unit its header states (``元``/``万元``)."""
+
+    code: str
+    unit: str | None = None
+
+
+AMOUNT_UNIT = "万元"  # the standard's unit of amounts: a bare number means 万元
+_UNIT_WORDS = re.compile(r"^(?:单位:?)?(?:人民币)?(万元|元)$")
+_UNIT_LIKE = re.compile(r"(?:元|币|美金|円)$")
+# the 代码_n of "行政相对人代码_1（统一社会信用代码）": systems number them differently, the words agree
+_NUMBERED_CODE = re.compile(r"代码_?\d+$")
+
+
+def split_label(key: str) -> tuple[str, str | None]:
+    """A normalised label → (the text before its first bracket, the bracket's content), or (key, None).
+
+    Only the first bracket counts: what follows is a note ("格式为YYYY/MM/DD"), a legend of codes that may
+    itself hold brackets and lose its closing one ("0=正常(或空白);1=撤销"), a unit, or the words of a
+    numbered code."""
+    i = key.find("(")
+    if i <= 0:
+        return key, None
+    inner = key[i + 1:]
+    return key[:i], inner[:-1] if inner.endswith(")") else inner
+
+
+def match_header(text: str, labels: Mapping[str, str]) -> HeaderMatch | None:
+    """The field a header or label names, with the unit it states, or None (the column is not read).
+
+    ``labels`` is a lookup of normalised names (``synonym_map`` or a source's ``labels_for``). A bracketed
+    part is read by what it is: the words of a numbered code (``代码_3(组织机构代码)`` is 组织机构代码 whatever
+    the number), a unit (``罚款金额(元)``: 罚款金额 in 元), or a note that the plain name is enough
+    (``处罚决定日期(格式为:YYYY/MM/DD)``). A unit that is neither 元 nor 万元 (``罚款金额(美元)``) is not
+    guessed: the column is left unread and so reported as unrecognised.
+    """
+    key = normalise_label(text)
+    if not key:
+        return None
+    code = labels.get(key)
+    base, inner = split_label(key)
+    if inner is None:
+        return HeaderMatch(code) if code else None
+    if _NUMBERED_CODE.search(base):
+        code = labels.get(inner)
+        return HeaderMatch(code) if code else None
+    unit = _UNIT_WORDS.match(inner)
+    if unit:
+        code = code or labels.get(base)
+        return HeaderMatch(code, unit[1]) if code else None
+    if _UNIT_LIKE.search(inner):
+        return None
+    code = code or labels.get(base)
+    return HeaderMatch(code) if code else None
 
 
 def field_name(kind: str | None, code: str | None) -> str | None:

@@ -2,33 +2,42 @@
 
 It runs the very rule modules that score the crawled records — those that need nothing beyond the record
 itself (``Rule.needs == ()``) — on a DuckDB relation built from the file, so a department and the assessor
-can never disagree about what a rule means. The file's cells go through the crawler's normalisation
-(``crawlers.normalize``: dates to ISO, 元 to 万元, full-width folded), exactly as a crawled page's would.
+can never disagree about what a rule means. The file's cells go through the crawler's header matching
+(``crawlers.extract.header_columns``: names, codes, synonyms and names in real use, whatever their width,
+spaces, brackets or colons; a unit in the header travels with the column) and normalisation
+(``crawlers.normalize``: dates to ISO, 元 and 大写金额 to 万元, full-width folded, 处罚类别 lists with ``;``),
+exactly as a crawled page's would.
 
-Headers may be the standard's Chinese names, its codes, or their synonyms (``metrics.standard.synonym_map``),
-in any order; the header row is the first of the first ten rows where at least three cells are recognised.
-Rows are numbered from 1 for the first data row after the header (blank rows count but are not checked).
+Every sheet of a workbook whose first ten rows hold a header (at least three recognised cells) is read; a
+sheet without one is skipped and named. Rows are numbered as the spreadsheet numbers them (the header on row
+1 puts the first record on row 2), so a clerk finds them; blank rows count but are not checked. Beyond the
+rules, a file is checked for what only a file can show: a 文书号 given on two rows. The report lists the
+columns that map to no field first (they were ignored), then a summary per field and rule, then the problems.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from crawlers.attachments import read_file
+from crawlers.attachments import read_sheets
+from crawlers.extract import cell_value, header_columns, unrecognised_columns
 from crawlers.normalize import normalise_record
 from metrics import codes, privacy, standard
-from metrics.checks import Check, Context, all_checks
+from metrics.checks import Check, Context, all_checks, all_rules
 from metrics.checks._sql import lit
 from metrics.scheme import load_scheme
 from metrics.scoring import helper_columns
 from metrics.workdays import Calendar, default_calendar
 
 MIN_HEADERS = 3  # recognised cells that make a row the header
+HEADER_SEARCH = 10  # rows of a sheet searched for the header
 SOURCE = "validate_records"
+DUPLICATE_RULE = "duplicate_record"  # the scoring rule of the same meaning (one 文书号, one publication)
 
 
 class FileProblem(ValueError):
@@ -37,13 +46,73 @@ class FileProblem(ValueError):
 
 @dataclass(frozen=True)
 class Problem:
-    row: int  # 1-based data row
+    row: int  # the spreadsheet's own row number (header on row 1 → first record on row 2)
     field: str  # standard code
     rule: str  # rule id
     message: str
+    sheet: str | None = None  # the workbook sheet; None for a CSV
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def where(self, with_sheet: bool) -> str:
+        """"第 5 行", or "工作表“二月”第 5 行" when the file has several checked sheets."""
+        return f"{_sheet_words(self.sheet) if with_sheet else ''}第 {self.row} 行"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column whose header names no field: ignored, and reported so a person can rename it."""
+
+    sheet: str | None
+    column: str  # the spreadsheet's column letter ("C")
+    header: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SheetHeader:
+    """Where a checked sheet's header is (1-based row), so the report can say how rows are numbered."""
+
+    sheet: str | None
+    row: int
+
+
+@dataclass
+class Report:
+    """What ``sgs validate`` says about one file: columns ignored, then problems (with a summary)."""
+
+    kind: str
+    problems: list[Problem]
+    unrecognised: list[Column] = field(default_factory=list)
+    headers: list[SheetHeader] = field(default_factory=list)
+    skipped_sheets: list[str] = field(default_factory=list)
+    columns: set[str] = field(default_factory=set)  # the codes some checked sheet has a column for
+
+    def summary(self) -> list[dict]:
+        """Per field and rule, how many rows have the problem — the clerk's first read, most rows first; a
+        field the file has no column for says so (``has_column``), since then every row misses it."""
+        rows: dict[tuple[str, str], set] = defaultdict(set)
+        for p in self.problems:
+            rows[(p.field, p.rule)].add((p.sheet, p.row))
+        names = {r.id: r.name for r in all_rules()}
+        out = [{"field": f, "name": standard.field_name(self.kind, f) or f, "rule": r,
+                "rule_name": names.get(r, r), "rows": len(v), "has_column": f in self.columns}
+               for (f, r), v in rows.items()]
+        return sorted(out, key=lambda d: (-d["rows"], d["field"], d["rule"]))
+
+    def as_dict(self) -> dict:
+        return {"header_rows": [asdict(h) for h in self.headers],
+                "unrecognised_columns": [c.as_dict() for c in self.unrecognised],
+                "skipped_sheets": self.skipped_sheets,
+                "summary": self.summary(),
+                "problems": [p.as_dict() for p in self.problems]}
+
+
+def _sheet_words(sheet: str | None) -> str:
+    return f"工作表“{sheet}”" if sheet is not None else ""
 
 
 def checks_before_publication() -> tuple[Check, ...]:
@@ -53,49 +122,100 @@ def checks_before_publication() -> tuple[Check, ...]:
 
 # --- reading the file ----------------------------------------------------------------------------
 
-def read_rows(path: Path) -> list[list[str | None]]:
-    """Every row of the file's first sheet as text cells (blank → None); FileProblem when it cannot be read."""
+@dataclass
+class _Records:
+    """The file's records as rows of standard codes, and where each came from (sheet, spreadsheet row)."""
+
+    rows: list[dict[str, str | None]] = field(default_factory=list)
+    origin: list[tuple[str | None, int]] = field(default_factory=list)
+
+
+def read_sheets_of(path: Path) -> list[tuple[str | None, list[list[str]]]]:
+    """Every sheet (or the CSV) as text cells; FileProblem when the file cannot be read."""
     try:
-        rows = read_file(path)
+        return read_sheets(path)
     except ValueError as exc:
         raise FileProblem(str(exc)) from None
-    return [[c if c.strip() else None for c in row] for row in rows]
 
 
-def header_codes(rows: list[list[str | None]], kind: str, path: Path) -> tuple[int, list[str | None]]:
-    """(index of the header row, standard code per column or None)."""
-    names = standard.synonym_map(kind)
-    for i, row in enumerate(rows[:10]):
-        found = [names.get(standard.normalise_label(c or "")) for c in row]
-        if sum(c is not None for c in found) >= MIN_HEADERS:
-            return i, found
-    example = standard.load(kind).fields[0]
-    raise FileProblem(
-        f"文件 {path} 前 10 行中没有可识别的表头：表头应为《双公示数据标准》的字段名或代码"
-        f"（如“{example.name}”或 {example.code}），并确认 --kind {kind}（{standard.KIND_NAMES[kind]}）是否正确。")
+def find_header(rows: list[list[str]], labels: dict[str, str]) -> int | None:
+    """Index of the first of the first ten rows with at least three recognised cells, or None."""
+    for i, row in enumerate(rows[:HEADER_SEARCH]):
+        if len(header_columns(enumerate(row), labels)) >= MIN_HEADERS:
+            return i
+    return None
 
 
-def to_arrow(rows: list[list[str | None]], kind: str, path: Path) -> pa.Table:
-    """The file's data rows as a record table (every code a VARCHAR column), normalised like crawled records."""
-    at, columns = header_codes(rows, kind, path)
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA: how a spreadsheet names a column."""
+    out = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
+def read_records(path: Path, kind: str) -> tuple[_Records, Report]:
+    """The records of every sheet with a header, normalised like crawled records, and the report's frame
+    (header rows, unrecognised columns, skipped sheets); FileProblem when no sheet has a header."""
+    labels = standard.synonym_map(kind)
+    records, report = _Records(), Report(kind, [])
+    for name, rows in read_sheets_of(path):
+        at = find_header(rows, labels)
+        if at is None:
+            if name is not None and any(any(c.strip() for c in r) for r in rows):
+                report.skipped_sheets.append(name)
+            continue
+        columns = header_columns(enumerate(rows[at]), labels)
+        report.headers.append(SheetHeader(name, at + 1))
+        report.columns |= {m.code for m in columns.values()}
+        report.unrecognised += [Column(name, column_letter(j), h) for j, h in unrecognised_columns(rows[at], labels)]
+        for n, row in enumerate(rows[at + 1:], start=at + 2):
+            raw = {m.code: cell_value(row[j], m) for j, m in columns.items() if j < len(row) and row[j].strip()}
+            if raw:  # a blank row: counted, not checked
+                records.rows.append(normalise_record(kind, raw))
+                records.origin.append((name, n))
+    if not report.headers:
+        example = standard.load(kind).fields[0]
+        raise FileProblem(
+            f"文件 {path} 前 {HEADER_SEARCH} 行中没有可识别的表头：表头应为《双公示数据标准》的字段名或代码"
+            f"（如“{example.name}”或 {example.code}），并确认 --kind {kind}（{standard.KIND_NAMES[kind]}）是否正确。")
+    return records, report
+
+
+def to_arrow(records: _Records, kind: str) -> pa.Table:
+    """The records as a record table (every code a VARCHAR column); ``record_key`` is the record's index."""
     std_codes = [*standard.load(kind).codes, "FBRQ"]
-    out: dict[str, list] = {c: [] for c in ("record_key", *std_codes)}
-    for n, row in enumerate(rows[at + 1:], start=1):
-        raw = {code: row[j] for j, code in enumerate(columns) if code and j < len(row) and row[j] is not None}
-        if not raw:
-            continue  # a blank row: counted, not checked
-        fields = normalise_record(kind, raw)
-        out["record_key"].append(str(n))
-        for code in std_codes:
-            out[code].append(fields.get(code))
-    return pa.table({k: pa.array(v, pa.string()) for k, v in out.items()})
+    columns = {"record_key": pa.array([str(i) for i in range(len(records.rows))], pa.string())}
+    for code in std_codes:
+        columns[code] = pa.array([r.get(code) for r in records.rows], pa.string())
+    return pa.table(columns)
+
+
+def duplicate_numbers(records: _Records, kind: str) -> list[Problem]:
+    """A 文书号 on two or more rows of the file: every such row named, each told which others share it."""
+    wsh = standard.load(kind).prefixed("WSH")
+    rows: dict[str, list[tuple[str | None, int]]] = defaultdict(list)
+    for rec, origin in zip(records.rows, records.origin):
+        if rec.get(wsh):
+            rows[rec[wsh]].append(origin)
+    out = []
+    for number, where in rows.items():
+        if len(where) < 2:
+            continue
+        several = len({s for s, _ in where}) > 1
+        named = [f"{_sheet_words(s) if several else ''}第 {n} 行" for s, n in where]
+        text = "、".join(named[:-1]) + f"与{named[-1]}文书号相同（{number}）：一个文书号只应公示一次"
+        out += [Problem(n, wsh, DUPLICATE_RULE, text, s) for s, n in where]
+    return out
 
 
 # --- checking ------------------------------------------------------------------------------------
 
 def check_table(con: duckdb.DuckDBPyConnection, table: pa.Table, kind: str, *, as_of: date | None = None,
-                calendar: Calendar | None = None) -> list[Problem]:
-    """Run the pre-publication rules over an Arrow record table; problems ordered by row, field, rule."""
+                calendar: Calendar | None = None) -> list[tuple[int, str, str, str]]:
+    """Run the pre-publication rules over an Arrow record table: (record_key, field, rule, message) rows."""
     codes.register_macros(con)
     privacy.register_macros(con)
     con.register("_validate_arrow", table)
@@ -112,22 +232,74 @@ def check_table(con: duckdb.DuckDBPyConnection, table: pa.Table, kind: str, *, a
             check.prepare(con, ctx)
         sql = check.findings_sql(ctx)
         if sql:
-            selects.append(f"SELECT CAST(record_key AS INTEGER) AS row, field, {lit(check.rule.id)} AS rule, "
+            selects.append(f"SELECT CAST(record_key AS INTEGER) AS record, field, {lit(check.rule.id)} AS rule, "
                            f"message FROM ({sql})")
     if not selects:
         return []
-    rows = con.execute(f"SELECT * FROM ({' UNION ALL '.join(selects)}) ORDER BY row, field, rule, message").fetchall()
-    return [Problem(*r) for r in rows]
+    return con.execute(f"SELECT * FROM ({' UNION ALL '.join(selects)})").fetchall()
 
 
-def validate_file(path: str | Path, kind: str, *, as_of: date | None = None) -> list[Problem]:
-    """Read and check one file; FileProblem when it cannot be read."""
+def check_file(path: str | Path, kind: str, *, as_of: date | None = None) -> Report:
+    """Read and check one file: the report with its problems in file order (sheet, row, field, rule)."""
     if kind not in standard.KINDS:
         raise FileProblem(f"未知的类型 {kind!r}：应为 xk（行政许可）或 cf（行政处罚）。")
     path = Path(path)
-    table = to_arrow(read_rows(path), kind, path)
+    records, report = read_records(path, kind)
     con = duckdb.connect()
     try:
-        return check_table(con, table, kind, as_of=as_of)
+        found = check_table(con, to_arrow(records, kind), kind, as_of=as_of)
     finally:
         con.close()
+    problems = [Problem(records.origin[i][1], f, rule, message, records.origin[i][0]) for i, f, rule, message in found]
+    problems += duplicate_numbers(records, kind)
+    order = {h.sheet: n for n, h in enumerate(report.headers)}
+    report.problems = sorted(problems, key=lambda p: (order[p.sheet], p.row, p.field, p.rule, p.message))
+    return report
+
+
+def validate_file(path: str | Path, kind: str, *, as_of: date | None = None) -> list[Problem]:
+    """The problems of one file (``check_file``'s report without its frame); FileProblem when unreadable."""
+    return check_file(path, kind, as_of=as_of).problems
+
+
+# --- the report as text --------------------------------------------------------------------------
+
+def text_lines(report: Report) -> list[str]:
+    """The report as a clerk reads it: ignored columns, how rows are numbered, the summary, then one line per
+    problem (``第 N 行<TAB>field<TAB>rule<TAB>message``)."""
+    lines = _unrecognised_lines(report)
+    lines += [f"{_sheet_words(s)}没有可识别的表头，未检查。" for s in report.skipped_sheets]
+    if not report.problems:
+        return lines
+    rows = len({(p.sheet, p.row) for p in report.problems})
+    lines.append(f"行号为表格中的行号（{_header_words(report.headers)}）。")
+    lines.append(f"问题汇总（按字段；共 {len(report.problems)} 个问题，涉及 {rows} 行）：")
+    lines += [f"  {s['field']} {s['name']}\t{s['rule_name']}（{s['rule']}）\t{s['rows']} 行"
+              + ("" if s["has_column"] else "（文件中没有这一列）") for s in report.summary()]
+    lines.append("问题明细：")
+    several = len(report.headers) > 1
+    lines += [f"{p.where(several)}\t{p.field}\t{p.rule}\t{p.message}" for p in report.problems]
+    return lines
+
+
+def _unrecognised_lines(report: Report) -> list[str]:
+    if not report.unrecognised:
+        return []
+    by_sheet: dict[str | None, list[Column]] = defaultdict(list)
+    for c in report.unrecognised:
+        by_sheet[c.sheet].append(c)
+    lines = [f"未识别的列（共 {len(report.unrecognised)} 列，已忽略，未检查）："]
+    several = len(report.headers) > 1
+    for sheet, cols in by_sheet.items():
+        lines.append(f"  {_sheet_words(sheet) if several else ''}" + "、".join(f"{c.column} 列“{c.header}”" for c in cols))
+    example = standard.load(report.kind).get(standard.load(report.kind).prefixed("XDR_LB"))
+    lines.append(f"  如其中有标准字段，请将表头改为《双公示数据标准》的字段名或字段代码（如“{example.name}”或 "
+                 f"{example.code}）；金额列的单位只能是“元”或“万元”，如“罚款金额（元）”。")
+    return lines
+
+
+def _header_words(headers: list[SheetHeader]) -> str:
+    """"表头为第 1 行", or per sheet when the file has several."""
+    if len(headers) == 1:
+        return f"表头为第 {headers[0].row} 行"
+    return "，".join(f"{_sheet_words(h.sheet)}表头为第 {h.row} 行" for h in headers)

@@ -204,23 +204,25 @@ def explain(
 def validate(
     file: Path = typer.Argument(..., help="部门自己的 CSV 或 XLSX 文件（国家标准模板的列，中文表头或字段代码）。"),
     kind: str = typer.Option(..., "--kind", "-k", help="xk（行政许可）或 cf（行政处罚）。"),
-    output: str = typer.Option("text", "--format", "-f", help="text（每行一个问题）或 json。"),
+    output: str = typer.Option("text", "--format", "-f", help="text（未识别的列、问题汇总，再每行一个问题）或 json（同样内容）。"),
 ) -> None:
-    """公示前自查：用评分所用的同一套规则检查部门的数据文件；有问题退出码 1，无法读取退出码 2。"""
-    from metrics.validate import FileProblem, validate_file
+    """公示前自查：用评分所用的同一套规则检查部门的数据文件；先列出未识别的列和按字段的问题汇总，再逐行列出问题。
+    有问题退出码 1，无法读取退出码 2。"""
+    from metrics.validate import FileProblem, check_file, text_lines
 
     if output not in ("text", "json"):
         _fail(f"未知的输出格式 {output!r}：应为 text 或 json。", 2)
     try:
-        problems = validate_file(file, kind)
+        report = check_file(file, kind)
     except FileProblem as exc:
         _fail(str(exc), 2)
+    problems = report.problems
     if output == "json":
-        typer.echo(json.dumps([p.as_dict() for p in problems], ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
-        for p in problems:
-            typer.echo(f"第 {p.row} 行\t{p.field}\t{p.rule}\t{p.message}")
-        rows = len({p.row for p in problems})
+        for line in text_lines(report):
+            typer.echo(line)
+        rows = len({(p.sheet, p.row) for p in problems})
         typer.echo(f"{file}：发现 {len(problems)} 个问题（涉及 {rows} 行）。" if problems else f"{file}：未发现问题。",
                    err=True)
     if problems:

@@ -29,7 +29,7 @@ def test_unreadable_dates_are_kept_as_text(raw: str) -> None:
 @pytest.mark.parametrize(("raw", "expected"), [
     ("5000元", "0.5"), ("1.2万元", "1.2"), ("1.20万", "1.2"), ("0.5", "0.5"), ("12", "12"),
     ("１，０００元", "0.1"), ("人民币5000元", "0.5"), ("0", "0"), ("120000元", "12"),
-    ("伍仟元", "伍仟元"), ("-", None), ("无", None), ("", None),
+    ("伍仟元", "0.5"), ("壹万贰仟元整", "1.2"), ("壹万元伍角", "1.00005"), ("壹万", "壹万"), ("-", None), ("无", None), ("", None),
 ])
 def test_amounts_become_wan_yuan(raw: str, expected: str | None) -> None:
     assert normalize.normalise_amount(raw) == expected
@@ -295,3 +295,17 @@ def test_every_profile_example_in_the_docs_loads(tmp_path) -> None:
         path.write_text(block if "[city]" in block else block + extra, encoding="utf-8")
         styles |= {s.paging.get("style", "none") for s in load_city(path).sources}
     assert styles >= {"query", "trs", "post", "json", "none"}
+
+
+def test_a_table_in_yuan_and_its_unrecognised_columns() -> None:
+    """The unit travels with the column; the columns naming nothing are reported, not guessed."""
+    rows = [["2026年行政处罚"], ["序号", "当事人名称", "行政处罚决定书文号", "罚款金额(元)", "经办人"],
+            ["1", "甲公司", "A罚〔2026〕1号", "11000", "张三"], ["2", "乙公司", "A罚〔2026〕2号", "1.5万元", "李四"]]
+    records = extract.table_records(rows, "cf")
+    assert [normalize.normalise_record("cf", r)["CF_NR_FK"] for r in records] == ["1.1", "1.5"]
+    header = extract.table_header(rows, "cf")
+    assert extract.unrecognised_columns(header, extract.labels_for("cf")) == [(0, "序号"), (4, "经办人")]
+    html = ("<table><tr><th>序号</th><th>当事人</th><th>处罚决定书文号</th><th>作出决定时间</th></tr>"
+            "<tr><td>1</td><td>甲公司</td><td>A罚〔2026〕1号</td><td>2026年2月14日</td></tr></table>")
+    assert extract.list_header(html, "cf") == ["序号", "当事人", "处罚决定书文号", "作出决定时间"]
+    assert extract.list_rows(html, "cf", "http://h/")[0].fields["CF_JDRQ"] == "2026年2月14日"

@@ -76,7 +76,7 @@ def test_clean_csv_in_each_encoding(tmp_path, encoding):
 def test_codes_as_headers(tmp_path):
     path = write_csv(tmp_path / "cf.csv", "cf", _rows("cf", {"CF_XDR_SHXYM": BAD_CODE}), chinese=False)
     assert [(p.row, p.field, p.rule) for p in validate_file(path, "cf", as_of=AS_OF)] == \
-        [(1, "CF_XDR_SHXYM", "credit_code_invalid")]
+        [(2, "CF_XDR_SHXYM", "credit_code_invalid")]  # the spreadsheet's row: the header is row 1
 
 
 def test_xlsx_problems_as_json(tmp_path):
@@ -87,15 +87,20 @@ def test_xlsx_problems_as_json(tmp_path):
     path = write_xlsx(tmp_path / "处罚.xlsx", "cf", records, title="2026年9月行政处罚信息")
     result = runner.invoke(app, ["validate", str(path), "--kind", "cf", "--format", "json"])
     assert result.exit_code == 1, result.output
-    got = json.loads(result.stdout)
-    assert all(set(p) == {"row", "field", "rule", "message"} for p in got)
+    report = json.loads(result.stdout)
+    got = report["problems"]
+    assert all(set(p) == {"row", "field", "rule", "message", "sheet"} for p in got)
+    # the title is row 1 and the header row 2, so the records are rows 3 to 6 as the spreadsheet numbers them
+    assert report["header_rows"] == [{"sheet": "Sheet", "row": 2}] and report["unrecognised_columns"] == []
     assert {(p["row"], p["field"], p["rule"]) for p in got} == {
-        (2, "CF_XDR_SHXYM", "credit_code_invalid"), (3, "CF_SY", "required_missing"),
-        (4, "CF_XDR_ZJHM", "id_number_invalid")}
+        (4, "CF_XDR_SHXYM", "credit_code_invalid"), (5, "CF_SY", "required_missing"),
+        (6, "CF_XDR_ZJHM", "id_number_invalid")}
     assert BAD_ID not in result.stdout and BAD_ID[:6] + "********" in result.stdout  # personal data masked
     text = runner.invoke(app, ["validate", str(path), "--kind", "cf"])
     assert text.exit_code == 1
-    assert text.stdout.splitlines()[0].startswith("第 2 行\tCF_XDR_SHXYM\tcredit_code_invalid\t")
+    lines = text.stdout.splitlines()
+    assert lines[0] == "行号为表格中的行号（表头为第 2 行）。"
+    assert lines[lines.index("问题明细：") + 1].startswith("第 4 行\tCF_XDR_SHXYM\tcredit_code_invalid\t")
     assert "3 个问题" in text.stderr
 
 
@@ -109,7 +114,7 @@ def test_same_findings_as_scoring(tmp_path):
     variants = [{"XK_YXQZ": "2026-09-26", "XK_YXQZI": "2026-09-25"}, {"XK_XKLB": "特别"}, {"XK_XDR_MC": None},
                 {"XK_XDR_SHXYM": "00000000000000000X"}, {"XK_JDRQ": "2026-09-31"}]
     path = write_csv(tmp_path / "xk.csv", "xk", _rows("xk", *variants))
-    from_file = {(p.row, p.field, p.rule) for p in validate_file(path, "xk", as_of=AS_OF)}
+    from_file = {(p.row - 1, p.field, p.rule) for p in validate_file(path, "xk", as_of=AS_OF)}  # header: row 1
     con = store.connect(Paths(tmp_path / "sgs.duckdb"))
     con.execute("INSERT INTO departments (dept_id, name, county) VALUES ('d1', '市市场监督管理局', '市本级')")
     for n, v in enumerate(variants, start=1):
@@ -143,5 +148,5 @@ def test_wrong_kind_reports_the_kinds_required_fields(tmp_path):
     path = write_csv(tmp_path / "cf.csv", "cf", _rows("cf", {}))
     result = runner.invoke(app, ["validate", str(path), "--kind", "xk", "--format", "json"])
     assert result.exit_code == 1
-    got = {(p["field"], p["rule"]) for p in json.loads(result.stdout)}
+    got = {(p["field"], p["rule"]) for p in json.loads(result.stdout)["problems"]}
     assert ("XK_WSH", "required_missing") in got and ("XK_XDR_MC", "required_missing") not in got

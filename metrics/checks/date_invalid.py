@@ -17,9 +17,12 @@ RULE = Rule(
 )
 
 
+HOW = "不是有效日期（日期应写作 2025-02-14，也可写 2025年2月14日、2025/2/14、20250214）"
+
+
 def findings_sql(ctx: Context) -> str | None:
     return union_all(
-        finding(ctx.source, f.code, shown(f, f.code), f"{lit(label(f))} || {quoted(f, f.code)} || '不是有效日期'",
+        finding(ctx.source, f.code, shown(f, f.code), f"{lit(label(f))} || {quoted(f, f.code)} || {lit(HOW)}",
                 f"{present(f.code)} AND TRY_CAST({f.code} AS DATE) IS NULL")
         for f in registry_fields(ctx.std, with_page_fields=True) if f.type == "date"
     )

@@ -1,6 +1,8 @@
 """日期逻辑错误: dates that contradict each other or the calendar.
 
 * 有效期自 later than 有效期至 (licences; reported on 有效期至);
+* 处罚有效期 earlier than 处罚决定日期 (penalties; reported on 处罚有效期): a penalty cannot stop being
+  published before it was decided;
 * the stated publication date (``FBRQ``) before the decision date (reported on ``FBRQ``);
 * a decision date after the assessment's as-of date — a decision cannot be in the future.
 Unparseable dates are date_invalid's, so every comparison here is between real dates.
@@ -15,7 +17,8 @@ RULE = Rule(
     id="date_order",
     name="日期逻辑错误",
     indicator="accuracy",
-    clause="《双公示数据标准》（发改办财金〔2018〕790号）：有效期自不晚于有效期至，决定日期不晚于当前日期",
+    clause="《双公示数据标准》（发改办财金〔2018〕790号）：有效期自不晚于有效期至，处罚有效期不早于处罚决定日期，"
+           "决定日期不晚于当前日期",
     severity="medium",
 )
 FBRQ = next(f for f in standard.page_fields() if f.code == "FBRQ")
@@ -30,6 +33,18 @@ def _validity(ctx: Context) -> str | None:
     message = (f"{lit(label(start) + '为')} || CAST({a} AS VARCHAR) || {lit('，晚于' + label(end))} "
                f"|| CAST({b} AS VARCHAR)")
     return finding(ctx.source, end.code, end.code, message, f"{a} > {b}")
+
+
+def _penalty_validity(ctx: Context) -> str | None:
+    """处罚有效期 < 处罚决定日期, for kinds whose standard has a single validity date (penalties)."""
+    yxq = ctx.get(ctx.std.prefixed("YXQ"))
+    if yxq is None:
+        return None
+    jdrq = ctx.std.get(ctx.std.prefixed("JDRQ"))
+    end = f"TRY_CAST({yxq.code} AS DATE)"
+    message = (f"{lit(label(yxq) + '为')} || CAST({end} AS VARCHAR) || {lit('，早于' + label(jdrq))} "
+               f"|| CAST(_jdrq AS VARCHAR)")
+    return finding(ctx.source, yxq.code, yxq.code, message, f"{end} < _jdrq")
 
 
 def _published_before_decision(ctx: Context) -> str:
@@ -47,4 +62,5 @@ def _future_decision(ctx: Context) -> str:
 
 
 def findings_sql(ctx: Context) -> str | None:
-    return union_all([_validity(ctx), _published_before_decision(ctx), _future_decision(ctx)])
+    return union_all([_validity(ctx), _penalty_validity(ctx), _published_before_decision(ctx),
+                      _future_decision(ctx)])

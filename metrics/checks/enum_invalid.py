@@ -1,7 +1,10 @@
 """枚举值不规范: an enumerated field holds a value the standard's enumeration does not know.
 
 Accepted: the enumeration's values, its aliases (local codes like ``01``, older wording), and prefix values
-that name the kind (``其他-xxx``); multi-valued fields (处罚类别) are split on the enum's separator.
+that name the kind (``其他-xxx``); multi-valued fields (处罚类别) are split on the enum's separator. Items a
+department separated by ``、``, ``，`` or ``；`` were already rewritten with that separator when the value was
+normalised (``crawlers.normalize.normalise_list``) if every item is known — only a list with an unknown item
+(``罚款、责令改正``) is reported, and the message shows how several items are written.
 """
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ RULE = Rule(
 
 def _one(ctx: Context, f: standard.Field) -> str:
     enum = standard.enums()[f.enum]
-    message = f"{lit(label(f))} || {quoted(f, f.code)} || {lit(f'不是规范取值（应为{enum_hint(enum)}）')}"
+    several = f"；多项时以“{enum.separator}”分隔，如“{enum.separator.join(enum.values[:2])}”" if enum.separator else ""
+    message = f"{lit(label(f))} || {quoted(f, f.code)} || {lit(f'不是规范取值（应为{enum_hint(enum)}{several}）')}"
     return finding(ctx.source, f.code, shown(f, f.code), message, f"{present(f.code)} AND NOT {enum_ok(enum, f.code)}")
 
 

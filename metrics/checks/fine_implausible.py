@@ -19,6 +19,7 @@ RULE = Rule(
     severity="medium",
 )
 DEFAULT_MAX_WAN = 1000
+HOW = "罚款金额应为以万元为单位的数字，如 0.5 表示 5000 元"
 
 
 def findings_sql(ctx: Context) -> str | None:
@@ -27,9 +28,9 @@ def findings_sql(ctx: Context) -> str | None:
     fk = ctx.std.get("CF_NR_FK")
     limit = float(ctx.param(RULE.id, "max_wan", DEFAULT_MAX_WAN))
     amount = "TRY_CAST(CF_NR_FK AS DOUBLE)"
-    message = (f"{lit(label(fk) + '为')} || CF_NR_FK || CASE WHEN {amount} IS NULL THEN '，不是数字' "
+    message = (f"{lit(label(fk) + '为')} || CF_NR_FK || CASE WHEN {amount} IS NULL THEN {lit('，不是数字（' + HOW + '）')} "
                f"WHEN {amount} <= 0 THEN '，罚款金额应大于0' "
-               f"ELSE {lit(f'，超过{limit:g}万元，疑似以元为单位填报')} END")
+               f"ELSE {lit(f'，超过{limit:g}万元，疑似以元为单位填报（{HOW}）')} END")
     fines = enum_has_any(standard.enums()["CFLB"], "CF_CFLB", ["罚款"])
     return finding(ctx.source, fk.code, "CF_NR_FK", message,
                    f"{present('CF_CFLB')} AND {fines} AND {present('CF_NR_FK')} "
