@@ -129,12 +129,15 @@ class _Got:
 
 @dataclass
 class _Detail:
-    """What a row's link gave: a detail page's fields, an attachment's records, or nothing (failed)."""
+    """What a row's link gave: a detail page's fields, an attachment's records, or nothing — then ``status``
+    says why (the record's ``detail_status``: ``dead``, ``failed``, ``unread``), so the completeness rules
+    do not report the fields only that page held as missing: a dead link is one problem, one finding."""
 
     url: str
     fetch_id: str | None = None
     fields: dict[str, str] | None = None
     records: list[dict[str, str]] | None = None
+    status: str | None = None
 
 
 def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float = 0.5, retries: int = 3,
@@ -414,7 +417,7 @@ class _Run:
                 url, fetch_id = detail.url, detail.fetch_id or fetch_id
             elif not any(v for k, v in fields.items() if k != "FBRQ"):
                 continue  # a bare title link whose page failed: nothing to store (the failure is reported)
-            self._add_record(source, batch, fields, url, fetch_id)
+            self._add_record(source, batch, fields, url, fetch_id, detail_status=detail.status if detail else None)
         return len(rows)
 
     async def _detail(self, source: Source, link: str, batch: _Batch) -> _Detail:
@@ -427,14 +430,14 @@ class _Run:
                 self._problem(source, "dead_link", link, got.fetch_id, f"详情链接失效（HTTP {result.status}）：{link}",
                               batch)
             self._error(source, link, message)
-            return _Detail(link)
+            return _Detail(link, status="dead" if result.status in GONE_STATUSES else "failed")
         fmt = attachments.file_format(result.final_url, result.content_type)
         if fmt is not None:
             try:
                 tables = attachments.tables(result.body, fmt, result.content_type)
             except ValueError as exc:
                 self._error(source, link, f"附件 {link} 无法读取：{exc}")
-                return _Detail(link)
+                return _Detail(link, status="failed")
             labels = self.labels[source.id]
             records = [r for t in tables for r in extract.table_records(t, source.kind, labels)]
             if not records:
@@ -442,7 +445,7 @@ class _Run:
             return _Detail(result.final_url, got.fetch_id, records=records)
         content_type = (result.content_type or "text/html").lower()
         if not content_type.startswith(HTML_TYPES):
-            return _Detail(link)  # a PDF or image: not read; the list row stands
+            return _Detail(link, status="unread")  # a PDF or image: not read; the list row stands
         text = extract.decode(result.body, result.content_type, source.encoding)
         return _Detail(result.final_url, got.fetch_id,
                        fields=extract.detail_fields(text, source.kind, self.labels[source.id]))
@@ -476,8 +479,10 @@ class _Run:
 
     # --- records and problems ----------------------------------------------------------------------
 
-    def _add_record(self, source: Source, batch: _Batch, raw: dict[str, str], url: str, fetch_id: str) -> None:
-        """Normalise one record, attribute it, key it, and add it to the batch."""
+    def _add_record(self, source: Source, batch: _Batch, raw: dict[str, str], url: str, fetch_id: str, *,
+                    detail_status: str | None = None) -> None:
+        """Normalise one record, attribute it, key it, and add it to the batch (``detail_status``: why its
+        detail page was not read, stored so a later crawl that reads it clears the mark)."""
         fields = normalize.normalise_record(source.kind, raw)
         std = standard.load(source.kind)
         if not any(fields.get(code) for code in std.codes):
@@ -489,7 +494,7 @@ class _Run:
         key = normalize.record_key(source.channel, dept_id, source.kind, wsh, name or (None if wsh else url))
         batch.records.setdefault(source.kind, []).append({
             **fields, "record_key": key, "dept_id": dept_id, "source_id": source.id, "channel": source.channel,
-            "url": url, "fetch_id": fetch_id, "std_version": standard.CURRENT_VERSION})
+            "url": url, "fetch_id": fetch_id, "detail_status": detail_status, "std_version": standard.CURRENT_VERSION})
 
     def _attribute(self, kind: str, fields: dict[str, str | None]) -> str | None:
         """The department a portal record belongs to: by the agency's credit code, else by its exact name."""

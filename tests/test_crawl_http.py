@@ -670,3 +670,70 @@ def test_resumed_crawl_replays_answers_and_retries_failures(site: Site, paths: P
     con.close()
     assert {p.name for p in paths.archive.glob("*.warc.gz")} == {f"{first.crawl_id}.warc.gz",
                                                                  f"{first.crawl_id}-r1.warc.gz"}
+
+
+# --- one problem, one finding (issue 11) ------------------------------------------------------------
+
+def typed_list_page(rows: list[tuple[str, str, str]]) -> str:
+    """A penalty list whose rows carry 相对人类别 and 处罚类别 (conditions of conditional fields);
+    rows: (detail href, 文号, 相对人)."""
+    body = "".join(f'<tr><td><a href="{href}">{wsh}</a></td><td>{name}</td><td>法人及非法人组织</td><td>罚款</td>'
+                   f"<td>2026-05-11</td><td>2026-05-12</td></tr>" for href, wsh, name in rows)
+    return ("<html><body><table><tr><th>决定书文号</th><th>行政相对人名称</th><th>行政相对人类别</th><th>处罚类别</th>"
+            f"<th>决定日期</th><th>发布日期</th></tr>{body}</table></body></html>")
+
+
+def _score_q2(paths: Paths) -> list[tuple]:
+    """Score 2026Q2 on the working database (the crawl ran after the quarter, so it judges it); the findings
+    as (record_key's 文书号 or None, rule_id, field)."""
+    from datetime import date
+
+    from metrics.periods import parse_period
+    from metrics.scoring import score_period
+
+    con = store.connect(paths)
+    try:
+        score_period(con, parse_period("2026Q2"), as_of=date(2026, 11, 30))
+        return con.execute("""SELECT r.CF_WSH, f.rule_id, f.field FROM findings f
+                              LEFT JOIN cf_records r USING (record_key) WHERE f.period = '2026Q2'""").fetchall()
+    finally:
+        con.close()
+
+
+def test_dead_detail_page_is_one_finding_not_missing_fields(site: Site, paths: Paths) -> None:
+    """A row whose detail page answers 404 is stored from its list row and marked; scoring gives the
+    department's dead_link finding, and no required/conditional-missing findings for that record, while a
+    record whose detail page was read and lacks the same fields gets them. Reading the page later clears it."""
+    site.html("/d/env/cf/list", typed_list_page([("detail/dead.html", "长环罚〔2026〕31号", "长沙丁公司"),
+                                                 ("detail/live.html", "长环罚〔2026〕32号", "长沙戊公司")]))
+    site.html("/d/env/cf/detail/live.html", detail_page({"行政相对人名称": "长沙戊公司", "决定日期": "2026-05-11"}))
+    city = City("测试市", (Department(id="env", name="长沙市生态环境局", county="市本级"),), (
+        Source(id="env-cf", channel="site", kind="cf", dept="env", start_url=f"{site.base}/d/env/cf/list"),))
+    summary = crawl(city, paths)
+    assert summary.sources["env-cf"].status == "partial"
+    dead_url = f"{site.base}/d/env/cf/detail/dead.html"
+    assert _availability(paths) == {("env-cf", "dead_link", dead_url)}
+    stored = records(paths, "cf")
+    dead, live = stored["长环罚〔2026〕31号"], stored["长环罚〔2026〕32号"]
+    assert (dead["detail_status"], dead["url"]) == ("dead", f"{site.base}/d/env/cf/list")
+    assert (dead["CF_XDR_MC"], dead["CF_CFLB"], dead["CF_JDRQ"]) == ("长沙丁公司", "罚款", "2026-05-11")
+    assert live["detail_status"] is None and live["url"] == f"{site.base}/d/env/cf/detail/live.html"
+
+    found = _score_q2(paths)
+    assert (None, "dead_link", "URL") in found
+    by_record = {(w, r) for w, r, _ in found if w}
+    assert ("长环罚〔2026〕32号", "required_missing") in by_record  # read, and truly missing: reported
+    assert {("长环罚〔2026〕32号", f) for w, r, f in found if r == "conditional_missing" and w} >= {
+        ("长环罚〔2026〕32号", "CF_NR_FK"), ("长环罚〔2026〕32号", "CF_XDR_SHXYM")}
+    assert {r for w, r in by_record if w == "长环罚〔2026〕31号"} & {"required_missing", "conditional_missing"} == set()
+    con = duckdb.connect(str(paths.db), read_only=True)
+    try:  # assessed in the quarter of the decision date its list row shows
+        assert con.execute("SELECT n_findings, n_records FROM deductions WHERE rule_id = 'required_missing'"
+                           ).fetchone() == (1, 2)
+    finally:
+        con.close()
+
+    site.html("/d/env/cf/detail/dead.html", detail_page({"行政相对人名称": "长沙丁公司"}))  # the page is back
+    crawl(city, paths)
+    assert records(paths, "cf")["长环罚〔2026〕31号"]["detail_status"] is None
+    assert ("长环罚〔2026〕31号", "required_missing") in {(w, r) for w, r, _ in _score_q2(paths)}

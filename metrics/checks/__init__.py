@@ -66,8 +66,9 @@ class Context:
     """Everything a rule's SQL may depend on besides the data: kind, source relation, as-of date, scheme values.
 
     ``source`` holds the record table's columns (every standard code as VARCHAR, ``FBRQ``, ``record_key``,
-    ``dept_id``, ``first_seen``, …) plus helper columns: ``_jdrq`` and ``_fbrq`` (decision and stated
-    publication dates as DATE, NULL when not a date) and ``_pub_date`` (the publication date timeliness judges).
+    ``dept_id``, ``first_seen``, ``detail_status`` — NULL unless the detail page was not read, …) plus helper
+    columns: ``_jdrq`` and ``_fbrq`` (decision and stated publication dates as DATE, NULL when not a date) and
+    ``_pub_date`` (the publication date timeliness judges).
     """
 
     kind: str  # xk | cf
