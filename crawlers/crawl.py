@@ -317,19 +317,33 @@ class _Run:
                 await self.queue.put(batch)
                 return
             number += 1
-            page = await self._crawl_page(source, url, pager.form(number), number, bodies)
+            page = await self._crawl_page(source, url, pager.form(number), number, bodies, pager)
             if page is None:
                 return
             url = pager.next(page)
+            if number == 1 and pager.cap is not None:
+                self._warn(page.url, f"来源 {source.id}：接口每页最多返回 {pager.cap} 条（请求 {pager.json_size()} 条），"
+                                     f"已按 {pager.cap} 条翻页")
+        self._check_ended(source, pager)
+
+    def _check_ended(self, source: Source, pager: Pager) -> None:
+        """A list that ended short of the total its first page states lost records: an error, never silence."""
+        gap = pager.shortfall()
+        if gap is not None:
+            self._error(source, source.start_url, f"{source.start_url} 翻页在第 {pager.last_page} 页后结束，但{gap}"
+                                                  f"（其余记录未能读取，请检查来源 {source.id} 的分页）")
 
     async def _crawl_page(self, source: Source, url: str, form: dict | None, number: int,
-                          bodies: dict[str, int]) -> Page | None:
+                          bodies: dict[str, int], pager: Pager) -> Page | None:
         """Fetch, read and queue one list page (with its details); None when the source cannot go on."""
         batch = _Batch()
         got = await self._get(source, url, form, "list", batch)
         result = got.result
+        if self._past_the_end(number, result, pager):
+            await self.queue.put(batch)  # the 404 is archived as the evidence of where the list ended
+            return None
         if not result.ok or (number == 1 and self._moved_home(source, result)):
-            self._list_failure(source, got, number, batch)
+            self._list_failure(source, got, number, batch, pager)
             await self.queue.put(batch)
             return None
         text = extract.decode(result.body, result.content_type, source.encoding)
@@ -368,7 +382,14 @@ class _Run:
         home = dept.website.rstrip("/") if dept and dept.website else None
         return urlsplit(result.final_url).path in ("", "/") or result.final_url.rstrip("/") == home
 
-    def _list_failure(self, source: Source, got: _Got, number: int, batch: _Batch) -> None:
+    @staticmethod
+    def _past_the_end(number: int, result: FetchResult, pager: Pager) -> bool:
+        """A guessed page after the first answering 404/410 with nothing stated still to come: the list's
+        normal end (many CMSs answer so past the last page), not an error."""
+        return (number > 1 and result.status in GONE_STATUSES and pager.guesses
+                and pager.shortfall() is None)
+
+    def _list_failure(self, source: Source, got: _Got, number: int, batch: _Batch, pager: Pager) -> None:
         """Why a list page gave nothing, as an error, and for the column's first page as a problem."""
         result = got.result
         if result.ok:  # redirected to the home page
@@ -387,6 +408,8 @@ class _Run:
             return
         if number == 1 and result.status is None and result.transient:
             self._problem(source, "unreachable", result.url, got.fetch_id, message, batch)
+        if number > 1 and (gap := pager.shortfall()) is not None:
+            message += f"（{gap}）"
         self._error(source, result.url, message, fatal=number == 1)
 
     def _blocked(self, source: Source, got: _Got, batch: _Batch, *, fatal: bool) -> None:
