@@ -141,12 +141,15 @@ class _Got:
 
 @dataclass
 class _Detail:
-    """What a row's link gave: a detail page's fields, an attachment's records, or nothing (failed)."""
+    """What a row's link gave: a detail page's fields, an attachment's records, or nothing — then ``status``
+    says why (the record's ``detail_status``: ``dead``, ``failed``, ``unread``), so the completeness rules
+    do not report the fields only that page held as missing: a dead link is one problem, one finding."""
 
     url: str
     fetch_id: str | None = None
     fields: dict[str, str] | None = None
     records: list[dict[str, str]] | None = None
+    status: str | None = None
 
 
 def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float = 0.5, retries: int = 3,
@@ -350,19 +353,33 @@ class _Run:
                 await self.queue.put(batch)
                 return
             number += 1
-            page = await self._crawl_page(source, url, pager.form(number), number, bodies)
+            page = await self._crawl_page(source, url, pager.form(number), number, bodies, pager)
             if page is None:
                 return
             url = pager.next(page)
+            if number == 1 and pager.cap is not None:
+                self._warn(page.url, f"来源 {source.id}：接口每页最多返回 {pager.cap} 条（请求 {pager.json_size()} 条），"
+                                     f"已按 {pager.cap} 条翻页")
+        self._check_ended(source, pager)
+
+    def _check_ended(self, source: Source, pager: Pager) -> None:
+        """A list that ended short of the total its first page states lost records: an error, never silence."""
+        gap = pager.shortfall()
+        if gap is not None:
+            self._error(source, source.start_url, f"{source.start_url} 翻页在第 {pager.last_page} 页后结束，但{gap}"
+                                                  f"（其余记录未能读取，请检查来源 {source.id} 的分页）")
 
     async def _crawl_page(self, source: Source, url: str, form: dict | None, number: int,
-                          bodies: dict[str, int]) -> Page | None:
+                          bodies: dict[str, int], pager: Pager) -> Page | None:
         """Fetch, read and queue one list page (with its details); None when the source cannot go on."""
         batch = _Batch()
         got = await self._get(source, url, form, "list", batch)
         result = got.result
+        if self._past_the_end(number, result, pager):
+            await self.queue.put(batch)  # the 404 is archived as the evidence of where the list ended
+            return None
         if not result.ok or (number == 1 and self._moved_home(source, result)):
-            self._list_failure(source, got, number, batch)
+            self._list_failure(source, got, number, batch, pager)
             await self.queue.put(batch)
             return None
         text = extract.decode(result.body, result.content_type, source.encoding)
@@ -401,7 +418,14 @@ class _Run:
         home = dept.website.rstrip("/") if dept and dept.website else None
         return urlsplit(result.final_url).path in ("", "/") or result.final_url.rstrip("/") == home
 
-    def _list_failure(self, source: Source, got: _Got, number: int, batch: _Batch) -> None:
+    @staticmethod
+    def _past_the_end(number: int, result: FetchResult, pager: Pager) -> bool:
+        """A guessed page after the first answering 404/410 with nothing stated still to come: the list's
+        normal end (many CMSs answer so past the last page), not an error."""
+        return (number > 1 and result.status in GONE_STATUSES and pager.guesses
+                and pager.shortfall() is None)
+
+    def _list_failure(self, source: Source, got: _Got, number: int, batch: _Batch, pager: Pager) -> None:
         """Why a list page gave nothing, as an error, and for the column's first page as a problem."""
         result = got.result
         if result.ok:  # redirected to the home page
@@ -420,6 +444,8 @@ class _Run:
             return
         if number == 1 and result.status is None and result.transient:
             self._problem(source, "unreachable", result.url, got.fetch_id, message, batch)
+        if number > 1 and (gap := pager.shortfall()) is not None:
+            message += f"（{gap}）"
         self._error(source, result.url, message, fatal=number == 1)
 
     def _blocked(self, source: Source, got: _Got, batch: _Batch, *, fatal: bool) -> None:
@@ -452,7 +478,7 @@ class _Run:
                 url, fetch_id = detail.url, detail.fetch_id or fetch_id
             elif not any(v for k, v in fields.items() if k != "FBRQ"):
                 continue  # a bare title link whose page failed: nothing to store (the failure is reported)
-            self._add_record(source, batch, fields, url, fetch_id)
+            self._add_record(source, batch, fields, url, fetch_id, detail_status=detail.status if detail else None)
         return len(rows)
 
     async def _detail(self, source: Source, link: str, batch: _Batch) -> _Detail:
@@ -465,14 +491,14 @@ class _Run:
                 self._problem(source, "dead_link", link, got.fetch_id, f"详情链接失效（HTTP {result.status}）：{link}",
                               batch)
             self._error(source, link, message)
-            return _Detail(link)
+            return _Detail(link, status="dead" if result.status in GONE_STATUSES else "failed")
         fmt = attachments.file_format(result.final_url, result.content_type)
         if fmt is not None:
             try:
                 tables = attachments.tables(result.body, fmt, result.content_type)
             except ValueError as exc:
                 self._error(source, link, f"附件 {link} 无法读取：{exc}")
-                return _Detail(link)
+                return _Detail(link, status="failed")
             labels = self.labels[source.id]
             records = [r for t in tables for r in extract.table_records(t, source.kind, labels)]
             for t in tables if source.id not in self.columns_noted else ():
@@ -482,7 +508,7 @@ class _Run:
             return _Detail(result.final_url, got.fetch_id, records=records)
         content_type = (result.content_type or "text/html").lower()
         if not content_type.startswith(HTML_TYPES):
-            return _Detail(link)  # a PDF or image: not read; the list row stands
+            return _Detail(link, status="unread")  # a PDF or image: not read; the list row stands
         text = extract.decode(result.body, result.content_type, source.encoding)
         return _Detail(result.final_url, got.fetch_id,
                        fields=extract.detail_fields(text, source.kind, self.labels[source.id]))
@@ -516,8 +542,10 @@ class _Run:
 
     # --- records and problems ----------------------------------------------------------------------
 
-    def _add_record(self, source: Source, batch: _Batch, raw: dict[str, str], url: str, fetch_id: str) -> None:
-        """Normalise one record, attribute it, key it, and add it to the batch."""
+    def _add_record(self, source: Source, batch: _Batch, raw: dict[str, str], url: str, fetch_id: str, *,
+                    detail_status: str | None = None) -> None:
+        """Normalise one record, attribute it, key it, and add it to the batch (``detail_status``: why its
+        detail page was not read, stored so a later crawl that reads it clears the mark)."""
         fields = normalize.normalise_record(source.kind, raw)
         std = standard.load(source.kind)
         if not any(fields.get(code) for code in std.codes):
@@ -529,7 +557,7 @@ class _Run:
         key = normalize.record_key(source.channel, dept_id, source.kind, wsh, name or (None if wsh else url))
         batch.records.setdefault(source.kind, []).append({
             **fields, "record_key": key, "dept_id": dept_id, "source_id": source.id, "channel": source.channel,
-            "url": url, "fetch_id": fetch_id, "std_version": standard.CURRENT_VERSION})
+            "url": url, "fetch_id": fetch_id, "detail_status": detail_status, "std_version": standard.CURRENT_VERSION})
 
     def _attribute(self, kind: str, fields: dict[str, str | None]) -> str | None:
         """The department a portal record belongs to: by the agency's credit code, else by its exact name."""

@@ -14,7 +14,15 @@ list (a server that never runs out of pages, a next link that cycles) always end
   fields; stops at a page with no rows. The URL stays the same, so pages are told apart by their form data.
 - ``json``: ``page_param``/``size_param`` (default ``page``/``pageSize``, ``size`` 50); the list is at
   ``list_path`` (default ``data.list``), the total at ``total_path`` (default ``data.total``), each item's
-  record under ``entity_key`` (default ``entity``) when present.
+  record under ``entity_key`` (default ``entity``) when present. Pages on until the total is reached or a
+  page is empty (without a total: until a page is shorter than the page size). A server that caps the page
+  size (20 items when 50 were asked, with a larger total) is paged by its cap from page 2 on (``cap``), so
+  page N covers the same items whether the server computes offsets from the asked or the capped size.
+
+Where a list ends: a style that guesses the next page (all but ``next_link``) ends without complaint at an
+empty page or one answering 404/410 — many CMSs answer so past the last page. What the first page states
+(``共 N 条``, ``共 N 页``, ``第 1/N 页``, ``createPageHTML(N, …)``, the JSON total) is checked when the walk ends:
+``shortfall`` names what is missing, which the crawl reports as an error, so no record is dropped silently.
 """
 from __future__ import annotations
 
@@ -30,6 +38,8 @@ from sgs.cityconfig import Source
 NEXT_LINK_TEXTS = re.compile(r"^\s*(下一页|下页|next|next\s*page)\s*[>»›]*\s*$", re.IGNORECASE)
 CREATE_PAGE_HTML = re.compile(r"createPageHTML\(\s*['\"]?(\d+)")
 _TRS_PAGE = re.compile(r"^(?P<stem>.*?)(?:_\d+)?(?P<ext>\.[a-z]+)$", re.IGNORECASE)
+STATED_ROWS = re.compile(r"共\s*有?\s*(\d+)\s*条")
+STATED_PAGES = re.compile(r"共\s*(\d+)\s*页|第\s*\d+\s*/\s*(\d+)\s*页")
 
 
 @dataclass
@@ -88,6 +98,14 @@ def trs_total(html: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def stated_totals(text: str) -> tuple[int | None, int | None]:
+    """(rows, pages) an HTML list page states in its pager (``共 123 条``, ``共 13 页``, ``第 1/13 页``);
+    the last mention counts, as pagers follow the list."""
+    rows = [m.group(1) for m in STATED_ROWS.finditer(text)]
+    pages = [m.group(1) or m.group(2) for m in STATED_PAGES.finditer(text)]
+    return (int(rows[-1]) if rows else None), (int(pages[-1]) if pages else None)
+
+
 def trs_url(start_url: str, number: int) -> str:
     """Page ``number`` (1-based) of a TRS column: ``index.html``, ``index_1.html``, …"""
     parts = urlsplit(start_url)
@@ -104,7 +122,11 @@ class Pager:
 
     source: Source
     seen: set[str] = field(default_factory=set)
-    trs_total: int | None = None  # read from the first page
+    stated_rows: int | None = None  # the total of rows (records) the first page states
+    stated_pages: int | None = None  # the number of pages the first page states
+    rows_read: int = 0  # rows or items of the pages read so far
+    last_page: int = 0  # the number of the last page that answered (empty or not)
+    cap: int | None = None  # json: the page size the server returned instead of the one asked for
 
     @property
     def style(self) -> str:
@@ -120,6 +142,10 @@ class Pager:
     def next(self, page: Page) -> str | None:
         """The next page's URL, or None at the end (a URL already read ends the walk: a cycle)."""
         self.seen.add(self._identity(page.url, page.number))
+        self.rows_read += page.n_items
+        self.last_page = page.number
+        if page.number == 1:
+            self._read_stated(page)
         url = _NEXT[self.style](self, page)
         return None if url is None or self._identity(url, page.number + 1) in self.seen else url
 
@@ -130,13 +156,36 @@ class Pager:
         fields = {k: str(v) for k, v in self.config.get("form", {}).items()}
         return {**fields, self.config.get("param", "pageNo"): str(int(self.config.get("start", 1)) + number - 1)}
 
+    @property
+    def guesses(self) -> bool:
+        """True when the next page is a guess (a number), not a link the page drew: a 404/410 there is
+        the end of the list unless the stated total says otherwise."""
+        return self.style != "next_link"
+
+    def shortfall(self) -> str | None:
+        """What the first page's stated total says is missing once the walk has ended, in Chinese; None when
+        nothing is (or nothing was stated). Rows are compared first: they are what the records come from."""
+        if self.stated_rows is not None and self.rows_read < self.stated_rows:
+            return f"列表注明共 {self.stated_rows} 条，只读到 {self.rows_read} 条"
+        if self.stated_pages is not None and self.last_page < self.stated_pages:
+            return f"列表注明共 {self.stated_pages} 页，只读到第 {self.last_page} 页"
+        return None
+
+    def _read_stated(self, page: Page) -> None:
+        """The totals the first page states: the JSON total, the TRS script's page count, or a pager's text."""
+        if self.style == "json":
+            self.stated_rows = self._json_total(page.text)
+        elif self.style == "trs":
+            self.stated_pages = trs_total(page.text)
+        elif self.style != "none":
+            self.stated_rows, self.stated_pages = stated_totals(page.text)
+
     def _identity(self, url: str, number: int) -> str:
         return f"{url} #{number}" if self.style == "post" else url
 
     def _trs_next(self, page: Page) -> str | None:
         """Page N+1 while N is below the stated total; without a total, while pages still have rows."""
-        total = self.trs_total if page.number > 1 else trs_total(page.text)
-        self.trs_total = total
+        total = self.stated_pages
         more = page.number < total if total is not None else page.n_items > 0
         return trs_url(self.source.start_url, page.number + 1) if more else None
 
@@ -146,7 +195,7 @@ class Pager:
         start = int(self.config.get("start", 1))
         return with_query(self.source.start_url, **{self.config.get("param", "page"): start + number - 1})
 
-    def _json_size(self) -> int:
+    def json_size(self) -> int:
         """Page size: the ``size`` setting, else the one the start URL already asks for, else 50."""
         if "size" in self.config:
             return int(self.config["size"])
@@ -156,18 +205,28 @@ class Pager:
     def _json_url(self, number: int) -> str:
         cfg = self.config
         return with_query(self.source.start_url, **{cfg.get("page_param", "page"): number,
-                                                    cfg.get("size_param", "pageSize"): self._json_size()})
+                                                    cfg.get("size_param", "pageSize"): self.cap or self.json_size()})
+
+    def _json_total(self, text: str) -> int | None:
+        """The total at ``total_path``, or None when the API states none usable."""
+        try:
+            return int(dig(json.loads(text), self.config.get("total_path", "data.total")))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
 
     def _json_next(self, page: Page) -> str | None:
-        """Stop on an empty or short page, or once ``number × size`` reaches the stated total."""
-        size = self._json_size()
-        if page.n_items == 0 or page.n_items < size:
+        """Page on until the stated total is read or a page is empty; without a total, until a short page.
+
+        A first page shorter than asked while the total says there is more is the server's cap on the page
+        size: later pages ask for the cap, so page N starts at item (N−1)×cap under either way a server
+        computes its offsets, and nothing is skipped."""
+        size = self.cap or self.json_size()
+        total = self.stated_rows
+        if page.number == 1 and total is not None and 0 < page.n_items < size and page.n_items < total:
+            self.cap = size = page.n_items
+        if page.n_items == 0 or (total is not None and self.rows_read >= total):
             return None
-        try:
-            total = int(dig(json.loads(page.text), self.config.get("total_path", "data.total")))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            total = None  # no usable total: keep going until a short page
-        if total is not None and page.number * size >= total:
+        if total is None and page.n_items < size:
             return None
         return self._json_url(page.number + 1)
 

@@ -28,6 +28,10 @@ RECORD_META_COLUMNS = {
     "channel": "VARCHAR",  # site | portal
     "url": "VARCHAR",  # the page (detail page or API page) the record was read from
     "fetch_id": "VARCHAR",  # → fetches: the archived response
+    # NULL: read in full (its detail page, or a list row without one); else why its detail page was not read:
+    # 'dead' (404/410), 'failed' (no usable answer, or a file that cannot be read), 'unread' (a PDF or image).
+    # The record then holds only its list row, and completeness rules do not call the page's fields missing.
+    "detail_status": "VARCHAR",
     "std_version": "VARCHAR",
     "FBRQ": "VARCHAR",  # publication date the page states (ISO when parseable)
     "first_seen": "TIMESTAMP",

@@ -222,7 +222,8 @@ def check_table(con: duckdb.DuckDBPyConnection, table: pa.Table, kind: str, *, a
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {SOURCE} AS
                     SELECT r.*, {helper_columns(kind, 'r')}
                     FROM (SELECT *, NULL::VARCHAR AS dept_id, 'site' AS channel, NULL::VARCHAR AS url,
-                                 NULL::VARCHAR AS fetch_id, NULL::TIMESTAMP AS first_seen FROM _validate_arrow) r""")
+                                 NULL::VARCHAR AS fetch_id, NULL::VARCHAR AS detail_status,
+                                 NULL::TIMESTAMP AS first_seen FROM _validate_arrow) r""")
     scheme = load_scheme()
     ctx = Context(kind, SOURCE, as_of or date.today(), scheme.max_workdays, calendar or default_calendar(), None,
                   scheme.rule_params)

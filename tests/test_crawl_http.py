@@ -90,7 +90,9 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
         def do_POST(self) -> None:  # noqa: N802
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            form = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            if form:  # routed like a GET with the form as its query (a route of the bare path still answers)
+                self.path += ("&" if "?" in self.path else "?") + form
             self.do_GET()
 
         def log_message(self, *args: object) -> None:
@@ -126,8 +128,9 @@ def paths(tmp_path: Path) -> Paths:
 
 # --- page builders in the demo city's shapes -----------------------------------------------------
 
-def list_page(rows: list[tuple[str | None, str, str, str, str]], next_href: str | None = None) -> str:
-    """rows: (detail href or None, 文号, 相对人, 决定日期, 发布日期)."""
+def list_page(rows: list[tuple[str | None, str, str, str, str]], next_href: str | None = None,
+              pager: str = "共 2 页") -> str:
+    """rows: (detail href or None, 文号, 相对人, 决定日期, 发布日期); ``pager``: what the pager states."""
     def cell(href: str | None, wsh: str) -> str:
         return f'<a href="{href}">{wsh}</a>' if href else wsh
 
@@ -136,7 +139,7 @@ def list_page(rows: list[tuple[str | None, str, str, str, str]], next_href: str 
     more = f'<a href="{next_href}">下一页</a>' if next_href else ""
     return (f"<html><body><table class='list'><thead><tr><th>序号</th><th>决定书文号</th><th>行政相对人名称</th>"
             f"<th>决定日期</th><th>发布日期</th></tr></thead><tbody>{body}</tbody></table>"
-            f"<div class='pager'>共 2 页 {more}</div></body></html>")
+            f"<div class='pager'>{pager} {more}</div></body></html>")
 
 
 def detail_page(fields: dict[str, str], fbrq: str | None = None, charset: str = "utf-8") -> str:
@@ -670,3 +673,210 @@ def test_resumed_crawl_replays_answers_and_retries_failures(site: Site, paths: P
     con.close()
     assert {p.name for p in paths.archive.glob("*.warc.gz")} == {f"{first.crawl_id}.warc.gz",
                                                                  f"{first.crawl_id}-r1.warc.gz"}
+
+
+# --- one problem, one finding (issue 11) ------------------------------------------------------------
+
+def typed_list_page(rows: list[tuple[str, str, str]]) -> str:
+    """A penalty list whose rows carry 相对人类别 and 处罚类别 (conditions of conditional fields);
+    rows: (detail href, 文号, 相对人)."""
+    body = "".join(f'<tr><td><a href="{href}">{wsh}</a></td><td>{name}</td><td>法人及非法人组织</td><td>罚款</td>'
+                   f"<td>2026-05-11</td><td>2026-05-12</td></tr>" for href, wsh, name in rows)
+    return ("<html><body><table><tr><th>决定书文号</th><th>行政相对人名称</th><th>行政相对人类别</th><th>处罚类别</th>"
+            f"<th>决定日期</th><th>发布日期</th></tr>{body}</table></body></html>")
+
+
+def _score_q2(paths: Paths) -> list[tuple]:
+    """Score 2026Q2 on the working database (the crawl ran after the quarter, so it judges it); the findings
+    as (record_key's 文书号 or None, rule_id, field)."""
+    from datetime import date
+
+    from metrics.periods import parse_period
+    from metrics.scoring import score_period
+
+    con = store.connect(paths)
+    try:
+        score_period(con, parse_period("2026Q2"), as_of=date(2026, 11, 30))
+        return con.execute("""SELECT r.CF_WSH, f.rule_id, f.field FROM findings f
+                              LEFT JOIN cf_records r USING (record_key) WHERE f.period = '2026Q2'""").fetchall()
+    finally:
+        con.close()
+
+
+def test_dead_detail_page_is_one_finding_not_missing_fields(site: Site, paths: Paths) -> None:
+    """A row whose detail page answers 404 is stored from its list row and marked; scoring gives the
+    department's dead_link finding, and no required/conditional-missing findings for that record, while a
+    record whose detail page was read and lacks the same fields gets them. Reading the page later clears it."""
+    site.html("/d/env/cf/list", typed_list_page([("detail/dead.html", "长环罚〔2026〕31号", "长沙丁公司"),
+                                                 ("detail/live.html", "长环罚〔2026〕32号", "长沙戊公司")]))
+    site.html("/d/env/cf/detail/live.html", detail_page({"行政相对人名称": "长沙戊公司", "决定日期": "2026-05-11"}))
+    city = City("测试市", (Department(id="env", name="长沙市生态环境局", county="市本级"),), (
+        Source(id="env-cf", channel="site", kind="cf", dept="env", start_url=f"{site.base}/d/env/cf/list"),))
+    summary = crawl(city, paths)
+    assert summary.sources["env-cf"].status == "partial"
+    dead_url = f"{site.base}/d/env/cf/detail/dead.html"
+    assert _availability(paths) == {("env-cf", "dead_link", dead_url)}
+    stored = records(paths, "cf")
+    dead, live = stored["长环罚〔2026〕31号"], stored["长环罚〔2026〕32号"]
+    assert (dead["detail_status"], dead["url"]) == ("dead", f"{site.base}/d/env/cf/list")
+    assert (dead["CF_XDR_MC"], dead["CF_CFLB"], dead["CF_JDRQ"]) == ("长沙丁公司", "罚款", "2026-05-11")
+    assert live["detail_status"] is None and live["url"] == f"{site.base}/d/env/cf/detail/live.html"
+
+    found = _score_q2(paths)
+    assert (None, "dead_link", "URL") in found
+    by_record = {(w, r) for w, r, _ in found if w}
+    assert ("长环罚〔2026〕32号", "required_missing") in by_record  # read, and truly missing: reported
+    assert {("长环罚〔2026〕32号", f) for w, r, f in found if r == "conditional_missing" and w} >= {
+        ("长环罚〔2026〕32号", "CF_NR_FK"), ("长环罚〔2026〕32号", "CF_XDR_SHXYM")}
+    assert {r for w, r in by_record if w == "长环罚〔2026〕31号"} & {"required_missing", "conditional_missing"} == set()
+    con = duckdb.connect(str(paths.db), read_only=True)
+    try:  # assessed in the quarter of the decision date its list row shows
+        assert con.execute("SELECT n_findings, n_records FROM deductions WHERE rule_id = 'required_missing'"
+                           ).fetchone() == (1, 2)
+    finally:
+        con.close()
+
+    site.html("/d/env/cf/detail/dead.html", detail_page({"行政相对人名称": "长沙丁公司"}))  # the page is back
+    crawl(city, paths)
+    assert records(paths, "cf")["长环罚〔2026〕31号"]["detail_status"] is None
+    assert ("长环罚〔2026〕31号", "required_missing") in {(w, r) for w, r, _ in _score_q2(paths)}
+
+
+def _rows(page: int, n: int = 2) -> list[tuple[None, str, str, str, str]]:
+    """``n`` list rows without links (the list row is the record), numbered by page."""
+    return [(None, f"长环罚〔2026〕{page * 10 + i}号", f"某公司{page}{i}", "2026-05-01", "2026-05-02") for i in range(n)]
+
+
+def _paged_city(site: Site, style: str, path: str, **paging: object) -> City:
+    return City("测试市", (Department(id="env", name="长沙市生态环境局", county="市本级"),), (
+        Source(id="env-cf", channel="site", kind="cf", dept="env", start_url=f"{site.base}{path}",
+               paging={"style": style, **paging}),))
+
+
+def _run_status(paths: Paths) -> tuple[str, int]:
+    con = duckdb.connect(str(paths.db), read_only=True)
+    try:
+        return con.execute("SELECT status, errors FROM source_runs").fetchone()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("pager", ["共 2 页", "共 4 条", "第 1/2 页", ""], ids=["pages", "rows", "of-n", "unstated"])
+@pytest.mark.parametrize("end", ["404", "empty"])
+def test_query_list_ending_after_its_last_page_is_not_an_error(site: Site, paths: Paths, pager: str,
+                                                               end: str) -> None:
+    """Past the last page a CMS answers 404 or an empty page: the list has ended, the source is ok and
+    nothing is reported (a cron mail would be noise)."""
+    for page in (1, 2):
+        site.html(f"/l/list?page={page}", list_page(_rows(page), pager=pager))
+    if end == "empty":
+        site.html("/l/list?page=3", list_page([], pager=pager))
+    summary = crawl(_paged_city(site, "query", "/l/list"), paths)
+    assert site.hits["/l/list?page=3"] == 1 and site.hits["/l/list?page=4"] == 0
+    assert summary.errors == [] and summary.warnings == [] and summary.sources["env-cf"].records == 4
+    assert _run_status(paths) == ("ok", 0)
+
+
+@pytest.mark.parametrize("pager", ["共 5 页", "共 10 条"], ids=["pages", "rows"])
+def test_query_list_stopping_before_its_stated_total_is_an_error(site: Site, paths: Paths, pager: str) -> None:
+    """Page 1 says there are 5 pages (10 rows), page 2 answers 404: records are missing, not the list's end."""
+    site.html("/l/list?page=1", list_page(_rows(1), pager=pager))
+    summary = crawl(_paged_city(site, "query", "/l/list"), paths)
+    url = f"{site.base}/l/list?page=2"
+    assert [u for u, _ in summary.errors] == [url]
+    assert "404" in summary.errors[0][1] and pager in summary.errors[0][1]
+    assert _run_status(paths) == ("degraded", 1)
+
+
+def test_query_list_ending_empty_before_its_stated_total_is_an_error(site: Site, paths: Paths) -> None:
+    site.html("/l/list?page=1", list_page(_rows(1), pager="共 10 条"))
+    site.html("/l/list?page=2", list_page([], pager="共 10 条"))
+    summary = crawl(_paged_city(site, "query", "/l/list"), paths)
+    assert len(summary.errors) == 1 and "共 10 条，只读到 2 条" in summary.errors[0][1]
+    assert summary.errors[0][0] == f"{site.base}/l/list" and _run_status(paths) == ("degraded", 1)
+
+
+def test_server_error_midway_is_still_an_error(site: Site, paths: Paths) -> None:
+    """A 500 on page 3 of 5 that the retries cannot cure: degraded, the error names the page."""
+    for page in range(1, 6):
+        site.html(f"/l/list?page={page}", list_page(_rows(page), pager="共 5 页"))
+    site.fail_first[site.key("/l/list?page=3")] = 99
+    summary = crawl(_paged_city(site, "query", "/l/list"), paths)
+    url = f"{site.base}/l/list?page=3"
+    assert [u for u, _ in summary.errors] == [url] and url in summary.errors[0][1] and "500" in summary.errors[0][1]
+    assert summary.sources["env-cf"].records == 4 and _run_status(paths) == ("degraded", 1)
+
+
+@pytest.mark.parametrize("end", ["404", "empty"])
+def test_post_list_ends_like_a_query_list(site: Site, paths: Paths, end: str) -> None:
+    """A POSTed search form past its last page: a 404 or an empty page ends the list, no error."""
+    for page in (1, 2):
+        site.html(f"/p/search.do?pageNo={page}", list_page(_rows(page), pager="共 2 页"))
+    if end == "empty":
+        site.html("/p/search.do?pageNo=3", list_page([], pager="共 2 页"))
+    summary = crawl(_paged_city(site, "post", "/p/search.do"), paths)
+    assert site.hits["/p/search.do?pageNo=3"] == 1
+    assert summary.errors == [] and summary.sources["env-cf"].records == 4 and _run_status(paths) == ("ok", 0)
+
+
+def test_trs_list_pages_to_its_stated_total(site: Site, paths: Paths) -> None:
+    """trs: pages up to the total ``createPageHTML`` states — a 404 before it is an error; without a
+    stated total, a 404 after the last page with rows ends the list."""
+    for name, rows in (("index.html", _rows(1)), ("index_1.html", _rows(2))):
+        site.html(f"/t/{name}", list_page(rows, pager=""))
+    blind = crawl(_paged_city(site, "trs", "/t/index.html"), paths)
+    assert blind.errors == [] and blind.sources["env-cf"].records == 4 and site.hits["/t/index_2.html"] == 1
+    assert _run_status(paths) == ("ok", 0)
+
+    script = '<script>createPageHTML(4, 0, "index", "html");</script>'
+    site.html("/s/index.html", list_page(_rows(1), pager=script))
+    site.html("/s/index_1.html", list_page(_rows(2), pager=script))
+    stated = crawl(_paged_city(site, "trs", "/s/index.html"), Paths(paths.root / "stated.duckdb"))
+    assert [u for u, _ in stated.errors] == [f"{site.base}/s/index_2.html"]
+    assert "共 4 页" in stated.errors[0][1] and stated.sources["env-cf"].status == "partial"
+
+
+def _json_api(site: Site, n: int, cap: int, offset_by: str = "cap", serves: int | None = None) -> None:
+    """``/api/cf``: ``n`` penalties, at most ``cap`` per page whatever is asked; page N starts at (N−1) × the
+    capped size (``offset_by="cap"``) or × the asked size (``"asked"``); only the first ``serves`` exist."""
+    items = [{"cf_wsh": f"长环罚〔2026〕{i}号", "cf_xdr_mc": f"某公司{i}", "cf_jdrq": "2026/05/01"} for i in range(n)]
+
+    def route(q: dict) -> Response:
+        page, asked = int(q.get("page", 1)), int(q.get("pageSize", 10))
+        size = min(asked, cap)
+        start = (page - 1) * (size if offset_by == "cap" else asked)
+        chosen = items[start:start + size] if start < (serves or n) else []
+        doc = {"data": {"total": n, "page": page, "pageSize": size, "list": chosen}}
+        return 200, "application/json", json.dumps(doc, ensure_ascii=False).encode()
+    site.routes["/api/cf"] = route
+
+
+@pytest.mark.parametrize("offset_by", ["cap", "asked"])
+def test_json_page_size_cap_is_paged_by_the_cap(site: Site, paths: Paths, offset_by: str) -> None:
+    """A server returning 7 items when 50 are asked (total 30): every record is read, by pages of 7, and
+    the cap is reported once — whether the server counts offsets by the asked or the capped size."""
+    _json_api(site, 30, cap=7, offset_by=offset_by)
+    summary = crawl(_paged_city(site, "json", "/api/cf", size=50), paths)
+    assert set(records(paths, "cf")) == {f"长环罚〔2026〕{i}号" for i in range(30)}
+    assert summary.errors == [] and _run_status(paths) == ("ok", 0)
+    assert [m for _, m in summary.warnings] == ["来源 env-cf：接口每页最多返回 7 条（请求 50 条），已按 7 条翻页"]
+    assert site.hits["/api/cf?page=1&pageSize=50"] == 1
+    assert [site.hits[f"/api/cf?page={p}&pageSize=7"] for p in range(2, 7)] == [1, 1, 1, 1, 0]  # 7×4 + 2 = 30
+
+
+def test_json_list_short_of_its_total_is_an_error(site: Site, paths: Paths) -> None:
+    """Total 30, but the server stops after 20: the walk ends at the empty page, and the shortfall is an
+    error (degraded) naming it — no record is dropped silently."""
+    _json_api(site, 30, cap=100, serves=20)
+    summary = crawl(_paged_city(site, "json", "/api/cf", size=10), paths)
+    assert len(records(paths, "cf")) == 20 and site.hits["/api/cf?page=3&pageSize=10"] == 1
+    assert len(summary.errors) == 1 and "共 30 条，只读到 20 条" in summary.errors[0][1]
+    assert summary.warnings == [] and _run_status(paths) == ("degraded", 1)
+
+
+def test_json_list_without_a_total_ends_at_a_short_page(site: Site, paths: Paths) -> None:
+    items = [{"cf_wsh": f"长环罚〔2026〕{i}号", "cf_xdr_mc": f"某公司{i}"} for i in range(13)]
+    site.routes["/api/cf"] = lambda q: (200, "application/json", json.dumps({"data": {"list": items[
+        (int(q["page"]) - 1) * 10:int(q["page"]) * 10]}}).encode())
+    summary = crawl(_paged_city(site, "json", "/api/cf", size=10), paths)
+    assert summary.errors == [] and len(records(paths, "cf")) == 13 and site.hits["/api/cf?page=3&pageSize=10"] == 0

@@ -162,6 +162,30 @@ def test_json_page_size_defaults_to_the_start_url() -> None:
     assert Pager(_source("json", "http://h/api/cf")).first() == "http://h/api/cf?page=1&pageSize=50"
 
 
+def test_stated_totals_and_what_falls_short_of_them() -> None:
+    from crawlers.paging import stated_totals
+
+    assert stated_totals("<td>某公司违法共 2 条</td><div>共 123 条记录 第 1/13 页</div>") == (123, 13)
+    assert stated_totals("<div>共 5 页，当前第 1 页</div>") == (None, 5) and stated_totals("<p>x</p>") == (None, None)
+    pager = Pager(_source("query", "http://h/l"))
+    pager.next(Page("http://h/l?page=1", 1, "<div>共 3 页</div>", 10))
+    pager.next(Page("http://h/l?page=2", 2, "", 10))
+    assert pager.shortfall() == "列表注明共 3 页，只读到第 2 页"  # page 3 answered 404: not the end
+    assert pager.next(Page("http://h/l?page=3", 3, "", 0)) is None and pager.shortfall() is None
+    assert pager.guesses and not Pager(_source("next_link", "http://h/i.html")).guesses
+
+
+def test_json_paging_follows_a_capped_page_size_to_the_total() -> None:
+    pager = Pager(_source("json", "http://h/api", size=50))
+    doc = json.dumps({"data": {"total": 45, "list": [{}] * 20}})
+    assert pager.next(Page(pager.first(), 1, doc, 20)) == "http://h/api?page=2&pageSize=20" and pager.cap == 20
+    assert pager.next(Page("p2", 2, doc, 20)) == "http://h/api?page=3&pageSize=20"
+    assert pager.next(Page("p3", 3, doc, 5)) is None and pager.shortfall() is None  # 45 read
+    short = Pager(_source("json", "http://h/api", size=10))
+    assert short.next(Page(short.first(), 1, json.dumps({"data": {"total": 30}}), 10)) is not None
+    assert short.next(Page("p2", 2, "{}", 0)) is None and short.shortfall() == "列表注明共 30 条，只读到 10 条"
+
+
 def test_with_query_replaces_existing_parameters() -> None:
     assert with_query("http://h/a?page=3&k=v", page=4) == "http://h/a?k=v&page=4"
 

@@ -177,3 +177,17 @@ def test_deadline_across_the_year_boundary(con, rule_id):
     # the rule, not the scheme, is under test: score 2025Q4 with the 2026 scheme (a 2025 one would be needed)
     score_period(con, parse_period("2025Q4"), as_of=AS_OF, scheme_path=SCHEMES_DIR / "2026.toml")
     assert {(k, v) for k, _, _, v in findings(con, rule_id)} == {("late", "2026-01-12")}
+
+
+def test_record_whose_detail_page_was_not_read_is_not_judged_incomplete(con):
+    """A dead (or unreadable) detail page is the department's dead_link finding: the record kept from its list
+    row is not also reported for the fields only that page held, nor as outside the catalogue."""
+    con.execute("INSERT INTO catalogue_items VALUES ('d1', 'c1', 'cf', '违反大气污染防治法', NULL)")
+    bare = {"CF_WFXW": None, "CF_SY": None, "CF_NR_FK": None}  # 罚款 stays in CF_CFLB: NR_FK is conditional
+    add(con, "cf", "read", **bare)
+    add(con, "cf", "dead", detail_status="dead", **bare)
+    add(con, "cf", "unread", detail_status="unread", **bare)
+    score(con)
+    got = {(k, r) for k, r, _, _ in findings(con) if r in ("required_missing", "conditional_missing",
+                                                          "catalogue_unmatched")}
+    assert got == {("read", "required_missing"), ("read", "conditional_missing"), ("read", "catalogue_unmatched")}

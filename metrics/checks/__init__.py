@@ -70,9 +70,10 @@ class Context:
     """Everything a rule's SQL may depend on besides the data: kind, source relation, as-of date, scheme values.
 
     ``source`` holds the record table's columns (every standard code as VARCHAR, ``FBRQ``, ``record_key``,
-    ``dept_id``, ``first_seen``, …) plus helper columns: ``_jdrq`` and ``_fbrq`` (decision and stated
-    publication dates as DATE, NULL when not a date), ``_stated`` (the stated date when credible: not after
-    the first-seen day) and ``_seen`` (the first-seen day) — the evidence timeliness is judged by.
+    ``dept_id``, ``first_seen``, ``detail_status`` — NULL unless the detail page was not read, …) plus helper
+    columns: ``_jdrq`` and ``_fbrq`` (decision and stated publication dates as DATE, NULL when not a date),
+    ``_stated`` (the stated date when credible: not after the first-seen day) and ``_seen`` (the first-seen
+    day) — the evidence timeliness is judged by.
     """
 
     kind: str  # xk | cf

@@ -56,6 +56,16 @@ def present(expr: str) -> str:
     return f"nullif(trim({expr}), '') IS NOT NULL"
 
 
+def page_read(alias: str | None = None) -> str:
+    """SQL true for a record whose detail page was read (or that has none: its list row is the record).
+
+    Why: a record whose detail page answered 404 (the department's ``dead_link`` problem) or could not be
+    read holds only its list row; the fields only that page held are unknown, not proven missing, so the
+    completeness rules skip such records instead of adding a second finding for the same problem
+    (``detail_status``, metrics.store.RECORD_META_COLUMNS)."""
+    return f"{alias + '.' if alias else ''}detail_status IS NULL"
+
+
 def union_all(selects: Iterable[str | None]) -> str | None:
     """Join SELECTs with UNION ALL; None when there is nothing to select."""
     parts = [s for s in selects if s]

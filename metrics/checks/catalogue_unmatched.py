@@ -4,12 +4,13 @@ Matching: a record belongs to a catalogue item when the item's name (spaces remo
 description of what was decided — for penalties 违法行为类型 (``CF_WFXW``) or 违法事实 (``CF_SY``), for
 licences the decision document's name (``XK_XKWS``) or 许可内容 (``XK_NR``). Two fields, so a record missing
 one of them (a required_missing finding) is still matched by the other. Only judged for departments that
-published a catalogue of the kind (catalogue_missing covers those that did not).
+published a catalogue of the kind (catalogue_missing covers those that did not), and only for records whose
+detail page was read (``_sql.page_read``): without it the fields that name the item are unknown.
 """
 from __future__ import annotations
 
 from metrics.checks import Context, Rule
-from metrics.checks._sql import finding, lit
+from metrics.checks._sql import finding, lit, page_read
 
 RULE = Rule(
     id="catalogue_unmatched",
@@ -31,5 +32,6 @@ def findings_sql(ctx: Context) -> str:
     # that one took 16 s on a province (docs/bench-score.md)
     source = f"{ctx.source} a ANTI JOIN {items} c ON c.dept_id = a.dept_id AND contains({text}, c.name)"
     return finding(source, fields[0], f"a.{fields[0]}", message,
-                   f"a.dept_id IN (SELECT dept_id FROM catalogue_items WHERE kind = {lit(ctx.kind)})",
+                   f"a.dept_id IN (SELECT dept_id FROM catalogue_items WHERE kind = {lit(ctx.kind)}) "
+                   f"AND {page_read('a')}",
                    key="a.record_key")

@@ -2,13 +2,14 @@
 
 A condition (``when = {field, any_of}`` in the registry) holds when the condition field's items, split on
 its enum's separator and mapped through the enum's aliases, include any of ``any_of``. An empty condition
-field is judged by required_missing, not here.
+field is judged by required_missing, not here; a record whose detail page was not read is not judged
+(``_sql.page_read``: the fields only that page held are unknown, and its dead link is already a finding).
 """
 from __future__ import annotations
 
 from metrics import standard
 from metrics.checks import Context, Rule
-from metrics.checks._sql import enum_has_any, finding, label, lit, present, quoted, union_all
+from metrics.checks._sql import enum_has_any, finding, label, lit, page_read, present, quoted, union_all
 
 RULE = Rule(
     id="conditional_missing",
@@ -26,7 +27,7 @@ def _one(ctx: Context, f: standard.Field) -> str:
     else:
         holds = f"trim({cond.code}) IN ({', '.join(lit(v) for v in f.when['any_of'])})"
     message = f"{lit(label(cond) + '为')} || {quoted(cond, cond.code)} || {lit(f'，{label(f)}必填但为空')}"
-    where = f"{present(cond.code)} AND {holds} AND NOT ({present(f.code)})"
+    where = f"{present(cond.code)} AND {holds} AND NOT ({present(f.code)}) AND {page_read()}"
     return finding(ctx.source, f.code, "NULL", message, where)
 
 

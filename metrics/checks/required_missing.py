@@ -1,8 +1,12 @@
-"""必填项缺失: a field the standard marks required (R) is empty."""
+"""必填项缺失: a field the standard marks required (R) is empty.
+
+Not judged for a record whose detail page was not read (``_sql.page_read``): a dead detail link is the
+department's ``dead_link`` finding, and the fields only that page held are unknown, not missing.
+"""
 from __future__ import annotations
 
 from metrics.checks import Context, Rule
-from metrics.checks._sql import finding, label, lit, present, union_all
+from metrics.checks._sql import finding, label, lit, page_read, present, union_all
 
 RULE = Rule(
     id="required_missing",
@@ -15,6 +19,7 @@ RULE = Rule(
 
 def findings_sql(ctx: Context) -> str | None:
     return union_all(
-        finding(ctx.source, f.code, "NULL", lit(f"必填项{label(f)}为空"), f"NOT ({present(f.code)})")
+        finding(ctx.source, f.code, "NULL", lit(f"必填项{label(f)}为空"),
+                f"NOT ({present(f.code)}) AND {page_read()}")
         for f in ctx.std.fields if f.required == "R"
     )
