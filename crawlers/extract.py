@@ -183,10 +183,16 @@ def header_columns(cells: Iterable[tuple[int, str]], labels: dict[str, str]) -> 
     return out
 
 
+# Columns that are layout, not data — a row number, a link to the detail page: never worth a warning.
+LAYOUT_COLUMNS = frozenset({"序号", "编号序号", "操作", "详情", "查看", "查看详情", "详细信息"})
+
+
 def unrecognised_columns(headers: Iterable[str], labels: dict[str, str]) -> list[tuple[int, str]]:
     """(column index, header) of the non-empty headers that name no field: their columns are ignored, and a
-    person should hear so (a crawl warns once per source, ``sgs validate`` lists them first)."""
-    return [(j, h.strip()) for j, h in enumerate(headers) if h and h.strip() and header_match(h, labels) is None]
+    person should hear so (a crawl warns once per source, ``sgs validate`` lists them first). Layout columns
+    (``LAYOUT_COLUMNS``: 序号, 操作, …) are not data and are not listed."""
+    return [(j, h.strip()) for j, h in enumerate(headers)
+            if h and h.strip() and normalise_label(h) not in LAYOUT_COLUMNS and header_match(h, labels) is None]
 
 
 def cell_value(text: str, match: HeaderMatch) -> str:

@@ -328,7 +328,7 @@ def test_a_table_in_yuan_and_its_unrecognised_columns() -> None:
     records = extract.table_records(rows, "cf")
     assert [normalize.normalise_record("cf", r)["CF_NR_FK"] for r in records] == ["1.1", "1.5"]
     header = extract.table_header(rows, "cf")
-    assert extract.unrecognised_columns(header, extract.labels_for("cf")) == [(0, "序号"), (4, "经办人")]
+    assert extract.unrecognised_columns(header, extract.labels_for("cf")) == [(4, "经办人")]  # 序号 is layout
     html = ("<table><tr><th>序号</th><th>当事人</th><th>处罚决定书文号</th><th>作出决定时间</th></tr>"
             "<tr><td>1</td><td>甲公司</td><td>A罚〔2026〕1号</td><td>2026年2月14日</td></tr></table>")
     assert extract.list_header(html, "cf") == ["序号", "当事人", "处罚决定书文号", "作出决定时间"]
