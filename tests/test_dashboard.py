@@ -62,32 +62,32 @@ def test_ranking_matches_scores(dashboard_db: Paths, period: str) -> None:
         SELECT s.rank, d.name, s.county, s.total, s.grade, s.n_unverified FROM scores s JOIN departments d USING (dept_id)
         WHERE s.period = ? AND s.standing = 'ranked' ORDER BY s.rank, s.total DESC, s.dept_id""", [period])
     assert list(shown.columns) == ["排名", "部门", "县区", "记录数", "未能核验", "及时性", "完整性", "准确性", "合规性",
-                                   "总分", "等级", "排名情况", "较上期", "上期排名"]
-    ranked = shown.head(len(expected))  # the ranked departments first, in rank order
-    assert ranked["部门"].tolist() == expected["name"].tolist()
-    assert ranked["排名"].tolist() == expected["rank"].tolist()
-    assert ranked["总分"].tolist() == pytest.approx(expected["total"].tolist())
-    assert ranked["等级"].tolist() == expected["grade"].tolist()
-    assert ranked["未能核验"].tolist() == expected["n_unverified"].tolist()
-    assert set(ranked["排名情况"]) == {"参加排名"}
+                                   "总分", "等级", "较上期", "上期排名"]
+    assert shown["部门"].tolist() == expected["name"].tolist()  # the ranked departments only, in rank order
+    assert shown["排名"].tolist() == expected["rank"].tolist()
+    assert shown["总分"].tolist() == pytest.approx(expected["total"].tolist())
+    assert shown["等级"].tolist() == expected["grade"].tolist()
+    assert shown["未能核验"].tolist() == expected["n_unverified"].tolist()
 
 
 def test_departments_not_ranked_are_listed_after_with_their_standing(dashboard_db: Paths) -> None:
-    """2026Q3: 潞州区教育局 (证据不足) and 市卫生健康委员会 (本期无公示记录) come after the ranked four, without
-    rank, grade or scores, with their 未能核验 counts; the headline counts them and the note says why."""
+    """2026Q3: 潞州区教育局 (证据不足) and 市卫生健康委员会 (本期无公示记录) are listed after the ranking, without
+    rank, grade or scores, with their 未能核验 counts and why; the headline counts them and says what 未能核验 is."""
     at = _run(_app())
-    shown = _table(at, "dept_ranking")
-    rest = shown.iloc[4:]
+    rest = _table(at, "dept_unranked")
+    assert list(rest.columns) == ["部门", "县区", "记录数", "未能核验", "排名情况"]
     assert rest["部门"].tolist() == ["潞州区教育局", "市卫生健康委员会"]
     assert rest["排名情况"].tolist() == ["证据不足", "本期无公示记录"]
-    assert rest["排名"].isna().all() and rest["等级"].isna().all() and rest["总分"].isna().all()
-    assert rest["未能核验"].tolist() == [2, 0] and shown["未能核验"].sum() == 4
+    assert rest["未能核验"].tolist() == [2, 0]
+    why = at.get_by_key("standing_note").info[0].value
+    assert "**证据不足**：" in why and "（50%）" in why and "不排名" in why
+    assert "**本期无公示记录**：本期没有决定日期在评估期间内的公示记录" in why
+    assert not {"潞州区教育局", "市卫生健康委员会"} & set(_table(at, "dept_ranking")["部门"])
     labels = {m.label: m.value for m in at.metric}
     assert (labels["参加排名部门"], labels["本期无公示记录"], labels["证据不足"], labels["未能核验记录"]) == ("4", "1", "1", "4")
     assert labels["平均得分"] == "75.0"  # (97.3 + 75 + 75 + 52.8) / 4: the unranked departments' scores are left out
-    note = at.get_by_key("standing_note").info[0].value
-    assert "证据不足：潞州区教育局" in note and "本期无公示记录：市卫生健康委员会" in note
-    assert "不排名" in note and "（50%）" in note and "不扣分" in note
+    note = at.get_by_key("unverified_note").info[0].value
+    assert "共有 4 条记录" in note and "不扣分" in note
     traces = json.loads(at.get_by_key("dept_chart").get("plotly_chart")[0].proto.spec)["data"]
     assert not {"潞州区教育局", "市卫生健康委员会"} & {x for t in traces for x in t["x"]}
 
@@ -209,6 +209,14 @@ def test_department_page_lists_its_unverified_records_masked(dashboard_db: Paths
     assert "无法核验是否按时公示" in text and "139****5678" in text and RAW_PHONE not in text
     assert "潞教许" not in text and "专栏" not in text  # 潞州区教育局's and 生态环境局's rows are not its own
     assert not [w for w in at.warning if "不排名" in w.value]  # a ranked department is not told it is not ranked
+    # one row in full, with its archived page as text
+    at.selectbox(key="unverified_pick").set_value(1)
+    _run(at)
+    reason = at.get_by_key("unverified_reason").text[0].value
+    assert reason.startswith("长市监罚〔2026〕16号：是否按时在本部门网站公示\n原因：本部门网站未标明公示日期")
+    assert "139****5678" in reason and RAW_PHONE not in reason
+    page = at.get_by_key("unverified_archived_text").code[0].value
+    assert "长市监罚〔2026〕16号" in page and MASKED_ID in page and RAW_ID not in page
 
 
 def test_query_layer_scopes_unverified_rows(dashboard_db: Paths) -> None:

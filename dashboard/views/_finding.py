@@ -167,5 +167,5 @@ def archived(snapshot: str, finding: dict[str, Any], fetch_id: str | None = None
         st.code(url, language=None)  # crawled text: never through markdown
     with st.container(key=key):
         st.code(text[:MAX_TEXT], language=None)
-    with st.expander(f"{title}源码（文本）" if second else "页面源码（文本）"):
+    with st.expander(f"{title}源码（文本）" if second else "页面源码（文本）", key=f"{key}_source"):
         st.code(page_source(body, row.get("content_type"))[:MAX_TEXT], language="html")

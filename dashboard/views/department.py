@@ -80,6 +80,7 @@ def score_metrics(score: dict[str, Any], period: str) -> None:
 
 UNVERIFIED_COLUMNS = {
     "序号": st.column_config.NumberColumn("序号", format="%d", width="small"),
+    "原因": st.column_config.TextColumn("原因", width="large", help="完整原因见表格下方"),
     "页面": st.column_config.LinkColumn("页面", help="采集时读取的原始页面"),
     "抓取时间": st.column_config.DatetimeColumn("抓取时间", format="YYYY-MM-DD HH:mm"),
 }
@@ -89,15 +90,19 @@ def unverified_table(df: pd.DataFrame) -> pd.DataFrame:
     """The 未能核验 rows as a clerk reads them: which decision, what could not be checked, and why."""
     return pd.DataFrame({
         "序号": df["n"].astype("int64"),
-        "类型": df["kind"].map(lambda v: queries.KIND_LABELS.get(v, v)),
-        "文书号": df["wsh"].where(df["record_key"].notna(), "（整个专栏）"),
-        "相对人名称": df["xdr_mc"],
-        "决定日期": df["jdrq"],
+        "文书号": _where(df),
         "未能核验的事项": df["what"],
         "原因": df["reason"],
+        "类型": df["kind"].map(lambda v: queries.KIND_LABELS.get(v, v)),
+        "相对人名称": df["xdr_mc"],
+        "决定日期": df["jdrq"],
         "页面": df["url"],
         "抓取时间": df["fetched_at"],
     })
+
+
+def _where(df: pd.DataFrame) -> pd.Series:
+    return df["wsh"].where(df["record_key"].notna(), "（整个专栏）")
 
 
 def unverified(snapshot: str, period: str, dept_id: str) -> None:
@@ -112,6 +117,14 @@ def unverified(snapshot: str, period: str, dept_id: str) -> None:
     df = queries.unverified(snapshot, who, period, dept_id, offset=offset, mask_names=mask_names())
     with st.container(key="unverified"):
         st.dataframe(unverified_table(df), hide_index=True, column_config=UNVERIFIED_COLUMNS)
+    rows = queries._records(df.assign(where=_where(df)))
+    labels = {i: f"{r['n']}. {r['where'] or ''} · {r['what']}" for i, r in enumerate(rows)}
+    picked = st.selectbox("查看未能核验的原因和存档页面", list(labels), format_func=labels.get, key="unverified_pick")
+    row = rows[picked]
+    with st.container(key="unverified_reason"):
+        st.text(f"{row['where'] or ''}：{row['what']}\n原因：{row['reason']}")  # record text: never through markdown
+    if isinstance(row.get("fetch_id"), str):
+        _finding.archived(snapshot, {"evidence": row["fetch_id"]}, key="unverified_archived_text")
 
 
 def deductions(snapshot: str, period: str, dept_id: str) -> None:

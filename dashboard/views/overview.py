@@ -11,8 +11,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboard import queries, workbench
-from dashboard.views._common import (GRADE_COLORS, context, delta, fmt, max_unverified_share, require,
-                                     score_columns)
+from dashboard.views._common import GRADE_COLORS, context, delta, fmt, max_unverified_share, require, score_columns
 from metrics import results
 from metrics.results import RANKED
 from sgs.settings import resolve_paths
@@ -22,11 +21,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SUBSCORES = {k: v for k, v in queries.INDICATORS.items()}
 RANKING_COLUMNS = {
     "rank": "排名", "name": "部门", "county": "县区", "n_records": "记录数", "n_unverified": "未能核验",
-    **SUBSCORES, "total": "总分", "grade": "等级", "standing_name": "排名情况", "change": "较上期",
-    "prev_rank": "上期排名",
+    **SUBSCORES, "total": "总分", "grade": "等级", "change": "较上期", "prev_rank": "上期排名",
 }
-# scores of a department that is not ranked are not comparable with the others': not shown in the ranking
-UNRANKED_BLANK = ["timeliness", "completeness", "accuracy", "compliance", "total", "change"]
+UNRANKED_COLUMNS = {"name": "部门", "county": "县区", "n_records": "记录数", "n_unverified": "未能核验",
+                    "standing_name": "排名情况"}
 COUNTY_COLUMNS = {
     "rank": "排名", "county": "县区", "n_departments": "部门数", "n_records": "记录数", **SUBSCORES,
     "total": "总分", "grade": "等级", "change": "较上期", "prev_rank": "上期排名",
@@ -65,32 +63,38 @@ STANDING_METRICS = [
 
 
 def ranking_table(ranking: pd.DataFrame) -> None:
-    """Departments in rank order with the sub-scores, so a low total can be traced to its cause; the ones not
-    ranked after them, with why (排名情况) and no scores (they are not comparable)."""
-    shown = ranking.copy()
-    shown[UNRANKED_BLANK] = shown[UNRANKED_BLANK].astype("float64").where(shown["standing"] == RANKED)
-    table = shown[list(RANKING_COLUMNS)].rename(columns=RANKING_COLUMNS)
+    """The ranked departments in rank order with the sub-scores, so a low total can be traced to its cause,
+    and each one's records that could not be verified (未能核验: counted, not deducted)."""
+    table = ranking[ranking["standing"] == RANKED][list(RANKING_COLUMNS)].rename(columns=RANKING_COLUMNS)
     with st.container(key="dept_ranking"):  # the key names the table for tests and CSS
         st.dataframe(table, hide_index=True, column_config={
             **score_columns(),
             "未能核验": st.column_config.NumberColumn("未能核验", format="%d", help=results.UNVERIFIED_NOTE),
-            "排名情况": st.column_config.TextColumn("排名情况", help="参加排名；本期无公示记录或证据不足的部门不排名、不评等级"),
         })
-    standing_notes(ranking)
 
 
-def standing_notes(ranking: pd.DataFrame) -> None:
-    """One plain sentence per kind of department not ranked, naming them, and what 未能核验 means."""
-    notes = []
-    share = max_unverified_share(context()[1])
-    for standing, group in ranking[ranking["standing"] != RANKED].groupby("standing", sort=False):
-        names = "、".join(group["name"])
-        notes.append(f"{results.standing_name(standing)}：{names}。{results.standing_note(standing, share)}")
-    if ranking["n_unverified"].fillna(0).sum() > 0:
-        notes.append(f"未能核验：{results.UNVERIFIED_NOTE}")
-    if notes:
-        with st.container(key="standing_note"):
-            st.info("\n\n".join(notes))
+def unranked_table(ranking: pd.DataFrame, period: str) -> None:
+    """The departments not ranked, after the ranking: why (排名情况, 说明), no scores (not comparable)."""
+    unranked = ranking[ranking["standing"] != RANKED]
+    if unranked.empty:
+        return
+    st.markdown(f"**未参加排名的部门（{len(unranked)}个）**：不排名、不评等级，得分不与其他部门比较。")
+    with st.container(key="dept_unranked"):
+        st.dataframe(unranked[list(UNRANKED_COLUMNS)].rename(columns=UNRANKED_COLUMNS), hide_index=True,
+                     column_config={"记录数": st.column_config.NumberColumn("记录数", format="%d"),
+                                    "未能核验": st.column_config.NumberColumn("未能核验", format="%d")})
+    share = max_unverified_share(period)
+    with st.container(key="standing_note"):  # each standing's meaning in one plain sentence, readable in full
+        st.info("\n\n".join(f"**{results.standing_name(standing)}**：{results.standing_note(standing, share)}"
+                             for standing in unranked["standing"].drop_duplicates()))
+
+
+def unverified_note(ranking: pd.DataFrame) -> None:
+    """What 未能核验 means, when the period has any."""
+    n = int(ranking["n_unverified"].fillna(0).sum())
+    if n:
+        with st.container(key="unverified_note"):
+            st.info(f"本期共有 {n} 条记录的公示及时性未能核验。{results.UNVERIFIED_NOTE}")
 
 
 def ranking_chart(ranking: pd.DataFrame) -> None:
@@ -199,6 +203,8 @@ def main() -> None:
         st.info("本期没有部门得分。")
     else:
         ranking_table(ranking)
+        unranked_table(ranking, period)
+        unverified_note(ranking)
         ranking_chart(ranking)
     st.subheader("县区排名")
     county = queries.county_ranking(snapshot, who, period)
