@@ -59,7 +59,7 @@ def score_metrics(score: dict[str, Any], period: str) -> None:
     ranked = standing == results.RANKED
     if not ranked:
         with st.container(key="standing"):
-            st.warning(f"本期评估结论：{results.standing_name(standing)}（不排名、不评等级）。"
+            st.warning(f"本期评估结论：{results.standing_name(standing)}。"
                        f"{results.standing_note(standing, max_unverified_share(period))}"
                        + ("下面的得分按已核验的内容计算，仅供自查参考。" if score["n_records"] else ""))
     row1 = st.columns(4)
