@@ -183,14 +183,16 @@ def departments(snapshot: str, viewer: Viewer) -> pd.DataFrame:
 
 @st.cache_data(**_CACHE)
 def department_score(snapshot: str, viewer: Viewer, period: str, dept_id: str) -> dict[str, Any] | None:
-    """One department's score row with the sizes of the rankings it is placed in; None outside the scope."""
+    """One department's score row (with ``standing`` and ``n_unverified``) and the sizes of the rankings it is
+    placed in (ranked departments only); None outside the scope."""
     df = _frame(
         snapshot,
         """
         SELECT s.*, coalesce(d.name, s.dept_id) AS name,
                coalesce(s.prev_total, p.total) AS prev_total_shown, coalesce(s.prev_rank, p.rank) AS prev_rank_shown,
-               (SELECT count(*) FROM scores WHERE period = $period) AS n_ranked,
-               (SELECT count(*) FROM scores x WHERE x.period = $period AND x.county = s.county) AS n_in_county
+               (SELECT count(*) FROM scores WHERE period = $period AND standing = 'ranked') AS n_ranked,
+               (SELECT count(*) FROM scores x WHERE x.period = $period AND x.county = s.county
+                                               AND x.standing = 'ranked') AS n_in_county
         FROM scores s
         LEFT JOIN departments d USING (dept_id)
         LEFT JOIN scores p ON p.period = $prev AND p.dept_id = s.dept_id
@@ -243,6 +245,34 @@ def rules_found(snapshot: str, viewer: Viewer, period: str, dept_id: str | None)
         WHERE period = $period AND ($dept IS NULL OR dept_id = $dept) AND ($scope IS NULL OR dept_id = $scope)
         ORDER BY rule_id""", {"period": period, "dept": dept_id, "scope": viewer.scope})
     return df["rule_id"].tolist()
+
+
+# --- 未能核验: what the evidence could not decide (never deducted; the department checks it) --------
+
+@st.cache_data(**_CACHE)
+def unverified_total(snapshot: str, viewer: Viewer, period: str, dept_id: str | None = None) -> int:
+    """How many 未能核验 rows the department (or all the viewer sees) has in the period."""
+    return _on(snapshot, results.unverified_total, period, viewer.scope, dept_id)
+
+
+@st.cache_data(**_CACHE)
+def unverified(snapshot: str, viewer: Viewer, period: str, dept_id: str | None = None,
+               limit: int | None = PAGE_SIZE, offset: int = 0, mask_names: bool = False) -> pd.DataFrame:
+    """One page of the 未能核验 rows (``metrics.results.unverified``, limited to the viewer's scope in SQL),
+    each with its record's 相对人名称 and 决定日期, masked like the findings."""
+    con = store.open_snapshot(resolve_paths(), snapshot)
+    try:
+        df = results.unverified(con, period, viewer.scope, dept_id, limit, offset)
+        records = _lookup_records(con, df).rename(columns={"wsh": "rec_wsh"})
+    finally:
+        con.close()
+    df = df.merge(records, how="left", on=["kind", "record_key"])
+    df["n"] = range(offset + 1, offset + len(df) + 1)
+    for col in ("wsh", "reason", "jdrq"):
+        df[col] = df[col].map(mask_text)
+    df["xdr_mc"] = [_name(v, lb, mask_names) for v, lb in zip(df["xdr_mc"], df["xdr_lb"])]
+    df["url"] = df["url"].map(_web_url)
+    return df
 
 
 # --- findings: the remediation list and the assessor's list --------------------------------------
@@ -304,7 +334,7 @@ def findings(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None 
             con.register(name, table)
         df = con.execute(f"""
             SELECT f.finding_id, f.period, f.dept_id, coalesce(d.name, f.dept_id) AS dept_name, f.kind, f.record_key,
-                   f.rule_id, f.indicator, f.severity, f.field, f.value, f.message, f.url, f.fetch_id,
+                   f.rule_id, f.indicator, f.severity, f.field, f.value, f.message, f.url, f.fetch_id, f.ref_fetch_id,
                    coalesce(dec.status, f.status) AS status, dec.reason AS decision_reason,
                    dec.username AS decided_by, dec.at AS decided_at
             FROM findings f LEFT JOIN _decisions dec USING (finding_id) LEFT JOIN departments d USING (dept_id)
@@ -340,9 +370,10 @@ def _in_list(values) -> str:
 
 
 def _lookup_records(con, page: pd.DataFrame) -> pd.DataFrame:
-    """The page's records (文书号, 相对人名称 and 类别, url, fetch) by primary key, one indexed lookup per kind."""
+    """The page's records (文书号, 相对人名称 and 类别, 决定日期, url, fetch) by primary key, one indexed lookup
+    per kind."""
     parts = [pd.DataFrame({c: pd.Series(dtype="str") for c in
-                           ("kind", "record_key", "wsh", "xdr_mc", "xdr_lb", "rec_url", "rec_fetch_id")})]
+                           ("kind", "record_key", "wsh", "xdr_mc", "xdr_lb", "jdrq", "rec_url", "rec_fetch_id")})]
     for kind in standard.KINDS:
         keys = page.loc[page["kind"] == kind, "record_key"].dropna()
         if keys.empty:  # an empty IN list would not use the index
@@ -350,7 +381,7 @@ def _lookup_records(con, page: pd.DataFrame) -> pd.DataFrame:
         k = kind.upper()
         parts.append(con.execute(
             f"""SELECT '{kind}' AS kind, record_key, {k}_WSH AS wsh, {k}_XDR_MC AS xdr_mc, {k}_XDR_LB AS xdr_lb,
-                       url AS rec_url, fetch_id AS rec_fetch_id
+                       {k}_JDRQ AS jdrq, url AS rec_url, fetch_id AS rec_fetch_id
                 FROM {store.record_table(kind)} WHERE record_key IN {_in_list(keys)}""").df())
     return pd.concat(parts, ignore_index=True)
 
@@ -448,7 +479,8 @@ def reveal(viewer: Viewer, snapshot: str, kind: str, record_key: str, code: str,
 
 @st.cache_data(**_CACHE)
 def fetch_row(snapshot: str, viewer: Viewer, fetch_id: str) -> dict[str, Any] | None:
-    """The archived response's index row, if the viewer may see it (a department: its own sources only)."""
+    """The archived response's index row, if the viewer may see it (a department: its own sources' pages and
+    the pages its findings and 未能核验 rows cite, e.g. a credit-portal page)."""
     df = _frame(
         snapshot,
         """
@@ -456,7 +488,9 @@ def fetch_row(snapshot: str, viewer: Viewer, fetch_id: str) -> dict[str, Any] | 
                fe.sha256, s.dept_id
         FROM fetches fe LEFT JOIN sources s USING (source_id)
         WHERE fe.fetch_id = $fetch AND ($scope IS NULL OR s.dept_id = $scope
-              OR fe.fetch_id IN (SELECT fetch_id FROM findings WHERE dept_id = $scope))
+              OR fe.fetch_id IN (SELECT fetch_id FROM findings WHERE dept_id = $scope)
+              OR fe.fetch_id IN (SELECT ref_fetch_id FROM findings WHERE dept_id = $scope)
+              OR fe.fetch_id IN (SELECT fetch_id FROM unverified WHERE dept_id = $scope))
         """,
         {"fetch": fetch_id, "scope": viewer.scope},
     )

@@ -12,8 +12,10 @@ from typing import Any
 import duckdb
 
 from metrics.checks import INDICATORS, all_rules
+from metrics.scheme import STANDINGS
 
-FINDING_KEYS = ("finding_id", "kind", "record_key", "wsh", "field", "value", "message", "url", "fetch_id")
+FINDING_KEYS = ("finding_id", "kind", "record_key", "wsh", "field", "value", "message", "url", "fetch_id",
+                "ref_fetch_id")
 
 
 class ExplainError(LookupError):
@@ -37,17 +39,21 @@ def explain(con: duckdb.DuckDBPyConnection, period: str, dept_id: str) -> dict[s
 
 def explain_period(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, dict[str, Any]]:
     """``explain`` for every scored department of the period at once (three queries, not three per
-    department), keyed by dept_id in rank order: what the reports print."""
+    department), keyed by dept_id in rank order, the departments not ranked after them (证据不足, then
+    本期无公示记录): what the reports print."""
     return _explain(con, period, None)
 
 
 def _explain(con: duckdb.DuckDBPyConnection, period: str, dept_id: str | None) -> dict[str, dict[str, Any]]:
     scores = _rows(con, f"""
         SELECT s.period, s.dept_id, d.name, s.county, s.n_records, {', '.join(f's.{i}' for i in INDICATORS)},
-               s.total, s.grade, s.rank, s.county_rank, s.prev_total, s.prev_rank, s.scheme_version
+               s.total, s.grade, s.rank, s.county_rank, s.prev_total, s.prev_rank, s.scheme_version,
+               coalesce(s.standing, 'ranked') AS standing, coalesce(s.n_unverified, 0) AS n_unverified
         FROM scores s JOIN departments d USING (dept_id)
         WHERE s.period = $period AND ($dept IS NULL OR s.dept_id = $dept)
-        ORDER BY s.rank NULLS LAST, s.dept_id""", {"period": period, "dept": dept_id})
+        ORDER BY s.rank NULLS LAST, CASE WHEN s.rank IS NOT NULL THEN s.dept_id END,
+                 CASE s.standing WHEN 'insufficient_evidence' THEN 1 ELSE 2 END,
+                 s.county = '市本级' DESC, s.county, d.name, s.dept_id""", {"period": period, "dept": dept_id})
     order = {ind: n for n, ind in enumerate(INDICATORS)}
     names = {r.id: r.name for r in all_rules()}
     deductions: dict[str, list[dict]] = {}
@@ -58,7 +64,7 @@ def _explain(con: duckdb.DuckDBPyConnection, period: str, dept_id: str | None) -
         deductions.setdefault(d.pop("dept_id"), []).append(d)
     findings = _rows(con, """
         SELECT f.dept_id, f.rule_id, f.finding_id, f.kind, f.record_key, coalesce(x.XK_WSH, c.CF_WSH) AS wsh,
-               f.field, f.value, f.message, f.url, f.fetch_id
+               f.field, f.value, f.message, f.url, f.fetch_id, f.ref_fetch_id
         FROM findings f
         LEFT JOIN xk_records x ON f.kind = 'xk' AND x.record_key = f.record_key
         LEFT JOIN cf_records c ON f.kind = 'cf' AND c.record_key = f.record_key
@@ -83,9 +89,12 @@ def _explain(con: duckdb.DuckDBPyConnection, period: str, dept_id: str | None) -
 
 def format_text(e: dict[str, Any]) -> str:
     """The explanation as the command line prints it (one deduction per line, its findings indented)."""
+    standing = e.get("standing") or "ranked"
+    placed = (f"等级 {e['grade']}  排名 {e['rank']}（县区内 {e['county_rank']}）" if standing == "ranked"
+              else f"不排名、不评等级：{STANDINGS.get(standing, standing)}")
     lines = [f"{e['name']}（{e['county']}，{e['dept_id']}） {e['period']}  评分方案 {e['scheme_version']}",
-             f"总分 {e['total']:.2f}  等级 {e['grade']}  排名 {e['rank']}（县区内 {e['county_rank']}）  "
-             f"评估记录 {e['n_records']} 条",
+             f"总分 {e['total']:.2f}  {placed}  评估记录 {e['n_records']} 条"
+             + (f"（其中及时性未能核验 {e['n_unverified']} 条，不扣分）" if e.get("n_unverified") else ""),
              f"100 − 扣分合计 {e['points']:.2f} = {100 - e['points']:.2f}"]
     for d in e["deductions"]:
         lines.append(f"  −{d['points']:.2f}  [{d['indicator_name']}] {d['rule_name']}（{d['rule_id']}）：{d['how']}")

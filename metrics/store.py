@@ -228,7 +228,26 @@ def open_snapshot(paths: Paths, name: str | None = None) -> duckdb.DuckDBPyConne
     snap = paths.published / name if name else current_snapshot(paths)
     if snap is None or not snap.exists():
         raise StoreError(f"{paths.published} 下还没有发布的数据：请先运行 sgs crawl 和 sgs score（或 sgs demo）。")
-    return duckdb.connect(str(snap), read_only=True)
+    con = duckdb.connect(str(snap), read_only=True)
+    _evidence_views(con)
+    return con
+
+
+def _evidence_views(con: duckdb.DuckDBPyConnection) -> None:
+    """A snapshot published before schema 6 (``006_evidence.sql``) reads as one after it: temporary views
+    (the snapshot's file is untouched) give every score ``standing = 'ranked'`` and no 未能核验 records,
+    every finding no second piece of evidence, and an empty ``unverified`` table. One small query when the
+    snapshot is current; such a snapshot is replaced by the next publish anyway."""
+    if con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0] >= 6:
+        return
+    db = con.execute("SELECT current_database()").fetchall()[0][0]
+    con.execute(f"""CREATE TEMP VIEW scores AS SELECT *, 0 AS n_unverified, 'ranked' AS standing
+                    FROM "{db}".main.scores""")
+    con.execute(f'CREATE TEMP VIEW findings AS SELECT *, NULL::VARCHAR AS ref_fetch_id FROM "{db}".main.findings')
+    con.execute("""CREATE TEMP VIEW unverified AS SELECT * FROM (VALUES (NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR,
+                   NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR,
+                   NULL::VARCHAR)) t(period, dept_id, kind, record_key, channel, rule_id, reason, url, fetch_id, wsh)
+                   WHERE false""")
 
 
 # --- configuration -------------------------------------------------------------------------------

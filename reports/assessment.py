@@ -1,5 +1,6 @@
 """The quarterly assessment report to the city leadership (.docx), in the usual shape: title and issuing
-office; 一、总体情况; 二、评估结果 (rankings and charts); 三、存在的主要问题 (with typical examples);
+office; 一、总体情况; 二、评估结果 (rankings with each department's 未能核验 count, the departments not ranked
+with their standing and why, what 未能核验 means, charts); 三、存在的主要问题 (with typical examples);
 四、整改要求 (the deadline); 附件 (each department's problems by type)."""
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from typing import Any
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 
 from metrics.checks import INDICATORS
-from metrics.results import is_missing
-from metrics.scheme import Scheme
+from metrics.results import RANKED, UNVERIFIED_NOTE, is_missing, standing_note
+from metrics.scheme import STANDINGS, Scheme
 from reports import charts
 from reports.data import PeriodData
 from reports.docx_kit import new_document, paragraph, picture, signature, table, text, to_bytes
 
-RANK_HEADERS = ["排名", "部门", "县区", "记录数", *INDICATORS.values(), "总分", "等级", "较上期"]
+RANK_HEADERS = ["排名", "部门", "县区", "记录数", "未能核验", *INDICATORS.values(), "总分", "等级", "较上期"]
+UNRANKED_HEADERS = ["部门", "县区", "记录数", "未能核验", "排名情况", "说明"]
 COUNTY_HEADERS = ["排名", "县区", "部门数", "记录数", *INDICATORS.values(), "总分", "等级", "较上期"]
 CITY_LEVEL = "市本级"  # the city's own departments, ranked as one group beside the counties
 EXAMPLES_PER_PROBLEM = 3
@@ -60,7 +62,7 @@ def _overview(doc, data: PeriodData, scheme: Scheme) -> None:
     paragraph(doc, f"评估按评分方案 {data.scheme_version} 进行：设{weights}四项指标，各部门以100分为基础，"
                    "逐条规则按问题记录所占比例或按条扣分，总分＝100－各项扣分之和；各项扣分及其依据的每条问题均可追溯至"
                    "抓取存档的原始网页。")
-    avg = f"全市部门平均得分{_num(h.get('avg_total'))}分"
+    avg = f"全市参加排名部门平均得分{_num(h.get('avg_total'))}分"
     if h.get("prev_avg_total") is not None:
         avg += f"，较上期{_change(h['avg_total'] - h['prev_avg_total'])}分"
     found = f"共发现问题{h['n_findings']:,}个"
@@ -69,31 +71,66 @@ def _overview(doc, data: PeriodData, scheme: Scheme) -> None:
     grades = data.ranking["grade"].value_counts()
     by_grade = "，".join(f"{g}{int(grades.get(g, 0))}个" for g, _ in scheme.grades)
     rates = "，".join(f"{name}{_num(h.get(i), '.1f')}%" for i, name in INDICATORS.items())
-    paragraph(doc, f"{avg}；{found}。等级分布：{by_grade}。按记录数加权，{rates}。")
+    paragraph(doc, f"{avg}；{found}。等级分布：{by_grade}{_not_ranked(h)}。按记录数加权，{rates}。"
+                   + ("平均得分和以上比率只计参加排名的部门。" if _n(h, "n_ranked") < _n(h, "n_departments") else ""))
+
+
+def _n(h: dict, key: str) -> int:
+    return int(h.get(key) or 0)
+
+
+def _not_ranked(h: dict) -> str:
+    """"；另有…个部门不参加排名（…）" when some are not ranked, else ""."""
+    parts = [f"本期无公示记录{_n(h, 'n_no_records')}个" if _n(h, "n_no_records") else "",
+             f"证据不足{_n(h, 'n_insufficient')}个" if _n(h, "n_insufficient") else ""]
+    parts = [x for x in parts if x]
+    if not parts:
+        return ""
+    return f"；另有{_n(h, 'n_no_records') + _n(h, 'n_insufficient')}个部门不参加排名、不评等级（{'，'.join(parts)}）"
 
 
 def _results(doc, data: PeriodData, scheme: Scheme) -> None:
     doc.add_heading("二、评估结果", level=1)
     doc.add_heading("（一）部门排名", level=2)
     r = data.ranking
+    ranked, unranked = r[r["standing"] == RANKED], r[r["standing"] != RANKED]
+    n_unverified = int(r["n_unverified"].fillna(0).sum())
+    paragraph(doc, f"本期参加排名的部门{len(ranked)}个，按总分排列如下；“未能核验”列为该部门公示及时性未能核验的记录数"
+                   f"（不扣分）" + (f"，全市共{n_unverified:,}条" if n_unverified else "，本期没有") + "。")
     table(doc, RANK_HEADERS,
-          ([_num(x.rank, "d"), x.name, x.county, f"{x.n_records:,}",
+          ([_num(x.rank, "d"), x.name, x.county, f"{x.n_records:,}", f"{x.n_unverified:,}",
             *(_num(getattr(x, i)) for i in INDICATORS), _num(x.total), x.grade, _change(x.change)]
-           for x in r.itertuples()),
-          [8, 32, 14, 12, 13, 13, 13, 13, 13, 11, 13], right=(0, 3, 4, 5, 6, 7, 8, 10))
+           for x in ranked.itertuples()),
+          [7, 29, 12, 10, 9, 13, 13, 13, 13, 13, 11, 13], right=(0, 3, 4, 5, 6, 7, 8, 9, 11))
+    if not unranked.empty:
+        paragraph(doc, f"以下{len(unranked)}个部门本期不参加排名、不评等级，其得分不与其他部门比较：")
+        table(doc, UNRANKED_HEADERS,
+              ([x.name, x.county, f"{x.n_records:,}", f"{x.n_unverified:,}", x.standing_name,
+                standing_note(x.standing, scheme.max_unverified_share)] for x in unranked.itertuples()),
+              [30, 14, 12, 12, 22, 65], right=(2, 3))
+    if n_unverified or not unranked.empty:
+        _evidence_note(doc, unranked, scheme)
     doc.add_heading("（二）县区排名", level=2)
-    paragraph(doc, "县区得分为其所属部门得分的平均值，市本级部门作为一组参与排名。")
+    paragraph(doc, "县区得分为其所属参加排名部门得分的平均值，市本级部门作为一组参与排名。")
     table(doc, COUNTY_HEADERS,
           ([_num(x.rank, "d"), x.county, x.n_departments, f"{x.n_records:,}",
             *(_num(getattr(x, i)) for i in INDICATORS), _num(x.total), x.grade, _change(x.change)]
            for x in data.counties.itertuples()),
           [8, 20, 10, 13, 13, 13, 13, 13, 13, 11, 13], right=(0, 2, 3, 4, 5, 6, 7, 8, 10))
     doc.add_heading("（三）图表", level=2)
-    picture(doc, charts.grade_distribution(r, [g for g, _ in scheme.grades]), "图1  部门总分分布（按等级）")
+    picture(doc, charts.grade_distribution(ranked, [g for g, _ in scheme.grades]), "图1  参加排名部门总分分布（按等级）")
     if not data.counties.empty:
         picture(doc, charts.county_comparison(data.counties), "图2  县区得分对比")
     if not data.problems.empty:
         picture(doc, charts.problem_types(data.problems), "图3  主要问题类型（问题数）")
+
+
+def _evidence_note(doc, unranked, scheme: Scheme) -> None:
+    """What 未能核验 and the standings mean, in plain words (only when the period has any)."""
+    paragraph(doc, f"关于“未能核验”和“证据不足”：{UNVERIFIED_NOTE}"
+                   f"一个部门的评估记录中未能核验的比例超过评分方案规定的上限（{scheme.max_unverified_share:.0%}）时，"
+                   "评估结论为“证据不足”，该部门不排名、不评等级；没有任何评估记录的部门为“本期无公示记录”。"
+                   "各部门未能核验的记录逐条列入其整改通知书（待核实）和评估工作簿。")
 
 
 def _problems(doc, data: PeriodData) -> None:
@@ -138,6 +175,9 @@ def _requirements(doc, data: PeriodData, scheme: Scheme, due: date) -> None:
     paragraph(doc, "整改中应注意：行政许可、行政处罚决定应自作出之日起7个工作日内在本部门网站公示并推送至信用网站；"
                    "公示内容应符合国家“双公示”数据标准；公示自然人信息时应对身份证号码等个人信息进行脱敏处理；"
                    "超过公示期限的处罚信息应及时撤下。")
+    if int(data.ranking["n_unverified"].fillna(0).sum()):
+        paragraph(doc, "对整改通知书中列为“待核实”（未能核验）的记录，各部门应核实其实际公示日期，能够证明按时公示的"
+                       "（如网站后台发布记录）请一并报送；今后公示时应在页面上标明公示日期。")
 
 
 def _annex(doc, data: PeriodData) -> None:
@@ -148,8 +188,12 @@ def _annex(doc, data: PeriodData) -> None:
     for dept, e in data.explained.items():
         rows = [(d["indicator_name"], d["rule_name"], len(d["findings"]), f"{d['points']:.2f}")
                 for d in e["deductions"]]
-        heading = doc.add_heading(f"{text(e['rank'])}. {e['name']}（{e['county']}） 总分 {e['total']:.2f}  {e['grade']}",
-                                  level=3)
+        unverified = f"  未能核验{e['n_unverified']}条" if e.get("n_unverified") else ""
+        if (e.get("standing") or RANKED) == RANKED:
+            title = f"{text(e['rank'])}. {e['name']}（{e['county']}） 总分 {e['total']:.2f}  {e['grade']}{unverified}"
+        else:
+            title = f"{e['name']}（{e['county']}） 不参加排名：{STANDINGS.get(e['standing'], e['standing'])}{unverified}"
+        heading = doc.add_heading(title, level=3)
         heading.alignment = WD_ALIGN_PARAGRAPH.LEFT
         if rows:
             table(doc, ["指标", "问题类型", "问题数", "扣分"], rows, [24, 80, 26, 26], right=(2, 3))

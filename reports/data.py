@@ -32,15 +32,16 @@ class PeriodData:
     computed_at: datetime  # when the period was scored
     cutoff: datetime  # the data cut-off: the newest archived fetch at scoring time (else computed_at)
     headline: dict[str, Any]
-    ranking: pd.DataFrame  # metrics.results.department_ranking
+    ranking: pd.DataFrame  # metrics.results.department_ranking (with standing, standing_name, n_unverified)
     counties: pd.DataFrame  # metrics.results.county_ranking
     problems: pd.DataFrame  # metrics.results.problem_counts
     explained: dict[str, dict[str, Any]]  # dept_id → metrics.explain result, in rank order
     departments: dict[str, dict[str, Any]]  # dept_id → name, county, liaison, liaison_phone
     fetched: dict[str, datetime]  # fetch_id → fetched_at of the findings' evidence
     n_ranked: int  # departments ranked in the period (the "of N" of a rank)
-    n_in_county: dict[str, int] = field(default_factory=dict)
+    n_in_county: dict[str, int] = field(default_factory=dict)  # ranked departments per county
     scope: str | None = None
+    unverified: pd.DataFrame = field(default_factory=pd.DataFrame)  # metrics.results.unverified: 未能核验 rows
 
     @property
     def title_period(self) -> str:
@@ -58,6 +59,13 @@ class PeriodData:
         return [{**f, "rule_id": d["rule_id"], "rule_name": d["rule_name"], "indicator_name": d["indicator_name"],
                  "fetched_at": self.fetched.get(f["fetch_id"])}
                 for d in e["deductions"] for f in d["findings"]]
+
+
+    def unverified_of(self, dept_id: str) -> list[dict[str, Any]]:
+        """A department's 未能核验 rows (record ones by 文书号, a department-level one first)."""
+        if self.unverified.empty:
+            return []
+        return results.df_records(self.unverified[self.unverified["dept_id"] == dept_id])
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> Any:
@@ -102,7 +110,8 @@ def load(con: duckdb.DuckDBPyConnection, text: str, scope: str | None = None) ->
                                "(SELECT unnest(?::VARCHAR[]))", [fetch_ids]).fetchall()) if fetch_ids else {}
     depts = con.execute("SELECT dept_id, name, county, liaison, liaison_phone FROM departments "
                         "WHERE ($scope IS NULL OR dept_id = $scope)", {"scope": scope}).df()
-    counts = con.execute("SELECT county, count(*) FROM scores WHERE period = ? GROUP BY county", [p.label]).fetchall()
+    counts = con.execute("SELECT county, count(*) FROM scores WHERE period = ? AND standing = 'ranked' "
+                         "GROUP BY county", [p.label]).fetchall()
     return PeriodData(
         period=p, scheme_version=version, computed_at=computed_at, cutoff=cutoff,
         headline=results.headline(con, p.label, scope),
@@ -112,9 +121,10 @@ def load(con: duckdb.DuckDBPyConnection, text: str, scope: str | None = None) ->
         explained=explained,
         departments={r["dept_id"]: r for r in results.df_records(depts)},
         fetched=fetched,
-        n_ranked=int(_one(con, "SELECT count(*) FROM scores WHERE period = ?", [p.label])),
+        n_ranked=int(_one(con, "SELECT count(*) FROM scores WHERE period = ? AND standing = 'ranked'", [p.label])),
         n_in_county={c: int(n) for c, n in counts},
         scope=scope,
+        unverified=results.unverified(con, p.label, scope),
     )
 
 

@@ -1,5 +1,6 @@
-"""The assessment workbook (.xlsx): 说明, 部门排名, 县区排名, 指标得分, 扣分明细 (per rule), 问题清单 (all
-findings) and one sheet per department with its own findings. Frozen header row, filters, column widths;
+"""The assessment workbook (.xlsx): 说明, 部门排名 (with 排名情况 and 未能核验记录数), 县区排名, 指标得分, 扣分明细
+(per rule), 问题清单 (all findings), 未能核验 (every row the evidence could not decide, never deducted) and one
+sheet per department with its own findings. Frozen header row, filters, column widths;
 scores and counts are written as numbers.
 
 Written with XlsxWriter in ``constant_memory`` mode (rows are streamed to disk as they are written), so a
@@ -18,6 +19,7 @@ import xlsxwriter
 
 from metrics.checks import INDICATORS
 from metrics.privacy import mask_text
+from metrics import results
 from metrics.results import is_missing
 from metrics.scheme import Scheme
 from metrics.standard import field_name
@@ -28,7 +30,8 @@ Column = tuple[str, float, str | None]
 RANKING: list[Column] = [("排名", 6, "int"), ("部门编号", 12, None), ("部门", 28, None), ("县区", 12, None),
                          ("记录数", 9, "int"), *((n, 9, "score") for n in INDICATORS.values()),
                          ("总分", 9, "score"), ("等级", 8, None), ("县区内排名", 10, "int"),
-                         ("上期总分", 10, "score"), ("上期排名", 9, "int"), ("较上期", 9, "score")]
+                         ("上期总分", 10, "score"), ("上期排名", 9, "int"), ("较上期", 9, "score"),
+                         ("排名情况", 14, None), ("未能核验记录数", 10, "int")]
 COUNTY: list[Column] = [("排名", 6, "int"), ("县区", 14, None), ("部门数", 8, "int"), ("记录数", 10, "int"),
                         *((n, 9, "score") for n in INDICATORS.values()), ("总分", 9, "score"), ("等级", 8, None),
                         ("上期总分", 10, "score"), ("上期排名", 9, "int"), ("较上期", 9, "score")]
@@ -40,7 +43,10 @@ DEDUCTIONS: list[Column] = [("部门编号", 12, None), ("部门", 28, None), ("
 FINDINGS: list[Column] = [("部门编号", 12, None), ("部门", 28, None), ("指标", 8, None), ("问题类型", 22, None),
                           ("规则", 22, None), ("类别", 6, None), ("文书号", 28, None), ("字段", 12, None),
                           ("字段名称", 20, None), ("值", 24, None), ("问题说明", 50, None), ("页面", 40, None), ("存档时间", 17, "time"),
-                          ("存档编号", 20, None), ("问题编号", 20, None)]
+                          ("存档编号", 20, None), ("问题编号", 20, None), ("此前采集时尚未列出该记录的页面（存档编号）", 24, None)]
+UNVERIFIED: list[Column] = [("部门编号", 12, None), ("部门", 28, None), ("类别", 6, None), ("文书号", 28, None),
+                            ("未能核验的事项", 22, None), ("规则", 18, None), ("原因", 70, None), ("页面", 40, None),
+                            ("存档时间", 17, "time"), ("存档编号", 20, None)]
 KINDS = {"xk": "许可", "cf": "处罚"}
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
@@ -111,7 +117,13 @@ def _finding_rows(data: PeriodData, dept_id: str) -> Iterable[list[Any]]:
     for f in data.findings_of(dept_id):
         yield [dept_id, name, f["indicator_name"], f["rule_name"], f["rule_id"], KINDS.get(f["kind"], f["kind"]),
                f["wsh"], f["field"], field_name(f["kind"], f["field"]), f["value"], f["message"], f["url"], f["fetched_at"], f["fetch_id"],
-               f["finding_id"]]
+               f["finding_id"], f.get("ref_fetch_id")]
+
+
+def _unverified_rows(data: PeriodData) -> Iterable[list[Any]]:
+    for u in results.df_records(data.unverified):
+        yield [u["dept_id"], u["dept_name"], KINDS.get(u["kind"], u["kind"]), u["wsh"] or "（整个专栏）", u["what"],
+               u["rule_id"], u["reason"], u["url"], u["fetched_at"], u["fetch_id"]]
 
 
 def _indicator_rows(data: PeriodData, scheme: Scheme) -> Iterable[list[Any]]:
@@ -133,12 +145,20 @@ def write(data: PeriodData, scheme: Scheme, report_date: date, due: date, target
                  ("评分方案", data.scheme_version), ("数据截止", f"{data.cutoff:%Y-%m-%d %H:%M:%S}"),
                  ("数据截止说明", "评分时最后一次抓取存档的时间"), ("评分时间", f"{data.computed_at:%Y-%m-%d %H:%M:%S}"),
                  ("报告日期", report_date.isoformat()), ("整改期限", due.isoformat()),
-                 ("印发单位", scheme.office), ("部门数", len(data.ranking)), ("问题数", int(data.headline["n_findings"]))]
+                 ("印发单位", scheme.office), ("部门数", len(data.ranking)),
+                 *((label, int(data.headline.get(key) or 0)) for key, label in (
+                     ("n_ranked", "参加排名部门数"), ("n_no_records", "本期无公示记录部门数"),
+                     ("n_insufficient", "证据不足部门数"), ("n_unverified", "未能核验记录数"))),
+                 ("未能核验说明", results.UNVERIFIED_NOTE),
+                 ("证据不足说明", results.standing_note("insufficient_evidence", scheme.max_unverified_share)),
+                 ("本期无公示记录说明", results.standing_note("no_records")),
+                 ("问题数", int(data.headline["n_findings"]))]
         book.sheet("说明", [("项目", 14, None), ("内容", 60, None)], ([k, v] for k, v in about))
         r = data.ranking
         book.sheet("部门排名", RANKING, (
             [x.rank, x.dept_id, x.name, x.county, x.n_records, *(getattr(x, i) for i in INDICATORS), x.total, x.grade,
-             x.county_rank, x.prev_total, x.prev_rank, x.change] for x in r.itertuples()))
+             x.county_rank, x.prev_total, x.prev_rank, x.change, x.standing_name, x.n_unverified]
+            for x in r.itertuples()))
         book.sheet("县区排名", COUNTY, (
             [x.rank, x.county, x.n_departments, x.n_records, *(getattr(x, i) for i in INDICATORS), x.total, x.grade,
              x.prev_total, x.prev_rank, x.change] for x in data.counties.itertuples()))
@@ -147,6 +167,7 @@ def write(data: PeriodData, scheme: Scheme, report_date: date, due: date, target
             [dept, e["name"], d["indicator_name"], d["rule_id"], d["rule_name"], d["n_findings"], d["n_records"],
              d["points"], d["how"]] for dept, e in data.explained.items() for d in e["deductions"]))
         book.sheet("问题清单", FINDINGS, (row for dept in data.explained for row in _finding_rows(data, dept)))
+        book.sheet("未能核验", UNVERIFIED, _unverified_rows(data))
         for dept, e in data.explained.items():
             book.sheet(e["name"], FINDINGS, _finding_rows(data, dept))
     finally:

@@ -1,7 +1,10 @@
 """A small city for the dashboard tests, written with the store's and the archive's own functions.
 
-Two counties, four departments, two quarters, findings with their records, and the pages they were read
-from archived through the real WARC writer (``crawlers.archive.Archive``). The detail pages of
+Two counties, six departments, two quarters, findings with their records, and the pages they were read
+from archived through the real WARC writer (``crawlers.archive.Archive``). In 2026Q3 four departments are
+ranked, 市卫生健康委员会 has nothing to assess (本期无公示记录) and 潞州区教育局 too few verifiable records
+(证据不足); 未能核验 rows for three departments (one department-level), and one late finding cites a second
+archived page: the column's list page of an earlier crawl that did not list the record yet (``ref_fetch_id``). The detail pages of
 市市场监督管理局 are hostile on purpose — a script that rewrites the title, an ``onerror`` handler, a
 style, a remote stylesheet and image on ``example.invalid`` — so every test that shows evidence proves
 that nothing from a crawled page runs or loads. Also: a users file with one user per role, and helpers
@@ -37,20 +40,29 @@ DEPARTMENTS = [
     ("d_scj", "市市场监督管理局", "市本级"),
     ("d_hbj", "潞州区生态环境局", "潞州区"),
     ("d_jtj", "潞州区交通运输局", "潞州区"),
+    ("d_wjw", "市卫生健康委员会", "市本级"),
+    ("d_jyj", "潞州区教育局", "潞州区"),
 ]
-# period -> dept -> (n_records, timeliness, completeness, accuracy, total, grade, rank, county_rank)
+NO_RECORDS, INSUFFICIENT = "d_wjw", "d_jyj"
+RANKED_Q3 = ("d_fgw", "d_scj", "d_hbj", "d_jtj")
+# period -> dept -> (n_records, timeliness, completeness, accuracy, total, grade, rank, county_rank,
+#                    standing, n_unverified)
 SCORES = {
     "2026Q3": {
-        "d_fgw": (40, 100.0, 95.0, 97.5, 97.3, "优秀", 1, 1),
-        "d_scj": (120, 80.0, 75.0, 70.0, 75.0, "良好", 2, 2),
-        "d_hbj": (30, 76.7, 73.3, 75.0, 75.0, "良好", 2, 1),
-        "d_jtj": (12, 50.0, 58.3, 50.0, 52.8, "不合格", 4, 2),
+        "d_fgw": (40, 100.0, 95.0, 97.5, 97.3, "优秀", 1, 1, "ranked", 0),
+        "d_scj": (120, 80.0, 75.0, 70.0, 75.0, "良好", 2, 2, "ranked", 2),
+        "d_hbj": (30, 76.7, 73.3, 75.0, 75.0, "良好", 2, 1, "ranked", 0),
+        "d_jtj": (12, 50.0, 58.3, 50.0, 52.8, "不合格", 4, 2, "ranked", 0),
+        "d_wjw": (0, 100.0, 100.0, 100.0, 100.0, None, None, None, "no_records", 0),
+        "d_jyj": (3, 100.0, 93.3, 100.0, 98.0, None, None, None, "insufficient_evidence", 2),
     },
     "2026Q2": {
-        "d_fgw": (35, 88.6, 91.4, 94.3, 91.4, "优秀", 2, 1),
-        "d_scj": (110, 90.9, 95.5, 98.2, 94.9, "优秀", 1, 1),
-        "d_hbj": (25, 60.0, 64.0, 68.0, 64.0, "合格", 3, 1),
-        "d_jtj": (10, 60.0, 60.0, 50.0, 56.7, "不合格", 4, 2),
+        "d_fgw": (35, 88.6, 91.4, 94.3, 91.4, "优秀", 2, 1, "ranked", 0),
+        "d_scj": (110, 90.9, 95.5, 98.2, 94.9, "优秀", 1, 1, "ranked", 0),
+        "d_hbj": (25, 60.0, 64.0, 68.0, 64.0, "合格", 3, 1, "ranked", 0),
+        "d_jtj": (10, 60.0, 60.0, 50.0, 56.7, "不合格", 4, 2, "ranked", 0),
+        "d_wjw": (0, 100.0, 100.0, 100.0, 100.0, None, None, None, "no_records", 0),
+        "d_jyj": (4, 75.0, 80.0, 90.0, 81.7, "良好", 5, 3, "ranked", 0),
     },
 }
 RECORDS = [  # kind, dept, 文书号, 相对人名称
@@ -58,6 +70,25 @@ RECORDS = [  # kind, dept, 文书号, 相对人名称
     ("cf", "d_scj", "长市监罚〔2026〕16号", "长治市惠民超市有限公司"),
     ("xk", "d_scj", "长市监许〔2026〕301号", "长治市好味餐饮有限公司"),
     ("cf", "d_jtj", "潞交罚〔2026〕3号", "李某某"),
+    ("xk", "d_jyj", "潞教许〔2026〕8号", "潞州区阳光幼儿园"),
+    ("xk", "d_jyj", "潞教许〔2026〕9号", "潞州区启明培训学校有限公司"),
+]
+# the list page of an earlier crawl of 市市场监督管理局's penalty column, which did not list 15号 yet: the
+# second piece of evidence of its late-publication finding (hostile too)
+LIST_PAGE_MARK = "行政处罚信息公示列表"
+LIST_PAGE_LISTED = "长市监罚〔2026〕12号"
+REF_LABEL = "此前采集时尚未列出该记录的页面"
+# what the evidence could not decide (未能核验): (dept, record number or None for the department, rule, reason)
+UNVERIFIED = [
+    ("d_scj", 2, "late_publication", "本部门网站未标明公示日期，首次采集于2026-09-20，已过公示期限（2026-07-30），"
+                                     f"此前无该栏目的完整采集，无法核验是否按时公示（联系人电话 {RAW_PHONE}）"),
+    ("d_scj", 3, "portal_late", "信用网站未标明公示日期，首次采集于2026-09-20，已过公示期限（2026-07-13），"
+                                "此前无该栏目的完整采集，无法核验是否按时公示"),
+    ("d_jyj", 5, "late_publication", "本部门网站未标明公示日期，首次采集于2026-09-20，已过公示期限（2026-07-13），"
+                                     "此前无该栏目的完整采集，无法核验是否按时公示"),
+    ("d_jyj", 6, "late_publication", "本部门网站未标明公示日期，首次采集于2026-09-20，已过公示期限（2026-07-13），"
+                                     "此前无该栏目的完整采集，无法核验是否按时公示"),
+    ("d_hbj", None, "column_stale", "专栏页面未标明更新日期，本期只采集到一次，无法核验专栏是否长期未更新"),
 ]
 
 
@@ -80,6 +111,27 @@ def detail_page(wsh: str, name: str, hostile: bool) -> bytes:
 </table>
 <iframe src="http://{EVIL_HOST}/frame.html"></iframe>
 </body></html>""".encode("utf-8")
+
+
+def list_page() -> bytes:
+    """The penalty column's list page as an earlier crawl read it: other decisions, not 15号; hostile."""
+    return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{LIST_PAGE_MARK}</title>
+<script>document.title = '{HOSTILE_TITLE}';</script><link rel="stylesheet" href="http://{EVIL_HOST}/list.css">
+</head><body><h1>{LIST_PAGE_MARK}</h1><img src="http://{EVIL_HOST}/y.png" onerror="document.title='{HOSTILE_TITLE}'">
+<table><tr><th>决定书文号</th><th>发布日期</th></tr>
+<tr><td>{LIST_PAGE_LISTED}</td><td>2026-07-10</td></tr>
+<tr><td>长市监罚〔2026〕11号</td><td>2026-07-08</td></tr></table></body></html>""".encode("utf-8")
+
+
+def _archive_list_page(paths: Paths) -> dict:
+    """The earlier crawl's list page, archived through the real writer (crawl-0, 2026-08-05)."""
+    url = "http://127.0.0.1:8765/d_scj/cf/"
+    with Archive(paths, "crawl-0") as archive:
+        row = archive.write(FetchResult(url=url, final_url=url, status=200, reason="OK",
+                                        headers=[("Content-Type", "text/html; charset=utf-8")], body=list_page()),
+                            source_id="d_scj-cf")
+    row["fetched_at"] = datetime(2026, 8, 5, 8, 0)
+    return row
 
 
 def _archive(paths: Paths) -> tuple[list[dict], list[dict], list[dict]]:
@@ -110,19 +162,32 @@ def _finding(period: str, dept: str, n: int, kind: str, indicator: str, field: s
             "record_key": f"rk{n}", "channel": "site", "rule_id": f"{indicator}_rule", "indicator": indicator,
             "severity": "error", "field": field, "value": value, "message": message,
             "url": f"http://127.0.0.1:8765/{dept}/{kind}/{n}.html", "fetch_id": fetch_ids[n], "status": "open",
-            "wsh": RECORDS[n - 1][2], "subject": RECORDS[n - 1][3]}  # as scoring copies them from the record
+            "wsh": RECORDS[n - 1][2], "subject": RECORDS[n - 1][3], "ref_fetch_id": None}  # as scoring copies them
 
 
-def findings(fetch_ids: dict[int, str]) -> list[dict]:
+def findings(fetch_ids: dict[int, str], ref_fetch_id: str | None = None) -> list[dict]:
     f = lambda *a: _finding(*a, fetch_ids)  # noqa: E731
+    late = f("2026Q3", "d_scj", 1, "cf", "timeliness", "FBRQ", "2026-08-01", "决定后超过7个工作日才公示")
     return [
         f("2026Q3", "d_scj", 1, "cf", "accuracy", "CF_XDR_ZJHM", RAW_ID, "证件号码校验位错误"),
-        f("2026Q3", "d_scj", 1, "cf", "timeliness", "FBRQ", "2026-08-01", "决定后超过7个工作日才公示"),
+        {**late, "ref_fetch_id": ref_fetch_id},
         f("2026Q3", "d_scj", 2, "cf", "completeness", "CF_XDR_SHXYM", None, f"缺少统一社会信用代码（联系电话 {RAW_PHONE}）"),
         f("2026Q3", "d_scj", 3, "xk", "accuracy", "XK_XDR_LB", "公司", "行政相对人类别不在规定取值内"),
         f("2026Q2", "d_scj", 3, "xk", "timeliness", "FBRQ", "2026-06-30", "决定后超过7个工作日才公示"),
         f("2026Q3", "d_jtj", 4, "cf", "completeness", "CF_YJ", None, "缺少处罚依据"),
     ]
+
+
+def unverified_rows(fetch_ids: dict[int, str]) -> list[dict]:
+    """The 未能核验 rows of 2026Q3, as scoring writes them (record rows carry the record's page and 文书号)."""
+    rows = []
+    for dept, n, rule, reason in UNVERIFIED:
+        kind = RECORDS[n - 1][0] if n else "cf"
+        rows.append({"period": "2026Q3", "dept_id": dept, "kind": kind, "record_key": f"rk{n}" if n else None,
+                     "channel": "site", "rule_id": rule, "reason": reason,
+                     "url": f"http://127.0.0.1:8765/{dept}/{kind}/{n}.html" if n else f"http://127.0.0.1:8765/{dept}/",
+                     "fetch_id": fetch_ids[n] if n else None, "wsh": RECORDS[n - 1][2] if n else None})
+    return rows
 
 
 def build_city(paths: Paths, extra=None) -> None:
@@ -136,16 +201,20 @@ def build_city(paths: Paths, extra=None) -> None:
             {"source_id": f"{d}-{k}", "dept_id": d, "channel": "site", "kind": k,
              "start_url": f"http://127.0.0.1:8765/{d}/{k}/", "profile": "{}"}
             for d, _, _ in DEPARTMENTS for k in ("xk", "cf")])
+        earlier = _archive_list_page(paths)
         fetches, cf, xk = _archive(paths)
-        store.insert_rows(con, "fetches", fetches)
+        store.insert_rows(con, "fetches", [earlier, *fetches])
         store.upsert_records(con, "cf", cf, datetime(2026, 10, 7, 8, 0))
         store.upsert_records(con, "xk", xk, datetime(2026, 10, 7, 8, 0))
-        store.insert_rows(con, "findings", findings({i: f["fetch_id"] for i, f in enumerate(fetches, start=1)}))
+        fetch_ids = {i: f["fetch_id"] for i, f in enumerate(fetches, start=1)}
+        store.insert_rows(con, "findings", findings(fetch_ids, earlier["fetch_id"]))
+        store.insert_rows(con, "unverified", unverified_rows(fetch_ids))
         county_of = {d: c for d, _, c in DEPARTMENTS}
         store.insert_rows(con, "scores", [
             {"period": p, "dept_id": d, "county": county_of[d], "n_records": v[0], "timeliness": v[1],
              "completeness": v[2], "accuracy": v[3], "total": v[4], "grade": v[5], "rank": v[6],
-             "county_rank": v[7], "scheme_version": "default-1", "computed_at": COMPUTED_AT}
+             "county_rank": v[7], "standing": v[8], "n_unverified": v[9], "scheme_version": "default-1",
+             "computed_at": COMPUTED_AT}
             for p, by_dept in SCORES.items() for d, v in by_dept.items()])
         store.insert_rows(con, "county_scores", [
             {"period": "2026Q3", "county": "市本级", "n_departments": 2, "n_records": 160, "timeliness": 90.0,

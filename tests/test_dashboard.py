@@ -46,8 +46,8 @@ def test_app_runs_on_latest_period(dashboard_db: Paths) -> None:
     assert at.sidebar.selectbox[0].options == ["2026Q3", "2026Q2"]
     assert any("2026-10-08 09:30" in c.value for c in at.sidebar.caption)
     labels = {m.label: m.value for m in at.metric}
-    assert labels["部门数"] == "4"
-    assert labels["记录数"] == "202"
+    assert labels["部门数"] == "6"
+    assert labels["记录数"] == "205"
     assert labels["问题数"] == "5"
     assert not at.html  # crawled content is never rendered as HTML
 
@@ -59,14 +59,37 @@ def test_ranking_matches_scores(dashboard_db: Paths, period: str) -> None:
     _run(at)
     shown = _table(at, "dept_ranking")
     expected = _snapshot_frame(dashboard_db, """
-        SELECT s.rank, d.name, s.county, s.total, s.grade FROM scores s JOIN departments d USING (dept_id)
-        WHERE s.period = ? ORDER BY s.rank, s.total DESC, s.dept_id""", [period])
-    assert list(shown.columns) == ["排名", "部门", "县区", "记录数", "及时性", "完整性", "准确性", "合规性", "总分",
-                                   "等级", "较上期", "上期排名"]
-    assert shown["部门"].tolist() == expected["name"].tolist()
+        SELECT s.rank, d.name, s.county, s.total, s.grade, s.n_unverified FROM scores s JOIN departments d USING (dept_id)
+        WHERE s.period = ? AND s.standing = 'ranked' ORDER BY s.rank, s.total DESC, s.dept_id""", [period])
+    assert list(shown.columns) == ["排名", "部门", "县区", "记录数", "未能核验", "及时性", "完整性", "准确性", "合规性",
+                                   "总分", "等级", "较上期", "上期排名"]
+    assert shown["部门"].tolist() == expected["name"].tolist()  # the ranked departments only, in rank order
     assert shown["排名"].tolist() == expected["rank"].tolist()
     assert shown["总分"].tolist() == pytest.approx(expected["total"].tolist())
     assert shown["等级"].tolist() == expected["grade"].tolist()
+    assert shown["未能核验"].tolist() == expected["n_unverified"].tolist()
+
+
+def test_departments_not_ranked_are_listed_after_with_their_standing(dashboard_db: Paths) -> None:
+    """2026Q3: 潞州区教育局 (证据不足) and 市卫生健康委员会 (本期无公示记录) are listed after the ranking, without
+    rank, grade or scores, with their 未能核验 counts and why; the headline counts them and says what 未能核验 is."""
+    at = _run(_app())
+    rest = _table(at, "dept_unranked")
+    assert list(rest.columns) == ["部门", "县区", "记录数", "未能核验", "排名情况"]
+    assert rest["部门"].tolist() == ["潞州区教育局", "市卫生健康委员会"]
+    assert rest["排名情况"].tolist() == ["证据不足", "本期无公示记录"]
+    assert rest["未能核验"].tolist() == [2, 0]
+    why = at.get_by_key("standing_note").info[0].value
+    assert "**证据不足**：" in why and "（50%）" in why and "不排名" in why
+    assert "**本期无公示记录**：本期没有决定日期在评估期间内的公示记录" in why
+    assert not {"潞州区教育局", "市卫生健康委员会"} & set(_table(at, "dept_ranking")["部门"])
+    labels = {m.label: m.value for m in at.metric}
+    assert (labels["参加排名部门"], labels["本期无公示记录"], labels["证据不足"], labels["未能核验记录"]) == ("4", "1", "1", "4")
+    assert labels["平均得分"] == "75.0"  # (97.3 + 75 + 75 + 52.8) / 4: the unranked departments' scores are left out
+    note = at.get_by_key("unverified_note").info[0].value
+    assert "共有 4 条记录" in note and "不扣分" in note
+    traces = json.loads(at.get_by_key("dept_chart").get("plotly_chart")[0].proto.spec)["data"]
+    assert not {"潞州区教育局", "市卫生健康委员会"} & {x for t in traces for x in t["x"]}
 
 
 def test_county_ranking_and_chart(dashboard_db: Paths) -> None:
@@ -168,3 +191,80 @@ def test_no_snapshot_shows_friendly_message(tmp_path: Path, monkeypatch: pytest.
     at = _run(_app())
     assert any("sgs demo" in i.value for i in at.info)
     assert not at.dataframe
+
+
+# --- 未能核验 and the second piece of evidence -------------------------------------------------------
+
+def test_department_page_lists_its_unverified_records_masked(dashboard_db: Paths) -> None:
+    """A department user sees its own 未能核验 count and rows (reason masked), none of another department's."""
+    at = _department_page(login(app(), "scj"))
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["未能核验记录"] == "2" and labels["全市排名"] == "2 / 4"
+    rows = _table(at, "unverified")
+    assert rows["文书号"].tolist() == ["长市监许〔2026〕301号", "长市监罚〔2026〕16号"]
+    assert rows["未能核验的事项"].tolist() == ["是否按时在信用网站公示", "是否按时在本部门网站公示"]
+    assert rows["相对人名称"].tolist() == ["长治市好味餐饮有限公司", "长治市惠民超市有限公司"]
+    assert rows["决定日期"].tolist() == ["2026-07-02", "2026-07-20"]
+    text = rows.astype(str).to_string()
+    assert "无法核验是否按时公示" in text and "139****5678" in text and RAW_PHONE not in text
+    assert "潞教许" not in text and "专栏" not in text  # 潞州区教育局's and 生态环境局's rows are not its own
+    assert not [w for w in at.warning if "不排名" in w.value]  # a ranked department is not told it is not ranked
+    # one row in full, with its archived page as text
+    at.selectbox(key="unverified_pick").set_value(1)
+    _run(at)
+    reason = at.get_by_key("unverified_reason").text[0].value
+    assert reason.startswith("长市监罚〔2026〕16号：是否按时在本部门网站公示\n原因：本部门网站未标明公示日期")
+    assert "139****5678" in reason and RAW_PHONE not in reason
+    page = at.get_by_key("unverified_archived_text").code[0].value
+    assert "长市监罚〔2026〕16号" in page and MASKED_ID in page and RAW_ID not in page
+
+
+def test_query_layer_scopes_unverified_rows(dashboard_db: Paths) -> None:
+    from dashboard import auth, queries
+
+    snap = queries.snapshot_name()
+    scj = auth.Viewer("scj", "scj", "department", "d_scj")
+    boss = auth.Viewer("boss", "boss", "leader")
+    assert queries.unverified_total(snap, scj, "2026Q3", "d_jyj") == 0
+    assert queries.unverified(snap, scj, "2026Q3", "d_jyj").empty
+    assert set(queries.unverified(snap, scj, "2026Q3")["dept_id"]) == {"d_scj"}
+    assert queries.unverified_total(snap, boss, "2026Q3") == 5
+    assert queries.unverified_total(snap, boss, "2026Q3", "d_jyj") == 2
+    # the second piece of evidence is the department's own, not another's
+    ref = queries.findings(snap, boss, "2026Q3", dept_id="d_scj", rule_id="timeliness_rule")["ref_fetch_id"].iloc[0]
+    jtj = auth.Viewer("jtj", "jtj", "department", "d_jtj")
+    assert queries.archived_body(scj, snap, ref) is not None and queries.archived_body(jtj, snap, ref) is None
+
+
+def test_department_not_ranked_is_told_why(dashboard_db: Paths) -> None:
+    at = _department_page(_app(), "d_jyj")
+    warning = at.get_by_key("standing").warning[0].value
+    assert "证据不足" in warning and "不排名" in warning and "仅供自查参考" in warning
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["全市排名"] == "不排名" and labels["等级"] == "不评等级" and labels["未能核验记录"] == "2"
+    assert "总分（仅供参考）" in labels
+    assert len(_table(at, "unverified")) == 2
+    at = _department_page(at, "d_wjw")
+    assert "本期无公示记录" in at.get_by_key("standing").warning[0].value
+    assert any("本期没有未能核验的记录" in x.value for x in at.success)
+
+
+def test_finding_detail_shows_the_earlier_page_as_text(dashboard_db: Paths) -> None:
+    """The late finding cites the list page of an earlier crawl that did not list the record yet: shown as a
+    second archived page, as text, its script and remote resources inert, to the department itself too."""
+    from dashboard_city import HOSTILE_TITLE, LIST_PAGE_LISTED, LIST_PAGE_MARK, REF_LABEL
+
+    at = _department_page(login(app(), "scj"))
+    assert at.selectbox(key="finding").value == "fid-2026Q3-d_scj-1-timeliness"  # the list starts with timeliness
+    first = at.get_by_key("archived_text").code[0].value
+    second = at.get_by_key("ref_archived_text").code[0].value
+    assert "长市监罚〔2026〕15号" in first
+    assert LIST_PAGE_MARK in second and LIST_PAGE_LISTED in second and "长市监罚〔2026〕15号" not in second
+    assert HOSTILE_TITLE not in second and "<script" not in second and "example.invalid" not in second
+    assert any(REF_LABEL in m.value for m in at.markdown)
+    assert not at.html
+    at.selectbox(key="finding").set_value("fid-2026Q3-d_scj-1-accuracy")  # a finding citing one page only
+    _run(at)
+    assert at.get_by_key("archived_text").code[0].value
+    with pytest.raises(KeyError):
+        at.get_by_key("ref_archived_text")

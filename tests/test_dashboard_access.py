@@ -112,7 +112,7 @@ def test_query_layer_isolates_departments(city: Paths) -> None:
     snap = queries.snapshot_name()
     p = "2026Q3"
     assert queries.departments(snap, SCJ)["dept_id"].tolist() == ["d_scj"]
-    assert len(queries.departments(snap, BOSS)) == 4
+    assert len(queries.departments(snap, BOSS)) == 6
     assert queries.department_ranking(snap, SCJ, p)["dept_id"].tolist() == ["d_scj"]
     assert queries.department_score(snap, SCJ, p, "d_jtj") is None
     assert queries.department_score(snap, JTJ, p, "d_jtj")["total"] == pytest.approx(52.8)

@@ -68,6 +68,11 @@ def _rows(table) -> list[list[str]]:
     return [[c.text for c in row.cells] for row in table.rows[1:]]
 
 
+def _table_headed(doc, *headers: str):
+    """The document's first table whose header row starts with ``headers``."""
+    return next(t for t in doc.tables if [c.text for c in t.rows[0].cells][:len(headers)] == list(headers))
+
+
 # --- content -------------------------------------------------------------------------------------------
 
 def test_ranking_rows_equal_score_json(demo_run, written, tmp_path) -> None:
@@ -77,12 +82,13 @@ def test_ranking_rows_equal_score_json(demo_run, written, tmp_path) -> None:
     result = runner.invoke(app, ["score", "--period", PERIOD, "--json", "--db", str(copy.db)])
     assert result.exit_code == 0, result.stderr
     scores = json.loads(result.stdout)
-    expected = [[str(s["rank"]), s["name"], s["county"], f"{s['n_records']:,}",
-                 *(f"{s[i]:.2f}" for i in INDICATORS), f"{s['total']:.2f}", s["grade"]] for s in scores]
+    expected = [[str(s["rank"]), s["name"], s["county"], f"{s['n_records']:,}", f"{s.get('n_unverified') or 0:,}",
+                 *(f"{s[i]:.2f}" for i in INDICATORS), f"{s['total']:.2f}", s["grade"]]
+                for s in scores if s["rank"] is not None]  # the departments not ranked have their own table
     ranking = Document(str(written.report)).tables[0]
-    assert [c.text for c in ranking.rows[0].cells][:10] == ["排名", "部门", "县区", "记录数", *INDICATORS.values(),
-                                                              "总分", "等级"]
-    assert [r[:10] for r in _rows(ranking)] == expected
+    assert [c.text for c in ranking.rows[0].cells][:11] == ["排名", "部门", "县区", "记录数", "未能核验",
+                                                              *INDICATORS.values(), "总分", "等级"]
+    assert [r[:11] for r in _rows(ranking)] == expected
     sheet = openpyxl.load_workbook(written.workbook, read_only=True)["部门排名"]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert [(r[0], r[1], r[9], r[10]) for r in rows] == [(s["rank"], s["dept_id"], s["total"], s["grade"])
@@ -99,7 +105,7 @@ def test_ranking_rows_equal_score_json(demo_run, written, tmp_path) -> None:
 def test_county_ranking_equals_the_database(demo_run, written) -> None:
     expected = _sql(demo_run.paths, "SELECT county, total, grade FROM county_scores WHERE period = ? "
                                     "ORDER BY rank, total DESC, county", [PERIOD])
-    table = Document(str(written.report)).tables[1]
+    table = _table_headed(Document(str(written.report)), "排名", "县区", "部门数")
     assert [(r[1], r[8], r[9]) for r in _rows(table)] == [(c, f"{t:.2f}", g) for c, t, g in expected]
 
 
@@ -146,7 +152,7 @@ def test_finding_counts_match_the_database(demo_run, written) -> None:
     report = Document(str(written.report))
     annex = [t for t in report.tables if [c.text for c in t.rows[0].cells] == ["指标", "问题类型", "问题数", "扣分"]]
     assert sum(int(r[2]) for t in annex for r in _rows(t)) == total
-    problems = report.tables[2]
+    problems = _table_headed(report, "序号", "问题类型", "指标")
     per_rule = dict(_sql(demo_run.paths, "SELECT rule_id, count(*) FROM findings WHERE period = ? GROUP BY 1",
                          [PERIOD]))
     assert sorted((int(r[3].replace(",", "")) for r in _rows(problems)), reverse=True) == \
@@ -323,3 +329,77 @@ def test_scored_period_without_assessed_records_is_refused(demo_run, tmp_path) -
     result = runner.invoke(app, ["report", "--period", PERIOD, "--out", str(tmp_path / "out"), "--db", str(copy.db)])
     assert result.exit_code == 1 and "没有纳入评估的记录" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+# --- standings and 未能核验 (the small city of tests/dashboard_city.py: one department of each standing) ----
+
+@pytest.fixture(scope="module")
+def city_documents(tmp_path_factory):
+    """The small city's documents for 2026Q3, with a 未能核验 reason that looks like a spreadsheet formula."""
+    from dashboard_city import build_city
+
+    def formula(con) -> None:
+        con.execute("UPDATE unverified SET reason = '=HYPERLINK(\"http://example.invalid\",\"点此\")' "
+                    "WHERE dept_id = 'd_jyj' AND record_key = 'rk6'")
+
+    paths = resolve_paths(tmp_path_factory.mktemp("city") / "sgs.duckdb")
+    build_city(paths, extra=formula)
+    con = store.open_snapshot(paths)
+    try:
+        return build.write_all(con, "2026Q3", tmp_path_factory.mktemp("city-out"), report_date=REPORT_DATE)
+    finally:
+        con.close()
+
+
+def test_report_lists_departments_not_ranked_with_their_standing(city_documents) -> None:
+    report = Document(str(city_documents.report))
+    ranked = _rows(report.tables[0])
+    assert [r[1] for r in ranked] == ["市发展和改革委员会", "潞州区生态环境局", "市市场监督管理局", "潞州区交通运输局"]
+    assert [r[4] for r in ranked] == ["0", "0", "2", "0"]  # 未能核验, its own column, beside the score
+    assert [r[10] for r in ranked] == ["优秀", "良好", "良好", "不合格"]
+    unranked = _table_headed(report, "部门", "县区", "记录数", "未能核验", "排名情况")
+    assert [r[:5] for r in _rows(unranked)] == [["潞州区教育局", "潞州区", "3", "2", "证据不足"],
+                                               ["市卫生健康委员会", "市本级", "0", "0", "本期无公示记录"]]
+    text = "\n".join(docx_texts(city_documents.report))
+    assert "关于“未能核验”和“证据不足”" in text and "未能核验的记录不扣分" in text and "（50%）" in text
+    assert "另有2个部门不参加排名、不评等级（本期无公示记录1个，证据不足1个）" in text
+    assert "潞州区教育局（潞州区） 不参加排名：证据不足  未能核验2条" in text  # the annex
+    assert "全市参加排名部门平均得分75.03分" in text  # the mean of the four ranked departments only
+
+
+def test_workbook_has_standings_and_the_unverified_sheet(city_documents) -> None:
+    book = openpyxl.load_workbook(city_documents.workbook)
+    ranking = book["部门排名"]
+    header = [c.value for c in ranking[1]]
+    rows = {r[1]: dict(zip(header, r)) for r in ranking.iter_rows(min_row=2, values_only=True)}
+    assert rows["d_jyj"]["排名情况"] == "证据不足" and rows["d_jyj"]["排名"] is None and rows["d_jyj"]["等级"] is None
+    assert rows["d_wjw"]["排名情况"] == "本期无公示记录"
+    assert rows["d_scj"]["排名情况"] == "参加排名" and rows["d_scj"]["未能核验记录数"] == 2
+    sheet = book["未能核验"]
+    header = [c.value for c in sheet[1]]
+    listed = [dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    assert len(listed) == 5 and {r["部门编号"] for r in listed} == {"d_scj", "d_jyj", "d_hbj"}
+    assert {r["未能核验的事项"] for r in listed} == {"是否按时在本部门网站公示", "是否按时在信用网站公示", "专栏是否按时更新"}
+    assert "（整个专栏）" in {r["文书号"] for r in listed}
+    joined = "\n".join(sheet_texts(city_documents.workbook))
+    assert "139****5678" in joined and not MOBILE.search(joined)
+    formula = next(c for row in sheet.iter_rows(min_row=2) for c in row if str(c.value).startswith("="))
+    assert formula.data_type == "s"  # written as text: the spreadsheet holds no formula
+    about = dict(book["说明"].iter_rows(min_row=2, values_only=True))
+    assert (about["参加排名部门数"], about["本期无公示记录部门数"], about["证据不足部门数"], about["未能核验记录数"]) == (4, 1, 1, 4)
+
+
+def test_notices_say_the_standing_and_list_records_to_be_checked(city_documents) -> None:
+    wjw = "\n".join(docx_texts(city_documents.notices["d_wjw"]))
+    assert "本期无公示记录" in wjw and "全市排名第" not in wjw and "等级“" not in wjw
+    jyj = "\n".join(docx_texts(city_documents.notices["d_jyj"]))
+    assert "证据不足" in jyj and "不参加排名" in jyj and "全市排名第" not in jyj and "（50%）" in jyj
+    scj_doc = Document(str(city_documents.notices["d_scj"]))
+    scj = "\n".join(docx_texts(city_documents.notices["d_scj"]))
+    assert "全市排名第2名（共4个部门）" in scj and "其中2条公示及时性未能核验，列为待核实，不扣分" in scj
+    assert "三、待核实的记录（未能核验，不扣分）" in scj and "四、整改要求" in scj
+    checks = _rows(_table_headed(scj_doc, "序号", "文书号", "未能核验的事项"))
+    assert [r[1] for r in checks] == ["长市监许〔2026〕301号", "长市监罚〔2026〕16号"]
+    assert "139****5678" in checks[1][3] and not MOBILE.search(scj)
+    fgw = "\n".join(docx_texts(city_documents.notices["d_fgw"]))
+    assert "待核实" not in fgw and "三、整改要求" in fgw  # nothing to check: no such section

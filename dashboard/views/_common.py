@@ -47,6 +47,18 @@ def require(*roles: str) -> Viewer:
     return who
 
 
+def max_unverified_share(period: str) -> float | None:
+    """The period's scheme's ``[ranking] max_unverified_share`` (the 证据不足 line), None when the scheme
+    cannot be read: the sentences that print it are true without the number."""
+    from metrics.periods import PeriodError, parse_period
+    from metrics.scheme import SchemeError, load_scheme, scheme_path
+
+    try:
+        return load_scheme(scheme_path(parse_period(period))).max_unverified_share
+    except (PeriodError, SchemeError, OSError):  # no scheme file for the year, a period sgs does not know, …
+        return None
+
+
 def score_column(label: str) -> Any:
     """A sub-score or total column: one decimal, as the assessment reports print them."""
     return st.column_config.NumberColumn(label, format="%.1f")

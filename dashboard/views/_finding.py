@@ -1,6 +1,7 @@
 """What 部门自查 and 问题清单 share: the findings table, the pager, the Excel file, and one finding in
 detail — the record's fields with the failing one marked, the page URL, the archived copy as fetched (as
-text: nothing from a crawled page runs or loads here), and for assessors the reveal of one masked value,
+text: nothing from a crawled page runs or loads here) and, when the finding cites one, a second archived page
+(an earlier crawl's list page that did not list the record yet), and for assessors the reveal of one masked value,
 written to the access log before it is shown."""
 from __future__ import annotations
 
@@ -97,6 +98,9 @@ def detail(snapshot: str, finding: dict[str, Any]) -> None:
         archived(snapshot, finding)
     else:
         st.info("该问题没有对应的存档页面。")
+    if isinstance(finding.get("ref_fetch_id"), str):
+        archived(snapshot, finding, finding["ref_fetch_id"], title=REF_TITLE, key="ref_archived_text",
+                 note=REF_NOTE)
 
 
 def record(snapshot: str, finding: dict[str, Any]) -> None:
@@ -132,24 +136,36 @@ def reveal(snapshot: str, finding: dict[str, Any], fields: pd.DataFrame) -> None
             st.caption("已记录：查看人、时间、字段。")
 
 
-def archived(snapshot: str, finding: dict[str, Any]) -> None:
-    """The archived response as plain text (with lines holding the problem value marked) and its source."""
+REF_TITLE = "此前采集时尚未列出该记录的页面"
+REF_NOTE = ("该记录最终出现在上面的存档页面中；下面是此前一次采集同一栏目时的页面，当时还没有列出该记录，"
+            "说明该记录是在这次采集之后才公示的。")
+
+
+def archived(snapshot: str, finding: dict[str, Any], fetch_id: str | None = None, *, title: str = "存档页面",
+             key: str = "archived_text", note: str | None = None) -> None:
+    """An archived response as plain text (lines holding the problem value marked) and its source: the
+    finding's own page, or (``fetch_id``) the second page it cites, viewed the same way."""
+    second = fetch_id is not None
     try:
-        got = queries.archived_body(viewer(), snapshot, finding["evidence"])
+        got = queries.archived_body(viewer(), snapshot, fetch_id or finding["evidence"])
     except (OSError, ValueError) as exc:
         st.warning(f"存档读取失败：{exc}")
         return
     if got is None:
-        st.info("该问题没有可读取的存档页面。")
+        st.info(f"{title}：没有可读取的存档。" if second else "该问题没有可读取的存档页面。")
         return
     row, body = got
     text = page_text(body, row.get("content_type"))
     needle = finding.get("value")
-    if isinstance(needle, str) and needle.strip():
+    if not second and isinstance(needle, str) and needle.strip():
         text = "\n".join(f"▶ {line}" if needle in line else f"  {line}" for line in text.splitlines())
-    st.markdown(f"**存档页面**（抓取于 {row['fetched_at']:%Y-%m-%d %H:%M}，SHA-256 {str(row.get('sha256'))[:12]}…；"
+    st.markdown(f"**{title}**（抓取于 {row['fetched_at']:%Y-%m-%d %H:%M}，SHA-256 {str(row.get('sha256'))[:12]}…；"
                 "以纯文本显示，页面中的脚本、样式和外部资源均不会加载）")
-    with st.container(key="archived_text"):
+    if note:
+        st.caption(note)
+    if second and (url := queries._web_url(row.get("url"))):
+        st.code(url, language=None)  # crawled text: never through markdown
+    with st.container(key=key):
         st.code(text[:MAX_TEXT], language=None)
-    with st.expander("页面源码（文本）"):
+    with st.expander(f"{title}源码（文本）" if second else "页面源码（文本）", key=f"{key}_source"):
         st.code(page_source(body, row.get("content_type"))[:MAX_TEXT], language="html")

@@ -1,4 +1,5 @@
-"""部门自查: one department's score, how it was made, and its remediation list (整改清单) with evidence.
+"""部门自查: one department's score, how it was made, its remediation list (整改清单) with evidence, and its
+records the evidence could not decide (未能核验: not deducted, to be checked), with why.
 
 A department's liaison logs in and sees only its own department (the queries enforce it; this page does
 not even offer a choice). Leaders and assessors pick any department, also from a link carrying
@@ -10,11 +11,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import queries, workbench
 from dashboard.views import _finding
-from dashboard.views._common import context, delta, fmt, mask_names, require
+from dashboard.views._common import context, delta, fmt, mask_names, max_unverified_share, require
+from metrics import results
 from sgs.settings import resolve_paths
 
 DEPT_KEY = "dept"  # the chosen department, kept across pages
@@ -49,19 +52,79 @@ def choose_department(snapshot: str) -> str | None:
     return choice
 
 
-def score_metrics(score: dict[str, Any]) -> None:
-    """Total, grade and both ranks first (what the assessment reports), then the sub-scores behind them."""
+def score_metrics(score: dict[str, Any], period: str) -> None:
+    """Total, grade and both ranks first (what the assessment reports), then the sub-scores behind them and
+    the records whose timeliness could not be verified; a department not ranked is told why first."""
+    standing = score.get("standing") or results.RANKED
+    ranked = standing == results.RANKED
+    if not ranked:
+        with st.container(key="standing"):
+            st.warning(f"本期评估结论：{results.standing_name(standing)}。"
+                       f"{results.standing_note(standing, max_unverified_share(period))}"
+                       + ("下面的得分按已核验的内容计算，仅供自查参考。" if score["n_records"] else ""))
     row1 = st.columns(4)
-    row1[0].metric("总分", fmt(score["total"]), delta(score["total"], score["prev_total_shown"]))
-    row1[1].metric("等级", score["grade"] or "—")
+    row1[0].metric("总分" if ranked else "总分（仅供参考）", fmt(score["total"]),
+                   delta(score["total"], score["prev_total_shown"]) if ranked else None)
+    row1[1].metric("等级", score["grade"] or ("—" if ranked else "不评等级"))
     rank_delta = (f"{score['prev_rank_shown'] - score['rank']:+d} 名"
                   if score["rank"] and score["prev_rank_shown"] else None)
-    row1[2].metric("全市排名", f"{score['rank']} / {score['n_ranked']}" if score["rank"] else "—", rank_delta)
-    row1[3].metric("县区内排名", f"{score['county_rank']} / {score['n_in_county']}" if score["county_rank"] else "—")
-    row2 = st.columns(5)
+    unranked = "—" if ranked else "不排名"
+    row1[2].metric("全市排名", f"{score['rank']} / {score['n_ranked']}" if score["rank"] else unranked, rank_delta)
+    row1[3].metric("县区内排名", f"{score['county_rank']} / {score['n_in_county']}" if score["county_rank"] else unranked)
+    row2 = st.columns(6)
     row2[0].metric("评估记录数", fmt(score["n_records"], ",d"))
-    for col, (key, label) in zip(row2[1:], queries.INDICATORS.items()):
+    row2[1].metric("未能核验记录", fmt(score.get("n_unverified") or 0, ",d"), help=results.UNVERIFIED_NOTE)
+    for col, (key, label) in zip(row2[2:], queries.INDICATORS.items()):
         col.metric(label, fmt(score.get(key)))
+
+
+UNVERIFIED_COLUMNS = {
+    "序号": st.column_config.NumberColumn("序号", format="%d", width="small"),
+    "原因": st.column_config.TextColumn("原因", width="large", help="完整原因见表格下方"),
+    "页面": st.column_config.LinkColumn("页面", help="采集时读取的原始页面"),
+    "抓取时间": st.column_config.DatetimeColumn("抓取时间", format="YYYY-MM-DD HH:mm"),
+}
+
+
+def unverified_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The 未能核验 rows as a clerk reads them: which decision, what could not be checked, and why."""
+    return pd.DataFrame({
+        "序号": df["n"].astype("int64"),
+        "文书号": _where(df),
+        "未能核验的事项": df["what"],
+        "原因": df["reason"],
+        "类型": df["kind"].map(lambda v: queries.KIND_LABELS.get(v, v)),
+        "相对人名称": df["xdr_mc"],
+        "决定日期": df["jdrq"],
+        "页面": df["url"],
+        "抓取时间": df["fetched_at"],
+    })
+
+
+def _where(df: pd.DataFrame) -> pd.Series:
+    return df["wsh"].where(df["record_key"].notna(), "（整个专栏）")
+
+
+def unverified(snapshot: str, period: str, dept_id: str) -> None:
+    """The department's records the evidence could not decide: not deducted, listed to be checked."""
+    who = require("leader", "assessor", "department")
+    total = queries.unverified_total(snapshot, who, period, dept_id)
+    if total == 0:
+        st.success("本期没有未能核验的记录。")
+        return
+    st.caption(f"共 {total} 条。{results.UNVERIFIED_NOTE}请核实这些记录的实际公示日期；今后公示时请在页面上标明公示日期。")
+    offset = _finding.pager(total, "unverified_page")
+    df = queries.unverified(snapshot, who, period, dept_id, offset=offset, mask_names=mask_names())
+    with st.container(key="unverified"):
+        st.dataframe(unverified_table(df), hide_index=True, column_config=UNVERIFIED_COLUMNS)
+    rows = queries._records(df.assign(where=_where(df)))
+    labels = {i: f"{r['n']}. {r['where'] or ''} · {r['what']}" for i, r in enumerate(rows)}
+    picked = st.selectbox("查看未能核验的原因和存档页面", list(labels), format_func=labels.get, key="unverified_pick")
+    row = rows[picked]
+    with st.container(key="unverified_reason"):
+        st.text(f"{row['where'] or ''}：{row['what']}\n原因：{row['reason']}")  # record text: never through markdown
+    if isinstance(row.get("fetch_id"), str):
+        _finding.archived(snapshot, {"evidence": row["fetch_id"]}, key="unverified_archived_text")
 
 
 def deductions(snapshot: str, period: str, dept_id: str) -> None:
@@ -145,11 +208,13 @@ def main() -> None:
     if score is None:
         st.info("该部门在本期没有得分（可能没有纳入评估的记录）。")
     else:
-        score_metrics(score)
+        score_metrics(score, period)
     st.subheader("得分说明")
     deductions(snapshot, period, dept_id)
     st.subheader("整改清单")
     remediation(snapshot, period, dept_id)
+    st.subheader("未能核验的记录（待核实，不扣分）")
+    unverified(snapshot, period, dept_id)
     if score is not None:
         st.subheader("整改通知书")
         notice_download(snapshot, period, dept_id)

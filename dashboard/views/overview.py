@@ -1,5 +1,6 @@
-"""总览 (leaders, assessors): headline figures with their change, the department and county rankings,
-four charts and the worst problems of the chosen period. Everything comes from precomputed aggregates
+"""总览 (leaders, assessors): headline figures with their change (departments by standing and the records
+that could not be verified among them), the department and county rankings (departments not ranked listed
+after the others, with why), four charts and the worst problems of the chosen period. Everything comes from precomputed aggregates
 (scores, county_scores, findings counted per rule), so the page costs the same for a city or a province."""
 from __future__ import annotations
 
@@ -10,16 +11,20 @@ import plotly.express as px
 import streamlit as st
 
 from dashboard import queries, workbench
-from dashboard.views._common import GRADE_COLORS, context, delta, fmt, require, score_columns
+from dashboard.views._common import GRADE_COLORS, context, delta, fmt, max_unverified_share, require, score_columns
+from metrics import results
+from metrics.results import RANKED
 from sgs.settings import resolve_paths
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SUBSCORES = {k: v for k, v in queries.INDICATORS.items()}
 RANKING_COLUMNS = {
-    "rank": "排名", "name": "部门", "county": "县区", "n_records": "记录数", **SUBSCORES,
-    "total": "总分", "grade": "等级", "change": "较上期", "prev_rank": "上期排名",
+    "rank": "排名", "name": "部门", "county": "县区", "n_records": "记录数", "n_unverified": "未能核验",
+    **SUBSCORES, "total": "总分", "grade": "等级", "change": "较上期", "prev_rank": "上期排名",
 }
+UNRANKED_COLUMNS = {"name": "部门", "county": "县区", "n_records": "记录数", "n_unverified": "未能核验",
+                    "standing_name": "排名情况"}
 COUNTY_COLUMNS = {
     "rank": "排名", "county": "县区", "n_departments": "部门数", "n_records": "记录数", **SUBSCORES,
     "total": "总分", "grade": "等级", "change": "较上期", "prev_rank": "上期排名",
@@ -33,7 +38,7 @@ def headline(snapshot: str, period: str) -> None:
     cols = st.columns(5)
     cols[0].metric("部门数", fmt(g("n_departments"), "d"), delta(g("n_departments"), g("prev_n_departments"), "+d"))
     cols[1].metric("记录数", fmt(g("n_records"), ",d"), delta(g("n_records"), g("prev_n_records"), "+,d"))
-    cols[2].metric("平均得分", fmt(g("avg_total")), delta(g("avg_total"), g("prev_avg_total")))
+    cols[2].metric("平均得分", fmt(g("avg_total")), delta(g("avg_total"), g("prev_avg_total")), help=RATE_HELP)
     cols[3].metric("问题数", fmt(g("n_findings"), ",d"), delta(g("n_findings"), g("prev_n_findings"), "+,d"),
                    delta_color="inverse")
     cols[4].metric("待处理问题", fmt(g("n_open"), ",d"), delta(g("n_open"), g("prev_n_open"), "+,d"),
@@ -41,18 +46,61 @@ def headline(snapshot: str, period: str) -> None:
     cols = st.columns(4)
     for col, (key, label) in zip(cols, [("timeliness", "及时率"), ("completeness", "完整率"),
                                         ("accuracy", "准确率"), ("compliance", "合规率")]):
-        col.metric(label, fmt(g(key), ".1f", "%"), delta(g(key), g(f"prev_{key}")))
+        col.metric(label, fmt(g(key), ".1f", "%"), delta(g(key), g(f"prev_{key}")), help=RATE_HELP)
+    cols = st.columns(4)
+    for col, (key, label, helptext) in zip(cols, STANDING_METRICS):
+        col.metric(label, fmt(g(key), ",d"), delta(g(key), g(f"prev_{key}"), "+,d"), help=helptext,
+                   delta_color="off")
+
+
+RATE_HELP = "参加排名部门的评估记录中没有该项问题的记录所占比例；平均得分也只计参加排名的部门。"
+STANDING_METRICS = [
+    ("n_ranked", "参加排名部门", "有评估记录、证据充分，参加本期排名和等级评定的部门。"),
+    ("n_no_records", "本期无公示记录", results.standing_note("no_records")),
+    ("n_insufficient", "证据不足", results.standing_note("insufficient_evidence")),
+    ("n_unverified", "未能核验记录", results.UNVERIFIED_NOTE),
+]
 
 
 def ranking_table(ranking: pd.DataFrame) -> None:
-    """Departments in rank order with the sub-scores, so a low total can be traced to its cause."""
-    table = ranking[list(RANKING_COLUMNS)].rename(columns=RANKING_COLUMNS)
+    """The ranked departments in rank order with the sub-scores, so a low total can be traced to its cause,
+    and each one's records that could not be verified (未能核验: counted, not deducted)."""
+    table = ranking[ranking["standing"] == RANKED][list(RANKING_COLUMNS)].rename(columns=RANKING_COLUMNS)
     with st.container(key="dept_ranking"):  # the key names the table for tests and CSS
-        st.dataframe(table, hide_index=True, column_config=score_columns())
+        st.dataframe(table, hide_index=True, column_config={
+            **score_columns(),
+            "未能核验": st.column_config.NumberColumn("未能核验", format="%d", help=results.UNVERIFIED_NOTE),
+        })
+
+
+def unranked_table(ranking: pd.DataFrame, period: str) -> None:
+    """The departments not ranked, after the ranking: why (排名情况, 说明), no scores (not comparable)."""
+    unranked = ranking[ranking["standing"] != RANKED]
+    if unranked.empty:
+        return
+    st.markdown(f"**未参加排名的部门（{len(unranked)}个）**：不排名、不评等级，得分不与其他部门比较。")
+    with st.container(key="dept_unranked"):
+        st.dataframe(unranked[list(UNRANKED_COLUMNS)].rename(columns=UNRANKED_COLUMNS), hide_index=True,
+                     column_config={"记录数": st.column_config.NumberColumn("记录数", format="%d"),
+                                    "未能核验": st.column_config.NumberColumn("未能核验", format="%d")})
+    share = max_unverified_share(period)
+    with st.container(key="standing_note"):  # each standing's meaning in one plain sentence, readable in full
+        st.info("\n\n".join(f"**{results.standing_name(standing)}**：{results.standing_note(standing, share)}"
+                             for standing in unranked["standing"].drop_duplicates()))
+
+
+def unverified_note(ranking: pd.DataFrame) -> None:
+    """What 未能核验 means, when the period has any."""
+    n = int(ranking["n_unverified"].fillna(0).sum())
+    if n:
+        with st.container(key="unverified_note"):
+            st.info(f"本期共有 {n} 条记录的公示及时性未能核验。{results.UNVERIFIED_NOTE}")
 
 
 def ranking_chart(ranking: pd.DataFrame) -> None:
-    """Totals in rank order, coloured by grade so the 不合格 departments stand out at a glance."""
+    """Totals in rank order, coloured by grade so the 不合格 departments stand out at a glance (ranked
+    departments only)."""
+    ranking = ranking[ranking["standing"] == RANKED]
     data = ranking.assign(grade=ranking["grade"].fillna("未评级"))
     fig = px.bar(
         data, x="name", y="total", color="grade",
@@ -67,7 +115,8 @@ def ranking_chart(ranking: pd.DataFrame) -> None:
 
 
 def distribution_chart(ranking: pd.DataFrame) -> None:
-    """How many departments fall in each 10-point band of the total."""
+    """How many ranked departments fall in each 10-point band of the total."""
+    ranking = ranking[ranking["standing"] == RANKED]
     data = ranking.dropna(subset=["total"]).assign(grade=ranking["grade"].fillna("未评级"))
     fig = px.histogram(data, x="total", color="grade", nbins=10, range_x=[0, 100],
                        category_orders={"grade": list(queries.GRADES) + ["未评级"]},
@@ -154,6 +203,8 @@ def main() -> None:
         st.info("本期没有部门得分。")
     else:
         ranking_table(ranking)
+        unranked_table(ranking, period)
+        unverified_note(ranking)
         ranking_chart(ranking)
     st.subheader("县区排名")
     county = queries.county_ranking(snapshot, who, period)
