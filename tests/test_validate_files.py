@@ -55,7 +55,7 @@ def test_a_regulators_table_has_no_false_missing_field(tmp_path):
     path = regulator_file(tmp_path, regulator_row(1), regulator_row(2, CF_XDR_MC="长治市另一家公司"))
     report = check_file(path, "cf", as_of=AS_OF)
     assert report.problems == []
-    assert [(c.column, c.header) for c in report.unrecognised] == [("A", "序号"), ("S", "案件来源"), ("T", "联系电话")]
+    assert [(c.column, c.header) for c in report.unrecognised] == [("S", "案件来源"), ("T", "联系电话")]  # 序号 is layout
 
 
 @pytest.mark.parametrize("header", ["作出决定时间", "作出处罚决定的日期", "处罚决定日期（格式为：YYYY/MM/DD）", "做出处罚的日期"])
@@ -86,7 +86,7 @@ def test_unrecognised_columns_come_first(tmp_path):
     result = runner.invoke(app, ["validate", str(path), "--kind", "cf"])
     assert result.exit_code == 1, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("未识别的列（共 3 列，已忽略") and "A 列“序号”" in lines[1] and "联系电话" in lines[1]
+    assert lines[0].startswith("未识别的列（共 2 列，已忽略") and "序号" not in lines[1] and "联系电话" in lines[1]
     assert "字段名或字段代码" in lines[2]
     got = json.loads(runner.invoke(app, ["validate", str(path), "--kind", "cf", "-f", "json"]).stdout)
     assert {"sheet": "行政处罚", "column": "T", "header": "联系电话"} in got["unrecognised_columns"]
