@@ -2,6 +2,7 @@
 
 ``run_crawl`` is the entry point; the modules are the steps (ARCHITECTURE.md, "Where each step lives").
 """
-from crawlers.crawl import CrawlSummary, SourceStatus, run_crawl
+from crawlers.crawl import run_crawl
+from crawlers.report import CrawlSummary, SourceStatus
 
 __all__ = ["CrawlSummary", "SourceStatus", "run_crawl"]

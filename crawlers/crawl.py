@@ -34,7 +34,6 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import duckdb
@@ -45,6 +44,7 @@ from crawlers.fetch import DEFAULT_MAX_BYTES, FetchResult
 from crawlers.fetch_process import FetchProcess
 from crawlers.paging import Page, Pager, json_items
 from crawlers.progress import CrawlProgress
+from crawlers.report import RUN_STATUS, CrawlSummary, SourceStatus
 from metrics import standard, store
 from sgs.cityconfig import City, Source
 from sgs.settings import Paths
@@ -56,67 +56,6 @@ BLOCKED_STATUSES = (401, 403, 412, 429)
 GONE_STATUSES = (404, 410)
 CAPTCHA_MARKERS = ("验证码", "captcha", "安全验证", "人机验证", "访问过于频繁", "滑动验证")
 WRITE_INTERVAL = 0.5  # seconds of finished pages written in one transaction
-RUN_STATUS = {"ok": "ok", "partial": "degraded", "unavailable": "failed", "failed": "failed"}
-
-
-@dataclass
-class SourceStatus:
-    """How one source went: ``ok``; ``partial`` (some pages or details failed); ``unavailable`` (the site
-    answered that the column is gone or blocked: an availability finding); ``failed`` (nothing could be read)."""
-
-    source_id: str
-    pages: int = 0  # list pages
-    records: int = 0
-    errors: int = 0
-    status: str = "ok"
-    fetched: int = 0  # every page of the source: list, detail, attachment
-    message: str | None = None  # the first error
-    started_at: datetime = field(default_factory=datetime.now)
-
-
-@dataclass
-class CrawlSummary:
-    """What a crawl did, for the command line and the tests; errors name the URL they are about."""
-
-    crawl_id: str
-    started_at: datetime
-    finished_at: datetime | None = None
-    status: str = "running"
-    pages: int = 0
-    records: int = 0
-    errors: list[tuple[str, str]] = field(default_factory=list)
-    warnings: list[tuple[str, str]] = field(default_factory=list)  # worth a look, not a failure (empty column)
-    sources: dict[str, SourceStatus] = field(default_factory=dict)
-    snapshot: Path | None = None
-    problems: list[tuple[str, str, str]] = field(default_factory=list)  # (source_id, problem, url)
-    resumed: bool = False
-    replayed: int = 0  # pages read back from the archive (a resumed crawl)
-    unchanged: int = 0  # pages answered 304 or with the same bytes (archived as revisits)
-    baseline: list[str] = field(default_factory=list)  # sources walked completely for the first time
-
-    def baseline_message(self) -> str | None:
-        """What a first complete crawl of a column means for timeliness (docs/scoring.md): said plainly, once."""
-        if not self.baseline:
-            return None
-        day = f"{self.started_at:%Y-%m-%d}"
-        return (f"首次完整采集 {len(self.baseline)} 个栏目（{'、'.join(self.baseline)}），本次抓取是它们的基线："
-                f"页面未标明发布日期的记录，凡在 {day} 之前已过公示期限的，无法判断是否按时公示，记为“未能核验”，不扣分；"
-                f"此后新出现的记录按前后两次抓取的时间判断，{day} 之后到期的记录可以核验（抓取越频繁，判断越完整）。"
-                "页面标明了发布日期的记录不受影响。")
-
-    @property
-    def failed_sources(self) -> list[str]:
-        return [s.source_id for s in self.sources.values() if s.status == "failed"]
-
-    def line(self) -> str:
-        failed = f"，无法抓取的来源：{'、'.join(self.failed_sources)}" if self.failed_sources else ""
-        problems = f"，可用性问题 {len(self.problems)} 个" if self.problems else ""
-        resumed = f"（续抓，{self.replayed} 个页面取自存档）" if self.resumed else ""
-        return (f"抓取 {self.crawl_id}{resumed} {_STATUS_NAMES.get(self.status, self.status)}：{len(self.sources)} 个来源，"
-                f"{self.pages} 个列表页，{self.records} 条记录，{len(self.errors)} 个错误{problems}{failed}")
-
-
-_STATUS_NAMES = {"running": "进行中", "done": "完成", "failed": "失败"}
 
 
 @dataclass

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 if TYPE_CHECKING:
-    from crawlers.crawl import CrawlSummary
+    from crawlers.report import CrawlSummary
 
 
 class CrawlProgress:
