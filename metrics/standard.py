@@ -236,8 +236,14 @@ def match_header(text: str, labels: Mapping[str, str]) -> HeaderMatch | None:
     return HeaderMatch(code) if code else None
 
 
+# What a department-level finding is about when it is not a field of a record (metrics/checks: availability,
+# catalogue and column rules report these codes).
+DEPARTMENT_SUBJECTS = {"URL": "网页地址", "COLUMN": "双公示专栏", "CATALOGUE": "事项目录"}
+
+
 def field_name(kind: str | None, code: str | None) -> str | None:
-    """The Chinese name of a standard code (``CF_WSH`` → 行政处罚决定书文号), or None when unknown."""
+    """The Chinese name of a standard code (``CF_WSH`` → 行政处罚决定书文号) or of a department-level finding's
+    subject (``URL`` → 网页地址), or None when unknown."""
     if not isinstance(code, str) or not code:
         return None
     if kind in KINDS:
@@ -245,4 +251,4 @@ def field_name(kind: str | None, code: str | None) -> str | None:
             return load(kind).get(code).name
         except (KeyError, FileNotFoundError):
             pass
-    return next((f.name for f in page_fields() if f.code == code), None)
+    return next((f.name for f in page_fields() if f.code == code), DEPARTMENT_SUBJECTS.get(code))

@@ -98,3 +98,11 @@ def test_headers_as_systems_print_them(kind, header, code, unit):
 def test_headers_that_name_nothing(header):
     """An unknown unit is not guessed, 处罚类别2 has no place in today's standard, a numbered code is its words."""
     assert standard.match_header(header, standard.synonym_map("cf")) is None
+
+
+def test_department_level_subjects_have_names():
+    """A department-level finding's subject reads as words on a page, never as a bare code or "nan"."""
+    from metrics.standard import field_name
+
+    assert [field_name("cf", c) for c in ("URL", "COLUMN", "CATALOGUE", "FBRQ")] == ["网页地址", "双公示专栏", "事项目录", "发布日期"]
+    assert field_name("cf", "NOPE") is None

@@ -22,15 +22,15 @@ MAX_TEXT = 20_000  # characters of an archived page shown (a detail page is a fe
 
 def findings_table(df: pd.DataFrame, *, with_department: bool = False) -> pd.DataFrame:
     """The finding rows as people read them (Chinese headings, field code with its name)."""
-    fields = [f"{code} {name}" if name else code for code, name in zip(df["field"], df["field_name"])]
+    fields = [f"{code} {name}" if isinstance(name, str) else code for code, name in zip(df["field"], df["field_name"])]
     table = pd.DataFrame({
         "序号": df["n"].astype("int64"),
         **({"部门": df["dept_name"]} if with_department else {}),
         "指标": df["indicator"].map(lambda v: queries.INDICATORS.get(v, v)),
         "问题类型": df["rule_name"],
         "类型": df["kind"].map(lambda v: queries.KIND_LABELS.get(v, v)),
-        "文书号": df["wsh"],
-        "相对人名称": df["xdr_mc"],
+        "文书号": df["wsh"].fillna("—"),  # a department-level finding is about no one record
+        "相对人名称": df["xdr_mc"].fillna("—"),
         "字段": fields,
         "问题": df["message"],
         "问题值": df["value"],
