@@ -14,8 +14,8 @@ import streamlit as st
 
 from dashboard import auth, queries
 from dashboard.views._common import MASK_NAMES_KEY, NO_DATA, PERIOD_KEY, SNAPSHOT_KEY, VIEWER_KEY
-from metrics.store import StoreError
-from sgs.settings import resolve_paths
+from core.store import StoreError
+from core.settings import resolve_paths
 
 EVERYONE = ("leader", "assessor", "department")
 # (file, title, url path, roles that may open it); the first page a role may open is its start page.

@@ -48,7 +48,7 @@ def _peak_mb() -> float:
 
 def _impolite(config_path: Path, concurrency: int):
     """The demo's configuration with politeness off: no delay, no robots.txt, ``concurrency`` per host."""
-    from sgs.cityconfig import load_city
+    from core.cityconfig import load_city
 
     city = load_city(config_path)
     return replace(city, sources=tuple(replace(s, concurrency=concurrency, delay=0.0, robots=False)
@@ -90,7 +90,7 @@ def _run_mode(mode: str, workdir: Path, requests: list, concurrency: int) -> tup
     if mode == "fetch":
         return asyncio.run(_fetch_layer(requests, concurrency)), {}
     from crawlers.crawl import run_crawl
-    from sgs.settings import Paths
+    from core.settings import Paths
 
     city = _impolite(workdir / "city.toml", concurrency)
     if mode == "crawl":
@@ -173,7 +173,7 @@ def _requests_of_a_crawl(workdir: Path, concurrency: int) -> list[tuple[str, dic
     from urllib.parse import parse_qsl
 
     from crawlers.crawl import run_crawl
-    from sgs.settings import Paths
+    from core.settings import Paths
 
     db = workdir / "warmup" / "sgs.duckdb"
     run_crawl(_impolite(workdir / "city.toml", concurrency), Paths(db), quiet=True)

@@ -33,9 +33,9 @@ RULES = [("late_publication", "timeliness", "FBRQ"), ("required_missing", "compl
 
 def build(root: Path, n_records: int) -> None:
     """Fill a fresh working database under ``root`` and publish it."""
-    from metrics import store
-    from metrics.periods import parse_period
-    from sgs.settings import resolve_paths
+    from core import store
+    from core.periods import parse_period
+    from core.settings import resolve_paths
 
     paths = resolve_paths(root / "sgs.duckdb")
     con = store.connect(paths)

@@ -5,12 +5,12 @@
 Writes ``departments.parquet`` and ``{xk,cf}_records.parquet`` (site records of one quarter, 2026Q3, a few
 published twice, plus their portal copies — attributed to the department, as the crawler does — for the
 pushed ones), then creates ``sgs.duckdb`` beside them with the real migrations
-(``metrics.store.connect``) and loads the Parquet files with one INSERT … SELECT each (no Python per row).
+(``core.store.connect``) and loads the Parquet files with one INSERT … SELECT each (no Python per row).
 
 Rows are made in DuckDB SQL from ``range(n)``, with a seeded hash deciding every value, so the same arguments
 give the same dataset. Defect rates (``RATES``, per 10,000 records) follow what assessments report: late
 publication is common, code and date errors rare. Valid credit codes and ID numbers come from pools computed
-with ``metrics.codes`` (the same check-character code the rules use); broken ones change the check character.
+with ``core.codes`` (the same check-character code the rules use); broken ones change the check character.
 After loading, ``CONTEXT_SQL`` derives what the rules beyond one record read (sources and a crawl, 事项目录,
 办件台账, availability events), so every rule runs at scale.
 """
@@ -26,8 +26,8 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from metrics import codes, store  # noqa: E402
-from sgs.settings import Paths  # noqa: E402
+from core import codes, store  # noqa: E402
+from core.settings import Paths  # noqa: E402
 
 RATES = {  # per 10,000 site records
     "natural_person": 1000,  # penalties on individuals (ID numbers, kept off the portal)

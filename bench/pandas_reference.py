@@ -9,8 +9,8 @@ points, rule caps, indicator caps largest first, total = 100 − Σ points) and 
 same sample with sgs (``bench/score_bench.py`` on the sample's ``sgs.duckdb``) and checks that both agree:
 the same number of findings per rule and the same total for every department. The speed ratio is printed.
 
-Registry-driven like the rules (fields, enums and conditions come from ``metrics.standard``); check characters
-use ``metrics.codes`` per value, as a pandas user would with ``Series.map``. To add a rule, add a function
+Registry-driven like the rules (fields, enums and conditions come from ``core.standard``); check characters
+use ``core.codes`` per value, as a pandas user would with ``Series.map``. To add a rule, add a function
 ``rule_id(frames, ctx) -> DataFrame`` and list it in ``RULES``.
 """
 from __future__ import annotations
@@ -28,11 +28,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from metrics import codes, standard  # noqa: E402
+from core import codes, standard  # noqa: E402
 from metrics.checks import all_rules  # noqa: E402
-from metrics.periods import parse_period  # noqa: E402
+from core.periods import parse_period  # noqa: E402
 from metrics.scheme import load_scheme, scheme_path  # noqa: E402
-from metrics.workdays import default_calendar  # noqa: E402
+from core.workdays import default_calendar  # noqa: E402
 
 AS_OF = date(2026, 11, 30)
 KINDS = standard.KINDS

@@ -33,10 +33,10 @@ REPORT_DATE = date(2026, 10, 12)
 def prepare(data: Path, records: int, departments: int) -> Path:
     """The scored, published dataset (made once; delete the folder to make it again)."""
     from bench import gen_province
-    from metrics import store
-    from metrics.periods import parse_period
+    from core import store
+    from core.periods import parse_period
     from metrics.scoring import score_period
-    from sgs.settings import Paths
+    from core.settings import Paths
 
     paths = Paths(data / "sgs.duckdb")
     if store.current_snapshot(paths) is not None:
@@ -55,10 +55,10 @@ def prepare(data: Path, records: int, departments: int) -> Path:
 
 
 def child(db: Path, parts: bool) -> dict:
-    from metrics import store
+    from core import store
     from reports import assessment, build, notice, workbook
     from reports.data import load
-    from sgs.settings import Paths
+    from core.settings import Paths
 
     con = store.open_snapshot(Paths(db))
     try:

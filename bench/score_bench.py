@@ -28,12 +28,12 @@ AS_OF = date(2026, 11, 30)
 def child(db: Path, period_text: str, memory_limit: str, per_rule: bool, rules: list[str] | None) -> dict:
     import duckdb
 
-    from metrics import codes, privacy, store
+    from core import codes, privacy, store
     from metrics.checks import Context, all_checks
-    from metrics.periods import parse_period
+    from core.periods import parse_period
     from metrics.scheme import load_scheme, scheme_path
     from metrics.scoring import assessed_table, score_period, stage_assessed
-    from metrics.workdays import default_calendar
+    from core.workdays import default_calendar
 
     con = duckdb.connect(str(db), config={"threads": 2, "memory_limit": memory_limit})
     store.migrate(con)  # a dataset generated before a schema change gets the new columns

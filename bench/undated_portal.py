@@ -12,11 +12,11 @@ from pathlib import Path
 from democity import build, DemoServer, write_city
 from democity.ledgers import load_ledgers
 from crawlers.crawl import run_crawl
-from metrics import store
-from metrics.periods import parse_period
+from core import store
+from core.periods import parse_period
 from metrics.scoring import score_period
-from sgs.cityconfig import load_city
-from sgs.settings import resolve_paths
+from core.cityconfig import load_city
+from core.settings import resolve_paths
 
 mode = sys.argv[1]
 city = build(2026)

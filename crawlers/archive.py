@@ -41,7 +41,7 @@ from warcio.recordbuilder import RecordBuilder
 from warcio.statusandheaders import StatusAndHeaders
 
 from crawlers.fetch import FetchResult
-from sgs.settings import Paths
+from core.settings import Paths
 
 GZIP_LEVEL = 6
 _RENAMED_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}

@@ -1,6 +1,6 @@
 """One crawl run: every configured source → pages → records → the working database, then a published snapshot.
 
-Shape (scrapy's split): the source profile (``sgs.cityconfig.Source``) with ``paging``/``extract`` says what
+Shape (scrapy's split): the source profile (``core.cityconfig.Source``) with ``paging``/``extract`` says what
 to fetch and how to read it, ``fetch`` fetches politely — in a child process (``fetch_process``), so the
 HTTP client runs on another core and keeps requests in flight while pages are read — and the pipeline here
 decides what happens to a response: archive → extract → normalise → store. Sources are crawled
@@ -38,16 +38,17 @@ from urllib.parse import urlencode, urlsplit
 
 import duckdb
 
-from crawlers import attachments, extract, normalize
+from crawlers import attachments, extract
+from core import normalize
 from crawlers.archive import Archive, read_response
 from crawlers.fetch import DEFAULT_MAX_BYTES, FetchResult
 from crawlers.fetch_process import FetchProcess
 from crawlers.paging import Page, Pager, json_items
 from crawlers.progress import CrawlProgress
 from crawlers.report import RUN_STATUS, CrawlSummary, SourceStatus
-from metrics import standard, store
-from sgs.cityconfig import City, Source
-from sgs.settings import Paths
+from core import standard, store
+from core.cityconfig import City, Source
+from core.settings import Paths
 
 # the fields naming the deciding agency, used to attribute portal records to a department
 AGENCY_FIELDS = {"cf": ("CF_CFJGDM", "CF_CFJG"), "xk": ("XK_XKJGDM", "XK_XKJG")}

@@ -1,7 +1,7 @@
 """Pages → fields named by standard codes, with no per-site code.
 
 Every label or column header a page prints goes through the registry's synonym map
-(``metrics.standard.synonym_map``, current and pre-2018 naming), so a site that says 当事人 where the standard
+(``core.standard.synonym_map``, current and pre-2018 naming), so a site that says 当事人 where the standard
 says 行政相对人名称 needs a registry synonym (or a source's ``labels`` override), not a parser. Shapes read:
 
 - list pages: the table whose header row names at least two known fields, one dict per body row plus the
@@ -12,10 +12,10 @@ says 行政相对人名称 needs a registry synonym (or a source's ``labels`` ov
 - JSON entities: keys that are codes in lower case (``cf_wsh``) or synonyms;
 - tables of attachments (``crawlers.attachments``) through the same header mapping.
 
-Headers and labels are matched by ``metrics.standard.match_header`` (``sgs validate`` uses the same, through
+Headers and labels are matched by ``core.standard.match_header`` (``sgs validate`` uses the same, through
 ``header_columns``): width, spaces, brackets and colons do not matter, a numbered ``代码_n`` is read by the words
 in its brackets, and a unit a header states (``罚款金额(元)``) travels with the column: its bare numbers are
-written with that unit (``crawlers.normalize.with_unit``) so the amount normaliser converts them to 万元.
+written with that unit (``core.normalize.with_unit``) so the amount normaliser converts them to 万元.
 Headers that name nothing are listed by ``unrecognised_columns`` (``list_header`` and ``table_header`` give a
 list page's or a file table's header), so a crawl and ``sgs validate`` can say which columns were ignored.
 
@@ -34,9 +34,9 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from crawlers.normalize import with_unit
-from metrics.standard import AMOUNT_UNIT, HeaderMatch, match_header
-from metrics.standard import normalise_label, synonym_map
+from core.normalize import with_unit
+from core.standard import AMOUNT_UNIT, HeaderMatch, match_header
+from core.standard import normalise_label, synonym_map
 
 MIN_HEADER_CODES = 2
 _CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "utf8": "utf-8"}
@@ -166,7 +166,7 @@ def _list_table(doc: Html, labels: dict[str, str]) -> tuple[list[Html], int, dic
 
 
 def header_match(text: str, labels: dict[str, str]) -> HeaderMatch | None:
-    """The field a header or label names (``metrics.standard.match_header``: the one matching of labels)."""
+    """The field a header or label names (``core.standard.match_header``: the one matching of labels)."""
     return match_header(text, labels)
 
 

@@ -20,7 +20,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
-from sgs.settings import USER_AGENT
+from core.settings import USER_AGENT
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 RETRY_STATUSES = range(500, 600)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from crawlers.extract import Html, next_link_href
-from sgs.cityconfig import Source
+from core.cityconfig import Source
 
 NEXT_LINK_TEXTS = re.compile(r"^\s*(下一页|下页|next|next\s*page)\s*[>»›]*\s*$", re.IGNORECASE)
 CREATE_PAGE_HTML = re.compile(r"createPageHTML\(\s*['\"]?(\d+)")

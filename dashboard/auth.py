@@ -24,7 +24,7 @@ from pathlib import Path
 
 import tomli_w
 
-from sgs.settings import Paths
+from core.settings import Paths
 
 ROLES: dict[str, str] = {"leader": "领导", "assessor": "评估人员", "department": "部门"}
 OPEN_DEMO_ENV = "SGS_OPEN_DEMO"

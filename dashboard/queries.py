@@ -3,7 +3,7 @@
 Why this shape:
 
 * The working database belongs to the pipeline (one writer, no readers beside it), so a query opens the
-  published snapshot read-only through ``metrics.store.open_snapshot``, runs, and closes. No connection
+  published snapshot read-only through ``core.store.open_snapshot``, runs, and closes. No connection
   outlives a call: DuckDB connections are not thread-safe and Streamlit serves sessions from many threads.
 * Access is enforced here, not in the pages: every function about departments' data takes the ``Viewer``
   and its SQL carries ``($scope IS NULL OR dept_id = $scope)``, so a department user's queries return only
@@ -15,7 +15,7 @@ Why this shape:
 * Big tables are never scanned for a page: rankings come from ``scores``/``county_scores``/``deductions``,
   findings are paged in SQL (ORDER BY … LIMIT/OFFSET) and joined to their records only for the page.
 * Pages call these functions and never write SQL. Every value taken from records or findings comes back
-  masked (``metrics.privacy``); natural persons' names too when the users file asks for it.
+  masked (``core.privacy``); natural persons' names too when the users file asks for it.
 """
 from __future__ import annotations
 
@@ -28,12 +28,13 @@ import streamlit as st
 
 from dashboard import workbench
 from dashboard.auth import Viewer
-from metrics import results, standard, store
+from metrics import results
+from core import standard, store
 from metrics.checks import INDICATORS
-from metrics.periods import PeriodError, parse_period
-from metrics.privacy import mask_person_name, mask_text, mask_whole
+from core.periods import PeriodError, parse_period
+from core.privacy import mask_person_name, mask_text, mask_whole
 from metrics.scoring import load_scheme
-from sgs.settings import resolve_paths
+from core.settings import resolve_paths
 
 RULE_NAMES: dict[str, str] = results.RULE_NAMES
 KIND_LABELS: dict[str, str] = {"xk": "许可", "cf": "处罚"}

@@ -14,7 +14,7 @@ import re
 
 from bs4 import BeautifulSoup, Comment
 
-from metrics.privacy import mask_text
+from core.privacy import mask_text
 
 # Elements whose content is not text a reader should see (and that could act if ever rendered).
 _DROP = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "math", "link", "meta",

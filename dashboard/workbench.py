@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sgs.settings import Paths
+from core.settings import Paths
 
 ACTIONS: dict[str, tuple[str, str]] = {  # action → (status it leads to, Chinese label)
     "confirm": ("confirmed", "确认"),

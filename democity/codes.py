@@ -1,6 +1,6 @@
 """Making identifiers for the demo city: valid ones, and ones broken on purpose.
 
-The check characters come from ``metrics.codes`` (the same functions the engine judges with), so a code
+The check characters come from ``core.codes`` (the same functions the engine judges with), so a code
 made valid here is valid there by construction, and a code broken here fails there for the stated reason.
 """
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from metrics.codes import (
+from core.codes import (
     RIC_CHECK,
     USCC_ALPHABET,
     org_check_char,

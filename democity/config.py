@@ -1,4 +1,4 @@
-"""The demo city as a deployment would describe it: ``city.toml`` (sgs.cityconfig's format) and the
+"""The demo city as a deployment would describe it: ``city.toml`` (core.cityconfig's format) and the
 ground-truth manifest ``ground_truth.json`` beside it.
 
 The URLs depend on the port the server got, so the files are written after the server starts. Each

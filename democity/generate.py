@@ -19,13 +19,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from metrics import standard
-from metrics.codes import USCC_PLACEHOLDER
-from metrics.periods import parse_period
-from metrics.privacy import mask_whole
-from metrics.standard import normalise_label, synonym_map
-from metrics.workdays import default_calendar
-from sgs.cityconfig import CatalogueItem
+from core import standard
+from core.codes import USCC_PLACEHOLDER
+from core.periods import parse_period
+from core.privacy import mask_whole
+from core.standard import normalise_label, synonym_map
+from core.workdays import default_calendar
+from core.cityconfig import CatalogueItem
 
 from democity import codes
 from democity.domains import BRANDS, DOMAINS, GIVEN_CHARS, PERSON_CATEGORIES, SURNAMES, Domain, LicenceItem, PenaltyItem

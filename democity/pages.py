@@ -21,7 +21,7 @@ from datetime import date
 from html import escape
 from urllib.parse import parse_qs
 
-from metrics import standard
+from core import standard
 
 from democity.generate import PAGE_SIZE, DemoCity, DemoDepartment, DemoRecord
 from democity.shapes import BROKEN, Shape, printed_labels, shape_of

@@ -24,7 +24,7 @@ from democity.generate import (
     _print_date,
     _record,
 )
-from metrics.workdays import default_calendar
+from core.workdays import default_calendar
 
 
 def apply(rng: random.Random, city: DemoCity) -> DemoCity:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from metrics import standard
-from metrics.standard import normalise_label, synonym_map
+from core import standard
+from core.standard import normalise_label, synonym_map
 
 PAGINGS = ("query", "next_link", "trs", "post", "json", "attachments")
 

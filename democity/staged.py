@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 from democity.generate import LAST_PUBLICATION
-from metrics.workdays import default_calendar
+from core.workdays import default_calendar
 
 FULL = (date(2026, 5, 6), date(2026, 7, 8), date(2026, 9, 9), date(2026, 11, 16))
 PORTAL_EVERY = 7  # days
@@ -69,7 +69,7 @@ def clock_at(day: date) -> Callable[[], datetime]:
 
 
 def run_staged_crawls(city, server, paths, *, quiet: bool = True, say: Callable[[str], None] = lambda _: None):
-    """Crawl ``city`` (sgs.cityconfig.City of the served demo) on every scheduled day; returns the last whole-
+    """Crawl ``city`` (core.cityconfig.City of the served demo) on every scheduled day; returns the last whole-
     city crawl's summary. The server is left showing everything."""
     from crawlers.crawl import run_crawl
 

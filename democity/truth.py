@@ -17,17 +17,17 @@ from collections import Counter
 from dataclasses import replace
 from datetime import date
 
-from crawlers.normalize import normalise_record
+from core.normalize import normalise_record
 from democity.generate import QUARTERS, DemoCity, DemoDepartment, DemoRecord, Defect, DepartmentDefect
 from democity.ledgers import ledger_rows
 from democity.pages import UNDATED_PORTAL
 from democity.staged import portal_verdict
-from metrics import standard
+from core import standard
 from metrics.checks._policy import load_policy
 from metrics.checks.catalogue_unmatched import MATCH_FIELDS
 from metrics.checks.column_stale import DEFAULT_WORKDAYS
-from metrics.privacy import mask_text
-from metrics.workdays import default_calendar
+from core.privacy import mask_text
+from core.workdays import default_calendar
 
 DEADLINE = 7  # working days (data/schemes/2026.toml [timeliness] max_workdays)
 

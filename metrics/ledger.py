@@ -21,9 +21,9 @@ import duckdb
 import pyarrow as pa
 
 from crawlers.attachments import read_file
-from crawlers.normalize import clean_text, normalise_date
-from metrics import standard
-from metrics.standard import normalise_label, synonym_map
+from core.normalize import clean_text, normalise_date
+from core import standard
+from core.standard import normalise_label, synonym_map
 
 KINDS = standard.KINDS
 # ledger column → extra header texts beyond the registry's names and synonyms for the kind's field

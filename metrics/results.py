@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 
 from metrics.checks import INDICATORS, all_rules
-from metrics.periods import PeriodError, parse_period
+from core.periods import PeriodError, parse_period
 from metrics.scheme import STANDINGS
 
 RANKED = "ranked"

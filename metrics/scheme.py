@@ -14,8 +14,8 @@ from typing import Any
 
 from metrics.checks import INDICATORS, SEVERITIES, Rule, all_rules
 from metrics.checks._sql import lit
-from metrics.periods import Period
-from sgs.settings import SCHEMES_DIR
+from core.periods import Period
+from core.settings import SCHEMES_DIR
 
 HOWS = {"rate": "按比例", "fixed": "按条"}
 DEDUCTION_KEYS = ("how", "points", "dept_points", "cap")  # the rest of a [rules.<id>] table goes to the rule

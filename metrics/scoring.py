@@ -23,14 +23,14 @@ from pathlib import Path
 
 import duckdb
 
-from metrics import codes, standard
+from core import codes, standard
 from metrics.checks import INDICATORS, Check, Context, Rule, all_checks, all_rules
 from metrics.checks._sql import lit, stated_date
 from metrics.checks._sql import register_macros as register_mask_macros
-from metrics.periods import Period, parse_period
+from core.periods import Period, parse_period
 from metrics.scheme import HOWS, Scheme, SchemeError, load_scheme
 from metrics.scheme import scheme_path as scheme_path_for
-from metrics.workdays import Calendar, default_calendar
+from core.workdays import Calendar, default_calendar
 
 __all__ = ["SchemeError", "ScoringError", "Scheme", "load_scheme", "score_period", "department_scores"]
 
@@ -126,7 +126,7 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
     deductions. Per kind, the rules' record rows are unioned and joined to their records' evidence
     (department, page URL, fetch id, 文书号, name) once, in one INSERT, rather than once per rule; one INSERT
     per kind, because one for both held both kinds' evidence in memory at once and spilled (a province's
-    findings took 126 s of CPU instead of 74 s on a province). Raises metrics.workdays.CalendarError when a decision falls in
+    findings took 126 s of CPU instead of 74 s on a province). Raises core.workdays.CalendarError when a decision falls in
     a year the calendar does not know.
     """
     codes.register_macros(con)

@@ -5,7 +5,7 @@ itself (``Rule.needs == ()``) — on a DuckDB relation built from the file, so a
 can never disagree about what a rule means. The file's cells go through the crawler's header matching
 (``crawlers.extract.header_columns``: names, codes, synonyms and names in real use, whatever their width,
 spaces, brackets or colons; a unit in the header travels with the column) and normalisation
-(``crawlers.normalize``: dates to ISO, 元 and 大写金额 to 万元, full-width folded, 处罚类别 lists with ``;``),
+(``core.normalize``: dates to ISO, 元 and 大写金额 to 万元, full-width folded, 处罚类别 lists with ``;``),
 exactly as a crawled page's would.
 
 Every sheet of a workbook whose first ten rows hold a header (at least three recognised cells) is read; a
@@ -26,13 +26,13 @@ import pyarrow as pa
 
 from crawlers.attachments import read_sheets
 from crawlers.extract import cell_value, header_columns, unrecognised_columns
-from crawlers.normalize import normalise_record
-from metrics import codes, privacy, standard
+from core.normalize import normalise_record
+from core import codes, privacy, standard
 from metrics.checks import Check, Context, all_checks, all_rules
 from metrics.checks._sql import lit
 from metrics.scheme import load_scheme
 from metrics.scoring import helper_columns
-from metrics.workdays import Calendar, default_calendar
+from core.workdays import Calendar, default_calendar
 
 MIN_HEADERS = 3  # recognised cells that make a row the header
 HEADER_SEARCH = 10  # rows of a sheet searched for the header

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from metrics.scheme import Scheme, SchemeError, load_scheme, scheme_path
-from metrics.workdays import CalendarError
+from core.workdays import CalendarError
 from reports import assessment, notice, workbook
 from reports.data import PeriodData, ReportError, check_period, deadline, load
 
@@ -43,7 +43,7 @@ def file_names(data: PeriodData) -> tuple[str, str, dict[str, str]]:
 def settings(period_label: str, scheme_file: Path | None = None, report_date: date | None = None
              ) -> tuple[Scheme, date, date]:
     """The scheme holding the report settings, the report date (default today) and the deadline."""
-    from metrics.periods import parse_period
+    from core.periods import parse_period
 
     try:
         scheme = load_scheme(scheme_file or scheme_path(parse_period(period_label)))

@@ -3,7 +3,7 @@
 The figures come from the same functions the dashboard calls (``metrics.results`` for the headline, rankings
 and problem counts, ``metrics.explain`` for each department's deductions and findings), so a number in a
 document is the number on the screen. Nothing here masks: the writers pass every string through
-``metrics.privacy`` as they write it (one place per format, so nothing can skip it).
+``core.privacy`` as they write it (one place per format, so nothing can skip it).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pandas as pd
 
 from metrics import results
 from metrics.explain import ExplainError, explain, explain_period
-from metrics.periods import Period, PeriodError, parse_period
+from core.periods import Period, PeriodError, parse_period
 
 
 class ReportError(ValueError):
@@ -140,6 +140,6 @@ def results_explained(con: duckdb.DuckDBPyConnection, period: str, scope: str | 
 
 def deadline(report_date: date, workdays: int) -> date:
     """The remediation deadline: ``workdays`` official working days after the report date."""
-    from metrics.workdays import default_calendar
+    from core.workdays import default_calendar
 
     return default_calendar().add_workdays(report_date, workdays)

@@ -6,7 +6,7 @@ Chinese fonts are set as the styles' ``eastAsia`` font (runs inherit them), with
 Word and LibreOffice use the names given; an office suite without 仿宋 substitutes its own CJK font
 (fontconfig on Linux), so the text never depends on one font file.
 
-Every string written goes through ``metrics.privacy.mask_text`` here (``text``): one place, so no ID or
+Every string written goes through ``core.privacy.mask_text`` here (``text``): one place, so no ID or
 mobile number reaches a document whatever a caller passes. Tables are built by copying one prepared row's
 XML per data row: python-docx's ``Table.cell`` and ``add_row`` are far too slow for tens of thousands of rows.
 """
@@ -26,7 +26,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
-from metrics.privacy import mask_text
+from core.privacy import mask_text
 
 BODY_FONT, HEADING_FONT, SUBHEADING_FONT, LATIN_FONT = "仿宋", "黑体", "楷体", "Times New Roman"
 # style → (east-Asian font, size in points, bold)

@@ -13,7 +13,7 @@ from typing import Any
 
 from metrics.results import RANKED, UNVERIFIED_NOTE, standing_note
 from metrics.scheme import STANDINGS, Scheme
-from metrics.standard import field_name
+from core.standard import field_name
 from reports.data import PeriodData
 from reports.docx_kit import new_document, paragraph, signature, table, text, to_bytes
 

@@ -5,7 +5,7 @@ scores and counts are written as numbers.
 
 Written with XlsxWriter in ``constant_memory`` mode (rows are streamed to disk as they are written), so a
 province's hundred thousand findings cost seconds and little memory. Every string cell goes through
-``metrics.privacy.mask_text`` (``_cell``): no ID or mobile number can reach the sheet unmasked.
+``core.privacy.mask_text`` (``_cell``): no ID or mobile number can reach the sheet unmasked.
 """
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from typing import Any, BinaryIO
 import xlsxwriter
 
 from metrics.checks import INDICATORS
-from metrics.privacy import mask_text
+from core.privacy import mask_text
 from metrics import results
 from metrics.results import is_missing
 from metrics.scheme import Scheme
-from metrics.standard import field_name
+from core.standard import field_name
 from reports.data import PeriodData
 
 # (header, width, format): format "score" two decimals, "int" integer, "time" date and time, None text

@@ -17,7 +17,7 @@ from typing import Optional
 
 import typer
 
-from sgs.settings import REPO_ROOT, Paths, resolve_paths
+from core.settings import REPO_ROOT, Paths, resolve_paths
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="sgs：双公示监测与评估（抓取、评分、看板）。")
@@ -43,8 +43,8 @@ def crawl(
 ) -> None:
     """抓取配置中的各部门双公示专栏和信用网站，存档并入库（中断后再次运行即续抓）。"""
     from crawlers.crawl import run_crawl
-    from metrics.store import StoreError
-    from sgs.cityconfig import ConfigError, load_city
+    from core.store import StoreError
+    from core.cityconfig import ConfigError, load_city
 
     try:
         city = load_city(config)
@@ -74,7 +74,7 @@ def crawl(
 def daily_periods(today: date) -> list[str]:
     """The periods a daily run scores: this month and quarter, and the previous ones (late publications of
     last month still arrive, and a quarter's report is written in the month after it)."""
-    from metrics.periods import parse_period
+    from core.periods import parse_period
 
     month = parse_period(f"{today:%Y-%m}")
     quarter = parse_period(f"{today.year}Q{(today.month - 1) // 3 + 1}")
@@ -83,10 +83,10 @@ def daily_periods(today: date) -> list[str]:
 
 def _daily_scores(paths: Paths, today: date, quiet: bool) -> None:
     """Score each daily period that has records; a period without any is noted, not an error."""
-    from metrics import store
-    from metrics.periods import parse_period
+    from core import store
+    from core.periods import parse_period
     from metrics.scoring import ScoringError, score_period
-    from metrics.workdays import CalendarError, default_calendar
+    from core.workdays import CalendarError, default_calendar
 
     con = store.connect(paths)
     try:
@@ -125,10 +125,10 @@ def score(
 
 def _score(paths: Paths, period_texts: list[str], scheme: Path | None, calendars: tuple[Path, ...]) -> list[list[dict]]:
     """Score each period in turn on one connection, then publish one snapshot; one score list per period."""
-    from metrics import store
-    from metrics.periods import PeriodError, parse_period
+    from core import store
+    from core.periods import PeriodError, parse_period
     from metrics.scoring import ScoringError, score_period
-    from metrics.workdays import CalendarError, default_calendar
+    from core.workdays import CalendarError, default_calendar
 
     try:
         periods = [parse_period(p) for p in period_texts]
@@ -178,10 +178,10 @@ def explain(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出。"),
 ) -> None:
     """说明一个部门在某期间的得分：逐项扣分及其背后的每条问题（读取最新发布的数据）。"""
-    from metrics import store
+    from core import store
     from metrics.explain import ExplainError, format_text
     from metrics.explain import explain as explain_score
-    from metrics.periods import PeriodError, parse_period
+    from core.periods import PeriodError, parse_period
 
     try:
         label = parse_period(period).label
@@ -238,8 +238,8 @@ def report(
     scheme: Optional[Path] = typer.Option(None, "--scheme", help="取 [report] 设置的评分方案文件（默认按期间年度）。"),
 ) -> None:
     """生成评估报告（Word）、评估工作簿（Excel）和各部门整改通知书（Word），读取最新发布的数据。"""
-    from metrics import store
-    from metrics.periods import PeriodError, parse_period
+    from core import store
+    from core.periods import PeriodError, parse_period
     from reports.build import write_all
     from reports.data import ReportError
 
@@ -276,7 +276,7 @@ def ledger_import(
     db: Optional[Path] = DbOption,
 ) -> None:
     """导入一个部门的办件台账，用于核对未公示、已撤销仍公示等问题（同名文件重复导入则替换）。"""
-    from metrics import store
+    from core import store
     from metrics.ledger import LedgerError, import_ledger
 
     paths = resolve_paths(db)
@@ -338,7 +338,7 @@ def demo(
     """启动示范城市、抓取、评分，并打开看板：无需联网，无需配置。"""
     from democity import QUARTERS, DemoServer, build, write_city
     from democity.staged import run_staged_crawls
-    from sgs.cityconfig import load_city
+    from core.cityconfig import load_city
 
     paths = resolve_paths(db or REPO_ROOT / "data" / "demo" / "sgs.duckdb")
     _reset_demo_dir(paths)
@@ -365,7 +365,7 @@ def demo(
 def _load_demo_ledgers(paths: Paths) -> None:
     """Import the demo departments' ledgers (written beside city.toml), as `sgs ledger import` would."""
     from democity.ledgers import load_ledgers
-    from metrics import store
+    from core import store
 
     con = store.connect(paths)
     try:

@@ -9,7 +9,7 @@ import pytest
 
 from democity import QUARTERS as DEMO_QUARTERS
 
-from sgs.settings import Paths, resolve_paths
+from core.settings import Paths, resolve_paths
 
 QUARTERS = tuple(q.label for q in DEMO_QUARTERS)  # the demo city's decisions span these
 
@@ -40,10 +40,10 @@ def demo_run(demo_server, tmp_path_factory) -> DemoRun:
     from democity import write_city
     from democity.staged import run_staged_crawls
     from democity.ledgers import load_ledgers
-    from metrics import store
-    from metrics.periods import parse_period
+    from core import store
+    from core.periods import parse_period
     from metrics.scoring import score_period
-    from sgs.cityconfig import load_city
+    from core.cityconfig import load_city
 
     city, server = demo_server
     root = tmp_path_factory.mktemp("demo")

@@ -23,8 +23,8 @@ from streamlit.testing.v1 import AppTest
 from crawlers.archive import Archive
 from crawlers.fetch import FetchResult
 from dashboard.auth import write_users
-from metrics import store
-from sgs.settings import Paths, resolve_paths
+from core import store
+from core.settings import Paths, resolve_paths
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "streamlit_app.py")

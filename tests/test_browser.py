@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from dashboard_city import EVIL_HOST, HOSTILE_TITLE, build_city, write_test_users
-from sgs.settings import resolve_paths
+from core.settings import resolve_paths
 
 CHROMIUM = os.environ.get("SGS_CHROMIUM", "/usr/bin/chromium")
 ON_CI = os.environ.get("CI", "").lower() == "true"

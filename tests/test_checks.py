@@ -1,4 +1,4 @@
-"""Every rule on a passing and a failing record, in a real DuckDB file made by metrics.store.connect.
+"""Every rule on a passing and a failing record, in a real DuckDB file made by core.store.connect.
 
 Records are built from a clean base (which must raise no finding at all) with a few fields overridden, and
 scored through metrics.scoring.score_period, so each rule is exercised exactly as production runs it.
@@ -10,12 +10,12 @@ from datetime import date, datetime
 
 import pytest
 
-from metrics import codes, store
+from core import codes, store
 from metrics.checks import all_checks, all_rules
-from metrics.periods import parse_period
+from core.periods import parse_period
 from metrics.scoring import rules_catalogue, score_period
-from metrics.workdays import CalendarError
-from sgs.settings import SCHEMES_DIR, Paths
+from core.workdays import CalendarError
+from core.settings import SCHEMES_DIR, Paths
 
 PERIOD = parse_period("2026Q3")
 AS_OF = date(2026, 11, 30)
@@ -281,7 +281,7 @@ def test_uncovered_year_raises_calendar_error(con):
 
 def test_every_rule_is_documented():
     """docs/rules.md lists every rule with its Chinese name, indicator and needs."""
-    from sgs.settings import REPO_ROOT
+    from core.settings import REPO_ROOT
 
     doc = (REPO_ROOT / "docs" / "rules.md").read_text("utf-8")
     for r in all_rules():

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
-from metrics import codes
+from core import codes
 
 
 def make_uscc(head: str, org8: str) -> str:

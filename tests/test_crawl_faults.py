@@ -11,8 +11,8 @@ from crawlers import run_crawl
 from democity import DemoServer, build, write_city
 from democity.faults import Fault, Faults
 from democity.pages import Site
-from sgs.cityconfig import load_city
-from sgs.settings import Paths
+from core.cityconfig import load_city
+from core.settings import Paths
 
 SOURCES = ("sj-hb-cf", "sj-wj-xk", "dc-cg-cf", "xs-scjg-cf")  # query, trs, post, GBK trs
 

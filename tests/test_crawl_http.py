@@ -27,9 +27,9 @@ from crawlers import run_crawl
 from crawlers.archive import Archive, read_record
 from crawlers.fetch import Fetcher, ascii_header
 from crawlers.fetch_process import FetchProcess
-from metrics import store
-from sgs.cityconfig import City, Department, Source
-from sgs.settings import USER_AGENT, Paths
+from core import store
+from core.cityconfig import City, Department, Source
+from core.settings import USER_AGENT, Paths
 
 Response = tuple[int, str, bytes]
 
@@ -691,7 +691,7 @@ def _score_q2(paths: Paths) -> list[tuple]:
     as (record_key's 文书号 or None, rule_id, field)."""
     from datetime import date
 
-    from metrics.periods import parse_period
+    from core.periods import parse_period
     from metrics.scoring import score_period
 
     con = store.connect(paths)

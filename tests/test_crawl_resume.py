@@ -11,7 +11,7 @@ import time
 import duckdb
 
 from democity import DemoServer, build, write_city
-from sgs.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 
 KILL_AFTER = 400  # requests served (of about 620 for the whole demo; writes are committed every 0.5 s)
 

@@ -15,8 +15,8 @@ from crawlers.archive import read_record
 from democity import DemoServer, build, write_city
 from democity.pages import Site
 from democity.shapes import PAGINGS, shape_of
-from sgs.cityconfig import load_city
-from sgs.settings import Paths
+from core.cityconfig import load_city
+from core.settings import Paths
 
 
 def _db(demo_run):

@@ -5,9 +5,10 @@ import json
 
 import pytest
 
-from crawlers import extract, normalize
+from crawlers import extract
+from core import normalize
 from crawlers.paging import Page, Pager, json_items, with_query
-from sgs.cityconfig import Source
+from core.cityconfig import Source
 
 # --- normalisation -------------------------------------------------------------------------------
 
@@ -287,7 +288,7 @@ def test_forced_encoding_wins_over_a_lying_declaration() -> None:
 
 
 def test_unknown_profile_keys_are_refused(tmp_path) -> None:
-    from sgs.cityconfig import ConfigError, load_city
+    from core.cityconfig import ConfigError, load_city
 
     path = tmp_path / "c.toml"
     path.write_text('[[sources]]\nid = "s"\nchannel = "portal"\nkind = "cf"\nstart_url = "http://h/"\n'
@@ -305,8 +306,8 @@ def test_every_profile_example_in_the_docs_loads(tmp_path) -> None:
     import re
     import tomllib
 
-    from sgs.cityconfig import load_city
-    from sgs.settings import REPO_ROOT
+    from core.cityconfig import load_city
+    from core.settings import REPO_ROOT
 
     doc = (REPO_ROOT / "docs" / "configuration.md").read_text("utf-8")
     blocks = re.findall(r"```toml\n(.*?)```", doc, re.S)

@@ -15,8 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard_city import (MASKED_ID, RAW_ID, RAW_PHONE, app, build_city, city_for_app, login, run, snapshot_frame,
                             table)
-from metrics import store
-from sgs.settings import Paths, resolve_paths
+from core import store
+from core.settings import Paths, resolve_paths
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 

@@ -9,7 +9,7 @@ import pytest
 
 from dashboard import auth, queries, workbench
 from dashboard_city import app, city_for_app, login, run, table, write_test_users
-from sgs.settings import Paths
+from core.settings import Paths
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
@@ -211,7 +211,7 @@ def test_department_user_pages_are_scoped(city: Paths, page: str, key: str) -> N
 
 
 def test_example_users_file_loads() -> None:
-    from sgs.settings import REPO_ROOT
+    from core.settings import REPO_ROOT
 
     users, settings = auth.load_users(REPO_ROOT / "data" / "users.example.toml")
     assert {u.role for u in users.values()} == set(auth.ROLES)

@@ -15,8 +15,8 @@ from dashboard.sanitize import page_source, page_text
 from dashboard.views import _finding
 from dashboard_city import (EVIL_HOST, HOSTILE_TITLE, MASKED_ID, RAW_ID, RAW_PHONE, app, build_city, detail_page,
                             login, run, snapshot_frame, table, write_test_users)
-from metrics import store
-from sgs.settings import Paths, resolve_paths
+from core import store
+from core.settings import Paths, resolve_paths
 
 DEPT_PAGE = "dashboard/views/department.py"
 FINDINGS_PAGE = "dashboard/views/findings.py"
@@ -258,7 +258,7 @@ def test_reads_and_decisions_work_while_the_pipeline_holds_the_database(city: Pa
     import sys
 
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from metrics import store; from sgs.settings import resolve_paths; "
+        [sys.executable, "-c", "import sys, time; from metrics import store; from core.settings import resolve_paths; "
                                f"con = store.connect(resolve_paths({str(city.db)!r})); print('locked', flush=True); "
                                "time.sleep(60)"],
         stdout=subprocess.PIPE, text=True)

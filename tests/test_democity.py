@@ -1,7 +1,7 @@
 """The demo city itself: deterministic, shaped as promised, and its ground truth true to what it serves.
 
 The pipeline tests trust ``ground_truth.json``; these tests are why they may. Every detail page is rendered
-and re-validated (each non-defect value valid by ``metrics.codes`` and the registry's enums, each injected
+and re-validated (each non-defect value valid by ``core.codes`` and the registry's enums, each injected
 defect really on the page), and the served lists and portal API are walked to the end in both paging styles.
 """
 from __future__ import annotations
@@ -18,19 +18,19 @@ from urllib.parse import urljoin
 
 import pytest
 
-from crawlers.normalize import normalise_record
+from core.normalize import normalise_record
 from democity import DemoServer, build, write_city
 from democity.config import availability_truth, city_document, ground_truth
 from democity.generate import LAST_PUBLICATION, QUARTERS, DemoCity, DemoRecord
 from democity.pages import UNDATED_PORTAL, Site
 from democity.profiles import ALL_RULES, DEPARTMENT_RULES, FIELD_RULES, PROFILES, TRAIT_RULES
 from democity.shapes import BROKEN, shape_of
-from metrics import standard
-from metrics.codes import USCC_PLACEHOLDER, is_masked, ric_valid, uscc_problem, uscc_valid
-from metrics.privacy import mask_text
-from metrics.standard import normalise_label, synonym_map
-from metrics.workdays import default_calendar
-from sgs.cityconfig import load_city
+from core import standard
+from core.codes import USCC_PLACEHOLDER, is_masked, ric_valid, uscc_problem, uscc_valid
+from core.privacy import mask_text
+from core.standard import normalise_label, synonym_map
+from core.workdays import default_calendar
+from core.cityconfig import load_city
 
 SEED = 2026
 

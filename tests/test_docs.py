@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 
-from sgs.cityconfig import load_city
+from core.cityconfig import load_city
 from sgs.cli import app
-from sgs.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 
 
 def test_configuration_example_loads(tmp_path):

@@ -13,7 +13,7 @@ from democity import QUARTERS as DEMO_QUARTERS
 from typer.testing import CliRunner
 
 from sgs.cli import app
-from sgs.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 
 QUARTERS = tuple(q.label for q in DEMO_QUARTERS)  # the demo city's decisions span these
 SCHEME = tomllib.loads((REPO_ROOT / "data" / "schemes" / "2026.toml").read_text("utf-8"))  # read directly

@@ -4,7 +4,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from metrics.privacy import mask_id, mask_phone, mask_text
+from core.privacy import mask_id, mask_phone, mask_text
 
 RAW_ID = "140402199003151234"
 MASKED_ID = "140402********1234"
@@ -38,7 +38,7 @@ def test_mask_text() -> None:
     "编号 123456789012345678901", None, "",
 ])
 def test_sql_masking_agrees_with_python(text) -> None:
-    from metrics.privacy import mask_whole, register_macros
+    from core.privacy import mask_whole, register_macros
 
     con = duckdb.connect()
     register_macros(con)

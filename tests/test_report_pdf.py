@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import QUARTERS
-from metrics import store
+from core import store
 from reports import build
 
 ON_CI = os.environ.get("CI", "").lower() == "true"

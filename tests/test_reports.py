@@ -16,12 +16,12 @@ from docx import Document
 from typer.testing import CliRunner
 
 from conftest import QUARTERS
-from metrics import store
+from core import store
 from metrics.checks import INDICATORS
 from reports import build, notice, workbook
 from reports.data import ReportError, load
 from sgs.cli import app
-from sgs.settings import resolve_paths
+from core.settings import resolve_paths
 
 runner = CliRunner()
 PERIOD = QUARTERS[-1]
@@ -272,7 +272,7 @@ def test_report_without_a_published_snapshot(tmp_path) -> None:
 
 def test_remediation_days_come_from_the_scheme(tmp_path) -> None:
     from metrics.scheme import SchemeError, load_scheme
-    from sgs.settings import SCHEMES_DIR
+    from core.settings import SCHEMES_DIR
 
     text = (SCHEMES_DIR / "2026.toml").read_text("utf-8")
     custom = tmp_path / "2026.toml"

@@ -6,9 +6,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from metrics import store
+from core import store
 from metrics.checks._policy import load_policy
-from metrics.periods import parse_period
+from core.periods import parse_period
 from metrics.scoring import score_period
 from test_checks import AS_OF, BASE, SEEN, add, con, score, wsh  # noqa: F401
 

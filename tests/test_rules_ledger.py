@@ -5,10 +5,10 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from metrics import store
+from core import store
 from metrics.ledger import LedgerError, import_ledger
 from sgs.cli import app
-from sgs.settings import Paths
+from core.settings import Paths
 
 CSV = """序号,事项名称,行政相对人名称,行政处罚决定书文号,处罚决定日期,办理程序,办件状态,撤销日期
 1,违反大气污染防治法,某某公司,长环罚〔2026〕1号,2026年9月25日,普通程序,已办结,

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from metrics import store
+from core import store
 from test_checks import BASE, LATER, SEEN, add, con, findings, make_ric, make_uscc, score, wsh  # noqa: F401
 
 DEPT_CODE = BASE["cf"]["CF_CFJGDM"]
@@ -163,7 +163,7 @@ def test_catalogue_unmatched(con):
 def test_deadline_across_the_year_boundary(con, rule_id):
     """Decided Tuesday 2025-12-30: 12-31, then (New Year 01-01..03 off) Sunday 01-04 worked (调休), 01-05..01-09:
     the 7th working day is Friday 2026-01-09, on either channel."""
-    from metrics.periods import parse_period
+    from core.periods import parse_period
     from metrics.scoring import score_period
     from test_checks import AS_OF
 
@@ -172,7 +172,7 @@ def test_deadline_across_the_year_boundary(con, rule_id):
         site_day = day if rule_id == "late_publication" else "2025-12-31"
         add(con, "cf", key, portal=False, CF_JDRQ="2025-12-30", FBRQ=site_day, seen=late)
         portal(con, "cf", key, seen=late, CF_JDRQ="2025-12-30", FBRQ=day if rule_id == "portal_late" else "2025-12-31")
-    from sgs.settings import SCHEMES_DIR
+    from core.settings import SCHEMES_DIR
 
     # the rule, not the scheme, is under test: score 2025Q4 with the 2026 scheme (a 2025 one would be needed)
     score_period(con, parse_period("2025Q4"), as_of=AS_OF, scheme_path=SCHEMES_DIR / "2026.toml")

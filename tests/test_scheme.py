@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from metrics.checks import INDICATORS, SEVERITIES, all_rules
-from metrics.periods import parse_period
+from core.periods import parse_period
 from metrics.scheme import SchemeError, latest_scheme_path, load_scheme, scheme_path
-from sgs.settings import SCHEMES_DIR
+from core.settings import SCHEMES_DIR
 
 SCHEME = SCHEMES_DIR / "2026.toml"
 

@@ -5,13 +5,13 @@ from decimal import Decimal
 
 import pytest
 
-from metrics import store
+from core import store
 from metrics.checks import Check, Rule
 from metrics.checks.late_publication import RULE as LATE
-from metrics.periods import parse_period
+from core.periods import parse_period
 from metrics.scoring import SchemeError, ScoringError, score_period
-from metrics.workdays import Calendar, CalendarError
-from sgs.settings import SCHEMES_DIR, Paths
+from core.workdays import Calendar, CalendarError
+from core.settings import SCHEMES_DIR, Paths
 from tests.test_checks import AS_OF, LATER, PERIOD, add, make_uscc
 
 SCHEME = SCHEMES_DIR / "2026.toml"

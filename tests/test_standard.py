@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from metrics import standard
+from core import standard
 
 
 @pytest.mark.parametrize("kind", standard.KINDS)
@@ -102,7 +102,7 @@ def test_headers_that_name_nothing(header):
 
 def test_department_level_subjects_have_names():
     """A department-level finding's subject reads as words on a page, never as a bare code or "nan"."""
-    from metrics.standard import field_name
+    from core.standard import field_name
 
     assert [field_name("cf", c) for c in ("URL", "COLUMN", "CATALOGUE", "FBRQ")] == ["网页地址", "双公示专栏", "事项目录", "发布日期"]
     assert field_name("cf", "NOPE") is None

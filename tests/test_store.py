@@ -9,8 +9,8 @@ from datetime import datetime
 import duckdb
 import pytest
 
-from metrics import store
-from sgs.settings import REPO_ROOT, resolve_paths
+from core import store
+from core.settings import REPO_ROOT, resolve_paths
 
 
 def test_migrations_are_idempotent_and_versioned(tmp_path):
@@ -69,8 +69,8 @@ def test_readers_and_a_writer_in_another_process_never_block_each_other(tmp_path
     writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
         from datetime import datetime
-        from metrics import store
-        from sgs.settings import resolve_paths
+        from core import store
+        from core.settings import resolve_paths
         paths = resolve_paths({str(paths.db)!r})
         con = store.connect(paths)
         print("locked", flush=True)

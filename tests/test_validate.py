@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from metrics import standard
+from core import standard
 from metrics.checks import all_checks
 from metrics.validate import checks_before_publication, validate_file
 from sgs.cli import app
@@ -106,9 +106,9 @@ def test_xlsx_problems_as_json(tmp_path):
 
 def test_same_findings_as_scoring(tmp_path):
     """A file and the same records crawled and scored give the same (row, field, rule) for these rules."""
-    from metrics import store
+    from core import store
     from metrics.scoring import score_period
-    from sgs.settings import Paths
+    from core.settings import Paths
     from tests.test_checks import PERIOD, add
 
     variants = [{"XK_YXQZ": "2026-09-26", "XK_YXQZI": "2026-09-25"}, {"XK_XKLB": "特别"}, {"XK_XDR_MC": None},

@@ -6,7 +6,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from metrics.workdays import Calendar, CalendarError, default_calendar
+from core.workdays import Calendar, CalendarError, default_calendar
 
 
 @pytest.fixture(scope="module")

@@ -50,7 +50,7 @@ def require(*roles: str) -> Viewer:
 def max_unverified_share(period: str) -> float | None:
     """The period's scheme's ``[ranking] max_unverified_share`` (the 证据不足 line), None when the scheme
     cannot be read: the sentences that print it are true without the number."""
-    from metrics.periods import PeriodError, parse_period
+    from core.periods import PeriodError, parse_period
     from metrics.scheme import SchemeError, load_scheme, scheme_path
 
     try:

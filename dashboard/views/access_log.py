@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import workbench
 from dashboard.views._common import require
-from sgs.settings import resolve_paths
+from core.settings import resolve_paths
 
 
 def main() -> None:

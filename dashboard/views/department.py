@@ -18,7 +18,7 @@ from dashboard import queries, workbench
 from dashboard.views import _finding
 from dashboard.views._common import context, delta, fmt, mask_names, max_unverified_share, require
 from metrics import results
-from sgs.settings import resolve_paths
+from core.settings import resolve_paths
 
 DEPT_KEY = "dept"  # the chosen department, kept across pages
 _WIDGET_KEY = "_dept_select"  # widget state is dropped on other pages, so it mirrors DEPT_KEY

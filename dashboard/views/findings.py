@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import queries, workbench
 from dashboard.views import _finding
 from dashboard.views._common import context, mask_names, require
-from sgs.settings import resolve_paths
+from core.settings import resolve_paths
 
 ALL = "all"
 

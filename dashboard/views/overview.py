@@ -14,7 +14,7 @@ from dashboard import queries, workbench
 from dashboard.views._common import GRADE_COLORS, context, delta, fmt, max_unverified_share, require, score_columns
 from metrics import results
 from metrics.results import RANKED
-from sgs.settings import resolve_paths
+from core.settings import resolve_paths
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -33,9 +33,9 @@ from typing import Any
 
 import duckdb
 
-from metrics import standard
-from metrics.periods import Period
-from metrics.workdays import Calendar, default_calendar
+from core import standard
+from core.periods import Period
+from core.workdays import Calendar, default_calendar
 
 SEVERITIES = {"high": "严重", "medium": "一般", "low": "轻微"}
 INDICATORS = {"timeliness": "及时性", "completeness": "完整性", "accuracy": "准确性", "compliance": "合规性"}

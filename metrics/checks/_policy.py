@@ -12,7 +12,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from sgs.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 
 POLICY_FILE = REPO_ROOT / "data" / "policy" / "publication_periods.toml"
 SEVERITIES = {"light": "轻微", "general": "一般", "serious": "严重"}

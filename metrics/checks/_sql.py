@@ -1,6 +1,6 @@
 """SQL building blocks shared by the rule modules: literals, masking, enum tests, per-field unions.
 
-Everything field-specific comes from the registry (``metrics.standard``), so a rule names a *property*
+Everything field-specific comes from the registry (``core.standard``), so a rule names a *property*
 (``required == "R"``, ``check == "uscc"``, ``enum``) and never a list of codes.
 """
 from __future__ import annotations
@@ -9,10 +9,10 @@ from collections.abc import Iterable
 
 import duckdb
 
-from metrics import privacy, standard
+from core import privacy, standard
 
 # Finding values and messages never carry an unmasked ID or mobile number: personal fields are masked
-# whole, other text has ID-like and mobile-like runs masked (metrics.privacy's macros).
+# whole, other text has ID-like and mobile-like runs masked (core.privacy's macros).
 register_macros = privacy.register_macros
 
 
@@ -45,7 +45,7 @@ def quoted(f: standard.Field, expr: str) -> str:
     return f"'“' || {shown(f, expr)} || '”'"
 
 
-# Stored records (``<kind>_records``) hold text without surrounding whitespace (metrics.store.upsert_records),
+# Stored records (``<kind>_records``) hold text without surrounding whitespace (core.store.upsert_records),
 # so the rules joining them on 文书号 (duplicate and portal rules) compare it as stored: a trim() on both sides
 # of those joins cost seconds on a province's 17 M rows. Rules that also check uploaded files (sgs validate)
 # keep trimming, as do emptiness tests (``present``).
@@ -62,7 +62,7 @@ def page_read(alias: str | None = None) -> str:
     Why: a record whose detail page answered 404 (the department's ``dead_link`` problem) or could not be
     read holds only its list row; the fields only that page held are unknown, not proven missing, so the
     completeness rules skip such records instead of adding a second finding for the same problem
-    (``detail_status``, metrics.store.RECORD_META_COLUMNS)."""
+    (``detail_status``, core.store.RECORD_META_COLUMNS)."""
     return f"{alias + '.' if alias else ''}detail_status IS NULL"
 
 
@@ -86,7 +86,7 @@ def registry_fields(std: standard.Standard, with_page_fields: bool = False) -> t
 
 def failing_values(con: duckdb.DuckDBPyConnection, ctx, codes: Iterable[str], ok_macro: str, name: str) -> str:
     """Temp table ``name`` of the distinct non-NULL values of fields ``codes`` in ``ctx.source`` that fail
-    ``ok_macro`` (``uscc_ok``/``ric_ok``, metrics.codes); returns the name, for ``value IN (SELECT value …)``.
+    ``ok_macro`` (``uscc_ok``/``ric_ok``, core.codes); returns the name, for ``value IN (SELECT value …)``.
 
     Why: the check-character macros run list lambdas, far too slow for every row of a province (10 M rows,
     minutes), while a province has few distinct codes. The distinct values are stored first and the valid

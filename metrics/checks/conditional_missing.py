@@ -7,7 +7,7 @@ field is judged by required_missing, not here; a record whose detail page was no
 """
 from __future__ import annotations
 
-from metrics import standard
+from core import standard
 from metrics.checks import Context, Rule
 from metrics.checks._sql import enum_has_any, finding, label, lit, page_read, present, quoted, union_all
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import duckdb
 
-from metrics import standard
+from core import standard
 from metrics.checks import Context, Rule
 from metrics.checks._sql import failing_values, finding, label, lit, present, quoted, shown, union_all
-from metrics.codes import USCC_PLACEHOLDER
+from core.codes import USCC_PLACEHOLDER
 
 RULE = Rule(
     id="credit_code_invalid",

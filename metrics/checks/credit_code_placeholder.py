@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from metrics.checks import Context, Rule
 from metrics.checks._sql import finding, label, lit, shown, union_all
-from metrics.codes import USCC_PLACEHOLDER
+from core.codes import USCC_PLACEHOLDER
 
 RULE = Rule(
     id="credit_code_placeholder",

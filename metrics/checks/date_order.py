@@ -9,7 +9,7 @@ Unparseable dates are date_invalid's, so every comparison here is between real d
 """
 from __future__ import annotations
 
-from metrics import standard
+from core import standard
 from metrics.checks import Context, Rule
 from metrics.checks._sql import finding, label, lit, union_all
 

@@ -30,7 +30,7 @@ def prepare(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
     """The department's repeated 文书号 with their counts, materialised: joined inline, DuckDB cannot
     estimate the HAVING and builds its hash table on the 10 M assessed records instead of the few thousand
     repeats (9.4 s against 1.9 s on a province, docs/bench-score.md). 文书号 are compared as stored (trimmed
-    by metrics.store.upsert_records)."""
+    by core.store.upsert_records)."""
     f = ctx.std.prefixed("WSH")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {table_name(ctx)} AS
         SELECT dept_id, {f} AS wsh, count(*) AS n FROM {ctx.records_table}

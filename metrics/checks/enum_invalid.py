@@ -3,12 +3,12 @@
 Accepted: the enumeration's values, its aliases (local codes like ``01``, older wording), and prefix values
 that name the kind (``其他-xxx``); multi-valued fields (处罚类别) are split on the enum's separator. Items a
 department separated by ``、``, ``，`` or ``；`` were already rewritten with that separator when the value was
-normalised (``crawlers.normalize.normalise_list``) if every item is known — only a list with an unknown item
+normalised (``core.normalize.normalise_list``) if every item is known — only a list with an unknown item
 (``罚款、责令改正``) is reported, and the message shows how several items are written.
 """
 from __future__ import annotations
 
-from metrics import standard
+from core import standard
 from metrics.checks import Context, Rule
 from metrics.checks._sql import enum_hint, enum_ok, finding, label, lit, present, quoted, shown, union_all
 

@@ -7,7 +7,7 @@ and where a 元 amount of an ordinary fine lands). An empty amount is conditiona
 """
 from __future__ import annotations
 
-from metrics import standard
+from core import standard
 from metrics.checks import Context, Rule
 from metrics.checks._sql import enum_has_any, finding, label, lit, present
 

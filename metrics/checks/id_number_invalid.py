@@ -6,7 +6,7 @@ The value is shown masked.
 """
 from __future__ import annotations
 
-from metrics import standard
+from core import standard
 from metrics.checks import Context, Rule
 from metrics.checks._sql import canonical, finding, label, lit, present, quoted, shown, union_all
 

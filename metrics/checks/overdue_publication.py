@@ -16,7 +16,7 @@ records. Undated decisions are date_invalid's.
 """
 from __future__ import annotations
 
-from metrics import standard
+from core import standard
 from metrics.checks import Context, Rule
 from metrics.checks._policy import SEVERITIES, load_policy
 from metrics.checks._sql import day, department_rows, enum_has_any, simple_procedure, stated_date

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import duckdb
 
-from metrics import standard
+from core import standard
 from metrics.checks import Context, Rule
 from metrics.checks._sql import (canonical, finding, label, lit, materialize, portal_dates, portal_dates_table, present,
                                  quoted, shown, simple_procedure)

@@ -1,7 +1,7 @@
 """个人信息未脱敏: an ID number or a mobile number is shown in full on a public page.
 
 Every free-text and number field of the record (credit codes, dates, amounts and enumerations excepted:
-codes identify organisations and are public) is tested with metrics.privacy's patterns: ``sgs_mask_text``
+codes identify organisations and are public) is tested with core.privacy's patterns: ``sgs_mask_text``
 changes a value exactly when it holds an unmasked 18-character ID number or 11-digit mobile number. The value
 is stored masked. Site records are
 judged as records; portal records decided in the period as department-level findings with the portal page as

@@ -1,6 +1,6 @@
 """Values as pages print them → the form the store keeps (still text, so a wrong value stays as evidence).
 
-Each field's treatment comes from the registry (``metrics.standard``): ``date`` fields become ISO dates when
+Each field's treatment comes from the registry (``core.standard``): ``date`` fields become ISO dates when
 they can be read, ``amount`` fields become 万元 decimals, identifier fields (those with a check-character
 rule, and the kind's 文书号) lose spaces and are upper-cased. Anything that cannot be read is kept as the
 cleaned raw text, so a check can flag it instead of the crawler silently dropping it.
@@ -33,7 +33,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from metrics import standard
+from core import standard
 
 _PLACEHOLDER_WORDS = {"无", "暂无", "空", "null", "none", "n/a", "na"}
 _PLACEHOLDER_MARKS = re.compile(r"^[-—–_/\\.·]+$")

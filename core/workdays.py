@@ -19,7 +19,7 @@ import chinese_calendar
 import duckdb
 import pyarrow as pa
 
-from sgs.settings import CALENDARS_DIR
+from core.settings import CALENDARS_DIR
 
 
 class CalendarError(ValueError):

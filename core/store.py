@@ -18,8 +18,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from metrics import standard
-from sgs.settings import Paths
+from core import standard
+from core.settings import Paths
 
 RECORD_META_COLUMNS = {
     "record_key": "VARCHAR PRIMARY KEY",  # sha1 of channel, department, 文书号 and 相对人名称
@@ -67,7 +67,7 @@ def connect(paths: Paths) -> duckdb.DuckDBPyConnection:
 
 def migrations() -> dict[int, str]:
     """The migration files ``schema/NNN_*.sql`` by version; versions must run 1, 2, … without gaps."""
-    folder = resources.files("metrics").joinpath("schema")
+    folder = resources.files("core").joinpath("schema")
     found: dict[int, str] = {}
     for p in folder.iterdir():
         if p.name.endswith(".sql") and p.name[:3].isdigit():

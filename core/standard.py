@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from sgs.settings import STANDARD_DIR
+from core.settings import STANDARD_DIR
 
 KINDS = ("xk", "cf")
 CURRENT_VERSION = "2019"
