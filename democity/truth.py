@@ -21,6 +21,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from core import standard
@@ -38,7 +39,7 @@ MATCH_FIELDS = {"cf": ("CF_WFXW", "CF_SY"), "xk": ("XK_XKWS", "XK_NR")}
 STALE_DEFAULT = 20  # docs/rules.md, column_stale: ``workdays`` when the scheme does not set it
 
 
-def _toml(path) -> dict[str, Any]:
+def _toml(path: Path) -> dict[str, Any]:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
