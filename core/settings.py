@@ -1,20 +1,54 @@
 """Where sgs keeps its files, decided once.
 
-Everything lives beside the working database: the WARC archive, the published read-only snapshots
-and (for the demo) the generated city. Moving the database (``--db`` or ``SGS_DB``) moves them all,
-so one path is the whole configuration of a deployment's storage.
+Two kinds of files. The data sgs ships (field registry, schemes, policy, calendars: the repository's
+``data/`` folder) is read from the source checkout when sgs runs from one (tests, ``pip install -e .``), and
+otherwise through ``importlib.resources`` from the package ``sgs_data``, which is that same folder installed
+as package data (pyproject.toml maps ``sgs_data`` to ``data/``), so ``pip install .`` works from any directory.
+
+A deployment's own files live beside the working database: the WARC archive, the published read-only
+snapshots and (for the demo) the generated city. Moving the database (``--db`` or ``SGS_DB``) moves them all,
+so one path is the whole configuration of a deployment's storage. Its default is ``data/sgs.duckdb`` of the
+checkout when running from one (as always), else ``sgs.duckdb`` in the user's data directory
+(``$XDG_DATA_HOME/sgs``, by default ``~/.local/share/sgs``; ``%LOCALAPPDATA%\\sgs`` on Windows) — never inside
+the installed package.
 """
 from __future__ import annotations
 
+import atexit
 import os
+import sys
+from contextlib import ExitStack
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = REPO_ROOT / "data"
+REPO_ROOT = Path(__file__).resolve().parent.parent  # the source checkout (for an installed sgs: site-packages)
+_CHECKOUT_DATA = REPO_ROOT / "data"
+FROM_CHECKOUT = (_CHECKOUT_DATA / "standard").is_dir()  # an installed sgs has no data/ beside its packages
+_RESOURCES = ExitStack()  # keeps an extracted copy alive for the process (only if the package were zipped)
+atexit.register(_RESOURCES.close)
+
+
+def _shipped_data() -> Path:
+    """The folder of shipped data files: the checkout's ``data/``, else the installed ``sgs_data``."""
+    if FROM_CHECKOUT:
+        return _CHECKOUT_DATA
+    return Path(_RESOURCES.enter_context(resources.as_file(resources.files("sgs_data"))))
+
+
+def _user_data_dir() -> Path:
+    """Where an installed sgs keeps its working files by default (the platform's per-user data folder)."""
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "sgs"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "sgs"
+
+
+DATA_DIR = _shipped_data()
 STANDARD_DIR = DATA_DIR / "standard"
 SCHEMES_DIR = DATA_DIR / "schemes"
 CALENDARS_DIR = DATA_DIR / "calendars"
+POLICY_DIR = DATA_DIR / "policy"
+WORK_DIR = _CHECKOUT_DATA if FROM_CHECKOUT else _user_data_dir()  # the default home of working databases
 USER_AGENT = "sgs-monitor/0.1 (shuang-gongshi disclosure monitor run by a local credit office)"
 
 
@@ -38,6 +72,6 @@ class Paths:
 
 
 def resolve_paths(db: str | Path | None = None) -> Paths:
-    """Pick the database from the option, else ``SGS_DB``, else ``data/sgs.duckdb``."""
-    chosen = db or os.environ.get("SGS_DB") or DATA_DIR / "sgs.duckdb"
+    """Pick the database from the option, else ``SGS_DB``, else ``sgs.duckdb`` in ``WORK_DIR``."""
+    chosen = db or os.environ.get("SGS_DB") or WORK_DIR / "sgs.duckdb"
     return Paths(Path(chosen).expanduser().resolve())

@@ -24,7 +24,7 @@ from core.codes import USCC_PLACEHOLDER
 from core.periods import parse_period
 from core.privacy import mask_whole
 from core.standard import normalise_label, synonym_map
-from core.workdays import default_calendar
+from democity import workdays as cal  # the city's own working days, not the rules'
 from core.cityconfig import CatalogueItem
 
 from democity import codes
@@ -346,7 +346,6 @@ class _Subject:
 
 def _records(rng: random.Random, dept: DemoDepartment, kind: str, start_index: int) -> list[DemoRecord]:
     """One department's records of one kind over both quarters, numbered in date order."""
-    cal = default_calendar()
     days: list[date] = []
     for quarter in QUARTERS:
         first, last = quarter.start, quarter.end
@@ -603,7 +602,6 @@ def _publication_dates(rng: random.Random, jdrq: date, late: bool, portal_late: 
     """(FBRQ, portal date) in working days after the decision; an on-time record stays on time on the
     portal too unless ``portal_late`` (pushed after the deadline), and neither date passes
     ``LAST_PUBLICATION``."""
-    cal = default_calendar()
     offset = rng.randint(*LATE_WORKDAYS) if late else rng.randint(0, ON_TIME_WORKDAYS)
     while cal.add_workdays(jdrq, offset) > LAST_PUBLICATION:
         offset -= 1

@@ -24,7 +24,7 @@ from democity.generate import (
     _print_date,
     _record,
 )
-from core.workdays import default_calendar
+from democity import workdays as cal  # the city's own working days, not the rules'
 
 
 def apply(rng: random.Random, city: DemoCity) -> DemoCity:
@@ -94,7 +94,6 @@ def _changed_on_site(rng: random.Random, dept: DemoDepartment, r: DemoRecord) ->
 
 def _old_record(rng: random.Random, dept: DemoDepartment, rid: str, i: int) -> DemoRecord:
     """A penalty decided years ago, published on time then, still on the site (the portal withdrew it)."""
-    cal = default_calendar()
     day = date(rng.randint(*OLD_YEARS), rng.randint(1, 12), rng.randint(1, 28))
     while not cal.is_workday(day):
         day += timedelta(days=1)

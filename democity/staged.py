@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 from democity.generate import LAST_PUBLICATION
-from core.workdays import default_calendar
+from democity.workdays import add_workdays
 
 FULL = (date(2026, 5, 6), date(2026, 7, 8), date(2026, 9, 9), date(2026, 11, 16))
 PORTAL_EVERY = 7  # days
@@ -53,7 +53,7 @@ def portal_verdict(jdrq: date, appears: date, workdays: int) -> str:
     """How the evidence of the staged crawls judges an undated portal record: ``on_time``, ``late`` (a crawl
     after the deadline did not list it) or ``unverified`` — the rule of metrics.checks._sql.verdict,
     restated here from the schedule so the ground truth does not share the engine's code."""
-    deadline = default_calendar().add_workdays(jdrq, workdays)
+    deadline = add_workdays(jdrq, workdays)
     seen, absent = first_sighting(appears, portal_crawl_days())
     if seen is not None and seen <= deadline:
         return "on_time"

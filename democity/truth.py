@@ -5,31 +5,64 @@ not on the portal. Department-level (per assessed quarter): catalogue not publis
 column, a stale column, ledger decisions never published, penalties online past their period or after
 revocation, forbidden penalties and unmasked numbers on the portal.
 
-Computed from the generated records with the policy's own data (periods, 简易程序 marks, the privacy
-patterns), independently of the SQL that the engine runs, so the end-to-end test compares two readings of
-the same rules. The assessment runs after the demo's last publication day, so every record counts as still
+Computed from the generated records with the written policy (docs/rules.md) and the policy's own data files
+read as plain TOML (publication periods and 简易程序 marks, the scheme's deadlines), independently of the
+SQL and the Python that the engine runs: nothing here imports ``metrics`` (tests/test_democity.py enforces
+it), and working days are counted by ``democity.workdays``, not by the rules' calendar — an oracle sharing
+code with what it checks could not catch that code's mistakes. So the end-to-end test compares two readings
+of the same rules. The assessment runs after the demo's last publication day, so every record counts as still
 online (``last_seen`` is the crawl, after every period and every publication period's end checked here).
 """
 from __future__ import annotations
 
 import calendar as months
+import tomllib
 from collections import Counter
 from dataclasses import replace
 from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
+from core import standard
 from core.normalize import normalise_record
+from core.privacy import mask_text
+from core.settings import POLICY_DIR, SCHEMES_DIR
 from democity.generate import QUARTERS, DemoCity, DemoDepartment, DemoRecord, Defect, DepartmentDefect
 from democity.ledgers import ledger_rows
 from democity.pages import UNDATED_PORTAL
 from democity.staged import portal_verdict
-from core import standard
-from metrics.checks._policy import load_policy
-from metrics.checks.catalogue_unmatched import MATCH_FIELDS
-from metrics.checks.column_stale import DEFAULT_WORKDAYS
-from core.privacy import mask_text
-from core.workdays import default_calendar
+from democity.workdays import add_workdays, workdays_between
 
-DEADLINE = 7  # working days (data/schemes/2026.toml [timeliness] max_workdays)
+# docs/rules.md, catalogue_unmatched: an item's name is looked for in these two fields, the first one named
+MATCH_FIELDS = {"cf": ("CF_WFXW", "CF_SY"), "xk": ("XK_XKWS", "XK_NR")}
+STALE_DEFAULT = 20  # docs/rules.md, column_stale: ``workdays`` when the scheme does not set it
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
+def _scheme() -> dict[str, Any]:
+    """The scheme of the demo's assessment year, as plain data (the deadlines the rules are given)."""
+    return _toml(SCHEMES_DIR / f"{QUARTERS[0].start.year}.toml")
+
+
+@lru_cache(maxsize=None)
+def _policy() -> dict[str, Any]:
+    """data/policy/publication_periods.toml as plain data."""
+    return _toml(POLICY_DIR / "publication_periods.toml")
+
+
+def deadline() -> int:
+    """Working days to publish a decision: the scheme's ``[timeliness] max_workdays``."""
+    return int(_scheme()["timeliness"]["max_workdays"])
+
+
+def stale_workdays() -> int:
+    """Working days a column may go without an update: the scheme's ``[rules.column_stale] workdays``."""
+    return int(_scheme().get("rules", {}).get("column_stale", {}).get("workdays", STALE_DEFAULT))
 
 
 def complete(city: DemoCity) -> DemoCity:
@@ -58,8 +91,8 @@ def portal_timeliness(r: DemoRecord) -> str:
     """``on_time``, ``late`` or ``unverified`` on the credit portal: by the 公示日期 it states, or — on a channel
     that states none (``UNDATED_PORTAL``) — by what the staged crawls saw (``democity.staged``)."""
     if r.kind in UNDATED_PORTAL:
-        return portal_verdict(r.jdrq, r.gsrq, DEADLINE)
-    return "late" if r.gsrq > default_calendar().add_workdays(r.jdrq, DEADLINE) else "on_time"
+        return portal_verdict(r.jdrq, r.gsrq, deadline())
+    return "late" if r.gsrq > add_workdays(r.jdrq, deadline()) else "on_time"
 
 
 def unverified_list(city: DemoCity) -> list[dict]:
@@ -114,9 +147,7 @@ def _stale(city: DemoCity, dept: DemoDepartment, kind: str, q) -> list[Departmen
     after = [d for d in decisions if q.start <= d <= ref and (last is None or d > last)]
     if not after:
         return []
-    cal = default_calendar()
-    if last is not None and sum(cal.is_workday(date.fromordinal(n))
-                                for n in range(last.toordinal() + 1, ref.toordinal() + 1)) <= DEFAULT_WORKDAYS:
+    if last is not None and workdays_between(last, ref) <= stale_workdays():
         return []
     return [DepartmentDefect(dept.id, kind, "column_stale", "FBRQ", last and last.isoformat(), q.label)]
 
@@ -146,22 +177,30 @@ def _online_too_long(city: DemoCity, r: DemoRecord, q) -> list[DepartmentDefect]
 
 
 def _publication_ends(city: DemoCity, r: DemoRecord) -> date:
-    policy = load_policy()
     cflb = standard.enums()["CFLB"]
     items = {cflb.canonical(x.strip()) for x in r.values.get("CF_CFLB", "").split(";")}
     severity = ("light" if _simple(city, r) else
-                "serious" if items & set(policy.serious_categories) else "general")
-    ends = _add_months(r.jdrq, policy.max_months(r.jdrq, severity))
+                "serious" if items & set(_policy()["serious_categories"]) else "general")
+    ends = _add_months(r.jdrq, _max_months(r.jdrq, severity))
     until = r.values.get("CF_GSJZQ")
     return min(ends, date.fromisoformat(until)) if until else ends
 
 
 def _simple(city: DemoCity, r: DemoRecord) -> bool:
     """简易程序 as the policy file says it is recognised (文书号 marks, content marks, the ledger)."""
-    policy = load_policy()
+    marks = _policy()["simple_procedure"]
     text = r.values.get("CF_NR", "") + " " + r.values.get("BZ", "")
     by_ledger = (r.dept_id, "cf") in city.ledgers and r.simple and r.current
-    return (any(m in r.wsh for m in policy.wsh_marks) or any(m in text for m in policy.text_marks) or by_ledger)
+    return (any(m in r.wsh for m in marks["wsh_marks"]) or any(m in text for m in marks["text_marks"])
+            or by_ledger)
+
+
+def _max_months(day: date, severity: str) -> int:
+    """As the policy file's header says: the last rule whose ``from`` is on or before the decision date
+    (older decisions: the first rule); a severity the rule does not name is judged as ``general``."""
+    rules = sorted(_policy()["rules"], key=lambda x: x["from"])
+    rule = next((x for x in reversed(rules) if x["from"] <= day), rules[0])
+    return int(rule.get(severity, rule["general"])["max"])
 
 
 def _add_months(day: date, n: int) -> date:

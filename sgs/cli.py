@@ -5,6 +5,7 @@ own error types to a message and an exit code (1 = the run failed, 2 = the input
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -17,12 +18,12 @@ from typing import Optional
 
 import typer
 
-from core.settings import REPO_ROOT, Paths, resolve_paths
+from core.settings import WORK_DIR, Paths, resolve_paths
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="sgs：双公示监测与评估（抓取、评分、看板）。")
 
-DbOption = typer.Option(None, "--db", help="工作数据库路径（默认 data/sgs.duckdb，或环境变量 SGS_DB）。")
+DbOption = typer.Option(None, "--db", help="工作数据库路径（默认：源码目录的 data/sgs.duckdb，安装后为用户数据目录的 sgs/sgs.duckdb；或环境变量 SGS_DB）。")
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -309,7 +310,7 @@ def _run_dashboard(paths: Paths, port: int, *, users: Path | None = None, open_d
         env["SGS_USERS"] = str(users.expanduser().resolve())
     if open_demo:
         env["SGS_OPEN_DEMO"] = "1"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
+    cmd = [sys.executable, "-m", "streamlit", "run", _dashboard_script(),
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.runOnSave", "false",
            "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"]
@@ -327,12 +328,20 @@ def _run_dashboard(paths: Paths, port: int, *, users: Path | None = None, open_d
         signal.signal(signal.SIGTERM, previous)
 
 
+def _dashboard_script() -> str:
+    """``streamlit_app.py``: the checkout's, or the installed top-level module (beside ``dashboard/``)."""
+    spec = importlib.util.find_spec("streamlit_app")
+    if spec is None or spec.origin is None:
+        _fail("找不到看板入口 streamlit_app.py：请在源码目录运行，或重新安装 sgs（pipx install .）。")
+    return spec.origin
+
+
 @app.command()
 def demo(
     port: int = typer.Option(8501, "--port", help="看板端口。"),
     city_port: int = typer.Option(0, "--city-port", help="示范城市网站端口（默认随机空闲端口）。"),
     seed: int = typer.Option(2026, "--seed", help="示范城市的随机种子（相同种子生成相同城市）。"),
-    db: Optional[Path] = typer.Option(None, "--db", help="示范数据库路径（默认 data/demo/sgs.duckdb）。"),
+    db: Optional[Path] = typer.Option(None, "--db", help="示范数据库路径（默认：源码目录的 data/demo/sgs.duckdb，安装后为用户数据目录的 sgs/demo/sgs.duckdb）。"),
     no_dashboard: bool = typer.Option(False, "--no-dashboard", help="评分后输出摘要并退出，不打开看板。"),
 ) -> None:
     """启动示范城市、抓取、评分，并打开看板：无需联网，无需配置。"""
@@ -340,7 +349,7 @@ def demo(
     from democity.staged import run_staged_crawls
     from core.cityconfig import load_city
 
-    paths = resolve_paths(db or REPO_ROOT / "data" / "demo" / "sgs.duckdb")
+    paths = resolve_paths(db or WORK_DIR / "demo" / "sgs.duckdb")
     _reset_demo_dir(paths)
     city = build(seed)
     with DemoServer(city, port=city_port) as server:

@@ -485,3 +485,25 @@ def test_ledgers_list_every_decision(city: DemoCity, tmp_path) -> None:
     assert unpublished and not unpublished & {r.wsh for r in city.records}
     assert any(x.status == "撤销" for d, k in city.ledgers for x in ledger_rows(city, d, k))
     assert {d.rule_id for d in city.department_defects} == set(DEPARTMENT_RULES)
+
+
+def test_ground_truth_shares_no_code_with_the_rules() -> None:
+    """The oracle states its expectations from the city and the written policy: no module of the demo city
+    imports the rules (``metrics.checks``) or the rules' working-day counter (``core.workdays``), so a
+    mistake there cannot reappear in the ground truth and pass unnoticed. (``metrics.ledger`` only loads the
+    demo's ledgers into the database, as a deployment would.)"""
+    import ast
+    from pathlib import Path
+
+    import democity
+
+    forbidden = ("metrics.checks", "core.workdays")
+    found = []
+    for path in sorted(Path(democity.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+                     if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            found += [f"{path.name}:{node.lineno} {name}" for name in names
+                      if any(name == f or name.startswith(f + ".") for f in forbidden)]
+    assert not found, found

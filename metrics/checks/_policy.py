@@ -12,9 +12,9 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from core.settings import REPO_ROOT
+from core.settings import POLICY_DIR
 
-POLICY_FILE = REPO_ROOT / "data" / "policy" / "publication_periods.toml"
+POLICY_FILE = POLICY_DIR / "publication_periods.toml"
 SEVERITIES = {"light": "轻微", "general": "一般", "serious": "严重"}
 
 
