@@ -258,7 +258,7 @@ def test_reads_and_decisions_work_while_the_pipeline_holds_the_database(city: Pa
     import sys
 
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from metrics import store; from core.settings import resolve_paths; "
+        [sys.executable, "-c", "import sys, time; from core import store; from core.settings import resolve_paths; "
                                f"con = store.connect(resolve_paths({str(city.db)!r})); print('locked', flush=True); "
                                "time.sleep(60)"],
         stdout=subprocess.PIPE, text=True)
