@@ -5,7 +5,6 @@ text: nothing from a crawled page runs or loads here) and, when the finding cite
 written to the access log before it is shown."""
 from __future__ import annotations
 
-from io import BytesIO
 from typing import Any
 
 import pandas as pd
@@ -64,15 +63,12 @@ def pager(total: int, key: str) -> int:
 
 
 def excel(table: pd.DataFrame, sheet: str) -> bytes:
-    """The list as an .xlsx file (openpyxl), masked exactly as on screen."""
-    out = BytesIO()
-    data = table.copy()
-    for col in data.columns:  # Excel has no time zones; keep the timestamp as shown
-        if pd.api.types.is_datetime64_any_dtype(data[col]):
-            data[col] = data[col].dt.strftime("%Y-%m-%d %H:%M")
-    with pd.ExcelWriter(out, engine="openpyxl") as writer:
-        data.to_excel(writer, sheet_name=sheet, index=False)
-    return out.getvalue()
+    """The list as an .xlsx file through the project's one spreadsheet writer (``reports.sheets``): crawled and
+    imported text stays text (never a formula or link), masked exactly as on screen; 序号 a number and the
+    fetch time a date as shown (Excel has no time zones: the wall-clock time is kept)."""
+    from reports import sheets  # XlsxWriter loads only when a file is asked for
+
+    return sheets.xlsx_bytes(table, sheet)
 
 
 def choose(df: pd.DataFrame, key: str) -> dict[str, Any] | None:
