@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from io import BytesIO
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -168,8 +169,6 @@ def _display_width(text: str) -> int:
 
 def xlsx_bytes(df: pd.DataFrame, sheet: str) -> bytes:
     """A DataFrame as an .xlsx file's bytes (a dashboard download)."""
-    from io import BytesIO
-
     out = BytesIO()
     with Book(out) as book:
         book.frame(sheet, df)
