@@ -78,8 +78,8 @@ class Book:
         else:
             self.wb = xlsxwriter.Workbook(target, {**OPTIONS, "in_memory": True})
         self.head = self.wb.add_format(HEAD)
-        self.formats = {key: self.wb.add_format({"num_format": f}) for key, f in NUMBER_FORMATS.items()}
-        self.formats[None] = None
+        self.formats: dict[str | None, Any] = {None: None}
+        self.formats.update((key, self.wb.add_format({"num_format": f})) for key, f in NUMBER_FORMATS.items())
         self.quoted = self.wb.add_format({"quote_prefix": True})  # written only if some text needs it
         self.names: set[str] = set()
 

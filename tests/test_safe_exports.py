@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from dashboard import auth, queries
 from dashboard.views import _finding
-from dashboard_city import app, build_city, login, run, write_test_users
+from dashboard_city import app, build_city, login, write_test_users
 from metrics import store
 from reports import sheets
 from sgs.cli import app as cli
