@@ -338,7 +338,7 @@ def demo(
     """启动示范城市、抓取、评分，并打开看板：无需联网，无需配置。"""
     from democity import QUARTERS, DemoServer, build, write_city
     from democity.staged import run_staged_crawls
-    from sgs.cityconfig import load_city
+    from sgs.cityconfig import ConfigError, load_city
 
     paths = resolve_paths(db or REPO_ROOT / "data" / "demo" / "sgs.duckdb")
     _reset_demo_dir(paths)
@@ -348,7 +348,11 @@ def demo(
         config = write_city(city, server.base_url, paths.root)
         _write_demo_users(paths, [(d.id, d.name) for d in city.departments])
         typer.echo("按监测日程回放抓取（5 月起每周抓取信用网站，每两个月抓取全市网站）：")
-        summary = run_staged_crawls(load_city(config), server, paths, say=lambda line: typer.echo(f"  {line}"))
+        try:
+            demo_city = load_city(config)
+        except ConfigError as exc:  # the demo writes its own file: a problem here is a bug, still a message
+            _fail(str(exc), 2)
+        summary = run_staged_crawls(demo_city, server, paths, say=lambda line: typer.echo(f"  {line}"))
         if summary.failed_sources:
             _fail(f"示范城市抓取失败：{', '.join(summary.failed_sources)}")
         _load_demo_ledgers(paths)
