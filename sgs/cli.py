@@ -282,7 +282,10 @@ def ledger_import(
     paths = resolve_paths(db)
     if not paths.db.exists():
         _fail(f"数据库 {paths.db} 不存在：请先运行 sgs crawl（或 sgs demo）。")
-    con = store.connect(paths)
+    try:
+        con = store.connect(paths)
+    except store.StoreError as exc:  # locked by a crawl or a score: the same message and code as theirs
+        _fail(str(exc))
     try:
         result = import_ledger(con, file, dept, kind)
     except LedgerError as exc:
