@@ -101,7 +101,7 @@ def _daily_scores(paths: Paths, today: date, quiet: bool) -> None:
             if not quiet:
                 typer.echo(f"{label}：已为 {len(rows)} 个部门评分。", err=True)
         store.publish(con, paths)
-    except CalendarError as exc:
+    except (CalendarError, store.StoreError) as exc:
         _fail(str(exc))
     finally:
         con.close()
@@ -145,7 +145,7 @@ def _score(paths: Paths, period_texts: list[str], scheme: Path | None, calendars
         results = [score_period(con, p, scheme_path=scheme, calendar=calendar) for p in periods]
         store.publish(con, paths)
         return results
-    except (ScoringError, CalendarError, FileNotFoundError, ValueError) as exc:
+    except (ScoringError, CalendarError, FileNotFoundError, ValueError, store.StoreError) as exc:
         _fail(str(exc))
     finally:
         con.close()
