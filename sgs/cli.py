@@ -47,12 +47,13 @@ def crawl(
     from sgs.cityconfig import ConfigError, load_city
 
     try:
-        city = load_city(config)
         today = date.fromisoformat(as_of) if as_of else date.today()
-    except ConfigError as exc:
-        _fail(str(exc), 2)
     except ValueError:
         _fail(f"--as-of 应为 YYYY-MM-DD 格式的日期，而不是 {as_of!r}", 2)
+    try:
+        city = load_city(config)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
     paths = resolve_paths(db)
     try:
         summary = run_crawl(city, paths, quiet=quiet, resume=not fresh, reextract=reextract, only=source or None)
