@@ -218,7 +218,6 @@ def _dotted_path(value: str) -> str | None:
     return None
 
 
-_TEXT = "文本"
 _PAGING_COMMON = {"style": Key("text", "分页方式", choices=PAGING_STYLES)}
 _PAGE_NUMBER = Key("int", "起始页码（整数）", low=0, high=1_000_000)
 _PARAM = Key("text", "页码参数名（如 page）", check=_nonempty)

@@ -74,7 +74,7 @@ def test_a_publish_killed_half_way_leaves_no_temporary_copy(tmp_path):
     try:
         assert _temporaries(paths) == []
         assert store.current_snapshot(paths) == first
-        (paths.published / f".sgs-20260101T000000-abcdef.duckdb.tmp").write_bytes(b"\0" * 4096)  # left meanwhile
+        (paths.published / ".sgs-20260101T000000-abcdef.duckdb.tmp").write_bytes(b"\0" * 4096)  # left meanwhile
         second = store.publish(con, paths)
     finally:
         con.close()
