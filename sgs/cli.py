@@ -47,12 +47,13 @@ def crawl(
     from sgs.cityconfig import ConfigError, load_city
 
     try:
-        city = load_city(config)
         today = date.fromisoformat(as_of) if as_of else date.today()
-    except ConfigError as exc:
-        _fail(str(exc), 2)
     except ValueError:
         _fail(f"--as-of 应为 YYYY-MM-DD 格式的日期，而不是 {as_of!r}", 2)
+    try:
+        city = load_city(config)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
     paths = resolve_paths(db)
     try:
         summary = run_crawl(city, paths, quiet=quiet, resume=not fresh, reextract=reextract, only=source or None)
@@ -101,7 +102,7 @@ def _daily_scores(paths: Paths, today: date, quiet: bool) -> None:
             if not quiet:
                 typer.echo(f"{label}：已为 {len(rows)} 个部门评分。", err=True)
         store.publish(con, paths)
-    except CalendarError as exc:
+    except (CalendarError, store.StoreError) as exc:
         _fail(str(exc))
     finally:
         con.close()
@@ -145,7 +146,7 @@ def _score(paths: Paths, period_texts: list[str], scheme: Path | None, calendars
         results = [score_period(con, p, scheme_path=scheme, calendar=calendar) for p in periods]
         store.publish(con, paths)
         return results
-    except (ScoringError, CalendarError, FileNotFoundError, ValueError) as exc:
+    except (ScoringError, CalendarError, FileNotFoundError, ValueError, store.StoreError) as exc:
         _fail(str(exc))
     finally:
         con.close()
@@ -282,7 +283,10 @@ def ledger_import(
     paths = resolve_paths(db)
     if not paths.db.exists():
         _fail(f"数据库 {paths.db} 不存在：请先运行 sgs crawl（或 sgs demo）。")
-    con = store.connect(paths)
+    try:
+        con = store.connect(paths)
+    except store.StoreError as exc:  # locked by a crawl or a score: the same message and code as theirs
+        _fail(str(exc))
     try:
         result = import_ledger(con, file, dept, kind)
     except LedgerError as exc:
@@ -338,7 +342,7 @@ def demo(
     """启动示范城市、抓取、评分，并打开看板：无需联网，无需配置。"""
     from democity import QUARTERS, DemoServer, build, write_city
     from democity.staged import run_staged_crawls
-    from sgs.cityconfig import load_city
+    from sgs.cityconfig import ConfigError, load_city
 
     paths = resolve_paths(db or REPO_ROOT / "data" / "demo" / "sgs.duckdb")
     _reset_demo_dir(paths)
@@ -348,7 +352,11 @@ def demo(
         config = write_city(city, server.base_url, paths.root)
         _write_demo_users(paths, [(d.id, d.name) for d in city.departments])
         typer.echo("按监测日程回放抓取（5 月起每周抓取信用网站，每两个月抓取全市网站）：")
-        summary = run_staged_crawls(load_city(config), server, paths, say=lambda line: typer.echo(f"  {line}"))
+        try:
+            demo_city = load_city(config)
+        except ConfigError as exc:  # the demo writes its own file: a problem here is a bug, still a message
+            _fail(str(exc), 2)
+        summary = run_staged_crawls(demo_city, server, paths, say=lambda line: typer.echo(f"  {line}"))
         if summary.failed_sources:
             _fail(f"示范城市抓取失败：{', '.join(summary.failed_sources)}")
         _load_demo_ledgers(paths)
