@@ -400,7 +400,8 @@ class Fetcher:
         """The decoded body, ``max_bytes`` applied to the wire bytes, each encoding layer and the result,
         checked after every step of at most ``DECODE_STEP`` bytes (``Refused`` when one is broken)."""
         declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        bodiless = response.status_code in (204, 304)  # a 304 may state the length of the page it stands for
+        if declared.isdigit() and int(declared) > self.max_bytes and not bodiless:
             raise Refused(f"声明长度 {declared} 字节，超过 {self.max_bytes} 字节上限，未读取")
         decoder = BoundedDecoder(response.headers.get_list("content-encoding", split_commas=True), self.max_bytes)
         body = bytearray()

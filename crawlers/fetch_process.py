@@ -45,6 +45,8 @@ class FetchProcessDied(RuntimeError):
 
     def __repr__(self) -> str:
         return str(self)
+
+
 HostSettings = tuple[str, int, float, bool]  # host, concurrency, delay, robots
 
 

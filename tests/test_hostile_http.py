@@ -2,10 +2,11 @@
 
 Compression bombs (``gzip, gzip`` around 4 GiB of zeros, zlib and raw deflate, three layers, brotli we never ask
 for), a body that never ends, lying Content-Lengths, a body trickling one byte every 2 s and a server silent
-before its headers. Each ends in a Chinese ``FetchResult.error``; the bombs are fetched in a child process whose
-peak memory is read there (``ru_maxrss``) and must stay under ``PEAK_BOUND`` — before bounded decoding, the
-6.7 KB ``gzip, gzip`` answer took the fetch process to 8 GB. Whole crawls show a bomb failing its page while the
-other departments are stored and published, and a killed fetch process ending the crawl with a clear message.
+before its headers. Each ends in a Chinese ``FetchResult.error``. The bombs are fetched in a child process
+whose peak memory is read there (``VmHWM``; for a whole crawl's fetch process, ``RUSAGE_CHILDREN``) and must
+stay under ``PEAK_BOUND_MB`` — before bounded decoding, the 6.7 KB ``gzip, gzip`` answer took the fetch process
+to 8 GB. Whole crawls show a bomb failing its page while the other departments are stored and published, and a
+killed fetch process ending the crawl with a clear message.
 """
 from __future__ import annotations
 
@@ -143,6 +144,14 @@ def _trickle(h: BaseHTTPRequestHandler) -> None:
         time.sleep(2)
 
 
+def _not_modified(h: BaseHTTPRequestHandler) -> None:
+    """A 304 stating the length of the (large) page it stands for, as RFC 9110 allows."""
+    h.send_response(304)
+    h.send_header("ETag", '"v1"')
+    h.send_header("Content-Length", str(10 ** 9))
+    h.end_headers()
+
+
 def _silent(h: BaseHTTPRequestHandler) -> None:
     """Takes the request, says nothing for a while, then answers."""
     time.sleep(3)
@@ -165,6 +174,7 @@ HOSTILE: dict[str, Route] = {
     "/claims-less": _answer(b"0123456789" * 100_000, length=10),
     "/trickle": _trickle,
     "/silent": _silent,
+    "/not-modified": _not_modified,
     "/utf8-encoding": _answer("<p>正常页面</p>".encode(), ("Content-Encoding", "UTF-8")),
 }
 
@@ -199,15 +209,15 @@ def site() -> Iterator[Site]:
     server.server_close()
 
 
-def fetch(site: Site, path: str, **options: object):
+def fetch(site: Site, path: str, headers: dict[str, str] | None = None, **options: object):
     async def go():
         async with Fetcher({urlsplit(site.base).netloc}, backoff=0.01, **options) as fetcher:
-            return await fetcher.fetch(site.base + path)
+            return await fetcher.fetch(site.base + path, headers=headers)
     return asyncio.run(go())
 
 
 CHILD_FETCH = """
-import asyncio, json, resource, sys
+import asyncio, json, sys
 from crawlers.fetch import Fetcher
 
 async def go(url):
@@ -215,8 +225,10 @@ async def go(url):
         return await fetcher.fetch(url)
 
 result = asyncio.run(go(sys.argv[1]))
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so it would count the forked pytest's pages
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({"error": result.error, "status": result.status, "attempts": result.attempts,
-                  "body": len(result.body), "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "body": len(result.body), "peak_kib": peak}))
 """
 
 
@@ -298,6 +310,11 @@ def test_a_declared_length_over_the_limit_is_refused_unread(site: Site) -> None:
     result = fetch(site, "/claims-a-terabyte")
     assert result.status is None and result.attempts == 1
     assert "声明长度 1000000000000 字节，超过 20971520 字节上限，未读取" in result.error
+
+
+def test_a_304_may_state_the_length_of_the_page_it_stands_for(site: Site) -> None:
+    result = fetch(site, "/not-modified", headers={"If-None-Match": '"v1"'})
+    assert result.status == 304 and result.error is None and result.attempts == 1
 
 
 def test_a_body_shorter_than_its_length_is_an_incomplete_answer(site: Site) -> None:
