@@ -408,17 +408,18 @@ class Fetcher:
         received = 0
         async for raw in response.aiter_raw():
             received += len(raw)
-            if received > self.max_bytes:
-                raise Refused(f"超过 {self.max_bytes} 字节上限，已放弃")
+            self._check_size(received)
             for piece in decoder.feed(raw):
                 body += piece
-                if len(body) > self.max_bytes:
-                    raise Refused(f"超过 {self.max_bytes} 字节上限，已放弃")
+                self._check_size(len(body))
         for piece in decoder.finish():
             body += piece
-            if len(body) > self.max_bytes:
-                raise Refused(f"超过 {self.max_bytes} 字节上限，已放弃")
+            self._check_size(len(body))
         return bytes(body)
+
+    def _check_size(self, size: int) -> None:
+        if size > self.max_bytes:
+            raise Refused(f"超过 {self.max_bytes} 字节上限，已放弃")
 
 
 def ascii_header(value: str) -> str:
