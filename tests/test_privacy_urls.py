@@ -337,23 +337,32 @@ def test_finding_pages_are_masked(crawled: dict, monkeypatch: pytest.MonkeyPatch
 
 
 def test_exports_are_masked(crawled: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The 整改清单 download writes what the page shows; the assessment workbook masks every cell."""
+    """The 整改清单 download writes what the page shows; the assessment workbook, report and notice mask every
+    string they write (reports/workbook._cell, reports/docx_kit.text)."""
+    import zipfile
+
     import openpyxl
 
     from dashboard import queries
     from dashboard.auth import Viewer
-    from reports.build import workbook_bytes
+    from reports.build import notice_bytes, report_bytes, workbook_bytes
 
     monkeypatch.setenv("SGS_DB", str(crawled["paths"].db))
     snap = queries.snapshot_name()
     df = queries.findings(snap, Viewer("env", "env", "department", "env"), "2026Q2", limit=None)
     books = [_finding.excel(_finding.findings_table(df), "整改清单")]
+    day = date(2026, 11, 30)
     con = store.open_snapshot(crawled["paths"])
     try:
-        books.append(workbook_bytes(con, "2026Q2", date(2026, 11, 30)))
+        books.append(workbook_bytes(con, "2026Q2", day))
+        documents = [report_bytes(con, "2026Q2", day), notice_bytes(con, "2026Q2", "env", None, day)]
     finally:
         con.close()
     for data in books:
         wb = openpyxl.load_workbook(BytesIO(data))
         cells = " ".join(str(v) for ws in wb.worksheets for row in ws.values for v in row if v is not None)
         assert _unmasked(cells) == [] and "110101********1234" in cells
+    for data in documents:
+        with zipfile.ZipFile(BytesIO(data)) as docx:
+            xml = " ".join(docx.read(n).decode("utf-8", "replace") for n in docx.namelist() if n.endswith(".xml"))
+        assert _unmasked(xml) == [] and "110101********1234" in xml
