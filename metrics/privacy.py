@@ -30,7 +30,8 @@ A masked URL no longer opens the page it names; the dashboard then offers the ar
 
 The SQL patterns are the Python ones rewritten for RE2: no look-around, so the boundary characters are
 captured and put back. A captured boundary cannot serve the next number too (``13812345678,13912345678``), so
-each pattern runs twice; tests hold the two to the same results.
+each pattern runs twice; tests hold the two to the same results. Both take full-width digits as digits
+(``１１０１０１…``: an archived page is shown as it was written), and no other script's.
 """
 from __future__ import annotations
 
@@ -38,13 +39,18 @@ import re
 
 import duckdb
 
+# A digit, half- or full-width (the same class in Python and RE2; Python's \d would take every script's).
+_D = "[0-9０-９]"
+_CHECK = "[0-9０-９XxＸｘ]"
+_YEAR = "(?:[1１][89８９]|[2２][0０])"
+_MOBILE = "[1１][3-9３-９]"
 # Left edge of a number: not after a digit, unless that digit ends a percent escape (%20, %30).
-_L = r"(?:(?<!\d)|(?<=%[0-9A-Fa-f]{2}))"
+_L = rf"(?:(?<!{_D})|(?<=%[0-9A-Fa-f]{{2}}))"
 # 18-character resident ID number: 6-digit region, birth date (year 18xx-20xx, not validated), 3-digit
 # sequence and a check character. The year anchor keeps most all-digit credit codes readable.
-_ID_RE = re.compile(_L + r"(\d{6})((?:18|19|20)\d{6})(\d{3}[0-9Xx])(?!\d)")
+_ID_RE = re.compile(rf"{_L}({_D}{{6}})({_YEAR}{_D}{{6}})({_D}{{3}}{_CHECK})(?!{_D})")
 # 11-digit mainland mobile number, possibly after the country code, not part of a longer digit run.
-_PHONE_RE = re.compile(_L + r"((?:(?:00)?86)?1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_PHONE_RE = re.compile(rf"{_L}((?:(?:00)?86)?{_MOBILE}{_D})({_D}{{4}})({_D}{{4}})(?!{_D})")
 
 
 def mask_id(text: str) -> str:
@@ -80,9 +86,10 @@ def mask_whole(value: str | None) -> str | None:
 
 # The same patterns for RE2 (DuckDB): the left edge is captured (start, a non-digit, or a whole percent
 # escape) and put back, and so is the right one; each runs twice (see the module docstring).
-_L_SQL = r"(^|[^0-9]|%[0-9A-Fa-f]{2})"
-_ID_SQL = _L_SQL + r"([0-9]{6})(?:18|19|20)[0-9]{6}([0-9]{3}[0-9Xx])($|[^0-9])"
-_PHONE_SQL = _L_SQL + r"((?:(?:00)?86)?1[3-9][0-9])[0-9]{4}([0-9]{4})($|[^0-9])"
+_L_SQL = r"(^|[^0-9０-９]|%[0-9A-Fa-f]{2})"
+_R_SQL = r"($|[^0-9０-９])"
+_ID_SQL = rf"{_L_SQL}({_D}{{6}}){_YEAR}{_D}{{6}}({_D}{{3}}{_CHECK}){_R_SQL}"
+_PHONE_SQL = rf"{_L_SQL}((?:(?:00)?86)?{_MOBILE}{_D}){_D}{{4}}({_D}{{4}}){_R_SQL}"
 
 
 def _twice(expr: str, pattern: str, replacement: str) -> str:

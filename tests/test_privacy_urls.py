@@ -59,6 +59,8 @@ URLS = [  # (text, masked)
     (f"http://x.gov.cn/cf/detail.html#tel={PHONE}", f"http://x.gov.cn/cf/detail.html#tel={M_PHONE}"),
     (f"{ID}/{ID}", f"{M_ID}/{M_ID}"),  # numbers side by side (the SQL twin needs its second pass)
     (f"{PHONE},{PHONE};{PHONE}", f"{M_PHONE},{M_PHONE};{M_PHONE}"),
+    ("证件号码：１１０１０１１９９００３０７１２３４，电话１３８１２３４５６７８",  # full-width, as a page may write them
+     "证件号码：１１０１０１********１２３４，电话１３８****５６７８"),
     # free error texts as the crawl writes them
     (f"http://x.gov.cn/cf/{ID}.html 返回 HTTP 404（详情页不可用，仅保留列表中的信息）",
      f"http://x.gov.cn/cf/{M_ID}.html 返回 HTTP 404（详情页不可用，仅保留列表中的信息）"),
@@ -81,6 +83,7 @@ NOT_PERSONAL = [
     "139123456789", "12812345678",  # 12 digits; not a mobile prefix
     "http://x.gov.cn/%31%31%30",  # percent-encoded digits are not decoded
     "140402********1234", "139****5678",  # already masked
+    "٣١٣٨١٢٣٤٥٦٧٨",  # another script's digits are not read as numbers (in Python as in SQL)
 ]
 
 
@@ -116,7 +119,7 @@ def test_sql_twin_agrees_on_generated_text() -> None:
     non-digit unmasked."""
     pieces = [ID, ID_X, PHONE, f"86{PHONE}", "+86", "00", "%20", "%3D", "%2F", "%2B", "%E5%BC%A0", "/", "?", "&",
               "=", "#", ".html", "p", "X", "x", "1", "3", "8", "0", "20260131", "91140400MA0K12345X", " ", "\n",
-              "%", "张", "*"]
+              "%", "张", "*", "１１０１０１１９９００３０７１２３４", "１３８１２３４５６７８", "１", "ｘ", "٣"]
     rng = random.Random(12)
     texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 9))) for _ in range(5000)]
     con = duckdb.connect()
