@@ -61,7 +61,7 @@ def crawl(
         _fail(str(exc))
     except ValueError as exc:  # an unknown --source
         _fail(str(exc), 2)
-    for _url, message in summary.errors:
+    for message in summary.error_lines():  # masked: cron mails this
         typer.echo(f"  {message}", err=True)
     if not quiet and (note := summary.baseline_message()):  # once per column: it explains every 未能核验
         typer.echo(note)
@@ -182,6 +182,7 @@ def explain(
     from metrics import store
     from metrics.explain import ExplainError, format_text
     from metrics.explain import explain as explain_score
+    from metrics.privacy import mask_text
     from metrics.periods import PeriodError, parse_period
 
     try:
@@ -198,7 +199,8 @@ def explain(
         _fail(str(exc))
     finally:
         con.close()
-    typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str) if as_json else format_text(result))
+    text = json.dumps(result, ensure_ascii=False, indent=2, default=str) if as_json else format_text(result)
+    typer.echo(mask_text(text))  # page URLs may name a subject's ID or mobile number
 
 
 @app.command()
