@@ -75,7 +75,8 @@ def client() -> str:
     """Who is attempting, for the per-client login throttle and the access log: the remote address when
     Streamlit has one (behind a local reverse proxy, the address it forwards), else this browser session
     (Streamlit gives no address for connections from 127.0.0.1 itself)."""
-    return st.context.ip_address or f"session:{session_id()}"
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else f"session:{session_id()}"
 
 
 def logout(viewer: auth.Viewer) -> None:

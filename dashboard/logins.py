@@ -11,7 +11,7 @@ Why this shape:
 * Unknown usernames are throttled, locked and answered exactly like known ones, so no message, delay or
   lockout tells whether an account exists.
 * Every function takes ``now`` (seconds since the epoch), so tests move a clock instead of sleeping; the
-  app passes nothing and gets ``time.time()``.
+  app passes nothing and gets ``clock()`` (``time.time``; a test running the real app replaces it).
 * One process-wide lock around check → verify → record: parallel sessions cannot all pass the check before
   any of their failures is recorded. A refused attempt costs no scrypt, so waiting attackers stay cheap.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +36,11 @@ LOCK_SECONDS = 15 * 60.0  # … for this long: every attempt is refused, even wi
 MAX_USERNAME = 64  # longer typed usernames are cut before they are logged
 
 _LOCK = threading.Lock()
+clock: Callable[[], float] = time.time
+
+
+def _at(now: float | None) -> float:
+    return clock() if now is None else now
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,7 @@ def _wait_for(paths: Paths, now: float, **key: str) -> tuple[Wait | None, int]:
 def check(paths: Paths, username: str, client: str, now: float | None = None) -> Wait | None:
     """The wait that refuses an attempt by ``username`` from ``client`` at ``now``, or None to let it through
     (a lockout wins over a delay; of two waits, the longer)."""
-    now = time.time() if now is None else now
+    now = _at(now)
     waits = [w for w, _n in (_wait_for(paths, now, username=username), _wait_for(paths, now, client=client)) if w]
     if not waits:
         return None
@@ -87,7 +93,7 @@ def check(paths: Paths, username: str, client: str, now: float | None = None) ->
 def record_failure(paths: Paths, username: str, client: str, now: float | None = None) -> Wait | None:
     """Log a failed login; lock the username and/or the client when it is their LOCK_FAILURES-th failure in
     WINDOW (a lockout row each). The wait that now applies, if any."""
-    now = time.time() if now is None else now
+    now = _at(now)
     workbench.log_access(paths, "login_failed", username, client, now=now)
     for scope, key in (("user", {"username": username}), ("client", {"client": client})):
         _wait, failures = _wait_for(paths, now + 1e-6, **key)
@@ -100,7 +106,7 @@ def record_failure(paths: Paths, username: str, client: str, now: float | None =
 
 def wait_message(wait: Wait, now: float | None = None) -> str:
     """The Chinese sentence for a refused attempt: when to try again; never whether the user exists."""
-    now = time.time() if now is None else now
+    now = _at(now)
     when = datetime.fromtimestamp(wait.until)
     if wait.locked:
         return (f"登录失败次数过多，已暂时锁定：请于 {when:%H:%M:%S} 之后再试（锁定期间即使密码正确也无法登录；"
@@ -112,7 +118,7 @@ def attempt(paths: Paths, users_file: Path, users: dict[str, auth.User], usernam
             client: str, now: float | None = None) -> Outcome:
     """One press of 登录: refused unchecked while waiting or locked, else the password is checked; each
     outcome goes to the access log, and a correct password stored at a lower cost is rehashed."""
-    now = time.time() if now is None else now
+    now = _at(now)
     username = username.strip()[:MAX_USERNAME]
     with _LOCK:
         wait = check(paths, username, client, now)
@@ -136,4 +142,4 @@ def attempt(paths: Paths, users_file: Path, users: dict[str, auth.User], usernam
 
 def logout(paths: Paths, username: str, client: str, now: float | None = None) -> None:
     """Log a logout (退出登录)."""
-    workbench.log_access(paths, "logout", username, client, now=now)
+    workbench.log_access(paths, "logout", username, client, now=_at(now))
