@@ -156,8 +156,10 @@ class GuardMiddleware:
             await send(message)
 
         await self.app(scope, receive, watch)
-        if scope.get("method") == "GET" and status == [200]:
-            _drop(runtime, file_id)  # fetched once: the link is spent
+        with _OWNERS_LOCK:
+            download = file_id in _OWNERS
+        if download and scope.get("method") == "GET" and status == [200]:
+            _drop(runtime, file_id)  # a download fetched once: the link is spent
 
 
 @asynccontextmanager
