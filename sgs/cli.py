@@ -315,7 +315,9 @@ def _run_dashboard(paths: Paths, port: int, *, users: Path | None = None, open_d
         env["SGS_USERS"] = str(users.expanduser().resolve())
     if open_demo:
         env["SGS_OPEN_DEMO"] = "1"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
+    # streamlit_server.py wraps streamlit_app.py with dashboard.server's guard (download links die with
+    # their session; no /_stcore/metrics).
+    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_server.py"),
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.runOnSave", "false",
            "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"]
