@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import duckdb
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from dashboard import auth, queries
+from dashboard import auth, logins, queries, server
 from dashboard.views._common import MASK_NAMES_KEY, NO_DATA, PERIOD_KEY, SNAPSHOT_KEY, VIEWER_KEY
 from core.store import StoreError
 from core.settings import resolve_paths
@@ -53,14 +54,37 @@ def login() -> auth.Viewer | None:
         password = st.text_input("密码", type="password", key="login_password")
         submitted = st.form_submit_button("登录")
     if submitted:
-        viewer = auth.authenticate(users, username or "", password or "")
-        if viewer is None:
-            st.error("用户名或密码错误。")
+        outcome = logins.attempt(paths, auth.users_path(paths), users, username or "", password or "", client())
+        if outcome.viewer is None:
+            st.error(outcome.message)
             return None
+        viewer = outcome.viewer
         st.session_state[MASK_NAMES_KEY] = settings.mask_person_names
         st.session_state[VIEWER_KEY] = viewer
         st.rerun()
     return None
+
+
+def session_id() -> str:
+    """This browser session's id (Streamlit's; "" outside a running app)."""
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else ""
+
+
+def client() -> str:
+    """Who is attempting, for the per-client login throttle and the access log: the remote address when
+    Streamlit has one (behind a local reverse proxy, the address it forwards), else this browser session
+    (Streamlit gives no address for connections from 127.0.0.1 itself)."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else f"session:{session_id()}"
+
+
+def logout(viewer: auth.Viewer) -> None:
+    """End the login: log it, forget the viewer, and revoke the download links this session made."""
+    logins.logout(resolve_paths(), viewer.username, client())
+    for key in (VIEWER_KEY, MASK_NAMES_KEY):
+        st.session_state.pop(key, None)
+    server.revoke_session(session_id())
 
 
 def navigation(viewer: auth.Viewer):
@@ -76,8 +100,7 @@ def sidebar(snapshot: str, viewer: auth.Viewer) -> bool:
         if viewer == auth.OPEN_VIEWER:
             st.caption("开放演示模式：无需登录，只读，个人信息保持遮蔽。")
         elif st.button("退出登录", key="logout"):
-            for key in (VIEWER_KEY, MASK_NAMES_KEY):
-                st.session_state.pop(key, None)
+            logout(viewer)
             st.rerun()
     periods = queries.periods(snapshot)
     if not periods:

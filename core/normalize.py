@@ -46,6 +46,8 @@ _DATE_PATTERNS = (
     re.compile(rf"^(\d{{4}})\s*年\s*(\d{{1,2}})\s*月\s*(\d{{1,2}})\s*日(?:\s*{_TIME})?$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})(?:[\sT]*\d{2}:?\d{2}(?::?\d{2})?)?$"),
 )
+EARLIEST_DATE = date(1949, 10, 1)  # see plausible_date
+LATEST_DATE = date(2099, 12, 31)  # the standard's long-term validity date (长期有效)
 _AMOUNT = re.compile(r"^(?:人民币|¥)?(-?\d+(?:\.\d+)?)(万元|万|元)?(?:整)?$")
 _BARE_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 _CN_DIGITS = {"零": 0, "〇": 0, "壹": 1, "一": 1, "贰": 2, "貳": 2, "二": 2, "两": 2, "叁": 3, "三": 3, "肆": 4,
@@ -73,16 +75,33 @@ def _trimmed(text: str) -> str | None:
     return text
 
 
+def plausible_date(d: date) -> bool:
+    """The one plausibility decision for dates, everywhere (crawl, ``sgs validate``, ledgers, the rules'
+    SQL through ``metrics.checks._sql.as_date``): between ``EARLIEST_DATE`` and ``LATEST_DATE``.
+
+    Before 1949-10-01 no decision, licence or penalty of today's departments exists, so ``0001-01-01``,
+    ``0026-01-05`` (a year typed with two digits) and BC dates are typos or placeholders; after 2099-12-31
+    nothing is plausible either: the standard writes long-term validity as 2099-12-31, so ``9999-12-31`` is a
+    placeholder. A date in the future but within the range (a licence valid until 2030) is plausible here;
+    whether a *decision* date may be after the assessment day is date_order's question (one decision each).
+    """
+    return EARLIEST_DATE <= d <= LATEST_DATE
+
+
 def parse_date(text: str) -> str | None:
-    """ISO ``YYYY-MM-DD`` for the date formats pages use (with or without a time), else None."""
+    """ISO ``YYYY-MM-DD`` for the date formats pages use (with or without a time), else None.
+
+    Only calendar dates in the plausible range (``plausible_date``) are dates: ``2026-02-30``, ``0001-01-01``,
+    ``9999-12-31``, two-digit years (``26-1-5``) and ISO week dates (``2026-W05-1``) are not."""
     t = unicodedata.normalize("NFKC", text).strip()
     for pattern in _DATE_PATTERNS:
         m = pattern.match(t)
         if m:
             try:
-                return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+                day = date(int(m[1]), int(m[2]), int(m[3]))
             except ValueError:
                 return None  # 2026-02-30: looks like a date, is not one
+            return day.isoformat() if plausible_date(day) else None
     return None
 
 

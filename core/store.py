@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -62,6 +63,7 @@ def connect(paths: Paths) -> duckdb.DuckDBPyConnection:
             ) from exc
         raise StoreError(f"无法打开数据库 {paths.db}：{exc}") from exc
     migrate(con)
+    prune_temporaries(paths)  # holding the write lock: what a killed publish left is garbage
     return con
 
 
@@ -167,19 +169,76 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) ->
 
 # --- published snapshots -------------------------------------------------------------------------
 
-def publish(con: duckdb.DuckDBPyConnection, paths: Paths) -> Path:
-    """Copy the working database to a new immutable snapshot and point ``CURRENT`` at it atomically."""
-    paths.published.mkdir(parents=True, exist_ok=True)
-    name = f"sgs-{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}.duckdb"
-    tmp = paths.published / f".{name}.tmp"
-    _snapshot_to(con, tmp)
-    final = paths.published / name
-    os.replace(tmp, final)
-    pointer_tmp = paths.published / ".CURRENT.tmp"
-    pointer_tmp.write_text(name, encoding="utf-8")
-    os.replace(pointer_tmp, paths.published / "CURRENT")
+def publish(con: duckdb.DuckDBPyConnection, paths: Paths, *,
+            finish_copy: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> Path:
+    """Copy the working database to a new immutable snapshot and point ``CURRENT`` at it atomically.
+
+    ``finish_copy`` runs on the copy before it becomes current (the crawl marks itself done there, so the
+    working database says 'done' only once the snapshot saying so is published). The copy is written under
+    a temporary name; temporaries a killed publish left behind (a full-size copy each) are removed first.
+    A publish that cannot write (no space, a read-only folder) removes its own temporary and raises
+    StoreError: the working database is intact, and the next run publishes."""
+    tmp = paths.published / f".sgs-{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}.duckdb.tmp"
+    name = tmp.name[1:-len(".tmp")]
+    try:
+        paths.published.mkdir(parents=True, exist_ok=True)
+        prune_temporaries(paths)
+        _IN_PROGRESS.add(tmp)
+        _snapshot_to(con, tmp)
+        if finish_copy is not None:
+            snap = duckdb.connect(str(tmp))
+            try:
+                finish_copy(snap)
+            finally:
+                snap.close()
+        final = paths.published / name
+        os.replace(tmp, final)
+        pointer_tmp = paths.published / ".CURRENT.tmp"
+        pointer_tmp.write_text(name, encoding="utf-8")
+        os.replace(pointer_tmp, paths.published / "CURRENT")
+    except (OSError, duckdb.IOException) as exc:
+        _remove_temporary(tmp)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StoreError(f"无法发布数据快照到 {paths.published}（{reason}）：请检查该文件夹的写入权限和磁盘空间；"
+                         f"数据已保存在工作数据库 {paths.db} 中，问题解决后再次运行即发布。") from exc
+    finally:
+        _IN_PROGRESS.discard(tmp)
     _prune(paths.published, keep=name)
     return final
+
+
+# temporaries this process is writing (a second connection in the same process may be publishing); other
+# processes cannot be: publishing needs the working database, whose write lock the caller holds
+_IN_PROGRESS: set[Path] = set()
+TEMPORARIES = (".sgs-*.duckdb.tmp", ".sgs-*.duckdb.tmp.wal", ".CURRENT.tmp")
+
+
+def prune_temporaries(paths: Paths) -> list[Path]:
+    """Remove what a publish killed half-way left in ``published/``: its temporary copy (as large as the
+    database), that copy's write-ahead log, a half-written pointer. Call only with the working database
+    open (``connect`` and ``publish`` do): DuckDB's write lock then means no other process is publishing,
+    and this process's own publishes in progress are skipped. ``CURRENT`` and the snapshots it may name
+    are never temporaries. Returns what was removed."""
+    if not paths.published.is_dir():
+        return []
+    busy = {*_IN_PROGRESS, *(Path(f"{t}.wal") for t in _IN_PROGRESS)}
+    if _IN_PROGRESS:
+        busy.add(paths.published / ".CURRENT.tmp")
+    removed = []
+    for pattern in TEMPORARIES:
+        for leftover in paths.published.glob(pattern):
+            if leftover not in busy and leftover.is_file():
+                leftover.unlink(missing_ok=True)
+                removed.append(leftover)
+    return removed
+
+
+def _remove_temporary(tmp: Path) -> None:
+    for leftover in (tmp, Path(f"{tmp}.wal")):
+        try:
+            leftover.unlink(missing_ok=True)
+        except OSError:
+            pass  # the next start prunes it
 
 
 def _snapshot_to(con: duckdb.DuckDBPyConnection, target: Path) -> None:

@@ -250,16 +250,29 @@ class _Run:
                          "WHERE crawl_id = ?", [s.pages, s.records, len(s.errors), s.status, finished, s.crawl_id])
 
     def _finish(self) -> None:
-        """Close the crawls row (failed when no source could be read at all), publish, report."""
+        """Close the crawls row (failed when no source could be read at all), publish, report.
+
+        A crawl is ``done`` only once its snapshot is published: the row says so first in the snapshot's copy
+        (``finish_copy``, before the copy becomes current), then in the working database. A publish that fails
+        (StoreError) or is killed leaves the row ``running``, so the next run resumes this crawl — its pages
+        replayed from the archive, nothing requested again — and publishes it."""
         s = self.summary
         all_failed = bool(s.sources) and len(s.failed_sources) == len(s.sources)
-        s.status = "failed" if all_failed or s.status == "failed" else "done"
+        final = "failed" if all_failed or s.status == "failed" else "done"
         s.finished_at = self.clock()
         s.baseline = [sid for sid, st in s.sources.items() if st.status == "ok" and sid not in self.walked_before]
+        s.status = "running" if final == "done" else final
         self._update_crawl_row(s.finished_at)
-        s.snapshot = store.publish(self.con, self.paths)
-        self.progress.close()
+        try:
+            s.snapshot = store.publish(self.con, self.paths, finish_copy=lambda snap: self._mark(snap, final))
+        finally:
+            self.progress.close()
+        s.status = final
+        self._mark(self.con, final)
         self._say(s.line())
+
+    def _mark(self, con: duckdb.DuckDBPyConnection, status: str) -> None:
+        con.execute("UPDATE crawls SET status = ? WHERE crawl_id = ?", [status, self.summary.crawl_id])
 
     # --- one source --------------------------------------------------------------------------------
 

@@ -8,6 +8,12 @@ checked against the allowed hosts. robots.txt is read once per host and honoured
 unless a source opts out. Conditional request headers (If-None-Match / If-Modified-Since) are the caller's
 to pass; a 304 comes back as a normal result. Every outcome, including failure, comes back as a
 ``FetchResult``: callers archive and report, they never see an exception from here.
+
+A hostile or broken server costs one bounded request, never the crawl. The body is read raw and decoded
+here, not by httpx (whose ``aiter_bytes`` hands over each chunk whole-decompressed: a 6.7 KB ``gzip, gzip``
+answer grew to 8 GB before any limit was checked): every Content-Encoding layer inflates in steps of at most
+``DECODE_STEP`` bytes, and ``max_bytes`` bounds the bytes on the wire, the output of each layer and the body.
+A total timeout that fires once the answer has begun (headers in, body trickling) is final, not retried.
 """
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ import asyncio
 import random
 import time
 import urllib.robotparser
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -24,6 +32,10 @@ from core.settings import USER_AGENT
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 RETRY_STATUSES = range(500, 600)
+DECODE_STEP = 256 * 1024  # the most one decompression step may produce (then the limits are checked)
+MAX_ENCODING_LAYERS = 2  # ``gzip, gzip`` is legal and rare; deeper nesting is only ever a bomb
+ACCEPT_ENCODING = "gzip, deflate"  # what ``BoundedDecoder`` decodes, whatever codecs httpx could load
+_UNSUPPORTED_CODINGS = {"br", "zstd", "compress", "x-compress"}  # real codings we do not ask for or decode
 
 
 @dataclass
@@ -76,8 +88,127 @@ class _Host:
         self.semaphore = asyncio.Semaphore(self.concurrency)
 
 
-class _TooLarge(Exception):
-    pass
+class Refused(Exception):
+    """A response not read to the end (too large, undecodable): final, never retried; the message is Chinese
+    and completes "<url> 的响应…"."""
+
+
+@dataclass
+class _Attempt:
+    """What one request got to before it ended: a timeout after the headers is the body's slowness."""
+
+    responded: bool = False
+
+
+class _Layer:
+    """One gzip or deflate layer, inflated in steps of at most ``DECODE_STEP`` bytes, its output counted.
+
+    deflate is zlib-wrapped by the RFC and raw from some servers (as httpx and browsers accept); the first two
+    bytes tell which. gzip may come as several members, one after the other (as ``gzip -c a b``).
+    """
+
+    def __init__(self, coding: str, limit: int) -> None:
+        self.coding = coding
+        self.limit = limit
+        self.produced = 0
+        self._head = b""  # deflate's first bytes, until they say zlib or raw
+        self._ended = False
+        self._inflater: zlib._Decompress | None = (
+            zlib.decompressobj(zlib.MAX_WBITS | 16) if coding == "gzip" else None)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._ended:
+            return
+        if self._inflater is None:
+            self._head += data
+            if len(self._head) < 2:
+                return
+            data, self._head = self._head, b""
+            self._inflater = zlib.decompressobj(zlib.MAX_WBITS if _zlib_header(data) else -zlib.MAX_WBITS)
+        yield from self._steps(data)
+
+    def finish(self) -> Iterator[bytes]:
+        if self._head:  # a one-byte deflate body: never valid, but let zlib say so
+            self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            yield from self._steps(self._head)
+        if self._inflater is not None and not self._ended:
+            yield from self._steps(b"")  # whatever zlib still holds, a step at a time
+
+    def _steps(self, data: bytes) -> Iterator[bytes]:
+        """Inflate ``data`` a step at a time: zlib keeps what it has not yet inflated in ``unconsumed_tail``."""
+        assert self._inflater is not None
+        while True:
+            out = self._inflater.decompress(data, DECODE_STEP)
+            if out:
+                yield self._count(out)
+            data = self._inflater.unconsumed_tail
+            if self._inflater.eof:
+                data = self._inflater.unused_data
+                if self.coding == "gzip" and len(data) < 2 and b"\x1f\x8b".startswith(data):
+                    return  # perhaps another member, in the next bytes
+                if self.coding != "gzip" or data[:2] != b"\x1f\x8b":
+                    self._ended = True  # what follows the stream is ignored, as browsers do
+                    return
+                self._inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)  # the next gzip member
+            elif not data and len(out) < DECODE_STEP:
+                return
+
+    def _count(self, out: bytes) -> bytes:
+        self.produced += len(out)
+        if self.produced > self.limit:
+            raise Refused(f"解压（{self.coding}）后超过 {self.limit} 字节上限，已放弃（疑为压缩炸弹）")
+        return out
+
+
+class BoundedDecoder:
+    """A response body's Content-Encoding undone in bounded steps: no step yields more than
+    ``DECODE_STEP`` bytes, and no layer more than ``limit`` in all (``Refused`` otherwise).
+
+    Unrecognised tokens (``Content-Encoding: utf-8`` from a misconfigured server) are ignored, as browsers do:
+    nothing is inflated, so nothing can blow up. Real codings we do not ask for (br, zstd) are refused.
+    """
+
+    def __init__(self, content_encoding: list[str], limit: int) -> None:
+        codings = [c.strip().lower() for c in content_encoding]
+        codings = ["gzip" if c == "x-gzip" else c for c in codings if c in ("gzip", "x-gzip", "deflate")
+                   or c in _UNSUPPORTED_CODINGS]
+        if unsupported := [c for c in codings if c in _UNSUPPORTED_CODINGS]:
+            raise Refused(f"使用了不支持的压缩编码 {', '.join(unsupported)}（本系统只请求 {ACCEPT_ENCODING}），已放弃")
+        if len(codings) > MAX_ENCODING_LAYERS:
+            raise Refused(f"压缩了 {len(codings)} 层（Content-Encoding: {', '.join(codings)}；最多 "
+                          f"{MAX_ENCODING_LAYERS} 层），已放弃（疑为压缩炸弹）")
+        self.layers = [_Layer(c, limit) for c in reversed(codings)]  # the last coding applied comes off first
+
+    def feed(self, raw: bytes) -> Iterator[bytes]:
+        """The decoded pieces of the next raw bytes, each at most ``DECODE_STEP`` long."""
+        yield from self._through(raw, 0)
+
+    def finish(self) -> Iterator[bytes]:
+        """What the layers still hold once the raw body has ended."""
+        for i, layer in enumerate(self.layers):
+            for piece in self._guarded(layer.finish(), layer):
+                yield from self._through(piece, i + 1)
+
+    def _through(self, data: bytes, first: int) -> Iterator[bytes]:
+        if first == len(self.layers):
+            if data:
+                yield data
+            return
+        layer = self.layers[first]
+        for piece in self._guarded(layer.feed(data), layer):
+            yield from self._through(piece, first + 1)
+
+    @staticmethod
+    def _guarded(pieces: Iterator[bytes], layer: _Layer) -> Iterator[bytes]:
+        try:
+            yield from pieces
+        except zlib.error as exc:
+            raise Refused(f"无法解压（Content-Encoding: {layer.coding}，数据损坏：{exc}），已放弃") from None
+
+
+def _zlib_header(data: bytes) -> bool:
+    """Whether a deflate body starts with a zlib header (RFC 1950: method 8, header check divisible by 31)."""
+    return data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
 
 
 class Fetcher:
@@ -107,7 +238,8 @@ class Fetcher:
         self._user_agent = ascii_header(user_agent)
         self._hosts: dict[str, _Host] = {}
         self._client = httpx.AsyncClient(
-            headers={"User-Agent": ascii_header(user_agent), "Accept-Language": "zh-CN,zh;q=0.9"},
+            headers={"User-Agent": ascii_header(user_agent), "Accept-Language": "zh-CN,zh;q=0.9",
+                     "Accept-Encoding": ACCEPT_ENCODING},
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
             follow_redirects=False,
             trust_env=False,  # a proxy from the environment must not silently carry the crawl elsewhere
@@ -205,20 +337,27 @@ class Fetcher:
         host = self._host(urlsplit(current).netloc.lower())
         async with host.semaphore:
             await self._wait_turn(host)
+            attempt = _Attempt()
             try:
                 # asyncio.timeout, not wait_for: no extra task per request (measurable on a fast server)
                 async with asyncio.timeout(self.total_timeout):
-                    return await self._request(url, current, form, headers or {})
+                    return await self._request(url, current, form, headers or {}, attempt)
             except (TimeoutError, httpx.TimeoutException):
+                if attempt.responded:  # the body trickles: another try would cost as long again
+                    return FetchResult(url, current, error=f"{current} 响应过慢，已放弃（已收到响应头，但 "
+                                       f"{self.total_timeout:g} 秒内未收完正文；不再重试）")
                 return FetchResult(url, current, error=f"抓取 {current} 超时", transient=True)
             except httpx.ConnectError as exc:
                 return FetchResult(url, current, error=f"无法连接 {current}：连接被拒绝或主机不可达（{exc}）",
                                    transient=True)
+            except httpx.RemoteProtocolError as exc:
+                return FetchResult(url, current, error=f"{current} 的响应不完整或不合 HTTP 规范（连接提前关闭、"
+                                   f"长度不符或报头错误：{exc}）", transient=True)
             except httpx.TransportError as exc:
                 return FetchResult(url, current, error=f"抓取 {current} 失败：{type(exc).__name__} {exc}",
                                    transient=True)
-            except _TooLarge:
-                return FetchResult(url, current, error=f"{current} 的响应超过 {self.max_bytes} 字节上限，已放弃")
+            except Refused as exc:
+                return FetchResult(url, current, error=f"{current} 的响应{exc}")
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 return FetchResult(url, current, error=f"抓取 {current} 失败：{type(exc).__name__} {exc}")
 
@@ -238,26 +377,49 @@ class Fetcher:
                 await asyncio.sleep(host.next_start - now)
             host.next_start = max(now, host.next_start) + host.delay
 
-    async def _request(self, url: str, current: str, form: dict | None, headers: dict[str, str]) -> FetchResult:
+    async def _request(self, url: str, current: str, form: dict | None, headers: dict[str, str],
+                       attempt: _Attempt) -> FetchResult:
         method = "POST" if form is not None else "GET"
         async with self._client.stream(method, current, data=form, headers=headers) as response:
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > self.max_bytes:
-                    raise _TooLarge
+            attempt.responded = True
+            body = await self._read_body(response)
             error = f"{current} 返回 HTTP {response.status_code}" if response.status_code >= 400 else None
             return FetchResult(
                 url=url,
                 final_url=str(response.url),
                 status=response.status_code,
                 headers=list(response.headers.multi_items()),
-                body=bytes(body),
+                body=body,
                 error=error,
                 reason=response.reason_phrase,
                 http_version=response.http_version,
                 request_headers=list(response.request.headers.multi_items()),
             )
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        """The decoded body, ``max_bytes`` applied to the wire bytes, each encoding layer and the result,
+        checked after every step of at most ``DECODE_STEP`` bytes (``Refused`` when one is broken)."""
+        declared = response.headers.get("content-length", "")
+        bodiless = response.status_code in (204, 304)  # a 304 may state the length of the page it stands for
+        if declared.isdigit() and int(declared) > self.max_bytes and not bodiless:
+            raise Refused(f"声明长度 {declared} 字节，超过 {self.max_bytes} 字节上限，未读取")
+        decoder = BoundedDecoder(response.headers.get_list("content-encoding", split_commas=True), self.max_bytes)
+        body = bytearray()
+        received = 0
+        async for raw in response.aiter_raw():
+            received += len(raw)
+            self._check_size(received)
+            for piece in decoder.feed(raw):
+                body += piece
+                self._check_size(len(body))
+        for piece in decoder.finish():
+            body += piece
+            self._check_size(len(body))
+        return bytes(body)
+
+    def _check_size(self, size: int) -> None:
+        if size > self.max_bytes:
+            raise Refused(f"超过 {self.max_bytes} 字节上限，已放弃")
 
 
 def ascii_header(value: str) -> str:

@@ -14,6 +14,12 @@ or archive (a fork costs milliseconds; a fresh interpreter importing httpx would
 second per crawl), runs nothing of the crawl's, and leaves with ``os._exit`` (multiprocessing's fork
 start). It ends when the crawl closes its end of the socket — also when the crawl's process is killed
 (``kill -9``): the socket's end is the child's signal to go, so no fetcher outlives its crawl.
+
+The other way round, a child that dies (killed by the system for memory, a native crash) closes its end: every
+request waiting and every later one fails with ``FetchProcessDied``, naming the exit code, so the crawl ends
+its sources with that message instead of waiting. Every message is bounded: a body is at most the fetcher's
+``max_bytes``, and a result that cannot be sent (too large for the length prefix, unpicklable) is answered
+with an error result, never left unanswered.
 """
 from __future__ import annotations
 
@@ -28,6 +34,19 @@ import struct
 from crawlers.fetch import FetchResult, Fetcher
 
 _LENGTH = struct.Struct("!I")
+MAX_MESSAGE = 2 ** 32 - 1  # what the length prefix can say
+
+
+class FetchProcessDied(RuntimeError):
+    """The fetch process is gone: no request of this crawl can be made any more.
+
+    Its repr is its (Chinese) message, because the crawl reports an unexpected error by its repr.
+    """
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 HostSettings = tuple[str, int, float, bool]  # host, concurrency, delay, robots
 
 
@@ -60,7 +79,7 @@ class FetchProcess:
         """As ``Fetcher.fetch``: never raises for network or HTTP trouble."""
         assert self._writer is not None and self._receiver is not None, "FetchProcess.open() first"
         if self._receiver.done():
-            raise RuntimeError("抓取子进程意外退出")
+            raise self._died()
         number = next(self._numbers)
         future = asyncio.get_running_loop().create_future()
         self._pending[number] = future
@@ -78,10 +97,20 @@ class FetchProcess:
                 if future is not None and not future.done():
                     future.set_result(message[1])
         finally:
-            lost = RuntimeError("抓取子进程意外退出")
-            for future in self._pending.values():
-                if not future.done():
+            if waiting := [f for f in self._pending.values() if not f.done()]:
+                lost = self._died()
+                for future in waiting:
                     future.set_exception(lost)
+
+    def _died(self) -> FetchProcessDied:
+        """Why no request can be made: the child's exit code (a moment to reap it) and what to do."""
+        if self._process.exitcode is None:
+            self._process.join(1)
+        code = self._process.exitcode
+        how = ("仍在运行但断开了连接" if code is None else f"被信号 {-code} 终止" if code < 0 else f"退出码 {code}")
+        hint = "，多为内存不足被系统终止" if code == -signal.SIGKILL else ""
+        return FetchProcessDied(f"抓取子进程意外退出（{how}{hint}），本次抓取无法再请求网页；已抓取的页面已保存，"
+                                f"请查明原因（如系统日志中的内存不足记录）后重新运行 sgs crawl 续抓")
 
     async def aclose(self) -> None:
         """Close our end: the child's signal to stop (``close`` later waits for it, off the crawl's path)."""
@@ -105,6 +134,8 @@ class FetchProcess:
 
 def _send(writer: asyncio.StreamWriter, message: tuple) -> None:
     data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    if len(data) > MAX_MESSAGE:
+        raise ValueError(f"消息 {len(data)} 字节，超过协议上限 {MAX_MESSAGE} 字节")
     writer.write(_LENGTH.pack(len(data)) + data)
 
 
@@ -136,7 +167,10 @@ async def _serve_async(sock: socket.socket, allowed_hosts: set[str], hosts: list
             result = await fetcher.fetch(url, form=form, headers=headers)
         except Exception as exc:  # a bug, not the network: answer anyway, or the crawl would wait for ever
             result = FetchResult(url, url, error=f"抓取 {url} 时出错：{exc!r}", form=form)
-        _send(writer, (number, result))
+        try:
+            _send(writer, (number, result))
+        except Exception as exc:  # too large or unpicklable: the crawl still gets an answer
+            _send(writer, (number, FetchResult(url, url, error=f"抓取 {url} 的结果无法传回：{exc}", form=form)))
 
     async with Fetcher(allowed_hosts, **options) as fetcher:
         for host, concurrency, delay, robots in hosts:

@@ -2,6 +2,7 @@
 
 Messages (errors, per-source lines) scroll above the bar. ``enabled=False`` (``sgs crawl --quiet``, cron)
 prints nothing at all; on a non-terminal stderr rich draws no live bar and the messages still print.
+Every message is masked here, at the one place it is printed (``crawlers.report.shown``).
 """
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from crawlers.report import shown
 
 if TYPE_CHECKING:
     from crawlers.report import CrawlSummary
@@ -46,12 +49,13 @@ class CrawlProgress:
             self._progress.advance(self._task)
 
     def log(self, text: str, verbose: bool = False) -> None:
-        """A message above the bar (``verbose`` ones only when a live bar is shown, to keep logs short)."""
+        """A message above the bar (``verbose`` ones only when a live bar is shown, to keep logs short), with
+        ID and mobile numbers masked (a URL in an error names a page after its subject)."""
         if not self.enabled:
             return
         if verbose and not self.console.is_terminal:
             return
-        self.console.print(f"[sgs] {text}", markup=False, highlight=False, soft_wrap=True)
+        self.console.print(f"[sgs] {shown(text)}", markup=False, highlight=False, soft_wrap=True)
 
     def close(self) -> None:
         if self._progress is not None:

@@ -1,12 +1,24 @@
 """What a crawl did, as people read it: per source (``SourceStatus``) and as a whole (``CrawlSummary``), with
 the Chinese lines the command prints — the summary, and what a first complete crawl of a column means for
 timeliness (the baseline). Kept apart from the engine (``crawlers.crawl``), which fills them in.
+
+Every line the crawl prints goes through ``shown`` (the live messages in ``crawlers.progress`` and the errors
+``sgs crawl`` repeats at the end): a URL or an error text naming a page after its subject's ID or mobile number
+reaches the terminal and cron's mail masked (``core.privacy``). What is stored keeps the real URL.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+from core.privacy import mask_text
+
+
+def shown(text: str) -> str:
+    """A line as the crawl prints it: ID and mobile numbers masked, in URLs and error texts too."""
+    return str(mask_text(text))
+
 
 RUN_STATUS = {"ok": "ok", "partial": "degraded", "unavailable": "failed", "failed": "failed"}  # → source_runs
 
@@ -51,10 +63,14 @@ class CrawlSummary:
         if not self.baseline:
             return None
         day = f"{self.started_at:%Y-%m-%d}"
-        return (f"首次完整采集 {len(self.baseline)} 个栏目（{'、'.join(self.baseline)}），本次抓取是它们的基线："
+        return shown(f"首次完整采集 {len(self.baseline)} 个栏目（{'、'.join(self.baseline)}），本次抓取是它们的基线："
                 f"页面未标明发布日期的记录，凡在 {day} 之前已过公示期限的，无法判断是否按时公示，记为“未能核验”，不扣分；"
                 f"此后新出现的记录按前后两次抓取的时间判断，{day} 之后到期的记录可以核验（抓取越频繁，判断越完整）。"
                 "页面标明了发布日期的记录不受影响。")
+
+    def error_lines(self) -> list[str]:
+        """The errors as the command repeats them at the end (for cron's mail), masked."""
+        return [shown(message) for _url, message in self.errors]
 
     @property
     def failed_sources(self) -> list[str]:
@@ -64,7 +80,7 @@ class CrawlSummary:
         failed = f"，无法抓取的来源：{'、'.join(self.failed_sources)}" if self.failed_sources else ""
         problems = f"，可用性问题 {len(self.problems)} 个" if self.problems else ""
         resumed = f"（续抓，{self.replayed} 个页面取自存档）" if self.resumed else ""
-        return (f"抓取 {self.crawl_id}{resumed} {_STATUS_NAMES.get(self.status, self.status)}：{len(self.sources)} 个来源，"
+        return shown(f"抓取 {self.crawl_id}{resumed} {_STATUS_NAMES.get(self.status, self.status)}：{len(self.sources)} 个来源，"
                 f"{self.pages} 个列表页，{self.records} 条记录，{len(self.errors)} 个错误{problems}{failed}")
 
 

@@ -4,7 +4,10 @@ Why this shape:
 
 * Credentials live in a small TOML file beside the working database (``users.toml``, or ``SGS_USERS`` /
   ``sgs serve --users``), edited by the people who run sgs; passwords are stored only as stdlib
-  ``hashlib.scrypt`` hashes (``scrypt$n$r$p$salt$hash``), never in plain text.
+  ``hashlib.scrypt`` hashes (``scrypt$n$r$p$salt$hash``: the hash carries its own cost), never in plain
+  text. The cost is OWASP's current minimum for scrypt; a hash made with a lower cost still verifies and is
+  replaced at that user's next successful login (``needs_rehash`` / ``rehash_user``), so raising the cost
+  needs no password reset. The file is written readable by its owner only (0600, created so).
 * A ``Viewer`` is what a logged-in session carries. The query layer takes it and turns it into a SQL
   filter (``Viewer.scope``): a department user's queries can only ever return its own department's rows,
   whatever page, widget or URL parameter asked.
@@ -29,8 +32,14 @@ from core.settings import Paths
 ROLES: dict[str, str] = {"leader": "领导", "assessor": "评估人员", "department": "部门"}
 OPEN_DEMO_ENV = "SGS_OPEN_DEMO"
 USERS_ENV = "SGS_USERS"
-# scrypt cost: 2^14 × 8 × 1 takes ~50 ms and 16 MB, the parameters RFC 7914 suggests for interactive logins.
-_SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
+# scrypt cost: OWASP Password Storage Cheat Sheet's minimum, N=2^17, r=8, p=1 (128 MiB, ~0.3–0.5 s on one
+# core). Hashes with a lower N, r or p are upgraded at the next login. Only code may lower it (tests set
+# ``SCRYPT_COST`` to keep the suite fast); no environment variable or file does.
+OWASP_SCRYPT: dict[str, int] = {"n": 2 ** 17, "r": 8, "p": 1}
+SCRYPT_COST: dict[str, int] = dict(OWASP_SCRYPT)
+# The most a stored hash may ask for: a hand-edited users file must not make a login allocate gigabytes.
+_MAX_SCRYPT_MEMORY = 1024 * 1024 * 1024
+USERS_FILE_MODE = 0o600
 
 
 class UsersError(ValueError):
@@ -69,26 +78,64 @@ class Settings:
 
 # --- passwords ----------------------------------------------------------------------------------
 
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    """hashlib.scrypt with room for its 128·N·r bytes (its default ``maxmem`` of 32 MiB refuses N=2^17)."""
+    need = 128 * n * r * (p + 1)
+    if need > _MAX_SCRYPT_MEMORY:
+        raise ValueError(f"scrypt cost too high: n={n} r={r} p={p}")
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=dklen,
+                          maxmem=need + 16 * 1024 * 1024)
+
+
+def hash_password(password: str, *, salt: bytes | None = None, cost: dict[str, int] | None = None) -> str:
     """``scrypt$n$r$p$<salt b64>$<hash b64>``: everything needed to verify it, and nothing to reverse it."""
+    c = cost or SCRYPT_COST
     salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, dklen=32, **_SCRYPT)
+    digest = _scrypt(password, salt, c["n"], c["r"], c["p"], 32)
     b64 = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
-    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${b64(salt)}${b64(digest)}"
+    return f"scrypt${c['n']}${c['r']}${c['p']}${b64(salt)}${b64(digest)}"
+
+
+def hash_cost(stored: str) -> dict[str, int] | None:
+    """The ``n``, ``r``, ``p`` a stored hash was made with, None when it is not a well-formed scrypt hash."""
+    parts = stored.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt":
+        return None
+    try:
+        return {"n": int(parts[1]), "r": int(parts[2]), "p": int(parts[3])}
+    except ValueError:
+        return None
+
+
+def needs_rehash(stored: str) -> bool:
+    """True when a stored hash is cheaper than today's cost in any parameter (then it is replaced at login)."""
+    cost = hash_cost(stored)
+    return cost is not None and any(cost[k] < SCRYPT_COST[k] for k in ("n", "r", "p"))
 
 
 def verify_password(password: str, stored: str) -> bool:
     """True when ``password`` hashes to ``stored`` (constant-time comparison); False for any malformed hash."""
+    cost = hash_cost(stored)
+    if cost is None:
+        return False
     try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        want = base64.b64decode(digest)
-        got = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n), r=int(r),
-                             p=int(p), dklen=len(want), maxmem=64 * 1024 * 1024)
-    except (ValueError, TypeError):
+        _scheme, _n, _r, _p, salt, digest = stored.split("$")
+        want = base64.b64decode(digest, validate=True)
+        got = _scrypt(password, base64.b64decode(salt, validate=True), cost["n"], cost["r"], cost["p"], len(want))
+    except (ValueError, TypeError, MemoryError):
         return False
     return hmac.compare_digest(got, want)
+
+
+_DUMMY_HASHES: dict[tuple[int, int, int], str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash at today's cost for a password nobody has: an unknown user costs the same time as a known one."""
+    key = (SCRYPT_COST["n"], SCRYPT_COST["r"], SCRYPT_COST["p"])
+    if key not in _DUMMY_HASHES:
+        _DUMMY_HASHES[key] = hash_password(secrets.token_hex(16))
+    return _DUMMY_HASHES[key]
 
 
 # --- the users file -----------------------------------------------------------------------------
@@ -148,9 +195,26 @@ def authenticate(users: dict[str, User], username: str, password: str) -> Viewer
     """The viewer for a correct username and password, else None (same answer for unknown user or bad password)."""
     user = users.get(username.strip())
     if user is None:
-        verify_password(password, hash_password("timing"))  # spend the same time either way
+        verify_password(password, _dummy_hash())  # spend the same time either way
         return None
     return user.viewer() if verify_password(password, user.password_hash) else None
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``, readable by its owner only: the temporary file is created 0600 by
+    ``os.open`` (never world-readable, whatever the umask) and renamed over the old one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, USERS_FILE_MODE)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_users(path: Path, users: list[dict], *, mask_person_names: bool = False) -> None:
@@ -161,11 +225,20 @@ def write_users(path: Path, users: list[dict], *, mask_person_names: bool = Fals
         if u.get("dept_id"):
             entry["dept_id"] = u["dept_id"]
         table[u["username"]] = entry
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("# sgs 看板用户（密码只存 scrypt 哈希）。格式见 docs/dashboard.md。\n"
-                   + tomli_w.dumps({"privacy": {"mask_person_names": mask_person_names}, "users": table}), "utf-8")
-    os.replace(tmp, path)
+    write_private(path, "# sgs 看板用户（密码只存 scrypt 哈希）。格式见 docs/dashboard.md。\n"
+                  + tomli_w.dumps({"privacy": {"mask_person_names": mask_person_names}, "users": table}))
+
+
+def rehash_user(path: Path, user: User, password: str) -> bool:
+    """Replace ``user``'s cheaper hash in the users file by one at today's cost (called right after a
+    successful login, when the password is known). Only that hash's text changes, so comments and layout
+    the operators wrote stay; the file is rewritten 0600. False when the file no longer holds that hash
+    (edited meanwhile, or another session upgraded it first)."""
+    text = path.read_text("utf-8")
+    if text.count(user.password_hash) != 1:
+        return False
+    write_private(path, text.replace(user.password_hash, hash_password(password)))
+    return True
 
 
 def demo_users(departments: list[tuple[str, str]]) -> list[dict]:

@@ -15,7 +15,9 @@ Why this shape:
 * Big tables are never scanned for a page: rankings come from ``scores``/``county_scores``/``deductions``,
   findings are paged in SQL (ORDER BY … LIMIT/OFFSET) and joined to their records only for the page.
 * Pages call these functions and never write SQL. Every value taken from records or findings comes back
-  masked (``core.privacy``); natural persons' names too when the users file asks for it.
+  masked (``core.privacy``); natural persons' names too when the users file asks for it. So do the URLs and
+  error texts of crawls, findings and archived pages (a detail page named after its subject's ID number): the
+  archive keeps the real URL, the screen shows it masked.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from metrics import results
 from core import standard, store
 from metrics.checks import INDICATORS
 from core.periods import PeriodError, parse_period
-from core.privacy import mask_person_name, mask_text, mask_whole
+from core.privacy import holds_personal, mask_person_name, mask_text, mask_whole
 from metrics.scoring import load_scheme
 from core.settings import resolve_paths
 
@@ -269,11 +271,11 @@ def unverified(snapshot: str, viewer: Viewer, period: str, dept_id: str | None =
         con.close()
     df = df.merge(records, how="left", on=["kind", "record_key"])
     df["n"] = range(offset + 1, offset + len(df) + 1)
-    for col in ("wsh", "reason", "jdrq"):
+    for col in ("wsh", "what", "reason", "jdrq"):
         df[col] = df[col].map(mask_text)
     df["xdr_mc"] = [_name(v, lb, mask_names) for v, lb in zip(df["xdr_mc"], df["xdr_lb"])]
-    df["url"] = df["url"].map(_web_url)
-    return df
+    df["url"] = df["url"].map(_shown_url)
+    return df.drop(columns=["rec_url"])  # the record's own URL, unmasked, is not shown here
 
 
 # --- findings: the remediation list and the assessor's list --------------------------------------
@@ -353,7 +355,9 @@ def findings(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None 
     for col in ("value", "message", "wsh"):
         df[col] = df[col].map(mask_text)
     df["xdr_mc"] = [_name(v, lb, mask_names) for v, lb in zip(df["xdr_mc"], df["xdr_lb"])]
-    df["url"] = df["page_url"].map(_web_url)
+    df["url_personal"] = df["page_url"].map(holds_personal)  # shown masked: no longer a working link
+    df["url"] = df["page_url"].map(_shown_url)
+    df = df.drop(columns=["page_url", "rec_url"])
     df["field_name"] = [field_name(k, c) for k, c in zip(df["kind"], df["field"])]
     df["rule_name"] = df["rule_id"].map(lambda r: RULE_NAMES.get(r, r))
     df["status_name"] = df["status"].map(lambda s: workbench.STATUSES.get(s, s))
@@ -404,6 +408,18 @@ def _name(value: Any, category: Any, mask_names: bool) -> Any:
 def _web_url(url: Any) -> str | None:
     """Only http(s) addresses become links: a page's URL is crawled input and must not carry a script."""
     return url if isinstance(url, str) and url.lower().startswith(("http://", "https://")) else None
+
+
+def _shown_url(url: Any) -> str | None:
+    """A page's URL as shown: an http(s) address, ID and mobile numbers in it masked."""
+    return mask_text(_web_url(url))
+
+
+def _masked(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """The crawl's texts (URLs, error messages) with ID and mobile numbers masked, for display."""
+    for col in columns:
+        df[col] = df[col].map(mask_text)
+    return df
 
 
 field_name = standard.field_name  # one definition, shared with the reports
@@ -496,6 +512,8 @@ def fetch_row(snapshot: str, viewer: Viewer, fetch_id: str) -> dict[str, Any] | 
         {"fetch": fetch_id, "scope": viewer.scope},
     )
     rows = _records(df)
+    if rows:
+        rows[0]["url"] = mask_text(rows[0]["url"])  # shown with the archived page; the archive keeps it whole
     return rows[0] if rows else None
 
 
@@ -533,7 +551,7 @@ def subject_records(snapshot: str, viewer: Viewer, text: str, limit: int = 500, 
                 {"text": text, "scope": viewer.scope, "limit": limit})
     df["wsh"] = df["wsh"].map(mask_text)
     df["xdr_mc"] = [_name(v, lb, mask_names) for v, lb in zip(df["xdr_mc"], df["xdr_lb"])]
-    df["url"] = df["url"].map(_web_url)
+    df["url"] = df["url"].map(_shown_url)
     return df
 
 
@@ -576,11 +594,12 @@ _FETCHED = """
 @st.cache_data(**_CACHE)
 def source_status(snapshot: str, viewer: Viewer) -> pd.DataFrame:
     """Each source's last crawl: from ``source_runs`` when the crawler wrote them, else from its fetches
-    (the fallback scans the fetches index, so it runs only for a snapshot without any source runs)."""
+    (the fallback scans the fetches index, so it runs only for a snapshot without any source runs); the
+    entry URL and the error message masked."""
     has_runs = bool(_frame(snapshot, "SELECT EXISTS (SELECT 1 FROM source_runs) AS x")["x"].iloc[0])
     fetched = "SELECT NULL::VARCHAR AS source_id, NULL::TIMESTAMP AS fetched_at, NULL::BIGINT AS pages, " \
               "NULL::BIGINT AS errors, NULL::VARCHAR AS message WHERE false" if has_runs else _FETCHED
-    return _frame(
+    return _masked(_frame(
         snapshot,
         f"""
         WITH last_run AS (
@@ -602,13 +621,13 @@ def source_status(snapshot: str, viewer: Viewer) -> pd.DataFrame:
         ORDER BY s.dept_id NULLS LAST, s.channel, s.kind
         """,
         {"scope": viewer.scope},
-    )
+    ), "start_url", "message")
 
 
 @st.cache_data(**_CACHE)
 def source_runs(snapshot: str, viewer: Viewer, source_id: str | None = None, limit: int = 200) -> pd.DataFrame:
-    """The crawl history of the viewer's sources, newest first."""
-    return _frame(
+    """The crawl history of the viewer's sources, newest first (error messages masked)."""
+    return _masked(_frame(
         snapshot,
         """
         SELECT r.started_at, r.source_id, r.status, r.pages, r.records, r.errors, r.message, r.crawl_id
@@ -617,13 +636,14 @@ def source_runs(snapshot: str, viewer: Viewer, source_id: str | None = None, lim
         ORDER BY r.started_at DESC LIMIT $limit
         """,
         {"source": source_id, "scope": viewer.scope, "limit": limit},
-    )
+    ), "message")
 
 
 @st.cache_data(**_CACHE)
 def availability(snapshot: str, viewer: Viewer, source_id: str | None = None, limit: int = 500) -> pd.DataFrame:
-    """Problems crawls found with the viewer's sources (unreachable, column missing, …), newest first."""
-    return _frame(
+    """Problems crawls found with the viewer's sources (unreachable, column missing, …), newest first; the
+    URL and the detail masked."""
+    return _masked(_frame(
         snapshot,
         """
         SELECT a.observed_at, a.source_id, coalesce(d.name, '信用网站') AS dept_name, a.problem, a.url, a.detail
@@ -632,7 +652,7 @@ def availability(snapshot: str, viewer: Viewer, source_id: str | None = None, li
         ORDER BY a.observed_at DESC LIMIT $limit
         """,
         {"source": source_id, "scope": viewer.scope, "limit": limit},
-    )
+    ), "url", "detail")
 
 
 # --- documents (reports/): built on the first download, cached per snapshot, period and day -------------

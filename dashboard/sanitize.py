@@ -5,7 +5,8 @@ remote stylesheets and images that would report our readers to a third party). A
 sanitiser to be right forever; text needs nothing. So the page is parsed with lxml (through BeautifulSoup's
 encoding detection), everything that is not content is dropped, table rows are kept on one line (a 双公示
 detail page is a label/value table), and the text is shown with Streamlit's text elements, which escape it.
-The page's source is offered the same way, as escaped text. Personal data is masked in both.
+The page's source is offered the same way, as escaped text. Personal data is masked in both, inside the
+links' URLs too (``core.privacy.mask_text``).
 """
 from __future__ import annotations
 

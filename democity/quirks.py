@@ -12,6 +12,7 @@ import random
 from dataclasses import replace
 from datetime import date, timedelta
 
+from core.normalize import LATEST_DATE
 from democity.generate import (
     LAST_PUBLICATION,
     OLD_YEARS,
@@ -83,10 +84,14 @@ def _republished(r: DemoRecord, rid: str) -> DemoRecord:
 
 
 def _changed_on_site(rng: random.Random, dept: DemoDepartment, r: DemoRecord) -> DemoRecord:
-    """The validity extended on the site by a year; the portal keeps the value first pushed."""
+    """The validity extended on the site by a year; the portal keeps the value first pushed. A long-term
+    validity (2099-12-31, the latest plausible date) cannot be extended: the site gives it an end a year
+    earlier instead, still a change the portal does not show."""
     code = "XK_YXQZI" if r.kind == "xk" else "CF_YXQ"
     old = r.values[code]
     new = date.fromisoformat(old) + timedelta(days=365)
+    if new > LATEST_DATE:
+        new = date.fromisoformat(old) - timedelta(days=365)
     printed = _print_date(rng, new) if dept.behaviour.messy else new.isoformat()
     return replace(r, values={**r.values, code: new.isoformat()}, site={**r.site, code: printed},
                    portal_overrides={code: old})

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from crawlers.attachments import read_file
-from core.normalize import clean_text, normalise_date
+from core.normalize import EARLIEST_DATE, LATEST_DATE, clean_text, parse_date
 from core import standard
 from core.standard import normalise_label, synonym_map
 
@@ -43,6 +42,8 @@ HEADER_NAMES = {"wsh": "决定书文号", "xdr_mc": "行政相对人名称", "jd
 SIMPLE, ORDINARY = "简易程序", "普通程序"
 VALID, REVOKED = "有效", "撤销"
 HEADER_SEARCH_ROWS = 5  # title rows tolerated above the header
+# dates are read by the crawler's one parser (core.normalize.parse_date), plausibility included
+DATE_HINT = f"（应为 {EARLIEST_DATE} 至 {LATEST_DATE} 之间的日期，如 2026-03-05 或 2026年3月5日）"
 
 
 class LedgerError(ValueError):
@@ -113,14 +114,14 @@ def _row(path: Path, n: int, header: list[str], columns: dict[str, int], cell: d
 
     if not cell.get("wsh"):
         raise fail("wsh", "决定书文号为空")
-    jdrq = normalise_date(cell.get("jdrq"))
-    if not jdrq or not _is_date(jdrq):
-        raise fail("jdrq", f"“{cell.get('jdrq') or ''}”不是有效日期")
+    jdrq = parse_date(cell.get("jdrq") or "")
+    if not jdrq:
+        raise fail("jdrq", f"“{cell.get('jdrq') or ''}”不是有效日期{DATE_HINT}")
     revoked_on = None
     if cell.get("revoked_on"):
-        revoked_on = normalise_date(cell["revoked_on"])
-        if not revoked_on or not _is_date(revoked_on):
-            raise fail("revoked_on", f"“{cell['revoked_on']}”不是有效日期")
+        revoked_on = parse_date(cell["revoked_on"])
+        if not revoked_on:
+            raise fail("revoked_on", f"“{cell['revoked_on']}”不是有效日期{DATE_HINT}")
     status = _status(cell.get("status"), revoked_on)
     if status is None:
         raise fail("status", f"“{cell['status']}”不是可识别的状态（有效、已撤销）")
@@ -129,14 +130,6 @@ def _row(path: Path, n: int, header: list[str], columns: dict[str, int], cell: d
         raise fail("procedure", f"“{cell['procedure']}”不是可识别的程序（简易程序、普通程序）")
     return {"row_no": n, "wsh": cell["wsh"], "xdr_mc": cell.get("xdr_mc"), "jdrq": jdrq, "item": cell.get("item"),
             "procedure": procedure, "status": status, "revoked_on": revoked_on}
-
-
-def _is_date(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-        return True
-    except ValueError:
-        return False
 
 
 def _status(text: str | None, revoked_on: str | None) -> str | None:

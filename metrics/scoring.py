@@ -25,7 +25,7 @@ import duckdb
 
 from core import codes, standard
 from metrics.checks import INDICATORS, Check, Context, Rule, all_checks, all_rules
-from metrics.checks._sql import lit, stated_date
+from metrics.checks._sql import as_date, lit, stated_date
 from metrics.checks._sql import register_macros as register_mask_macros
 from core.periods import Period, parse_period
 from metrics.scheme import HOWS, Scheme, SchemeError, load_scheme
@@ -60,7 +60,7 @@ def assessed_table(kind: str) -> str:
 def helper_columns(kind: str, alias: str) -> str:
     """The helper columns every rule may use (Context's docstring): ``_jdrq``, ``_fbrq``, ``_stated``, ``_seen``."""
     jdrq = standard.load(kind).prefixed("JDRQ")
-    return (f"TRY_CAST({alias}.{jdrq} AS DATE) AS _jdrq, TRY_CAST({alias}.FBRQ AS DATE) AS _fbrq, "
+    return (f"{as_date(f'{alias}.{jdrq}')} AS _jdrq, {as_date(f'{alias}.FBRQ')} AS _fbrq, "
             f"{stated_date(alias)} AS _stated, CAST({alias}.first_seen AS DATE) AS _seen")
 
 
@@ -83,7 +83,7 @@ def stage_assessed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
             SELECT r.*, {helper_columns(kind, 'r')}
             FROM {kind}_records r
             WHERE r.channel = 'site'
-              AND coalesce(TRY_CAST(r.{jdrq} AS DATE), CAST(r.first_seen AS DATE))
+              AND coalesce({as_date(f'r.{jdrq}')}, CAST(r.first_seen AS DATE))
                   BETWEEN DATE '{period.start.isoformat()}' AND DATE '{period.end.isoformat()}'""")
         total += con.execute(f"SELECT count(*) FROM {assessed_table(kind)} "
                              "WHERE dept_id IN (SELECT dept_id FROM departments)").fetchall()[0][0]

@@ -3,30 +3,25 @@
 sheet per department with its own findings. Frozen header row, filters, column widths;
 scores and counts are written as numbers.
 
-Written with XlsxWriter in ``constant_memory`` mode (rows are streamed to disk as they are written), so a
-province's hundred thousand findings cost seconds and little memory. Every string cell goes through
-``core.privacy.mask_text`` (``_cell``): no ID or mobile number can reach the sheet unmasked.
+Written through the project's one spreadsheet writer (``reports.sheets.Book``): XlsxWriter in
+``constant_memory`` mode (rows are streamed to disk as they are written), so a province's hundred thousand
+findings cost seconds and little memory; every text a text cell (never a formula, link or number guessed from
+it) and masked with ``core.privacy.mask_text``: no ID or mobile number can reach the sheet unmasked.
 """
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import xlsxwriter
-
 from metrics.checks import INDICATORS
-from core.privacy import mask_text
 from metrics import results
-from metrics.results import is_missing
 from metrics.scheme import Scheme
 from core.standard import field_name
 from reports.data import PeriodData
+from reports.sheets import Book, Column
 
-# (header, width, format): format "score" two decimals, "int" integer, "time" date and time, None text
-Column = tuple[str, float, str | None]
 RANKING: list[Column] = [("排名", 6, "int"), ("部门编号", 12, None), ("部门", 28, None), ("县区", 12, None),
                          ("记录数", 9, "int"), *((n, 9, "score") for n in INDICATORS.values()),
                          ("总分", 9, "score"), ("等级", 8, None), ("县区内排名", 10, "int"),
@@ -48,68 +43,6 @@ UNVERIFIED: list[Column] = [("部门编号", 12, None), ("部门", 28, None), ("
                             ("未能核验的事项", 22, None), ("规则", 18, None), ("原因", 70, None), ("页面", 40, None),
                             ("存档时间", 17, "time"), ("存档编号", 20, None)]
 KINDS = {"xk": "许可", "cf": "处罚"}
-_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
-
-
-def _cell(value: Any) -> Any:
-    """Numbers stay numbers; missing values become empty cells; strings are masked."""
-    if is_missing(value):  # None, NaN, NaT, NA
-        return None
-    if isinstance(value, str):
-        return mask_text(value)
-    if hasattr(value, "item") and not isinstance(value, datetime):  # numpy scalars → int/float
-        return value.item()
-    return value
-
-
-class _Book:
-    def __init__(self, target: Path | BinaryIO):
-        options = {"strings_to_numbers": False, "strings_to_urls": False, "remove_timezone": True}
-        if isinstance(target, Path):
-            self.wb = xlsxwriter.Workbook(str(target), {**options, "constant_memory": True})
-        else:  # bytes for a download: a city's workbook, built in memory
-            self.wb = xlsxwriter.Workbook(target, {**options, "in_memory": True})
-        self.head = self.wb.add_format({"bold": True, "bg_color": "#D9D9D9", "border": 1, "text_wrap": True,
-                                        "valign": "vcenter"})
-        self.formats = {"score": self.wb.add_format({"num_format": "0.00"}), "int": self.wb.add_format({"num_format": "0"}),
-                        "time": self.wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}), None: None}
-        self.names: set[str] = set()
-
-    def sheet(self, name: str, columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> int:
-        """One sheet: header, frozen first row, filter over the data, widths; returns the rows written."""
-        ws = self.wb.add_worksheet(self._unique(name))
-        for i, (_, width, fmt) in enumerate(columns):
-            ws.set_column(i, i, width, self.formats[fmt])
-        ws.write_row(0, 0, [c[0] for c in columns], self.head)
-        ws.freeze_panes(1, 0)
-        formats = [self.formats[c[2]] for c in columns]
-        scores = [c[2] == "score" for c in columns]
-        n = 0
-        for n, values in enumerate(rows, 1):
-            for i, value in enumerate(values):
-                v = _cell(value)
-                if v is None:
-                    continue
-                if isinstance(v, str):  # the typed writers skip write()'s type dispatch: most cells are text
-                    ws.write_string(n, i, v)
-                elif isinstance(v, datetime):
-                    ws.write_datetime(n, i, v, formats[i])
-                else:
-                    ws.write_number(n, i, round(v, 2) if scores[i] else v, formats[i])  # no float noise
-        ws.autofilter(0, 0, max(n, 1), len(columns) - 1)
-        return n
-
-    def _unique(self, name: str) -> str:
-        base = _SHEET_BAD.sub("_", name).strip("'")[:31] or "sheet"
-        candidate, k = base, 1
-        while candidate.lower() in self.names:
-            k += 1
-            candidate = f"{base[:31 - len(str(k)) - 1]}_{k}"
-        self.names.add(candidate.lower())
-        return candidate
-
-    def close(self) -> None:
-        self.wb.close()
 
 
 def _finding_rows(data: PeriodData, dept_id: str) -> Iterable[list[Any]]:
@@ -137,7 +70,7 @@ def _indicator_rows(data: PeriodData, scheme: Scheme) -> Iterable[list[Any]]:
 
 def write(data: PeriodData, scheme: Scheme, report_date: date, due: date, target: Path | BinaryIO) -> None:
     """Write the workbook to ``target``: a file (streamed, the caller renames it into place) or a buffer."""
-    book = _Book(target)
+    book = Book(target)
     book.wb.set_properties({"title": f"{data.title_period}双公示评估工作簿", "author": scheme.office,
                             "created": data.computed_at.replace(microsecond=0)})  # same data, same file metadata
     try:

@@ -48,12 +48,13 @@ def crawl(
     from core.cityconfig import ConfigError, load_city
 
     try:
-        city = load_city(config)
         today = date.fromisoformat(as_of) if as_of else date.today()
-    except ConfigError as exc:
-        _fail(str(exc), 2)
     except ValueError:
         _fail(f"--as-of 应为 YYYY-MM-DD 格式的日期，而不是 {as_of!r}", 2)
+    try:
+        city = load_city(config)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
     paths = resolve_paths(db)
     try:
         summary = run_crawl(city, paths, quiet=quiet, resume=not fresh, reextract=reextract, only=source or None)
@@ -61,7 +62,7 @@ def crawl(
         _fail(str(exc))
     except ValueError as exc:  # an unknown --source
         _fail(str(exc), 2)
-    for _url, message in summary.errors:
+    for message in summary.error_lines():  # masked: cron mails this
         typer.echo(f"  {message}", err=True)
     if not quiet and (note := summary.baseline_message()):  # once per column: it explains every 未能核验
         typer.echo(note)
@@ -102,7 +103,7 @@ def _daily_scores(paths: Paths, today: date, quiet: bool) -> None:
             if not quiet:
                 typer.echo(f"{label}：已为 {len(rows)} 个部门评分。", err=True)
         store.publish(con, paths)
-    except CalendarError as exc:
+    except (CalendarError, store.StoreError) as exc:
         _fail(str(exc))
     finally:
         con.close()
@@ -146,7 +147,7 @@ def _score(paths: Paths, period_texts: list[str], scheme: Path | None, calendars
         results = [score_period(con, p, scheme_path=scheme, calendar=calendar) for p in periods]
         store.publish(con, paths)
         return results
-    except (ScoringError, CalendarError, FileNotFoundError, ValueError) as exc:
+    except (ScoringError, CalendarError, FileNotFoundError, ValueError, store.StoreError) as exc:
         _fail(str(exc))
     finally:
         con.close()
@@ -182,6 +183,7 @@ def explain(
     from core import store
     from metrics.explain import ExplainError, format_text
     from metrics.explain import explain as explain_score
+    from core.privacy import mask_text
     from core.periods import PeriodError, parse_period
 
     try:
@@ -198,7 +200,8 @@ def explain(
         _fail(str(exc))
     finally:
         con.close()
-    typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str) if as_json else format_text(result))
+    text = json.dumps(result, ensure_ascii=False, indent=2, default=str) if as_json else format_text(result)
+    typer.echo(mask_text(text))  # page URLs may name a subject's ID or mobile number
 
 
 @app.command()
@@ -283,7 +286,10 @@ def ledger_import(
     paths = resolve_paths(db)
     if not paths.db.exists():
         _fail(f"数据库 {paths.db} 不存在：请先运行 sgs crawl（或 sgs demo）。")
-    con = store.connect(paths)
+    try:
+        con = store.connect(paths)
+    except store.StoreError as exc:  # locked by a crawl or a score: the same message and code as theirs
+        _fail(str(exc))
     try:
         result = import_ledger(con, file, dept, kind)
     except LedgerError as exc:
@@ -310,6 +316,8 @@ def _run_dashboard(paths: Paths, port: int, *, users: Path | None = None, open_d
         env["SGS_USERS"] = str(users.expanduser().resolve())
     if open_demo:
         env["SGS_OPEN_DEMO"] = "1"
+    # streamlit_server.py wraps streamlit_app.py with dashboard.server's guard (download links die with
+    # their session; no /_stcore/metrics).
     cmd = [sys.executable, "-m", "streamlit", "run", _dashboard_script(),
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.runOnSave", "false",
@@ -329,10 +337,11 @@ def _run_dashboard(paths: Paths, port: int, *, users: Path | None = None, open_d
 
 
 def _dashboard_script() -> str:
-    """``streamlit_app.py``: the checkout's, or the installed top-level module (beside ``dashboard/``)."""
-    spec = importlib.util.find_spec("streamlit_app")
+    """``streamlit_server.py`` (which serves ``streamlit_app.py`` beside it): the checkout's, or the installed
+    top-level modules (beside ``dashboard/``)."""
+    spec = importlib.util.find_spec("streamlit_server")
     if spec is None or spec.origin is None:
-        _fail("找不到看板入口 streamlit_app.py：请在源码目录运行，或重新安装 sgs（pipx install .）。")
+        _fail("找不到看板入口 streamlit_server.py：请在源码目录运行，或重新安装 sgs（pipx install .）。")
     return spec.origin
 
 
@@ -347,7 +356,7 @@ def demo(
     """启动示范城市、抓取、评分，并打开看板：无需联网，无需配置。"""
     from democity import QUARTERS, DemoServer, build, write_city
     from democity.staged import run_staged_crawls
-    from core.cityconfig import load_city
+    from core.cityconfig import ConfigError, load_city
 
     paths = resolve_paths(db or WORK_DIR / "demo" / "sgs.duckdb")
     _reset_demo_dir(paths)
@@ -357,7 +366,11 @@ def demo(
         config = write_city(city, server.base_url, paths.root)
         _write_demo_users(paths, [(d.id, d.name) for d in city.departments])
         typer.echo("按监测日程回放抓取（5 月起每周抓取信用网站，每两个月抓取全市网站）：")
-        summary = run_staged_crawls(load_city(config), server, paths, say=lambda line: typer.echo(f"  {line}"))
+        try:
+            demo_city = load_city(config)
+        except ConfigError as exc:  # the demo writes its own file: a problem here is a bug, still a message
+            _fail(str(exc), 2)
+        summary = run_staged_crawls(demo_city, server, paths, say=lambda line: typer.echo(f"  {line}"))
         if summary.failed_sources:
             _fail(f"示范城市抓取失败：{', '.join(summary.failed_sources)}")
         _load_demo_ledgers(paths)

@@ -14,6 +14,19 @@ from core.settings import Paths, resolve_paths
 QUARTERS = tuple(q.label for q in DEMO_QUARTERS)  # the demo city's decisions span these
 
 
+@pytest.fixture(scope="session", autouse=True)
+def test_scrypt_cost():
+    """Users files written by the tests hash at scrypt N=2^14 (~50 ms) instead of OWASP's N=2^17 (0.3–2 s on a
+    busy CI core), through ``dashboard.auth.SCRYPT_COST``, which only code can change (no environment variable
+    or file). tests/test_login_guard.py tests the production cost and the rehash to it."""
+    from dashboard import auth
+
+    saved = dict(auth.SCRYPT_COST)
+    auth.SCRYPT_COST.update(n=2 ** 14)
+    yield
+    auth.SCRYPT_COST.update(saved)
+
+
 @dataclass
 class DemoRun:
     paths: Paths

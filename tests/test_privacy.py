@@ -36,6 +36,8 @@ def test_mask_text() -> None:
     "当事人张三，身份证号140402199003151234，电话13912345678。",
     "11010519491231002X", "140402199003151234", "统一社会信用代码91140400MA0K5X3E6X", "0355-1234567",
     "编号 123456789012345678901", None, "",
+    "13912345678,13812345678", "140402199003151234/140402199003151235",  # side by side: one boundary shared
+    "http://x.gov.cn/cf/140402199003151234.html?tel=13912345678", "sfz%3D140402199003151234",
 ])
 def test_sql_masking_agrees_with_python(text) -> None:
     from core.privacy import mask_whole, register_macros

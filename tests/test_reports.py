@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from conftest import QUARTERS
 from core import store
 from metrics.checks import INDICATORS
-from reports import build, notice, workbook
+from reports import build, notice, sheets, workbook
 from reports.data import ReportError, load
 from sgs.cli import app
 from core.settings import resolve_paths
@@ -286,7 +286,7 @@ def test_remediation_days_come_from_the_scheme(tmp_path) -> None:
 
 
 def test_sheet_names_are_valid_and_unique() -> None:
-    book = workbook._Book.__new__(workbook._Book)
+    book = sheets.Book.__new__(sheets.Book)
     book.names = set()
     names = [book._unique(n) for n in ["市场监督管理局[东城]", "x" * 40, "x" * 40, "Sheet"]]
     assert names[0] == "市场监督管理局_东城_" and len(set(n.lower() for n in names)) == 4

@@ -18,12 +18,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOORS: dict[str, int] = {"core": 0, "crawlers": 1, "metrics": 2, "reports": 3, "democity": 3, "dashboard": 4,
-                          "sgs": 5, "streamlit_app": 5}
+                          "sgs": 5, "streamlit_app": 5,
+                          "streamlit_server": 5}
 MAX_LINES = 400
 
 
 def _modules() -> dict[str, Path]:
-    found = {"streamlit_app": ROOT / "streamlit_app.py"}
+    found = {name: ROOT / f"{name}.py" for name in ("streamlit_app", "streamlit_server")}
     for package in FLOORS:
         for path in sorted((ROOT / package).rglob("*.py")) if (ROOT / package).is_dir() else ():
             found[".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")] = path
@@ -58,7 +59,7 @@ def graph_text() -> str:
     lines = []
     for package in sorted(FLOORS, key=lambda p: (FLOORS[p], p)):
         targets = sorted({b for a, b in edges if a == package}, key=lambda p: (FLOORS[p], p))
-        lines.append(f"{FLOORS[package]}  {package:<14} → {', '.join(targets) if targets else '(nothing of the project)'}")
+        lines.append(f"{FLOORS[package]}  {package:<16} → {', '.join(targets) if targets else '(nothing of the project)'}")
     return "\n".join(lines)
 
 

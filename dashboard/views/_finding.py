@@ -1,11 +1,11 @@
 """What 部门自查 and 问题清单 share: the findings table, the pager, the Excel file, and one finding in
-detail — the record's fields with the failing one marked, the page URL, the archived copy as fetched (as
+detail — the record's fields with the failing one marked, the page URL (masked like every value: a URL
+naming its subject's ID or mobile number is shown masked and offered as no link), the archived copy as fetched (as
 text: nothing from a crawled page runs or loads here) and, when the finding cites one, a second archived page
 (an earlier crawl's list page that did not list the record yet), and for assessors the reveal of one masked value,
 written to the access log before it is shown."""
 from __future__ import annotations
 
-from io import BytesIO
 from typing import Any
 
 import pandas as pd
@@ -16,6 +16,7 @@ from dashboard.sanitize import page_source, page_text
 from dashboard.views._common import mask_names, viewer
 
 HIGHLIGHT = "background-color: #ffe0e0; font-weight: bold"
+PERSONAL_URL_NOTE = "原页面地址含身份证号或手机号，已脱敏显示，不能直接打开；请以下方的存档页面为准。"
 MARK = "◀ 问题字段"
 MAX_TEXT = 20_000  # characters of an archived page shown (a detail page is a few thousand)
 
@@ -64,23 +65,20 @@ def pager(total: int, key: str) -> int:
 
 
 def excel(table: pd.DataFrame, sheet: str) -> bytes:
-    """The list as an .xlsx file (openpyxl), masked exactly as on screen."""
-    out = BytesIO()
-    data = table.copy()
-    for col in data.columns:  # Excel has no time zones; keep the timestamp as shown
-        if pd.api.types.is_datetime64_any_dtype(data[col]):
-            data[col] = data[col].dt.strftime("%Y-%m-%d %H:%M")
-    with pd.ExcelWriter(out, engine="openpyxl") as writer:
-        data.to_excel(writer, sheet_name=sheet, index=False)
-    return out.getvalue()
+    """The list as an .xlsx file through the project's one spreadsheet writer (``reports.sheets``): crawled and
+    imported text stays text (never a formula or link), masked exactly as on screen; 序号 a number and the
+    fetch time a date as shown (Excel has no time zones: the wall-clock time is kept)."""
+    from reports import sheets  # XlsxWriter loads only when a file is asked for
+
+    return sheets.xlsx_bytes(table, sheet)
 
 
 def choose(df: pd.DataFrame, key: str) -> dict[str, Any] | None:
     """Pick one finding of the shown page to look at in detail."""
     if df.empty:
         return None
-    labels = {r.finding_id: f"{int(r.n)}. {r.wsh or r.dept_name} · {r.rule_name}" + (f" · {r.field}" if r.field else "")
-              for r in df.itertuples()}
+    labels = {r.finding_id: f"{int(r.n)}. {r.wsh if isinstance(r.wsh, str) else r.dept_name} · {r.rule_name}"
+              + (f" · {r.field}" if isinstance(r.field, str) else "") for r in df.itertuples()}
     picked = st.selectbox("查看问题详情", list(labels), format_func=labels.get, key=key)
     return next(r for r in queries._records(df) if r["finding_id"] == picked)
 
@@ -89,8 +87,11 @@ def detail(snapshot: str, finding: dict[str, Any]) -> None:
     """The finding's record (failing field marked), the page URL and the archived page as text."""
     st.markdown(f"**{finding['rule_name']}**（{queries.INDICATORS.get(finding['indicator'], finding['indicator'])}）")
     st.text(finding["message"] or "")
-    if finding.get("url"):
-        st.link_button("打开原页面（外部网站）", finding["url"])
+    if finding.get("url"):  # masked (core.privacy): a URL naming its subject's ID opens nothing real
+        if finding.get("url_personal"):
+            st.caption(PERSONAL_URL_NOTE)
+        else:
+            st.link_button("打开原页面（外部网站）", finding["url"])
         st.code(finding["url"], language=None)  # crawled text: never through markdown
     if finding.get("record_key"):
         record(snapshot, finding)

@@ -1,6 +1,7 @@
 """采集状态: each source's last crawl (when, pages, records, errors, status), its crawl history and the
 availability problems crawls found (unreachable, column missing, dead links, …). A department user sees its
-own sources."""
+own sources. URLs and error messages come masked from ``queries`` (a page named after its subject's ID number
+shows as ``…/110101********1234.html``)."""
 from __future__ import annotations
 
 import streamlit as st

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 import duckdb
 
+from core.normalize import EARLIEST_DATE, LATEST_DATE
 from core import privacy, standard
 
 # Finding values and messages never carry an unmasked ID or mobile number: personal fields are masked
@@ -148,11 +149,20 @@ def day(d) -> str:
     return f"DATE '{d.isoformat()}'"
 
 
+def as_date(expr: str) -> str:
+    """A stored value as a DATE when it is a plausible date, else NULL: the SQL side of the one decision in
+    ``core.normalize.plausible_date``. DuckDB's cast alone takes ``0001-01-01``, ``9999-12-31`` and
+    two-digit years (``26-1-5`` is the year 26), which the normaliser keeps as text for date_invalid to name;
+    every rule reads record dates through this, so such a value is never a date to one rule and not another."""
+    cast = f"TRY_CAST({expr} AS DATE)"
+    return f"(CASE WHEN {cast} BETWEEN {day(EARLIEST_DATE)} AND {day(LATEST_DATE)} THEN {cast} END)"
+
+
 def decided_in_period(ctx, alias: str = "r") -> str:
     """SQL true when a stored record's decision date (first-seen day when not a date) is in ``ctx.period``:
     the same membership the assessed site records have (metrics.scoring.stage_assessed)."""
     jdrq = ctx.std.prefixed("JDRQ")
-    return (f"coalesce(TRY_CAST({alias}.{jdrq} AS DATE), CAST({alias}.first_seen AS DATE)) "
+    return (f"coalesce({as_date(f'{alias}.{jdrq}')}, CAST({alias}.first_seen AS DATE)) "
             f"BETWEEN {day(ctx.period.start)} AND {day(ctx.period.end)}")
 
 
@@ -160,8 +170,8 @@ def stated_date(alias: str) -> str:
     """The publication date a stored record's page states (``FBRQ``) as a DATE, when it is credible: a real
     date not after the day sgs first saw the record (a page cannot have been published after we saw it).
     NULL otherwise — then only sightings can say when it was published (``sightings``)."""
-    return (f"CASE WHEN TRY_CAST({alias}.FBRQ AS DATE) <= CAST({alias}.first_seen AS DATE) "
-            f"THEN TRY_CAST({alias}.FBRQ AS DATE) END")
+    fbrq = as_date(f"{alias}.FBRQ")
+    return f"CASE WHEN {fbrq} <= CAST({alias}.first_seen AS DATE) THEN {fbrq} END"
 
 
 def portal_records(ctx, attributed: bool = True) -> str:
@@ -169,7 +179,7 @@ def portal_records(ctx, attributed: bool = True) -> str:
     unless ``attributed`` is false (rules that match by 文书号 alone, like portal_missing)."""
     jdrq = ctx.std.prefixed("JDRQ")
     only = " AND p.dept_id IS NOT NULL" if attributed else ""
-    return (f"(SELECT p.*, TRY_CAST(p.{jdrq} AS DATE) AS _jdrq, {stated_date('p')} AS _stated "
+    return (f"(SELECT p.*, {as_date(f'p.{jdrq}')} AS _jdrq, {stated_date('p')} AS _stated "
             f"FROM {ctx.records_table} p WHERE p.channel = 'portal'{only})")
 
 

@@ -1,12 +1,16 @@
-"""日期格式错误: a date field (in the registry, or the page's 发布日期 ``FBRQ``) is not a real date.
+"""日期格式错误: a date field (in the registry, or the page's 发布日期 ``FBRQ``) is not a plausible date.
 
-The crawler stores ISO dates when it can parse them and keeps the raw text otherwise, so a value that does
-not cast to DATE is exactly what the page printed: ``2026-02-30``, ``待定``, a truncated date.
+The crawler (and ``sgs validate``) stores ISO dates when it can parse them and keeps the raw text otherwise,
+so a value that is not a date is exactly what the page printed: ``2026-02-30``, ``待定``, a truncated date,
+and dates outside the plausible range (``core.normalize.plausible_date``): ``0001-01-01``, ``9999-12-31``
+written for 长期, a two-digit year (``26-1-5``), an ISO week date (``2026-W05-1``). The range is judged by
+``_sql.as_date``, the SQL side of that one decision, so the rules that read dates agree with this one.
 """
 from __future__ import annotations
 
 from metrics.checks import Context, Rule
-from metrics.checks._sql import finding, label, lit, present, quoted, registry_fields, shown, union_all
+from core.normalize import EARLIEST_DATE, LATEST_DATE
+from metrics.checks._sql import as_date, finding, label, lit, present, quoted, registry_fields, shown, union_all
 
 RULE = Rule(
     id="date_invalid",
@@ -17,12 +21,13 @@ RULE = Rule(
 )
 
 
-HOW = "不是有效日期（日期应写作 2025-02-14，也可写 2025年2月14日、2025/2/14、20250214）"
+HOW = (f"不是有效日期（日期应写作 2025-02-14，也可写 2025年2月14日、2025/2/14、20250214，"
+       f"在 {EARLIEST_DATE} 至 {LATEST_DATE} 之间；长期有效写 {LATEST_DATE}）")
 
 
 def findings_sql(ctx: Context) -> str | None:
     return union_all(
         finding(ctx.source, f.code, shown(f, f.code), f"{lit(label(f))} || {quoted(f, f.code)} || {lit(HOW)}",
-                f"{present(f.code)} AND TRY_CAST({f.code} AS DATE) IS NULL")
+                f"{present(f.code)} AND {as_date(f.code)} IS NULL")
         for f in registry_fields(ctx.std, with_page_fields=True) if f.type == "date"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from core import standard
 from metrics.checks import Context, Rule
-from metrics.checks._sql import finding, label, lit, union_all
+from metrics.checks._sql import as_date, finding, label, lit, union_all
 
 RULE = Rule(
     id="date_order",
@@ -29,7 +29,7 @@ def _validity(ctx: Context) -> str | None:
     start, end = ctx.get(ctx.std.prefixed("YXQZ")), ctx.get(ctx.std.prefixed("YXQZI"))
     if start is None or end is None:
         return None
-    a, b = f"TRY_CAST({start.code} AS DATE)", f"TRY_CAST({end.code} AS DATE)"
+    a, b = as_date(start.code), as_date(end.code)
     message = (f"{lit(label(start) + '为')} || CAST({a} AS VARCHAR) || {lit('，晚于' + label(end))} "
                f"|| CAST({b} AS VARCHAR)")
     return finding(ctx.source, end.code, end.code, message, f"{a} > {b}")
@@ -41,7 +41,7 @@ def _penalty_validity(ctx: Context) -> str | None:
     if yxq is None:
         return None
     jdrq = ctx.std.get(ctx.std.prefixed("JDRQ"))
-    end = f"TRY_CAST({yxq.code} AS DATE)"
+    end = as_date(yxq.code)
     message = (f"{lit(label(yxq) + '为')} || CAST({end} AS VARCHAR) || {lit('，早于' + label(jdrq))} "
                f"|| CAST(_jdrq AS VARCHAR)")
     return finding(ctx.source, yxq.code, yxq.code, message, f"{end} < _jdrq")

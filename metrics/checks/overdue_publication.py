@@ -19,7 +19,7 @@ from __future__ import annotations
 from core import standard
 from metrics.checks import Context, Rule
 from metrics.checks._policy import SEVERITIES, load_policy
-from metrics.checks._sql import day, department_rows, enum_has_any, simple_procedure, stated_date
+from metrics.checks._sql import as_date, day, department_rows, enum_has_any, simple_procedure, stated_date
 
 RULE = Rule(
     id="overdue_publication",
@@ -45,17 +45,17 @@ def department_sql(ctx: Context) -> str | None:
     # records whose period cannot have ended (decided less than the shortest period before the period's end,
     # no earlier 公示截止期) or not seen in the period are dropped before any severity is worked out
     source = f"""(SELECT *, least(_jdrq + to_months(CAST({policy.months_sql('_jdrq', '_severity')} AS INTEGER)),
-                             coalesce(TRY_CAST(CF_GSJZQ AS DATE), DATE '9999-12-31')) AS _ends
-        FROM (SELECT r.*, TRY_CAST(r.CF_JDRQ AS DATE) AS _jdrq, {severity} AS _severity,
+                             coalesce({as_date('CF_GSJZQ')}, DATE '9999-12-31')) AS _ends
+        FROM (SELECT r.*, {as_date('r.CF_JDRQ')} AS _jdrq, {severity} AS _severity,
                      coalesce({stated_date('r')}, s.site_stated, CAST(r.first_seen AS DATE)) AS _pub
               FROM cf_records r LEFT JOIN (
                   SELECT dept_id, CF_WSH, min({stated_date('x')}) AS site_stated FROM cf_records x
                   WHERE channel = 'site' AND CF_WSH IS NOT NULL GROUP BY ALL) s
                   ON r.channel = 'portal' AND s.dept_id = r.dept_id AND s.CF_WSH = r.CF_WSH
-              WHERE r.dept_id IS NOT NULL AND TRY_CAST(r.CF_JDRQ AS DATE) IS NOT NULL
+              WHERE r.dept_id IS NOT NULL AND {as_date('r.CF_JDRQ')} IS NOT NULL
                    AND CAST(r.last_seen AS DATE) >= {start}
-                   AND (TRY_CAST(r.CF_JDRQ AS DATE) + to_months({policy.shortest_months()}) < {end}
-                        OR TRY_CAST(r.CF_GSJZQ AS DATE) < {end}))) t"""
+                   AND ({as_date('r.CF_JDRQ')} + to_months({policy.shortest_months()}) < {end}
+                        OR {as_date('r.CF_GSJZQ')} < {end}))) t"""
     names = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SEVERITIES.items())
     message = (f"'处罚决定日期' || CAST(t._jdrq AS VARCHAR) || '（' || CASE t._severity {names} END "
                f"|| '），公示期至' || CAST(CAST(t._ends AS DATE) AS VARCHAR) || '止，' "
