@@ -55,6 +55,9 @@ def named_tables(body: bytes, fmt: str, content_type: str | None = None) -> list
     bounded.check_size(body)
     if fmt == "csv":
         return _parse(body, fmt, content_type)
+    if fmt in ("xlsx", "xls"):  # loaded once here, so each worker inherits the library instead of loading it
+        import python_calamine  # noqa: F401
+        import xlrd  # noqa: F401
     return bounded.isolated(_parse, body, fmt, content_type)
 
 
@@ -127,13 +130,18 @@ def _csv_rows(text: str, dialect: type[csv.Dialect] | csv.Dialect = csv.excel) -
     cell limit) is refused with its line rather than a traceback: it is almost always a quote left open
     that swallowed the rest of the file."""
     reader = csv.reader(io.StringIO(text), dialect)
+    rows: Table = []
+    start = 1  # the line the row being read starts on: where an open quote is
     try:
-        return list(reader)
+        for row in reader:
+            rows.append(row)
+            start = reader.line_num + 1
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
-            raise ValueError(f"第 {reader.line_num} 行附近有一个单元格超过 {csv.field_size_limit():,} 个字符"
+            raise ValueError(f"第 {start} 行有一个单元格超过 {csv.field_size_limit():,} 个字符"
                              "（常见原因：引号未闭合，其后内容都被读进了同一个单元格），请检查该行的引号") from None
-        raise ValueError(f"第 {reader.line_num} 行不是有效的 CSV：{exc}") from None
+        raise ValueError(f"第 {start} 行不是有效的 CSV：{exc}") from None
+    return rows
 
 
 def _cell(value: object) -> str:

@@ -41,7 +41,7 @@ MAX_CELLS = 1_000_000  # cells holding something, per workbook
 MAX_AREA = 2_000_000  # rows × columns of a sheet from A1 to its last cell holding something
 MAX_CELL_CHARS = 32_767  # one cell or shared string (Excel's own limit per cell)
 MAX_SHARED_STRINGS = 1_000_000
-WORKER_MEMORY = 2 << 30  # the parsing worker's address space
+WORKER_MEMORY = 2 << 30  # address space the parsing worker may add to what it inherits
 WORKER_SECONDS = 60  # the parsing worker's CPU and wall time
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -218,7 +218,8 @@ def isolated(parse: Callable[..., T], *args: object) -> T:
         code = 0
         try:
             os.close(read_fd)
-            resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
+            limit = _address_space() + WORKER_MEMORY  # on top of what the fork inherits (DuckDB reserves much)
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             resource.setrlimit(resource.RLIMIT_CPU, (WORKER_SECONDS, WORKER_SECONDS + 1))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             try:
@@ -238,6 +239,15 @@ def isolated(parse: Callable[..., T], *args: object) -> T:
             os._exit(code)
     os.close(write_fd)
     return _collect(pid, read_fd)
+
+
+def _address_space() -> int:
+    """This process's virtual size in bytes (Linux ``/proc``; 0 elsewhere, where the limit is then absolute)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _collect(pid: int, read_fd: int) -> T:

@@ -437,7 +437,7 @@ class _Run:
             try:
                 tables = attachments.tables(result.body, fmt, result.content_type)
             except ValueError as exc:  # over a limit or damaged (crawlers.bounded): this file only
-                self._problem(source, "bad_attachment", link, got.fetch_id, f"附件过大或损坏：{exc}", batch)
+                self._problem(source, "bad_attachment", link, got.fetch_id, f"{fmt.upper()} 附件：{exc}", batch)
                 self._error(source, link, f"附件 {link} 无法读取：{exc}")
                 return _Detail(link, status="failed")
             labels = self.labels[source.id]

@@ -30,4 +30,4 @@ def findings_sql(ctx: Context) -> None:
 
 
 def department_sql(ctx: Context) -> str | None:
-    return availability_sql(ctx, "bad_attachment", "公示附件过大或损坏，无法读取")
+    return availability_sql(ctx, "bad_attachment", "附件过大或损坏")
