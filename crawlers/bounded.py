@@ -21,6 +21,7 @@ hurts the monitor.
 """
 from __future__ import annotations
 
+import faulthandler
 import os
 import pickle
 import resource
@@ -222,6 +223,9 @@ def isolated(parse: Callable[..., T], *args: object) -> T:
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             resource.setrlimit(resource.RLIMIT_CPU, (WORKER_SECONDS, WORKER_SECONDS + 1))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            devnull = os.open(os.devnull, os.O_WRONLY)  # a native abort's own report is no user's message:
+            os.dup2(devnull, 2)  # the parent says what happened, in Chinese
+            faulthandler.disable()  # (it writes to a descriptor of its own)
             try:
                 out = ("ok", parse(*args))
             except ValueError as exc:
