@@ -48,6 +48,7 @@ WORKER_SECONDS = 60  # the parsing worker's CPU and wall time
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _READ = 1 << 16
+_BOOK_PART = 16 << 20  # the workbook's list of sheets and its relationships: a few KB in real files
 _SAFE = {"resolve_entities": False, "no_network": True, "huge_tree": False}
 T = TypeVar("T")
 
@@ -55,15 +56,14 @@ T = TypeVar("T")
 class _Counted:
     """A zip member read in bounded steps, the decompressed bytes counted against what is left of the limit."""
 
-    def __init__(self, raw: IO[bytes], name: str, budget: list[int]) -> None:
-        self.raw, self.name, self.budget = raw, name, budget
+    def __init__(self, raw: IO[bytes], name: str, budget: list[int], limit: int = MAX_UNCOMPRESSED) -> None:
+        self.raw, self.name, self.budget, self.limit = raw, name, budget, limit
 
     def read(self, n: int = _READ) -> bytes:
         data = self.raw.read(min(n if n and n > 0 else _READ, _READ))
         self.budget[0] -= len(data)
         if self.budget[0] < 0:
-            raise ValueError(f"压缩包成员 {self.name} 解压后超出上限（全部成员合计 {MAX_UNCOMPRESSED >> 20} MB），"
-                             "疑似压缩炸弹")
+            raise ValueError(f"压缩包成员 {self.name} 解压后超出上限 {self.limit >> 20} MB，疑似压缩炸弹")
         return data
 
 
@@ -87,11 +87,10 @@ def open_zip(z: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     return members
 
 
-def read_member(z: zipfile.ZipFile, name: str, budget: list[int] | None = None) -> bytes:
-    """One member's bytes, decompressed in bounded steps (``budget``: bytes left of ``MAX_UNCOMPRESSED``)."""
-    budget = budget if budget is not None else [MAX_UNCOMPRESSED]
+def read_member(z: zipfile.ZipFile, name: str, limit: int = MAX_UNCOMPRESSED) -> bytes:
+    """One member's bytes, decompressed in bounded steps and refused past ``limit``."""
     with z.open(name) as raw:
-        reader, parts = _Counted(raw, name, budget), []
+        reader, parts = _Counted(raw, name, [limit], limit), []
         while data := reader.read():
             parts.append(data)
     return b"".join(parts)
@@ -99,12 +98,13 @@ def read_member(z: zipfile.ZipFile, name: str, budget: list[int] | None = None) 
 
 def check_xlsx(z: zipfile.ZipFile) -> None:
     """Every member of a workbook within the limits, every sheet's used area, cells and cell length too."""
+    members = open_zip(z)
     names = _sheet_names(z)
     budget, cells = [MAX_UNCOMPRESSED], [0]
-    for m in open_zip(z):
+    for m in members:
         if m.filename.startswith("xl/worksheets/") and m.filename.endswith(".xml"):
             _scan_sheet(z, m.filename, names.get(m.filename, m.filename), budget, cells)
-        elif m.filename == "xl/sharedStrings.xml":
+        elif m.filename.lower() == "xl/sharedstrings.xml":
             _scan_strings(z, m.filename, budget)
         else:
             with z.open(m) as raw:  # styles, drawings…: only counted, a lying header cannot hide a bomb
@@ -116,8 +116,8 @@ def check_xlsx(z: zipfile.ZipFile) -> None:
 def _sheet_names(z: zipfile.ZipFile) -> dict[str, str]:
     """Sheet member path → the sheet's name in the workbook, so a refusal names the sheet people see."""
     try:
-        book = etree.fromstring(read_member(z, "xl/workbook.xml"), etree.XMLParser(**_SAFE))
-        rels = etree.fromstring(read_member(z, "xl/_rels/workbook.xml.rels"), etree.XMLParser(**_SAFE))
+        book = etree.fromstring(read_member(z, "xl/workbook.xml", _BOOK_PART), etree.XMLParser(**_SAFE))
+        rels = etree.fromstring(read_member(z, "xl/_rels/workbook.xml.rels", _BOOK_PART), etree.XMLParser(**_SAFE))
     except (KeyError, etree.XMLSyntaxError):
         return {}  # calamine will say what is wrong
     targets = {r.get("Id"): r.get("Target", "") for r in rels}
@@ -160,9 +160,9 @@ def _scan_sheet(z: zipfile.ZipFile, member: str, name: str, budget: list[int], c
             if len(el):  # a cell holding a value, a formula or an inline string (calamine counts even empty ones)
                 cells[0] += 1
                 max_row, max_col = max(max_row, row), max(max_col, col)
-                longest = max((len(t.text or "") for t in el.iter(f"{_MAIN}v", f"{_MAIN}t")), default=0)
-                if longest > MAX_CELL_CHARS:
-                    raise ValueError(f"工作表“{name}”的单元格 {ref or row} 有 {longest} 个字符，超过上限 {MAX_CELL_CHARS}")
+                size = sum(len(t.text or "") for t in el.iter(f"{_MAIN}v", f"{_MAIN}t"))  # rich text: all runs
+                if size > MAX_CELL_CHARS:
+                    raise ValueError(f"工作表“{name}”的单元格 {ref or row} 有 {size} 个字符，超过上限 {MAX_CELL_CHARS}")
                 if cells[0] > MAX_CELLS:
                     raise ValueError(f"工作簿的单元格超过上限 {MAX_CELLS:,} 个（读到工作表“{name}”第 {row} 行）")
                 if max_row * max_col > MAX_AREA:
@@ -227,7 +227,7 @@ def isolated(parse: Callable[..., T], *args: object) -> T:
             os.dup2(devnull, 2)  # the parent says what happened, in Chinese
             faulthandler.disable()  # (it writes to a descriptor of its own)
             try:
-                out = ("ok", parse(*args))
+                out: tuple[str, object] = ("ok", parse(*args))
             except ValueError as exc:
                 out = ("error", str(exc))
             except MemoryError:
@@ -242,7 +242,7 @@ def isolated(parse: Callable[..., T], *args: object) -> T:
         finally:
             os._exit(code)
     os.close(write_fd)
-    return _collect(pid, read_fd)
+    return _collect(pid, read_fd)  # type: ignore[return-value]  # what ``parse`` returned, unpickled
 
 
 def _address_space() -> int:
@@ -254,7 +254,7 @@ def _address_space() -> int:
         return 0
 
 
-def _collect(pid: int, read_fd: int) -> T:
+def _collect(pid: int, read_fd: int) -> object:
     """The child's answer, read until it closes the pipe or its wall time is up (then it is killed)."""
     deadline, parts = time.monotonic() + WORKER_SECONDS, []
     try:

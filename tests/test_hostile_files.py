@@ -25,7 +25,7 @@ import pytest
 from crawlers import attachments, bounded
 from democity.hostile import one_cell_xlsx, sheet_xml, workbook_parts
 from sgs.settings import REPO_ROOT
-from test_crawl_http import site  # noqa: F401  (the fixture site on 127.0.0.1)
+from test_crawl_http import site  # noqa: F401  (the fixture site on 127.0.0.1, used by name)
 
 MiB = 1 << 20
 MEMORY_BOUND_MB = 600  # peak RSS of a command or crawl reading the hostile files (unbounded readers: 4–900 000 MB)
