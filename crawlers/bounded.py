@@ -22,8 +22,10 @@ hurts the monitor.
 from __future__ import annotations
 
 import faulthandler
+import functools
 import os
 import pickle
+import re
 import resource
 import select
 import signal
@@ -48,6 +50,9 @@ WORKER_SECONDS = 60  # the parsing worker's CPU and wall time
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _READ = 1 << 16
+_TEXT_LENGTH = etree.XPath("string-length(string(.))")  # a row's text, all cells together
+_VALUED = etree.XPath("m:c[*]", namespaces={"m": _MAIN[1:-1]})  # a value, formula or inline string
+_REF = re.compile(r"(?<!\S)([A-Za-z]{1,3})0*(\d{1,7})(?!\S)")  # a whole reference, B12
 _BOOK_PART = 16 << 20  # the workbook's list of sheets and its relationships: a few KB in real files
 _SAFE = {"resolve_entities": False, "no_network": True, "huge_tree": False}
 T = TypeVar("T")
@@ -129,6 +134,7 @@ def _sheet_names(z: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def _column(ref: str) -> int:
     """``XFD1048576`` → 16384 (1-based column of a cell reference)."""
     n = 0
@@ -140,35 +146,69 @@ def _column(ref: str) -> int:
 
 
 def _scan_sheet(z: zipfile.ZipFile, member: str, name: str, budget: list[int], cells: list[int]) -> None:
-    """Stream one sheet: rows × columns up to its last cell holding something (calamine's dense rectangle),
-    the workbook's cell count and the longest value, refused as soon as a limit is passed."""
-    max_row = max_col = row = col = 0
+    """Stream one sheet a row at a time: rows × columns up to its last cell holding something (calamine's
+    dense rectangle; every cell's own reference counts, as calamine places cells by it), the workbook's cell
+    count and the longest value, refused as soon as a limit is passed. Per row, not per cell, in Python:
+    a sheet of a million cells is scanned in about a second."""
+    max_row = max_col = row = 0
     with z.open(member) as raw:
-        for event, el in etree.iterparse(_Counted(raw, f"{name}（{member}）", budget), events=("start", "end"),
-                                         tag=(f"{_MAIN}c", f"{_MAIN}row"), **_SAFE):
-            if el.tag == f"{_MAIN}row":
-                if event == "start":
-                    row, col = _number(el.get("r")) or row + 1, 0
-                else:
-                    _drop(el)
-                continue
-            if event == "start":
-                continue
-            ref = el.get("r") or ""
-            row = _number("".join(ch for ch in ref if ch.isdigit())) or row
-            col = _column(ref) if ref else col + 1  # a cell without a reference follows its left neighbour
-            if len(el):  # a cell holding a value, a formula or an inline string (calamine counts even empty ones)
-                cells[0] += 1
-                max_row, max_col = max(max_row, row), max(max_col, col)
-                size = sum(len(t.text or "") for t in el.iter(f"{_MAIN}v", f"{_MAIN}t"))  # rich text: all runs
-                if size > MAX_CELL_CHARS:
-                    raise ValueError(f"工作表“{name}”的单元格 {ref or row} 有 {size} 个字符，超过上限 {MAX_CELL_CHARS}")
+        for _, el in etree.iterparse(_Counted(raw, f"{name}（{member}）", budget), events=("end",),
+                                     tag=f"{_MAIN}row", **_SAFE):
+            row = _number(el.get("r")) or row + 1
+            valued = _VALUED(el)
+            if valued:
+                cells[0] += len(valued)
+                last_row, last_col = _extent(el, valued, row)
+                max_row, max_col = max(max_row, last_row), max(max_col, last_col)
+                if _TEXT_LENGTH(el) > MAX_CELL_CHARS:  # only then cell by cell
+                    _check_lengths(valued, name, row)
                 if cells[0] > MAX_CELLS:
                     raise ValueError(f"工作簿的单元格超过上限 {MAX_CELLS:,} 个（读到工作表“{name}”第 {row} 行）")
                 if max_row * max_col > MAX_AREA:
-                    raise ValueError(f"工作表“{name}”的数据区域 {max_row:,} 行 × {max_col:,} 列（到单元格 {ref or row}）"
-                                     f"超过上限 {MAX_AREA:,} 个单元格")
+                    raise ValueError(f"工作表“{name}”的数据区域 {max_row:,} 行 × {max_col:,} 列（从 A1 到 "
+                                     f"{_letters(max_col)}{max_row}）超过上限 {MAX_AREA:,} 个单元格")
             _drop(el)
+
+
+def _extent(row_el: etree._Element, valued: list, row: int) -> tuple[int, int]:
+    """The furthest row and column among a row's cells holding something, from their references (a cell
+    without one follows its left neighbour, so then the whole row is walked)."""
+    refs = [c.get("r") for c in valued]
+    if None in refs:
+        last, col = 0, 0
+        for c in row_el.iterchildren(f"{_MAIN}c"):
+            ref = c.get("r")
+            col = _column(ref) if ref else col + 1
+            if len(c):
+                last = max(last, col)
+        refs = [ref for ref in refs if ref]
+    else:
+        last = 0
+    pairs = _REF.findall(" ".join(refs))
+    if len(pairs) != len(refs):
+        raise ValueError(f"第 {row} 行有无效的单元格引用（应如 B12）")
+    rows = {digits for _, digits in pairs}
+    last_row = max([row, *map(int, rows)])
+    last_col = max([last, *map(_column, {letters for letters, _ in pairs})])
+    return last_row, last_col
+
+
+def _letters(col: int) -> str:
+    """16384 → ``XFD`` (a column's letters)."""
+    out = ""
+    while col > 0:
+        col, rest = divmod(col - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
+def _check_lengths(valued: list, name: str, row: int) -> None:
+    """Each cell's text (all runs of a rich-text cell) within ``MAX_CELL_CHARS``."""
+    for c in valued:
+        size = sum(len(t.text or "") for t in c.iter(f"{_MAIN}v", f"{_MAIN}t"))
+        if size > MAX_CELL_CHARS:
+            raise ValueError(f"工作表“{name}”的单元格 {c.get('r') or f'第 {row} 行'} 有 {size} 个字符，"
+                             f"超过上限 {MAX_CELL_CHARS}")
 
 
 def _number(text: str | None) -> int:

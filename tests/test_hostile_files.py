@@ -141,8 +141,21 @@ def test_hostile_workbooks_are_refused_with_the_limit(name):
 
 
 def test_far_cell_names_the_sheet_and_the_cell():
-    with pytest.raises(ValueError, match="工作表“附件”.*XFD1048576.*2,000,000"):
+    with pytest.raises(ValueError, match="工作表“附件”的数据区域 1,048,576 行 × 16,384 列（从 A1 到 XFD1048576）超过上限 2,000,000"):
         attachments.tables(one_cell_xlsx("XFD1048576"), "xlsx")
+
+
+def test_a_far_cell_hidden_inside_a_row_is_found():
+    """calamine places a cell by its own reference, whatever row it is written in."""
+    xml = sheet_xml('<row r="1"><c r="A1"><v>1</v></c><c r="XFD1048576"><v>2</v></c><c r="C1"><v>3</v></c></row>')
+    with pytest.raises(ValueError, match="从 A1 到 XFD1048576"):
+        attachments.tables(_workbook({"表": xml}), "xlsx")
+
+
+def test_cells_without_references_follow_their_left_neighbour():
+    xml = sheet_xml('<row><c r="Z1"><v>1</v></c><c><v>2</v></c></row><row><c><v>3</v></c></row>')
+    [table] = attachments.tables(_workbook({"表": xml}), "xlsx")
+    assert len(table) == 2 and len(table[0]) == 27 and table[0][25:] == ["1", "2"] and table[1][0] == "3"
 
 
 def test_a_declared_dimension_is_not_believed():
