@@ -149,7 +149,7 @@ def _scan_sheet(z: zipfile.ZipFile, member: str, name: str, budget: list[int], c
     """Stream one sheet a row at a time: rows × columns up to its last cell holding something (calamine's
     dense rectangle; every cell's own reference counts, as calamine places cells by it), the workbook's cell
     count and the longest value, refused as soon as a limit is passed. Per row, not per cell, in Python:
-    a sheet of a million cells is scanned in about a second."""
+    about twice lxml's bare parse of the sheet, a few times calamine's own read (measured on 100 000 cells)."""
     max_row = max_col = row = 0
     with z.open(member) as raw:
         for _, el in etree.iterparse(_Counted(raw, f"{name}（{member}）", budget), events=("end",),
