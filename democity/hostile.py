@@ -54,9 +54,15 @@ def one_cell_xlsx(ref: str = "XFD1048576", text: str = "行政许可信息") -> 
     row = "".join(ch for ch in ref if ch.isdigit())
     cells = f'<row r="{row}"><c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c></row>'
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:  # dated members: the same bytes every time
         for name, xml in workbook_parts({"附件": "xl/worksheets/sheet1.xml"}).items():
-            z.writestr(name, xml)
-        z.writestr("xl/worksheets/sheet1.xml", sheet_xml(cells))
-        z.writestr("docProps/padding.bin", bytes(range(256)) * 16, compress_type=zipfile.ZIP_STORED)
+            z.writestr(_member(name), xml)
+        z.writestr(_member("xl/worksheets/sheet1.xml"), sheet_xml(cells))
+        z.writestr(_member("docProps/padding.bin", zipfile.ZIP_STORED), bytes(range(256)) * 16)
     return out.getvalue()
+
+
+def _member(name: str, compress_type: int = zipfile.ZIP_DEFLATED) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=(2026, 6, 1, 0, 0, 0))
+    info.compress_type = compress_type
+    return info
