@@ -2,9 +2,9 @@
 ``availability``): a spreadsheet or document over a reading limit (crawlers.bounded: size, compression ratio,
 used area, cells, one cell) or that cannot be read at all.
 
-The public cannot open such a file either, or it is not what a 双公示 file is (a 5 KB workbook whose one cell
-sits at the sheet's last row and column; a file expanding to gigabytes), so its records are not published
-in a usable form. A department-level finding per file, with the ``fetch_id`` of the archived file as
+Such a file is damaged or far from what a 双公示 file is (a 5 KB workbook whose one cell sits at the sheet's
+last row and column; a file expanding to gigabytes; limits far above a monthly file's size), so what it
+publishes cannot be read or checked. A department-level finding per file, with the ``fetch_id`` of the archived file as
 evidence. Passes when the crawls that judge the period (those run in it, else the first one after it)
 recorded no such problem for the department and kind; with no crawl to judge the period, nothing is
 claimed. The records the file held are unknown, so the list rows linking to it are marked ``failed`` and
