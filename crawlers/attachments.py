@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from crawlers import bounded
 from crawlers.extract import decode
 
 FORMATS = ("xlsx", "xls", "csv", "docx")
@@ -46,7 +47,21 @@ def tables(body: bytes, fmt: str, content_type: str | None = None) -> list[Table
 
 def named_tables(body: bytes, fmt: str, content_type: str | None = None) -> list[tuple[str | None, Table]]:
     """Every table with its name (a workbook's sheet names; None for a CSV's or a document's tables), so a
-    problem can name the sheet it is on; ``ValueError`` if unreadable."""
+    problem can name the sheet it is on; ``ValueError`` if unreadable or over a limit (crawlers.bounded).
+
+    A workbook or document is read in a forked worker with memory and time limits (``bounded.isolated``):
+    its parsers are native code, and a file that kills one costs that file, not the caller. A CSV is read
+    here: Python's csv module is bounded by the file's size and the field limit."""
+    bounded.check_size(body)
+    if fmt == "csv":
+        return _parse(body, fmt, content_type)
+    if fmt in ("xlsx", "xls"):  # loaded once here, so each worker inherits the library instead of loading it
+        import python_calamine  # noqa: F401
+        import xlrd  # noqa: F401
+    return bounded.isolated(_parse, body, fmt, content_type)
+
+
+def _parse(body: bytes, fmt: str, content_type: str | None) -> list[tuple[str | None, Table]]:
     try:
         return _READERS[fmt](body, content_type)
     except ValueError:
@@ -78,6 +93,10 @@ def read_sheets(path: Path) -> list[tuple[str | None, Table]]:
     fmt = {"xlsm": "xlsx"}.get(path.suffix.lower().lstrip("."), path.suffix.lower().lstrip("."))
     if fmt not in FORMATS or fmt == "docx":
         raise ValueError(f"文件 {path} 不是 CSV 或 XLSX/XLS 文件（扩展名 {path.suffix or '无'}）。")
+    try:
+        bounded.check_size(path.stat().st_size)
+    except ValueError as exc:
+        raise ValueError(f"文件 {path} 过大：{exc}，请拆分后再导入。") from None
     body = path.read_bytes()
     if fmt == "csv":
         return [(None, _local_csv(body, path))]
@@ -100,7 +119,29 @@ def _local_csv(body: bytes, path: Path) -> Table:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    return list(csv.reader(io.StringIO(text), dialect))
+    try:
+        return _csv_rows(text, dialect)
+    except ValueError as exc:
+        raise ValueError(f"文件 {path} {exc}") from None
+
+
+def _csv_rows(text: str, dialect: type[csv.Dialect] | csv.Dialect = csv.excel) -> Table:
+    """A CSV's rows; a field longer than the csv module's limit (131 072 characters, four times Excel's own
+    cell limit) is refused with its line rather than a traceback: it is almost always a quote left open
+    that swallowed the rest of the file."""
+    reader = csv.reader(io.StringIO(text), dialect)
+    rows: Table = []
+    start = 1  # the line the row being read starts on: where an open quote is
+    try:
+        for row in reader:
+            rows.append(row)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise ValueError(f"第 {start} 行有一个单元格超过 {csv.field_size_limit():,} 个字符"
+                             "（常见原因：引号未闭合，其后内容都被读进了同一个单元格），请检查该行的引号") from None
+        raise ValueError(f"第 {start} 行不是有效的 CSV：{exc}") from None
+    return rows
 
 
 def _cell(value: object) -> str:
@@ -120,6 +161,8 @@ def _xlsx(body: bytes, _ctype: str | None) -> list[tuple[str | None, Table]]:
     for a small monthly workbook, loading styles and themes the crawler never looks at; calamine ~0.1 ms."""
     from python_calamine import CalamineWorkbook
 
+    with zipfile.ZipFile(io.BytesIO(body)) as z:
+        bounded.check_xlsx(z)  # before calamine allocates a sheet's rectangle
     book = CalamineWorkbook.from_filelike(io.BytesIO(body))
     try:
         return [(name, [[_cell(v) for v in row]
@@ -130,26 +173,31 @@ def _xlsx(body: bytes, _ctype: str | None) -> list[tuple[str | None, Table]]:
 
 
 def _xls(body: bytes, _ctype: str | None) -> list[tuple[str | None, Table]]:
+    """Every sheet, loaded one at a time with ragged rows (xlrd pads nothing), its area checked before
+    a cell is read."""
     import xlrd
 
-    book = xlrd.open_workbook(file_contents=body)
+    book = xlrd.open_workbook(file_contents=body, on_demand=True, ragged_rows=True)
     out = []
-    for sheet in book.sheets():
+    for i, name in enumerate(book.sheet_names()):
+        sheet = book.sheet_by_index(i)
+        bounded.check_xls_sheet(name, sheet.nrows, sheet.ncols)
         rows = []
         for r in range(sheet.nrows):
             cells = []
-            for c in range(sheet.ncols):
+            for c in range(sheet.row_len(r)):
                 cell = sheet.cell(r, c)
                 value = (xlrd.xldate_as_datetime(cell.value, book.datemode) if cell.ctype == xlrd.XL_CELL_DATE
                          else cell.value)
                 cells.append(_cell(value))
-            rows.append(cells)
-        out.append((sheet.name, rows))
+            rows.append(cells + [""] * (sheet.ncols - len(cells)))
+        out.append((name, rows))
+        book.unload_sheet(i)
     return out
 
 
 def _csv(body: bytes, ctype: str | None) -> list[tuple[str | None, Table]]:
-    return [(None, list(csv.reader(io.StringIO(decode(body, ctype)))))]
+    return [(None, _csv_rows(decode(body, ctype)))]
 
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -160,7 +208,8 @@ def _docx(body: bytes, _ctype: str | None) -> list[tuple[str | None, Table]]:
     """Tables of ``word/document.xml`` read directly (python-docx spends ~40 ms a file loading styles
     the crawler never looks at); a cell's paragraphs are joined by newlines, as Word shows them."""
     with zipfile.ZipFile(io.BytesIO(body)) as z:
-        root = etree.fromstring(z.read("word/document.xml"), _SAFE_XML)
+        bounded.open_zip(z)
+        root = etree.fromstring(bounded.read_member(z, "word/document.xml"), _SAFE_XML)
     return [(None, [["\n".join("".join(t.text or "" for t in p.iter(f"{_W}t")) for p in tc.iter(f"{_W}p"))
                      for tc in tr.iterchildren(f"{_W}tc")]
                     for tr in tbl.iterchildren(f"{_W}tr")])

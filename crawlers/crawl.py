@@ -21,7 +21,8 @@ Last-Modified); an unchanged page is archived as a revisit record and read from 
 Availability (the ``availability`` table, problems the site has, reported rather than crashed on):
 ``unreachable`` (no answer to the column's first page), ``column_missing`` (404/410, or redirected to the
 home page), ``blocked`` (a captcha or anti-bot answer: reported once, never retried), ``dead_link`` (a
-detail link that 404s) and ``runaway_paging`` (the page limit hit, or a page repeating an earlier one).
+detail link that 404s), ``bad_attachment`` (a linked file over a reading limit or damaged, crawlers.bounded)
+and ``runaway_paging`` (the page limit hit, or a page repeating an earlier one).
 A site that answered clearly that a column is gone or blocked is a finding about the site, not a failed
 crawl; a source that could not be reached at all (perhaps our own network) is ``failed``.
 """
@@ -449,7 +450,8 @@ class _Run:
         if fmt is not None:
             try:
                 tables = attachments.tables(result.body, fmt, result.content_type)
-            except ValueError as exc:
+            except ValueError as exc:  # over a limit or damaged (crawlers.bounded): this file only
+                self._problem(source, "bad_attachment", link, got.fetch_id, f"{fmt.upper()} 附件：{exc}", batch)
                 self._error(source, link, f"附件 {link} 无法读取：{exc}")
                 return _Detail(link, status="failed")
             labels = self.labels[source.id]

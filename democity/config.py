@@ -38,7 +38,7 @@ def city_document(city: DemoCity, base_url: str) -> dict:
                      "start_url": home + column_path(d, kind), **_profile(d), "concurrency": CONCURRENCY}
                     for kind in d.kinds]
     for b in BROKEN:
-        if b.how != "dead":
+        if b.how not in ("dead", "bad"):  # those are links inside a department's own column
             sources.append({"id": broken_source_id(b), "channel": "site", "kind": b.kind, "dept": b.dept_id,
                             "start_url": f"{base}/d/{b.dept_id}/{b.path}", "paging": {"style": "none"},
                             "concurrency": CONCURRENCY})
@@ -80,13 +80,13 @@ def broken_source_id(b) -> str:
 def availability_truth(base_url: str) -> list[dict]:
     """The availability problems a crawl of the demo must report, one per ``shapes.BROKEN`` entry."""
     base = base_url.rstrip("/")
-    return [{"dept_id": b.dept_id, "source_id": f"{b.dept_id}-{b.kind}" if b.how == "dead" else broken_source_id(b),
+    return [{"dept_id": b.dept_id, "source_id": f"{b.dept_id}-{b.kind}" if b.how in ("dead", "bad") else broken_source_id(b),
              "problem": b.problem, "url": f"{base}/d/{b.dept_id}/{b.path}"} for b in BROKEN]
 
 
 # availability problem → the rule that turns it into a finding (metrics/checks)
 AVAILABILITY_RULE = {"unreachable": "site_unreachable", "column_missing": "column_missing",
-                     "dead_link": "dead_link", "blocked": "site_blocked"}
+                     "dead_link": "dead_link", "blocked": "site_blocked", "bad_attachment": "bad_attachment"}
 
 
 def ground_truth(city: DemoCity, base_url: str) -> dict:

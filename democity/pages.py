@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 from core import standard
 
 from democity.generate import PAGE_SIZE, DemoCity, DemoDepartment, DemoRecord
+from democity.hostile import one_cell_xlsx
 from democity.shapes import BROKEN, Shape, printed_labels, shape_of
 
 HTML = "text/html; charset=utf-8"
@@ -119,6 +120,8 @@ class Site:
             return Response(302, HTML, b"", (("Location", f"/d/{dept.id}/"),))
         if broken and broken.how == "captcha":
             return Response(200, HTML, CAPTCHA_PAGE.encode("utf-8"))
+        if broken and broken.how == "bad":
+            return Response(200, ATTACHMENT_TYPES["xlsx"], one_cell_xlsx())
         kind, _, page = rest.partition("/")
         if kind not in dept.kinds:
             return NOT_FOUND
@@ -221,6 +224,10 @@ class Site:
         items = "".join(f'<li><a href="files/{day}.{fmt}">{KIND_NAMES[kind]}信息公示（第{len(batches) - i}批）'
                         f'</a><span class="date">{recs[0].fbrq_text}</span></li>'
                         for i, (day, fmt, recs) in enumerate(batches))
+        bad = next((b for b in BROKEN if b.how == "bad" and b.dept_id == dept.id and b.kind == kind), None)
+        if bad:
+            items += (f'<li><a href="{bad.path.split("/", 1)[1]}">{KIND_NAMES[kind]}信息公示（补充）</a>'
+                      '<span class="date">2026-06-01</span></li>')
         title = f"{dept.name}{KIND_NAMES[kind]}信息公示"
         return _page(title, f'<h1>{escape(title)}</h1><p>附件下载：</p><ul class="files">{items}</ul>')
 

@@ -35,7 +35,7 @@ DEPARTMENT_RULES = ("catalogue_missing", "column_not_set", "column_stale", "ledg
 ALL_RULES = tuple(dict.fromkeys((*FIELD_RULES, LATE_RULE, PORTAL_RULE, *TRAIT_RULES, *DEPARTMENT_RULES)))
 # Rules the demo's ground truth does not carry here: the crawler's availability events (the lead wires
 # their ground truth from democity/config.py's ``availability`` key).
-AVAILABILITY_RULES = ("site_unreachable", "column_missing", "dead_link", "site_blocked")
+AVAILABILITY_RULES = ("site_unreachable", "column_missing", "dead_link", "site_blocked", "bad_attachment")
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,9 @@ def printed_labels(dept, kind: str) -> dict[str, str]:
 class Broken:
     """A deliberate availability problem of the default demo (records unaffected): ``how`` the site fails
     at ``path`` (under the department's home): ``gone`` (404), ``home`` (redirect to the home page),
-    ``captcha`` (an anti-bot wall) or ``dead`` (a row on the column's first list page links here: 404)."""
+    ``captcha`` (an anti-bot wall), ``dead`` (a row on the column's first list page links here: 404) or
+    ``bad`` (an attachment column lists a file here: a workbook whose one cell is at XFD1048576,
+    democity.hostile)."""
 
     dept_id: str
     kind: str
@@ -87,4 +89,5 @@ BROKEN: tuple[Broken, ...] = (
     Broken("sj-jt", "xk", "zwgk/xk/index.html", "home", "column_missing"),  # an old column, now → home page
     Broken("xs-yj", "cf", "cx/cf/list.html", "captcha", "blocked"),  # the bureau's query system
     Broken("nh-jt", "cf", "cf/detail/gone.html", "dead", "dead_link"),  # a withdrawn decision, link left
+    Broken("sj-zr", "xk", "xk/files/20260601.xlsx", "bad", "bad_attachment"),  # a hostile workbook, 5.5 KB
 )

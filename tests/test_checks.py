@@ -96,6 +96,7 @@ def test_rules_are_discovered_with_their_contract_ids():
                    # issue 4: the complete rule set
                    "portal_late", "column_stale", "catalogue_missing", "catalogue_unmatched", "column_not_set",
                    "ledger_unpublished", "site_unreachable", "column_missing", "dead_link", "site_blocked",
+                   "bad_attachment",  # issue 12: a file over a reading limit or damaged
                    "fine_implausible", "wsh_format", "duplicate_record", "agency_code_mismatch",
                    "portal_inconsistent", "overdue_publication", "portal_forbidden", "unmasked_personal",
                    "revoked_online"}

@@ -54,7 +54,8 @@ def test_availability_table_equals_ground_truth(demo_run):
     con.close()
     truth = {(a["dept_id"], a["source_id"], a["problem"], a["url"]) for a in demo_run.manifest["availability"]}
     assert {r[:4] for r in rows} == truth and len(rows) == len(truth) * len(full) and len(full) == len(FULL)
-    assert {a["problem"] for a in demo_run.manifest["availability"]} == {"column_missing", "blocked", "dead_link"}
+    assert {a["problem"] for a in demo_run.manifest["availability"]} == {"column_missing", "blocked", "dead_link",
+                                                                           "bad_attachment"}
     assert evidence == len(rows) and all(r[5] and r[6] in full for r in rows)  # each with its archived answer
     # the site's answers are findings, not a failed crawl
     assert demo_run.summary.failed_sources == [] and demo_run.summary.status == "done"
@@ -71,8 +72,9 @@ def test_source_runs_one_row_per_source(demo_run):
     for source_id, (status, pages, records, errors, message) in runs.items():
         if broken.get(source_id) in ("column_missing", "blocked"):
             assert (status, records, errors) == ("failed", 0, 1) and message
-        elif source_id in broken:  # dead link: the rest of the column was read
-            assert status == "degraded" and records > 0 and errors == 1 and "gone.html" in message
+        elif source_id in broken:  # a dead link or a bad attachment: the rest of the column was read
+            assert status == "degraded" and records > 0 and errors == 1
+            assert ("gone.html" if broken[source_id] == "dead_link" else "20260601.xlsx") in message
         else:
             assert status == "ok" and pages > 0 and errors == 0 and message is None, source_id
     site = {s: r[2] for s, r in runs.items() if not s.startswith("portal")}

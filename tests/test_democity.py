@@ -437,7 +437,7 @@ def test_city_toml_loads(city: DemoCity, server: DemoServer, tmp_path) -> None:
     loaded = load_city(path)
     assert loaded.name == "示范市" and len(loaded.departments) == len(city.departments)
     assert {s.channel for s in loaded.sources} == {"site", "portal"}
-    broken = [b for b in BROKEN if b.how != "dead"]  # extra sources pointing at the demo's broken columns
+    broken = [b for b in BROKEN if b.how not in ("dead", "bad")]  # extra sources pointing at the broken columns
     assert len(loaded.sources) == sum(len(d.kinds) for d in city.departments) + 2 + len(broken)
     assert all(s.concurrency == 4 for s in loaded.sources)
     assert loaded.hosts() == {server.base_url.removeprefix("http://")}

@@ -69,7 +69,8 @@ def test_catalogue_missing_and_column_not_set(con):
 
 
 @pytest.mark.parametrize("problem, rule_id", [("unreachable", "site_unreachable"), ("column_missing", "column_missing"),
-                                              ("dead_link", "dead_link"), ("blocked", "site_blocked")])
+                                              ("dead_link", "dead_link"), ("blocked", "site_blocked"),
+                                              ("bad_attachment", "bad_attachment")])
 def test_availability_problems(con, problem, rule_id):
     add(con, "cf", "1")
     column(con, "d1", "cf", "c-in-q2", datetime(2026, 6, 1))  # judges 2026Q2 only
@@ -82,6 +83,29 @@ def test_availability_problems(con, problem, rule_id):
                 "'u-other', NULL, '翻页不止', now())")
     score(con)
     assert dept_findings(con, rule_id) == {("d1", "cf", "URL", "u-q3", "fail-u-q3")}
+
+
+def test_bad_attachment_passes_fails_and_claims_nothing_unjudged(con):
+    """附件过大或损坏: a department whose judging crawl read every file passes (d2); one whose file was refused
+    fails, the archived file as evidence (d1). Unverifiable — no crawl in or after the period, only one
+    before it — claims nothing."""
+    add(con, "cf", "1")
+    add(con, "cf", "2", dept="d2")
+    column(con, "d1", "cf", "c-after", NOW)
+    column(con, "d2", "cf", "c-after", NOW)
+    con.execute("INSERT INTO availability VALUES (uuid(), 'c-after', 'd1-cf', 'd1', 'site', 'cf', 'bad_attachment', "
+                "'http://127.0.0.1/d1/cf/files/20260601.xlsx', 'file-1', 'XLSX 附件：工作表“附件”的数据区域…', now())")
+    score(con)
+    assert dept_findings(con, "bad_attachment") == {
+        ("d1", "cf", "URL", "http://127.0.0.1/d1/cf/files/20260601.xlsx", "file-1")}
+    message = con.execute("SELECT message FROM findings WHERE rule_id = 'bad_attachment'").fetchone()[0]
+    assert message.startswith("附件过大或损坏：XLSX 附件：工作表“附件”")
+    con.execute("DELETE FROM crawls WHERE crawl_id = 'c-after'")
+    column(con, "d1", "cf", "c-before", datetime(2026, 6, 1))  # judges 2026Q2, not 2026Q3
+    con.execute("INSERT INTO availability VALUES (uuid(), 'c-before', 'd1-cf', 'd1', 'site', 'cf', 'bad_attachment', "
+                "'http://127.0.0.1/d1/cf/files/x.xlsx', 'file-2', 'XLSX 附件：无法读取', now())")
+    score(con)
+    assert dept_findings(con, "bad_attachment") == set()
 
 
 def test_column_stale(con):

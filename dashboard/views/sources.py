@@ -11,7 +11,7 @@ from dashboard.views._common import require
 
 STATUS = {"ok": "正常", "degraded": "部分失败", "failed": "失败"}
 PROBLEMS = {"unreachable": "无法访问", "column_missing": "专栏缺失", "dead_link": "链接失效", "blocked": "访问被拦截",
-            "runaway_paging": "分页异常"}
+            "runaway_paging": "分页异常", "bad_attachment": "附件过大或损坏"}
 
 
 def main() -> None:
