@@ -24,7 +24,7 @@ import pytest
 
 from crawlers import attachments, bounded
 from democity.hostile import one_cell_xlsx, sheet_xml, workbook_parts
-from sgs.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 from test_crawl_http import site  # noqa: F401  (the fixture site on 127.0.0.1, used by name)
 
 MiB = 1 << 20
@@ -334,8 +334,8 @@ def test_sgs_validate_refuses_each_hostile_file(hostile_dir):
 
 
 def test_sgs_ledger_import_refuses_each_hostile_file(hostile_dir, tmp_path):
-    from metrics import store
-    from sgs.settings import Paths
+    from core import store
+    from core.settings import Paths
 
     paths = Paths(tmp_path / "sgs.duckdb")
     con = store.connect(paths)
@@ -378,7 +378,7 @@ def _crawl_child(city, db: str, out) -> None:
     import resource
 
     from crawlers import run_crawl
-    from sgs.settings import Paths
+    from core.settings import Paths
 
     pid = os.fork()
     if pid == 0:
@@ -405,11 +405,11 @@ def test_a_crawl_with_hostile_attachments_finishes_and_publishes(site, tmp_path)
 
     import duckdb
 
-    from metrics import store
-    from metrics.periods import parse_period
+    from core import store
+    from core.periods import parse_period
     from metrics.scoring import score_period
-    from sgs.cityconfig import City, Department, Source
-    from sgs.settings import Paths
+    from core.cityconfig import City, Department, Source
+    from core.settings import Paths
 
     header = ["行政处罚决定书文号", "行政相对人名称", "处罚决定日期"]
     good = {"mkt": [header, ["长市监罚〔2026〕1号", "甲公司", "2026-10-01"]],
