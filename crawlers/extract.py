@@ -40,6 +40,8 @@ from metrics.standard import normalise_label, synonym_map
 
 MIN_HEADER_CODES = 2
 _CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "utf8": "utf-8"}
+# Python codecs that are no page's charset: escapes, domain names, the codec that always fails
+_NOT_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined"})
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
@@ -118,9 +120,10 @@ def _charset_name(name: str | None) -> str | None:
         return None
     name = _CHARSET_ALIASES.get(name.strip().lower(), name.strip().lower())
     try:
-        return codecs.lookup(name).name
+        found = codecs.lookup(name).name
     except (LookupError, ValueError):  # ValueError: a name with a NUL in it
         return None
+    return None if found in _NOT_CHARSETS else found
 
 
 def parse(html: str | Html) -> Html:
