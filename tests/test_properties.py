@@ -675,6 +675,18 @@ def _valid_files() -> dict[str, bytes]:
 
 
 VALID = _valid_files()
+
+
+def _last_cell_xlsx() -> bytes:
+    """5.5 KB: one cell at XFD1048576, the sheet's last row and column (issue 12: a native abort unbounded,
+    a pyo3 PanicException under an address-space limit — neither is a ValueError)."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    book.add_worksheet().write(1048575, 16383, "x")
+    book.close()
+    return buf.getvalue()
 ZIP_SNIPPETS = [b"", b"<", b"\x00", b'<c r="ZZZ99"><v>1</v></c>', b'<c r="A0"/>', b'<dimension ref="A1:XFD1048576"/>',
                 b"<!DOCTYPE x [<!ENTITY a 'aaaa'>]>", b"&a;", b'<row r="0">', b"</sheetData>", b"<w:tbl><w:tr>",
                 "<si><t>长沙</t></si>".encode(), b'<c r="B2" t="s"><v>999999</v></c>', b'<c r="A1" t="e"><v>#N/A</v></c>']
@@ -727,7 +739,6 @@ ATTACHMENTS_XFAIL = pytest.mark.xfail(strict=False, reason=(
 READER = dict(deadline=None, max_examples=examples(120))  # each call crosses a process boundary; the child has a timeout
 
 
-@ATTACHMENTS_XFAIL
 @settings(**READER)
 @given(st.binary(max_size=300), st.sampled_from(["xlsx", "xls", "csv", "docx"]), content_types)
 def test_named_tables_on_arbitrary_bytes(reader, body: bytes, fmt: str, content_type: str | None) -> None:
@@ -737,6 +748,7 @@ def test_named_tables_on_arbitrary_bytes(reader, body: bytes, fmt: str, content_
 @ATTACHMENTS_XFAIL
 @settings(**READER)
 @given(mutated_files())
+@example(("xlsx", _last_cell_xlsx()))
 def test_named_tables_on_damaged_files(reader, fmt_body: tuple[str, bytes]) -> None:
     fmt, body = fmt_body
     _assert_tables_or_value_error(reader.call("named_tables", body, fmt, None), f"{fmt} {body!r}")
