@@ -19,7 +19,7 @@ RIC_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # 7, 9, 10, 5, 8, 4,
 RIC_CHECK = "10X98765432"
 USCC_PLACEHOLDER = "00000000000000000X"
 _USCC_SHAPE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
-_RIC_SHAPE = re.compile(r"\d{17}[\dX]")
+_RIC_SHAPE = re.compile(r"[0-9]{17}[0-9X]")  # ASCII digits, as in SQL: \d also matches "١٢٣"
 
 
 def uscc_check_char(first17: str) -> str:
@@ -58,7 +58,8 @@ def ric_check_char(first17: str) -> str:
 
 
 def ric_valid(code: str) -> bool:
-    """An 18-character resident ID number: shape, a real birth date, and the check character."""
+    """An 18-character resident ID number: shape, a real birth date (years 0001–9999, as Python's dates; the
+    SQL macro excludes DuckDB's year 0000 to agree), and the check character."""
     if not code or not _RIC_SHAPE.fullmatch(code):
         return False
     try:
@@ -86,7 +87,7 @@ CREATE OR REPLACE MACRO uscc_ok(c) AS
          ELSE CAST(11 - {_ORG_SUM} % 11 AS VARCHAR) END) = substr(c, 17, 1), false);
 CREATE OR REPLACE MACRO ric_ok(c) AS
     coalesce(regexp_full_match(c, '[0-9]{{17}}[0-9X]')
-    AND try_strptime(substr(c, 7, 8), '%Y%m%d') IS NOT NULL
+    AND try_strptime(substr(c, 7, 8), '%Y%m%d') IS NOT NULL AND substr(c, 7, 4) <> '0000'
     AND substr('{RIC_CHECK}', CAST(list_sum(list_transform(range(17), lambda i:
         TRY_CAST(substr(c, i + 1, 1) AS INTEGER) * {list(RIC_WEIGHTS)}[i + 1])) % 11 + 1 AS BIGINT), 1) = substr(c, 18, 1), false);
 """

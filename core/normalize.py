@@ -162,10 +162,15 @@ def chinese_yuan(text: str) -> Decimal | None:
 
 
 def _chinese_integer(text: str) -> int | None:
-    """"壹万贰仟零伍" → 12005; None when a character is not a numeral or a section is empty ("万")."""
+    """"壹万贰仟零伍" → 12005; None when a character is not a numeral or a section is empty ("万").
+
+    After a section mark only smaller sections may follow ("壹万亿零伍万" is read, "壹万壹万" is not an amount),
+    so the reading is at most three sections deep whatever the text: no recursion a hostile cell can exhaust."""
     for mark, power in _CN_SECTIONS:
         if mark in text:
             high, low = text.split(mark, 1)
+            if mark in low:
+                return None
             head = _chinese_integer(high)
             tail = _chinese_integer(low) if low else 0
             return None if head is None or tail is None else head * power + tail
@@ -201,9 +206,12 @@ def _plain_decimal(amount: Decimal) -> str:
 
 
 def normalise_identifier(value: object) -> str | None:
-    """Credit codes, ID numbers and 文号: no spaces, upper case (brackets only NFKC-normalised, 〔〕 kept)."""
+    """Credit codes, ID numbers and 文号: no spaces, upper case (brackets only NFKC-normalised, 〔〕 kept).
+
+    NFKC again once upper-cased and without spaces: the capital of some letters ("ΐ") is not NFKC-normal,
+    and "R ̧" without its space composes to "Ŗ"; a value normalised twice must not change."""
     text = clean_text(value)
-    return None if text is None else text.replace(" ", "").upper() or None
+    return None if text is None else unicodedata.normalize("NFKC", text.upper().replace(" ", "")) or None
 
 
 @lru_cache(maxsize=None)

@@ -165,18 +165,38 @@ def synonym_map(kind: str) -> dict[str, str]:
 _BRACKETS = str.maketrans({"【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")", "〈": "(", "〉": ")",
                            "<": "(", ">": ")", "{": "(", "}": ")"})
 # a template's marks for what must or may be filled in: "*行政相对人名称", "处罚依据（必填）"
-_REQUIRED_MARK = re.compile(r"^\*+|\*+$|\((?:必填|选填|非必填|可选|必填项|选填项)\)$")
+_REQUIRED_NOTES = tuple(f"({w})" for w in ("必填", "选填", "非必填", "可选", "必填项", "选填项"))
+_CACHED_LABEL = 200  # characters: longer "labels" are prose or hostile cells, not worth keeping in the cache
+
+
+def normalise_label(text: str) -> str:
+    """Labels as pages and files print them ("行政相对人名称：", "罚款金额【万元】", "*处罚依据") reduced to a
+    lookup key: full-width folded (NFKC), spaces removed, every bracket pair written ``()``, leading stars and
+    trailing colons, stars and a template's required notes dropped. The one normalisation of labels: registry
+    keys, extractors, ``sgs validate`` and ledgers all go through it, so a header matches the same way
+    everywhere. A key normalises to itself, and the work is linear in the text (a hostile page's megabyte cell
+    is read once, never re-scanned per character)."""
+    text = text or ""
+    return _normalised_label(text) if len(text) <= _CACHED_LABEL else _normalise_label(text)
 
 
 @lru_cache(maxsize=65536)  # pages and files repeat the same few dozen labels thousands of times
-def normalise_label(text: str) -> str:
-    """Labels as pages and files print them ("行政相对人名称：", "罚款金额【万元】", "*处罚依据") reduced to a
-    lookup key: full-width folded (NFKC), spaces removed, every bracket pair written ``()``, trailing colons
-    and a template's required marks dropped. The one normalisation of labels: registry keys, extractors,
-    ``sgs validate`` and ledgers all go through it, so a header matches the same way everywhere."""
-    t = unicodedata.normalize("NFKC", text or "").translate(_BRACKETS)
-    t = "".join(ch for ch in t if not ch.isspace()).rstrip(":").strip()
-    return _REQUIRED_MARK.sub("", t).rstrip(":")
+def _normalised_label(text: str) -> str:
+    return _normalise_label(text)
+
+
+def _normalise_label(text: str) -> str:
+    t = unicodedata.normalize("NFKC", text).translate(_BRACKETS)
+    # NFKC again once spaces are gone: "e ́" without its space composes to "é"
+    t = unicodedata.normalize("NFKC", "".join(ch for ch in t if not ch.isspace())).lstrip("*")
+    end = len(t)
+    while True:  # "处罚依据(必填)*：" — marks and notes in any order, each step shortening the key
+        while end and t[end - 1] in "*:":
+            end -= 1
+        note = next((n for n in _REQUIRED_NOTES if t.endswith(n, 0, end)), None)
+        if note is None:
+            return t[:end]
+        end -= len(note)
 
 
 @dataclass(frozen=True)

@@ -64,10 +64,10 @@ def named_tables(body: bytes, fmt: str, content_type: str | None = None) -> list
 def _parse(body: bytes, fmt: str, content_type: str | None) -> list[tuple[str | None, Table]]:
     try:
         return _READERS[fmt](body, content_type)
-    except ValueError:
+    except bounded.FileRefused:
         raise
-    except Exception as exc:  # each library has its own errors for a damaged file
-        raise ValueError(f"无法读取 {fmt} 附件：{type(exc).__name__} {exc}") from exc
+    except Exception as exc:  # each library has its own errors for a damaged file (ValueError too)
+        raise bounded.FileRefused(f"无法读取 {fmt} 附件，文件已损坏：{type(exc).__name__} {exc}") from exc
 
 
 LOCAL_ENCODINGS = ("utf-8-sig", "gb18030")  # a local CSV: UTF-8 (with or without BOM) or GB18030/GBK
@@ -89,21 +89,21 @@ def read_sheets(path: Path) -> list[tuple[str | None, Table]]:
     reason, in Chinese, when the file cannot be read.
     """
     if not path.exists():
-        raise ValueError(f"文件 {path} 不存在。")
+        raise bounded.FileRefused(f"文件 {path} 不存在。")
     fmt = {"xlsm": "xlsx"}.get(path.suffix.lower().lstrip("."), path.suffix.lower().lstrip("."))
     if fmt not in FORMATS or fmt == "docx":
-        raise ValueError(f"文件 {path} 不是 CSV 或 XLSX/XLS 文件（扩展名 {path.suffix or '无'}）。")
+        raise bounded.FileRefused(f"文件 {path} 不是 CSV 或 XLSX/XLS 文件（扩展名 {path.suffix or '无'}）。")
     try:
         bounded.check_size(path.stat().st_size)
     except ValueError as exc:
-        raise ValueError(f"文件 {path} 过大：{exc}，请拆分后再导入。") from None
+        raise bounded.FileRefused(f"文件 {path} 过大：{exc}，请拆分后再导入。") from None
     body = path.read_bytes()
     if fmt == "csv":
         return [(None, _local_csv(body, path))]
     try:
         return named_tables(body, fmt)
     except ValueError as exc:
-        raise ValueError(f"文件 {path} 不是有效的 {fmt.upper()} 文件：{exc}") from None
+        raise bounded.FileRefused(f"文件 {path} 不是有效的 {fmt.upper()} 文件：{exc}") from None
 
 
 def _local_csv(body: bytes, path: Path) -> Table:
@@ -114,7 +114,7 @@ def _local_csv(body: bytes, path: Path) -> Table:
         except UnicodeDecodeError:
             continue
     else:
-        raise ValueError(f"文件 {path} 的编码无法识别：请另存为 UTF-8 或 GB18030（GBK）编码的 CSV。")
+        raise bounded.FileRefused(f"文件 {path} 的编码无法识别：请另存为 UTF-8 或 GB18030（GBK）编码的 CSV。")
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
@@ -122,7 +122,7 @@ def _local_csv(body: bytes, path: Path) -> Table:
     try:
         return _csv_rows(text, dialect)
     except ValueError as exc:
-        raise ValueError(f"文件 {path} {exc}") from None
+        raise bounded.FileRefused(f"文件 {path} {exc}") from None
 
 
 def _csv_rows(text: str, dialect: type[csv.Dialect] | csv.Dialect = csv.excel) -> Table:
@@ -138,9 +138,9 @@ def _csv_rows(text: str, dialect: type[csv.Dialect] | csv.Dialect = csv.excel) -
             start = reader.line_num + 1
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
-            raise ValueError(f"第 {start} 行有一个单元格超过 {csv.field_size_limit():,} 个字符"
+            raise bounded.FileRefused(f"第 {start} 行有一个单元格超过 {csv.field_size_limit():,} 个字符"
                              "（常见原因：引号未闭合，其后内容都被读进了同一个单元格），请检查该行的引号") from None
-        raise ValueError(f"第 {start} 行不是有效的 CSV：{exc}") from None
+        raise bounded.FileRefused(f"第 {start} 行不是有效的 CSV：{exc}") from None
     return rows
 
 

@@ -58,6 +58,11 @@ _SAFE = {"resolve_entities": False, "no_network": True, "huge_tree": False}
 T = TypeVar("T")
 
 
+class FileRefused(ValueError):
+    """A file refused or found damaged, with the reason in Chinese: the one error a file reader declares.
+    Other libraries' ``ValueError``s (a damaged zip's "negative seek value") are not ours and get wrapped."""
+
+
 class _Counted:
     """A zip member read in bounded steps, the decompressed bytes counted against what is left of the limit."""
 
@@ -68,7 +73,7 @@ class _Counted:
         data = self.raw.read(min(n if n and n > 0 else _READ, _READ))
         self.budget[0] -= len(data)
         if self.budget[0] < 0:
-            raise ValueError(f"压缩包成员 {self.name} 解压后超出上限 {self.limit >> 20} MB，疑似压缩炸弹")
+            raise FileRefused(f"压缩包成员 {self.name} 解压后超出上限 {self.limit >> 20} MB，疑似压缩炸弹")
         return data
 
 
@@ -76,7 +81,7 @@ def check_size(body: bytes | int) -> None:
     """A file larger than ``MAX_FILE_BYTES`` is refused before anything parses it."""
     size = body if isinstance(body, int) else len(body)
     if size > MAX_FILE_BYTES:
-        raise ValueError(f"文件大小 {size >> 20} MB 超过上限 {MAX_FILE_BYTES >> 20} MB")
+        raise FileRefused(f"文件大小 {size >> 20} MB 超过上限 {MAX_FILE_BYTES >> 20} MB")
 
 
 def open_zip(z: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
@@ -84,10 +89,10 @@ def open_zip(z: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     members = z.infolist()
     total = sum(m.file_size for m in members)
     if total > MAX_UNCOMPRESSED:
-        raise ValueError(f"压缩包解压后共 {total >> 20} MB，超过上限 {MAX_UNCOMPRESSED >> 20} MB，疑似压缩炸弹")
+        raise FileRefused(f"压缩包解压后共 {total >> 20} MB，超过上限 {MAX_UNCOMPRESSED >> 20} MB，疑似压缩炸弹")
     for m in members:
         if m.file_size > RATIO_FROM and m.file_size > MAX_RATIO * max(m.compress_size, 1):
-            raise ValueError(f"压缩包成员 {m.filename} 的压缩比 {m.file_size // max(m.compress_size, 1)}:1 "
+            raise FileRefused(f"压缩包成员 {m.filename} 的压缩比 {m.file_size // max(m.compress_size, 1)}:1 "
                              f"超过上限 {MAX_RATIO}:1，疑似压缩炸弹")
     return members
 
@@ -163,9 +168,9 @@ def _scan_sheet(z: zipfile.ZipFile, member: str, name: str, budget: list[int], c
                 if _TEXT_LENGTH(el) > MAX_CELL_CHARS:  # only then cell by cell
                     _check_lengths(valued, name, row)
                 if cells[0] > MAX_CELLS:
-                    raise ValueError(f"工作簿的单元格超过上限 {MAX_CELLS:,} 个（读到工作表“{name}”第 {row} 行）")
+                    raise FileRefused(f"工作簿的单元格超过上限 {MAX_CELLS:,} 个（读到工作表“{name}”第 {row} 行）")
                 if max_row * max_col > MAX_AREA:
-                    raise ValueError(f"工作表“{name}”的数据区域 {max_row:,} 行 × {max_col:,} 列（从 A1 到 "
+                    raise FileRefused(f"工作表“{name}”的数据区域 {max_row:,} 行 × {max_col:,} 列（从 A1 到 "
                                      f"{_letters(max_col)}{max_row}）超过上限 {MAX_AREA:,} 个单元格")
             _drop(el)
 
@@ -186,7 +191,7 @@ def _extent(row_el: etree._Element, valued: list, row: int) -> tuple[int, int]:
         last = 0
     pairs = _REF.findall(" ".join(refs))
     if len(pairs) != len(refs):
-        raise ValueError(f"第 {row} 行有无效的单元格引用（应如 B12）")
+        raise FileRefused(f"第 {row} 行有无效的单元格引用（应如 B12）")
     rows = {digits for _, digits in pairs}
     last_row = max([row, *map(int, rows)])
     last_col = max([last, *map(_column, {letters for letters, _ in pairs})])
@@ -207,7 +212,7 @@ def _check_lengths(valued: list, name: str, row: int) -> None:
     for c in valued:
         size = sum(len(t.text or "") for t in c.iter(f"{_MAIN}v", f"{_MAIN}t"))
         if size > MAX_CELL_CHARS:
-            raise ValueError(f"工作表“{name}”的单元格 {c.get('r') or f'第 {row} 行'} 有 {size} 个字符，"
+            raise FileRefused(f"工作表“{name}”的单元格 {c.get('r') or f'第 {row} 行'} 有 {size} 个字符，"
                              f"超过上限 {MAX_CELL_CHARS}")
 
 
@@ -231,9 +236,9 @@ def _scan_strings(z: zipfile.ZipFile, member: str, budget: list[int]) -> None:
             count += 1
             size = sum(len(t.text or "") for t in el.iter(f"{_MAIN}t"))
             if size > MAX_CELL_CHARS:
-                raise ValueError(f"共享字符串第 {count} 个有 {size} 个字符，超过单元格上限 {MAX_CELL_CHARS}")
+                raise FileRefused(f"共享字符串第 {count} 个有 {size} 个字符，超过单元格上限 {MAX_CELL_CHARS}")
             if count > MAX_SHARED_STRINGS:
-                raise ValueError(f"共享字符串超过上限 {MAX_SHARED_STRINGS:,} 个")
+                raise FileRefused(f"共享字符串超过上限 {MAX_SHARED_STRINGS:,} 个")
             _drop(el)
 
 
@@ -241,7 +246,7 @@ def check_xls_sheet(name: str, nrows: int, ncols: int) -> None:
     """An ``.xls`` sheet's rows × columns (xlrd's, read with ragged rows so nothing is padded yet) within
     ``MAX_AREA``, before its cells are turned into a table."""
     if nrows * ncols > MAX_AREA:
-        raise ValueError(f"工作表“{name}”的数据区域 {nrows:,} 行 × {ncols:,} 列超过上限 {MAX_AREA:,} 个单元格")
+        raise FileRefused(f"工作表“{name}”的数据区域 {nrows:,} 行 × {ncols:,} 列超过上限 {MAX_AREA:,} 个单元格")
 
 
 def isolated(parse: Callable[..., T], *args: object) -> T:
@@ -313,9 +318,9 @@ def _collect(pid: int, read_fd: int) -> object:
     if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or not parts:
         why = (f"信号 {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status)
                else f"退出码 {os.WEXITSTATUS(status)}")
-        raise ValueError(f"读取进程异常终止，文件过大或已损坏（{why}；内存上限 {WORKER_MEMORY >> 30} GB，"
+        raise FileRefused(f"读取进程异常终止，文件过大或已损坏（{why}；内存上限 {WORKER_MEMORY >> 30} GB，"
                          f"时间上限 {WORKER_SECONDS} 秒）")
     verdict, value = pickle.loads(b"".join(parts))
     if verdict == "error":
-        raise ValueError(value)
+        raise FileRefused(value)
     return value

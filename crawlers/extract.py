@@ -40,9 +40,15 @@ from core.standard import normalise_label, synonym_map
 
 MIN_HEADER_CODES = 2
 _CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "utf8": "utf-8"}
+# Python codecs that are no page's charset: escapes, domain names, the codec that always fails
+_NOT_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined"})
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# characters XML does not allow: lxml keeps them in parsed text but refuses them in any text set later
+# (a <br>'s tail), so they are read as the spaces they show as
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _BLOCK_TAGS = ("p", "div", "li", "ul", "ol", "table", "tr", "td", "th", "dl", "dd", "section", "article")
 _TEXT_TAGS = ("p", "div", "li", "span", "dd", "td", "th", "font", "strong")
 # innermost text blocks (no block inside) whose text holds a colon: the only ones a "标签：值" line can be
@@ -86,15 +92,19 @@ def decode(body: bytes, content_type: str | None = None, forced: str | None = No
     Old sites often declare the wrong charset, so the declaration is checked against the bytes: bytes that
     are valid UTF-8 are read as UTF-8 whatever the page says (GBK text with Chinese in it practically never
     is), and a declared charset that does not decode cleanly is skipped. GB2312 and GBK are read as their
-    superset GB18030, since pages declared GB2312 routinely use GBK characters.
+    superset GB18030, since pages declared GB2312 routinely use GBK characters. A "charset" that yields lone
+    surrogates (``utf-7``, ``unicode_escape`` from a hostile server) is skipped too: such text cannot be
+    stored or parsed, so the result is always valid Unicode.
     """
     declared = [_charset(_HEADER_CHARSET.search(content_type or "")), _charset(_META_CHARSET.search(body[:4096]))]
     for charset in (_charset_name(forced), "utf-8-sig", *declared, "gb18030"):
         if charset:
             try:
-                return body.decode(charset)
-            except (UnicodeDecodeError, LookupError):
+                text = body.decode(charset)
+            except (UnicodeError, LookupError):  # UnicodeError: codecs such as "undefined" or "idna"
                 continue
+            if not _SURROGATE.search(text):
+                return text
     return body.decode("utf-8", errors="replace")
 
 
@@ -110,21 +120,23 @@ def _charset_name(name: str | None) -> str | None:
         return None
     name = _CHARSET_ALIASES.get(name.strip().lower(), name.strip().lower())
     try:
-        return codecs.lookup(name).name
-    except LookupError:
+        found = codecs.lookup(name).name
+    except (LookupError, ValueError):  # ValueError: a name with a NUL in it
         return None
+    return None if found in _NOT_CHARSETS else found
 
 
 def parse(html: str | Html) -> Html:
-    """An lxml document without scripts, styles and comments (their text is never a value)."""
+    """An lxml document without scripts, styles and comments (their text is never a value).
+
+    Text lxml makes no document of (only a comment, ``</>``) is an empty document: a page that holds nothing
+    readable yields no rows, like any other garbage. Control characters XML does not allow become spaces."""
     if not isinstance(html, str):
         return html
-    html = _XML_DECLARATION.sub("", html)
-    if not html.strip():
-        html = "<html></html>"
-    doc = etree.fromstring(html, _HTML_PARSER)
+    html = _CONTROL_CHARS.sub(" ", _XML_DECLARATION.sub("", html))
+    doc = etree.fromstring(html, _HTML_PARSER) if html.strip() else None
     if doc is None:
-        raise etree.ParserError("Document is empty")  # as lxml.html.document_fromstring says it
+        doc = etree.fromstring("<html></html>", _HTML_PARSER)
     etree.strip_elements(doc, "script", "style", "noscript", "template", etree.Comment, with_tail=False)
     return doc
 
@@ -235,11 +247,22 @@ def _usable_href(href: str | None) -> bool:
     return bool(href) and not href.startswith("#") and not href.lower().startswith(("javascript:", "mailto:"))
 
 
+def _absolute(base_url: str, href: str) -> str | None:
+    """``href`` made absolute, or None when it is not a usable address (``#``, ``javascript:``) or not an
+    address at all (``http://[::1``: ``urljoin`` raises ValueError): such a link goes nowhere, like a missing one."""
+    if not _usable_href(href):
+        return None
+    try:
+        return urljoin(base_url, href)
+    except ValueError:
+        return None
+
+
 def _first_link(tr: Html, base_url: str) -> str | None:
     for a in tr.iter("a"):
-        href = (a.get("href") or "").strip()
-        if _usable_href(href):
-            return urljoin(base_url, href)
+        url = _absolute(base_url, (a.get("href") or "").strip())
+        if url:
+            return url
     return None
 
 
@@ -250,9 +273,8 @@ def link_rows(html: str | Html, pattern: str, base_url: str) -> list[ListRow]:
     wanted = re.compile(pattern)
     out: dict[str, ListRow] = {}
     for a in doc.iter("a"):
-        href = (a.get("href") or "").strip()
-        url = urljoin(base_url, href)
-        if not _usable_href(href) or not wanted.search(url):
+        url = _absolute(base_url, (a.get("href") or "").strip())
+        if url is None or not wanted.search(url):
             continue
         row = a.getparent()
         while row is not None and row.tag not in ("li", "tr", "dd", "p") and row.getparent() is not None:
@@ -266,9 +288,9 @@ def link_rows(html: str | Html, pattern: str, base_url: str) -> list[ListRow]:
 def next_link_href(html: str | Html, base_url: str, texts: re.Pattern) -> str | None:
     """Absolute URL of the first ``<a>`` whose text matches ``texts`` (下一页) and goes somewhere."""
     for a in parse(html).iter("a"):
-        href = (a.get("href") or "").strip()
-        if _usable_href(href) and texts.match(text_of(a)):
-            return urljoin(base_url, href)
+        url = _absolute(base_url, (a.get("href") or "").strip())
+        if url and texts.match(text_of(a)):
+            return url
     return None
 
 

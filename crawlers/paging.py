@@ -36,10 +36,11 @@ from crawlers.extract import Html, next_link_href
 from core.cityconfig import Source
 
 NEXT_LINK_TEXTS = re.compile(r"^\s*(下一页|下页|next|next\s*page)\s*[>»›]*\s*$", re.IGNORECASE)
-CREATE_PAGE_HTML = re.compile(r"createPageHTML\(\s*['\"]?(\d+)")
+# totals are at most 12 digits: a longer "number" is not a count (int() refuses over 4300 digits)
+CREATE_PAGE_HTML = re.compile(r"createPageHTML\(\s*['\"]?(\d{1,12})(?!\d)")
 _TRS_PAGE = re.compile(r"^(?P<stem>.*?)(?:_\d+)?(?P<ext>\.[a-z]+)$", re.IGNORECASE)
-STATED_ROWS = re.compile(r"共\s*有?\s*(\d+)\s*条")
-STATED_PAGES = re.compile(r"共\s*(\d+)\s*页|第\s*\d+\s*/\s*(\d+)\s*页")
+STATED_ROWS = re.compile(r"共\s*有?\s*(\d{1,12})\s*条")
+STATED_PAGES = re.compile(r"共\s*(\d{1,12})\s*页|第\s*\d+\s*/\s*(\d{1,12})\s*页")
 
 
 @dataclass
@@ -208,10 +209,11 @@ class Pager:
                                                     cfg.get("size_param", "pageSize"): self.cap or self.json_size()})
 
     def _json_total(self, text: str) -> int | None:
-        """The total at ``total_path``, or None when the API states none usable."""
+        """The total at ``total_path``, or None when the API states none usable (not a number, 1e400, NaN,
+        nested deeper than the JSON reader goes)."""
         try:
             return int(dig(json.loads(text), self.config.get("total_path", "data.total")))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, RecursionError):
             return None
 
     def _json_next(self, page: Page) -> str | None:
