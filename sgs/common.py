@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -21,7 +20,7 @@ class SgsCommands(TyperGroup):
     """The ``sgs`` command group. Its ``invoke`` runs every command (sub-groups such as ``ledger`` included), so
     catching ``SgsError`` here maps each step's error once: no command catches its steps' errors itself."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # ctx: the Context of the click typer vendors (typer._click)
         try:
             return super().invoke(ctx)
         except SgsError as exc:
