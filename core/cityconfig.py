@@ -29,6 +29,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from core.errors import InputError
 
 PAGING_STYLES = ("none", "query", "next_link", "trs", "post", "json")
 CHANNELS = ("site", "portal")
@@ -36,7 +37,7 @@ KINDS = ("xk", "cf")
 DOCS = "docs/configuration.md"
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError, ValueError):
     """The configuration file is wrong; the message names the file, the key and the fix (one line each)."""
 
     def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:

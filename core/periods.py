@@ -4,12 +4,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from core.errors import InputError
 
 _QUARTER = re.compile(r"(\d{4})-?[Qq]([1-4])")
 _MONTH = re.compile(r"(\d{4})-?(0[1-9]|1[0-2])")
 
 
-class PeriodError(ValueError):
+class PeriodError(InputError, ValueError):
     """The text is not a period sgs knows."""
 
 

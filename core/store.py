@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from core import standard
 from core.settings import Paths
+from core.errors import SgsError
 
 RECORD_META_COLUMNS = {
     "record_key": "VARCHAR PRIMARY KEY",  # sha1 of channel, department, 文书号 and 相对人名称
@@ -41,7 +42,7 @@ RECORD_META_COLUMNS = {
 KEEP_SNAPSHOTS = 3
 
 
-class StoreError(RuntimeError):
+class StoreError(SgsError, RuntimeError):
     """A storage problem explained for the person running the command."""
 
 

@@ -20,9 +20,10 @@ import duckdb
 import pyarrow as pa
 
 from core.settings import CALENDARS_DIR
+from core.errors import SgsError
 
 
-class CalendarError(ValueError):
+class CalendarError(SgsError, ValueError):
     """A year the calendar does not know; the message says how to supply it."""
 
 

@@ -48,7 +48,7 @@ from crawlers.paging import Page, Pager, json_items
 from crawlers.progress import CrawlProgress
 from crawlers.report import RUN_STATUS, CrawlSummary, SourceStatus
 from core import standard, store
-from core.cityconfig import City, Source
+from core.cityconfig import City, ConfigError, Source
 from core.settings import Paths
 
 # the fields naming the deciding agency, used to attribute portal records to a department
@@ -109,7 +109,7 @@ def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float =
     """
     if only is not None:
         if unknown := sorted(set(only) - {s.id for s in city.sources}):
-            raise ValueError(f"城市配置中没有来源 {'、'.join(unknown)}（请检查 --source，来源编号见配置文件的 [[sources]] id）")
+            raise ConfigError(f"城市配置中没有来源 {'、'.join(unknown)}（请检查 --source，来源编号见配置文件的 [[sources]] id）")
         walked = replace(city, sources=tuple(s for s in city.sources if s.id in set(only)))
     else:
         walked = city

@@ -29,6 +29,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import httpx
 
 from core.settings import USER_AGENT
+from core.errors import SgsError
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 RETRY_STATUSES = range(500, 600)
@@ -88,7 +89,7 @@ class _Host:
         self.semaphore = asyncio.Semaphore(self.concurrency)
 
 
-class Refused(Exception):
+class Refused(SgsError):
     """A response not read to the end (too large, undecodable): final, never retried; the message is Chinese
     and completes "<url> 的响应…"."""
 

@@ -32,12 +32,13 @@ import socket
 import struct
 
 from crawlers.fetch import FetchResult, Fetcher
+from core.errors import SgsError
 
 _LENGTH = struct.Struct("!I")
 MAX_MESSAGE = 2 ** 32 - 1  # what the length prefix can say
 
 
-class FetchProcessDied(RuntimeError):
+class FetchProcessDied(SgsError, RuntimeError):
     """The fetch process is gone: no request of this crawl can be made any more.
 
     Its repr is its (Chinese) message, because the crawl reports an unexpected error by its repr.

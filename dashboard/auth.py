@@ -28,6 +28,7 @@ from pathlib import Path
 import tomli_w
 
 from core.settings import Paths
+from core.errors import InputError
 
 ROLES: dict[str, str] = {"leader": "领导", "assessor": "评估人员", "department": "部门"}
 OPEN_DEMO_ENV = "SGS_OPEN_DEMO"
@@ -42,7 +43,7 @@ _MAX_SCRYPT_MEMORY = 1024 * 1024 * 1024
 USERS_FILE_MODE = 0o600
 
 
-class UsersError(ValueError):
+class UsersError(InputError, ValueError):
     """The users file is missing or wrong; the message names the file and the entry."""
 
 

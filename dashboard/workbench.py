@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.settings import Paths
+from core.errors import InputError
 
 ACTIONS: dict[str, tuple[str, str]] = {  # action → (status it leads to, Chinese label)
     "confirm": ("confirmed", "确认"),
@@ -72,7 +73,7 @@ EVENTS: dict[str, str] = {  # access_log.event → Chinese label (访问日志)
 }
 
 
-class WorkbenchError(ValueError):
+class WorkbenchError(InputError, ValueError):
     """A decision that cannot be recorded as asked (Chinese message for the page)."""
 
 

@@ -5,7 +5,8 @@
 ``ground_truth.json`` tests compare the pipeline with.
 """
 from democity.config import write_city
-from democity.generate import QUARTERS, DemoCity, DemoDepartment, DemoRecord, build
+from democity.generate import build
+from democity.model import QUARTERS, DemoCity, DemoDepartment, DemoRecord
 from democity.server import DemoServer
 
 __all__ = ["QUARTERS", "DemoCity", "DemoDepartment", "DemoRecord", "DemoServer", "build", "write_city"]

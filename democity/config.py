@@ -14,7 +14,7 @@ from pathlib import Path
 
 import tomli_w
 
-from democity.generate import PAGE_SIZE, QUARTERS, DemoCity
+from democity.model import PAGE_SIZE, QUARTERS, DemoCity
 from democity.ledgers import write_ledgers
 from democity.pages import PORTAL_MAX_SIZE, column_path
 from democity.shapes import BROKEN, shape_of

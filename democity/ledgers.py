@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from democity.generate import DemoCity, DemoRecord
+from democity.model import DemoCity, DemoRecord
 
 HEADERS = ("序号", "事项名称", "行政相对人名称", "决定书文号", "决定日期", "办理程序", "办件状态", "撤销日期")
 FOLDER = "ledgers"

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 
 from core import standard
 
-from democity.generate import PAGE_SIZE, DemoCity, DemoDepartment, DemoRecord
+from democity.model import PAGE_SIZE, DemoCity, DemoDepartment, DemoRecord
 from democity.hostile import one_cell_xlsx
 from democity.shapes import BROKEN, Shape, printed_labels, shape_of
 

@@ -27,7 +27,7 @@ FIELD_RULES = (
 # Record-level rules, independent of field defects.
 LATE_RULE = "late_publication"
 PORTAL_RULE = "portal_missing"
-# Record-level rules that follow from a department's quirks (democity.generate.QUIRKS) and the city's data.
+# Record-level rules that follow from a department's quirks (democity.model.QUIRKS) and the city's data.
 TRAIT_RULES = ("portal_late", "catalogue_unmatched", "duplicate_record", "portal_inconsistent")
 # Department-level rules (findings without a record: the department, its column, its ledger, the portal).
 DEPARTMENT_RULES = ("catalogue_missing", "column_not_set", "column_stale", "ledger_unpublished",

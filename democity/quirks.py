@@ -1,4 +1,4 @@
-"""Department quirks (``democity.generate.QUIRKS``) applied to a generated city: the defects that are not one
+"""Department quirks (``democity.model.QUIRKS``) applied to a generated city: the defects that are not one
 damaged field — a column that stopped updating, decisions only a ledger shows, revoked penalties still
 online, penalties pushed to the portal that must not be there, republished decisions, changes never pushed,
 old penalties still online past their publication period, and a quarter without any decision.
@@ -13,18 +13,9 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from core.normalize import LATEST_DATE
-from democity.generate import (
-    LAST_PUBLICATION,
-    OLD_YEARS,
-    ORG,
-    PERSON,
-    SHOP,
-    DemoCity,
-    DemoDepartment,
-    DemoRecord,
-    _print_date,
-    _record,
-)
+from democity.generate import _record
+from democity.model import LAST_PUBLICATION, OLD_YEARS, ORG, PERSON, SHOP, DemoCity, DemoDepartment, DemoRecord
+from democity.values import _print_date
 from democity import workdays as cal  # the city's own working days, not the rules'
 
 

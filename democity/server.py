@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from democity.generate import LAST_PUBLICATION, DemoCity
+from democity.model import LAST_PUBLICATION, DemoCity
 from democity.pages import Response, Site
 
 LAST_MODIFIED = f"{LAST_PUBLICATION:%a, %d %b %Y} 08:00:00 GMT"

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
-from democity.generate import LAST_PUBLICATION
+from democity.model import LAST_PUBLICATION
 from democity.workdays import add_workdays
 
 FULL = (date(2026, 5, 6), date(2026, 7, 8), date(2026, 9, 9), date(2026, 11, 16))

@@ -28,7 +28,7 @@ from core import standard
 from core.normalize import normalise_record
 from core.privacy import mask_text
 from core.settings import POLICY_DIR, SCHEMES_DIR
-from democity.generate import QUARTERS, DemoCity, DemoDepartment, DemoRecord, Defect, DepartmentDefect
+from democity.model import QUARTERS, DemoCity, DemoDepartment, DemoRecord, Defect, DepartmentDefect
 from democity.ledgers import ledger_rows
 from democity.pages import UNDATED_PORTAL
 from democity.staged import portal_verdict

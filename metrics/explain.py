@@ -13,12 +13,13 @@ import duckdb
 
 from metrics.checks import INDICATORS, all_rules
 from metrics.scheme import STANDINGS
+from core.errors import SgsError
 
 FINDING_KEYS = ("finding_id", "kind", "record_key", "wsh", "field", "value", "message", "url", "fetch_id",
                 "ref_fetch_id")
 
 
-class ExplainError(LookupError):
+class ExplainError(SgsError, LookupError):
     """No score for that department and period (message in Chinese)."""
 
 

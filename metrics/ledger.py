@@ -23,6 +23,7 @@ from crawlers.attachments import read_file
 from core.normalize import EARLIEST_DATE, LATEST_DATE, clean_text, parse_date
 from core import standard
 from core.standard import normalise_label, synonym_map
+from core.errors import InputError
 
 KINDS = standard.KINDS
 # ledger column → extra header texts beyond the registry's names and synonyms for the kind's field
@@ -46,7 +47,7 @@ HEADER_SEARCH_ROWS = 5  # title rows tolerated above the header
 DATE_HINT = f"（应为 {EARLIEST_DATE} 至 {LATEST_DATE} 之间的日期，如 2026-03-05 或 2026年3月5日）"
 
 
-class LedgerError(ValueError):
+class LedgerError(InputError, ValueError):
     """The ledger cannot be imported; the message names the file, row and column."""
 
 

@@ -16,6 +16,7 @@ from metrics.checks import INDICATORS, SEVERITIES, Rule, all_rules
 from metrics.checks._sql import lit
 from core.periods import Period
 from core.settings import SCHEMES_DIR
+from core.errors import SgsError
 
 HOWS = {"rate": "按比例", "fixed": "按条"}
 DEDUCTION_KEYS = ("how", "points", "dept_points", "cap")  # the rest of a [rules.<id>] table goes to the rule
@@ -25,7 +26,7 @@ DEFAULT_MAX_UNVERIFIED_SHARE = 0.5  # [ranking] default (docs/scoring.md)
 STANDINGS = {"ranked": "参加排名", "no_records": "本期无公示记录", "insufficient_evidence": "证据不足"}
 
 
-class SchemeError(ValueError):
+class SchemeError(SgsError, ValueError):
     """The scoring scheme file is missing, unreadable or wrong; the message names the file and the key."""
 
 

@@ -31,6 +31,7 @@ from core.periods import Period, parse_period
 from metrics.scheme import HOWS, Scheme, SchemeError, load_scheme
 from metrics.scheme import scheme_path as scheme_path_for
 from core.workdays import Calendar, default_calendar
+from core.errors import SgsError
 
 __all__ = ["SchemeError", "ScoringError", "Scheme", "load_scheme", "score_period", "department_scores"]
 
@@ -42,7 +43,7 @@ DEDUCTION_COLUMNS = ("period", "dept_id", "indicator", "rule_id", "n_findings", 
                      "scheme_version")
 
 
-class ScoringError(RuntimeError):
+class ScoringError(SgsError, RuntimeError):
     """The period cannot be scored (explained in Chinese for the person running the command)."""
 
 

@@ -33,6 +33,7 @@ from metrics.checks._sql import lit
 from metrics.scheme import load_scheme
 from metrics.scoring import helper_columns
 from core.workdays import Calendar, default_calendar
+from core.errors import InputError
 
 MIN_HEADERS = 3  # recognised cells that make a row the header
 HEADER_SEARCH = 10  # rows of a sheet searched for the header
@@ -40,7 +41,7 @@ SOURCE = "validate_records"
 DUPLICATE_RULE = "duplicate_record"  # the scoring rule of the same meaning (one 文书号, one publication)
 
 
-class FileProblem(ValueError):
+class FileProblem(InputError, ValueError):
     """The file cannot be read at all (exit 2); the message names the file and the reason."""
 
 

@@ -17,9 +17,10 @@ import pandas as pd
 from metrics import results
 from metrics.explain import ExplainError, explain, explain_period
 from core.periods import Period, PeriodError, parse_period
+from core.errors import SgsError
 
 
-class ReportError(ValueError):
+class ReportError(SgsError, ValueError):
     """The documents cannot be written (unknown, unscored or empty period, unwritable folder); in Chinese."""
 
 

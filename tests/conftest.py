@@ -79,7 +79,7 @@ def demo_dashboard(demo_run, tmp_path_factory):
     """The demo's database with the demo's users file (written as ``sgs demo`` writes it), as the dashboard's
     environment (SGS_DB, SGS_USERS): ``(paths, [(dept_id, name), …])``."""
     from dashboard_city import snapshot_frame
-    from sgs.cli import _write_demo_users
+    from sgs.demo import _write_demo_users
 
     paths = demo_run.paths
     users_dir = tmp_path_factory.mktemp("demo-users")

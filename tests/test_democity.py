@@ -21,7 +21,7 @@ import pytest
 from core.normalize import normalise_record
 from democity import DemoServer, build, write_city
 from democity.config import availability_truth, city_document, ground_truth
-from democity.generate import LAST_PUBLICATION, QUARTERS, DemoCity, DemoRecord
+from democity.model import LAST_PUBLICATION, QUARTERS, DemoCity, DemoRecord
 from democity.pages import UNDATED_PORTAL, Site
 from democity.profiles import ALL_RULES, DEPARTMENT_RULES, FIELD_RULES, PROFILES, TRAIT_RULES
 from democity.shapes import BROKEN, shape_of

@@ -32,7 +32,7 @@ from core.store import migrations
 from core.workdays import default_calendar
 from metrics.checks._policy import load_policy
 from metrics.scheme import load_scheme
-from sgs.cli import _dashboard_script
+from sgs.serve import _dashboard_script
 print(json.dumps({
     "data": str(s.DATA_DIR), "from_checkout": s.FROM_CHECKOUT, "db": str(s.resolve_paths().db),
     "prefix": sys.prefix, "migrations": len(migrations()), "serious": len(load_policy().serious_categories),

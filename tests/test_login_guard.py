@@ -190,7 +190,7 @@ def test_old_hash_is_rehashed_at_login(city: Paths, fresh_log: Clock, monkeypatc
 
 
 def test_users_files_are_owner_only(tmp_path) -> None:
-    from sgs.cli import _write_demo_users
+    from sgs.demo import _write_demo_users
 
     old = os.umask(0)  # even with a permissive umask
     try:

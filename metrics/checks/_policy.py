@@ -12,6 +12,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+from core.errors import SgsError
 from core.settings import POLICY_DIR
 
 POLICY_FILE = POLICY_DIR / "publication_periods.toml"
@@ -56,6 +57,10 @@ class Policy:
         return f"(CASE {whens} ELSE {by_severity(self.rules[0])} END)"
 
 
+class PolicyError(SgsError, ValueError):
+    """The publication-period policy file is unreadable or wrong; the message names the file (exit 1)."""
+
+
 @lru_cache(maxsize=None)
 def load_policy(path: Path = POLICY_FILE) -> Policy:
     """Read the policy file; a malformed one is an error naming the file, never a silent default."""
@@ -68,7 +73,7 @@ def load_policy(path: Path = POLICY_FILE) -> Policy:
         policy = Policy(rules, tuple(doc["serious_categories"]), tuple(simple["wsh_marks"]),
                         tuple(simple["text_marks"]))
     except (OSError, KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"公示期限规则文件 {path} 无法读取或格式错误：{exc!r}") from None
+        raise PolicyError(f"公示期限规则文件 {path} 无法读取或格式错误：{exc!r}") from None
     if not rules or any("general" not in r.max_months or not isinstance(r.start, date) for r in rules):
-        raise ValueError(f"公示期限规则文件 {path}：每条规则须有日期 from 和 general 期限")
+        raise PolicyError(f"公示期限规则文件 {path}：每条规则须有日期 from 和 general 期限")
     return policy
