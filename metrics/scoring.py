@@ -140,7 +140,7 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
         for check in checks:
             if check.prepare:
                 check.prepare(con, ctx)
-            sql = check.findings_sql(ctx)
+            sql = check.findings_sql(ctx) if check.findings_sql else None
             if sql:
                 record_rows.append(_record_rows(kind, check.rule, sql))
             dept_sql = check.department_sql(ctx) if check.department_sql else None
