@@ -24,7 +24,8 @@ from pathlib import Path
 import duckdb
 
 from core import codes, standard
-from metrics.checks import INDICATORS, Check, Context, Rule, all_checks, all_rules
+from core.vocab import INDICATORS
+from metrics.checks import Check, Context, Rule, all_checks, all_rules
 from metrics.checks._sql import as_date, lit, stated_date
 from metrics.checks._sql import register_macros as register_mask_macros
 from core.periods import Period, parse_period
