@@ -17,10 +17,11 @@ records. Undated decisions are date_invalid's.
 from __future__ import annotations
 
 from core import standard
-from metrics.checks import Context, Rule
 from core.vocab import PENALTY_GRAVITY
+from metrics.checks import Context, Rule
 from metrics.checks._policy import load_policy
-from metrics.checks._sql import as_date, day, department_rows, enum_has_any, simple_procedure, stated_date
+from metrics.checks._sql import (as_date, channel_words, day, department_rows, enum_has_any, simple_procedure,
+                                 stated_date)
 
 RULE = Rule(
     id="overdue_publication",
@@ -56,7 +57,7 @@ def department_sql(ctx: Context) -> str | None:
     names = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in PENALTY_GRAVITY.items())
     message = (f"'处罚决定日期' || CAST(t._jdrq AS VARCHAR) || '（' || CASE t._gravity {names} END "
                f"|| '），公示期至' || CAST(CAST(t._ends AS DATE) AS VARCHAR) || '止，' "
-               f"|| CASE t.channel WHEN 'portal' THEN '信用网站' ELSE '本部门网站' END "
+               f"|| {channel_words('t.channel')} "
                f"|| '于' || CAST(CAST(t.last_seen AS DATE) AS VARCHAR) || '仍在公示'")
     where = (f"t._pub <= {end} AND CAST(t.last_seen AS DATE) >= {start} "
              f"AND t._ends < {end} AND t._ends < CAST(t.last_seen AS DATE)")
