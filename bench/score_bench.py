@@ -60,7 +60,8 @@ def child(db: Path, period_text: str, memory_limit: str, per_rule: bool, rules: 
                 t = time.perf_counter()
                 if check.prepare:
                     check.prepare(con, ctx)
-                for sql in (check.findings_sql(ctx), check.department_sql(ctx) if check.department_sql else None):
+                for build in (check.findings_sql, check.department_sql):
+                    sql = build(ctx) if build else None
                     if sql:
                         con.execute(f"SELECT count(*) FROM ({sql})").fetchall()
                 spent += time.perf_counter() - t

@@ -31,9 +31,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from core.errors import InputError
 
+from core.vocab import CHANNELS, KIND_NAMES, KINDS
+
 PAGING_STYLES = ("none", "query", "next_link", "trs", "post", "json")
-CHANNELS = ("site", "portal")
-KINDS = ("xk", "cf")
 DOCS = "docs/configuration.md"
 
 
@@ -382,7 +382,7 @@ def _check_labels(kind: str, labels: dict, path: str, out: list[str]) -> None:
     codes = set(standard.load(kind).codes) | {f.code for f in standard.page_fields()}
     for label, code in labels.items():
         if isinstance(code, str) and code and code not in codes:
-            out.append(f"{_join(path, label)}：{_shown(code)} 不是{standard.KIND_NAMES[kind]}（{kind}）的标准字段代码；"
+            out.append(f"{_join(path, label)}：{_shown(code)} 不是{KIND_NAMES[kind]}（{kind}）的标准字段代码；"
                        f"应为 data/standard/ 中的代码，如 {kind.upper()}_WSH")
 
 

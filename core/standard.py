@@ -13,10 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from core.settings import STANDARD_DIR
+from core.vocab import KIND_NAMES, KINDS  # noqa: F401 (standard.KINDS, standard.KIND_NAMES: used widely)
 
-KINDS = ("xk", "cf")
 CURRENT_VERSION = "2019"
-KIND_NAMES = {"xk": "行政许可", "cf": "行政处罚"}
 
 
 @dataclass(frozen=True)

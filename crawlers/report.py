@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from core.privacy import mask_text
+from core.vocab import CRAWL_STATUSES, SOURCE_OUTCOMES
 
 
 def shown(text: str) -> str:
@@ -20,7 +21,7 @@ def shown(text: str) -> str:
     return str(mask_text(text))
 
 
-RUN_STATUS = {"ok": "ok", "partial": "degraded", "unavailable": "failed", "failed": "failed"}  # → source_runs
+RUN_STATUS = SOURCE_OUTCOMES  # a source's outcome → source_runs.status (crawlers.crawl imports this name)
 
 
 @dataclass
@@ -80,8 +81,6 @@ class CrawlSummary:
         failed = f"，无法抓取的来源：{'、'.join(self.failed_sources)}" if self.failed_sources else ""
         problems = f"，可用性问题 {len(self.problems)} 个" if self.problems else ""
         resumed = f"（续抓，{self.replayed} 个页面取自存档）" if self.resumed else ""
-        return shown(f"抓取 {self.crawl_id}{resumed} {_STATUS_NAMES.get(self.status, self.status)}：{len(self.sources)} 个来源，"
+        return shown(f"抓取 {self.crawl_id}{resumed} {CRAWL_STATUSES.get(self.status, self.status)}：{len(self.sources)} 个来源，"
                 f"{self.pages} 个列表页，{self.records} 条记录，{len(self.errors)} 个错误{problems}{failed}")
 
-
-_STATUS_NAMES = {"running": "进行中", "done": "完成", "failed": "失败"}

@@ -21,13 +21,14 @@ import pandas as pd
 
 from core.settings import Paths
 from core.errors import InputError
+from core.vocab import FINDING_STATUSES
 
 ACTIONS: dict[str, tuple[str, str]] = {  # action → (status it leads to, Chinese label)
     "confirm": ("confirmed", "确认"),
     "waive": ("waived", "豁免"),
     "reopen": ("open", "重新打开"),
 }
-STATUSES: dict[str, str] = {"open": "待处理", "confirmed": "已确认", "waived": "已豁免"}
+STATUSES: dict[str, str] = FINDING_STATUSES
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (

@@ -18,6 +18,7 @@ from democity.model import PAGE_SIZE, QUARTERS, DemoCity
 from democity.ledgers import write_ledgers
 from democity.pages import PORTAL_MAX_SIZE, column_path
 from democity.shapes import BROKEN, shape_of
+from core.vocab import AVAILABILITY_RULES
 
 CONCURRENCY = 4
 PORTAL_PAGE_SIZE = min(50, PORTAL_MAX_SIZE)
@@ -84,9 +85,8 @@ def availability_truth(base_url: str) -> list[dict]:
              "problem": b.problem, "url": f"{base}/d/{b.dept_id}/{b.path}"} for b in BROKEN]
 
 
-# availability problem → the rule that turns it into a finding (metrics/checks)
-AVAILABILITY_RULE = {"unreachable": "site_unreachable", "column_missing": "column_missing",
-                     "dead_link": "dead_link", "blocked": "site_blocked", "bad_attachment": "bad_attachment"}
+# availability problem → the rule that turns it into a finding: vocabulary (core.vocab), not rule logic
+AVAILABILITY_RULE = AVAILABILITY_RULES
 
 
 def ground_truth(city: DemoCity, base_url: str) -> dict:

@@ -22,6 +22,7 @@ from html import escape
 from urllib.parse import parse_qs
 
 from core import standard
+from core.vocab import KIND_NAMES
 
 from democity.model import PAGE_SIZE, DemoCity, DemoDepartment, DemoRecord
 from democity.hostile import one_cell_xlsx
@@ -29,7 +30,6 @@ from democity.shapes import BROKEN, Shape, printed_labels, shape_of
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json; charset=utf-8"
-KIND_NAMES = standard.KIND_NAMES
 PORTAL_DEFAULT_SIZE = 20
 UNDATED_PORTAL = ("xk",)  # portal channels that state no 公示日期 (as many real portals): judged by sightings
 PORTAL_MAX_SIZE = 100

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from core.vocab import AVAILABILITY_RULES as _PROBLEM_RULES
+
 # The engine's rule ids (a contract with metrics/checks): field-level defects a record may carry.
 FIELD_RULES = (
     "required_missing",
@@ -35,7 +37,7 @@ DEPARTMENT_RULES = ("catalogue_missing", "column_not_set", "column_stale", "ledg
 ALL_RULES = tuple(dict.fromkeys((*FIELD_RULES, LATE_RULE, PORTAL_RULE, *TRAIT_RULES, *DEPARTMENT_RULES)))
 # Rules the demo's ground truth does not carry here: the crawler's availability events (the lead wires
 # their ground truth from democity/config.py's ``availability`` key).
-AVAILABILITY_RULES = ("site_unreachable", "column_missing", "dead_link", "site_blocked", "bad_attachment")
+AVAILABILITY_RULES = tuple(_PROBLEM_RULES.values())
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from typing import Any
 
 import duckdb
 
-from metrics.checks import INDICATORS, all_rules
-from metrics.scheme import STANDINGS
 from core.errors import SgsError
+from core.vocab import INDICATORS, RANKED, STANDINGS
+from metrics.checks import all_rules
 
 FINDING_KEYS = ("finding_id", "kind", "record_key", "wsh", "field", "value", "message", "url", "fetch_id",
                 "ref_fetch_id")
@@ -90,8 +90,8 @@ def _explain(con: duckdb.DuckDBPyConnection, period: str, dept_id: str | None) -
 
 def format_text(e: dict[str, Any]) -> str:
     """The explanation as the command line prints it (one deduction per line, its findings indented)."""
-    standing = e.get("standing") or "ranked"
-    placed = (f"等级 {e['grade']}  排名 {e['rank']}（县区内 {e['county_rank']}）" if standing == "ranked"
+    standing = e.get("standing") or RANKED
+    placed = (f"等级 {e['grade']}  排名 {e['rank']}（县区内 {e['county_rank']}）" if standing == RANKED
               else f"不排名、不评等级：{STANDINGS.get(standing, standing)}")
     lines = [f"{e['name']}（{e['county']}，{e['dept_id']}） {e['period']}  评分方案 {e['scheme_version']}",
              f"总分 {e['total']:.2f}  {placed}  评估记录 {e['n_records']} 条"

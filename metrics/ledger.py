@@ -24,8 +24,8 @@ from core.normalize import EARLIEST_DATE, LATEST_DATE, clean_text, parse_date
 from core import standard
 from core.standard import normalise_label, synonym_map
 from core.errors import InputError
+from core.vocab import KIND_LABELS, KINDS
 
-KINDS = standard.KINDS
 # ledger column → extra header texts beyond the registry's names and synonyms for the kind's field
 EXTRA_HEADERS = {
     "wsh": ("文书号", "决定书文号", "决定文书号", "文号", "WSH"),
@@ -157,7 +157,7 @@ def import_ledger(con: duckdb.DuckDBPyConnection, path: str | Path, dept_id: str
     """Import one ledger file for a department and kind, replacing an earlier import of the same file."""
     path = Path(path)
     if kind not in KINDS:
-        raise LedgerError(f"台账类别 {kind!r} 无效，应为 xk（许可）或 cf（处罚）")
+        raise LedgerError(f"台账类别 {kind!r} 无效，应为 {' 或 '.join(f'{k}（{v}）' for k, v in KIND_LABELS.items())}")
     if not path.is_file():
         raise LedgerError(f"台账文件 {path} 不存在")
     if not con.execute("SELECT 1 FROM departments WHERE dept_id = ?", [dept_id]).fetchall():

@@ -13,11 +13,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from metrics.checks import INDICATORS, all_rules
+from core.vocab import INDICATORS, RANKED, STANDINGS
+from metrics.checks import all_rules
 from core.periods import PeriodError, parse_period
-from metrics.scheme import STANDINGS
 
-RANKED = "ranked"
 # what a person reads for each standing that is not ranked: one plain sentence (dashboard, report, notice)
 STANDING_NOTES: dict[str, str] = {
     "no_records": "本期没有决定日期在评估期间内的公示记录，也没有部门层面的问题，没有可评估的内容，因此不排名、不评等级。",
@@ -34,8 +33,6 @@ UNVERIFIED_NOTE = ("“未能核验”指现有采集存档既不能证明该记
                    "首次采集时已过公示期限而此前没有该栏目的完整采集）。未能核验的记录不扣分，单独列出，请部门核实。")
 
 RULE_NAMES: dict[str, str] = {r.id: r.name for r in all_rules()}
-# each grade's colour in every chart, on the dashboard and in the report (the scheme's grade names)
-GRADE_COLORS: dict[str, str] = {"优秀": "#2e7d32", "良好": "#1976d2", "合格": "#f9a825", "不合格": "#c62828"}
 
 
 def standing_name(standing: Any) -> str:

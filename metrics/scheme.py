@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from metrics.checks import INDICATORS, SEVERITIES, Rule, all_rules
+from core.vocab import INDICATORS, SEVERITIES, STANDINGS  # noqa: F401 (metrics.scheme.STANDINGS: still importable)
+from metrics.checks import Rule, all_rules
 from metrics.checks._sql import lit
 from core.periods import Period
 from core.settings import SCHEMES_DIR
@@ -23,7 +24,6 @@ DEDUCTION_KEYS = ("how", "points", "dept_points", "cap")  # the rest of a [rules
 DEFAULT_OFFICE = "社会信用体系建设工作领导小组办公室"  # [report] defaults (docs/reports.md)
 DEFAULT_REMEDIATION_WORKDAYS = 15
 DEFAULT_MAX_UNVERIFIED_SHARE = 0.5  # [ranking] default (docs/scoring.md)
-STANDINGS = {"ranked": "参加排名", "no_records": "本期无公示记录", "insufficient_evidence": "证据不足"}
 
 
 class SchemeError(SgsError, ValueError):

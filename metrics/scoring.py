@@ -24,7 +24,8 @@ from pathlib import Path
 import duckdb
 
 from core import codes, standard
-from metrics.checks import INDICATORS, Check, Context, Rule, all_checks, all_rules
+from core.vocab import INDICATORS
+from metrics.checks import Check, Context, Rule, all_checks, all_rules
 from metrics.checks._sql import as_date, lit, stated_date
 from metrics.checks._sql import register_macros as register_mask_macros
 from core.periods import Period, parse_period
@@ -141,7 +142,7 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
         for check in checks:
             if check.prepare:
                 check.prepare(con, ctx)
-            sql = check.findings_sql(ctx)
+            sql = check.findings_sql(ctx) if check.findings_sql else None
             if sql:
                 record_rows.append(_record_rows(kind, check.rule, sql))
             dept_sql = check.department_sql(ctx) if check.department_sql else None

@@ -232,7 +232,7 @@ def check_table(con: duckdb.DuckDBPyConnection, table: pa.Table, kind: str, *, a
     for check in checks_before_publication():
         if check.prepare:
             check.prepare(con, ctx)
-        sql = check.findings_sql(ctx)
+        sql = check.findings_sql(ctx) if check.findings_sql else None
         if sql:
             selects.append(f"SELECT CAST(record_key AS INTEGER) AS record, field, {lit(check.rule.id)} AS rule, "
                            f"message FROM ({sql})")

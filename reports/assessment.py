@@ -9,9 +9,9 @@ from typing import Any
 
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 
-from metrics.checks import INDICATORS
-from metrics.results import RANKED, UNVERIFIED_NOTE, is_missing, standing_note
-from metrics.scheme import STANDINGS, Scheme
+from core.vocab import INDICATORS, RANKED, STANDINGS
+from metrics.results import UNVERIFIED_NOTE, is_missing, standing_note
+from metrics.scheme import Scheme
 from reports import charts
 from reports.data import PeriodData
 from reports.docx_kit import new_document, paragraph, picture, signature, table, text, to_bytes

@@ -18,8 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import pandas as pd  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
-from metrics.checks import INDICATORS  # noqa: E402
-from metrics.results import GRADE_COLORS  # noqa: E402
+from core.vocab import INDICATORS, UNGRADED_COLOR, grade_colors  # noqa: E402
 
 SERIES_COLORS = ["#37474f", "#1976d2", "#43a047", "#fb8c00", "#8e24aa"]
 
@@ -54,9 +53,10 @@ def grade_distribution(ranking: pd.DataFrame, grades: list[str]) -> bytes:
         bands = [f"{lo}–{lo + 10}" for lo in range(0, 100, 10)]
         band = (ranking["total"].clip(0, 99.999) // 10).astype("Int64")
         bottom = [0] * 10
+        colors = grade_colors(grades)
         for grade in grades:
             counts = [int(((band == i) & (ranking["grade"] == grade)).sum()) for i in range(10)]
-            ax.bar(bands, counts, bottom=bottom, color=GRADE_COLORS.get(grade, "#9e9e9e"), label=grade)
+            ax.bar(bands, counts, bottom=bottom, color=colors.get(grade, UNGRADED_COLOR), label=grade)
             bottom = [b + c for b, c in zip(bottom, counts)]
         ax.set_xlabel("总分区间")
         ax.set_ylabel("部门数")

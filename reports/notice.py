@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from metrics.results import RANKED, UNVERIFIED_NOTE, standing_note
-from metrics.scheme import STANDINGS, Scheme
+from core.vocab import RANKED, STANDINGS
+from metrics.results import UNVERIFIED_NOTE, standing_note
+from metrics.scheme import Scheme
 from core.standard import field_name
 from reports.data import PeriodData
 from reports.docx_kit import new_document, paragraph, signature, table, text, to_bytes

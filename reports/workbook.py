@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from metrics.checks import INDICATORS
+from core.vocab import INDICATORS, KIND_LABELS
 from metrics import results
 from metrics.scheme import Scheme
 from core.standard import field_name
@@ -42,20 +42,19 @@ FINDINGS: list[Column] = [("部门编号", 12, None), ("部门", 28, None), ("�
 UNVERIFIED: list[Column] = [("部门编号", 12, None), ("部门", 28, None), ("类别", 6, None), ("文书号", 28, None),
                             ("未能核验的事项", 22, None), ("规则", 18, None), ("原因", 70, None), ("页面", 40, None),
                             ("存档时间", 17, "time"), ("存档编号", 20, None)]
-KINDS = {"xk": "许可", "cf": "处罚"}
 
 
 def _finding_rows(data: PeriodData, dept_id: str) -> Iterable[list[Any]]:
     name = data.explained[dept_id]["name"]
     for f in data.findings_of(dept_id):
-        yield [dept_id, name, f["indicator_name"], f["rule_name"], f["rule_id"], KINDS.get(f["kind"], f["kind"]),
+        yield [dept_id, name, f["indicator_name"], f["rule_name"], f["rule_id"], KIND_LABELS.get(f["kind"], f["kind"]),
                f["wsh"], f["field"], field_name(f["kind"], f["field"]), f["value"], f["message"], f["url"], f["fetched_at"], f["fetch_id"],
                f["finding_id"], f.get("ref_fetch_id")]
 
 
 def _unverified_rows(data: PeriodData) -> Iterable[list[Any]]:
     for u in results.df_records(data.unverified):
-        yield [u["dept_id"], u["dept_name"], KINDS.get(u["kind"], u["kind"]), u["wsh"] or "（整个专栏）", u["what"],
+        yield [u["dept_id"], u["dept_name"], KIND_LABELS.get(u["kind"], u["kind"]), u["wsh"] or "（整个专栏）", u["what"],
                u["rule_id"], u["reason"], u["url"], u["fetched_at"], u["fetch_id"]]
 
 

@@ -13,14 +13,14 @@ import streamlit as st
 
 from dashboard import queries
 from dashboard.auth import ROLES, Viewer
-from metrics import results
+from core.vocab import INDICATORS, grade_colors
 
 NO_DATA = "还没有可显示的评估数据：请先运行 sgs demo 或 sgs crawl/score，生成并发布评估结果后再刷新本页。"
 SNAPSHOT_KEY = "snapshot"
 PERIOD_KEY = "period"
 VIEWER_KEY = "viewer"
 MASK_NAMES_KEY = "mask_person_names"
-GRADE_COLORS = results.GRADE_COLORS
+GRADE_COLORS = grade_colors(queries.GRADES)  # by the scheme's grade order (core.vocab)
 
 
 def context() -> tuple[str, str]:
@@ -69,7 +69,7 @@ def score_columns() -> dict[str, Any]:
     return {
         "排名": st.column_config.NumberColumn("排名", format="%d", width="small"),
         "记录数": st.column_config.NumberColumn("记录数", format="%d"),
-        **{label: score_column(label) for label in queries.INDICATORS.values()},
+        **{label: score_column(label) for label in INDICATORS.values()},
         "总分": st.column_config.ProgressColumn("总分", format="%.1f", min_value=0, max_value=100),
         "等级": st.column_config.TextColumn("等级", width="small"),
         "较上期": st.column_config.NumberColumn("较上期", format="%+.1f", help="总分较上一期（同为月或季度）的变化"),

@@ -14,6 +14,7 @@ import streamlit as st
 from dashboard import queries
 from dashboard.sanitize import page_source, page_text
 from dashboard.views._common import mask_names, viewer
+from core.vocab import INDICATORS, KIND_LABELS
 
 HIGHLIGHT = "background-color: #ffe0e0; font-weight: bold"
 PERSONAL_URL_NOTE = "原页面地址含身份证号或手机号，已脱敏显示，不能直接打开；请以下方的存档页面为准。"
@@ -27,9 +28,9 @@ def findings_table(df: pd.DataFrame, *, with_department: bool = False) -> pd.Dat
     table = pd.DataFrame({
         "序号": df["n"].astype("int64"),
         **({"部门": df["dept_name"]} if with_department else {}),
-        "指标": df["indicator"].map(lambda v: queries.INDICATORS.get(v, v)),
+        "指标": df["indicator"].map(lambda v: INDICATORS.get(v, v)),
         "问题类型": df["rule_name"],
-        "类型": df["kind"].map(lambda v: queries.KIND_LABELS.get(v, v)),
+        "类型": df["kind"].map(lambda v: KIND_LABELS.get(v, v)),
         "文书号": df["wsh"].fillna("—"),  # a department-level finding is about no one record
         "相对人名称": df["xdr_mc"].fillna("—"),
         "字段": fields,
@@ -85,7 +86,7 @@ def choose(df: pd.DataFrame, key: str) -> dict[str, Any] | None:
 
 def detail(snapshot: str, finding: dict[str, Any]) -> None:
     """The finding's record (failing field marked), the page URL and the archived page as text."""
-    st.markdown(f"**{finding['rule_name']}**（{queries.INDICATORS.get(finding['indicator'], finding['indicator'])}）")
+    st.markdown(f"**{finding['rule_name']}**（{INDICATORS.get(finding['indicator'], finding['indicator'])}）")
     st.text(finding["message"] or "")
     if finding.get("url"):  # masked (core.privacy): a URL naming its subject's ID opens nothing real
         if finding.get("url_personal"):

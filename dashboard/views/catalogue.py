@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import queries
 from dashboard.views._common import context, require
+from core.vocab import KIND_LABELS
 
 
 def main() -> None:
@@ -34,7 +35,7 @@ def main() -> None:
     st.subheader("事项明细")
     table = df.rename(columns={"dept_name": "部门", "item_code": "事项编码", "name": "事项名称", "basis": "设定依据",
                                "n_records": "本期公示记录数"})
-    table["类型"] = df["kind"].map(queries.KIND_LABELS)
+    table["类型"] = df["kind"].map(KIND_LABELS)
     with st.container(key="catalogue_items"):
         st.dataframe(table[["部门", "类型", "事项编码", "事项名称", "设定依据", "本期公示记录数"]], hide_index=True)
 

@@ -19,6 +19,7 @@ from dashboard.views import _finding
 from dashboard.views._common import context, delta, fmt, mask_names, max_unverified_share, require
 from metrics import results
 from core.settings import resolve_paths
+from core.vocab import INDICATORS, KIND_LABELS
 
 DEPT_KEY = "dept"  # the chosen department, kept across pages
 _WIDGET_KEY = "_dept_select"  # widget state is dropped on other pages, so it mirrors DEPT_KEY
@@ -74,7 +75,7 @@ def score_metrics(score: dict[str, Any], period: str) -> None:
     row2 = st.columns(6)
     row2[0].metric("评估记录数", fmt(score["n_records"], ",d"))
     row2[1].metric("未能核验记录", fmt(score.get("n_unverified") or 0, ",d"), help=results.UNVERIFIED_NOTE)
-    for col, (key, label) in zip(row2[2:], queries.INDICATORS.items()):
+    for col, (key, label) in zip(row2[2:], INDICATORS.items()):
         col.metric(label, fmt(score.get(key)))
 
 
@@ -93,7 +94,7 @@ def unverified_table(df: pd.DataFrame) -> pd.DataFrame:
         "文书号": _where(df),
         "未能核验的事项": df["what"],
         "原因": df["reason"],
-        "类型": df["kind"].map(lambda v: queries.KIND_LABELS.get(v, v)),
+        "类型": df["kind"].map(lambda v: KIND_LABELS.get(v, v)),
         "相对人名称": df["xdr_mc"],
         "决定日期": df["jdrq"],
         "页面": df["url"],
@@ -135,7 +136,7 @@ def deductions(snapshot: str, period: str, dept_id: str) -> None:
         return
     table = df.rename(columns={"rule_name": "问题类型", "n_findings": "问题数", "n_records": "评估记录数",
                                "points": "扣分", "how": "计算方法"})
-    table["指标"] = df["indicator"].map(lambda v: queries.INDICATORS.get(v, v))
+    table["指标"] = df["indicator"].map(lambda v: INDICATORS.get(v, v))
     with st.container(key="deductions"):
         st.dataframe(table[["指标", "问题类型", "问题数", "评估记录数", "扣分", "计算方法"]], hide_index=True,
                      column_config={"扣分": st.column_config.NumberColumn("扣分", format="%.2f")})
@@ -146,9 +147,9 @@ def remediation(snapshot: str, period: str, dept_id: str) -> None:
     """The 整改清单 with filters by indicator, rule and status, paged, plus the whole filtered list as Excel."""
     who = require("leader", "assessor", "department")
     counts = queries.finding_counts(snapshot, who, period, dept_id)
-    options = [ALL, *queries.INDICATORS]
+    options = [ALL, *INDICATORS]
     labels = {ALL: f"全部（{sum(counts.values())}）",
-              **{k: f"{v}（{counts.get(k, 0)}）" for k, v in queries.INDICATORS.items()}}
+              **{k: f"{v}（{counts.get(k, 0)}）" for k, v in INDICATORS.items()}}
     picked = st.radio("按指标筛选", options, format_func=labels.get, horizontal=True, key="indicator")
     left, right = st.columns(2)
     rules = [ALL, *queries.rules_found(snapshot, who, period, dept_id)]

@@ -9,6 +9,7 @@ from dashboard import queries, workbench
 from dashboard.views import _finding
 from dashboard.views._common import context, mask_names, require
 from core.settings import resolve_paths
+from core.vocab import INDICATORS
 
 ALL = "all"
 
@@ -19,8 +20,8 @@ def filters(snapshot: str, period: str) -> dict:
     labels = {ALL: "全部部门", **{r.dept_id: f"{r.name}（{r.county}）" for r in depts.itertuples()}}
     cols = st.columns(4)
     dept = cols[0].selectbox("部门", list(labels), format_func=labels.get, key="wb_dept")
-    indicator = cols[1].selectbox("指标", [ALL, *queries.INDICATORS], key="wb_indicator",
-                                  format_func=lambda i: "全部" if i == ALL else queries.INDICATORS[i])
+    indicator = cols[1].selectbox("指标", [ALL, *INDICATORS], key="wb_indicator",
+                                  format_func=lambda i: "全部" if i == ALL else INDICATORS[i])
     rule = cols[2].selectbox("问题类型", [ALL, *queries.rules_found(snapshot, who, period, None)], key="wb_rule",
                              format_func=lambda r: "全部" if r == ALL else queries.RULE_NAMES.get(r, r))
     status = cols[3].selectbox("状态", [ALL, *workbench.STATUSES], key="wb_status",

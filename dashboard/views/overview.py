@@ -13,12 +13,12 @@ import streamlit as st
 from dashboard import queries, workbench
 from dashboard.views._common import GRADE_COLORS, context, delta, fmt, max_unverified_share, require, score_columns
 from metrics import results
-from metrics.results import RANKED
 from core.settings import resolve_paths
+from core.vocab import INDICATORS, RANKED, UNGRADED, UNGRADED_COLOR
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-SUBSCORES = {k: v for k, v in queries.INDICATORS.items()}
+SUBSCORES = dict(INDICATORS)
 RANKING_COLUMNS = {
     "rank": "排名", "name": "部门", "county": "县区", "n_records": "记录数", "n_unverified": "未能核验",
     **SUBSCORES, "total": "总分", "grade": "等级", "change": "较上期", "prev_rank": "上期排名",
@@ -101,11 +101,11 @@ def ranking_chart(ranking: pd.DataFrame) -> None:
     """Totals in rank order, coloured by grade so the 不合格 departments stand out at a glance (ranked
     departments only)."""
     ranking = ranking[ranking["standing"] == RANKED]
-    data = ranking.assign(grade=ranking["grade"].fillna("未评级"))
+    data = ranking.assign(grade=ranking["grade"].fillna(UNGRADED))
     fig = px.bar(
         data, x="name", y="total", color="grade",
-        category_orders={"name": data["name"].tolist(), "grade": list(queries.GRADES) + ["未评级"]},
-        color_discrete_map={**GRADE_COLORS, "未评级": "#9e9e9e"},
+        category_orders={"name": data["name"].tolist(), "grade": [*queries.GRADES, UNGRADED]},
+        color_discrete_map={**GRADE_COLORS, UNGRADED: UNGRADED_COLOR},
         labels={"name": "部门", "total": "总分", "grade": "等级"},
         hover_data={"county": True, "rank": True},
     )
@@ -117,10 +117,10 @@ def ranking_chart(ranking: pd.DataFrame) -> None:
 def distribution_chart(ranking: pd.DataFrame) -> None:
     """How many ranked departments fall in each 10-point band of the total."""
     ranking = ranking[ranking["standing"] == RANKED]
-    data = ranking.dropna(subset=["total"]).assign(grade=ranking["grade"].fillna("未评级"))
+    data = ranking.dropna(subset=["total"]).assign(grade=ranking["grade"].fillna(UNGRADED))
     fig = px.histogram(data, x="total", color="grade", nbins=10, range_x=[0, 100],
-                       category_orders={"grade": list(queries.GRADES) + ["未评级"]},
-                       color_discrete_map={**GRADE_COLORS, "未评级": "#9e9e9e"},
+                       category_orders={"grade": [*queries.GRADES, UNGRADED]},
+                       color_discrete_map={**GRADE_COLORS, UNGRADED: UNGRADED_COLOR},
                        labels={"total": "总分", "grade": "等级", "count": "部门数"})
     fig.update_traces(xbins={"start": 0, "end": 100, "size": 10})
     fig.update_layout(margin={"t": 30}, yaxis_title="部门数", bargap=0.05)
@@ -131,7 +131,7 @@ def distribution_chart(ranking: pd.DataFrame) -> None:
 def indicator_chart(problems: pd.DataFrame) -> None:
     """Findings per indicator, split by rule: which part of the standard costs the city most."""
     fig = px.bar(problems, x="indicator_name", y="n_findings", color="rule_name",
-                 category_orders={"indicator_name": list(queries.INDICATORS.values())},
+                 category_orders={"indicator_name": list(INDICATORS.values())},
                  labels={"indicator_name": "指标", "n_findings": "问题数", "rule_name": "问题类型"})
     fig.update_layout(margin={"t": 30})
     with st.container(key="indicator_chart"):
@@ -153,9 +153,9 @@ def trend_chart(snapshot: str) -> None:
 
 def county_chart(county: pd.DataFrame) -> None:
     """Counties side by side on every sub-score and the total."""
-    cols = [c for c in ("total", *queries.INDICATORS) if county[c].notna().any()]
+    cols = [c for c in ("total", *INDICATORS) if county[c].notna().any()]
     data = county.melt(id_vars="county", value_vars=cols, var_name="what", value_name="score")
-    data["what"] = data["what"].map({"total": "总分", **queries.INDICATORS})
+    data["what"] = data["what"].map({"total": "总分", **INDICATORS})
     fig = px.bar(data, x="county", y="score", color="what", barmode="group",
                  labels={"county": "县区", "score": "得分", "what": "指标"})
     fig.update_layout(yaxis_range=[0, 100], margin={"t": 30})

@@ -8,10 +8,7 @@ import streamlit as st
 
 from dashboard import queries
 from dashboard.views._common import require
-
-STATUS = {"ok": "正常", "degraded": "部分失败", "failed": "失败"}
-PROBLEMS = {"unreachable": "无法访问", "column_missing": "专栏缺失", "dead_link": "链接失效", "blocked": "访问被拦截",
-            "runaway_paging": "分页异常", "bad_attachment": "附件过大或损坏"}
+from core.vocab import AVAILABILITY, KIND_LABELS, RUN_STATUSES
 
 
 def main() -> None:
@@ -26,19 +23,19 @@ def main() -> None:
                                    "last_crawl": "最近采集", "status": "状态", "pages": "页面数", "records": "记录数",
                                    "errors": "错误数", "message": "错误信息", "n_problems": "可用性问题",
                                    "start_url": "入口地址"})
-    table["状态"] = table["状态"].map(lambda s: STATUS.get(s, s) if isinstance(s, str) else "未采集")
-    table["类型"] = table["类型"].map(queries.KIND_LABELS)
+    table["状态"] = table["状态"].map(lambda s: RUN_STATUSES.get(s, s) if isinstance(s, str) else "未采集")
+    table["类型"] = table["类型"].map(KIND_LABELS)
     with st.container(key="source_status"):
         st.dataframe(table[["部门", "来源", "渠道", "类型", "最近采集", "状态", "页面数", "记录数", "错误数",
                             "错误信息", "可用性问题", "入口地址"]], hide_index=True,
                      column_config={"最近采集": st.column_config.DatetimeColumn("最近采集", format="YYYY-MM-DD HH:mm")})
     runs = queries.source_runs(snapshot, who)
-    runs["status"] = runs["status"].map(lambda s: STATUS.get(s, s))
+    runs["status"] = runs["status"].map(lambda s: RUN_STATUSES.get(s, s))
     _section("采集历史", "source_runs", runs, "暂无逐来源的采集历史：运行 sgs crawl 后在此显示。",
              {"started_at": "开始时间", "source_id": "来源", "status": "状态", "pages": "页面数", "records": "记录数",
               "errors": "错误数", "message": "错误信息", "crawl_id": "采集批次"})
     problems = queries.availability(snapshot, who)
-    problems["problem"] = problems["problem"].map(lambda p: PROBLEMS.get(p, p))
+    problems["problem"] = problems["problem"].map(lambda p: AVAILABILITY.get(p, p))
     _section("可用性问题", "availability", problems, "暂无可用性问题记录。",
              {"observed_at": "发现时间", "source_id": "来源", "dept_name": "部门", "problem": "问题", "url": "地址",
               "detail": "说明"})

@@ -6,10 +6,10 @@ import streamlit as st
 
 from dashboard import queries
 from dashboard.views._common import mask_names, require
+from core.vocab import CHANNEL_NAMES, KIND_LABELS
 
 COLUMNS = {"kind": "类型", "dept_name": "部门", "channel": "渠道", "wsh": "文书号", "xdr_mc": "相对人名称",
            "shxym": "统一社会信用代码", "jdrq": "决定日期", "url": "页面"}
-CHANNELS = {"site": "部门网站", "portal": "信用网站"}
 
 
 def main() -> None:
@@ -25,8 +25,8 @@ def main() -> None:
         st.info("没有找到该主体的许可或处罚记录。")
         return
     table = df[list(COLUMNS)].rename(columns=COLUMNS)
-    table["类型"] = table["类型"].map(queries.KIND_LABELS)
-    table["渠道"] = table["渠道"].map(lambda c: CHANNELS.get(c, c))
+    table["类型"] = table["类型"].map(KIND_LABELS)
+    table["渠道"] = table["渠道"].map(lambda c: CHANNEL_NAMES.get(c, c))
     st.caption(f"共 {len(df)} 条记录（最多显示 500 条）")
     with st.container(key="subject_records"):
         st.dataframe(table, hide_index=True, column_config={"页面": st.column_config.LinkColumn("页面")})

@@ -4,22 +4,23 @@ Adding a rule is adding a file ``metrics/checks/<rule_id>.py`` that defines
 
 * ``RULE = Rule(id=…, name=…, indicator=…, clause=…, severity=…)`` — what the rule is and which policy clause
   or standard it enforces (shown to assessors and departments, so the names are Chinese);
-* ``findings_sql(ctx: Context) -> str | None`` — a SELECT producing ``(record_key, field, value, message)``
-  over ``ctx.source``, the period's assessed site records of one kind (``None`` when the rule does not apply
-  to that kind);
+* ``findings_sql(ctx: Context) -> str | None`` — for problems of one record: a SELECT producing
+  ``(record_key, field, value, message)`` over ``ctx.source``, the period's assessed site records of one kind
+  (``None`` when the rule does not apply to that kind);
 * optionally ``prepare(con, ctx) -> None`` — set-up the SELECT needs (e.g. the working-day table);
 * optionally ``department_sql(ctx: Context) -> str | None`` — for problems of a department rather than of
   one record (column unreachable, catalogue not published, ledger decision never published): a SELECT
-  producing ``(dept_id, field, value, message, url, fetch_id)`` for the period ``ctx.period``. A rule may
-  define either builder or both; ``findings_sql`` may then return ``None``.
+  producing ``(dept_id, field, value, message, url, fetch_id)`` for the period ``ctx.period``. A rule
+  defines either builder or both (a department-level rule has no ``findings_sql``).
 * optionally ``unverified_sql(ctx) -> str | None`` and ``unverified_department_sql(ctx) -> str | None`` — what
   the evidence could not decide (未能核验: neither a pass nor a finding, never deducted): ``(record_key,
   reason)`` over the assessed records, and ``(dept_id, reason, url, fetch_id)`` for a department. A record
   finding may also carry a ``ref_fetch_id`` column: a second archived response it cites.
 
 Rules are pure SQL and set-based: the scorer (``metrics.scoring``) runs them together in DuckDB, never a
-Python loop per record. Shared SQL building blocks live in ``metrics.checks._sql``; modules whose name starts
-with ``_`` are not rules.
+Python loop per record. Shared SQL building blocks live in ``metrics.checks._sql`` (the availability rules'
+one builder in ``metrics.checks._availability``); modules whose name starts with ``_`` are not rules. The words
+(indicators, severities) are ``core.vocab``'s. CONTRIBUTING.md lists every file a new rule touches.
 """
 from __future__ import annotations
 
@@ -35,10 +36,9 @@ import duckdb
 
 from core import standard
 from core.periods import Period
+from core.vocab import INDICATORS, SEVERITIES  # noqa: F401 (still importable from here: metrics.checks.INDICATORS)
 from core.workdays import Calendar, default_calendar
 
-SEVERITIES = {"high": "严重", "medium": "一般", "low": "轻微"}
-INDICATORS = {"timeliness": "及时性", "completeness": "完整性", "accuracy": "准确性", "compliance": "合规性"}
 # What a rule may need beyond the record itself. `sgs validate` (a department's file before publication)
 # runs only the rules that need nothing else.
 NEEDS = {"publication": "公示页面（公示日期、展示内容）", "portal": "信用网站数据", "catalogue": "事项目录", "ledger": "办件台账",
@@ -112,7 +112,7 @@ class Check:
     """A discovered rule module: its metadata and its SQL builder (plus optional set-up)."""
 
     rule: Rule
-    findings_sql: Callable[[Context], str | None]
+    findings_sql: Callable[[Context], str | None] | None = None  # None: a department-level rule
     prepare: Callable[[duckdb.DuckDBPyConnection, Context], None] | None = None
     department_sql: Callable[[Context], str | None] | None = None
     unverified_sql: Callable[[Context], str | None] | None = None
@@ -127,13 +127,15 @@ def all_checks() -> tuple[Check, ...]:
         if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
-        rule, build = getattr(module, "RULE", None), getattr(module, "findings_sql", None)
-        if not isinstance(rule, Rule) or not callable(build):
-            raise TypeError(f"规则模块 {module.__name__} 须定义 RULE = Rule(...) 和 findings_sql(ctx)")
+        rule = getattr(module, "RULE", None)
+        builders = [getattr(module, name, None) for name in (
+            "findings_sql", "prepare", "department_sql", "unverified_sql", "unverified_department_sql")]
+        if not isinstance(rule, Rule) or not (callable(builders[0]) or callable(builders[2])):
+            raise TypeError(f"规则模块 {module.__name__} 须定义 RULE = Rule(...)，以及 findings_sql(ctx) 或 "
+                            "department_sql(ctx)（或两者）")
         if rule.id != info.name:
             raise ValueError(f"规则模块 {module.__name__} 的 RULE.id 为 {rule.id!r}，应与文件名一致")
-        found.append(Check(rule, build, *(getattr(module, name, None) for name in (
-            "prepare", "department_sql", "unverified_sql", "unverified_department_sql"))))
+        found.append(Check(rule, *builders))
     return tuple(sorted(found, key=lambda c: c.rule.id))
 
 

@@ -1,7 +1,8 @@
 """Dated publication rules from ``data/policy/publication_periods.toml``, in Python and as SQL.
 
 The period a penalty may stay published depends on the rule in force on its decision date (2017, 2019, 2023,
-2026 rules) and on its severity; both are data, so a new rule is a new ``[[rules]]`` entry. The same file says
+2026 rules) and on how grave it is (its 处罚情节: ``core.vocab.PENALTY_GRAVITY``, light/general/serious —
+not a finding's severity); both are data, so a new rule is a new ``[[rules]]`` entry. The same file says
 how a 简易程序 penalty is recognised (the standard has no field for it).
 """
 from __future__ import annotations
@@ -14,19 +15,19 @@ from pathlib import Path
 
 from core.errors import SgsError
 from core.settings import POLICY_DIR
+from core.vocab import PENALTY_GRAVITY
 
 POLICY_FILE = POLICY_DIR / "publication_periods.toml"
-SEVERITIES = {"light": "轻微", "general": "一般", "serious": "严重"}
 
 
 @dataclass(frozen=True)
 class PeriodRule:
     start: date
     source: str
-    max_months: dict[str, int]  # severity → longest publication period (a missing severity: general's)
+    max_months: dict[str, int]  # gravity → longest publication period (a missing gravity: general's)
 
-    def months(self, severity: str) -> int:
-        return self.max_months.get(severity, self.max_months["general"])
+    def months(self, gravity: str) -> int:
+        return self.max_months.get(gravity, self.max_months["general"])
 
 
 @dataclass(frozen=True)
@@ -40,21 +41,21 @@ class Policy:
         """The rule in force on ``day``; before the first rule, the first rule."""
         return next((r for r in reversed(self.rules) if r.start <= day), self.rules[0])
 
-    def max_months(self, day: date, severity: str) -> int:
-        return self.rule_for(day).months(severity)
+    def max_months(self, day: date, gravity: str) -> int:
+        return self.rule_for(day).months(gravity)
 
     def shortest_months(self) -> int:
-        """The shortest publication period any rule gives any severity: no penalty's period ends sooner."""
-        return min(r.months(s) for r in self.rules for s in SEVERITIES)
+        """The shortest publication period any rule gives any gravity: no penalty's period ends sooner."""
+        return min(r.months(s) for r in self.rules for s in PENALTY_GRAVITY)
 
-    def months_sql(self, day: str, severity: str) -> str:
-        """SQL: the longest period in months for a decision date and a severity ('light'|'general'|'serious')."""
-        def by_severity(rule: PeriodRule) -> str:
-            whens = " ".join(f"WHEN '{s}' THEN {rule.months(s)}" for s in SEVERITIES)
-            return f"(CASE {severity} {whens} END)"
-        whens = " ".join(f"WHEN {day} >= DATE '{r.start.isoformat()}' THEN {by_severity(r)}"
+    def months_sql(self, day: str, gravity: str) -> str:
+        """SQL: the longest period in months for a decision date and a gravity ('light'|'general'|'serious')."""
+        def by_gravity(rule: PeriodRule) -> str:
+            whens = " ".join(f"WHEN '{s}' THEN {rule.months(s)}" for s in PENALTY_GRAVITY)
+            return f"(CASE {gravity} {whens} END)"
+        whens = " ".join(f"WHEN {day} >= DATE '{r.start.isoformat()}' THEN {by_gravity(r)}"
                          for r in reversed(self.rules))
-        return f"(CASE {whens} ELSE {by_severity(self.rules[0])} END)"
+        return f"(CASE {whens} ELSE {by_gravity(self.rules[0])} END)"
 
 
 class PolicyError(SgsError, ValueError):
@@ -67,7 +68,7 @@ def load_policy(path: Path = POLICY_FILE) -> Policy:
     try:
         doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         rules = tuple(sorted(
-            (PeriodRule(r["from"], r["source"], {s: int(r[s]["max"]) for s in SEVERITIES if s in r})
+            (PeriodRule(r["from"], r["source"], {s: int(r[s]["max"]) for s in PENALTY_GRAVITY if s in r})
              for r in doc["rules"]), key=lambda r: r.start))
         simple = doc["simple_procedure"]
         policy = Policy(rules, tuple(doc["serious_categories"]), tuple(simple["wsh_marks"]),

@@ -11,6 +11,7 @@ import duckdb
 
 from core.normalize import EARLIEST_DATE, LATEST_DATE
 from core import privacy, standard
+from core.vocab import CHANNEL_NAMES
 
 # Finding values and messages never carry an unmasked ID or mobile number: personal fields are masked
 # whole, other text has ID-like and mobile-like runs masked (core.privacy's macros).
@@ -340,3 +341,9 @@ def availability_sql(ctx, problem: str, what: str) -> str | None:
         QUALIFY row_number() OVER (PARTITION BY dept_id, url ORDER BY observed_at DESC) = 1) a"""
     message = f"{lit(what + '：')} || a.detail || '（' || a.url || '）'"
     return department_rows("a.dept_id", "URL", "a.url", message, "a.url", "a.fetch_id", events)
+
+
+def channel_words(column: str) -> str:
+    """SQL: where a record is published, as its department reads it in a message (本部门网站 / 信用网站,
+    the words of ``core.vocab.CHANNEL_NAMES``)."""
+    return f"CASE {column} WHEN 'portal' THEN {lit(CHANNEL_NAMES['portal'])} ELSE {lit('本' + CHANNEL_NAMES['site'])} END"

@@ -7,6 +7,7 @@ item is catalogued. Evidence: the department's column as last archived.
 """
 from __future__ import annotations
 
+from core.vocab import KIND_NAMES
 from metrics.checks import Context, Rule
 from metrics.checks._sql import column_evidence, department_rows, lit
 
@@ -20,16 +21,12 @@ RULE = Rule(
 )
 
 
-def findings_sql(ctx: Context) -> None:
-    return None
-
-
 def department_sql(ctx: Context) -> str | None:
     kind = lit(ctx.kind)
     source = f"""(SELECT DISTINCT s.dept_id, e.url, e.fetch_id FROM sources s
         LEFT JOIN {column_evidence(ctx)} e USING (dept_id)
         WHERE s.channel = 'site' AND s.kind = {kind} AND s.dept_id IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM catalogue_items c WHERE c.dept_id = s.dept_id AND c.kind = {kind})) t"""
-    what = "行政许可" if ctx.kind == "xk" else "行政处罚"
+    what = KIND_NAMES[ctx.kind]
     return department_rows("t.dept_id", "CATALOGUE", "NULL", lit(f"设有{what}公示栏目，但未公开{what}事项目录"),
                            "t.url", "t.fetch_id", source)

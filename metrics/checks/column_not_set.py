@@ -6,6 +6,7 @@ department's 双公示 column as last archived (its other kind's column when thi
 """
 from __future__ import annotations
 
+from core.vocab import KIND_NAMES
 from metrics.checks import Context, Rule
 from metrics.checks._sql import column_evidence, department_rows, lit
 
@@ -19,13 +20,9 @@ RULE = Rule(
 )
 
 
-def findings_sql(ctx: Context) -> None:
-    return None
-
-
 def department_sql(ctx: Context) -> str | None:
     kind = lit(ctx.kind)
-    what = "行政许可" if ctx.kind == "xk" else "行政处罚"
+    what = KIND_NAMES[ctx.kind]
     source = f"""(SELECT DISTINCT c.dept_id, e.url, e.fetch_id,
             EXISTS (SELECT 1 FROM sources s WHERE s.dept_id = c.dept_id AND s.channel = 'site' AND s.kind = {kind})
             AS has_column

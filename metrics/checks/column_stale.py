@@ -93,10 +93,6 @@ def _candidates(ctx: Context, n: int) -> str:
         WHERE i.last_pub IS NULL OR i.idle IS NULL OR i.idle > {n}"""
 
 
-def findings_sql(ctx: Context) -> None:
-    return None
-
-
 def _situation(ctx: Context, n: int) -> str:
     ref = lit(str(_reference_day(ctx)))
     return (f"CASE WHEN t.last_pub IS NULL THEN '专栏截至' || {ref} || '没有任何记录' "

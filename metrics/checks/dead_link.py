@@ -1,27 +1,21 @@
-"""详情链接失效: the crawler recorded ``dead_link`` for one of the department's 双公示 pages (table ``availability``).
+"""详情链接失效: the crawler recorded ``dead_link`` for one of the department's 双公示 pages: a detail link
+that answers 404/410.
 
-A department-level finding per failing URL, with the ``fetch_id`` of the failed fetch as evidence. Passes
-when the crawls that judge the period (those run in it, else the first one after it) recorded no such
-problem for the department and kind. See metrics.checks._sql.availability_sql.
+One of the availability rules: what they share, and how a period is judged, is in
+metrics.checks._availability.
 """
 from __future__ import annotations
 
-from metrics.checks import Context, Rule
-from metrics.checks._sql import availability_sql
+from metrics.checks import Rule
+from metrics.checks._availability import CLAUSE, availability_check
 
 RULE = Rule(
     id="dead_link",
     name="详情链接失效",
     indicator="completeness",
-    clause="长治市实施意见（四）、上街区方案四（四）：设置“双公示”专栏；上街区方案五（二）：值班读网发现“不可用”",
+    clause=CLAUSE,
     severity="medium",
     needs=("crawl",),
 )
 
-
-def findings_sql(ctx: Context) -> None:
-    return None
-
-
-def department_sql(ctx: Context) -> str | None:
-    return availability_sql(ctx, "dead_link", "公示记录的详情链接失效")
+department_sql = availability_check(RULE, "公示记录的详情链接失效")

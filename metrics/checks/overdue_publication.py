@@ -1,9 +1,9 @@
 """超期公示: a penalty still published after its publication period ended.
 
 The period comes from the dated rules in ``data/policy/publication_periods.toml`` (2017, 2019, 2023, 2026):
-the rule in force on the decision date, and the penalty's severity — 轻微 for a 简易程序 penalty (recognised
-as metrics.checks._sql.simple_procedure says), 严重 when 处罚类别 includes one of the file's
-``serious_categories``, else 一般 (the heaviest severity decides, i.e. the longest period). The record's
+the rule in force on the decision date, and the penalty's gravity (处罚情节, core.vocab.PENALTY_GRAVITY) —
+轻微 for a 简易程序 penalty (recognised as metrics.checks._sql.simple_procedure says), 严重 when 处罚类别
+includes one of the file's ``serious_categories``, else 一般 (the heaviest gravity decides, i.e. the longest period). The record's
 publication ends at the earlier of decision date + that period and its own 公示截止期 (``CF_GSJZQ``) when given.
 
 A record fails in a period when it was online during the period after that end: published before the period
@@ -17,9 +17,11 @@ records. Undated decisions are date_invalid's.
 from __future__ import annotations
 
 from core import standard
+from core.vocab import PENALTY_GRAVITY
 from metrics.checks import Context, Rule
-from metrics.checks._policy import SEVERITIES, load_policy
-from metrics.checks._sql import as_date, day, department_rows, enum_has_any, simple_procedure, stated_date
+from metrics.checks._policy import load_policy
+from metrics.checks._sql import (as_date, channel_words, day, department_rows, enum_has_any, simple_procedure,
+                                 stated_date)
 
 RULE = Rule(
     id="overdue_publication",
@@ -31,22 +33,18 @@ RULE = Rule(
 )
 
 
-def findings_sql(ctx: Context) -> None:
-    return None
-
-
 def department_sql(ctx: Context) -> str | None:
     if ctx.kind != "cf" or ctx.period is None:
         return None
     policy = load_policy()
     serious = enum_has_any(standard.enums()["CFLB"], "coalesce(r.CF_CFLB, '')", policy.serious_categories)
-    severity = f"CASE WHEN {simple_procedure(ctx, 'r')} THEN 'light' WHEN {serious} THEN 'serious' ELSE 'general' END"
+    gravity = f"CASE WHEN {simple_procedure(ctx, 'r')} THEN 'light' WHEN {serious} THEN 'serious' ELSE 'general' END"
     start, end = day(ctx.period.start), day(ctx.period.end)
     # records whose period cannot have ended (decided less than the shortest period before the period's end,
-    # no earlier 公示截止期) or not seen in the period are dropped before any severity is worked out
-    source = f"""(SELECT *, least(_jdrq + to_months(CAST({policy.months_sql('_jdrq', '_severity')} AS INTEGER)),
+    # no earlier 公示截止期) or not seen in the period are dropped before any gravity is worked out
+    source = f"""(SELECT *, least(_jdrq + to_months(CAST({policy.months_sql('_jdrq', '_gravity')} AS INTEGER)),
                              coalesce({as_date('CF_GSJZQ')}, DATE '9999-12-31')) AS _ends
-        FROM (SELECT r.*, {as_date('r.CF_JDRQ')} AS _jdrq, {severity} AS _severity,
+        FROM (SELECT r.*, {as_date('r.CF_JDRQ')} AS _jdrq, {gravity} AS _gravity,
                      coalesce({stated_date('r')}, s.site_stated, CAST(r.first_seen AS DATE)) AS _pub
               FROM cf_records r LEFT JOIN (
                   SELECT dept_id, CF_WSH, min({stated_date('x')}) AS site_stated FROM cf_records x
@@ -56,10 +54,10 @@ def department_sql(ctx: Context) -> str | None:
                    AND CAST(r.last_seen AS DATE) >= {start}
                    AND ({as_date('r.CF_JDRQ')} + to_months({policy.shortest_months()}) < {end}
                         OR {as_date('r.CF_GSJZQ')} < {end}))) t"""
-    names = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SEVERITIES.items())
-    message = (f"'处罚决定日期' || CAST(t._jdrq AS VARCHAR) || '（' || CASE t._severity {names} END "
+    names = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in PENALTY_GRAVITY.items())
+    message = (f"'处罚决定日期' || CAST(t._jdrq AS VARCHAR) || '（' || CASE t._gravity {names} END "
                f"|| '），公示期至' || CAST(CAST(t._ends AS DATE) AS VARCHAR) || '止，' "
-               f"|| CASE t.channel WHEN 'portal' THEN '信用网站' ELSE '本部门网站' END "
+               f"|| {channel_words('t.channel')} "
                f"|| '于' || CAST(CAST(t.last_seen AS DATE) AS VARCHAR) || '仍在公示'")
     where = (f"t._pub <= {end} AND CAST(t.last_seen AS DATE) >= {start} "
              f"AND t._ends < {end} AND t._ends < CAST(t.last_seen AS DATE)")

@@ -20,10 +20,6 @@ RULE = Rule(
 )
 
 
-def findings_sql(ctx: Context) -> None:
-    return None
-
-
 def department_sql(ctx: Context) -> str | None:
     if ctx.kind != "cf" or ctx.period is None:
         return None

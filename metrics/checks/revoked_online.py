@@ -8,7 +8,7 @@ record's page as evidence (the decision may be older than the period).
 from __future__ import annotations
 
 from metrics.checks import Context, Rule
-from metrics.checks._sql import day, department_rows
+from metrics.checks._sql import channel_words, day, department_rows
 
 RULE = Rule(
     id="revoked_online",
@@ -20,17 +20,13 @@ RULE = Rule(
 )
 
 
-def findings_sql(ctx: Context) -> None:
-    return None
-
-
 def department_sql(ctx: Context) -> str | None:
     if ctx.kind != "cf" or ctx.period is None:
         return None
     source = """(SELECT r.*, coalesce(l.revoked_on, l.jdrq) AS _revoked FROM cf_records r
         JOIN ledger l ON l.kind = 'cf' AND l.status = '撤销' AND l.dept_id = r.dept_id AND l.wsh = trim(r.CF_WSH)) t"""
     message = ("'办件台账载明该处罚已于' || CAST(t._revoked AS VARCHAR) || '撤销，' "
-               "|| CASE t.channel WHEN 'portal' THEN '信用网站' ELSE '本部门网站' END "
+               f"|| {channel_words('t.channel')} "
                "|| '于' || CAST(CAST(t.last_seen AS DATE) AS VARCHAR) || '仍在公示'")
     where = (f"CAST(t.last_seen AS DATE) >= {day(ctx.period.start)} AND t._revoked <= {day(ctx.period.end)} "
              f"AND t._revoked < CAST(t.last_seen AS DATE)")
