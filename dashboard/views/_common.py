@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import queries
+from dashboard.queries import shared
 from dashboard.auth import ROLES, Viewer
 from metrics import results
 
@@ -69,7 +69,7 @@ def score_columns() -> dict[str, Any]:
     return {
         "排名": st.column_config.NumberColumn("排名", format="%d", width="small"),
         "记录数": st.column_config.NumberColumn("记录数", format="%d"),
-        **{label: score_column(label) for label in queries.INDICATORS.values()},
+        **{label: score_column(label) for label in shared.INDICATORS.values()},
         "总分": st.column_config.ProgressColumn("总分", format="%.1f", min_value=0, max_value=100),
         "等级": st.column_config.TextColumn("等级", width="small"),
         "较上期": st.column_config.NumberColumn("较上期", format="%+.1f", help="总分较上一期（同为月或季度）的变化"),

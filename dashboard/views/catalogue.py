@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import queries
+from dashboard.queries import catalogue, shared
 from dashboard.views._common import context, require
 
 
@@ -12,7 +12,7 @@ def main() -> None:
     who = require("leader", "assessor", "department")
     snapshot, period = context()
     st.title(f"事项目录 · {period}")
-    df = queries.catalogue(snapshot, who, period)
+    df = catalogue.catalogue(snapshot, who, period)
     if df.empty:
         st.info("暂无事项目录：城市配置中还没有登记各部门的许可、处罚事项。")
         return
@@ -34,7 +34,7 @@ def main() -> None:
     st.subheader("事项明细")
     table = df.rename(columns={"dept_name": "部门", "item_code": "事项编码", "name": "事项名称", "basis": "设定依据",
                                "n_records": "本期公示记录数"})
-    table["类型"] = df["kind"].map(queries.KIND_LABELS)
+    table["类型"] = df["kind"].map(shared.KIND_LABELS)
     with st.container(key="catalogue_items"):
         st.dataframe(table[["部门", "类型", "事项编码", "事项名称", "设定依据", "本期公示记录数"]], hide_index=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import queries
+from dashboard.queries import shared, subjects
 from dashboard.views._common import mask_names, require
 
 COLUMNS = {"kind": "类型", "dept_name": "部门", "channel": "渠道", "wsh": "文书号", "xdr_mc": "相对人名称",
@@ -20,12 +20,12 @@ def main() -> None:
     if len((text or "").strip()) < 2:
         st.info("输入统一社会信用代码（精确匹配）或名称中的文字（包含匹配）。")
         return
-    df = queries.subject_records(snapshot, who, text, mask_names=mask_names())
+    df = subjects.subject_records(snapshot, who, text, mask_names=mask_names())
     if df.empty:
         st.info("没有找到该主体的许可或处罚记录。")
         return
     table = df[list(COLUMNS)].rename(columns=COLUMNS)
-    table["类型"] = table["类型"].map(queries.KIND_LABELS)
+    table["类型"] = table["类型"].map(shared.KIND_LABELS)
     table["渠道"] = table["渠道"].map(lambda c: CHANNELS.get(c, c))
     st.caption(f"共 {len(df)} 条记录（最多显示 500 条）")
     with st.container(key="subject_records"):
