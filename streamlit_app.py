@@ -13,7 +13,8 @@ import duckdb
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from dashboard import auth, logins, queries, server
+from dashboard import auth, logins, server
+from dashboard.queries import shared
 from dashboard.views._common import MASK_NAMES_KEY, NO_DATA, PERIOD_KEY, SNAPSHOT_KEY, VIEWER_KEY
 from core.store import StoreError
 from core.settings import resolve_paths
@@ -102,14 +103,14 @@ def sidebar(snapshot: str, viewer: auth.Viewer) -> bool:
         elif st.button("退出登录", key="logout"):
             logout(viewer)
             st.rerun()
-    periods = queries.periods(snapshot)
+    periods = shared.periods(snapshot)
     if not periods:
         return False
     if st.session_state.get(PERIOD_KEY) not in periods:
         st.session_state[PERIOD_KEY] = periods[0]
     with st.sidebar:
         st.selectbox("评估期", periods, key=PERIOD_KEY)
-        when = queries.data_time(snapshot)
+        when = shared.data_time(snapshot)
         st.caption(f"数据时间：{when:%Y-%m-%d %H:%M}" if when else "数据时间：未知")
     st.session_state[SNAPSHOT_KEY] = snapshot
     return True
@@ -122,7 +123,7 @@ def main() -> None:
         return
     page = navigation(viewer)
     try:
-        snapshot = queries.snapshot_name()
+        snapshot = shared.snapshot_name()
         if snapshot is None or not sidebar(snapshot, viewer):
             st.title("双公示监测评估")
             st.info(NO_DATA)

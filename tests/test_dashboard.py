@@ -220,20 +220,21 @@ def test_department_page_lists_its_unverified_records_masked(dashboard_db: Paths
 
 
 def test_query_layer_scopes_unverified_rows(dashboard_db: Paths) -> None:
-    from dashboard import auth, queries
+    from dashboard import auth
+    from dashboard.queries import department, evidence, findings, shared
 
-    snap = queries.snapshot_name()
+    snap = shared.snapshot_name()
     scj = auth.Viewer("scj", "scj", "department", "d_scj")
     boss = auth.Viewer("boss", "boss", "leader")
-    assert queries.unverified_total(snap, scj, "2026Q3", "d_jyj") == 0
-    assert queries.unverified(snap, scj, "2026Q3", "d_jyj").empty
-    assert set(queries.unverified(snap, scj, "2026Q3")["dept_id"]) == {"d_scj"}
-    assert queries.unverified_total(snap, boss, "2026Q3") == 5
-    assert queries.unverified_total(snap, boss, "2026Q3", "d_jyj") == 2
+    assert department.unverified_total(snap, scj, "2026Q3", "d_jyj") == 0
+    assert department.unverified(snap, scj, "2026Q3", "d_jyj").empty
+    assert set(department.unverified(snap, scj, "2026Q3")["dept_id"]) == {"d_scj"}
+    assert department.unverified_total(snap, boss, "2026Q3") == 5
+    assert department.unverified_total(snap, boss, "2026Q3", "d_jyj") == 2
     # the second piece of evidence is the department's own, not another's
-    ref = queries.findings(snap, boss, "2026Q3", dept_id="d_scj", rule_id="timeliness_rule")["ref_fetch_id"].iloc[0]
+    ref = findings.findings(snap, boss, "2026Q3", dept_id="d_scj", rule_id="timeliness_rule")["ref_fetch_id"].iloc[0]
     jtj = auth.Viewer("jtj", "jtj", "department", "d_jtj")
-    assert queries.archived_body(scj, snap, ref) is not None and queries.archived_body(jtj, snap, ref) is None
+    assert evidence.archived_body(scj, snap, ref) is not None and evidence.archived_body(jtj, snap, ref) is None
 
 
 def test_department_not_ranked_is_told_why(dashboard_db: Paths) -> None:

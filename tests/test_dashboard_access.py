@@ -3,11 +3,15 @@ the query layer (tested directly, with another department's ids) and through the
 query parameters and page switches pointing at another department)."""
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 
 import pytest
 
 from dashboard import auth, queries, workbench
+from dashboard.queries import (catalogue, department, evidence, findings, overview, shared, sources,
+                               subjects)
 from dashboard_city import app, city_for_app, login, run, table, write_test_users
 from core.settings import Paths
 
@@ -102,54 +106,57 @@ def test_every_query_takes_the_viewer() -> None:
     """Every query about departments' data has a viewer parameter (only the snapshot-wide ones do not)."""
     global_ones = {"snapshot_name", "periods", "data_time", "period_sort_key", "previous_period", "field_name",
                    "shown_value", "maskable"}
-    for name, fn in inspect.getmembers(queries, inspect.isfunction):
-        if fn.__module__ != queries.__name__ or name.startswith("_") or name in global_ones:
-            continue
-        assert "viewer" in inspect.signature(fn).parameters, name
+    modules = [importlib.import_module(f"dashboard.queries.{m.name}") for m in pkgutil.iter_modules(queries.__path__)]
+    assert len(modules) >= 9  # one module per page, and the shared one
+    for module in modules:
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ != module.__name__ or name.startswith("_") or name in global_ones:
+                continue
+            assert "viewer" in inspect.signature(fn).parameters, name
 
 
 def test_query_layer_isolates_departments(city: Paths) -> None:
-    snap = queries.snapshot_name()
+    snap = shared.snapshot_name()
     p = "2026Q3"
-    assert queries.departments(snap, SCJ)["dept_id"].tolist() == ["d_scj"]
-    assert len(queries.departments(snap, BOSS)) == 6
-    assert queries.department_ranking(snap, SCJ, p)["dept_id"].tolist() == ["d_scj"]
-    assert queries.department_score(snap, SCJ, p, "d_jtj") is None
-    assert queries.department_score(snap, JTJ, p, "d_jtj")["total"] == pytest.approx(52.8)
-    assert queries.county_ranking(snap, JTJ, p)["county"].tolist() == ["潞州区"]
-    assert queries.finding_counts(snap, SCJ, p, "d_jtj") == {}
-    assert queries.findings_total(snap, SCJ, p, dept_id="d_jtj") == 0
-    assert queries.findings_total(snap, SCJ, p) == 4 and queries.findings_total(snap, BOSS, p) == 5
-    assert set(queries.findings(snap, SCJ, p, limit=None)["dept_id"]) == {"d_scj"}
-    assert queries.findings(snap, SCJ, p, dept_id="d_jtj").empty
-    assert queries.findings_total(snap, SCJ, p, search="潞交罚") == 0
-    assert queries.findings_total(snap, BOSS, p, search="潞交罚") == 1
-    assert queries.headline(snap, SCJ, p)["n_findings"] == 4
-    assert queries.rules_found(snap, SCJ, p, "d_jtj") == []
-    assert queries.problem_counts(snap, JTJ, p)["n_findings"].sum() == 1
-    assert set(queries.trend(snap, SCJ)["county"]) <= {"全市", "市本级"}
+    assert department.departments(snap, SCJ)["dept_id"].tolist() == ["d_scj"]
+    assert len(department.departments(snap, BOSS)) == 6
+    assert overview.department_ranking(snap, SCJ, p)["dept_id"].tolist() == ["d_scj"]
+    assert department.department_score(snap, SCJ, p, "d_jtj") is None
+    assert department.department_score(snap, JTJ, p, "d_jtj")["total"] == pytest.approx(52.8)
+    assert overview.county_ranking(snap, JTJ, p)["county"].tolist() == ["潞州区"]
+    assert department.finding_counts(snap, SCJ, p, "d_jtj") == {}
+    assert findings.findings_total(snap, SCJ, p, dept_id="d_jtj") == 0
+    assert findings.findings_total(snap, SCJ, p) == 4 and findings.findings_total(snap, BOSS, p) == 5
+    assert set(findings.findings(snap, SCJ, p, limit=None)["dept_id"]) == {"d_scj"}
+    assert findings.findings(snap, SCJ, p, dept_id="d_jtj").empty
+    assert findings.findings_total(snap, SCJ, p, search="潞交罚") == 0
+    assert findings.findings_total(snap, BOSS, p, search="潞交罚") == 1
+    assert overview.headline(snap, SCJ, p)["n_findings"] == 4
+    assert department.rules_found(snap, SCJ, p, "d_jtj") == []
+    assert overview.problem_counts(snap, JTJ, p)["n_findings"].sum() == 1
+    assert set(overview.trend(snap, SCJ)["county"]) <= {"全市", "市本级"}
     # the other department's record, archived page and subjects
-    jtj_finding = queries.findings(snap, BOSS, p, dept_id="d_jtj").iloc[0]
-    assert queries.record_fields(snap, SCJ, "cf", jtj_finding["record_key"]).empty
-    assert not queries.record_fields(snap, JTJ, "cf", jtj_finding["record_key"]).empty
-    assert queries.fetch_row(snap, SCJ, jtj_finding["evidence"]) is None
-    assert queries.archived_body(SCJ, snap, jtj_finding["evidence"]) is None
-    assert queries.archived_body(JTJ, snap, jtj_finding["evidence"]) is not None
-    assert queries.subject_records(snap, SCJ, "李某某").empty
-    assert len(queries.subject_records(snap, BOSS, "李某某")) == 1
-    assert set(queries.catalogue(snap, SCJ, p)["dept_id"]) <= {"d_scj"}
-    assert set(queries.source_status(snap, SCJ)["dept_id"]) == {"d_scj"}
-    assert queries.deductions(snap, SCJ, p, "d_jtj").empty
+    jtj_finding = findings.findings(snap, BOSS, p, dept_id="d_jtj").iloc[0]
+    assert evidence.record_fields(snap, SCJ, "cf", jtj_finding["record_key"]).empty
+    assert not evidence.record_fields(snap, JTJ, "cf", jtj_finding["record_key"]).empty
+    assert evidence.fetch_row(snap, SCJ, jtj_finding["evidence"]) is None
+    assert evidence.archived_body(SCJ, snap, jtj_finding["evidence"]) is None
+    assert evidence.archived_body(JTJ, snap, jtj_finding["evidence"]) is not None
+    assert subjects.subject_records(snap, SCJ, "李某某").empty
+    assert len(subjects.subject_records(snap, BOSS, "李某某")) == 1
+    assert set(catalogue.catalogue(snap, SCJ, p)["dept_id"]) <= {"d_scj"}
+    assert set(sources.source_status(snap, SCJ)["dept_id"]) == {"d_scj"}
+    assert department.deductions(snap, SCJ, p, "d_jtj").empty
 
 
 def test_reveal_is_for_assessors_and_logged(city: Paths) -> None:
-    snap = queries.snapshot_name()
+    snap = shared.snapshot_name()
     with pytest.raises(PermissionError):
-        queries.reveal(SCJ, snap, "cf", "rk1", "CF_XDR_ZJHM")
+        evidence.reveal(SCJ, snap, "cf", "rk1", "CF_XDR_ZJHM")
     with pytest.raises(PermissionError):
-        queries.reveal(BOSS, snap, "cf", "rk1", "CF_XDR_ZJHM")
+        evidence.reveal(BOSS, snap, "cf", "rk1", "CF_XDR_ZJHM")
     before = len(workbench.reveal_log(city))
-    assert queries.reveal(JUDGE, snap, "cf", "rk1", "CF_XDR_ZJHM", "fid-x") == "140402199003151234"
+    assert evidence.reveal(JUDGE, snap, "cf", "rk1", "CF_XDR_ZJHM", "fid-x") == "140402199003151234"
     log = workbench.reveal_log(city)
     assert len(log) == before + 1
     assert log.iloc[0][["username", "field", "record_key", "dept_id", "finding_id"]].tolist() == [

@@ -10,7 +10,8 @@ import openpyxl
 import pytest
 import streamlit as st
 
-from dashboard import auth, queries, workbench
+from dashboard import auth, workbench
+from dashboard.queries import findings, shared
 from dashboard.sanitize import page_source, page_text
 from dashboard.views import _finding
 from dashboard_city import (EVIL_HOST, HOSTILE_TITLE, MASKED_ID, RAW_ID, RAW_PHONE, app, build_city, detail_page,
@@ -187,8 +188,8 @@ def test_assessor_reveals_one_value_and_leader_reads_the_log(city: Paths) -> Non
 
 
 def test_excel_download_opens_and_is_masked(city: Paths) -> None:
-    snap = queries.snapshot_name()
-    df = queries.findings(snap, auth.Viewer("scj", "scj", "department", "d_scj"), "2026Q3", limit=None)
+    snap = shared.snapshot_name()
+    df = findings.findings(snap, auth.Viewer("scj", "scj", "department", "d_scj"), "2026Q3", limit=None)
     data = _finding.excel(_finding.findings_table(df), "整改清单")
     sheet = openpyxl.load_workbook(BytesIO(data))["整改清单"]
     rows = list(sheet.values)

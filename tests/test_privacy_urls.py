@@ -346,13 +346,13 @@ def test_exports_are_masked(crawled: dict, monkeypatch: pytest.MonkeyPatch) -> N
 
     import openpyxl
 
-    from dashboard import queries
+    from dashboard.queries import findings, shared
     from dashboard.auth import Viewer
     from reports.build import notice_bytes, report_bytes, workbook_bytes
 
     monkeypatch.setenv("SGS_DB", str(crawled["paths"].db))
-    snap = queries.snapshot_name()
-    df = queries.findings(snap, Viewer("env", "env", "department", "env"), "2026Q2", limit=None)
+    snap = shared.snapshot_name()
+    df = findings.findings(snap, Viewer("env", "env", "department", "env"), "2026Q2", limit=None)
     books = [_finding.excel(_finding.findings_table(df), "整改清单")]
     day = date(2026, 11, 30)
     con = store.open_snapshot(crawled["paths"])

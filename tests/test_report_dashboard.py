@@ -11,7 +11,8 @@ import pytest
 from docx import Document
 
 from conftest import QUARTERS
-from dashboard import auth, queries
+from dashboard import auth
+from dashboard.queries import documents, overview, shared
 from dashboard_city import app, login, run
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -30,12 +31,12 @@ def test_leaders_and_assessors_download_report_and_workbook(demo_dashboard, role
     run(at)
     assert _labels(at) == ["下载评估报告（Word）", "下载评估工作簿（Excel）"]
     viewer = auth.Viewer(role, role, role)
-    snap = queries.snapshot_name()
+    snap = shared.snapshot_name()
     day = date.today().isoformat()
-    report = Document(io.BytesIO(queries.report_document(snap, viewer, PERIOD, "report", day)))
+    report = Document(io.BytesIO(documents.report_document(snap, viewer, PERIOD, "report", day)))
     assert report.paragraphs[0].text == "2026年第三季度双公示工作评估报告"
-    book = openpyxl.load_workbook(io.BytesIO(queries.report_document(snap, viewer, PERIOD, "workbook", day)))
-    shown = queries.department_ranking(snap, viewer, PERIOD)
+    book = openpyxl.load_workbook(io.BytesIO(documents.report_document(snap, viewer, PERIOD, "workbook", day)))
+    shown = overview.department_ranking(snap, viewer, PERIOD)
     assert [r[1] for r in book["部门排名"].iter_rows(min_row=2, values_only=True)] == shown["dept_id"].tolist()
 
 
@@ -49,10 +50,10 @@ def test_department_downloads_only_its_own_notice(demo_dashboard) -> None:
     assert "下载整改通知书（Word）" in labels
     assert not any("评估报告" in x or "评估工作簿" in x for x in labels)
     viewer = auth.Viewer(own, own_name, "department", own)
-    snap, day = queries.snapshot_name(), date.today().isoformat()
-    mine = Document(io.BytesIO(queries.notice_document(snap, viewer, PERIOD, own, day)))
+    snap, day = shared.snapshot_name(), date.today().isoformat()
+    mine = Document(io.BytesIO(documents.notice_document(snap, viewer, PERIOD, own, day)))
     text = "\n".join(p.text for p in mine.paragraphs)
     assert own_name in text and other_name not in text
-    assert queries.notice_document(snap, viewer, PERIOD, other, day) is None  # the query refuses, not the page
+    assert documents.notice_document(snap, viewer, PERIOD, other, day) is None  # the query refuses, not the page
     with pytest.raises(PermissionError):
-        queries.report_document(snap, viewer, PERIOD, "report", day)
+        documents.report_document(snap, viewer, PERIOD, "report", day)

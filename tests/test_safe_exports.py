@@ -22,7 +22,8 @@ import pytest
 from lxml import etree
 from typer.testing import CliRunner
 
-from dashboard import auth, queries
+from dashboard import auth
+from dashboard.queries import documents, findings, shared
 from dashboard.views import _finding
 from dashboard_city import app, build_city, login, write_test_users
 from core import store
@@ -211,11 +212,11 @@ def test_csv_gets_the_owasp_prefix() -> None:
 
 def test_remediation_list_download_is_data_only(env: Paths) -> None:
     """部门自查's 整改清单 as each department downloads it (the page's own query, table and writer)."""
-    snap = queries.snapshot_name()
+    snap = shared.snapshot_name()
     seen: list[str] = []
     for dept in ("d_scj", "d_jtj"):
         who = auth.Viewer(dept, dept, "department", dept)
-        df = queries.findings(snap, who, PERIOD, dept_id=dept, limit=None)
+        df = findings.findings(snap, who, PERIOD, dept_id=dept, limit=None)
         data = _finding.excel(_finding.findings_table(df), "整改清单")
         assert_data_only(data, [])
         seen += xml_texts(data)
@@ -226,9 +227,9 @@ def test_remediation_list_download_is_data_only(env: Paths) -> None:
 
 def test_findings_list_as_assessors_see_it_is_data_only(env: Paths) -> None:
     """问题清单's table (with the department column, a hostile department name among them) as a file."""
-    snap = queries.snapshot_name()
+    snap = shared.snapshot_name()
     judge = auth.Viewer("judge", "judge", "assessor")
-    df = queries.findings(snap, judge, PERIOD, limit=None)
+    df = findings.findings(snap, judge, PERIOD, limit=None)
     assert_data_only(_finding.excel(_finding.findings_table(df, with_department=True), "问题清单"),
                      [*PAYLOADS, EVIL_DEPT])
 
@@ -247,6 +248,6 @@ def test_report_workbook_is_data_only(env: Paths, tmp_path: Path) -> None:
     listed = [_unescape(r[9]) for r in book["问题清单"].iter_rows(min_row=2, values_only=True)]
     assert sorted(listed) == sorted(PAYLOADS[0::2])  # 值 of the five findings, exactly
     leader = auth.Viewer("boss", "boss", "leader")
-    offered = queries.report_document(queries.snapshot_name(), leader, PERIOD, "workbook", "2026-10-12")
+    offered = documents.report_document(shared.snapshot_name(), leader, PERIOD, "workbook", "2026-10-12")
     assert_data_only(offered, [*PAYLOADS, EVIL_DEPT])
     assert sorted(xml_texts(offered)) == sorted(xml_texts(written))

@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import queries
+from dashboard.queries import shared
 from dashboard.auth import ROLES, Viewer
 from core.vocab import INDICATORS, grade_colors
 
@@ -20,7 +20,7 @@ SNAPSHOT_KEY = "snapshot"
 PERIOD_KEY = "period"
 VIEWER_KEY = "viewer"
 MASK_NAMES_KEY = "mask_person_names"
-GRADE_COLORS = grade_colors(queries.GRADES)  # by the scheme's grade order (core.vocab)
+GRADE_COLORS = grade_colors(shared.GRADES)  # by the scheme's grade order (core.vocab)
 
 
 def context() -> tuple[str, str]:

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import queries
+from dashboard.queries import evidence, shared
 from dashboard.sanitize import page_source, page_text
 from dashboard.views._common import mask_names, viewer
 from core.vocab import INDICATORS, KIND_LABELS
@@ -56,13 +56,13 @@ TABLE_COLUMNS = {
 
 def pager(total: int, key: str) -> int:
     """A page number input when the list is longer than a page; returns the offset."""
-    pages = max(1, -(-total // queries.PAGE_SIZE))
+    pages = max(1, -(-total // shared.PAGE_SIZE))
     if pages == 1:
         return 0
     if st.session_state.get(key, 1) > pages:
         st.session_state[key] = 1
-    page = st.number_input(f"页码（共 {pages} 页，每页 {queries.PAGE_SIZE} 条）", 1, pages, key=key)
-    return (int(page) - 1) * queries.PAGE_SIZE
+    page = st.number_input(f"页码（共 {pages} 页，每页 {shared.PAGE_SIZE} 条）", 1, pages, key=key)
+    return (int(page) - 1) * shared.PAGE_SIZE
 
 
 def excel(table: pd.DataFrame, sheet: str) -> bytes:
@@ -81,7 +81,7 @@ def choose(df: pd.DataFrame, key: str) -> dict[str, Any] | None:
     labels = {r.finding_id: f"{int(r.n)}. {r.wsh if isinstance(r.wsh, str) else r.dept_name} · {r.rule_name}"
               + (f" · {r.field}" if isinstance(r.field, str) else "") for r in df.itertuples()}
     picked = st.selectbox("查看问题详情", list(labels), format_func=labels.get, key=key)
-    return next(r for r in queries._records(df) if r["finding_id"] == picked)
+    return next(r for r in shared._records(df) if r["finding_id"] == picked)
 
 
 def detail(snapshot: str, finding: dict[str, Any]) -> None:
@@ -106,7 +106,7 @@ def detail(snapshot: str, finding: dict[str, Any]) -> None:
 
 
 def record(snapshot: str, finding: dict[str, Any]) -> None:
-    fields = queries.record_fields(snapshot, viewer(), finding["kind"], finding["record_key"], mask_names())
+    fields = evidence.record_fields(snapshot, viewer(), finding["kind"], finding["record_key"], mask_names())
     if fields.empty:
         st.info("找不到该问题对应的记录。")
         return
@@ -125,7 +125,7 @@ def reveal(snapshot: str, finding: dict[str, Any], fields: pd.DataFrame) -> None
     """An assessor shows one masked value; the access log row is written before the value is read."""
     kind = finding["kind"]
     options = [c for c, v in zip(fields["code"], fields["value"])
-               if isinstance(v, str) and "*" in v and queries.maskable(kind, c)]
+               if isinstance(v, str) and "*" in v and evidence.maskable(kind, c)]
     if not options:
         return
     names = dict(zip(fields["code"], fields["name"]))
@@ -133,7 +133,7 @@ def reveal(snapshot: str, finding: dict[str, Any], fields: pd.DataFrame) -> None
         code = st.selectbox("查看原值（每次查看都记入访问日志）", options, format_func=lambda c: f"{c} {names[c]}",
                             key="reveal_field")
         if st.button("显示原值", key="reveal_button"):
-            value = queries.reveal(viewer(), snapshot, kind, finding["record_key"], code, finding["finding_id"])
+            value = evidence.reveal(viewer(), snapshot, kind, finding["record_key"], code, finding["finding_id"])
             st.code(value or "（空）", language=None)
             st.caption("已记录：查看人、时间、字段。")
 
@@ -149,7 +149,7 @@ def archived(snapshot: str, finding: dict[str, Any], fetch_id: str | None = None
     finding's own page, or (``fetch_id``) the second page it cites, viewed the same way."""
     second = fetch_id is not None
     try:
-        got = queries.archived_body(viewer(), snapshot, fetch_id or finding["evidence"])
+        got = evidence.archived_body(viewer(), snapshot, fetch_id or finding["evidence"])
     except (OSError, ValueError) as exc:
         st.warning(f"存档读取失败：{exc}")
         return
@@ -165,7 +165,7 @@ def archived(snapshot: str, finding: dict[str, Any], fetch_id: str | None = None
                 "以纯文本显示，页面中的脚本、样式和外部资源均不会加载）")
     if note:
         st.caption(note)
-    if second and (url := queries._web_url(row.get("url"))):
+    if second and (url := shared._web_url(row.get("url"))):
         st.code(url, language=None)  # crawled text: never through markdown
     with st.container(key=key):
         st.code(text[:MAX_TEXT], language=None)

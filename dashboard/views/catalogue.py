@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import queries
+from dashboard.queries import catalogue
 from dashboard.views._common import context, require
 from core.vocab import KIND_LABELS
 
@@ -13,7 +13,7 @@ def main() -> None:
     who = require("leader", "assessor", "department")
     snapshot, period = context()
     st.title(f"事项目录 · {period}")
-    df = queries.catalogue(snapshot, who, period)
+    df = catalogue.catalogue(snapshot, who, period)
     if df.empty:
         st.info("暂无事项目录：城市配置中还没有登记各部门的许可、处罚事项。")
         return

@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import queries, workbench
+from dashboard import workbench
+from dashboard.queries import department, documents, findings, shared
 from dashboard.views import _finding
 from dashboard.views._common import context, delta, fmt, mask_names, max_unverified_share, require
 from metrics import results
@@ -29,7 +30,7 @@ ALL = "all"
 def choose_department(snapshot: str) -> str | None:
     """A department user's own department; for others ``?dept=``, else the last one chosen, else the first."""
     who = require("leader", "assessor", "department")
-    depts = queries.departments(snapshot, who)
+    depts = department.departments(snapshot, who)
     if depts.empty:
         return None
     ids = depts["dept_id"].tolist()
@@ -109,16 +110,16 @@ def _where(df: pd.DataFrame) -> pd.Series:
 def unverified(snapshot: str, period: str, dept_id: str) -> None:
     """The department's records the evidence could not decide: not deducted, listed to be checked."""
     who = require("leader", "assessor", "department")
-    total = queries.unverified_total(snapshot, who, period, dept_id)
+    total = department.unverified_total(snapshot, who, period, dept_id)
     if total == 0:
         st.success("本期没有未能核验的记录。")
         return
     st.caption(f"共 {total} 条。{results.UNVERIFIED_NOTE}请核实这些记录的实际公示日期；今后公示时请在页面上标明公示日期。")
     offset = _finding.pager(total, "unverified_page")
-    df = queries.unverified(snapshot, who, period, dept_id, offset=offset, mask_names=mask_names())
+    df = department.unverified(snapshot, who, period, dept_id, offset=offset, mask_names=mask_names())
     with st.container(key="unverified"):
         st.dataframe(unverified_table(df), hide_index=True, column_config=UNVERIFIED_COLUMNS)
-    rows = queries._records(df.assign(where=_where(df)))
+    rows = shared._records(df.assign(where=_where(df)))
     labels = {i: f"{r['n']}. {r['where'] or ''} · {r['what']}" for i, r in enumerate(rows)}
     picked = st.selectbox("查看未能核验的原因和存档页面", list(labels), format_func=labels.get, key="unverified_pick")
     row = rows[picked]
@@ -130,7 +131,7 @@ def unverified(snapshot: str, period: str, dept_id: str) -> None:
 
 def deductions(snapshot: str, period: str, dept_id: str) -> None:
     """Each rule that cost points, with how the points were computed (total = 100 − Σ points)."""
-    df = queries.deductions(snapshot, require("leader", "assessor", "department"), period, dept_id)
+    df = department.deductions(snapshot, require("leader", "assessor", "department"), period, dept_id)
     if df.empty:
         st.info("暂无扣分明细（本期评分没有生成扣分说明，或没有扣分）。")
         return
@@ -146,34 +147,34 @@ def deductions(snapshot: str, period: str, dept_id: str) -> None:
 def remediation(snapshot: str, period: str, dept_id: str) -> None:
     """The 整改清单 with filters by indicator, rule and status, paged, plus the whole filtered list as Excel."""
     who = require("leader", "assessor", "department")
-    counts = queries.finding_counts(snapshot, who, period, dept_id)
+    counts = department.finding_counts(snapshot, who, period, dept_id)
     options = [ALL, *INDICATORS]
     labels = {ALL: f"全部（{sum(counts.values())}）",
               **{k: f"{v}（{counts.get(k, 0)}）" for k, v in INDICATORS.items()}}
     picked = st.radio("按指标筛选", options, format_func=labels.get, horizontal=True, key="indicator")
     left, right = st.columns(2)
-    rules = [ALL, *queries.rules_found(snapshot, who, period, dept_id)]
+    rules = [ALL, *department.rules_found(snapshot, who, period, dept_id)]
     rule = left.selectbox("问题类型", rules, key="rule",
-                          format_func=lambda r: "全部" if r == ALL else queries.RULE_NAMES.get(r, r))
+                          format_func=lambda r: "全部" if r == ALL else shared.RULE_NAMES.get(r, r))
     status = right.selectbox("状态", [ALL, *workbench.STATUSES], key="status",
                              format_func=lambda s: "全部" if s == ALL else workbench.STATUSES[s])
     filters = {"dept_id": dept_id, "indicator": None if picked == ALL else picked,
                "rule_id": None if rule == ALL else rule, "status": None if status == ALL else status}
     version = workbench.version(resolve_paths())
-    total = queries.findings_total(snapshot, who, period, **filters, wb_version=version)
+    total = findings.findings_total(snapshot, who, period, **filters, wb_version=version)
     if total == 0:
         st.success("本期没有发现需要整改的问题。" if picked == ALL and rule == ALL and status == ALL
                    else "该筛选条件下没有发现问题。")
         return
     offset = _finding.pager(total, "page")
-    df = queries.findings(snapshot, who, period, **filters, offset=offset, wb_version=version,
+    df = findings.findings(snapshot, who, period, **filters, offset=offset, wb_version=version,
                           mask_names=mask_names())
     with st.container(key="remediation"):
         st.dataframe(_finding.findings_table(df), hide_index=True, column_config=_finding.TABLE_COLUMNS)
     names = mask_names()
 
     def workbook() -> bytes:  # built only when the button is clicked (Streamlit runs it on its own thread)
-        everything = queries.findings(snapshot, who, period, **filters, limit=None, wb_version=version,
+        everything = findings.findings(snapshot, who, period, **filters, limit=None, wb_version=version,
                                       mask_names=names)
         return _finding.excel(_finding.findings_table(everything), "整改清单")
 
@@ -192,7 +193,7 @@ def notice_download(snapshot: str, period: str, dept_id: str) -> None:
     viewer's scope (a department user can only ever get its own)."""
     who = require("leader", "assessor", "department")
     day = date.today().isoformat()
-    st.download_button("下载整改通知书（Word）", lambda: queries.notice_document(snapshot, who, period, dept_id, day),
+    st.download_button("下载整改通知书（Word）", lambda: documents.notice_document(snapshot, who, period, dept_id, day),
                        file_name=f"{period}-整改通知书-{dept_id}.docx", key="download_notice",
                        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
@@ -205,7 +206,7 @@ def main() -> None:
     if dept_id is None:
         st.info("还没有配置任何部门。")
         return
-    score = queries.department_score(snapshot, who, period, dept_id)
+    score = department.department_score(snapshot, who, period, dept_id)
     if score is None:
         st.info("该部门在本期没有得分（可能没有纳入评估的记录）。")
     else:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import queries, workbench
+from dashboard import workbench
+from dashboard.queries import department, findings, shared
 from dashboard.views import _finding
 from dashboard.views._common import context, mask_names, require
 from core.settings import resolve_paths
@@ -16,14 +17,14 @@ ALL = "all"
 
 def filters(snapshot: str, period: str) -> dict:
     who = require("leader", "assessor")
-    depts = queries.departments(snapshot, who)
+    depts = department.departments(snapshot, who)
     labels = {ALL: "全部部门", **{r.dept_id: f"{r.name}（{r.county}）" for r in depts.itertuples()}}
     cols = st.columns(4)
     dept = cols[0].selectbox("部门", list(labels), format_func=labels.get, key="wb_dept")
     indicator = cols[1].selectbox("指标", [ALL, *INDICATORS], key="wb_indicator",
                                   format_func=lambda i: "全部" if i == ALL else INDICATORS[i])
-    rule = cols[2].selectbox("问题类型", [ALL, *queries.rules_found(snapshot, who, period, None)], key="wb_rule",
-                             format_func=lambda r: "全部" if r == ALL else queries.RULE_NAMES.get(r, r))
+    rule = cols[2].selectbox("问题类型", [ALL, *department.rules_found(snapshot, who, period, None)], key="wb_rule",
+                             format_func=lambda r: "全部" if r == ALL else shared.RULE_NAMES.get(r, r))
     status = cols[3].selectbox("状态", [ALL, *workbench.STATUSES], key="wb_status",
                                format_func=lambda s: "全部" if s == ALL else workbench.STATUSES[s])
     search = st.text_input("搜索（文书号、相对人名称、问题说明、问题值）", key="wb_search")
@@ -66,13 +67,13 @@ def main() -> None:
     st.title(f"问题清单 · {period}")
     chosen = filters(snapshot, period)
     version = workbench.version(resolve_paths())
-    total = queries.findings_total(snapshot, who, period, **chosen, wb_version=version)
+    total = findings.findings_total(snapshot, who, period, **chosen, wb_version=version)
     st.caption(f"共 {total} 条问题")
     if total == 0:
         st.info("没有符合条件的问题。")
         return
     offset = _finding.pager(total, "wb_page")
-    df = queries.findings(snapshot, who, period, **chosen, offset=offset, wb_version=version, mask_names=mask_names())
+    df = findings.findings(snapshot, who, period, **chosen, offset=offset, wb_version=version, mask_names=mask_names())
     with st.container(key="findings"):
         st.dataframe(_finding.findings_table(df, with_department=True), hide_index=True,
                      column_config=_finding.TABLE_COLUMNS)

@@ -10,7 +10,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from dashboard import queries, workbench
+from dashboard import workbench
+from dashboard.queries import documents, overview, shared
 from dashboard.views._common import GRADE_COLORS, context, delta, fmt, max_unverified_share, require, score_columns
 from metrics import results
 from core.settings import resolve_paths
@@ -33,7 +34,7 @@ COUNTY_COLUMNS = {
 
 def headline(snapshot: str, period: str) -> None:
     """The figures a leader asks for first, each with its change since the period before."""
-    h = queries.headline(snapshot, require("leader", "assessor"), period, workbench.version(resolve_paths()))
+    h = overview.headline(snapshot, require("leader", "assessor"), period, workbench.version(resolve_paths()))
     g = h.get
     cols = st.columns(5)
     cols[0].metric("部门数", fmt(g("n_departments"), "d"), delta(g("n_departments"), g("prev_n_departments"), "+d"))
@@ -104,7 +105,7 @@ def ranking_chart(ranking: pd.DataFrame) -> None:
     data = ranking.assign(grade=ranking["grade"].fillna(UNGRADED))
     fig = px.bar(
         data, x="name", y="total", color="grade",
-        category_orders={"name": data["name"].tolist(), "grade": [*queries.GRADES, UNGRADED]},
+        category_orders={"name": data["name"].tolist(), "grade": [*shared.GRADES, UNGRADED]},
         color_discrete_map={**GRADE_COLORS, UNGRADED: UNGRADED_COLOR},
         labels={"name": "部门", "total": "总分", "grade": "等级"},
         hover_data={"county": True, "rank": True},
@@ -119,7 +120,7 @@ def distribution_chart(ranking: pd.DataFrame) -> None:
     ranking = ranking[ranking["standing"] == RANKED]
     data = ranking.dropna(subset=["total"]).assign(grade=ranking["grade"].fillna(UNGRADED))
     fig = px.histogram(data, x="total", color="grade", nbins=10, range_x=[0, 100],
-                       category_orders={"grade": [*queries.GRADES, UNGRADED]},
+                       category_orders={"grade": [*shared.GRADES, UNGRADED]},
                        color_discrete_map={**GRADE_COLORS, UNGRADED: UNGRADED_COLOR},
                        labels={"total": "总分", "grade": "等级", "count": "部门数"})
     fig.update_traces(xbins={"start": 0, "end": 100, "size": 10})
@@ -140,7 +141,7 @@ def indicator_chart(problems: pd.DataFrame) -> None:
 
 def trend_chart(snapshot: str) -> None:
     """The mean total month by month, city-wide and per county."""
-    data = queries.trend(snapshot, require("leader", "assessor"))
+    data = overview.trend(snapshot, require("leader", "assessor"))
     if data.empty:
         st.info("暂无按月评分，无法显示趋势。")
         return
@@ -183,10 +184,10 @@ def downloads(snapshot: str, period: str) -> None:
     who = require("leader", "assessor")
     day = date.today().isoformat()
     left, right = st.columns(2)
-    left.download_button("下载评估报告（Word）", lambda: queries.report_document(snapshot, who, period, "report", day),
+    left.download_button("下载评估报告（Word）", lambda: documents.report_document(snapshot, who, period, "report", day),
                          file_name=f"{period}-双公示评估报告.docx", key="download_report", mime=DOCX)
     right.download_button("下载评估工作簿（Excel）",
-                          lambda: queries.report_document(snapshot, who, period, "workbook", day),
+                          lambda: documents.report_document(snapshot, who, period, "workbook", day),
                           file_name=f"{period}-双公示评估工作簿.xlsx", key="download_workbook", mime=XLSX)
 
 
@@ -195,7 +196,7 @@ def main() -> None:
     snapshot, period = context()
     st.title(f"双公示监测评估总览 · {period}")
     headline(snapshot, period)
-    ranking = queries.department_ranking(snapshot, who, period)
+    ranking = overview.department_ranking(snapshot, who, period)
     if not ranking.empty:
         downloads(snapshot, period)
     st.subheader("部门排名")
@@ -207,12 +208,12 @@ def main() -> None:
         unverified_note(ranking)
         ranking_chart(ranking)
     st.subheader("县区排名")
-    county = queries.county_ranking(snapshot, who, period)
+    county = overview.county_ranking(snapshot, who, period)
     if county.empty:
         st.info("本期没有县区得分。")
     else:
         county_table(county)
-    problems = queries.problem_counts(snapshot, who, period)
+    problems = overview.problem_counts(snapshot, who, period)
     st.subheader("突出问题")
     if problems.empty:
         st.success("本期没有发现问题。")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import queries
+from dashboard.queries import sources
 from dashboard.views._common import require
 from core.vocab import AVAILABILITY, KIND_LABELS, RUN_STATUSES
 
@@ -15,7 +15,7 @@ def main() -> None:
     who = require("leader", "assessor", "department")
     snapshot = st.session_state["snapshot"]
     st.title("采集状态")
-    status = queries.source_status(snapshot, who)
+    status = sources.source_status(snapshot, who)
     if status.empty:
         st.info("暂无采集来源。")
         return
@@ -29,12 +29,12 @@ def main() -> None:
         st.dataframe(table[["部门", "来源", "渠道", "类型", "最近采集", "状态", "页面数", "记录数", "错误数",
                             "错误信息", "可用性问题", "入口地址"]], hide_index=True,
                      column_config={"最近采集": st.column_config.DatetimeColumn("最近采集", format="YYYY-MM-DD HH:mm")})
-    runs = queries.source_runs(snapshot, who)
+    runs = sources.source_runs(snapshot, who)
     runs["status"] = runs["status"].map(lambda s: RUN_STATUSES.get(s, s))
     _section("采集历史", "source_runs", runs, "暂无逐来源的采集历史：运行 sgs crawl 后在此显示。",
              {"started_at": "开始时间", "source_id": "来源", "status": "状态", "pages": "页面数", "records": "记录数",
               "errors": "错误数", "message": "错误信息", "crawl_id": "采集批次"})
-    problems = queries.availability(snapshot, who)
+    problems = sources.availability(snapshot, who)
     problems["problem"] = problems["problem"].map(lambda p: AVAILABILITY.get(p, p))
     _section("可用性问题", "availability", problems, "暂无可用性问题记录。",
              {"observed_at": "发现时间", "source_id": "来源", "dept_name": "部门", "problem": "问题", "url": "地址",

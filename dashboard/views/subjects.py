@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import queries
+from dashboard.queries import subjects
 from dashboard.views._common import mask_names, require
 from core.vocab import CHANNEL_NAMES, KIND_LABELS
 
@@ -20,7 +20,7 @@ def main() -> None:
     if len((text or "").strip()) < 2:
         st.info("输入统一社会信用代码（精确匹配）或名称中的文字（包含匹配）。")
         return
-    df = queries.subject_records(snapshot, who, text, mask_names=mask_names())
+    df = subjects.subject_records(snapshot, who, text, mask_names=mask_names())
     if df.empty:
         st.info("没有找到该主体的许可或处罚记录。")
         return

@@ -1,0 +1,117 @@
+"""One finding's evidence: its record's fields as shown, a value revealed to an assessor (logged first), and the
+archived page the viewer may see (its index row and its body from the WARC archive)."""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from dashboard import workbench
+from dashboard.auth import Viewer
+from dashboard.queries.shared import PERSON, _cached, _frame, _in_scope, _missing, _records, _scoped
+from core import standard, store
+from core.privacy import mask_person_name, mask_text, mask_whole
+from core.settings import resolve_paths
+
+field_name = standard.field_name  # one definition, shared with the reports
+
+
+def shown_value(kind: str, code: str, value: Any, *, category: Any = None, mask_names: bool = False) -> Any:
+    """A record field as the dashboard shows it: personal and ID fields masked whole, names if configured,
+    credit codes as they are (public data about organisations), everything else with ID/phone runs masked."""
+    if not isinstance(value, str):
+        return value
+    try:
+        f = standard.load(kind).get(code)
+    except (KeyError, FileNotFoundError):
+        return mask_text(value)
+    if f.personal or f.check == "ric":
+        return mask_whole(value)
+    if f.check == "uscc":
+        return value
+    if mask_names and category == PERSON and code.endswith("XDR_MC"):
+        return mask_person_name(mask_text(value))
+    return mask_text(value)
+
+
+def maskable(kind: str, code: str) -> bool:
+    """Fields whose value is masked whole on screen, i.e. that an assessor may reveal."""
+    try:
+        f = standard.load(kind).get(code)
+    except (KeyError, FileNotFoundError):
+        return False
+    return f.personal or f.check == "ric" or code.endswith("XDR_MC")
+
+
+@_cached()
+def record_fields(snapshot: str, viewer: Viewer, kind: str, record_key: str, mask_names: bool = False) -> pd.DataFrame:
+    """A record's standard fields in registry order (code, name, value shown), empty outside the scope."""
+    if kind not in standard.KINDS:
+        return pd.DataFrame(columns=["code", "name", "value"])
+    df = _frame(snapshot, f"SELECT * FROM {store.record_table(kind)} "
+                          f"WHERE record_key = $key AND {_in_scope()}",
+                _scoped(viewer, key=record_key))
+    if df.empty:
+        return pd.DataFrame(columns=["code", "name", "value"])
+    row = _records(df)[0]
+    category = row.get(f"{kind.upper()}_XDR_LB")
+    fields = [(f.code, f.name) for f in standard.load(kind).fields] + [(f.code, f.name) for f in standard.page_fields()]
+    return pd.DataFrame([
+        {"code": code, "name": name,
+         "value": shown_value(kind, code, row.get(code), category=category, mask_names=mask_names)}
+        for code, name in fields if code in row])
+
+
+def reveal(viewer: Viewer, snapshot: str, kind: str, record_key: str, code: str,
+           finding_id: str | None = None) -> str | None:
+    """One record field's unmasked value for an assessor, logged in the workbench store *before* it is read.
+
+    Never cached: each reveal is one log row. Raises PermissionError for anyone but an assessor.
+    """
+    if not viewer.can_decide:
+        raise PermissionError("只有评估人员可以查看原值。")
+    if kind not in standard.KINDS or code not in store.record_columns(kind):
+        raise ValueError(f"未知字段 {kind}/{code}")
+    paths = resolve_paths()
+    dept = _frame(snapshot, f"SELECT dept_id FROM {store.record_table(kind)} WHERE record_key = $key",
+                  {"key": record_key})
+    dept_id = None if dept.empty else dept["dept_id"].iloc[0]
+    workbench.log_reveal(paths, viewer.username, field=code, dept_id=dept_id, kind=kind, record_key=record_key,
+                         finding_id=finding_id)
+    df = _frame(snapshot, f'SELECT "{code}" AS v FROM {store.record_table(kind)} WHERE record_key = $key',
+                {"key": record_key})
+    return None if df.empty or _missing(df["v"].iloc[0]) else str(df["v"].iloc[0])
+
+
+@_cached()
+def fetch_row(snapshot: str, viewer: Viewer, fetch_id: str) -> dict[str, Any] | None:
+    """The archived response's index row, if the viewer may see it (a department: its own sources' pages and
+    the pages its findings and 未能核验 rows cite, e.g. a credit-portal page)."""
+    cited = ("fe.fetch_id IN (SELECT fetch_id FROM findings WHERE dept_id = $scope)",
+             "fe.fetch_id IN (SELECT ref_fetch_id FROM findings WHERE dept_id = $scope)",
+             "fe.fetch_id IN (SELECT fetch_id FROM unverified WHERE dept_id = $scope)")
+    df = _frame(
+        snapshot,
+        f"""
+        SELECT fe.fetch_id, fe.url, fe.fetched_at, fe.status, fe.content_type, fe.warc_file, fe.warc_offset,
+               fe.sha256, s.dept_id
+        FROM fetches fe LEFT JOIN sources s USING (source_id)
+        WHERE fe.fetch_id = $fetch AND {_in_scope("s.dept_id", *cited)}
+        """,
+        _scoped(viewer, fetch=fetch_id),
+    )
+    rows = _records(df)
+    if rows:
+        rows[0]["url"] = mask_text(rows[0]["url"])  # shown with the archived page; the archive keeps it whole
+    return rows[0] if rows else None
+
+
+def archived_body(viewer: Viewer, snapshot: str, fetch_id: str) -> tuple[dict[str, Any], bytes] | None:
+    """The archived response (index row, body) the viewer may see, read from the WARC archive; None if none."""
+    from crawlers.archive import read_record  # the archive's one reader (ARCHITECTURE: evidence view)
+
+    row = fetch_row(snapshot, viewer, fetch_id)
+    if row is None or not row.get("warc_file") or row.get("warc_offset") is None:
+        return None
+    _headers, body = read_record(resolve_paths(), row["warc_file"], int(row["warc_offset"]))
+    return row, body

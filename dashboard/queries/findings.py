@@ -1,0 +1,147 @@
+"""The findings lists (问题清单 and a department's 整改 list): filtered, paged in SQL, joined to their records
+and evidence only for the page, masked.
+
+The page of findings is cut first and only its rows are joined to records, so a page costs the same on a
+province; the record lookups here serve the 未能核验 list too (``department``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from dashboard import workbench
+from dashboard.auth import Viewer
+from core.vocab import INDICATORS
+from dashboard.queries.shared import (PAGE_SIZE, RULE_NAMES, _cached, _decisions, _frame, _in_scope,
+                                      _missing, _name, _shown_url)
+from core import standard, store
+from core.privacy import holds_personal, mask_text
+from core.settings import resolve_paths
+
+_INDICATOR_ORDER = "CASE f.indicator " + " ".join(
+    f"WHEN '{k}' THEN {i}" for i, k in enumerate(INDICATORS, 1)) + " ELSE 9 END"
+
+
+def _findings_where(filters: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause for the findings filters; only the filters given join anything."""
+    where = ["f.period = $period", _in_scope("f.dept_id")]
+    params = {"period": filters["period"], "scope": filters["scope"]}
+    for key, column in (("dept_id", "f.dept_id"), ("indicator", "f.indicator"), ("rule_id", "f.rule_id")):
+        if filters.get(key):
+            where.append(f"{column} = ${key}")
+            params[key] = filters[key]
+    if filters.get("status"):
+        where.append("coalesce(dec.status, f.status) = $status")
+        params["status"] = filters["status"]
+    if filters.get("search"):
+        # the finding carries its record's 文书号 and 相对人名称 (schema 005): a scan of the period's findings,
+        # not of every record
+        where.append("""(contains(f.message, $search) OR contains(f.value, $search)
+            OR contains(f.wsh, $search) OR contains(f.subject, $search))""")
+        params["search"] = filters["search"]
+    return " AND ".join(where), params
+
+
+def _filters(viewer: Viewer, period: str, dept_id: str | None, indicator: str | None, rule_id: str | None,
+             status: str | None, search: str | None) -> dict[str, Any]:
+    return {"scope": viewer.scope, "period": period, "dept_id": dept_id, "indicator": indicator,
+            "rule_id": rule_id, "status": status, "search": (search or "").strip() or None}
+
+
+@_cached()
+def findings_total(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None = None,
+                   indicator: str | None = None, rule_id: str | None = None, status: str | None = None,
+                   search: str | None = None, wb_version: int = 0) -> int:
+    """How many findings match the filters (for the pager)."""
+    where, params = _findings_where(_filters(viewer, period, dept_id, indicator, rule_id, status, search))
+    df = _frame(snapshot, f"SELECT count(*) AS n FROM findings f LEFT JOIN _decisions dec USING (finding_id) "
+                          f"WHERE {where}", params, _decisions())
+    return int(df["n"].iloc[0])
+
+
+@_cached()
+def findings(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None = None,
+             indicator: str | None = None, rule_id: str | None = None, status: str | None = None,
+             search: str | None = None, limit: int | None = PAGE_SIZE, offset: int = 0, wb_version: int = 0,
+             mask_names: bool = False) -> pd.DataFrame:
+    """One page of findings (``limit=None``: all, for the Excel download), with record and evidence.
+
+    The record gives the 文书号 and 相对人名称 people search their own systems by; the fetch gives the
+    archived copy (``warc_file#offset``) that proves what the page said when it was read. The page of
+    findings is cut first and only its rows are joined to records, so a page costs the same on a province.
+    """
+    where, params = _findings_where(_filters(viewer, period, dept_id, indicator, rule_id, status, search))
+    params.update(limit=limit, offset=offset)
+    order = f"{_INDICATOR_ORDER}, f.dept_id, f.kind, f.rule_id, f.record_key NULLS LAST, f.field NULLS LAST, f.finding_id"
+    con = store.open_snapshot(resolve_paths(), snapshot)
+    try:
+        for name, table in _decisions().items():
+            con.register(name, table)
+        df = con.execute(f"""
+            SELECT f.finding_id, f.period, f.dept_id, coalesce(d.name, f.dept_id) AS dept_name, f.kind, f.record_key,
+                   f.rule_id, f.indicator, f.severity, f.field, f.value, f.message, f.url, f.fetch_id, f.ref_fetch_id,
+                   coalesce(dec.status, f.status) AS status, dec.reason AS decision_reason,
+                   dec.username AS decided_by, dec.at AS decided_at
+            FROM findings f LEFT JOIN _decisions dec USING (finding_id) LEFT JOIN departments d USING (dept_id)
+            WHERE {where}
+            ORDER BY {order}
+            LIMIT $limit OFFSET $offset""", params).df()
+        df["n"] = range(offset + 1, offset + len(df) + 1)  # the row's place in the whole filtered list
+        records = _lookup_records(con, df)
+        df = df.merge(records, how="left", on=["kind", "record_key"])
+        df["evidence"] = df["fetch_id"].where(df["fetch_id"].notna(), df["rec_fetch_id"])
+        df["page_url"] = df["url"].where(df["url"].notna(), df["rec_url"])
+        df = df.merge(_lookup_fetches(con, df["evidence"]), how="left", on="evidence")
+    finally:
+        con.close()
+    return _shown(df, mask_names)
+
+
+def _shown(df: pd.DataFrame, mask_names: bool) -> pd.DataFrame:
+    """A page of findings as the lists show it: masked, named in Chinese, the archived copy as ``file#offset``."""
+    for col in ("value", "message", "wsh"):
+        df[col] = df[col].map(mask_text)
+    df["xdr_mc"] = [_name(v, lb, mask_names) for v, lb in zip(df["xdr_mc"], df["xdr_lb"])]
+    df["url_personal"] = df["page_url"].map(holds_personal)  # shown masked: no longer a working link
+    df["url"] = df["page_url"].map(_shown_url)
+    df = df.drop(columns=["page_url", "rec_url"])
+    df["field_name"] = [standard.field_name(k, c) for k, c in zip(df["kind"], df["field"])]
+    df["rule_name"] = df["rule_id"].map(lambda r: RULE_NAMES.get(r, r))
+    df["status_name"] = df["status"].map(lambda s: workbench.STATUSES.get(s, s))
+    df["archive"] = [
+        f"{w}#{int(o)}" if not _missing(w) and not _missing(o) else None
+        for w, o in zip(df["warc_file"], df["warc_offset"])
+    ]
+    return df
+
+
+def _in_list(values) -> str:
+    """A SQL list literal of keys, so DuckDB looks them up in the primary-key index (a join would scan)."""
+    keys = sorted({str(v) for v in values if isinstance(v, str)})
+    return "(" + ", ".join("'" + k.replace("'", "''") + "'" for k in keys) + ")" if keys else "(NULL)"
+
+
+def _lookup_records(con, page: pd.DataFrame) -> pd.DataFrame:
+    """The page's records (文书号, 相对人名称 and 类别, 决定日期, url, fetch) by primary key, one indexed lookup
+    per kind."""
+    parts = [pd.DataFrame({c: pd.Series(dtype="str") for c in
+                           ("kind", "record_key", "wsh", "xdr_mc", "xdr_lb", "jdrq", "rec_url", "rec_fetch_id")})]
+    for kind in standard.KINDS:
+        keys = page.loc[page["kind"] == kind, "record_key"].dropna()
+        if keys.empty:  # an empty IN list would not use the index
+            continue
+        k = kind.upper()
+        parts.append(con.execute(
+            f"""SELECT '{kind}' AS kind, record_key, {k}_WSH AS wsh, {k}_XDR_MC AS xdr_mc, {k}_XDR_LB AS xdr_lb,
+                       {k}_JDRQ AS jdrq, url AS rec_url, fetch_id AS rec_fetch_id
+                FROM {store.record_table(kind)} WHERE record_key IN {_in_list(keys)}""").df())
+    return pd.concat(parts, ignore_index=True)
+
+
+def _lookup_fetches(con, fetch_ids: pd.Series) -> pd.DataFrame:
+    if fetch_ids.dropna().empty:
+        return pd.DataFrame({"evidence": pd.Series(dtype="str"), "fetched_at": pd.Series(dtype="datetime64[us]"),
+                             "warc_file": pd.Series(dtype="str"), "warc_offset": pd.Series(dtype="Int64")})
+    return con.execute(f"""SELECT fetch_id AS evidence, fetched_at, warc_file, warc_offset FROM fetches
+                           WHERE fetch_id IN {_in_list(fetch_ids)}""").df()

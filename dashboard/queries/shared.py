@@ -1,0 +1,153 @@
+"""What every page's queries share: the snapshot and its cache, the one scope filter, the masking glue, labels.
+
+The underscored helpers are the query layer's own (the page modules beside this one import them); pages call
+the page modules' functions and never write SQL. See the package's docstring for why the layer has this shape.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Callable
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import workbench
+from dashboard.auth import Viewer
+from metrics import results
+from core import store
+from core.periods import PeriodError, parse_period
+from core.privacy import mask_person_name, mask_text
+from metrics.scoring import load_scheme
+from core.settings import resolve_paths
+
+__all__ = ["RULE_NAMES", "PERSON", "GRADES", "PAGE_SIZE", "snapshot_name",
+           "period_sort_key", "previous_period", "periods", "data_time"]
+
+RULE_NAMES: dict[str, str] = results.RULE_NAMES
+PERSON = "自然人"
+GRADES: tuple[str, ...] = tuple(name for name, _ in load_scheme().grades)  # best first, from the scheme
+PAGE_SIZE = 50
+
+
+def _cached(max_entries: int = 512) -> Callable[[Callable[..., Any]], Any]:
+    """The snapshot cache: ``st.cache_data`` keyed by the arguments, the snapshot's file name first.
+
+    Snapshots are immutable and a publish changes the name, so an entry never goes stale; ``max_entries``
+    bounds the memory (documents are big: they keep fewer).
+    """
+    return st.cache_data(max_entries=max_entries, show_spinner=False)
+
+
+# --- the one scope filter: the viewer's department, enforced in SQL --------------------------------
+
+def _in_scope(column: str = "dept_id", *also: str) -> str:
+    """The SQL condition that limits rows to what the viewer may see, the one way every query writes it.
+
+    ``$scope`` NULL (a leader or assessor) passes every row; a department passes only rows whose ``column`` is
+    its own, or that one of ``also`` lets through (e.g. a page its findings cite). Pair with ``_scoped``.
+    """
+    return "(" + " OR ".join(("$scope IS NULL", f"{column} = $scope", *also)) + ")"
+
+
+def _scoped(viewer: Viewer, **params: Any) -> dict[str, Any]:
+    """A query's parameters plus ``$scope``, the viewer's department (None for a city-wide role)."""
+    return {**params, "scope": viewer.scope}
+
+
+# --- the snapshot -------------------------------------------------------------------------------
+
+def snapshot_name() -> str | None:
+    """The current snapshot's file name (the cache key), or None before anything was published.
+
+    Read on every script run (it is one small file) so a publish shows on the next interaction.
+    """
+    snap = store.current_snapshot(resolve_paths())
+    return snap.name if snap is not None else None
+
+
+def _frame(snapshot: str, sql: str, params: dict[str, Any] | None = None,
+           tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Run one parameterised query on the named snapshot, opened read-only just for this call.
+
+    ``tables`` are registered as views first (the workbench's decisions, which live outside the snapshot).
+    """
+    con = store.open_snapshot(resolve_paths(), snapshot)
+    try:
+        for name, df in (tables or {}).items():
+            con.register(name, df)
+        return con.execute(sql, params or {}).df()
+    finally:
+        con.close()
+
+
+def _on(snapshot: str, query: Callable[..., Any], *args: Any) -> Any:
+    """Call one of the shared queries (``metrics.results``) on the named snapshot, opened just for this call."""
+    con = store.open_snapshot(resolve_paths(), snapshot)
+    try:
+        return query(con, *args)
+    finally:
+        con.close()
+
+
+def _decisions() -> dict[str, pd.DataFrame]:
+    """The workbench's latest decision per finding, as a table the findings queries join."""
+    df = workbench.latest(resolve_paths())
+    return {"_decisions": df.astype({c: "string" for c in df.columns})}
+
+
+_records = results.df_records  # rows as dicts, pandas' missing markers as None
+_missing = results.is_missing
+
+
+# --- periods and data time (no department's data: the same for every viewer) ---------------------
+
+def period_sort_key(period: str) -> tuple:
+    """Order periods by the day they end, a quarter after its last month (string order would put
+    ``2026Q1`` after ``2026-12``); shapes sgs does not know sort first."""
+    try:
+        p = parse_period(period)
+    except PeriodError:
+        return (date.min, False)
+    return (p.end, p.is_quarter)
+
+
+previous_period = results.previous_period  # one definition, shared with the reports
+
+
+@_cached()
+def periods(snapshot: str) -> list[str]:
+    """Periods that have scores, latest first."""
+    df = _frame(snapshot, "SELECT DISTINCT period FROM scores")
+    return sorted(df["period"].tolist(), key=period_sort_key, reverse=True)
+
+
+@_cached()
+def data_time(snapshot: str) -> datetime | None:
+    """When the snapshot's scores were computed (the newest ``computed_at``)."""
+    value = _frame(snapshot, "SELECT max(computed_at) AS t FROM scores")["t"].iloc[0]
+    return None if _missing(value) else pd.Timestamp(value).to_pydatetime()
+
+
+# --- masking glue: what records, findings and crawls show (``core.privacy`` masks) -----------------
+
+def _name(value: Any, category: Any, mask_names: bool) -> Any:
+    """A 相对人名称 as shown: masked text, and a natural person's name reduced to the surname if configured."""
+    value = mask_text(value)
+    return mask_person_name(value) if mask_names and category == PERSON else value
+
+
+def _web_url(url: Any) -> str | None:
+    """Only http(s) addresses become links: a page's URL is crawled input and must not carry a script."""
+    return url if isinstance(url, str) and url.lower().startswith(("http://", "https://")) else None
+
+
+def _shown_url(url: Any) -> str | None:
+    """A page's URL as shown: an http(s) address, ID and mobile numbers in it masked."""
+    return mask_text(_web_url(url))
+
+
+def _masked(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """The crawl's texts (URLs, error messages) with ID and mobile numbers masked, for display."""
+    for col in columns:
+        df[col] = df[col].map(mask_text)
+    return df
