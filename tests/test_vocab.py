@@ -11,7 +11,6 @@ from metrics.checks import all_checks
 from metrics.scheme import load_scheme
 
 PRODUCT = ("core", "crawlers", "metrics", "reports", "dashboard", "democity", "sgs")
-# dashboard/queries.py is being split into one module per page; its KIND_LABELS goes to core.vocab then
 PENDING: set[str] = set()  # modules not yet switched to core.vocab (none)
 
 
