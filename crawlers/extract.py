@@ -10,7 +10,7 @@ says 行政相对人名称 needs a registry synonym (or a source's ``labels`` ov
 - detail pages: label/value table rows, ``<dl>`` pairs and free-text labelled lines ("当事人：xxx"),
   including the page's own 发布日期;
 - JSON entities: keys that are codes in lower case (``cf_wsh``) or synonyms;
-- tables of attachments (``crawlers.attachments``) through the same header mapping.
+- tables of attachments (``core.attachments``) through the same header mapping.
 
 Headers and labels are matched by ``core.standard.match_header`` (``sgs validate`` uses the same, through
 ``header_columns``): width, spaces, brackets and colons do not matter, a numbered ``代码_n`` is read by the words
@@ -26,7 +26,6 @@ so hostile or decorative markup never becomes a value. HTML is parsed, never run
 """
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,18 +33,13 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
+from core.decode import decode  # noqa: F401  (crawl.py calls extract.decode; to be imported from core.decode)
 from core.normalize import with_unit
 from core.standard import AMOUNT_UNIT, HeaderMatch, match_header
 from core.standard import normalise_label, synonym_map
 
 MIN_HEADER_CODES = 2
-_CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "utf8": "utf-8"}
-# Python codecs that are no page's charset: escapes, domain names, the codec that always fails
-_NOT_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined"})
-_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
-_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 # characters XML does not allow: lxml keeps them in parsed text but refuses them in any text set later
 # (a <br>'s tail), so they are read as the spaces they show as
 _CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -84,47 +78,7 @@ def labels_for(kind: str, overrides: dict[str, str] | None = None) -> dict[str, 
     return {**base, **{normalise_label(k): v for k, v in overrides.items()}}
 
 
-# --- decoding and parsing ------------------------------------------------------------------------
-
-def decode(body: bytes, content_type: str | None = None, forced: str | None = None) -> str:
-    """Bytes → text: a source's ``encoding`` if set, else the HTTP charset, the ``<meta>`` charset, gb18030.
-
-    Old sites often declare the wrong charset, so the declaration is checked against the bytes: bytes that
-    are valid UTF-8 are read as UTF-8 whatever the page says (GBK text with Chinese in it practically never
-    is), and a declared charset that does not decode cleanly is skipped. GB2312 and GBK are read as their
-    superset GB18030, since pages declared GB2312 routinely use GBK characters. A "charset" that yields lone
-    surrogates (``utf-7``, ``unicode_escape`` from a hostile server) is skipped too: such text cannot be
-    stored or parsed, so the result is always valid Unicode.
-    """
-    declared = [_charset(_HEADER_CHARSET.search(content_type or "")), _charset(_META_CHARSET.search(body[:4096]))]
-    for charset in (_charset_name(forced), "utf-8-sig", *declared, "gb18030"):
-        if charset:
-            try:
-                text = body.decode(charset)
-            except (UnicodeError, LookupError):  # UnicodeError: codecs such as "undefined" or "idna"
-                continue
-            if not _SURROGATE.search(text):
-                return text
-    return body.decode("utf-8", errors="replace")
-
-
-def _charset(match: re.Match | None) -> str | None:
-    if not match:
-        return None
-    name = match.group(1)
-    return _charset_name(name.decode("ascii", "ignore") if isinstance(name, bytes) else name)
-
-
-def _charset_name(name: str | None) -> str | None:
-    if not name:
-        return None
-    name = _CHARSET_ALIASES.get(name.strip().lower(), name.strip().lower())
-    try:
-        found = codecs.lookup(name).name
-    except (LookupError, ValueError):  # ValueError: a name with a NUL in it
-        return None
-    return None if found in _NOT_CHARSETS else found
-
+# --- parsing --------------------------------------------------------------------------------------
 
 def parse(html: str | Html) -> Html:
     """An lxml document without scripts, styles and comments (their text is never a value).

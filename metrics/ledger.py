@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from crawlers.attachments import read_file
+from core.attachments import read_file
 from core.normalize import EARLIEST_DATE, LATEST_DATE, clean_text, parse_date
 from core import standard
 from core.standard import normalise_label, synonym_map

@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from crawlers.attachments import read_sheets
+from core.attachments import read_sheets
 from crawlers.extract import cell_value, header_columns, unrecognised_columns
 from core.normalize import normalise_record
 from core import codes, privacy, standard

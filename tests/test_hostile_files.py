@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from crawlers import attachments, bounded
+from core import attachments, bounded
 from democity.hostile import one_cell_xlsx, sheet_xml, workbook_parts
 from core.settings import REPO_ROOT
 from test_crawl_http import site  # noqa: F401  (the fixture site on 127.0.0.1, used by name)

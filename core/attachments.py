@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from crawlers import bounded
-from crawlers.extract import decode
+from core import bounded
+from core.decode import decode
 
 FORMATS = ("xlsx", "xls", "csv", "docx")
 _CONTENT_TYPES = {
@@ -47,7 +47,7 @@ def tables(body: bytes, fmt: str, content_type: str | None = None) -> list[Table
 
 def named_tables(body: bytes, fmt: str, content_type: str | None = None) -> list[tuple[str | None, Table]]:
     """Every table with its name (a workbook's sheet names; None for a CSV's or a document's tables), so a
-    problem can name the sheet it is on; ``ValueError`` if unreadable or over a limit (crawlers.bounded).
+    problem can name the sheet it is on; ``ValueError`` if unreadable or over a limit (core.bounded).
 
     A workbook or document is read in a forked worker with memory and time limits (``bounded.isolated``):
     its parsers are native code, and a file that kills one costs that file, not the caller. A CSV is read
