@@ -23,6 +23,9 @@ from core.attachments import read_file
 from core.normalize import EARLIEST_DATE, LATEST_DATE, clean_text, parse_date
 from core import standard
 from core.standard import normalise_label, synonym_map
+# as deep as the crawl and ``sgs validate`` look for a table's header; the ledger's header is told by its own
+# columns (both required ones named, not any two registry fields), since a ledger is not a 双公示 table
+from core.tables import HEADER_SEARCH_ROWS
 
 KINDS = standard.KINDS
 # ledger column → extra header texts beyond the registry's names and synonyms for the kind's field
@@ -41,7 +44,6 @@ HEADER_NAMES = {"wsh": "决定书文号", "xdr_mc": "行政相对人名称", "jd
                 "procedure": "办理程序", "status": "办件状态", "revoked_on": "撤销日期"}
 SIMPLE, ORDINARY = "简易程序", "普通程序"
 VALID, REVOKED = "有效", "撤销"
-HEADER_SEARCH_ROWS = 5  # title rows tolerated above the header
 # dates are read by the crawler's one parser (core.normalize.parse_date), plausibility included
 DATE_HINT = f"（应为 {EARLIEST_DATE} 至 {LATEST_DATE} 之间的日期，如 2026-03-05 或 2026年3月5日）"
 
