@@ -161,7 +161,7 @@ def import_ledger(con: duckdb.DuckDBPyConnection, path: str | Path, dept_id: str
         raise LedgerError(f"台账类别 {kind!r} 无效，应为 xk（许可）或 cf（处罚）")
     if not path.is_file():
         raise LedgerError(f"台账文件 {path} 不存在")
-    if not con.execute("SELECT 1 FROM departments WHERE dept_id = ?", [dept_id]).fetchall():
+    if not con.execute("SELECT 1 FROM departments WHERE dept_id = $dept", {"dept": dept_id}).fetchall():
         raise LedgerError(f"部门 {dept_id} 不在数据库中：请先运行 sgs crawl 导入城市配置，或检查 --dept")
     rows = parse(path, kind)
     ledger_id = hashlib.md5(f"{dept_id}|{kind}|{path.name}".encode()).hexdigest()
@@ -175,14 +175,14 @@ def import_ledger(con: duckdb.DuckDBPyConnection, path: str | Path, dept_id: str
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     con.execute("BEGIN")
     try:
-        con.execute("DELETE FROM ledger WHERE ledger_id = ?", [ledger_id])
-        con.execute("DELETE FROM ledger_files WHERE ledger_id = ?", [ledger_id])
+        con.execute("DELETE FROM ledger WHERE ledger_id = $id", {"id": ledger_id})
+        con.execute("DELETE FROM ledger_files WHERE ledger_id = $id", {"id": ledger_id})
         con.register("_sgs_ledger", table)
         con.execute("""INSERT INTO ledger SELECT ledger_id, row_no, dept_id, kind, wsh, xdr_mc, CAST(jdrq AS DATE),
                        item, procedure, status, CAST(revoked_on AS DATE) FROM _sgs_ledger""")
         con.unregister("_sgs_ledger")
-        con.execute("INSERT INTO ledger_files VALUES (?, ?, ?, ?, ?, ?, now())",
-                    [ledger_id, dept_id, kind, str(path), sha, len(rows)])
+        con.execute("INSERT INTO ledger_files VALUES ($id, $dept, $kind, $file, $sha, $rows, now())",
+                    {"id": ledger_id, "dept": dept_id, "kind": kind, "file": str(path), "sha": sha, "rows": len(rows)})
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

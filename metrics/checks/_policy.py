@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from core.settings import POLICY_DIR
+from metrics.checks._sql import day as day_literal
 
 POLICY_FILE = POLICY_DIR / "publication_periods.toml"
 SEVERITIES = {"light": "轻微", "general": "一般", "serious": "严重"}
@@ -51,7 +52,7 @@ class Policy:
         def by_severity(rule: PeriodRule) -> str:
             whens = " ".join(f"WHEN '{s}' THEN {rule.months(s)}" for s in SEVERITIES)
             return f"(CASE {severity} {whens} END)"
-        whens = " ".join(f"WHEN {day} >= DATE '{r.start.isoformat()}' THEN {by_severity(r)}"
+        whens = " ".join(f"WHEN {day} >= {day_literal(r.start)} THEN {by_severity(r)}"
                          for r in reversed(self.rules))
         return f"(CASE {whens} ELSE {by_severity(self.rules[0])} END)"
 
