@@ -23,8 +23,6 @@ from core.attachments import read_file
 from core.normalize import EARLIEST_DATE, LATEST_DATE, clean_text, parse_date
 from core import standard
 from core.standard import normalise_label, synonym_map
-# as deep as the crawl and ``sgs validate`` look for a table's header; the ledger's header is told by its own
-# columns (both required ones named, not any two registry fields), since a ledger is not a 双公示 table
 from core.tables import HEADER_SEARCH_ROWS
 
 KINDS = standard.KINDS
@@ -85,7 +83,8 @@ def parse(path: Path, kind: str) -> list[dict]:
         raise LedgerError(f"台账文件 {path} 是空的")
     lookup = header_map(kind)
     # exports often put a title row (“某某局办件台账”) above the header: the header is the first of the
-    # first rows that names every required column
+    # first rows (as many as the crawl and sgs validate search, core.tables) that names every required
+    # column — the ledger's own columns, not any two registry fields: a ledger is not a 双公示 table
     found = [(i, _columns(row, lookup)) for i, row in enumerate(rows[:HEADER_SEARCH_ROWS])]
     at, columns = next(((i, c) for i, c in found if all(r in c for r in REQUIRED)), (0, found[0][1]))
     header = rows[at]

@@ -1,4 +1,4 @@
-"""Hostile files cost that file, never the caller: the readers' limits (crawlers/bounded.py), the parsing
+"""Hostile files cost that file, never the caller: the readers' limits (core/bounded.py), the parsing
 worker, and the commands and crawl that read them.
 
 Every hostile file is generated here, cheaply: a bomb's compressed stream is one deflate chunk, flushed so
