@@ -21,7 +21,7 @@ Last-Modified); an unchanged page is archived as a revisit record and read from 
 Availability (the ``availability`` table, problems the site has, reported rather than crashed on):
 ``unreachable`` (no answer to the column's first page), ``column_missing`` (404/410, or redirected to the
 home page), ``blocked`` (a captcha or anti-bot answer: reported once, never retried), ``dead_link`` (a
-detail link that 404s), ``bad_attachment`` (a linked file over a reading limit or damaged, crawlers.bounded)
+detail link that 404s), ``bad_attachment`` (a linked file over a reading limit or damaged, core.bounded)
 and ``runaway_paging`` (the page limit hit, or a page repeating an earlier one).
 A site that answered clearly that a column is gone or blocked is a finding about the site, not a failed
 crawl; a source that could not be reached at all (perhaps our own network) is ``failed``.
@@ -39,7 +39,8 @@ from urllib.parse import urlencode, urlsplit
 
 import duckdb
 
-from crawlers import attachments, extract
+from core import attachments
+from crawlers import extract
 from core import normalize
 from crawlers.archive import Archive, read_response
 from crawlers.fetch import DEFAULT_MAX_BYTES, FetchResult
@@ -450,7 +451,7 @@ class _Run:
         if fmt is not None:
             try:
                 tables = attachments.tables(result.body, fmt, result.content_type)
-            except ValueError as exc:  # over a limit or damaged (crawlers.bounded): this file only
+            except ValueError as exc:  # over a limit or damaged (core.bounded): this file only
                 self._problem(source, "bad_attachment", link, got.fetch_id, f"{fmt.upper()} 附件：{exc}", batch)
                 self._error(source, link, f"附件 {link} 无法读取：{exc}")
                 return _Detail(link, status="failed")

@@ -4,19 +4,19 @@ Every label or column header a page prints goes through the registry's synonym m
 (``core.standard.synonym_map``, current and pre-2018 naming), so a site that says 当事人 where the standard
 says 行政相对人名称 needs a registry synonym (or a source's ``labels`` override), not a parser. Shapes read:
 
-- list pages: the table whose header row names at least two known fields, one dict per body row plus the
+- list pages: the table with a header row (``core.tables.header_row``, the rule ``sgs validate`` uses too), one dict per body row plus the
   row's first link; or, for title lists (``rows = { links = "regex" }``), every link whose address matches,
   with the date printed beside it as the page's 发布日期 (``FBRQ``);
 - detail pages: label/value table rows, ``<dl>`` pairs and free-text labelled lines ("当事人：xxx"),
   including the page's own 发布日期;
 - JSON entities: keys that are codes in lower case (``cf_wsh``) or synonyms;
-- tables of attachments (``crawlers.attachments``) through the same header mapping.
+- tables of attachments (``core.attachments``) through the same header mapping.
 
 Headers and labels are matched by ``core.standard.match_header`` (``sgs validate`` uses the same, through
-``header_columns``): width, spaces, brackets and colons do not matter, a numbered ``代码_n`` is read by the words
+``core.tables.header_columns``): width, spaces, brackets and colons do not matter, a numbered ``代码_n`` is read by the words
 in its brackets, and a unit a header states (``罚款金额(元)``) travels with the column: its bare numbers are
 written with that unit (``core.normalize.with_unit``) so the amount normaliser converts them to 万元.
-Headers that name nothing are listed by ``unrecognised_columns`` (``list_header`` and ``table_header`` give a
+Headers that name nothing are listed by ``core.tables.unrecognised_columns`` (``list_header`` and ``table_header`` give a
 list page's or a file table's header), so a crawl and ``sgs validate`` can say which columns were ignored.
 
 Parsing is lxml, not BeautifulSoup: on the demo's pages lxml parses about 30× faster than BeautifulSoup on
@@ -26,7 +26,6 @@ so hostile or decorative markup never becomes a value. HTML is parsed, never run
 """
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,18 +33,13 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from core.normalize import with_unit
-from core.standard import AMOUNT_UNIT, HeaderMatch, match_header
+from core.decode import decode  # noqa: F401  (crawl.py calls extract.decode; to be imported from core.decode)
+from core.standard import HeaderMatch, match_header
 from core.standard import normalise_label, synonym_map
+from core.tables import cell_value, header_row, plain_header_row
+from core.tables import unrecognised_columns  # noqa: F401  (crawl.py calls extract.unrecognised_columns)
 
-MIN_HEADER_CODES = 2
-_CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "utf8": "utf-8"}
-# Python codecs that are no page's charset: escapes, domain names, the codec that always fails
-_NOT_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined"})
-_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
-_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 # characters XML does not allow: lxml keeps them in parsed text but refuses them in any text set later
 # (a <br>'s tail), so they are read as the spaces they show as
 _CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -84,47 +78,7 @@ def labels_for(kind: str, overrides: dict[str, str] | None = None) -> dict[str, 
     return {**base, **{normalise_label(k): v for k, v in overrides.items()}}
 
 
-# --- decoding and parsing ------------------------------------------------------------------------
-
-def decode(body: bytes, content_type: str | None = None, forced: str | None = None) -> str:
-    """Bytes → text: a source's ``encoding`` if set, else the HTTP charset, the ``<meta>`` charset, gb18030.
-
-    Old sites often declare the wrong charset, so the declaration is checked against the bytes: bytes that
-    are valid UTF-8 are read as UTF-8 whatever the page says (GBK text with Chinese in it practically never
-    is), and a declared charset that does not decode cleanly is skipped. GB2312 and GBK are read as their
-    superset GB18030, since pages declared GB2312 routinely use GBK characters. A "charset" that yields lone
-    surrogates (``utf-7``, ``unicode_escape`` from a hostile server) is skipped too: such text cannot be
-    stored or parsed, so the result is always valid Unicode.
-    """
-    declared = [_charset(_HEADER_CHARSET.search(content_type or "")), _charset(_META_CHARSET.search(body[:4096]))]
-    for charset in (_charset_name(forced), "utf-8-sig", *declared, "gb18030"):
-        if charset:
-            try:
-                text = body.decode(charset)
-            except (UnicodeError, LookupError):  # UnicodeError: codecs such as "undefined" or "idna"
-                continue
-            if not _SURROGATE.search(text):
-                return text
-    return body.decode("utf-8", errors="replace")
-
-
-def _charset(match: re.Match | None) -> str | None:
-    if not match:
-        return None
-    name = match.group(1)
-    return _charset_name(name.decode("ascii", "ignore") if isinstance(name, bytes) else name)
-
-
-def _charset_name(name: str | None) -> str | None:
-    if not name:
-        return None
-    name = _CHARSET_ALIASES.get(name.strip().lower(), name.strip().lower())
-    try:
-        found = codecs.lookup(name).name
-    except (LookupError, ValueError):  # ValueError: a name with a NUL in it
-        return None
-    return None if found in _NOT_CHARSETS else found
-
+# --- parsing --------------------------------------------------------------------------------------
 
 def parse(html: str | Html) -> Html:
     """An lxml document without scripts, styles and comments (their text is never a value).
@@ -167,50 +121,19 @@ def list_header(html: str | Html, kind: str, labels: dict[str, str] | None = Non
 
 
 def _list_table(doc: Html, labels: dict[str, str]) -> tuple[list[Html], int, dict[int, HeaderMatch]] | None:
-    """(the rows of the first table with a known header, the header's index, its columns), or None."""
+    """(the rows of the first table with a known header, the header's index, its columns), or None; the header
+    is found as in a file (``core.tables.header_row``: it may follow a caption-like title row)."""
     for table in doc.iter("table"):
         rows = list(table.iter("tr"))
-        for i, tr in enumerate(rows[:3]):  # the header may follow a caption-like title row
-            columns = header_columns([(col, text_of(c)) for col, c in _column_positions(tr)], labels)
-            if len(columns) >= MIN_HEADER_CODES:
-                return rows, i, columns
+        found = header_row(([(col, text_of(c)) for col, c in _column_positions(tr)] for tr in rows), labels)
+        if found is not None:
+            return rows, *found
     return None
 
 
 def header_match(text: str, labels: dict[str, str]) -> HeaderMatch | None:
     """The field a header or label names (``core.standard.match_header``: the one matching of labels)."""
     return match_header(text, labels)
-
-
-def header_columns(cells: Iterable[tuple[int, str]], labels: dict[str, str]) -> dict[int, HeaderMatch]:
-    """Column index → field (code and stated unit) for a header row's (index, text) cells; the first column
-    naming a code wins."""
-    out: dict[int, HeaderMatch] = {}
-    seen: set[str] = set()
-    for col, text in cells:
-        match = header_match(text, labels)
-        if match and match.code not in seen:
-            out[col] = match
-            seen.add(match.code)
-    return out
-
-
-# Columns that are layout, not data — a row number, a link to the detail page: never worth a warning.
-LAYOUT_COLUMNS = frozenset({"序号", "编号序号", "操作", "详情", "查看", "查看详情", "详细信息"})
-
-
-def unrecognised_columns(headers: Iterable[str], labels: dict[str, str]) -> list[tuple[int, str]]:
-    """(column index, header) of the non-empty headers that name no field: their columns are ignored, and a
-    person should hear so (a crawl warns once per source, ``sgs validate`` lists them first). Layout columns
-    (``LAYOUT_COLUMNS``: 序号, 操作, …) are not data and are not listed."""
-    return [(j, h.strip()) for j, h in enumerate(headers)
-            if h and h.strip() and normalise_label(h) not in LAYOUT_COLUMNS and header_match(h, labels) is None]
-
-
-def cell_value(text: str, match: HeaderMatch) -> str:
-    """A cell as the record keeps it: a bare number under a header stating another unit than the standard's
-    (``罚款金额(元)``) gets that unit, so normalisation converts it; under 万元 it is already right."""
-    return with_unit(text, match.unit) if match.unit and match.unit != AMOUNT_UNIT else text
 
 
 def _column_positions(tr: Html) -> Iterator[tuple[int, Html]]:
@@ -352,7 +275,7 @@ def _labelled_segments(line: str) -> Iterable[tuple[str, str]]:
 def table_records(rows: list[list[str]], kind: str, labels: dict[str, str] | None = None) -> list[dict[str, str]]:
     """Records of a plain table (a spreadsheet, CSV or Word table): header row found as on list pages."""
     labels = labels or synonym_map(kind)
-    found = _table_header_at(rows, labels)
+    found = plain_header_row(rows, labels)
     if found is None:
         return []
     i, columns = found
@@ -366,16 +289,8 @@ def table_records(rows: list[list[str]], kind: str, labels: dict[str, str] | Non
 
 def table_header(rows: list[list[str]], kind: str, labels: dict[str, str] | None = None) -> list[str]:
     """The header row ``table_records`` reads (empty when none of the first rows is a header)."""
-    found = _table_header_at(rows, labels or synonym_map(kind))
+    found = plain_header_row(rows, labels or synonym_map(kind))
     return list(rows[found[0]]) if found else []
-
-
-def _table_header_at(rows: list[list[str]], labels: dict[str, str]) -> tuple[int, dict[int, HeaderMatch]] | None:
-    for i, header in enumerate(rows[:5]):
-        columns = header_columns(enumerate(header), labels)
-        if len(columns) >= MIN_HEADER_CODES:
-            return i, columns
-    return None
 
 
 def entity_fields(entity: dict, kind: str, labels: dict[str, str] | None = None) -> dict[str, str]:

@@ -20,13 +20,13 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-import urllib.robotparser
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
+from protego import Protego
 
 from core.settings import USER_AGENT
 from core.errors import SgsError
@@ -82,7 +82,7 @@ class _Host:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     next_start: float = 0.0
     robots: bool = True
-    rules: urllib.robotparser.RobotFileParser | None = None
+    rules: Protego | None = None
     rules_loaded: asyncio.Event | None = None
 
     def __post_init__(self) -> None:
@@ -311,7 +311,8 @@ class Fetcher:
         """Whether the host's robots.txt lets our User-Agent fetch ``url`` (read once per host).
 
         No robots.txt (4xx) or an unreadable one means no rules, as RFC 9309 says for 4xx; its Crawl-delay
-        raises the host's delay.
+        raises the host's delay. Read by Protego (scrapy's parser, RFC 9309 with ``*`` and ``$``): the standard
+        library's ``urllib.robotparser`` reads ``Disallow: /*.jsp$`` as a literal path and allows every page.
         """
         parts = urlsplit(url)
         host = self._host(parts.netloc.lower())
@@ -322,15 +323,14 @@ class Fetcher:
             robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
             result = await self._one(robots_url, robots_url, None, {})
             if result.ok:
-                rules = urllib.robotparser.RobotFileParser(robots_url)
-                rules.parse(result.body.decode("utf-8", "replace").splitlines())
+                rules = Protego.parse(result.body.decode("utf-8", "replace"))
                 host.rules = rules
                 delay = rules.crawl_delay(self._user_agent)
                 if delay:
                     host.delay = max(host.delay, float(delay))
             host.rules_loaded.set()
         await host.rules_loaded.wait()
-        return host.rules is None or host.rules.can_fetch(self._user_agent, url)
+        return host.rules is None or host.rules.can_fetch(url, self._user_agent)
 
     async def _one(self, url: str, current: str, form: dict | None = None,
                    headers: dict[str, str] | None = None) -> FetchResult:

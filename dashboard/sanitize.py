@@ -2,11 +2,12 @@
 
 Why text and not "cleaned HTML": a crawled page is hostile input (scripts, ``onerror`` handlers, styles,
 remote stylesheets and images that would report our readers to a third party). Any HTML we pass on needs a
-sanitiser to be right forever; text needs nothing. So the page is parsed with lxml (through BeautifulSoup's
-encoding detection), everything that is not content is dropped, table rows are kept on one line (a 双公示
-detail page is a label/value table), and the text is shown with Streamlit's text elements, which escape it.
+sanitiser to be right forever; text needs nothing. So the page is parsed with lxml (through BeautifulSoup),
+everything that is not content is dropped, table rows are kept on one line (a 双公示 detail page is
+a label/value table), and the text is shown with Streamlit's text elements, which escape it.
 The page's source is offered the same way, as escaped text. Personal data is masked in both, inside the
-links' URLs too (``core.privacy.mask_text``).
+links' URLs too (``core.privacy.mask_text``). Bytes become text through the crawler's own decoder
+(``core.decode``), so the evidence shows the text the records were read from.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import re
 
 from bs4 import BeautifulSoup, Comment
 
+from core.decode import decode
 from core.privacy import mask_text
 
 # Elements whose content is not text a reader should see (and that could act if ever rendered).
@@ -62,20 +64,6 @@ def page_text(body: bytes, content_type: str | None = None) -> str:
 def page_source(body: bytes, content_type: str | None = None) -> str:
     """The response body as text (for a reader who wants the markup), personal data masked; never rendered."""
     return str(mask_text(decode(body, content_type)))
-
-
-def decode(body: bytes, content_type: str | None = None) -> str:
-    """Bytes to text with the declared charset, else UTF-8, else GB18030 (Chinese government sites' other one)."""
-    match = (re.search(r"charset=([\w-]+)", content_type or "", re.I)
-             or re.search(rb"<meta[^>]+charset=[\"']?([\w-]+)", body[:2048], re.I))
-    declared = match.group(1) if match else None
-    declared = declared.decode("ascii", "replace") if isinstance(declared, bytes) else declared
-    for enc in ([declared] if declared else []) + ["utf-8", "gb18030"]:
-        try:
-            return body.decode(enc)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return body.decode("utf-8", errors="replace")
 
 
 def _clean(text: str) -> str:

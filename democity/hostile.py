@@ -2,7 +2,7 @@
 
 Served by the demo city as a department's deliberately broken attachment (``shapes.BROKEN``, ``bad``) and
 used by tests/test_hostile_files.py: 5–6 KB that a reader without limits turns into hundreds of GiB
-(calamine builds a sheet as a dense rectangle from A1 to its last cell; crawlers/bounded.py refuses it).
+(calamine builds a sheet as a dense rectangle from A1 to its last cell; core/bounded.py refuses it).
 """
 from __future__ import annotations
 

@@ -19,12 +19,13 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from crawlers.attachments import read_file
+from core.attachments import read_file
 from core.normalize import EARLIEST_DATE, LATEST_DATE, clean_text, parse_date
 from core import standard
 from core.standard import normalise_label, synonym_map
 from core.errors import InputError
 from core.vocab import KIND_LABELS, KINDS
+from core.tables import HEADER_SEARCH_ROWS
 
 # ledger column → extra header texts beyond the registry's names and synonyms for the kind's field
 EXTRA_HEADERS = {
@@ -42,7 +43,6 @@ HEADER_NAMES = {"wsh": "决定书文号", "xdr_mc": "行政相对人名称", "jd
                 "procedure": "办理程序", "status": "办件状态", "revoked_on": "撤销日期"}
 SIMPLE, ORDINARY = "简易程序", "普通程序"
 VALID, REVOKED = "有效", "撤销"
-HEADER_SEARCH_ROWS = 5  # title rows tolerated above the header
 # dates are read by the crawler's one parser (core.normalize.parse_date), plausibility included
 DATE_HINT = f"（应为 {EARLIEST_DATE} 至 {LATEST_DATE} 之间的日期，如 2026-03-05 或 2026年3月5日）"
 
@@ -84,7 +84,8 @@ def parse(path: Path, kind: str) -> list[dict]:
         raise LedgerError(f"台账文件 {path} 是空的")
     lookup = header_map(kind)
     # exports often put a title row (“某某局办件台账”) above the header: the header is the first of the
-    # first rows that names every required column
+    # first rows (as many as the crawl and sgs validate search, core.tables) that names every required
+    # column — the ledger's own columns, not any two registry fields: a ledger is not a 双公示 table
     found = [(i, _columns(row, lookup)) for i, row in enumerate(rows[:HEADER_SEARCH_ROWS])]
     at, columns = next(((i, c) for i, c in found if all(r in c for r in REQUIRED)), (0, found[0][1]))
     header = rows[at]
@@ -160,7 +161,7 @@ def import_ledger(con: duckdb.DuckDBPyConnection, path: str | Path, dept_id: str
         raise LedgerError(f"台账类别 {kind!r} 无效，应为 {' 或 '.join(f'{k}（{v}）' for k, v in KIND_LABELS.items())}")
     if not path.is_file():
         raise LedgerError(f"台账文件 {path} 不存在")
-    if not con.execute("SELECT 1 FROM departments WHERE dept_id = ?", [dept_id]).fetchall():
+    if not con.execute("SELECT 1 FROM departments WHERE dept_id = $dept", {"dept": dept_id}).fetchall():
         raise LedgerError(f"部门 {dept_id} 不在数据库中：请先运行 sgs crawl 导入城市配置，或检查 --dept")
     rows = parse(path, kind)
     ledger_id = hashlib.md5(f"{dept_id}|{kind}|{path.name}".encode()).hexdigest()
@@ -174,14 +175,14 @@ def import_ledger(con: duckdb.DuckDBPyConnection, path: str | Path, dept_id: str
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     con.execute("BEGIN")
     try:
-        con.execute("DELETE FROM ledger WHERE ledger_id = ?", [ledger_id])
-        con.execute("DELETE FROM ledger_files WHERE ledger_id = ?", [ledger_id])
+        con.execute("DELETE FROM ledger WHERE ledger_id = $id", {"id": ledger_id})
+        con.execute("DELETE FROM ledger_files WHERE ledger_id = $id", {"id": ledger_id})
         con.register("_sgs_ledger", table)
         con.execute("""INSERT INTO ledger SELECT ledger_id, row_no, dept_id, kind, wsh, xdr_mc, CAST(jdrq AS DATE),
                        item, procedure, status, CAST(revoked_on AS DATE) FROM _sgs_ledger""")
         con.unregister("_sgs_ledger")
-        con.execute("INSERT INTO ledger_files VALUES (?, ?, ?, ?, ?, ?, now())",
-                    [ledger_id, dept_id, kind, str(path), sha, len(rows)])
+        con.execute("INSERT INTO ledger_files VALUES ($id, $dept, $kind, $file, $sha, $rows, now())",
+                    {"id": ledger_id, "dept": dept_id, "kind": kind, "file": str(path), "sha": sha, "rows": len(rows)})
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -26,7 +26,7 @@ import duckdb
 from core import codes, standard
 from core.vocab import INDICATORS
 from metrics.checks import Check, Context, Rule, all_checks, all_rules
-from metrics.checks._sql import as_date, lit, stated_date
+from metrics.checks._sql import as_date, decided_in, lit, stated_date
 from metrics.checks._sql import register_macros as register_mask_macros
 from core.periods import Period, parse_period
 from metrics.scheme import HOWS, Scheme, SchemeError, load_scheme
@@ -79,14 +79,11 @@ def stage_assessed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
     """
     total = 0
     for kind in standard.KINDS:
-        jdrq = standard.load(kind).prefixed("JDRQ")
         con.execute(f"""
             CREATE OR REPLACE TEMP VIEW {assessed_table(kind)} AS
             SELECT r.*, {helper_columns(kind, 'r')}
             FROM {kind}_records r
-            WHERE r.channel = 'site'
-              AND coalesce({as_date(f'r.{jdrq}')}, CAST(r.first_seen AS DATE))
-                  BETWEEN DATE '{period.start.isoformat()}' AND DATE '{period.end.isoformat()}'""")
+            WHERE r.channel = 'site' AND {decided_in(kind, period, 'r')}""")
         total += con.execute(f"SELECT count(*) FROM {assessed_table(kind)} "
                              "WHERE dept_id IN (SELECT dept_id FROM departments)").fetchall()[0][0]
     return total
@@ -167,18 +164,19 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
 def stage_unverified(con: duckdb.DuckDBPyConnection, period: Period, ctx: Context, check: Check) -> None:
     """Write what the rule's evidence could not decide (未能核验) into ``unverified``: record rows joined
     to their records' department and evidence, department rows as they come. Never deducted."""
-    head = f"{lit(period.label)} AS period"
+    values = {"period": period.label, "kind": ctx.kind, "rule": check.rule.id}
     if check.unverified_sql and (sql := check.unverified_sql(ctx)):
         wsh = ctx.std.prefixed("WSH")
         con.execute(f"""INSERT INTO unverified BY NAME
-            SELECT {head}, a.dept_id, {lit(ctx.kind)} AS kind, u.record_key, a.channel, {lit(check.rule.id)} AS rule_id,
+            SELECT $period AS period, a.dept_id, $kind AS kind, u.record_key, a.channel, $rule AS rule_id,
                    u.reason, a.url, a.fetch_id, a.{wsh} AS wsh
             FROM ({sql}) u JOIN {ctx.source} a USING (record_key)
-            WHERE a.dept_id IN (SELECT dept_id FROM departments)""")
+            WHERE a.dept_id IN (SELECT dept_id FROM departments)""", values)
     if check.unverified_department_sql and (sql := check.unverified_department_sql(ctx)):
         con.execute(f"""INSERT INTO unverified BY NAME
-            SELECT {head}, u.dept_id, {lit(ctx.kind)} AS kind, 'site' AS channel, {lit(check.rule.id)} AS rule_id,
-                   u.reason, u.url, u.fetch_id FROM ({sql}) u WHERE u.dept_id IN (SELECT dept_id FROM departments)""")
+            SELECT $period AS period, u.dept_id, $kind AS kind, 'site' AS channel, $rule AS rule_id,
+                   u.reason, u.url, u.fetch_id FROM ({sql}) u WHERE u.dept_id IN (SELECT dept_id FROM departments)""",
+                    values)
 
 
 def _insert_findings(con: duckdb.DuckDBPyConnection, rows_sql: str) -> None:
@@ -259,9 +257,9 @@ def stage_deductions(con: duckdb.DuckDBPyConnection, period: Period, scheme: Sch
             FROM capped),
         final AS (SELECT *, greatest(least(rule_points, weight - taken_before), 0)::{POINTS} AS points_after
                   FROM ordered)
-        SELECT {lit(period.label)} AS period, dept_id, indicator, rule_id, (n_rec + n_dept)::INTEGER AS n_findings,
-               n_records, points_after AS points, {_how_sql()} AS how, {lit(scheme.version)} AS scheme_version
-        FROM final""")
+        SELECT $period AS period, dept_id, indicator, rule_id, (n_rec + n_dept)::INTEGER AS n_findings,
+               n_records, points_after AS points, {_how_sql()} AS how, $version AS scheme_version
+        FROM final""", {"period": period.label, "version": scheme.version})
 
 
 def _standing_sql(scheme: Scheme) -> str:
@@ -295,18 +293,18 @@ def stage_scores(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
         totals AS (SELECT l.*, {total} AS total, coalesce(u.n_unverified, 0)::INTEGER AS n_unverified,
                           {_standing_sql(scheme)} AS standing
                    FROM lost l LEFT JOIN (SELECT dept_id, count(DISTINCT (kind, record_key)) AS n_unverified
-                                          FROM unverified WHERE period = {lit(period.label)} AND record_key IS NOT NULL
+                                          FROM unverified WHERE period = $period AND record_key IS NOT NULL
                                           GROUP BY dept_id) u USING (dept_id))
-        SELECT {lit(period.label)} AS period, t.dept_id, t.county, t.n_records, {subs}, t.total,
+        SELECT $period AS period, t.dept_id, t.county, t.n_records, {subs}, t.total,
                CASE WHEN t.standing = 'ranked' THEN {scheme.grade_sql('t.total')} END AS grade,
                CASE WHEN t.standing = 'ranked' THEN RANK() OVER (PARTITION BY t.standing ORDER BY t.total DESC) END
                    AS rank,
                CASE WHEN t.standing = 'ranked'
                     THEN RANK() OVER (PARTITION BY t.standing, t.county ORDER BY t.total DESC) END AS county_rank,
                p.total AS prev_total, p.rank AS prev_rank, t.n_unverified, t.standing,
-               {lit(scheme.version)} AS scheme_version, $computed_at AS computed_at
-        FROM totals t LEFT JOIN scores p ON p.period = {lit(prev)} AND p.dept_id = t.dept_id""",
-                {"computed_at": computed_at})
+               $version AS scheme_version, $computed_at AS computed_at
+        FROM totals t LEFT JOIN scores p ON p.period = $prev AND p.dept_id = t.dept_id""",
+                {"period": period.label, "prev": prev, "version": scheme.version, "computed_at": computed_at})
     means = ", ".join(f"round(avg(s.{i}), 2) AS {i}" for i in INDICATORS)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _sgs_county_scores AS
@@ -317,7 +315,7 @@ def stage_scores(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
             GROUP BY s.period, s.county, s.scheme_version, s.computed_at)
         SELECT c.*, {scheme.grade_sql('c.total')} AS grade, RANK() OVER (ORDER BY c.total DESC) AS rank,
                p.total AS prev_total, p.rank AS prev_rank
-        FROM c LEFT JOIN county_scores p ON p.period = {lit(prev)} AND p.county = c.county""")
+        FROM c LEFT JOIN county_scores p ON p.period = $prev AND p.county = c.county""", {"prev": prev})
 
 
 def following(period: Period) -> Period:
@@ -331,17 +329,17 @@ def _write(con: duckdb.DuckDBPyConnection, period: Period) -> None:
 
     The next period's ``prev_*`` columns, when it was scored already, are refreshed from the new scores.
     """
-    nxt = lit(following(period).label)
+    nxt = {"next": following(period).label}
     for table in ("deductions", "scores", "county_scores"):
-        con.execute(f"DELETE FROM {table} WHERE period = ?", [period.label])
+        con.execute(f"DELETE FROM {table} WHERE period = $period", {"period": period.label})
     con.execute(f"INSERT INTO deductions ({', '.join(DEDUCTION_COLUMNS)}) "
                 f"SELECT {', '.join(DEDUCTION_COLUMNS)} FROM _sgs_deductions")
     con.execute("INSERT INTO scores BY NAME SELECT * FROM _sgs_scores")
     con.execute("INSERT INTO county_scores BY NAME SELECT * FROM _sgs_county_scores")
-    con.execute(f"""UPDATE scores SET prev_total = s.total, prev_rank = s.rank FROM _sgs_scores s
-                    WHERE scores.period = {nxt} AND scores.dept_id = s.dept_id""")
-    con.execute(f"""UPDATE county_scores SET prev_total = s.total, prev_rank = s.rank FROM _sgs_county_scores s
-                    WHERE county_scores.period = {nxt} AND county_scores.county = s.county""")
+    con.execute("""UPDATE scores SET prev_total = s.total, prev_rank = s.rank FROM _sgs_scores s
+                    WHERE scores.period = $next AND scores.dept_id = s.dept_id""", nxt)
+    con.execute("""UPDATE county_scores SET prev_total = s.total, prev_rank = s.rank FROM _sgs_county_scores s
+                    WHERE county_scores.period = $next AND county_scores.county = s.county""", nxt)
 
 
 def department_scores(con: duckdb.DuckDBPyConnection, period: Period) -> list[dict]:
@@ -349,7 +347,7 @@ def department_scores(con: duckdb.DuckDBPyConnection, period: Period) -> list[di
     cur = con.execute(f"""
         SELECT {', '.join('d.name' if k == 'name' else f's.{k}' for k in SCORE_KEYS)}
         FROM scores s JOIN departments d ON d.dept_id = s.dept_id
-        WHERE s.period = ? ORDER BY s.rank, s.dept_id""", [period.label])
+        WHERE s.period = $period ORDER BY s.rank, s.dept_id""", {"period": period.label})
     return [dict(zip(SCORE_KEYS, row)) for row in cur.fetchall()]
 
 
@@ -373,8 +371,8 @@ def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path:
     con.execute("SET preserve_insertion_order = false")
     con.execute("BEGIN")  # all or nothing: a failing rule or calendar leaves the period as it was
     try:
-        con.execute("DELETE FROM findings WHERE period = ?", [period.label])
-        con.execute("DELETE FROM unverified WHERE period = ?", [period.label])
+        con.execute("DELETE FROM findings WHERE period = $period", {"period": period.label})
+        con.execute("DELETE FROM unverified WHERE period = $period", {"period": period.label})
         stage_findings(con, period, scheme, calendar or default_calendar(), as_of or date.today(), checks)
         stage_deductions(con, period, scheme, checks)
         stage_scores(con, period, scheme, datetime.now())

@@ -3,13 +3,14 @@
 It runs the very rule modules that score the crawled records — those that need nothing beyond the record
 itself (``Rule.needs == ()``) — on a DuckDB relation built from the file, so a department and the assessor
 can never disagree about what a rule means. The file's cells go through the crawler's header matching
-(``crawlers.extract.header_columns``: names, codes, synonyms and names in real use, whatever their width,
+(``core.tables``: the header row found as the crawl finds it, names, codes, synonyms and names in real use, whatever their width,
 spaces, brackets or colons; a unit in the header travels with the column) and normalisation
 (``core.normalize``: dates to ISO, 元 and 大写金额 to 万元, full-width folded, 处罚类别 lists with ``;``),
 exactly as a crawled page's would.
 
-Every sheet of a workbook whose first ten rows hold a header (at least three recognised cells) is read; a
-sheet without one is skipped and named. Rows are numbered as the spreadsheet numbers them (the header on row
+Every sheet of a workbook whose first rows hold a header is read — the crawl's own rule for a table
+(``core.tables.header_row``: within the first five rows, at least two recognised cells), so a file passes here
+exactly when the crawl would read the same table; a sheet without one is skipped and named. Rows are numbered as the spreadsheet numbers them (the header on row
 1 puts the first record on row 2), so a clerk finds them; blank rows count but are not checked. Beyond the
 rules, a file is checked for what only a file can show: a 文书号 given on two rows. The report lists the
 columns that map to no field first (they were ignored), then a summary per field and rule, then the problems.
@@ -24,9 +25,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from crawlers.attachments import read_sheets
-from crawlers.extract import cell_value, header_columns, unrecognised_columns
+from core.attachments import read_sheets
 from core.normalize import normalise_record
+from core.tables import HEADER_SEARCH_ROWS, cell_value, plain_header_row, unrecognised_columns
 from core import codes, privacy, standard
 from metrics.checks import Check, Context, all_checks, all_rules
 from metrics.checks._sql import lit
@@ -35,8 +36,6 @@ from metrics.scoring import helper_columns
 from core.workdays import Calendar, default_calendar
 from core.errors import InputError
 
-MIN_HEADERS = 3  # recognised cells that make a row the header
-HEADER_SEARCH = 10  # rows of a sheet searched for the header
 SOURCE = "validate_records"
 DUPLICATE_RULE = "duplicate_record"  # the scoring rule of the same meaning (one 文书号, one publication)
 
@@ -139,14 +138,6 @@ def read_sheets_of(path: Path) -> list[tuple[str | None, list[list[str]]]]:
         raise FileProblem(str(exc)) from None
 
 
-def find_header(rows: list[list[str]], labels: dict[str, str]) -> int | None:
-    """Index of the first of the first ten rows with at least three recognised cells, or None."""
-    for i, row in enumerate(rows[:HEADER_SEARCH]):
-        if len(header_columns(enumerate(row), labels)) >= MIN_HEADERS:
-            return i
-    return None
-
-
 def column_letter(index: int) -> str:
     """0 → A, 25 → Z, 26 → AA: how a spreadsheet names a column."""
     out = ""
@@ -163,12 +154,12 @@ def read_records(path: Path, kind: str) -> tuple[_Records, Report]:
     labels = standard.synonym_map(kind)
     records, report = _Records(), Report(kind, [])
     for name, rows in read_sheets_of(path):
-        at = find_header(rows, labels)
-        if at is None:
+        found = plain_header_row(rows, labels)
+        if found is None:
             if name is not None and any(any(c.strip() for c in r) for r in rows):
                 report.skipped_sheets.append(name)
             continue
-        columns = header_columns(enumerate(rows[at]), labels)
+        at, columns = found
         report.headers.append(SheetHeader(name, at + 1))
         report.columns |= {m.code for m in columns.values()}
         report.unrecognised += [Column(name, column_letter(j), h) for j, h in unrecognised_columns(rows[at], labels)]
@@ -180,7 +171,7 @@ def read_records(path: Path, kind: str) -> tuple[_Records, Report]:
     if not report.headers:
         example = standard.load(kind).fields[0]
         raise FileProblem(
-            f"文件 {path} 前 {HEADER_SEARCH} 行中没有可识别的表头：表头应为《双公示数据标准》的字段名或代码"
+            f"文件 {path} 前 {HEADER_SEARCH_ROWS} 行中没有可识别的表头：表头应为《双公示数据标准》的字段名或代码"
             f"（如“{example.name}”或 {example.code}），并确认 --kind {kind}（{standard.KIND_NAMES[kind]}）是否正确。")
     return records, report
 

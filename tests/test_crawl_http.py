@@ -586,6 +586,23 @@ def test_robots_can_be_switched_off_per_source(site: Site) -> None:
     assert asyncio.run(go()).ok and site.hits["/robots.txt"] == 0
 
 
+def test_robots_wildcards_are_honoured(site: Site) -> None:
+    """RFC 9309's ``*`` and ``$`` (read by Protego): the standard library's parser took ``/*.jsp$`` literally
+    and allowed every page."""
+    site.routes["/robots.txt"] = (200, "text/plain", b"User-agent: *\nDisallow: /*.jsp$\nDisallow: /tmp*/\n")
+    for path in ("/cf/list.jsp", "/cf/list.jsp.html", "/cf/list.html", "/tmp2/a.html"):
+        site.html(path, "<p>x</p>")
+
+    async def go() -> list:
+        async with Fetcher({urlsplit(site.base).netloc}) as fetcher:
+            return [await fetcher.fetch(site.base + p) for p in ("/cf/list.jsp", "/cf/list.jsp.html",
+                                                                  "/cf/list.html", "/tmp2/a.html")]
+    jsp, jsp_html, html, tmp = asyncio.run(go())
+    assert jsp.robots_denied and jsp.status is None and site.hits["/cf/list.jsp"] == 0
+    assert tmp.robots_denied and site.hits["/tmp2/a.html"] == 0
+    assert jsp_html.ok and html.ok and not html.robots_denied
+
+
 def test_captcha_wall_is_blocked_and_not_retried(site: Site, paths: Paths) -> None:
     build_site(site)
     site.routes["/d/env/xk/list"] = (403, "text/html; charset=utf-8", "<p>请输入验证码</p>".encode())

@@ -264,7 +264,7 @@ def test_table_records_find_the_header_below_a_title() -> None:
 
 @pytest.mark.parametrize("fmt", ["xlsx", "xls", "csv", "docx"])
 def test_attachments_of_every_format_read_back(fmt: str) -> None:
-    from crawlers import attachments
+    from core import attachments
     from democity.pages import _WRITERS, ATTACHMENT_TYPES
 
     table = [["行政处罚决定书文号", "行政相对人名称", "处罚决定日期"], ["东罚〔2026〕7号", "东城区甲餐馆", "2026-05-06"]]
@@ -276,7 +276,7 @@ def test_attachments_of_every_format_read_back(fmt: str) -> None:
 
 
 def test_damaged_attachment_is_a_clear_error() -> None:
-    from crawlers import attachments
+    from core import attachments
 
     with pytest.raises(ValueError, match="无法读取 xlsx"):
         attachments.tables(b"not a workbook", "xlsx")

@@ -1,4 +1,4 @@
-"""Hostile files cost that file, never the caller: the readers' limits (crawlers/bounded.py), the parsing
+"""Hostile files cost that file, never the caller: the readers' limits (core/bounded.py), the parsing
 worker, and the commands and crawl that read them.
 
 Every hostile file is generated here, cheaply: a bomb's compressed stream is one deflate chunk, flushed so
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from crawlers import attachments, bounded
+from core import attachments, bounded
 from democity.hostile import one_cell_xlsx, sheet_xml, workbook_parts
 from core.settings import REPO_ROOT
 from test_crawl_http import site  # noqa: F401  (the fixture site on 127.0.0.1, used by name)

@@ -11,7 +11,7 @@ The declared outcomes, from the code:
   a parsed date is a real ISO date.
 - ``core.standard.match_header``: a ``HeaderMatch`` of a registry code (unit 元/万元 or none), or None.
 - ``core.codes``: True/False, the Python functions and the DuckDB macros agreeing.
-- ``crawlers.attachments.named_tables``/``read_sheets``: tables of text, or ``ValueError`` with a Chinese
+- ``core.attachments.named_tables``/``read_sheets``: tables of text, or ``ValueError`` with a Chinese
   message. They run in a child process with an address-space limit, so a native abort is a finding here,
   not the end of the test run.
 - ``crawlers.paging``: stated totals are ints or None; a pager's next URL is text or None.
@@ -544,7 +544,7 @@ _CHILD = textwrap.dedent("""
     inp, out = Connection(os.dup(0), writable=False), Connection(os.dup(1), readable=False)
     os.dup2(2, 1)  # a library's prints must not corrupt the replies
     from pathlib import Path
-    from crawlers.attachments import named_tables, read_sheets
+    from core.attachments import named_tables, read_sheets
     while True:
         try:
             name, args = inp.recv()
@@ -559,7 +559,7 @@ _CHILD = textwrap.dedent("""
 
 
 class Reader:
-    """``crawlers.attachments`` in a child process: its outcome per call — ("ok", tables), ("raised", type,
+    """``core.attachments`` in a child process: its outcome per call — ("ok", tables), ("raised", type,
     message, is_value_error), ("died", exit code) after a native abort, ("hung",) after the time allowed."""
 
     def __init__(self) -> None:

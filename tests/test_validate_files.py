@@ -206,3 +206,26 @@ def write_large(path, n: int) -> None:
         jdrq = "2025-02-30" if r % 20 == 5 else "2025年2月14日"
         sheet.write_row(r, 0, [f"企业{r}", f"长环罚〔2025〕{r}号", code, jdrq, "警告"] + [f"值{r}-{i}" for i in range(20)])
     book.close()
+
+
+@pytest.mark.parametrize("above", [0, 4, 5])
+@pytest.mark.parametrize("headers", [["当事人名称", "经办人"], ["当事人名称", "行政处罚决定书文号", "经办人"],
+                                     ["当事人名称", "行政处罚决定书文号", "作出处罚决定的日期"]])
+def test_validate_finds_a_header_exactly_where_the_crawl_does(tmp_path, above, headers):
+    """One rule for a table's header (core.tables.header_row): a file ``sgs validate`` reads is a file the crawl
+    reads when it is published, and a file the crawl cannot read is refused before publication."""
+    from core.attachments import read_sheets
+    from crawlers import extract
+
+    row = [{"当事人名称": "长治市某某公司", "行政处罚决定书文号": wsh("cf", "1"),
+            "作出处罚决定的日期": "2026-03-05"}.get(h, "无") for h in headers]
+    path = write_book(tmp_path / "处罚.xlsx", {"行政处罚": [[f"标题{i}"] for i in range(above)] + [headers, row]})
+    crawled = [r for _, rows in read_sheets(path) for r in extract.table_records(rows, "cf")]
+    try:
+        read_records(path, "cf")
+        validated = True
+    except ValueError as exc:
+        assert "没有可识别的表头" in str(exc)
+        validated = False
+    recognised = len([h for h in headers if h != "经办人"])
+    assert validated == bool(crawled) == (above < 5 and recognised >= 2)

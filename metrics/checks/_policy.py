@@ -16,6 +16,7 @@ from pathlib import Path
 from core.errors import SgsError
 from core.settings import POLICY_DIR
 from core.vocab import PENALTY_GRAVITY
+from metrics.checks._sql import day as day_literal
 
 POLICY_FILE = POLICY_DIR / "publication_periods.toml"
 
@@ -53,7 +54,7 @@ class Policy:
         def by_gravity(rule: PeriodRule) -> str:
             whens = " ".join(f"WHEN '{s}' THEN {rule.months(s)}" for s in PENALTY_GRAVITY)
             return f"(CASE {gravity} {whens} END)"
-        whens = " ".join(f"WHEN {day} >= DATE '{r.start.isoformat()}' THEN {by_gravity(r)}"
+        whens = " ".join(f"WHEN {day} >= {day_literal(r.start)} THEN {by_gravity(r)}"
                          for r in reversed(self.rules))
         return f"(CASE {whens} ELSE {by_gravity(self.rules[0])} END)"
 

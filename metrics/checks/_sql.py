@@ -2,6 +2,23 @@
 
 Everything field-specific comes from the registry (``core.standard``), so a rule names a *property*
 (``required == "R"``, ``check == "uscc"``, ``enum``) and never a list of codes.
+
+How a value gets into SQL (one way, everywhere in metrics/):
+
+* Identifiers — tables, columns, the registry's codes (``CF_JDRQ``) — are spliced with f-strings: SQL has no
+  parameters for names.
+* A value from outside (a period, a department or ledger id, a date, a version) in a statement executed right
+  there goes as a DuckDB named parameter, ``$name``, with a dict: ``con.execute("… WHERE period = $period",
+  {"period": period.label})``. Named, not ``?``: a statement that uses a value twice names it once, and the
+  dict says which value is which.
+* A value in SQL that is *composed* to run inside another statement — a rule's ``findings_sql``, which
+  scoring unions into one INSERT, or a temporary view (DuckDB cannot prepare ``CREATE VIEW``) — goes through
+  the literal helpers here: ``lit`` (text), ``lit_list``, ``day`` (a date). Never a bare ``'{value}'``.
+  A number the code has made a number (``int(ctx.max_workdays)``, a scheme's weight) is spliced as it is.
+
+Two decisions every rule shares are written once here: when a record counts as decided in a period
+(``decided_in``, used by scoring's assessed records and by the rules reading other tables) and a record's
+publication day by the evidence (``published_on``: the credible stated date, else the day sgs first saw it).
 """
 from __future__ import annotations
 
@@ -159,12 +176,18 @@ def as_date(expr: str) -> str:
     return f"(CASE WHEN {cast} BETWEEN {day(EARLIEST_DATE)} AND {day(LATEST_DATE)} THEN {cast} END)"
 
 
-def decided_in_period(ctx, alias: str = "r") -> str:
-    """SQL true when a stored record's decision date (first-seen day when not a date) is in ``ctx.period``:
-    the same membership the assessed site records have (metrics.scoring.stage_assessed)."""
-    jdrq = ctx.std.prefixed("JDRQ")
+def decided_in(kind: str, period, alias: str = "r") -> str:
+    """SQL true when a stored record's decision date (its first-seen day when that is not a date) is in
+    ``period``: the one period membership — the assessed site records (metrics.scoring.stage_assessed) and the
+    rules reading other records (``decided_in_period``) use it."""
+    jdrq = standard.load(kind).prefixed("JDRQ")
     return (f"coalesce({as_date(f'{alias}.{jdrq}')}, CAST({alias}.first_seen AS DATE)) "
-            f"BETWEEN {day(ctx.period.start)} AND {day(ctx.period.end)}")
+            f"BETWEEN {day(period.start)} AND {day(period.end)}")
+
+
+def decided_in_period(ctx, alias: str = "r") -> str:
+    """``decided_in`` for the rule's kind and ``ctx.period``."""
+    return decided_in(ctx.kind, ctx.period, alias)
 
 
 def stated_date(alias: str) -> str:
@@ -173,6 +196,12 @@ def stated_date(alias: str) -> str:
     NULL otherwise — then only sightings can say when it was published (``sightings``)."""
     fbrq = as_date(f"{alias}.FBRQ")
     return f"CASE WHEN {fbrq} <= CAST({alias}.first_seen AS DATE) THEN {fbrq} END"
+
+
+def published_on(stated: str, seen: str) -> str:
+    """SQL: the day a record was published by the evidence — the credible stated date (``stated_date``), else
+    the day sgs first saw it (it was published by then). ``stated`` and ``seen`` are DATE expressions."""
+    return f"coalesce({stated}, {seen})"
 
 
 def portal_records(ctx, attributed: bool = True) -> str:

@@ -1,6 +1,6 @@
-"""附件过大或损坏: the crawler recorded ``bad_attachment`` for a file the department's column links to: a
-spreadsheet or document over a reading limit (crawlers.bounded: size, compression ratio, used area, cells,
-one cell) or that cannot be read at all.
+"""附件过大或损坏: the crawler recorded ``bad_attachment`` for a file the department's column links to (table
+``availability``): a spreadsheet or document over a reading limit (core.bounded: size, compression ratio,
+used area, cells, one cell) or that cannot be read at all.
 
 Such a file is damaged or far from what a 双公示 file is (a 5 KB workbook whose one cell sits at the sheet's
 last row and column; a file expanding to gigabytes; limits far above a monthly file's size), so what it

@@ -21,8 +21,8 @@ from datetime import timedelta
 import duckdb
 
 from metrics.checks import Context, Rule
-from metrics.checks._sql import (column_evidence, complete_walks, day, department_rows, lit, portal_records, sightings,
-                                 stated_date)
+from metrics.checks._sql import (column_evidence, complete_walks, day, department_rows, lit, portal_records, published_on,
+                                 sightings, stated_date)
 from metrics.checks.late_publication import lookahead_days
 
 RULE = Rule(
@@ -66,7 +66,7 @@ def _candidates(ctx: Context, n: int) -> str:
     return f"""WITH site AS (SELECT * FROM {site}),
         last AS (
             SELECT dept_id, max(_pd) AS last_pub FROM (
-                SELECT dept_id, coalesce(_stated, CAST(first_seen AS DATE)) AS _pd FROM site)
+                SELECT dept_id, {published_on('_stated', 'CAST(first_seen AS DATE)')} AS _pd FROM site)
             WHERE _pd <= {ref} GROUP BY dept_id),
         unknown AS (  -- undated, first seen after R, not proven absent on R: perhaps published before R
             SELECT DISTINCT dept_id FROM {sightings(f"(SELECT * FROM site WHERE _stated IS NULL AND CAST(first_seen AS DATE) > {ref})")}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import duckdb
 
 from metrics.checks import Context, Rule
-from metrics.checks._sql import evidence_text, label, lit, sightings, verdict
+from metrics.checks._sql import evidence_text, label, lit, published_on, sightings, verdict
 
 RULE = Rule(
     id="late_publication",
@@ -69,7 +69,7 @@ def deadline_join(wd: str, n: int, alias: str) -> str:
 def prepare(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
     """The calendar, then every record not proven on time with its verdict and evidence, materialised:
     the findings and the unverified rows both read it, and the sightings join runs once."""
-    register_deadlines(con, ctx, ctx.source, "coalesce(_stated, _seen)", table_name(ctx))
+    register_deadlines(con, ctx, ctx.source, published_on("_stated", "_seen"), table_name(ctx))
     undated = f"(SELECT record_key, source_id, first_seen FROM {ctx.source} WHERE _stated IS NULL)"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {verdicts_table(ctx)} AS
         SELECT * FROM (
@@ -78,7 +78,7 @@ def prepare(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
                    {verdict('a._stated', 'a._seen', 's.absent_at', 'd.day')} AS verdict
             FROM {ctx.source} a {deadline_join(table_name(ctx), int(ctx.max_workdays), 'a')}
                  LEFT JOIN {sightings(undated)} s USING (record_key)
-            WHERE coalesce(a._stated, a._seen) > d.day)
+            WHERE {published_on('a._stated', 'a._seen')} > d.day)
         WHERE verdict <> 'on_time'""")
 
 
@@ -94,7 +94,7 @@ def findings_sql(ctx: Context) -> str:
     message = (f"{_deadline_text(ctx, 't', '公示')} || {evidence} || '，逾期' "
                f"|| CASE WHEN t.verdict = 'late_absent' THEN '至少' ELSE '' END || CAST({late_by} AS VARCHAR) || '天'")
     return f"""
-SELECT t.record_key, 'FBRQ' AS field, CAST(coalesce(t._stated, t._seen) AS VARCHAR) AS value, {message} AS message,
+SELECT t.record_key, 'FBRQ' AS field, CAST({published_on('t._stated', 't._seen')} AS VARCHAR) AS value, {message} AS message,
        t.absent_fetch_id AS ref_fetch_id
 FROM {verdicts_table(ctx)} t WHERE t.verdict IN ('late_stated', 'late_absent')"""
 

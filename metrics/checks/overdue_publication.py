@@ -20,8 +20,8 @@ from core import standard
 from core.vocab import PENALTY_GRAVITY
 from metrics.checks import Context, Rule
 from metrics.checks._policy import load_policy
-from metrics.checks._sql import (as_date, channel_words, day, department_rows, enum_has_any, simple_procedure,
-                                 stated_date)
+from metrics.checks._sql import (as_date, channel_words, day, department_rows, enum_has_any, published_on,
+                                 simple_procedure, stated_date)
 
 RULE = Rule(
     id="overdue_publication",
@@ -45,7 +45,7 @@ def department_sql(ctx: Context) -> str | None:
     source = f"""(SELECT *, least(_jdrq + to_months(CAST({policy.months_sql('_jdrq', '_gravity')} AS INTEGER)),
                              coalesce({as_date('CF_GSJZQ')}, DATE '9999-12-31')) AS _ends
         FROM (SELECT r.*, {as_date('r.CF_JDRQ')} AS _jdrq, {gravity} AS _gravity,
-                     coalesce({stated_date('r')}, s.site_stated, CAST(r.first_seen AS DATE)) AS _pub
+                     {published_on(f"coalesce({stated_date('r')}, s.site_stated)", 'CAST(r.first_seen AS DATE)')} AS _pub
               FROM cf_records r LEFT JOIN (
                   SELECT dept_id, CF_WSH, min({stated_date('x')}) AS site_stated FROM cf_records x
                   WHERE channel = 'site' AND CF_WSH IS NOT NULL GROUP BY ALL) s

@@ -14,7 +14,7 @@ from __future__ import annotations
 import duckdb
 
 from metrics.checks import Context, Rule
-from metrics.checks._sql import evidence_text, label, lit, portal_dates, verdict
+from metrics.checks._sql import evidence_text, label, lit, portal_dates, published_on, verdict
 from metrics.checks.late_publication import deadline_join, register_deadlines
 
 RULE = Rule(
@@ -44,12 +44,12 @@ def prepare(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {matched} AS
         SELECT a.record_key, a._jdrq, p.* EXCLUDE (wsh) FROM {ctx.source} a JOIN {portal_dates(con, ctx)} p
         ON p.wsh = a.{wsh} WHERE a._jdrq IS NOT NULL""")
-    register_deadlines(con, ctx, matched, "coalesce(stated, seen)", table_name(ctx))
+    register_deadlines(con, ctx, matched, published_on("stated", "seen"), table_name(ctx))
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {matched_table(ctx)} AS
         SELECT * FROM (
             SELECT m.*, d.day AS deadline, {verdict('m.stated', 'm.seen', 'm.absent_at', 'd.day')} AS verdict
             FROM {matched} m {deadline_join(table_name(ctx), int(ctx.max_workdays), 'm')}
-            WHERE coalesce(m.stated, m.seen) > d.day)
+            WHERE {published_on('m.stated', 'm.seen')} > d.day)
         WHERE verdict <> 'on_time'""")
     con.execute(f"DROP TABLE {matched}")
 
@@ -69,7 +69,7 @@ def findings_sql(ctx: Context) -> str:
     message = (f"{_deadline_text(ctx)} || {_evidence()} || '，逾期' "
                f"|| CASE WHEN t.verdict = 'late_absent' THEN '至少' ELSE '' END || CAST({late_by} AS VARCHAR) || '天'")
     return f"""
-SELECT t.record_key, 'FBRQ' AS field, CAST(coalesce(t.stated, t.seen) AS VARCHAR) AS value, {message} AS message,
+SELECT t.record_key, 'FBRQ' AS field, CAST({published_on('t.stated', 't.seen')} AS VARCHAR) AS value, {message} AS message,
        t.absent_fetch_id AS ref_fetch_id
 FROM {matched_table(ctx)} t WHERE t.verdict IN ('late_stated', 'late_absent')"""
 

@@ -5,6 +5,15 @@ Many departments post a monthly spreadsheet or document instead of one page per 
 rows of strings), which ``crawlers.extract.table_records`` reads through the same header mapping as a
 list page. Cells are read as text the way the file shows them: a spreadsheet date becomes ``YYYY-MM-DD``,
 a whole number loses its ``.0``; everything else is normalised later like any page value.
+
+Two spreadsheet readers, on purpose: calamine for ``.xlsx`` and xlrd for ``.xls``. calamine reads ``.xls`` too,
+but not within ``core.bounded``'s limits: it builds the sheet's dense rectangle before anything can check its
+area (a 5.6 KB ``.xls`` with one cell at IV65536 took 1 GB), and it copies a shared string into every cell
+that uses it (a 3.3 MB ``.xls`` with one 30 000-character string in 200 000 cells aborted it at a 3 GB
+limit — an abort, not an exception). An ``.xls`` has no zip members to scan first, so its area is known only
+to a reader: xlrd with ``ragged_rows`` gives rows × columns with nothing padded and every use of a shared
+string the same Python object, so ``bounded.check_xls_sheet`` refuses the sheet before a cell is converted.
+(xlwt stays too, only to write the ``.xls`` files of the demo city and the tests: nothing else writes ``.xls``.)
 """
 from __future__ import annotations
 
@@ -17,8 +26,8 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from crawlers import bounded
-from crawlers.extract import decode
+from core import bounded
+from core.decode import decode
 
 FORMATS = ("xlsx", "xls", "csv", "docx")
 _CONTENT_TYPES = {
@@ -47,7 +56,7 @@ def tables(body: bytes, fmt: str, content_type: str | None = None) -> list[Table
 
 def named_tables(body: bytes, fmt: str, content_type: str | None = None) -> list[tuple[str | None, Table]]:
     """Every table with its name (a workbook's sheet names; None for a CSV's or a document's tables), so a
-    problem can name the sheet it is on; ``ValueError`` if unreadable or over a limit (crawlers.bounded).
+    problem can name the sheet it is on; ``ValueError`` if unreadable or over a limit (core.bounded).
 
     A workbook or document is read in a forked worker with memory and time limits (``bounded.isolated``):
     its parsers are native code, and a file that kills one costs that file, not the caller. A CSV is read
