@@ -32,7 +32,8 @@ import duckdb
 import pytest
 
 from crawlers import run_crawl
-from crawlers.fetch import DECODE_STEP, BoundedDecoder, Fetcher, Refused
+from crawlers.fetch import Fetcher
+from crawlers.inflate import DECODE_STEP, BoundedDecoder, Refused
 from core.settings import Paths
 from test_crawl_http import Site, _handler, build_site, demo_city, records
 
