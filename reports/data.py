@@ -16,6 +16,7 @@ import pandas as pd
 
 from metrics import results
 from metrics.explain import ExplainError, explain, explain_period
+from metrics.checks._sql import decided_in
 from core.periods import Period, PeriodError, parse_period
 from core.errors import SgsError
 
@@ -75,8 +76,8 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> Any:
 
 def _records_in(con: duckdb.DuckDBPyConnection, p: Period) -> int:
     """Records on departments' own sites decided in the period (what scoring would assess)."""
-    return sum(_one(con, f"SELECT count(*) FROM {k}_records WHERE channel = 'site' AND {k.upper()}_JDRQ "
-                         "BETWEEN ? AND ?", [p.start.isoformat(), p.end.isoformat()]) for k in ("xk", "cf"))
+    return sum(_one(con, f"SELECT count(*) FROM {k}_records r WHERE channel = 'site' AND {decided_in(k, p)}", [])
+               for k in ("xk", "cf"))
 
 
 def check_period(con: duckdb.DuckDBPyConnection, text: str) -> Period:

@@ -6,11 +6,13 @@ import pandas as pd
 from dashboard.auth import Viewer
 from dashboard.queries.shared import _cached, _frame, _in_scope, _scoped
 from core.periods import parse_period
+from metrics.checks._sql import decided_in
 
 
 @_cached()
 def catalogue(snapshot: str, viewer: Viewer, period: str) -> pd.DataFrame:
-    """Each 事项目录 item with the number of the period's records that name it (its coverage).
+    """Each 事项目录 item with the number of the period's records that name it (its coverage); a record is the
+    period's as scoring decides (``decided_in``).
 
     A record names an item when its text holds the item's name (许可: 文书名称, 许可内容, 证书名称; 处罚:
     违法行为类型, 处罚事由) or, for a penalty, cites the item's basis as its 处罚依据.
@@ -19,10 +21,10 @@ def catalogue(snapshot: str, viewer: Viewer, period: str) -> pd.DataFrame:
     return _frame(
         snapshot,
         f"""
-        WITH xk AS (SELECT dept_id, concat_ws(' ', XK_XKWS, XK_NR, XK_XKZS) AS t, NULL AS yj FROM xk_records
-                    WHERE channel = 'site' AND XK_JDRQ BETWEEN $start AND $end AND {_in_scope()}),
-             cf AS (SELECT dept_id, concat_ws(' ', CF_WFXW, CF_SY) AS t, CF_YJ AS yj FROM cf_records
-                    WHERE channel = 'site' AND CF_JDRQ BETWEEN $start AND $end AND {_in_scope()})
+        WITH xk AS (SELECT dept_id, concat_ws(' ', XK_XKWS, XK_NR, XK_XKZS) AS t, NULL AS yj FROM xk_records r
+                    WHERE channel = 'site' AND {decided_in('xk', p)} AND {_in_scope()}),
+             cf AS (SELECT dept_id, concat_ws(' ', CF_WFXW, CF_SY) AS t, CF_YJ AS yj FROM cf_records r
+                    WHERE channel = 'site' AND {decided_in('cf', p)} AND {_in_scope()})
         SELECT i.dept_id, coalesce(d.name, i.dept_id) AS dept_name, d.county, i.kind, i.item_code, i.name, i.basis,
                (SELECT count(*) FROM xk r WHERE i.kind = 'xk' AND r.dept_id = i.dept_id AND contains(r.t, i.name))
              + (SELECT count(*) FROM cf r WHERE i.kind = 'cf' AND r.dept_id = i.dept_id
@@ -31,5 +33,5 @@ def catalogue(snapshot: str, viewer: Viewer, period: str) -> pd.DataFrame:
         WHERE {_in_scope("i.dept_id")}
         ORDER BY d.county = '市本级' DESC, d.county, dept_name, i.kind DESC, i.item_code
         """,
-        _scoped(viewer, start=p.start.isoformat(), end=p.end.isoformat()),
+        _scoped(viewer),
     )
