@@ -15,11 +15,13 @@ from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from core import standard
+from core.cityconfig import City
 from core.settings import Paths
 
 RECORD_META_COLUMNS = {
@@ -124,7 +126,7 @@ def record_columns(kind: str) -> list[str]:
     return [*RECORD_META_COLUMNS, *standard.load(kind).codes]
 
 
-def upsert_records(con: duckdb.DuckDBPyConnection, kind: str, rows: list[dict], seen_at: datetime) -> int:
+def upsert_records(con: duckdb.DuckDBPyConnection, kind: str, rows: list[dict[str, Any]], seen_at: datetime) -> int:
     """Insert or refresh records in one set-based statement; first_seen is kept, last_seen moves.
 
     ``rows`` hold the record's standard codes plus the meta columns (record_key, dept_id, …); missing
@@ -154,7 +156,7 @@ def upsert_records(con: duckdb.DuckDBPyConnection, kind: str, rows: list[dict], 
     return len(rows)
 
 
-def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
     """Append rows to a table through Arrow (never row by row)."""
     if not rows:
         return
@@ -251,7 +253,7 @@ def _snapshot_to(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     """
     con.execute("CHECKPOINT")
     db_name, path = con.execute("SELECT database_name, path FROM duckdb_databases() "
-                                "WHERE database_name = current_database()").fetchone()
+                                "WHERE database_name = current_database()").fetchall()[0]
     wal = Path(f"{path}.wal")
     if path and not (wal.exists() and wal.stat().st_size):
         shutil.copyfile(path, target)
@@ -311,7 +313,7 @@ def _evidence_views(con: duckdb.DuckDBPyConnection) -> None:
 
 # --- configuration -------------------------------------------------------------------------------
 
-def save_city(con: duckdb.DuckDBPyConnection, city) -> None:
+def save_city(con: duckdb.DuckDBPyConnection, city: City) -> None:
     """Replace departments, catalogue and sources with the configuration's (one transaction)."""
     depts = [{k: getattr(d, k) for k in ("id", "name", "county", "credit_code", "website", "column_url",
                                          "liaison", "liaison_phone")} for d in city.departments]

@@ -30,6 +30,7 @@ import codecs
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin
 
 from lxml import etree
@@ -98,7 +99,7 @@ def decode(body: bytes, content_type: str | None = None, forced: str | None = No
     return body.decode("utf-8", errors="replace")
 
 
-def _charset(match: re.Match | None) -> str | None:
+def _charset(match: re.Match[str] | re.Match[bytes] | None) -> str | None:
     if not match:
         return None
     name = match.group(1)
@@ -232,7 +233,7 @@ def _cell_text(cell: Html) -> str:
 
 
 def _usable_href(href: str | None) -> bool:
-    return bool(href) and not href.startswith("#") and not href.lower().startswith(("javascript:", "mailto:"))
+    return bool(href and not href.startswith("#") and not href.lower().startswith(("javascript:", "mailto:")))
 
 
 def _first_link(tr: Html, base_url: str) -> str | None:
@@ -263,7 +264,7 @@ def link_rows(html: str | Html, pattern: str, base_url: str) -> list[ListRow]:
     return list(out.values())
 
 
-def next_link_href(html: str | Html, base_url: str, texts: re.Pattern) -> str | None:
+def next_link_href(html: str | Html, base_url: str, texts: re.Pattern[str]) -> str | None:
     """Absolute URL of the first ``<a>`` whose text matches ``texts`` (下一页) and goes somewhere."""
     for a in parse(html).iter("a"):
         href = (a.get("href") or "").strip()
@@ -356,7 +357,7 @@ def _table_header_at(rows: list[list[str]], labels: dict[str, str]) -> tuple[int
     return None
 
 
-def entity_fields(entity: dict, kind: str, labels: dict[str, str] | None = None) -> dict[str, str]:
+def entity_fields(entity: dict[str, Any], kind: str, labels: dict[str, str] | None = None) -> dict[str, str]:
     """Fields of one JSON record: keys are codes (any case) or synonyms; nested values are ignored."""
     labels = labels or synonym_map(kind)
     out: dict[str, str] = {}

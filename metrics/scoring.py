@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -46,7 +47,7 @@ class ScoringError(RuntimeError):
     """The period cannot be scored (explained in Chinese for the person running the command)."""
 
 
-def rules_catalogue() -> list[dict]:
+def rules_catalogue() -> list[dict[str, Any]]:
     """Every rule as a plain dict (id, name, indicator, clause, severity), for docs and the dashboard."""
     return [{k: getattr(r, k) for k in ("id", "name", "indicator", "clause", "severity")} for r in all_rules()]
 
@@ -159,7 +160,7 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
     if department_rows:
         _insert_findings(con, " UNION ALL ".join(department_rows))
     con.execute(f"CREATE OR REPLACE TEMP VIEW _sgs_findings AS SELECT * FROM findings WHERE period = {lit(period.label)}")
-    return con.execute("SELECT count(*) FROM _sgs_findings").fetchall()[0][0]
+    return int(con.execute("SELECT count(*) FROM _sgs_findings").fetchall()[0][0])
 
 
 def stage_unverified(con: duckdb.DuckDBPyConnection, period: Period, ctx: Context, check: Check) -> None:
@@ -342,7 +343,7 @@ def _write(con: duckdb.DuckDBPyConnection, period: Period) -> None:
                     WHERE county_scores.period = {nxt} AND county_scores.county = s.county""")
 
 
-def department_scores(con: duckdb.DuckDBPyConnection, period: Period) -> list[dict]:
+def department_scores(con: duckdb.DuckDBPyConnection, period: Period) -> list[dict[str, Any]]:
     """The period's stored department scores with names, ordered by rank."""
     cur = con.execute(f"""
         SELECT {', '.join('d.name' if k == 'name' else f's.{k}' for k in SCORE_KEYS)}
@@ -353,7 +354,7 @@ def department_scores(con: duckdb.DuckDBPyConnection, period: Period) -> list[di
 
 def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path: str | Path | None = None,
                  calendar: Calendar | None = None, as_of: date | None = None,
-                 checks: tuple[Check, ...] | None = None) -> list[dict]:
+                 checks: tuple[Check, ...] | None = None) -> list[dict[str, Any]]:
     """Score one period with its year's scheme (or ``scheme_path``); the department scores ordered by rank.
 
     ``checks`` replaces the discovered rules (tests). Raises ScoringError when the period has no assessed

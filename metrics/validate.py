@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -52,7 +53,7 @@ class Problem:
     message: str
     sheet: str | None = None  # the workbook sheet; None for a CSV
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def where(self, with_sheet: bool) -> str:
@@ -68,7 +69,7 @@ class Column:
     column: str  # the spreadsheet's column letter ("C")
     header: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -91,10 +92,10 @@ class Report:
     skipped_sheets: list[str] = field(default_factory=list)
     columns: set[str] = field(default_factory=set)  # the codes some checked sheet has a column for
 
-    def summary(self) -> list[dict]:
+    def summary(self) -> list[dict[str, Any]]:
         """Per field and rule, how many rows have the problem — the clerk's first read, most rows first; a
         field the file has no column for says so (``has_column``), since then every row misses it."""
-        rows: dict[tuple[str, str], set] = defaultdict(set)
+        rows: dict[tuple[str, str], set[Any]] = defaultdict(set)
         for p in self.problems:
             rows[(p.field, p.rule)].add((p.sheet, p.row))
         names = {r.id: r.name for r in all_rules()}
@@ -103,7 +104,7 @@ class Report:
                for (f, r), v in rows.items()]
         return sorted(out, key=lambda d: (-d["rows"], d["field"], d["rule"]))
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"header_rows": [asdict(h) for h in self.headers],
                 "unrecognised_columns": [c.as_dict() for c in self.unrecognised],
                 "skipped_sheets": self.skipped_sheets,
@@ -198,8 +199,8 @@ def duplicate_numbers(records: _Records, kind: str) -> list[Problem]:
     wsh = standard.load(kind).prefixed("WSH")
     rows: dict[str, list[tuple[str | None, int]]] = defaultdict(list)
     for rec, origin in zip(records.rows, records.origin):
-        if rec.get(wsh):
-            rows[rec[wsh]].append(origin)
+        if value := rec.get(wsh):
+            rows[value].append(origin)
     out = []
     for number, where in rows.items():
         if len(where) < 2:
