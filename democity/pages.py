@@ -342,7 +342,7 @@ def _xlsx(table: list[list[str]]) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]
     for row in table:
         sheet.append(row)
     out = io.BytesIO()

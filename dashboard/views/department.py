@@ -47,7 +47,7 @@ def choose_department(snapshot: str) -> str | None:
         st.session_state[DEPT_KEY] = st.session_state[_WIDGET_KEY]
         st.query_params[DEPT_KEY] = st.session_state[_WIDGET_KEY]
 
-    choice = st.selectbox("部门", ids, key=_WIDGET_KEY, format_func=labels.get, on_change=remember)
+    choice = st.selectbox("部门", ids, key=_WIDGET_KEY, format_func=labels.__getitem__, on_change=remember)
     st.query_params[DEPT_KEY] = choice
     return choice
 
@@ -119,7 +119,7 @@ def unverified(snapshot: str, period: str, dept_id: str) -> None:
         st.dataframe(unverified_table(df), hide_index=True, column_config=UNVERIFIED_COLUMNS)
     rows = queries._records(df.assign(where=_where(df)))
     labels = {i: f"{r['n']}. {r['where'] or ''} · {r['what']}" for i, r in enumerate(rows)}
-    picked = st.selectbox("查看未能核验的原因和存档页面", list(labels), format_func=labels.get, key="unverified_pick")
+    picked = st.selectbox("查看未能核验的原因和存档页面", list(labels), format_func=labels.__getitem__, key="unverified_pick")
     row = rows[picked]
     with st.container(key="unverified_reason"):
         st.text(f"{row['where'] or ''}：{row['what']}\n原因：{row['reason']}")  # record text: never through markdown
@@ -149,7 +149,7 @@ def remediation(snapshot: str, period: str, dept_id: str) -> None:
     options = [ALL, *queries.INDICATORS]
     labels = {ALL: f"全部（{sum(counts.values())}）",
               **{k: f"{v}（{counts.get(k, 0)}）" for k, v in queries.INDICATORS.items()}}
-    picked = st.radio("按指标筛选", options, format_func=labels.get, horizontal=True, key="indicator")
+    picked = st.radio("按指标筛选", options, format_func=labels.__getitem__, horizontal=True, key="indicator")
     left, right = st.columns(2)
     rules = [ALL, *queries.rules_found(snapshot, who, period, dept_id)]
     rule = left.selectbox("问题类型", rules, key="rule",
@@ -191,7 +191,7 @@ def notice_download(snapshot: str, period: str, dept_id: str) -> None:
     viewer's scope (a department user can only ever get its own)."""
     who = require("leader", "assessor", "department")
     day = date.today().isoformat()
-    st.download_button("下载整改通知书（Word）", lambda: queries.notice_document(snapshot, who, period, dept_id, day),
+    st.download_button("下载整改通知书（Word）", lambda: queries.notice_document(snapshot, who, period, dept_id, day),  # type: ignore[arg-type, return-value]  # the viewer may see dept_id: never None
                        file_name=f"{period}-整改通知书-{dept_id}.docx", key="download_notice",
                        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
