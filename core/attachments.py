@@ -187,7 +187,7 @@ def _xls(body: bytes, _ctype: str | None) -> list[tuple[str | None, Table]]:
     import xlrd
 
     book = xlrd.open_workbook(file_contents=body, on_demand=True, ragged_rows=True)
-    out = []
+    out: list[tuple[str | None, Table]] = []
     for i, name in enumerate(book.sheet_names()):
         sheet = book.sheet_by_index(i)
         bounded.check_xls_sheet(name, sheet.nrows, sheet.ncols)
@@ -196,7 +196,7 @@ def _xls(body: bytes, _ctype: str | None) -> list[tuple[str | None, Table]]:
             cells = []
             for c in range(sheet.row_len(r)):
                 cell = sheet.cell(r, c)
-                value = (xlrd.xldate_as_datetime(cell.value, book.datemode) if cell.ctype == xlrd.XL_CELL_DATE
+                value = (xlrd.xldate_as_datetime(float(cell.value), book.datemode) if cell.ctype == xlrd.XL_CELL_DATE
                          else cell.value)
                 cells.append(_cell(value))
             rows.append(cells + [""] * (sheet.ncols - len(cells)))

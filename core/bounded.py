@@ -32,7 +32,7 @@ import signal
 import time
 import zipfile
 from collections.abc import Callable
-from typing import IO, TypeVar
+from typing import Any, IO, TypeVar
 
 from lxml import etree
 
@@ -54,7 +54,7 @@ _TEXT_LENGTH = etree.XPath("string-length(string(.))")  # a row's text, all cell
 _VALUED = etree.XPath("m:c[*]", namespaces={"m": _MAIN[1:-1]})  # a value, formula or inline string
 _REF = re.compile(r"(?<!\S)([A-Za-z]{1,3})0*(\d{1,7})(?!\S)")  # a whole reference, B12
 _BOOK_PART = 16 << 20  # the workbook's list of sheets and its relationships: a few KB in real files
-_SAFE = {"resolve_entities": False, "no_network": True, "huge_tree": False}
+_SAFE: dict[str, Any] = {"resolve_entities": False, "no_network": True, "huge_tree": False}
 T = TypeVar("T")
 
 
@@ -175,7 +175,7 @@ def _scan_sheet(z: zipfile.ZipFile, member: str, name: str, budget: list[int], c
             _drop(el)
 
 
-def _extent(row_el: etree._Element, valued: list, row: int) -> tuple[int, int]:
+def _extent(row_el: etree._Element, valued: list[Any], row: int) -> tuple[int, int]:
     """The furthest row and column among a row's cells holding something, from their references (a cell
     without one follows its left neighbour, so then the whole row is walked)."""
     refs = [c.get("r") for c in valued]
@@ -207,7 +207,7 @@ def _letters(col: int) -> str:
     return out
 
 
-def _check_lengths(valued: list, name: str, row: int) -> None:
+def _check_lengths(valued: list[Any], name: str, row: int) -> None:
     """Each cell's text (all runs of a rich-text cell) within ``MAX_CELL_CHARS``."""
     for c in valued:
         size = sum(len(t.text or "") for t in c.iter(f"{_MAIN}v", f"{_MAIN}t"))
@@ -224,8 +224,9 @@ def _number(text: str | None) -> int:
 def _drop(el: etree._Element) -> None:
     """Forget an element read to its end, and its earlier siblings: the scan's memory stays one row."""
     el.clear(keep_tail=False)
-    while el.getprevious() is not None:
-        del el.getparent()[0]
+    parent = el.getparent()
+    while parent is not None and el.getprevious() is not None:
+        del parent[0]
 
 
 def _scan_strings(z: zipfile.ZipFile, member: str, budget: list[int]) -> None:

@@ -11,6 +11,7 @@ import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from core.cityschema import DOCS, check_document
@@ -65,13 +66,13 @@ class Source:
     kind: str
     start_url: str
     dept: str | None = None
-    paging: dict = field(default_factory=lambda: {"style": "none"})
+    paging: dict[str, Any] = field(default_factory=lambda: {"style": "none"})
     max_pages: int = 500
     concurrency: int = 2
     delay: float = 0.0
     robots: bool = True  # honour the host's robots.txt
-    rows: dict = field(default_factory=dict)
-    labels: dict = field(default_factory=dict)
+    rows: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, Any] = field(default_factory=dict)
     encoding: str | None = None  # force a charset when a site's declaration and bytes both mislead
 
     def to_json(self) -> str:
@@ -104,7 +105,7 @@ def load_city(path: str | Path) -> City:
     return City(doc.get("city", {}).get("name", path.stem), depts, sources, path)
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -121,7 +122,7 @@ def _read(path: Path) -> dict:
         raise ConfigError(f"配置文件 {path} 不是有效的 TOML：{at}有语法错误（{exc}）；写法见 {DOCS}") from None
 
 
-def _department(d: dict) -> Department:
+def _department(d: dict[str, Any]) -> Department:
     items = tuple(CatalogueItem(**i) for i in d.get("catalogue", []))
     return Department(**{k: v for k, v in d.items() if k != "catalogue"}, catalogue=items)
 

@@ -46,7 +46,7 @@ class Key:
     low: float | None = None
     high: float | None = None
     check: Callable[[Any], str | None] | None = None
-    fields: dict[str, Key] | Callable[[dict], dict[str, Key]] | None = None
+    fields: dict[str, Key] | Callable[[dict[str, Any]], dict[str, Key]] | None = None
     values: Key | None = None
     items: dict[str, Key] | None = None
 
@@ -122,7 +122,7 @@ PAGING: dict[str, dict[str, Key]] = {
 }
 
 
-def _paging_fields(table: dict) -> dict[str, Key]:
+def _paging_fields(table: dict[str, Any]) -> dict[str, Key]:
     """The keys a paging table may have: those of its style (every paging key while the style is wrong)."""
     style = table.get("style", "none")
     if isinstance(style, str) and style in PAGING:
@@ -175,7 +175,7 @@ _TYPE_NAMES = {str: "文本", int: "整数", float: "小数", bool: "布尔值",
 _SHOWN_MAX = 60
 
 
-def check_document(doc: dict) -> list[str]:
+def check_document(doc: dict[str, Any]) -> list[str]:
     """Every problem of a parsed city file, one Chinese line each (key path first); [] when it is sound."""
     out: list[str] = []
     _check_table(doc, TOP, "", out)
@@ -183,7 +183,7 @@ def check_document(doc: dict) -> list[str]:
     return out
 
 
-def _check_table(table: dict, fields: dict[str, Key], path: str, out: list[str]) -> None:
+def _check_table(table: dict[str, Any], fields: dict[str, Key], path: str, out: list[str]) -> None:
     for name, value in table.items():
         where = _join(path, name)
         if name not in fields:
@@ -217,7 +217,7 @@ def _check_value(value: Any, key: Key, path: str, out: list[str]) -> None:
         out.append(f"{path}：{problem}")
 
 
-def _check_references(doc: dict, out: list[str]) -> None:
+def _check_references(doc: dict[str, Any], out: list[str]) -> None:
     """What one entry cannot say alone: unique ids and codes, departments that exist, codes in ``labels``.
 
     Entries whose own keys are wrong were reported by the walk; here they are read only as far as they are
@@ -230,7 +230,7 @@ def _check_references(doc: dict, out: list[str]) -> None:
     for i, d in depts:
         _duplicates([(f"departments[{i}].catalogue[{j}].code", c.get("code"))
                      for j, c in _tables(d.get("catalogue"))], "事项编码", out)
-    ids = {d.get("id") for _, d in depts if isinstance(d.get("id"), str)}
+    ids = {d["id"] for _, d in depts if isinstance(d.get("id"), str)}
     for i, s in sources:
         dept = s.get("dept")
         if isinstance(dept, str) and dept and dept not in ids:
@@ -242,7 +242,7 @@ def _check_references(doc: dict, out: list[str]) -> None:
             _check_labels(s["kind"], s["labels"], f"sources[{i}].labels", out)
 
 
-def _tables(value: Any) -> list[tuple[int, dict]]:
+def _tables(value: Any) -> list[tuple[int, dict[str, Any]]]:
     """The tables of an array of tables, numbered from 1 (the others were reported by the walk)."""
     return [(i, t) for i, t in enumerate(value, 1) if isinstance(t, dict)] if isinstance(value, list) else []
 
@@ -258,7 +258,7 @@ def _duplicates(entries: list[tuple[str, Any]], what: str, out: list[str]) -> No
             first[value] = where
 
 
-def _check_labels(kind: str, labels: dict, path: str, out: list[str]) -> None:
+def _check_labels(kind: str, labels: dict[str, Any], path: str, out: list[str]) -> None:
     """``labels`` map to the standard codes of the source's kind (or the page's 发布日期 FBRQ)."""
     from core import standard
 

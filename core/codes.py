@@ -71,7 +71,7 @@ def ric_valid(code: str) -> bool:
 
 def is_masked(value: str | None) -> bool:
     """A published number with starred digits cannot be checked (and is what the policy asks for)."""
-    return bool(value) and "*" in value
+    return bool(value and "*" in value)
 
 
 _USCC_VALUE = f"(instr('{USCC_ALPHABET}', substr(c, i + 1, 1)) - 1)"

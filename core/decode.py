@@ -39,7 +39,7 @@ def decode(body: bytes, content_type: str | None = None, forced: str | None = No
     return body.decode("utf-8", errors="replace")
 
 
-def _charset(match: re.Match | None) -> str | None:
+def _charset(match: re.Match[str] | re.Match[bytes] | None) -> str | None:
     if not match:
         return None
     name = match.group(1)

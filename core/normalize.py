@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -245,7 +246,7 @@ def list_enums(kind: str) -> dict[str, standard.Enum]:
     return {f.code: enums[f.enum] for f in standard.load(kind).fields if f.enum and enums[f.enum].separator}
 
 
-def normalise_record(kind: str, fields: dict[str, object]) -> dict[str, str | None]:
+def normalise_record(kind: str, fields: Mapping[str, object]) -> dict[str, str | None]:
     """Normalise every value of one record by its field's registry type (unknown codes as text)."""
     kinds, lists = field_kinds(kind), list_enums(kind)
     out = {code: _NORMALISERS[kinds.get(code, "text")](value) for code, value in fields.items()}

@@ -36,6 +36,7 @@ each pattern runs twice; tests hold the two to the same results. Both take full-
 from __future__ import annotations
 
 import re
+from typing import TypeVar, overload
 
 import duckdb
 
@@ -63,6 +64,13 @@ def mask_phone(text: str) -> str:
     return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
 
 
+_T = TypeVar("_T")
+
+
+@overload
+def mask_text(value: str) -> str: ...
+@overload
+def mask_text(value: _T) -> _T: ...
 def mask_text(value: object) -> object:
     """Mask ID and mobile numbers anywhere inside a string (free text, a URL, an error message); non-strings
     (None, numbers) pass unchanged."""

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from core.settings import STANDARD_DIR
 from core.vocab import KIND_NAMES, KINDS  # noqa: F401 (standard.KINDS, standard.KIND_NAMES: used widely)
@@ -25,7 +26,7 @@ class Field:
     type: str = "text"
     length: int | None = None
     required: str = "O"  # R required, C conditional, O optional
-    when: dict | None = None  # {"field": code, "any_of": [...]}
+    when: dict[str, Any] | None = None  # {"field": code, "any_of": [...]}
     enum: str | None = None
     check: str | None = None  # "uscc" | "ric"
     synonyms: tuple[str, ...] = ()
@@ -41,7 +42,7 @@ class Enum:
     name: str
     values: tuple[str, ...]
     prefix_values: tuple[str, ...] = ()
-    aliases: dict = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
     separator: str | None = None
 
     def canonical(self, raw: str) -> str:
@@ -76,13 +77,13 @@ class Standard:
         return f"{self.kind.upper()}_{suffix}"
 
 
-def _field(entry: dict) -> Field:
+def _field(entry: dict[str, Any]) -> Field:
     """A registry entry as a Field (its name lists as tuples, so the registry stays hashable and frozen)."""
     return Field(**{**entry, "synonyms": tuple(entry.get("synonyms", ())),
                     "names_in_use": tuple(entry.get("names_in_use", ()))})
 
 
-def _load_toml(path: Path) -> dict:
+def _load_toml(path: Path) -> dict[str, Any]:
     with path.open("rb") as fh:
         return tomllib.load(fh)
 

@@ -15,13 +15,16 @@ from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from core import standard
+from core.cityconfig import City
 from core.settings import Paths
 from core.errors import SgsError
+from core import vocab
 
 RECORD_META_COLUMNS = {
     "record_key": "VARCHAR PRIMARY KEY",  # sha1 of channel, department, 文书号 and 相对人名称
@@ -47,7 +50,7 @@ class StoreError(SgsError, RuntimeError):
 
 
 def record_table(kind: str) -> str:
-    if kind not in standard.KINDS:
+    if kind not in vocab.KINDS:
         raise ValueError(f"unknown record kind {kind!r}")
     return f"{kind}_records"
 
@@ -101,7 +104,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
             if version > current:
                 con.execute(sql)
                 con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
-        for kind in standard.KINDS:
+        for kind in vocab.KINDS:
             _ensure_record_table(con, kind)
         con.execute("COMMIT")
     except Exception:
@@ -125,7 +128,7 @@ def record_columns(kind: str) -> list[str]:
     return [*RECORD_META_COLUMNS, *standard.load(kind).codes]
 
 
-def upsert_records(con: duckdb.DuckDBPyConnection, kind: str, rows: list[dict], seen_at: datetime) -> int:
+def upsert_records(con: duckdb.DuckDBPyConnection, kind: str, rows: list[dict[str, Any]], seen_at: datetime) -> int:
     """Insert or refresh records in one set-based statement; first_seen is kept, last_seen moves.
 
     ``rows`` hold the record's standard codes plus the meta columns (record_key, dept_id, …); missing
@@ -155,7 +158,7 @@ def upsert_records(con: duckdb.DuckDBPyConnection, kind: str, rows: list[dict], 
     return len(rows)
 
 
-def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
     """Append rows to a table through Arrow (never row by row)."""
     if not rows:
         return
@@ -252,7 +255,7 @@ def _snapshot_to(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     """
     con.execute("CHECKPOINT")
     db_name, path = con.execute("SELECT database_name, path FROM duckdb_databases() "
-                                "WHERE database_name = current_database()").fetchone()
+                                "WHERE database_name = current_database()").fetchall()[0]
     wal = Path(f"{path}.wal")
     if path and not (wal.exists() and wal.stat().st_size):
         shutil.copyfile(path, target)
@@ -312,7 +315,7 @@ def _evidence_views(con: duckdb.DuckDBPyConnection) -> None:
 
 # --- configuration -------------------------------------------------------------------------------
 
-def save_city(con: duckdb.DuckDBPyConnection, city) -> None:
+def save_city(con: duckdb.DuckDBPyConnection, city: City) -> None:
     """Replace departments, catalogue and sources with the configuration's (one transaction)."""
     depts = [{k: getattr(d, k) for k in ("id", "name", "county", "credit_code", "website", "column_url",
                                          "liaison", "liaison_phone")} for d in city.departments]

@@ -26,7 +26,8 @@ database before its record is in the file.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import base64
 import hashlib
@@ -64,7 +65,7 @@ class Archive:
         self.name = f"{crawl_id}.warc.gz" if part == 0 else f"{crawl_id}-r{part}.warc.gz"
         self.path = paths.archive / self.name
         self._fh = self.path.open("ab")
-        self._queued: list[tuple[bytes, dict | None]] = []  # (record, the row whose offset it gives)
+        self._queued: list[tuple[bytes, dict[str, Any] | None]] = []  # (record, the row whose offset it gives)
         if self._fh.tell() == 0:
             info = {"software": "sgs crawlers", "format": "WARC File Format 1.0", "crawl-id": self.crawl_id}
             block = "".join(f"{k}: {v}\r\n" for k, v in info.items()).encode()
@@ -84,14 +85,14 @@ class Archive:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def write(self, result: FetchResult, *, source_id: str | None = None, previous: dict | None = None) -> dict:
+    def write(self, result: FetchResult, *, source_id: str | None = None, previous: dict[str, Any] | None = None) -> dict[str, Any]:
         """Archive one fetch; return its ``fetches`` row (no WARC record when no response came back).
 
         ``previous`` is the last archived response of the same request (its ``fetches`` row): when this
         answer is a 304 or carries the same bytes, a revisit record is written instead of the body.
         """
         fetched_at = self.clock()
-        row = {
+        row: dict[str, Any] = {
             "fetch_id": _new_id(),
             "crawl_id": self.crawl_id,
             "source_id": source_id,
@@ -126,12 +127,12 @@ class Archive:
                                      "application/http; msgtype=response"), row))
         return row
 
-    def take(self) -> list[tuple[bytes, dict | None]]:
+    def take(self) -> list[tuple[bytes, dict[str, Any] | None]]:
         """The records built since the last ``take``, in order, for ``append``."""
         queued, self._queued = self._queued, []
         return queued
 
-    def append(self, records: list[tuple[bytes, dict | None]]) -> None:
+    def append(self, records: list[tuple[bytes, dict[str, Any] | None]]) -> None:
         """Write each record as its own gzip member (level 6: warcio's level 9 costs twice the time for a
         few per cent of size), fill in its row's offset and length, and flush the file."""
         for data, row in records:
@@ -143,7 +144,7 @@ class Archive:
         if records:
             self._fh.flush()
 
-    def _write_revisit(self, result: FetchResult, row: dict, previous: dict, date: str) -> dict:
+    def _write_revisit(self, result: FetchResult, row: dict[str, Any], previous: dict[str, Any], date: str) -> dict[str, Any]:
         """A revisit record (RFC: WARC 1.1 §6.7) referring to ``previous``; the row names it in ``revisit_of``."""
         block = _http_block(f"{result.status} {result.reason}".strip(), result.http_version,
                             [(_archived_name(k), v) for k, v in result.headers])
@@ -183,11 +184,12 @@ def _sha1(*parts: bytes) -> str:
 
 def _http_block(statusline: str, protocol: str | None, headers: list[tuple[str, str]]) -> bytes:
     """An HTTP response head as warcio writes it (non-ASCII header values %-encoded, RFC 8187)."""
-    return StatusAndHeaders(statusline, headers, protocol=protocol or "HTTP/1.1").to_ascii_bytes()
+    head: bytes = StatusAndHeaders(statusline, headers, protocol=protocol or "HTTP/1.1").to_ascii_bytes()
+    return head
 
 
 def _record(rec_type: str, record_id: str, date: str, uri: str | None, head: bytes, payload: bytes,
-            content_type: str, extra: list[tuple[str, str]] = (), *, payload_digest: bool = True) -> bytes:
+            content_type: str, extra: Sequence[tuple[str, str]] = (), *, payload_digest: bool = True) -> bytes:
     """One WARC/1.0 record: its header block (with warcio's sha1 block and payload digests), then the
     block (``head`` — HTTP headers — and ``payload``)."""
     headers = [("WARC-Type", rec_type), ("WARC-Record-ID", f"<{record_id}>")]
@@ -234,4 +236,6 @@ def read_record(paths: Paths, warc_file: str, offset: int) -> tuple[StatusAndHea
 def read_response(paths: Paths, warc_file: str, offset: int) -> tuple[str, StatusAndHeaders, bytes]:
     """The response at ``offset``: its target URI, HTTP headers and body (for replaying a resumed crawl)."""
     _, uri, headers, body = _first_record(paths, warc_file, offset)
+    if uri is None:
+        raise ValueError(f"{warc_file} 偏移 {offset} 处的记录没有目标 URI（WARC-Target-URI）")
     return uri, headers, body

@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin
 
 from lxml import etree
@@ -167,7 +168,7 @@ def _cell_text(cell: Html) -> str:
 
 
 def _usable_href(href: str | None) -> bool:
-    return bool(href) and not href.startswith("#") and not href.lower().startswith(("javascript:", "mailto:"))
+    return bool(href and not href.startswith("#") and not href.lower().startswith(("javascript:", "mailto:")))
 
 
 def _absolute(base_url: str, href: str) -> str | None:
@@ -208,7 +209,7 @@ def link_rows(html: str | Html, pattern: str, base_url: str) -> list[ListRow]:
     return list(out.values())
 
 
-def next_link_href(html: str | Html, base_url: str, texts: re.Pattern) -> str | None:
+def next_link_href(html: str | Html, base_url: str, texts: re.Pattern[str]) -> str | None:
     """Absolute URL of the first ``<a>`` whose text matches ``texts`` (下一页) and goes somewhere."""
     for a in parse(html).iter("a"):
         url = _absolute(base_url, (a.get("href") or "").strip())
@@ -293,7 +294,7 @@ def table_header(rows: list[list[str]], kind: str, labels: dict[str, str] | None
     return list(rows[found[0]]) if found else []
 
 
-def entity_fields(entity: dict, kind: str, labels: dict[str, str] | None = None) -> dict[str, str]:
+def entity_fields(entity: dict[str, Any], kind: str, labels: dict[str, str] | None = None) -> dict[str, str]:
     """Fields of one JSON record: keys are codes (any case) or synonyms; nested values are ignored."""
     labels = labels or synonym_map(kind)
     out: dict[str, str] = {}

@@ -20,6 +20,7 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
@@ -155,7 +156,7 @@ class Fetcher:
         result.method, result.form = ("POST", form) if form is not None else ("GET", None)
         return result
 
-    async def _fetch_with_retries(self, url: str, form: dict | None, headers: dict[str, str]) -> FetchResult:
+    async def _fetch_with_retries(self, url: str, form: dict[str, Any] | None, headers: dict[str, str]) -> FetchResult:
         attempt = 0
         while True:
             attempt += 1
@@ -165,7 +166,7 @@ class Fetcher:
                 return result
             await asyncio.sleep(self.backoff * 2 ** (attempt - 1) + random.uniform(0, self.backoff))
 
-    async def _follow(self, url: str, form: dict | None = None, headers: dict[str, str] | None = None) -> FetchResult:
+    async def _follow(self, url: str, form: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> FetchResult:
         """One attempt, following redirects by hand so every hop is checked against the allowed hosts.
 
         A 301/302/303 turns a POST into a GET, as browsers do.
@@ -209,7 +210,7 @@ class Fetcher:
         await host.rules_loaded.wait()
         return host.rules is None or host.rules.can_fetch(url, self._user_agent)
 
-    async def _one(self, url: str, current: str, form: dict | None = None,
+    async def _one(self, url: str, current: str, form: dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None) -> FetchResult:
         """A single request under the host's semaphore and delay, with the total-time limit."""
         host = self._host(urlsplit(current).netloc.lower())
@@ -255,7 +256,7 @@ class Fetcher:
                 await asyncio.sleep(host.next_start - now)
             host.next_start = max(now, host.next_start) + host.delay
 
-    async def _request(self, url: str, current: str, form: dict | None, headers: dict[str, str],
+    async def _request(self, url: str, current: str, form: dict[str, Any] | None, headers: dict[str, str],
                        attempt: _Attempt) -> FetchResult:
         method = "POST" if form is not None else "GET"
         async with self._client.stream(method, current, data=form, headers=headers) as response:

@@ -30,6 +30,7 @@ import pickle
 import signal
 import socket
 import struct
+from typing import Any
 
 from crawlers.fetch import FetchResult, Fetcher
 from core.errors import SgsError
@@ -68,7 +69,7 @@ class FetchProcess:
         self._numbers = itertools.count()
         self._pending: dict[int, asyncio.Future[FetchResult]] = {}
         self._writer: asyncio.StreamWriter | None = None
-        self._receiver: asyncio.Task | None = None
+        self._receiver: asyncio.Task[Any] | None = None
 
     async def open(self) -> None:
         """Attach to the running event loop (once, before the first ``fetch``)."""
@@ -82,7 +83,7 @@ class FetchProcess:
         if self._receiver.done():
             raise self._died()
         number = next(self._numbers)
-        future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[FetchResult] = asyncio.get_running_loop().create_future()
         self._pending[number] = future
         _send(self._writer, (number, url, form, headers))
         try:
@@ -133,18 +134,19 @@ class FetchProcess:
             self._process.join()
 
 
-def _send(writer: asyncio.StreamWriter, message: tuple) -> None:
+def _send(writer: asyncio.StreamWriter, message: tuple[Any, ...]) -> None:
     data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
     if len(data) > MAX_MESSAGE:
         raise ValueError(f"消息 {len(data)} 字节，超过协议上限 {MAX_MESSAGE} 字节")
     writer.write(_LENGTH.pack(len(data)) + data)
 
 
-async def _read(reader: asyncio.StreamReader) -> tuple | None:
+async def _read(reader: asyncio.StreamReader) -> tuple[Any, ...] | None:
     """The next message, or None when the other side has closed its end."""
     try:
         size, = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
-        return pickle.loads(await reader.readexactly(size))
+        message: tuple[Any, ...] = pickle.loads(await reader.readexactly(size))
+        return message
     except (asyncio.IncompleteReadError, ConnectionError):
         return None
 
@@ -152,18 +154,18 @@ async def _read(reader: asyncio.StreamReader) -> tuple | None:
 # --- the child -------------------------------------------------------------------------------------
 
 def _serve(sock: socket.socket, parents: socket.socket, allowed_hosts: set[str], hosts: list[HostSettings],
-           options: dict) -> None:
+           options: dict[str, Any]) -> None:
     parents.close()  # the crawl's end, inherited by the fork: only the crawl may hold it, or EOF never comes
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the crawl's to handle; its closing socket stops us
     asyncio.run(_serve_async(sock, allowed_hosts, hosts, options))
 
 
 async def _serve_async(sock: socket.socket, allowed_hosts: set[str], hosts: list[HostSettings],
-                       options: dict) -> None:
+                       options: dict[str, Any]) -> None:
     reader, writer = await asyncio.open_unix_connection(sock=sock)
-    tasks: set[asyncio.Task] = set()
+    tasks: set[asyncio.Task[Any]] = set()
 
-    async def one(number: int, url: str, form: dict | None, headers: dict | None) -> None:
+    async def one(number: int, url: str, form: dict[str, Any] | None, headers: dict[str, Any] | None) -> None:
         try:
             result = await fetcher.fetch(url, form=form, headers=headers)
         except Exception as exc:  # a bug, not the network: answer anyway, or the crawl would wait for ever

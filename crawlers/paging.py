@@ -30,6 +30,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from crawlers.extract import Html, next_link_href
@@ -74,7 +75,7 @@ def dig(doc: object, path: str) -> object:
     return doc
 
 
-def json_items(doc: object, paging: dict) -> list[dict]:
+def json_items(doc: object, paging: dict[str, Any]) -> list[dict[str, Any]]:
     """The records of one JSON page: the list at ``list_path``, each unwrapped from ``entity_key``."""
     items = dig(doc, paging.get("list_path", "data.list"))
     if not isinstance(items, list):
@@ -131,10 +132,10 @@ class Pager:
 
     @property
     def style(self) -> str:
-        return self.source.paging.get("style", "none")
+        return str(self.source.paging.get("style", "none"))
 
     @property
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         return self.source.paging
 
     def first(self) -> str:
@@ -212,7 +213,8 @@ class Pager:
         """The total at ``total_path``, or None when the API states none usable (not a number, 1e400, NaN,
         nested deeper than the JSON reader goes)."""
         try:
-            return int(dig(json.loads(text), self.config.get("total_path", "data.total")))  # type: ignore[arg-type]
+            total: Any = dig(json.loads(text), self.config.get("total_path", "data.total"))  # any JSON value
+            return int(total)
         except (TypeError, ValueError, OverflowError, RecursionError):
             return None
 

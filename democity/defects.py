@@ -81,7 +81,9 @@ def _inject(rng: random.Random, kind: str, values: dict[str, str], subject: _Sub
     elif rule == "id_number_invalid":
         values[code] = codes.wrong_id_check(rng, subject.code)
     elif rule == "enum_invalid":
-        values[code] = rng.choice(BAD_ENUMS[standard.load(kind).get(code).enum])
+        enum = standard.load(kind).get(code).enum
+        assert enum is not None, f"{code} has no enumeration"
+        values[code] = rng.choice(BAD_ENUMS[enum])
     elif rule == "date_order":
         start = date.fromisoformat(values["XK_YXQZ"])
         values[code] = (start - timedelta(days=rng.randint(1, 365))).isoformat()

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from core import standard
 from core.cityconfig import CatalogueItem
 from core.standard import normalise_label, synonym_map
 from democity import codes
-from democity.domains import DOMAINS
+from democity.domains import DOMAINS, Domain, LicenceItem, PenaltyItem
 from democity.model import BOTH, DIVISIONS, QUIRKS, DemoDepartment
 from democity.profiles import behaviour
 from democity.values import _person_name
@@ -42,13 +43,13 @@ def _department(rng: random.Random, dept_id: str, name: str, county: str, domain
     dom = DOMAINS[domain]
     catalogue: list[CatalogueItem] = []
     for kind in kinds:
-        items = dom.licences if kind == "xk" else dom.penalties
+        items = _items(dom, kind)
         chosen = rng.sample(items, rng.randint(3, min(6, len(items))))
         catalogue += [CatalogueItem(f"{dept_id}-{kind}-{i:02d}", kind, it.name, it.basis)
                       for i, it in enumerate(chosen, 1)]
     quirks = QUIRKS.get(dept_id, {})
     for kind in quirks.get("powers_without_column", ()):
-        items = dom.licences if kind == "xk" else dom.penalties
+        items = _items(dom, kind)
         catalogue += [CatalogueItem(f"{dept_id}-{kind}-{i:02d}", kind, it.name, it.basis)
                       for i, it in enumerate(items[:3], 1)]
     powers = tuple(catalogue)
@@ -82,3 +83,9 @@ def _labels(rng: random.Random, kind: str, messy: bool) -> dict[str, str]:
     labels.update(_FORCED_SYNONYMS[kind])
     return labels
 
+
+def _items(dom: Domain, kind: str) -> Sequence[LicenceItem | PenaltyItem]:
+    """The matters a department of the domain decides, of one kind (licences or penalties)."""
+    if kind == "xk":
+        return dom.licences
+    return dom.penalties

@@ -89,11 +89,11 @@ def _record(rng: random.Random, dept: DemoDepartment, kind: str, rid: str, wsh: 
     dom = DOMAINS[dept.domain]
     subject = _subject(rng, dom, kind)
     if kind == "cf":
-        item = next(p for p in dom.penalties if p.name == item_name)
-        values = _cf_values(rng, dept, dom, item, subject, wsh, jdrq, simple)
+        penalty = next(p for p in dom.penalties if p.name == item_name)
+        values = _cf_values(rng, dept, dom, penalty, subject, wsh, jdrq, simple)
     else:
-        item = next(x for x in dom.licences if x.name == item_name)
-        values = _xk_values(rng, dept, item, subject, wsh, jdrq)
+        licence = next(x for x in dom.licences if x.name == item_name)
+        values = _xk_values(rng, dept, licence, subject, wsh, jdrq)
     defect = _inject(rng, kind, values, subject, beh) if damaged else None
     fbrq, gsrq = _publication_dates(rng, jdrq, late, portal_late)
     site = _printed(rng, kind, values, beh.messy)

@@ -72,7 +72,7 @@ def _write_xlsx(path: Path, rows: list[tuple]) -> None:
     import openpyxl
 
     book = openpyxl.Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]
     sheet.title = "办件台账"
     sheet.append(HEADERS)
     for row in rows:

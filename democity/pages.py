@@ -23,6 +23,7 @@ from urllib.parse import parse_qs
 
 from core import standard
 from core.vocab import KIND_NAMES
+from core import vocab
 
 from democity.model import PAGE_SIZE, DemoCity, DemoDepartment, DemoRecord
 from democity.hostile import one_cell_xlsx
@@ -88,7 +89,7 @@ class Site:
             kind: sorted((r for r in city.records if r.kind == kind and r.on_portal
                           and (as_of is None or r.gsrq <= as_of)),
                          key=lambda r: (r.gsrq, r.id), reverse=True)
-            for kind in standard.KINDS
+            for kind in vocab.KINDS
         }
         self._files: dict[tuple[str, str, str], Response] = {}
 
@@ -100,7 +101,7 @@ class Site:
             return Response(200, "text/plain; charset=utf-8", b"User-agent: *\nAllow: /\n")
         if path == "/portal/":
             return _html(self._portal_home())
-        if path.startswith("/portal/api/") and path[12:] in standard.KINDS:
+        if path.startswith("/portal/api/") and path[12:] in vocab.KINDS:
             return self._portal_api(path[12:], params)
         m = _DEPT_PATH.match(path)
         if m and m["dept"] in self.depts:
@@ -247,7 +248,7 @@ class Site:
 
     def _portal_home(self) -> str:
         links = "".join(f'<li><a href="api/{k}?page=1&amp;pageSize={PORTAL_DEFAULT_SIZE}">{KIND_NAMES[k]}'
-                        f"（{len(self.portal[k])} 条）</a></li>" for k in standard.KINDS)
+                        f"（{len(self.portal[k])} 条）</a></li>" for k in vocab.KINDS)
         return _page(f"信用{self.city.name}", f"<h1>信用{escape(self.city.name)}</h1><p>“双公示”数据接口</p><ul>{links}</ul>")
 
     def _portal_api(self, kind: str, params: dict) -> Response:
@@ -342,7 +343,7 @@ def _xlsx(table: list[list[str]]) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]
     for row in table:
         sheet.append(row)
     out = io.BytesIO()

@@ -149,7 +149,7 @@ def _stale(city: DemoCity, dept: DemoDepartment, kind: str, q) -> list[Departmen
         return []
     if last is not None and workdays_between(last, ref) <= stale_workdays():
         return []
-    return [DepartmentDefect(dept.id, kind, "column_stale", "FBRQ", last and last.isoformat(), q.label)]
+    return [DepartmentDefect(dept.id, kind, "column_stale", "FBRQ", last.isoformat() if last else None, q.label)]
 
 
 def _ledger_unpublished(city: DemoCity, dept: DemoDepartment, kind: str, q) -> list[DepartmentDefect]:

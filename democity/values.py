@@ -50,7 +50,7 @@ def _person_name(rng: random.Random) -> str:
 def _subject_values(prefix: str, subject: _Subject) -> dict[str, str]:
     out = {f"{prefix}_XDR_MC": subject.name, f"{prefix}_XDR_LB": subject.category}
     if subject.category == PERSON:
-        out |= {f"{prefix}_XDR_ZJLX": "身份证", f"{prefix}_XDR_ZJHM": mask_whole(subject.code)}
+        out |= {f"{prefix}_XDR_ZJLX": "身份证", f"{prefix}_XDR_ZJHM": mask_whole(subject.code) or ""}
     else:
         out |= {f"{prefix}_XDR_SHXYM": subject.code, f"{prefix}_FRDB": subject.representative}
     return out

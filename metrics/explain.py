@@ -23,7 +23,7 @@ class ExplainError(SgsError, LookupError):
     """No score for that department and period (message in Chinese)."""
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict[str, Any]]:
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     cur = con.execute(sql, params)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r)) for r in cur.fetchall()]
@@ -57,7 +57,7 @@ def _explain(con: duckdb.DuckDBPyConnection, period: str, dept_id: str | None) -
                  s.county = '市本级' DESC, s.county, d.name, s.dept_id""", {"period": period, "dept": dept_id})
     order = {ind: n for n, ind in enumerate(INDICATORS)}
     names = {r.id: r.name for r in all_rules()}
-    deductions: dict[str, list[dict]] = {}
+    deductions: dict[str, list[dict[str, Any]]] = {}
     for d in sorted(_rows(con, """
             SELECT dept_id, indicator, rule_id, n_findings, n_records, points, how FROM deductions
             WHERE period = $period AND ($dept IS NULL OR dept_id = $dept)""", {"period": period, "dept": dept_id}),
@@ -71,7 +71,7 @@ def _explain(con: duckdb.DuckDBPyConnection, period: str, dept_id: str | None) -
         LEFT JOIN cf_records c ON f.kind = 'cf' AND c.record_key = f.record_key
         WHERE f.period = $period AND ($dept IS NULL OR f.dept_id = $dept)
         ORDER BY f.dept_id, f.rule_id, wsh NULLS FIRST, f.field, f.finding_id""", {"period": period, "dept": dept_id})
-    by_rule: dict[tuple[str, str], list[dict]] = {}
+    by_rule: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for f in findings:
         by_rule.setdefault((f.pop("dept_id"), f.pop("rule_id")), []).append(f)
     out: dict[str, dict[str, Any]] = {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -77,7 +78,7 @@ def read_rows(path: Path) -> list[list[str]]:
         raise LedgerError(f"台账{exc}") from None
 
 
-def parse(path: Path, kind: str) -> list[dict]:
+def parse(path: Path, kind: str) -> list[dict[str, Any]]:
     """Check and normalise every row; the first problem raises LedgerError naming file, row and column."""
     rows = [r for r in read_rows(path) if any(c.strip() for c in r)]
     if not rows:
@@ -110,7 +111,7 @@ def _columns(header: list[str], lookup: dict[str, str]) -> dict[str, int]:
     return columns
 
 
-def _row(path: Path, n: int, header: list[str], columns: dict[str, int], cell: dict) -> dict:
+def _row(path: Path, n: int, header: list[str], columns: dict[str, int], cell: dict[str, Any]) -> dict[str, Any]:
     def fail(col: str, why: str) -> LedgerError:
         return LedgerError(f"台账文件 {path} 第{n}行“{header[columns[col]]}”列：{why}")
 

@@ -126,7 +126,7 @@ def headline(con: duckdb.DuckDBPyConnection, period: str, scope: str | None = No
 
 def df_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as plain dicts with pandas' missing markers turned into None."""
-    return [{k: (None if is_missing(v) else v) for k, v in row.items()} for row in df.to_dict("records")]
+    return [{str(k): (None if is_missing(v) else v) for k, v in row.items()} for row in df.to_dict("records")]
 
 
 def department_ranking(con: duckdb.DuckDBPyConnection, period: str, scope: str | None = None) -> pd.DataFrame:
@@ -218,4 +218,4 @@ def unverified_total(con: duckdb.DuckDBPyConnection, period: str, scope: str | N
     """How many 未能核验 rows ``unverified`` would return (for a pager)."""
     return int(con.execute(
         "SELECT count(*) FROM unverified WHERE period = $period AND ($scope IS NULL OR dept_id = $scope) "
-        "AND ($dept IS NULL OR dept_id = $dept)", {"period": period, "scope": scope, "dept": dept_id}).fetchone()[0])
+        "AND ($dept IS NULL OR dept_id = $dept)", {"period": period, "scope": scope, "dept": dept_id}).fetchall()[0][0])

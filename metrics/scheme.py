@@ -85,7 +85,7 @@ def latest_scheme_path() -> Path:
     return years[-1]
 
 
-def _get(doc: dict, path: Path, key: str, kinds: type | tuple[type, ...]) -> Any:
+def _get(doc: dict[str, Any], path: Path, key: str, kinds: type | tuple[type, ...]) -> Any:
     """The value at a dotted key, or a SchemeError naming the file and the key."""
     value = doc
     for part in key.split("."):
@@ -97,7 +97,7 @@ def _get(doc: dict, path: Path, key: str, kinds: type | tuple[type, ...]) -> Any
     return value
 
 
-def _deduction(doc: dict, path: Path, key: str) -> Deduction:
+def _deduction(doc: dict[str, Any], path: Path, key: str) -> Deduction:
     how = _get(doc, path, f"{key}.how", str)
     if how not in HOWS:
         raise SchemeError(f"评分方案文件 {path} 中 {key}.how 为 {how!r}，应为 {' 或 '.join(HOWS)}")
@@ -107,7 +107,7 @@ def _deduction(doc: dict, path: Path, key: str) -> Deduction:
     return Deduction(how, **numbers)
 
 
-def _ranking(doc: dict, path: Path) -> tuple[bool, float]:
+def _ranking(doc: dict[str, Any], path: Path) -> tuple[bool, float]:
     """The ``[ranking]`` table: who is ranked (docs/scoring.md); absent keys take the defaults."""
     table = _get(doc, path, "ranking", dict) if "ranking" in doc else {}
     if unknown := sorted(set(table) - {"rank_without_records", "max_unverified_share"}):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -33,6 +34,7 @@ from metrics.scheme import HOWS, Scheme, SchemeError, load_scheme
 from metrics.scheme import scheme_path as scheme_path_for
 from core.workdays import Calendar, default_calendar
 from core.errors import SgsError
+from core import vocab
 
 __all__ = ["SchemeError", "ScoringError", "Scheme", "load_scheme", "score_period", "department_scores"]
 
@@ -48,7 +50,7 @@ class ScoringError(SgsError, RuntimeError):
     """The period cannot be scored (explained in Chinese for the person running the command)."""
 
 
-def rules_catalogue() -> list[dict]:
+def rules_catalogue() -> list[dict[str, Any]]:
     """Every rule as a plain dict (id, name, indicator, clause, severity), for docs and the dashboard."""
     return [{k: getattr(r, k) for k in ("id", "name", "indicator", "clause", "severity")} for r in all_rules()]
 
@@ -78,7 +80,7 @@ def stage_assessed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
     departments no longer configured are dropped where findings meet their evidence (``stage_findings``).
     """
     total = 0
-    for kind in standard.KINDS:
+    for kind in vocab.KINDS:
         con.execute(f"""
             CREATE OR REPLACE TEMP VIEW {assessed_table(kind)} AS
             SELECT r.*, {helper_columns(kind, 'r')}
@@ -133,7 +135,7 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
     checks = checks if checks is not None else all_checks()
     rules = ", ".join(f"({lit(c.rule.id)}, {lit(c.rule.indicator)}, {lit(c.rule.severity)})" for c in checks)
     department_rows = []
-    for kind in standard.KINDS:
+    for kind in vocab.KINDS:
         ctx = Context(kind, assessed_table(kind), as_of, scheme.max_workdays, calendar, period, scheme.rule_params)
         record_rows = []
         for check in checks:
@@ -158,7 +160,7 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
     if department_rows:
         _insert_findings(con, " UNION ALL ".join(department_rows))
     con.execute(f"CREATE OR REPLACE TEMP VIEW _sgs_findings AS SELECT * FROM findings WHERE period = {lit(period.label)}")
-    return con.execute("SELECT count(*) FROM _sgs_findings").fetchall()[0][0]
+    return int(con.execute("SELECT count(*) FROM _sgs_findings").fetchall()[0][0])
 
 
 def stage_unverified(con: duckdb.DuckDBPyConnection, period: Period, ctx: Context, check: Check) -> None:
@@ -222,7 +224,7 @@ def stage_deductions(con: duckdb.DuckDBPyConnection, period: Period, scheme: Sch
     Within a department and indicator the rules are applied largest first (ties by rule id), each taking at
     most what is left of the indicator's weight, so the rows add up exactly to what the indicator lost.
     """
-    records = " UNION ALL ".join(f"SELECT dept_id FROM {assessed_table(k)}" for k in standard.KINDS)
+    records = " UNION ALL ".join(f"SELECT dept_id FROM {assessed_table(k)}" for k in vocab.KINDS)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _sgs_departments AS
         SELECT d.dept_id, d.county, coalesce(n.n_records, 0)::INTEGER AS n_records
@@ -342,7 +344,7 @@ def _write(con: duckdb.DuckDBPyConnection, period: Period) -> None:
                     WHERE county_scores.period = $next AND county_scores.county = s.county""", nxt)
 
 
-def department_scores(con: duckdb.DuckDBPyConnection, period: Period) -> list[dict]:
+def department_scores(con: duckdb.DuckDBPyConnection, period: Period) -> list[dict[str, Any]]:
     """The period's stored department scores with names, ordered by rank."""
     cur = con.execute(f"""
         SELECT {', '.join('d.name' if k == 'name' else f's.{k}' for k in SCORE_KEYS)}
@@ -353,7 +355,7 @@ def department_scores(con: duckdb.DuckDBPyConnection, period: Period) -> list[di
 
 def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path: str | Path | None = None,
                  calendar: Calendar | None = None, as_of: date | None = None,
-                 checks: tuple[Check, ...] | None = None) -> list[dict]:
+                 checks: tuple[Check, ...] | None = None) -> list[dict[str, Any]]:
     """Score one period with its year's scheme (or ``scheme_path``); the department scores ordered by rank.
 
     ``checks`` replaces the discovered rules (tests). Raises ScoringError when the period has no assessed

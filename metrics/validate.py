@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -35,6 +36,7 @@ from metrics.scheme import load_scheme
 from metrics.scoring import helper_columns
 from core.workdays import Calendar, default_calendar
 from core.errors import InputError
+from core import vocab
 
 SOURCE = "validate_records"
 DUPLICATE_RULE = "duplicate_record"  # the scoring rule of the same meaning (one 文书号, one publication)
@@ -52,7 +54,7 @@ class Problem:
     message: str
     sheet: str | None = None  # the workbook sheet; None for a CSV
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def where(self, with_sheet: bool) -> str:
@@ -68,7 +70,7 @@ class Column:
     column: str  # the spreadsheet's column letter ("C")
     header: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -91,10 +93,10 @@ class Report:
     skipped_sheets: list[str] = field(default_factory=list)
     columns: set[str] = field(default_factory=set)  # the codes some checked sheet has a column for
 
-    def summary(self) -> list[dict]:
+    def summary(self) -> list[dict[str, Any]]:
         """Per field and rule, how many rows have the problem — the clerk's first read, most rows first; a
         field the file has no column for says so (``has_column``), since then every row misses it."""
-        rows: dict[tuple[str, str], set] = defaultdict(set)
+        rows: dict[tuple[str, str], set[Any]] = defaultdict(set)
         for p in self.problems:
             rows[(p.field, p.rule)].add((p.sheet, p.row))
         names = {r.id: r.name for r in all_rules()}
@@ -103,7 +105,7 @@ class Report:
                for (f, r), v in rows.items()]
         return sorted(out, key=lambda d: (-d["rows"], d["field"], d["rule"]))
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"header_rows": [asdict(h) for h in self.headers],
                 "unrecognised_columns": [c.as_dict() for c in self.unrecognised],
                 "skipped_sheets": self.skipped_sheets,
@@ -172,7 +174,7 @@ def read_records(path: Path, kind: str) -> tuple[_Records, Report]:
         example = standard.load(kind).fields[0]
         raise FileProblem(
             f"文件 {path} 前 {HEADER_SEARCH_ROWS} 行中没有可识别的表头：表头应为《双公示数据标准》的字段名或代码"
-            f"（如“{example.name}”或 {example.code}），并确认 --kind {kind}（{standard.KIND_NAMES[kind]}）是否正确。")
+            f"（如“{example.name}”或 {example.code}），并确认 --kind {kind}（{vocab.KIND_NAMES[kind]}）是否正确。")
     return records, report
 
 
@@ -190,8 +192,8 @@ def duplicate_numbers(records: _Records, kind: str) -> list[Problem]:
     wsh = standard.load(kind).prefixed("WSH")
     rows: dict[str, list[tuple[str | None, int]]] = defaultdict(list)
     for rec, origin in zip(records.rows, records.origin):
-        if rec.get(wsh):
-            rows[rec[wsh]].append(origin)
+        if value := rec.get(wsh):
+            rows[value].append(origin)
     out = []
     for number, where in rows.items():
         if len(where) < 2:
@@ -234,7 +236,7 @@ def check_table(con: duckdb.DuckDBPyConnection, table: pa.Table, kind: str, *, a
 
 def check_file(path: str | Path, kind: str, *, as_of: date | None = None) -> Report:
     """Read and check one file: the report with its problems in file order (sheet, row, field, rule)."""
-    if kind not in standard.KINDS:
+    if kind not in vocab.KINDS:
         raise FileProblem(f"未知的类型 {kind!r}：应为 xk（行政许可）或 cf（行政处罚）。")
     path = Path(path)
     records, report = read_records(path, kind)

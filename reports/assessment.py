@@ -147,7 +147,7 @@ def _problems(doc, data: PeriodData) -> None:
     for n, x in enumerate(p.head(TYPICAL_PROBLEMS).itertuples(), 1):
         doc.add_heading(f"（{'一二三四五六七八九十'[n - 1]}）{x.rule_name}", level=2)
         paragraph(doc, f"共{x.n_findings:,}个，涉及{x.n_departments}个部门。典型问题：")
-        for dept, f in _examples(data, x.rule_id):
+        for dept, f in _examples(data, str(x.rule_id)):
             where = f"文书号 {f['wsh']}" if f["wsh"] else "部门层面"
             paragraph(doc, f"{names.get(dept, dept)}，{where}：{f['message']}")
 

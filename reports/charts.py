@@ -60,7 +60,7 @@ def grade_distribution(ranking: pd.DataFrame, grades: list[str]) -> bytes:
             bottom = [b + c for b, c in zip(bottom, counts)]
         ax.set_xlabel("总分区间")
         ax.set_ylabel("部门数")
-        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.yaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]  # an AutoLocator: takes it
         ax.legend(title="等级", fontsize=8)
         ax.spines[["top", "right"]].set_visible(False)
         return _png(fig)

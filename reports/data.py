@@ -71,7 +71,7 @@ class PeriodData:
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> Any:
-    return con.execute(sql, params).fetchone()[0]
+    return con.execute(sql, params).fetchall()[0][0]
 
 
 def _records_in(con: duckdb.DuckDBPyConnection, p: Period) -> int:
@@ -87,7 +87,7 @@ def check_period(con: duckdb.DuckDBPyConnection, text: str) -> Period:
     except PeriodError as exc:
         raise ReportError(str(exc)) from None
     scored, assessed = con.execute("SELECT count(*), coalesce(sum(n_records), 0) FROM scores WHERE period = ?",
-                                   [p.label]).fetchone()
+                                   [p.label]).fetchall()[0]
     if not scored:
         if _records_in(con, p) == 0:
             raise ReportError(f"评估期间 {p.label}（{p.start} 至 {p.end}）是空期间：没有决定日期在该期间的记录，"
@@ -103,7 +103,7 @@ def load(con: duckdb.DuckDBPyConnection, text: str, scope: str | None = None) ->
     read — the dashboard builds a department's notice from this, so the scope is enforced by the queries."""
     p = check_period(con, text)
     version, computed_at = con.execute(
-        "SELECT min(scheme_version), max(computed_at) FROM scores WHERE period = ?", [p.label]).fetchone()
+        "SELECT min(scheme_version), max(computed_at) FROM scores WHERE period = ?", [p.label]).fetchall()[0]
     cutoff = _one(con, "SELECT max(fetched_at) FROM fetches WHERE fetched_at <= ?", [computed_at]) or computed_at
     explained = results_explained(con, p.label, scope)
     fetch_ids = sorted({f["fetch_id"] for e in explained.values() for d in e["deductions"] for f in d["findings"]

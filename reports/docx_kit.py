@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -55,7 +56,7 @@ def text(value: Any) -> str:
     return mask_text(str(value))
 
 
-def new_document(title: str, author: str, when: datetime) -> Document:
+def new_document(title: str, author: str, when: datetime) -> DocxDocument:
     """An empty A4 document with the office styles, page numbers, and fixed core properties (the same data
     gives the same file metadata)."""
     doc = Document()
@@ -66,9 +67,9 @@ def new_document(title: str, author: str, when: datetime) -> Document:
     section.left_margin, section.right_margin = Mm(28), Mm(26)
     for name, (font, size, bold) in STYLES.items():
         _style_font(doc.styles[name], font, size, bold)
-    title = doc.styles["Title"]
-    title.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    for border in title.element.xpath("w:pPr/w:pBdr"):  # the template's blue rule under the title
+    title_style = doc.styles["Title"]
+    title_style.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for border in title_style.element.xpath("w:pPr/w:pBdr"):  # the template's blue rule under the title
         border.getparent().remove(border)
     doc.styles["Subtitle"].paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
     doc.styles["Normal"].paragraph_format.line_spacing = 1.25

@@ -37,8 +37,7 @@ def score_periods(paths: Paths, period_texts: list[str], scheme: Path | None,
 def print_scores(rows: list[dict]) -> None:
     """The ranking as a table: rich measures Chinese characters as the two columns a terminal draws, so the
     Chinese headers line up with the figures."""
-    from metrics.checks import INDICATORS
-    from metrics.scheme import STANDINGS
+    from core.vocab import INDICATORS, STANDINGS
 
     if not rows:
         return

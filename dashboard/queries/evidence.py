@@ -12,6 +12,7 @@ from dashboard.queries.shared import PERSON, _cached, _frame, _in_scope, _missin
 from core import standard, store
 from core.privacy import mask_person_name, mask_text, mask_whole
 from core.settings import resolve_paths
+from core import vocab
 
 field_name = standard.field_name  # one definition, shared with the reports
 
@@ -46,7 +47,7 @@ def maskable(kind: str, code: str) -> bool:
 @_cached()
 def record_fields(snapshot: str, viewer: Viewer, kind: str, record_key: str, mask_names: bool = False) -> pd.DataFrame:
     """A record's standard fields in registry order (code, name, value shown), empty outside the scope."""
-    if kind not in standard.KINDS:
+    if kind not in vocab.KINDS:
         return pd.DataFrame(columns=["code", "name", "value"])
     df = _frame(snapshot, f"SELECT * FROM {store.record_table(kind)} "
                           f"WHERE record_key = $key AND {_in_scope()}",
@@ -70,7 +71,7 @@ def reveal(viewer: Viewer, snapshot: str, kind: str, record_key: str, code: str,
     """
     if not viewer.can_decide:
         raise PermissionError("只有评估人员可以查看原值。")
-    if kind not in standard.KINDS or code not in store.record_columns(kind):
+    if kind not in vocab.KINDS or code not in store.record_columns(kind):
         raise ValueError(f"未知字段 {kind}/{code}")
     paths = resolve_paths()
     dept = _frame(snapshot, f"SELECT dept_id FROM {store.record_table(kind)} WHERE record_key = $key",

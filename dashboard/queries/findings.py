@@ -18,6 +18,7 @@ from dashboard.queries.shared import (PAGE_SIZE, RULE_NAMES, _cached, _decisions
 from core import standard, store
 from core.privacy import holds_personal, mask_text
 from core.settings import resolve_paths
+from core import vocab
 
 _INDICATOR_ORDER = "CASE f.indicator " + " ".join(
     f"WHEN '{k}' THEN {i}" for i, k in enumerate(INDICATORS, 1)) + " ELSE 9 END"
@@ -127,7 +128,7 @@ def _lookup_records(con, page: pd.DataFrame) -> pd.DataFrame:
     per kind."""
     parts = [pd.DataFrame({c: pd.Series(dtype="str") for c in
                            ("kind", "record_key", "wsh", "xdr_mc", "xdr_lb", "jdrq", "rec_url", "rec_fetch_id")})]
-    for kind in standard.KINDS:
+    for kind in vocab.KINDS:
         keys = page.loc[page["kind"] == kind, "record_key"].dropna()
         if keys.empty:  # an empty IN list would not use the index
             continue

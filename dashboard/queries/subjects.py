@@ -9,6 +9,7 @@ from dashboard.auth import Viewer
 from dashboard.queries.shared import _cached, _frame, _in_scope, _name, _scoped, _shown_url
 from core import standard
 from core.privacy import mask_text
+from core import vocab
 
 _CREDIT_CODE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}")
 
@@ -29,7 +30,7 @@ def subject_records(snapshot: str, viewer: Viewer, text: str, limit: int = 500, 
             FROM {k}_records r LEFT JOIN departments d USING (dept_id)
             WHERE {f"r.{k.upper()}_XDR_SHXYM = $text" if code else f"contains(r.{k.upper()}_XDR_MC, $text)"}
               AND {_in_scope("r.dept_id")}"""
-        for k in standard.KINDS]
+        for k in vocab.KINDS]
     df = _frame(snapshot, " UNION ALL ".join(parts) + " ORDER BY jdrq DESC NULLS LAST, kind, wsh LIMIT $limit",
                 _scoped(viewer, text=text, limit=limit))
     df["wsh"] = df["wsh"].map(mask_text)

@@ -78,9 +78,10 @@ def choose(df: pd.DataFrame, key: str) -> dict[str, Any] | None:
     """Pick one finding of the shown page to look at in detail."""
     if df.empty:
         return None
-    labels = {r.finding_id: f"{int(r.n)}. {r.wsh if isinstance(r.wsh, str) else r.dept_name} · {r.rule_name}"
-              + (f" · {r.field}" if isinstance(r.field, str) else "") for r in df.itertuples()}
-    picked = st.selectbox("查看问题详情", list(labels), format_func=labels.get, key=key)
+    labels = {r["finding_id"]: f"{int(r['n'])}. {r['wsh'] if isinstance(r['wsh'], str) else r['dept_name']} · "
+              f"{r['rule_name']}" + (f" · {r['field']}" if isinstance(r["field"], str) else "")
+              for r in df.to_dict("records")}
+    picked = st.selectbox("查看问题详情", list(labels), format_func=labels.__getitem__, key=key)
     return next(r for r in shared._records(df) if r["finding_id"] == picked)
 
 

@@ -20,7 +20,7 @@ from dashboard.views import _finding
 from dashboard.views._common import context, delta, fmt, mask_names, max_unverified_share, require
 from metrics import results
 from core.settings import resolve_paths
-from core.vocab import INDICATORS, KIND_LABELS
+from core.vocab import INDICATORS, KIND_LABELS, RANKED
 
 DEPT_KEY = "dept"  # the chosen department, kept across pages
 _WIDGET_KEY = "_dept_select"  # widget state is dropped on other pages, so it mirrors DEPT_KEY
@@ -49,7 +49,7 @@ def choose_department(snapshot: str) -> str | None:
         st.session_state[DEPT_KEY] = st.session_state[_WIDGET_KEY]
         st.query_params[DEPT_KEY] = st.session_state[_WIDGET_KEY]
 
-    choice = st.selectbox("部门", ids, key=_WIDGET_KEY, format_func=labels.get, on_change=remember)
+    choice = st.selectbox("部门", ids, key=_WIDGET_KEY, format_func=labels.__getitem__, on_change=remember)
     st.query_params[DEPT_KEY] = choice
     return choice
 
@@ -57,8 +57,8 @@ def choose_department(snapshot: str) -> str | None:
 def score_metrics(score: dict[str, Any], period: str) -> None:
     """Total, grade and both ranks first (what the assessment reports), then the sub-scores behind them and
     the records whose timeliness could not be verified; a department not ranked is told why first."""
-    standing = score.get("standing") or results.RANKED
-    ranked = standing == results.RANKED
+    standing = score.get("standing") or RANKED
+    ranked = standing == RANKED
     if not ranked:
         with st.container(key="standing"):
             st.warning(f"本期评估结论：{results.standing_name(standing)}。"
@@ -121,7 +121,7 @@ def unverified(snapshot: str, period: str, dept_id: str) -> None:
         st.dataframe(unverified_table(df), hide_index=True, column_config=UNVERIFIED_COLUMNS)
     rows = shared._records(df.assign(where=_where(df)))
     labels = {i: f"{r['n']}. {r['where'] or ''} · {r['what']}" for i, r in enumerate(rows)}
-    picked = st.selectbox("查看未能核验的原因和存档页面", list(labels), format_func=labels.get, key="unverified_pick")
+    picked = st.selectbox("查看未能核验的原因和存档页面", list(labels), format_func=labels.__getitem__, key="unverified_pick")
     row = rows[picked]
     with st.container(key="unverified_reason"):
         st.text(f"{row['where'] or ''}：{row['what']}\n原因：{row['reason']}")  # record text: never through markdown
@@ -151,7 +151,7 @@ def remediation(snapshot: str, period: str, dept_id: str) -> None:
     options = [ALL, *INDICATORS]
     labels = {ALL: f"全部（{sum(counts.values())}）",
               **{k: f"{v}（{counts.get(k, 0)}）" for k, v in INDICATORS.items()}}
-    picked = st.radio("按指标筛选", options, format_func=labels.get, horizontal=True, key="indicator")
+    picked = st.radio("按指标筛选", options, format_func=labels.__getitem__, horizontal=True, key="indicator")
     left, right = st.columns(2)
     rules = [ALL, *department.rules_found(snapshot, who, period, dept_id)]
     rule = left.selectbox("问题类型", rules, key="rule",

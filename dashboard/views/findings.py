@@ -20,7 +20,7 @@ def filters(snapshot: str, period: str) -> dict:
     depts = department.departments(snapshot, who)
     labels = {ALL: "全部部门", **{r.dept_id: f"{r.name}（{r.county}）" for r in depts.itertuples()}}
     cols = st.columns(4)
-    dept = cols[0].selectbox("部门", list(labels), format_func=labels.get, key="wb_dept")
+    dept = cols[0].selectbox("部门", list(labels), format_func=labels.__getitem__, key="wb_dept")
     indicator = cols[1].selectbox("指标", [ALL, *INDICATORS], key="wb_indicator",
                                   format_func=lambda i: "全部" if i == ALL else INDICATORS[i])
     rule = cols[2].selectbox("问题类型", [ALL, *department.rules_found(snapshot, who, period, None)], key="wb_rule",

@@ -4,11 +4,13 @@ after the others, with why), four charts and the worst problems of the chosen pe
 (scores, county_scores, findings counted per rule), so the page costs the same for a city or a province."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from dashboard import workbench
 from dashboard.queries import documents, overview, shared
@@ -36,7 +38,7 @@ def headline(snapshot: str, period: str) -> None:
     """The figures a leader asks for first, each with its change since the period before."""
     h = overview.headline(snapshot, require("leader", "assessor"), period, workbench.version(resolve_paths()))
     g = h.get
-    cols = st.columns(5)
+    cols: Sequence[DeltaGenerator] = st.columns(5)
     cols[0].metric("部门数", fmt(g("n_departments"), "d"), delta(g("n_departments"), g("prev_n_departments"), "+d"))
     cols[1].metric("记录数", fmt(g("n_records"), ",d"), delta(g("n_records"), g("prev_n_records"), "+,d"))
     cols[2].metric("平均得分", fmt(g("avg_total")), delta(g("avg_total"), g("prev_avg_total")), help=RATE_HELP)

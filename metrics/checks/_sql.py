@@ -23,12 +23,15 @@ publication day by the evidence (``published_on``: the credible stated date, els
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 import duckdb
 
 from core.normalize import EARLIEST_DATE, LATEST_DATE
+from core.periods import Period
 from core import privacy, standard
 from core.vocab import CHANNEL_NAMES
+from metrics.checks import Context
 
 # Finding values and messages never carry an unmasked ID or mobile number: personal fields are masked
 # whole, other text has ID-like and mobile-like runs masked (core.privacy's macros).
@@ -103,7 +106,7 @@ def registry_fields(std: standard.Standard, with_page_fields: bool = False) -> t
     return (*std.fields, *standard.page_fields()) if with_page_fields else std.fields
 
 
-def failing_values(con: duckdb.DuckDBPyConnection, ctx, codes: Iterable[str], ok_macro: str, name: str) -> str:
+def failing_values(con: duckdb.DuckDBPyConnection, ctx: Context, codes: Iterable[str], ok_macro: str, name: str) -> str:
     """Temp table ``name`` of the distinct non-NULL values of fields ``codes`` in ``ctx.source`` that fail
     ``ok_macro`` (``uscc_ok``/``ric_ok``, core.codes); returns the name, for ``value IN (SELECT value …)``.
 
@@ -162,7 +165,7 @@ def enum_hint(enum: standard.Enum) -> str:
 
 # --- periods, channels and evidence for the rules beyond one record -------------------------------
 
-def day(d) -> str:
+def day(d: date) -> str:
     """A SQL DATE literal."""
     return f"DATE '{d.isoformat()}'"
 
@@ -176,7 +179,7 @@ def as_date(expr: str) -> str:
     return f"(CASE WHEN {cast} BETWEEN {day(EARLIEST_DATE)} AND {day(LATEST_DATE)} THEN {cast} END)"
 
 
-def decided_in(kind: str, period, alias: str = "r") -> str:
+def decided_in(kind: str, period: Period, alias: str = "r") -> str:
     """SQL true when a stored record's decision date (its first-seen day when that is not a date) is in
     ``period``: the one period membership — the assessed site records (metrics.scoring.stage_assessed) and the
     rules reading other records (``decided_in_period``) use it."""
@@ -185,8 +188,9 @@ def decided_in(kind: str, period, alias: str = "r") -> str:
             f"BETWEEN {day(period.start)} AND {day(period.end)}")
 
 
-def decided_in_period(ctx, alias: str = "r") -> str:
+def decided_in_period(ctx: Context, alias: str = "r") -> str:
     """``decided_in`` for the rule's kind and ``ctx.period``."""
+    assert ctx.period is not None, "called only for a scored period"
     return decided_in(ctx.kind, ctx.period, alias)
 
 
@@ -204,7 +208,7 @@ def published_on(stated: str, seen: str) -> str:
     return f"coalesce({stated}, {seen})"
 
 
-def portal_records(ctx, attributed: bool = True) -> str:
+def portal_records(ctx: Context, attributed: bool = True) -> str:
     """The kind's portal records with ``_jdrq`` and ``_stated``; only those attributed to a department
     unless ``attributed`` is false (rules that match by 文书号 alone, like portal_missing)."""
     jdrq = ctx.std.prefixed("JDRQ")
@@ -279,12 +283,12 @@ def materialize(con: duckdb.DuckDBPyConnection, name: str, rows_sql: str) -> str
     return name
 
 
-def portal_dates_table(ctx) -> str:
+def portal_dates_table(ctx: Context) -> str:
     """The name of the kind's table made by ``portal_dates`` (a rule's SQL names it; its prepare makes it)."""
     return f"portal_dates_{ctx.kind}"
 
 
-def portal_dates(con: duckdb.DuckDBPyConnection, ctx) -> str:
+def portal_dates(con: duckdb.DuckDBPyConnection, ctx: Context) -> str:
     """Temp table ``portal_dates_<kind>``: every 文书号 on the credit portal (stored trimmed) with the evidence of
     when it was published there — ``stated`` (the earliest credible 公示日期), ``seen`` (the day sgs first
     saw it), and for an undated one ``absent_at``/``absent_fetch_id`` (the last complete crawl of the portal
@@ -306,7 +310,7 @@ def portal_dates(con: duckdb.DuckDBPyConnection, ctx) -> str:
     return name
 
 
-def column_evidence(ctx) -> str:
+def column_evidence(ctx: Context) -> str:
     """(dept_id, url, fetch_id): the department's 双公示 column as last archived — the first page fetched
     of its site source of this kind in the latest crawl, else of its other kind. Department-level findings
     (nothing published, catalogue absent, column stale) point there: it is what the column showed."""
@@ -322,11 +326,11 @@ def department_rows(dept: str, field: str | None, value: str, message: str, url:
                     where: str = "true", field_expr: str | None = None) -> str:
     """One department-level SELECT: (dept_id, field, value, message, url, fetch_id) over ``source``; the field
     is the code ``field``, or the SQL ``field_expr`` when it varies by row."""
-    return (f"SELECT {dept} AS dept_id, {field_expr or lit(field)} AS field, CAST({value} AS VARCHAR) AS value, "
+    return (f"SELECT {dept} AS dept_id, {field_expr or lit(field or '')} AS field, CAST({value} AS VARCHAR) AS value, "
             f"{message} AS message, {url} AS url, {fetch_id} AS fetch_id FROM {source} WHERE {where}")
 
 
-def simple_procedure(ctx, alias: str) -> str:
+def simple_procedure(ctx: Context, alias: str) -> str:
     """SQL true for a penalty decided under 简易程序 (data/policy/publication_periods.toml says how it is
     recognised: marks in the 文书号, in 处罚内容 or 备注, or a ledger row of the same department saying so)."""
     from metrics.checks._policy import load_policy
@@ -345,13 +349,13 @@ def simple_procedure(ctx, alias: str) -> str:
     return "(" + " OR ".join(marks) + ")"
 
 
-def natural_person(ctx, alias: str) -> str:
+def natural_person(ctx: Context, alias: str) -> str:
     """SQL true for a record whose 相对人类别 (through its aliases) is 自然人; NULL counts as not."""
     column = f"{alias}.{ctx.std.prefixed('XDR_LB')}"
     return f"coalesce({canonical(standard.enums()['XDR_LB'], f'trim({column})')} = '自然人', false)"
 
 
-def availability_sql(ctx, problem: str, what: str) -> str | None:
+def availability_sql(ctx: Context, problem: str, what: str) -> str | None:
     """Department-level rows for one availability problem the crawler recorded (table ``availability``).
 
     A period is judged by the crawls that ran in it; a period assessed after the fact (no crawl ran in it)

@@ -16,7 +16,7 @@ Evidence: the column as last archived.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import duckdb
 
@@ -36,7 +36,8 @@ RULE = Rule(
 DEFAULT_WORKDAYS = 20
 
 
-def _reference_day(ctx: Context):
+def _reference_day(ctx: Context) -> date:
+    assert ctx.period is not None, "called only for a scored period"
     return min(ctx.period.end, ctx.as_of)
 
 
@@ -60,6 +61,7 @@ def prepare(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
 
 
 def _candidates(ctx: Context, n: int) -> str:
+    assert ctx.period is not None, "called only for a scored period"
     ref, start, wd, kind = day(_reference_day(ctx)), day(ctx.period.start), table_name(ctx), lit(ctx.kind)
     site = (f"(SELECT r.record_key, r.dept_id, r.source_id, r.first_seen, {stated_date('r')} AS _stated "
             f"FROM {ctx.records_table} r WHERE r.channel = 'site' AND r.dept_id IS NOT NULL)")

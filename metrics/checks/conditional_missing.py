@@ -7,6 +7,8 @@ field is judged by required_missing, not here; a record whose detail page was no
 """
 from __future__ import annotations
 
+from typing import Any
+
 from core import standard
 from metrics.checks import Context, Rule
 from metrics.checks._sql import enum_has_any, finding, label, lit, page_read, present, quoted, union_all
@@ -20,16 +22,16 @@ RULE = Rule(
 )
 
 
-def _one(ctx: Context, f: standard.Field) -> str:
-    cond = ctx.std.get(f.when["field"])
+def _one(ctx: Context, f: standard.Field, when: dict[str, Any]) -> str:
+    cond = ctx.std.get(when["field"])
     if cond.enum:
-        holds = enum_has_any(standard.enums()[cond.enum], cond.code, f.when["any_of"])
+        holds = enum_has_any(standard.enums()[cond.enum], cond.code, when["any_of"])
     else:
-        holds = f"trim({cond.code}) IN ({', '.join(lit(v) for v in f.when['any_of'])})"
+        holds = f"trim({cond.code}) IN ({', '.join(lit(v) for v in when['any_of'])})"
     message = f"{lit(label(cond) + '为')} || {quoted(cond, cond.code)} || {lit(f'，{label(f)}必填但为空')}"
     where = f"{present(cond.code)} AND {holds} AND NOT ({present(f.code)}) AND {page_read()}"
     return finding(ctx.source, f.code, "NULL", message, where)
 
 
 def findings_sql(ctx: Context) -> str | None:
-    return union_all(_one(ctx, f) for f in ctx.std.fields if f.required == "C" and f.when)
+    return union_all(_one(ctx, f, f.when) for f in ctx.std.fields if f.required == "C" and f.when)

@@ -21,12 +21,11 @@ RULE = Rule(
 )
 
 
-def _one(ctx: Context, f: standard.Field) -> str:
-    enum = standard.enums()[f.enum]
+def _one(ctx: Context, f: standard.Field, enum: standard.Enum) -> str:
     several = f"；多项时以“{enum.separator}”分隔，如“{enum.separator.join(enum.values[:2])}”" if enum.separator else ""
     message = f"{lit(label(f))} || {quoted(f, f.code)} || {lit(f'不是规范取值（应为{enum_hint(enum)}{several}）')}"
     return finding(ctx.source, f.code, shown(f, f.code), message, f"{present(f.code)} AND NOT {enum_ok(enum, f.code)}")
 
 
 def findings_sql(ctx: Context) -> str | None:
-    return union_all(_one(ctx, f) for f in ctx.std.fields if f.enum)
+    return union_all(_one(ctx, f, standard.enums()[f.enum]) for f in ctx.std.fields if f.enum)

@@ -9,6 +9,7 @@ evidence. A masked number (``140402********1234``) passes; so do landlines and c
 """
 from __future__ import annotations
 
+from core import standard
 from metrics.checks import Context, Rule
 from metrics.checks._sql import decided_in_period, department_rows, label, lit, portal_records
 
@@ -22,7 +23,7 @@ RULE = Rule(
 )
 
 
-def _fields(ctx: Context):
+def _fields(ctx: Context) -> list[standard.Field]:
     """Free-text and number fields: not credit codes, dates, amounts or enumerations."""
     return [f for f in ctx.std.fields if f.check != "uscc" and f.type not in ("date", "amount") and not f.enum]
 
