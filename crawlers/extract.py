@@ -34,11 +34,9 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from core.decode import decode  # noqa: F401  (crawl.py calls extract.decode; to be imported from core.decode)
 from core.standard import HeaderMatch, match_header
 from core.standard import normalise_label, synonym_map
 from core.tables import cell_value, header_row, plain_header_row
-from core.tables import unrecognised_columns  # noqa: F401  (crawl.py calls extract.unrecognised_columns)
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # characters XML does not allow: lxml keeps them in parsed text but refuses them in any text set later

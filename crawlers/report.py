@@ -1,6 +1,7 @@
 """What a crawl did, as people read it: per source (``SourceStatus``) and as a whole (``CrawlSummary``), with
 the Chinese lines the command prints — the summary, and what a first complete crawl of a column means for
-timeliness (the baseline). Kept apart from the engine (``crawlers.crawl``), which fills them in.
+timeliness (the baseline). Kept apart from the engine (``crawlers.crawl``) and its parts, which fill them in
+through ``add_error`` and ``count_page`` (so how an error changes a source's status is decided here, once).
 
 Every line the crawl prints goes through ``shown`` (the live messages in ``crawlers.progress`` and the errors
 ``sgs crawl`` repeats at the end): a URL or an error text naming a page after its subject's ID or mobile number
@@ -58,6 +59,30 @@ class CrawlSummary:
     replayed: int = 0  # pages read back from the archive (a resumed crawl)
     unchanged: int = 0  # pages answered 304 or with the same bytes (archived as revisits)
     baseline: list[str] = field(default_factory=list)  # sources walked completely for the first time
+
+    def add_error(self, source_id: str, url: str, message: str, *, fatal: bool = False,
+                  unavailable: bool = False) -> None:
+        """An error against its URL and its source. ``fatal``: the source yielded nothing; ``unavailable``:
+        because the site says the column is gone or blocked (a finding about the site, not a failed crawl);
+        otherwise the source is ``partial`` from now on."""
+        self.errors.append((url, message))
+        st = self.sources[source_id]
+        st.errors += 1
+        st.message = st.message or message
+        if unavailable:
+            st.status = "unavailable"
+        elif fatal:
+            st.status = "failed"
+        elif st.status == "ok":
+            st.status = "partial"
+
+    def count_page(self, source_id: str, records: int) -> None:
+        """A list page read, with the records read from it (its details and attachments included)."""
+        st = self.sources[source_id]
+        st.pages += 1
+        st.records += records
+        self.pages += 1
+        self.records += records
 
     def baseline_message(self) -> str | None:
         """What a first complete crawl of a column means for timeliness (docs/scoring.md): said plainly, once."""

@@ -9,6 +9,8 @@ from crawlers import extract
 from core import normalize
 from crawlers.paging import Page, Pager, json_items, with_query
 from core.cityconfig import Source
+from core.decode import decode
+from core.tables import unrecognised_columns
 
 # --- normalisation -------------------------------------------------------------------------------
 
@@ -123,7 +125,7 @@ def test_json_entity_keys_are_lower_case_codes_or_synonyms() -> None:
     ("发布日期".encode("utf-8"), "text/html; charset=gbk"),  # wrong declaration: valid UTF-8 wins
 ])
 def test_decoding_honours_and_checks_the_charset(body: bytes, content_type: str | None) -> None:
-    assert "发布日期" in extract.decode(body, content_type)
+    assert "发布日期" in decode(body, content_type)
 
 
 # --- paging --------------------------------------------------------------------------------------
@@ -284,7 +286,7 @@ def test_damaged_attachment_is_a_clear_error() -> None:
 
 def test_forced_encoding_wins_over_a_lying_declaration() -> None:
     body = '<meta charset="utf-8"><p>發布日期</p>'.encode("big5")
-    assert "發布日期" not in extract.decode(body) and "發布日期" in extract.decode(body, None, "big5")
+    assert "發布日期" not in decode(body) and "發布日期" in decode(body, None, "big5")
 
 
 def test_unknown_profile_keys_are_refused(tmp_path) -> None:
@@ -329,7 +331,7 @@ def test_a_table_in_yuan_and_its_unrecognised_columns() -> None:
     records = extract.table_records(rows, "cf")
     assert [normalize.normalise_record("cf", r)["CF_NR_FK"] for r in records] == ["1.1", "1.5"]
     header = extract.table_header(rows, "cf")
-    assert extract.unrecognised_columns(header, extract.labels_for("cf")) == [(4, "经办人")]  # 序号 is layout
+    assert unrecognised_columns(header, extract.labels_for("cf")) == [(4, "经办人")]  # 序号 is layout
     html = ("<table><tr><th>序号</th><th>当事人</th><th>处罚决定书文号</th><th>作出决定时间</th></tr>"
             "<tr><td>1</td><td>甲公司</td><td>A罚〔2026〕1号</td><td>2026年2月14日</td></tr></table>")
     assert extract.list_header(html, "cf") == ["序号", "当事人", "处罚决定书文号", "作出决定时间"]

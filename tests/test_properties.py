@@ -49,6 +49,7 @@ from core import normalize
 from crawlers.extract import ListRow
 from core import codes, standard
 from core.cityconfig import Source
+from core.decode import decode
 
 settings.register_profile("dev", database=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -237,7 +238,7 @@ def bodies(draw: st.DrawFn) -> bytes:
 @example(b"\\ud800\xff", "text/html; charset=unicode_escape", None)  # a hostile server's declared "charset"
 @example(b"\xff", "text/html; charset=undefined", None)  # a codec that raises UnicodeError, not ...DecodeError
 def test_decode_gives_valid_unicode(body: bytes, content_type: str | None, forced: str | None) -> None:
-    text = extract.decode(body, content_type, forced)
+    text = decode(body, content_type, forced)
     assert isinstance(text, str)
     text.encode("utf-8")  # no lone surrogates: the text is stored, archived and parsed
     extract.parse(text)
@@ -246,7 +247,7 @@ def test_decode_gives_valid_unicode(body: bytes, content_type: str | None, force
 @settings(max_examples=examples(200), **FAST)
 @given(st.text(max_size=80), content_types)
 def test_utf8_bytes_are_read_as_utf8_whatever_is_declared(text: str, content_type: str | None) -> None:
-    assert extract.decode(text.encode("utf-8"), content_type) == text.removeprefix("\ufeff")
+    assert decode(text.encode("utf-8"), content_type) == text.removeprefix("\ufeff")
 
 
 # --- normalisers ---------------------------------------------------------------------------------
