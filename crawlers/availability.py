@@ -18,8 +18,8 @@ reports the error that goes with it (``Run.error``), so the two never disagree.
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 from core.cityconfig import Source
 from core.decode import decode
@@ -34,7 +34,7 @@ BLOCKED = "blocked"
 DEAD_LINK = "dead_link"
 BAD_ATTACHMENT = "bad_attachment"
 RUNAWAY_PAGING = "runaway_paging"
-KINDS = (UNREACHABLE, COLUMN_MISSING, BLOCKED, DEAD_LINK, BAD_ATTACHMENT, RUNAWAY_PAGING)
+KINDS = (UNREACHABLE, COLUMN_MISSING, BLOCKED, DEAD_LINK, BAD_ATTACHMENT, RUNAWAY_PAGING)  # the keys of core.vocab.AVAILABILITY (test_vocab)
 
 BLOCKED_STATUSES = (401, 403, 412, 429)
 GONE_STATUSES = (404, 410)

@@ -69,3 +69,10 @@ def test_no_module_writes_its_own_label_dictionary():
                 if any(len(found.items() & d.items()) >= 2 for d in words):
                     copies.append(f"{rel}:{line}")
     assert not copies, f"标签字典应从 core/vocab.py 导入：{copies}"
+
+
+def test_the_crawler_records_exactly_the_availability_kinds_the_vocabulary_names() -> None:
+    from core.vocab import AVAILABILITY
+    from crawlers import availability
+
+    assert sorted(availability.KINDS) == sorted(AVAILABILITY)
