@@ -273,6 +273,21 @@ def evidence_text(verdict_col: str, stated: str, fbrq: str, seen: str, absent_at
              || '，无法核验是否按时公示' END"""
 
 
+def late_findings(table: str, deadline_text: str, evidence: str, stated: str, seen: str) -> str:
+    """SQL: the late findings of a table of verdicts (``t.verdict``, ``t.deadline``, ``t.absent_at``,
+    ``t.absent_fetch_id`` and the columns ``stated``/``seen``): one wording of lateness for the site and the
+    portal — the deadline, what the verdict rests on, and by how many days (at least, when only an observed
+    absence shows it); the crawl that did not list the record is cited as ``ref_fetch_id``."""
+    late_by = (f"date_diff('day', t.deadline, CASE t.verdict WHEN 'late_stated' THEN t.{stated} "
+               "ELSE CAST(t.absent_at AS DATE) END)")
+    message = (f"{deadline_text} || {evidence} || '，逾期' "
+               f"|| CASE WHEN t.verdict = 'late_absent' THEN '至少' ELSE '' END || CAST({late_by} AS VARCHAR) || '天'")
+    return f"""
+SELECT t.record_key, 'FBRQ' AS field, CAST({published_on(f't.{stated}', f't.{seen}')} AS VARCHAR) AS value,
+       {message} AS message, t.absent_fetch_id AS ref_fetch_id
+FROM {table} t WHERE t.verdict IN ('late_stated', 'late_absent')"""
+
+
 def materialize(con: duckdb.DuckDBPyConnection, name: str, rows_sql: str) -> str:
     """Store a rule's finding rows in temp table ``name`` (from its ``prepare``); its findings_sql reads them.
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import duckdb
 
 from metrics.checks import Context, Rule
-from metrics.checks._sql import evidence_text, label, lit, published_on, sightings, verdict
+from metrics.checks._sql import evidence_text, label, late_findings, lit, published_on, sightings, verdict
 
 RULE = Rule(
     id="late_publication",
@@ -90,13 +90,7 @@ def _deadline_text(ctx: Context, t: str, where: str) -> str:
 
 def findings_sql(ctx: Context) -> str:
     evidence = evidence_text("t.verdict", "t._stated", "t._fbrq", "t._seen", "t.absent_at", "页面")
-    late_by = "date_diff('day', t.deadline, CASE t.verdict WHEN 'late_stated' THEN t._stated ELSE CAST(t.absent_at AS DATE) END)"
-    message = (f"{_deadline_text(ctx, 't', '公示')} || {evidence} || '，逾期' "
-               f"|| CASE WHEN t.verdict = 'late_absent' THEN '至少' ELSE '' END || CAST({late_by} AS VARCHAR) || '天'")
-    return f"""
-SELECT t.record_key, 'FBRQ' AS field, CAST({published_on('t._stated', 't._seen')} AS VARCHAR) AS value, {message} AS message,
-       t.absent_fetch_id AS ref_fetch_id
-FROM {verdicts_table(ctx)} t WHERE t.verdict IN ('late_stated', 'late_absent')"""
+    return late_findings(verdicts_table(ctx), _deadline_text(ctx, 't', '公示'), evidence, "_stated", "_seen")
 
 
 def unverified_sql(ctx: Context) -> str:

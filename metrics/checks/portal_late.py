@@ -14,7 +14,7 @@ from __future__ import annotations
 import duckdb
 
 from metrics.checks import Context, Rule
-from metrics.checks._sql import evidence_text, label, lit, portal_dates, published_on, verdict
+from metrics.checks._sql import evidence_text, label, late_findings, lit, portal_dates, published_on, verdict
 from metrics.checks.late_publication import deadline_join, register_deadlines
 
 RULE = Rule(
@@ -65,13 +65,7 @@ def _evidence(t: str = "t") -> str:
 
 
 def findings_sql(ctx: Context) -> str:
-    late_by = "date_diff('day', t.deadline, CASE t.verdict WHEN 'late_stated' THEN t.stated ELSE CAST(t.absent_at AS DATE) END)"
-    message = (f"{_deadline_text(ctx)} || {_evidence()} || '，逾期' "
-               f"|| CASE WHEN t.verdict = 'late_absent' THEN '至少' ELSE '' END || CAST({late_by} AS VARCHAR) || '天'")
-    return f"""
-SELECT t.record_key, 'FBRQ' AS field, CAST({published_on('t.stated', 't.seen')} AS VARCHAR) AS value, {message} AS message,
-       t.absent_fetch_id AS ref_fetch_id
-FROM {matched_table(ctx)} t WHERE t.verdict IN ('late_stated', 'late_absent')"""
+    return late_findings(matched_table(ctx), _deadline_text(ctx), _evidence(), "stated", "seen")
 
 
 def unverified_sql(ctx: Context) -> str:
