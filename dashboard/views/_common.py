@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from dashboard.queries import shared
@@ -89,3 +90,9 @@ def delta(now: Any, before: Any, spec: str = "+.1f") -> str | None:
     if now is None or before is None:
         return None
     return f"{now - before:{spec}}"
+
+
+def text_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table for reading: an empty text cell shows as nothing, not as Streamlit's grey "None"."""
+    text = frame.select_dtypes(include="object").columns
+    return frame.assign(**{c: frame[c].fillna("") for c in text})

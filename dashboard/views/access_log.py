@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import workbench
-from dashboard.views._common import require
+from dashboard.views._common import require, text_table
 from core.settings import resolve_paths
 
 
@@ -21,8 +21,8 @@ def logins(paths) -> None:
     log = log.assign(event=log["event"].map(workbench.EVENTS).fillna(log["event"]),
                      scope=log["scope"].map({"user": "用户名", "client": "客户端"}))
     with st.container(key="access_log"):
-        st.dataframe(log.rename(columns={"at": "时间", "event": "事件", "username": "用户名", "client": "客户端",
-                                         "scope": "锁定对象", "detail": "说明"}), hide_index=True)
+        st.dataframe(text_table(log.rename(columns={"at": "时间", "event": "事件", "username": "用户名", "client": "客户端",
+                                                    "scope": "锁定对象", "detail": "说明"})), hide_index=True)
 
 
 def reveals(paths) -> None:
@@ -33,9 +33,9 @@ def reveals(paths) -> None:
         st.info("暂无查看原值的记录。")
         return
     with st.container(key="reveal_log"):
-        st.dataframe(log.rename(columns={"at": "时间", "username": "查看人", "dept_id": "部门", "kind": "类型",
-                                         "record_key": "记录", "field": "字段", "finding_id": "问题编号",
-                                         "reason": "理由"}), hide_index=True)
+        st.dataframe(text_table(log.rename(columns={"at": "时间", "username": "查看人", "dept_id": "部门", "kind": "类型",
+                                                    "record_key": "记录", "field": "字段", "finding_id": "问题编号",
+                                                    "reason": "理由"})), hide_index=True)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.queries import sources
-from dashboard.views._common import require
+from dashboard.views._common import require, text_table
 from core.vocab import AVAILABILITY, KIND_LABELS, RUN_STATUSES
 
 
@@ -26,8 +26,8 @@ def main() -> None:
     table["状态"] = table["状态"].map(lambda s: RUN_STATUSES.get(s, s) if isinstance(s, str) else "未采集")
     table["类型"] = table["类型"].map(KIND_LABELS)
     with st.container(key="source_status"):
-        st.dataframe(table[["部门", "来源", "渠道", "类型", "最近采集", "状态", "页面数", "记录数", "错误数",
-                            "错误信息", "可用性问题", "入口地址"]], hide_index=True,
+        st.dataframe(text_table(table[["部门", "来源", "渠道", "类型", "最近采集", "状态", "页面数", "记录数", "错误数",
+                                       "错误信息", "可用性问题", "入口地址"]]), hide_index=True,
                      column_config={"最近采集": st.column_config.DatetimeColumn("最近采集", format="YYYY-MM-DD HH:mm")})
     runs = sources.source_runs(snapshot, who)
     runs["status"] = runs["status"].map(lambda s: RUN_STATUSES.get(s, s))
@@ -48,6 +48,6 @@ def _section(title: str, key: str, frame, empty: str, labels: dict[str, str]) ->
         st.info(empty)
         return
     with st.container(key=key):
-        st.dataframe(frame.rename(columns=labels), hide_index=True)
+        st.dataframe(text_table(frame.rename(columns=labels)), hide_index=True)
 
 main()
