@@ -69,15 +69,15 @@ def _write_csv(path: Path, rows: list[tuple]) -> None:
 
 
 def _write_xlsx(path: Path, rows: list[tuple]) -> None:
-    import openpyxl
+    """The ledger as an office's system exports it: dates as date cells (yyyy-mm-dd), the rest as text."""
+    import xlsxwriter
 
-    book = openpyxl.Workbook()
-    sheet = book.worksheets[0]
-    sheet.title = "办件台账"
-    sheet.append(HEADERS)
-    for row in rows:
-        sheet.append(list(row))
-    book.save(path)
+    with xlsxwriter.Workbook(str(path), {"default_date_format": "yyyy-mm-dd", "strings_to_numbers": False,
+                                         "strings_to_formulas": False, "strings_to_urls": False}) as book:
+        sheet = book.add_worksheet("办件台账")
+        sheet.write_row(0, 0, HEADERS)
+        for r, row in enumerate(rows, 1):
+            sheet.write_row(r, 0, list(row))
 
 
 def load_ledgers(con: duckdb.DuckDBPyConnection, out_dir: Path) -> int:

@@ -340,14 +340,16 @@ def _page(title: str, body: str, head: str = "") -> str:
 # --- attachment writers: a header row and rows of text ----------------------------------------------
 
 def _xlsx(table: list[list[str]]) -> bytes:
-    from openpyxl import Workbook
+    """A department's monthly spreadsheet, written with XlsxWriter (the one spreadsheet library sgs writes
+    with; text stays text, as a department's export would have it)."""
+    import xlsxwriter
 
-    book = Workbook()
-    sheet = book.worksheets[0]
-    for row in table:
-        sheet.append(row)
     out = io.BytesIO()
-    book.save(out)
+    with xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+                                   "strings_to_urls": False}) as book:
+        sheet = book.add_worksheet()
+        for r, row in enumerate(table):
+            sheet.write_row(r, 0, row)
     return out.getvalue()
 
 
