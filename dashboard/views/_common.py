@@ -94,5 +94,5 @@ def delta(now: Any, before: Any, spec: str = "+.1f") -> str | None:
 
 def text_table(frame: pd.DataFrame) -> pd.DataFrame:
     """A table for reading: an empty text cell shows as nothing, not as Streamlit's grey "None"."""
-    text = frame.select_dtypes(include="object").columns
+    text = frame.select_dtypes(include=["object", "str"]).columns
     return frame.assign(**{c: frame[c].fillna("") for c in text})
