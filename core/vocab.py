@@ -46,8 +46,9 @@ RUN_STATUSES = {"ok": "正常", "degraded": "部分失败", "failed": "失败"}
 # how a source went in the crawler (crawlers.report.SourceStatus.status) → what source_runs stores
 SOURCE_OUTCOMES = {"ok": "ok", "partial": "degraded", "unavailable": "failed", "failed": "failed"}
 
-# 问题处理状态 (findings.status as scoring writes it, 'open'; then the assessors' decisions, dashboard.workbench)
-FINDING_STATUSES = {"open": "待处理", "confirmed": "已确认", "waived": "已豁免"}
+# 问题处理状态 (findings.status: 'open' when found, then each step of the correction loop, metrics.corrections)
+FINDING_STATUSES = {"open": "待处理", "confirmed": "已确认", "fixed": "已报整改（待复核）", "objected": "异议待审",
+                    "waived": "已豁免", "closed": "已整改（复核通过）"}
 
 # 排名状态 (table scores.standing)
 RANKED = "ranked"

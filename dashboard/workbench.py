@@ -1,11 +1,9 @@
-"""The dashboard's own store: decisions on findings and the access log (reveals; logins and logouts).
+"""The dashboard's access log (reveals; logins and logouts), beside the correction loop's steps.
 
-Why a separate file: the dashboard must never write the working database (a crawl may hold its lock) nor a
-published snapshot (immutable). So the few things the dashboard itself writes go to ``workbench.sqlite3``
-beside the working database — SQLite because many Streamlit sessions write a row now and then, each
-opening the file briefly, and SQLite's file locking (WAL) handles exactly that. Decisions are keyed by the
-finding's stable ``finding_id``, so they survive a rescoring; nothing is ever updated or deleted, so the
-history is complete and a finding's status is its latest decision. The login throttle
+Why in ``workbench.sqlite3``: the dashboard must never write the working database (a crawl may hold its lock)
+nor a published snapshot (immutable), so what it writes goes to the SQLite store beside the working database
+that ``metrics.corrections`` keeps (the steps taken on findings: decisions, answers, verifications); this
+module adds the access log's tables to it. Nothing is ever updated or deleted. The login throttle
 (``dashboard.logins``) counts failed logins in ``access_log``, so a limit holds across reruns, browser
 sessions and restarts, and the log leaders read is the very record the limit is decided from.
 """
@@ -20,27 +18,10 @@ from pathlib import Path
 import pandas as pd
 
 from core.settings import Paths
-from core.errors import InputError
-from core.vocab import FINDING_STATUSES
-
-ACTIONS: dict[str, tuple[str, str]] = {  # action → (status it leads to, Chinese label)
-    "confirm": ("confirmed", "确认"),
-    "waive": ("waived", "豁免"),
-    "reopen": ("open", "重新打开"),
-}
-STATUSES: dict[str, str] = FINDING_STATUSES
+from metrics import corrections
+from metrics.corrections import WorkbenchError, store_path
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS decisions (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    finding_id TEXT NOT NULL,
-    action     TEXT NOT NULL,      -- confirm | waive | reopen
-    status     TEXT NOT NULL,      -- the status it leads to: confirmed | waived | open
-    reason     TEXT,               -- required for waive
-    username   TEXT NOT NULL,
-    at         TEXT NOT NULL       -- ISO local time
-);
-CREATE INDEX IF NOT EXISTS decisions_finding ON decisions (finding_id, id);
 CREATE TABLE IF NOT EXISTS reveals (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     username   TEXT NOT NULL,
@@ -74,21 +55,9 @@ EVENTS: dict[str, str] = {  # access_log.event → Chinese label (访问日志)
 }
 
 
-class WorkbenchError(InputError, ValueError):
-    """A decision that cannot be recorded as asked (Chinese message for the page)."""
-
-
-def store_path(paths: Paths) -> Path:
-    return paths.root / "workbench.sqlite3"
-
-
 def _connect(paths: Paths) -> sqlite3.Connection:
-    """Open briefly; WAL lets readers and the one writer of the moment proceed together."""
-    paths.root.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(store_path(paths), timeout=10)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.executescript(_SCHEMA)
-    return con
+    """The store file the correction loop keeps (``metrics.corrections``), with this module's tables."""
+    return corrections.connect(paths, _SCHEMA)
 
 
 def _now() -> str:
@@ -97,47 +66,6 @@ def _now() -> str:
 
 def _ts(now: float | None) -> float:
     return time.time() if now is None else now
-
-
-def record_decision(paths: Paths, finding_id: str, action: str, username: str, reason: str | None = None) -> None:
-    """Append one decision; a waiver needs a reason, and only an open finding can be confirmed or waived."""
-    if action not in ACTIONS:
-        raise WorkbenchError(f"未知操作 {action!r}")
-    reason = (reason or "").strip() or None
-    if action == "waive" and not reason:
-        raise WorkbenchError("豁免必须填写理由。")
-    if not finding_id:
-        raise WorkbenchError("该问题没有编号（finding_id），无法记录处理结果。")
-    with closing(_connect(paths)) as con, con:
-        con.execute("INSERT INTO decisions (finding_id, action, status, reason, username, at) VALUES (?,?,?,?,?,?)",
-                    (finding_id, action, ACTIONS[action][0], reason, username, _now()))
-
-
-def latest(paths: Paths) -> pd.DataFrame:
-    """Every decided finding's current status (its latest decision): finding_id, status, reason, username, at."""
-    if not store_path(paths).exists():
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in ("finding_id", "status", "reason", "username", "at")})
-    with closing(_connect(paths)) as con:
-        return pd.read_sql_query(
-            """SELECT finding_id, status, reason, username, at FROM decisions d
-               WHERE id = (SELECT max(id) FROM decisions WHERE finding_id = d.finding_id)""", con)
-
-
-def version(paths: Paths) -> int:
-    """The newest decision's id: part of cache keys, so a decision shows on the next run."""
-    if not store_path(paths).exists():
-        return 0
-    with closing(_connect(paths)) as con:
-        return int(con.execute("SELECT coalesce(max(id), 0) FROM decisions").fetchone()[0])
-
-
-def history(paths: Paths, finding_id: str) -> pd.DataFrame:
-    """One finding's decisions, oldest first."""
-    if not store_path(paths).exists():
-        return pd.DataFrame(columns=["at", "username", "action", "status", "reason"])
-    with closing(_connect(paths)) as con:
-        return pd.read_sql_query("SELECT at, username, action, status, reason FROM decisions "
-                                 "WHERE finding_id = ? ORDER BY id", con, params=(finding_id,))
 
 
 def log_reveal(paths: Paths, username: str, *, field: str, dept_id: str | None, kind: str | None,

@@ -10,6 +10,7 @@ import openpyxl
 import pytest
 import streamlit as st
 
+from metrics import corrections
 from dashboard import auth, workbench
 from dashboard.queries import findings, shared
 from dashboard.sanitize import page_source, page_text
@@ -72,22 +73,24 @@ def city(tmp_path, monkeypatch):
 # --- the store ------------------------------------------------------------------------------------
 
 def test_decisions_keep_full_history(city: Paths) -> None:
-    with pytest.raises(workbench.WorkbenchError, match="理由"):
-        workbench.record_decision(city, "f1", "waive", "judge", "  ")
-    with pytest.raises(workbench.WorkbenchError):
-        workbench.record_decision(city, "f1", "delete", "judge")
-    workbench.record_decision(city, "f1", "confirm", "judge")
-    workbench.record_decision(city, "f1", "waive", "judge2", "系统迁移期间的历史数据")
-    workbench.record_decision(city, "f2", "confirm", "judge")
-    assert workbench.latest(city).set_index("finding_id")["status"].to_dict() == {"f1": "waived", "f2": "confirmed"}
-    hist = workbench.history(city, "f1")
+    with pytest.raises(corrections.WorkbenchError, match="理由"):
+        corrections.record_decision(city, "f1", "waive", "judge", "  ")
+    with pytest.raises(corrections.WorkbenchError):
+        corrections.record_decision(city, "f1", "delete", "judge")
+    corrections.record_decision(city, "f1", "confirm", "judge")
+    with pytest.raises(corrections.WorkbenchError, match="不能执行"):  # a confirmed finding is not confirmed twice
+        corrections.record_decision(city, "f1", "confirm", "judge", status="confirmed")
+    corrections.record_decision(city, "f1", "waive", "judge2", "系统迁移期间的历史数据", status="confirmed")
+    corrections.record_decision(city, "f2", "confirm", "judge")
+    assert corrections.latest(city).set_index("finding_id")["status"].to_dict() == {"f1": "waived", "f2": "confirmed"}
+    hist = corrections.history(city, "f1")
     assert hist["action"].tolist() == ["confirm", "waive"]
     assert hist["username"].tolist() == ["judge", "judge2"]
     assert hist["reason"].tolist()[1] == "系统迁移期间的历史数据"
     assert all(datetime.fromisoformat(t) for t in hist["at"])
-    workbench.record_decision(city, "f1", "reopen", "judge")
-    assert workbench.latest(city).set_index("finding_id")["status"]["f1"] == "open"
-    assert workbench.version(city) == 4
+    corrections.record_decision(city, "f1", "reopen", "judge", status="waived")
+    assert corrections.latest(city).set_index("finding_id")["status"]["f1"] == "open"
+    assert corrections.version(city) == 4
     assert workbench.store_path(city).parent == city.root  # beside the working database, not in a snapshot
 
 

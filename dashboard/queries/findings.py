@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard import workbench
+from metrics import corrections
 from dashboard.auth import Viewer
 from core.vocab import INDICATORS
 from dashboard.queries.shared import (PAGE_SIZE, RULE_NAMES, _cached, _decisions, _frame, _in_scope,
@@ -109,7 +109,7 @@ def _shown(df: pd.DataFrame, mask_names: bool) -> pd.DataFrame:
     df = df.drop(columns=["page_url", "rec_url"])
     df["field_name"] = [standard.field_name(k, c) for k, c in zip(df["kind"], df["field"])]
     df["rule_name"] = df["rule_id"].map(lambda r: RULE_NAMES.get(r, r))
-    df["status_name"] = df["status"].map(lambda s: workbench.STATUSES.get(s, s))
+    df["status_name"] = df["status"].map(lambda s: corrections.STATUSES.get(s, s))
     df["archive"] = [
         f"{w}#{int(o)}" if not _missing(w) and not _missing(o) else None
         for w, o in zip(df["warc_file"], df["warc_offset"])

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import pandas as pd
 import streamlit as st
 
-from dashboard import workbench
+from metrics import corrections
 from dashboard.auth import Viewer
 from metrics import results
 from core import store
@@ -91,7 +91,7 @@ def _on(snapshot: str, query: Callable[..., Any], *args: Any) -> Any:
 
 def _decisions() -> dict[str, pd.DataFrame]:
     """The workbench's latest decision per finding, as a table the findings queries join."""
-    df = workbench.latest(resolve_paths())
+    df = corrections.latest(resolve_paths())
     return {"_decisions": df.astype({c: "string" for c in df.columns})}
 
 

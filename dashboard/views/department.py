@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import workbench
+from metrics import corrections
 from dashboard.queries import department, documents, findings, shared
 from dashboard.views import _finding
 from dashboard.views._common import context, delta, fmt, mask_names, max_unverified_share, require
@@ -156,11 +156,11 @@ def remediation(snapshot: str, period: str, dept_id: str) -> None:
     rules = [ALL, *department.rules_found(snapshot, who, period, dept_id)]
     rule = left.selectbox("问题类型", rules, key="rule",
                           format_func=lambda r: "全部" if r == ALL else shared.RULE_NAMES.get(r, r))
-    status = right.selectbox("状态", [ALL, *workbench.STATUSES], key="status",
-                             format_func=lambda s: "全部" if s == ALL else workbench.STATUSES[s])
+    status = right.selectbox("状态", [ALL, *corrections.STATUSES], key="status",
+                             format_func=lambda s: "全部" if s == ALL else corrections.STATUSES[s])
     filters = {"dept_id": dept_id, "indicator": None if picked == ALL else picked,
                "rule_id": None if rule == ALL else rule, "status": None if status == ALL else status}
-    version = workbench.version(resolve_paths())
+    version = corrections.version(resolve_paths())
     total = findings.findings_total(snapshot, who, period, **filters, wb_version=version)
     if total == 0:
         st.success("本期没有发现需要整改的问题。" if picked == ALL and rule == ALL and status == ALL

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import workbench
+from metrics import corrections
 from dashboard.queries import department, findings, shared
 from dashboard.views import _finding
 from dashboard.views._common import context, mask_names, require
@@ -25,8 +25,8 @@ def filters(snapshot: str, period: str) -> dict:
                                   format_func=lambda i: "全部" if i == ALL else INDICATORS[i])
     rule = cols[2].selectbox("问题类型", [ALL, *department.rules_found(snapshot, who, period, None)], key="wb_rule",
                              format_func=lambda r: "全部" if r == ALL else shared.RULE_NAMES.get(r, r))
-    status = cols[3].selectbox("状态", [ALL, *workbench.STATUSES], key="wb_status",
-                               format_func=lambda s: "全部" if s == ALL else workbench.STATUSES[s])
+    status = cols[3].selectbox("状态", [ALL, *corrections.STATUSES], key="wb_status",
+                               format_func=lambda s: "全部" if s == ALL else corrections.STATUSES[s])
     search = st.text_input("搜索（文书号、相对人名称、问题说明、问题值）", key="wb_search")
     pick = lambda v: None if v == ALL else v  # noqa: E731
     return {"dept_id": pick(dept), "indicator": pick(indicator), "rule_id": pick(rule), "status": pick(status),
@@ -37,25 +37,29 @@ def decide(finding: dict) -> None:
     """The assessor's decision form; leaders see the history only."""
     who = require("leader", "assessor")
     paths = resolve_paths()
-    st.markdown(f"**当前状态：{workbench.STATUSES.get(finding['status'], finding['status'])}**")
+    st.markdown(f"**当前状态：{corrections.STATUSES.get(finding['status'], finding['status'])}**")
     if who.can_decide:
         with st.form(key="decision", clear_on_submit=True):
-            action = st.radio("处理", list(workbench.ACTIONS), horizontal=True, key="wb_action",
-                              format_func=lambda a: workbench.ACTIONS[a][1])
+            allowed = [a for a, step in corrections.ACTIONS.items()
+                       if "assessor" in step.roles and finding["status"] in step.after]
+            action = st.radio("处理", allowed, horizontal=True, key="wb_action",
+                              format_func=lambda a: corrections.ACTIONS[a].label)
             reason = st.text_input("理由（豁免必填）", key="wb_reason")
             if st.form_submit_button("提交"):
                 try:
-                    workbench.record_decision(paths, finding["finding_id"], action, who.username, reason)
-                except workbench.WorkbenchError as exc:
+                    corrections.record_decision(paths, finding["finding_id"], action, who.username, reason,
+                                                status=finding["status"], period=finding["period"],
+                                                dept_id=finding["dept_id"])
+                except corrections.WorkbenchError as exc:
                     st.error(str(exc))
                 else:
                     st.rerun()
-    hist = workbench.history(paths, finding["finding_id"])
+    hist = corrections.history(paths, finding["finding_id"])
     if hist.empty:
         st.caption("尚无处理记录。")
     else:
-        hist = hist.assign(action=hist["action"].map(lambda a: workbench.ACTIONS.get(a, (a, a))[1]),
-                           status=hist["status"].map(lambda s: workbench.STATUSES.get(s, s)))
+        hist = hist.assign(action=hist["action"].map(lambda a: corrections.ACTIONS[a].label if a in corrections.ACTIONS else a),
+                           status=hist["status"].map(lambda s: corrections.STATUSES.get(s, s)))
         with st.container(key="history"):
             st.dataframe(hist.rename(columns={"at": "时间", "username": "处理人", "action": "操作",
                                               "status": "处理后状态", "reason": "理由"}), hide_index=True)
@@ -66,7 +70,7 @@ def main() -> None:
     snapshot, period = context()
     st.title(f"问题清单 · {period}")
     chosen = filters(snapshot, period)
-    version = workbench.version(resolve_paths())
+    version = corrections.version(resolve_paths())
     total = findings.findings_total(snapshot, who, period, **chosen, wb_version=version)
     st.caption(f"共 {total} 条问题")
     if total == 0:

@@ -12,7 +12,7 @@ import plotly.express as px
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from dashboard import workbench
+from metrics import corrections
 from dashboard.queries import documents, overview, shared
 from dashboard.views._common import GRADE_COLORS, context, delta, fmt, max_unverified_share, require, score_columns
 from metrics import results
@@ -36,7 +36,7 @@ COUNTY_COLUMNS = {
 
 def headline(snapshot: str, period: str) -> None:
     """The figures a leader asks for first, each with its change since the period before."""
-    h = overview.headline(snapshot, require("leader", "assessor"), period, workbench.version(resolve_paths()))
+    h = overview.headline(snapshot, require("leader", "assessor"), period, corrections.version(resolve_paths()))
     g = h.get
     cols: Sequence[DeltaGenerator] = st.columns(5)
     cols[0].metric("部门数", fmt(g("n_departments"), "d"), delta(g("n_departments"), g("prev_n_departments"), "+d"))
