@@ -67,9 +67,9 @@ def _write_demo_users(paths: Paths, departments: list[tuple[str, str]]) -> None:
 
     users = demo_users(departments)
     write_users(paths.root / "users.toml", users)
-    typer.echo(f"看板示范用户（{paths.root / 'users.toml'}）：leader / leader-demo（领导），"
-               f"assessor / assessor-demo（评估人员），各部门：<部门编号> / <部门编号>-demo，"
-               f"如 {users[2]['username']} / {users[2]['password']}")
+    typer.echo(f"看板示范用户（用户名 / 密码，保存在 {paths.root / 'users.toml'}）：")
+    for user in users:
+        typer.echo(f"  {user['username']} / {user['password']}  {user['name']}")
 
 
 def _reset_demo_dir(paths: Paths) -> None:

@@ -151,6 +151,9 @@ def test_demo_command_without_dashboard(tmp_path):
     con.close()
     assert {"2026Q2", "2026Q3", "2026-07", "2026-09"} <= periods
     assert len(truth["departments"]) >= 12
+    for dept in truth["departments"]:  # every department's login is printed with its name, not only a pattern
+        assert f"{dept['id']} / {dept['id']}-demo  {dept['name']}联络员" in result.stdout
+    assert "leader / leader-demo  示范市领导" in result.stdout
 
 
 def test_demo_refuses_to_overwrite_a_real_database(tmp_path):
