@@ -1,7 +1,8 @@
 """Streamlit entry of the sgs dashboard: ``streamlit run streamlit_app.py`` (or ``sgs serve``).
 
 Runs on every interaction before the page: it makes sure someone is logged in (``dashboard.auth``; the
-explicit open demo mode skips the login), offers only the pages that person's role may open, finds the
+explicit open demo mode skips the login; a reload resumes the login from its signed session cookie,
+``dashboard.sessions``), offers only the pages that person's role may open, finds the
 current published snapshot, lets the user pick the period once in the sidebar (kept in
 ``st.session_state`` across pages) and shows the data time. The pages themselves live in
 ``dashboard/views/``. Only the published snapshot is read, never the working database, so the dashboard
@@ -9,17 +10,24 @@ keeps working while a crawl writes.
 """
 from __future__ import annotations
 
+import json
+
 import duckdb
 import streamlit as st
+import streamlit.components.v1 as components
+from streamlit import config
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from dashboard import auth, logins, server
+from dashboard import auth, logins, server, sessions
 from dashboard.queries import shared
 from dashboard.views._common import MASK_NAMES_KEY, NO_DATA, PERIOD_KEY, SNAPSHOT_KEY, VIEWER_KEY
 from core.store import StoreError
 from core.settings import resolve_paths
 
 EVERYONE = ("leader", "assessor", "department")
+TOKEN_KEY = "session_token"  # this browser session's signed token (revoked at logout)
+HANDOFF_KEY = "session_handoff"  # the one-time code the page exchanges for the cookie, until it is used
+CLEAR_KEY = "session_clear"  # set at logout: the next page clears the cookie
 # (file, title, url path, roles that may open it); the first page a role may open is its start page.
 PAGES = [
     ("dashboard/views/overview.py", "总览", "overview", ("leader", "assessor")),
@@ -49,6 +57,13 @@ def login() -> auth.Viewer | None:
         st.session_state[MASK_NAMES_KEY] = settings.mask_person_names
         st.session_state[VIEWER_KEY] = auth.OPEN_VIEWER
         return auth.OPEN_VIEWER
+    token = st.context.cookies.get(sessions.COOKIE)
+    resumed = None if st.session_state.get(CLEAR_KEY) else logins.resume(paths, users, token, client())
+    if resumed is not None:
+        st.session_state.update({MASK_NAMES_KEY: settings.mask_person_names, VIEWER_KEY: resumed, TOKEN_KEY: token})
+        return resumed
+    if st.session_state.get(CLEAR_KEY):
+        _cookie_request(server.LOGOUT_PATH, None)
     st.title("双公示监测评估 · 登录")
     with st.form(key="login"):
         username = st.text_input("用户名", key="login_user")
@@ -60,10 +75,23 @@ def login() -> auth.Viewer | None:
             st.error(outcome.message)
             return None
         viewer = outcome.viewer
-        st.session_state[MASK_NAMES_KEY] = settings.mask_person_names
-        st.session_state[VIEWER_KEY] = viewer
+        token = sessions.issue(paths, viewer.username)
+        st.session_state.update({MASK_NAMES_KEY: settings.mask_person_names, VIEWER_KEY: viewer, TOKEN_KEY: token,
+                                 HANDOFF_KEY: sessions.handoff(token)})
+        st.session_state.pop(CLEAR_KEY, None)
         st.rerun()
     return None
+
+
+def _cookie_request(path: str, code: str | None) -> None:
+    """A zero-height frame of our own whose script posts to the guard (``dashboard.server``): the one-time
+    code for the session cookie, or the logout that clears it. Python cannot set a cookie; this can, and the
+    cookie stays HttpOnly (no script of any page can read it)."""
+    base = (config.get_option("server.baseUrlPath") or "").strip("/")
+    url = "/" + "/".join(p for p in (base, path) if p)
+    headers = json.dumps({"X-SGS-Code": code} if code else {})
+    components.html(f"<script>fetch({json.dumps(url)}, {{method: 'POST', credentials: 'same-origin', "
+                    f"headers: {headers}}});</script>", height=0)
 
 
 def session_id() -> str:
@@ -81,10 +109,12 @@ def client() -> str:
 
 
 def logout(viewer: auth.Viewer) -> None:
-    """End the login: log it, forget the viewer, and revoke the download links this session made."""
-    logins.logout(resolve_paths(), viewer.username, client())
-    for key in (VIEWER_KEY, MASK_NAMES_KEY):
+    """End the login: log it, revoke its session token (the cookie is cleared on the next page), forget the
+    viewer, and revoke the download links this session made."""
+    logins.logout(resolve_paths(), viewer.username, client(), st.session_state.get(TOKEN_KEY))
+    for key in (VIEWER_KEY, MASK_NAMES_KEY, TOKEN_KEY, HANDOFF_KEY):
         st.session_state.pop(key, None)
+    st.session_state[CLEAR_KEY] = True
     server.revoke_session(session_id())
 
 
@@ -122,6 +152,9 @@ def main() -> None:
     if viewer is None:
         return
     page = navigation(viewer)
+    if st.session_state.get(HANDOFF_KEY):
+        with st.sidebar:
+            _cookie_request(server.SESSION_PATH, st.session_state[HANDOFF_KEY])
     try:
         snapshot = shared.snapshot_name()
         if snapshot is None or not sidebar(snapshot, viewer):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from dashboard import auth, workbench
+from dashboard import auth, sessions, workbench
 from core.settings import Paths
 
 FREE_FAILURES = 3  # failed logins allowed without waiting (typos)
@@ -140,6 +140,19 @@ def attempt(paths: Paths, users_file: Path, users: dict[str, auth.User], usernam
     return Outcome(viewer)
 
 
-def logout(paths: Paths, username: str, client: str, now: float | None = None) -> None:
-    """Log a logout (退出登录)."""
+def logout(paths: Paths, username: str, client: str, token: str | None = None, now: float | None = None) -> None:
+    """Log a logout (退出登录) and revoke the session's token, so a reload shows the login form again."""
+    sessions.revoke(paths, token)
     workbench.log_access(paths, "logout", username, client, now=_at(now))
+
+
+def resume(paths: Paths, users: dict[str, auth.User], token: str | None, client: str,
+           now: float | None = None) -> auth.Viewer | None:
+    """The viewer a reloaded page's session cookie stands for (``dashboard.sessions``): a valid, unrevoked
+    token of a user still in the users file; logged as 恢复会话. None: the login form."""
+    name = sessions.username(paths, token, now=now)
+    user = users.get(name) if name else None
+    if user is None:
+        return None
+    workbench.log_access(paths, "resume", user.username, client, now=_at(now))
+    return user.viewer()

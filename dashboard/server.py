@@ -15,6 +15,8 @@ runs) wraps the app with this guard:
 * A download link works once: after the browser has fetched the file it is dropped (a new click makes it
   again).
 * ``/_stcore/metrics`` gets 404 (nothing in the dashboard uses it).
+* ``POST /_sgs/session`` exchanges a login's one-time code (``dashboard.sessions``) for the session cookie
+  (``HttpOnly; SameSite=Strict``), so a reload keeps the user logged in; ``POST /_sgs/logout`` clears it.
 
 This module reaches into two private parts of Streamlit's media manager (the deferred downloads' table and
 its storage), pinned by the ``streamlit==`` version in pyproject.toml; ``tests/test_login_guard.py`` runs
@@ -31,6 +33,9 @@ from typing import Any
 from streamlit import config
 
 METRICS_PATH = "_stcore/metrics"
+SESSION_PATH = "_sgs/session"
+LOGOUT_PATH = "_sgs/logout"
+CODE_HEADER = b"x-sgs-code"
 MEDIA_PREFIX = "media/"
 SWEEP_SECONDS = 30.0  # how often files of ended sessions are dropped from memory even if nobody asks for them
 
@@ -128,6 +133,28 @@ async def _not_found(send: Any) -> None:
     await send({"type": "http.response.body", "body": "链接已失效或不存在。".encode("utf-8")})
 
 
+def _secure(scope: dict) -> bool:
+    """Whether the browser reached us over HTTPS (directly, or through a proxy that says so)."""
+    headers = dict(scope.get("headers") or [])
+    return scope.get("scheme") == "https" or headers.get(b"x-forwarded-proto", b"").lower() == b"https"
+
+
+async def _session_cookie(scope: dict, send: Any, path: str) -> None:
+    """Answer the session hand-off (a valid one-time code → its token as a cookie) or the logout (cleared)."""
+    from dashboard import sessions
+
+    token = None
+    if path == SESSION_PATH:
+        code = dict(scope.get("headers") or []).get(CODE_HEADER, b"").decode("ascii", "replace")
+        token = sessions.redeem(code)
+        if token is None:
+            return await _not_found(send)
+    await send({"type": "http.response.start", "status": 204,
+                "headers": [(b"set-cookie", sessions.cookie_header(token, secure=_secure(scope))),
+                            (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": b""})
+
+
 class GuardMiddleware:
     """ASGI middleware in front of Streamlit: closes the metrics endpoint and guards ``/media``."""
 
@@ -140,6 +167,10 @@ class GuardMiddleware:
         path = _relative(scope.get("path", ""))
         if path == METRICS_PATH or path.startswith(METRICS_PATH + "/"):
             return await _not_found(send)
+        if path in (SESSION_PATH, LOGOUT_PATH):
+            if scope.get("method") != "POST":
+                return await _not_found(send)
+            return await _session_cookie(scope, send, path)
         if not path.startswith(MEDIA_PREFIX):
             return await self.app(scope, receive, send)
         file_id = _file_id(path)

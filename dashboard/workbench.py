@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS access_log (
     id       INTEGER PRIMARY KEY AUTOINCREMENT,
     at       TEXT NOT NULL,    -- ISO local time (shown)
     ts       REAL NOT NULL,    -- seconds since the epoch (what the throttle counts with)
-    event    TEXT NOT NULL,    -- login | login_failed | login_refused | lockout | logout
+    event    TEXT NOT NULL,    -- login | login_failed | login_refused | lockout | logout | resume
     username TEXT NOT NULL,    -- as typed at the login form (trimmed, at most 64 characters); never a password
     client   TEXT,             -- the remote address, or session:<id> when Streamlit gives none
     scope    TEXT,             -- lockout: user | client (what is locked)
@@ -52,6 +52,7 @@ EVENTS: dict[str, str] = {  # access_log.event → Chinese label (访问日志)
     "login_refused": "拒绝登录（等待或锁定中）",
     "lockout": "临时锁定",
     "logout": "退出登录",
+    "resume": "恢复会话（刷新页面）",
 }
 
 

@@ -161,6 +161,38 @@ def test_login_ranking_finding_and_archived_page(served: str, tmp_path: Path) ->
         assert (shots / name).stat().st_size > 10_000
 
 
+def test_reload_keeps_the_login_and_logout_ends_it(served: str, tmp_path: Path) -> None:
+    """F5 keeps the user logged in (the signed session cookie, HttpOnly: no script can read it); a deep link
+    opens its page; 退出登录 ends it, and a reload then shows the login form."""
+    from playwright.sync_api import expect, sync_playwright
+
+    requests: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = _logged_in_page(browser, served, requests)
+            expect(page.get_by_role("heading", name="部门排名")).to_be_visible()
+            page.wait_for_timeout(1500)  # the page exchanges its one-time code for the cookie
+            cookie = next(c for c in page.context.cookies() if c["name"] == "sgs_session")
+            assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+            assert "sgs_session" not in page.evaluate("document.cookie")
+            page.reload()
+            expect(page.get_by_role("heading", name="部门排名")).to_be_visible()
+            assert page.get_by_label("密码").count() == 0
+            page.goto(f"{served}/findings")  # a deep link, within the leader's rights
+            expect(page.get_by_text("问题清单 · 2026Q3")).to_be_visible()
+            page.screenshot(path=tmp_path / "reloaded.png", full_page=True)
+            page.get_by_role("button", name="退出登录").click()
+            expect(page.get_by_label("用户名")).to_be_visible()
+            page.wait_for_timeout(1000)
+            page.reload()
+            expect(page.get_by_label("用户名")).to_be_visible()
+            assert page.get_by_text("部门排名").count() == 0
+            assert not [c for c in page.context.cookies() if c["name"] == "sgs_session" and c["value"]]
+        finally:
+            browser.close()
+
+
 def test_demo_city_archived_page_stays_inert(demo_run, tmp_path: Path) -> None:
     """The demo city's own crawled detail pages carry a script, an ``onerror`` image and a remote stylesheet
     (democity.pages.HOSTILE_HEAD/BODY); shown as a department's evidence in a real browser, none of it acts."""
