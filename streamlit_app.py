@@ -14,7 +14,6 @@ import json
 
 import duckdb
 import streamlit as st
-import streamlit.components.v1 as components
 from streamlit import config
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -90,8 +89,8 @@ def _cookie_request(path: str, code: str | None) -> None:
     base = (config.get_option("server.baseUrlPath") or "").strip("/")
     url = "/" + "/".join(p for p in (base, path) if p)
     headers = json.dumps({"X-SGS-Code": code} if code else {})
-    components.html(f"<script>fetch({json.dumps(url)}, {{method: 'POST', credentials: 'same-origin', "
-                    f"headers: {headers}}});</script>", height=0)
+    st.iframe(f"<script>fetch({json.dumps(url)}, {{method: 'POST', credentials: 'same-origin', "
+              f"headers: {headers}}});</script>", height=1)
 
 
 def session_id() -> str:
@@ -118,10 +117,21 @@ def logout(viewer: auth.Viewer) -> None:
     server.revoke_session(session_id())
 
 
-def navigation(viewer: auth.Viewer):
-    allowed = [p for p in PAGES if viewer.role in p[3]]
-    return st.navigation([st.Page(file, title=title, url_path=path, default=i == 0)
-                          for i, (file, title, path, _roles) in enumerate(allowed)])
+def navigation(viewer: auth.Viewer | None):
+    """Every page has its own address, so a deep link (``/department?dept=…``) opens it after the login; the
+    root address runs a hidden start page that moves on to the role's first page. A page the role may not
+    open is hidden from the menu and, opened by its address, says so in Chinese (``views._common.require``)
+    instead of Streamlit's English "Page not found"."""
+    role = viewer.role if viewer is not None else None
+    pages = {path: st.Page(file, title=title, url_path=path, visibility="visible" if role in roles else "hidden")
+             for file, title, path, roles in PAGES}
+    first = next((path for _file, _title, path, roles in PAGES if role in roles), PAGES[0][2])
+
+    def start() -> None:
+        st.switch_page(pages[first])
+
+    return st.navigation([st.Page(start, title="首页", url_path="start", default=True, visibility="hidden"),
+                          *pages.values()], position="sidebar" if viewer is not None else "hidden")
 
 
 def sidebar(snapshot: str, viewer: auth.Viewer) -> bool:
@@ -150,6 +160,7 @@ def main() -> None:
     st.set_page_config(layout="wide", page_title="双公示监测评估")
     viewer = login()
     if viewer is None:
+        navigation(None)  # resolves the address (a deep link) without running it: the login keeps it
         return
     page = navigation(viewer)
     if st.session_state.get(HANDOFF_KEY):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard_city import EVIL_HOST, HOSTILE_TITLE, build_city, write_test_users
+from dashboard_city import EVIL_HOST, HOSTILE_TITLE, build_city, password, write_test_users
 from core.settings import resolve_paths
 
 CHROMIUM = os.environ.get("SGS_CHROMIUM", "/usr/bin/chromium")
@@ -181,6 +181,9 @@ def test_reload_keeps_the_login_and_logout_ends_it(served: str, tmp_path: Path) 
             assert page.get_by_label("密码").count() == 0
             page.goto(f"{served}/findings")  # a deep link, within the leader's rights
             expect(page.get_by_text("问题清单 · 2026Q3")).to_be_visible()
+            page.goto(f"{served}/overview")  # the start page has its own address too
+            expect(page.get_by_role("heading", name="部门排名")).to_be_visible()
+            assert page.get_by_text("Page not found").count() == 0
             page.screenshot(path=tmp_path / "reloaded.png", full_page=True)
             page.get_by_role("button", name="退出登录").click()
             expect(page.get_by_label("用户名")).to_be_visible()
@@ -189,6 +192,30 @@ def test_reload_keeps_the_login_and_logout_ends_it(served: str, tmp_path: Path) 
             expect(page.get_by_label("用户名")).to_be_visible()
             assert page.get_by_text("部门排名").count() == 0
             assert not [c for c in page.context.cookies() if c["name"] == "sgs_session" and c["value"]]
+        finally:
+            browser.close()
+
+
+def test_department_menu_and_refused_address(served: str) -> None:
+    """A department clerk's menu lists only the clerk's pages; a leader's page opened by its address says, in
+    Chinese, that this account may not see it (never Streamlit's English "Page not found")."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+            page.goto(f"{served}/findings")
+            page.get_by_label("用户名").fill("scj")
+            page.get_by_label("密码").fill(password("scj"))
+            page.get_by_role("button", name="登录").click()
+            expect(page.get_by_text("部门账号无权查看本页面。")).to_be_visible()
+            sidebar = page.get_by_test_id("stSidebarNav")
+            expect(sidebar.get_by_text("部门自查")).to_be_visible()
+            assert sidebar.get_by_text("问题清单").count() == 0 and sidebar.get_by_text("总览").count() == 0
+            assert page.get_by_text("Page not found").count() == 0
+            page.goto(served)
+            expect(page.get_by_text("部门自查 · 2026Q3")).to_be_visible()
         finally:
             browser.close()
 
