@@ -60,14 +60,19 @@ def test_ranking_matches_scores(dashboard_db: Paths, period: str) -> None:
     shown = _table(at, "dept_ranking")
     expected = _snapshot_frame(dashboard_db, """
         SELECT s.rank, d.name, s.county, s.total, s.grade, s.n_unverified FROM scores s JOIN departments d USING (dept_id)
-        WHERE s.period = ? AND s.standing = 'ranked' ORDER BY s.rank, s.total DESC, s.dept_id""", [period])
-    assert list(shown.columns) == ["排名", "部门", "县区", "记录数", "未能核验", "及时性", "完整性", "准确性", "合规性",
-                                   "总分", "等级", "较上期", "上期排名"]
-    assert shown["部门"].tolist() == expected["name"].tolist()  # the ranked departments only, in rank order
+        WHERE s.period = ? AND s.standing = 'ranked' ORDER BY s.rank DESC, d.name""", [period])
+    assert list(shown.columns) == ["排名", "部门", "县区", "总分", "等级", "名次变化", "较上期", "及时性", "完整性",
+                                   "准确性", "合规性", "记录数", "未能核验", "上期排名"]
+    assert shown["部门"].tolist() == expected["name"].tolist()  # the ranked departments only, weakest first
     assert shown["排名"].tolist() == expected["rank"].tolist()
     assert shown["总分"].tolist() == pytest.approx(expected["total"].tolist())
     assert shown["等级"].tolist() == expected["grade"].tolist()
     assert shown["未能核验"].tolist() == expected["n_unverified"].tolist()
+    at.segmented_control(key="ranking_order").set_value("desc")  # turned: rank order
+    _run(at)
+    assert _table(at, "dept_ranking")["排名"].tolist() == sorted(expected["rank"].tolist())
+    moves = _table(at, "dept_ranking")["名次变化"].tolist()
+    assert set(moves) <= {"—", "持平"} | {f"{a}{n}" for a in "↑↓" for n in range(1, 10)}
 
 
 def test_departments_not_ranked_are_listed_after_with_their_standing(dashboard_db: Paths) -> None:
@@ -175,7 +180,7 @@ def test_new_publish_shows_on_next_run(tmp_path: Path, monkeypatch: pytest.Monke
     build_city(paths)
     monkeypatch.setenv("SGS_DB", str(paths.db))
     at = _run(_app())
-    assert _table(at, "dept_ranking")["总分"].iloc[0] == pytest.approx(97.3)
+    assert _table(at, "dept_ranking")["总分"].max() == pytest.approx(97.3)
     con = store.connect(paths)
     try:
         con.execute("UPDATE scores SET total = 99.0 WHERE period = '2026Q3' AND dept_id = 'd_fgw'")
@@ -183,7 +188,7 @@ def test_new_publish_shows_on_next_run(tmp_path: Path, monkeypatch: pytest.Monke
     finally:
         con.close()
     _run(at)
-    assert _table(at, "dept_ranking")["总分"].iloc[0] == pytest.approx(99.0)
+    assert _table(at, "dept_ranking")["总分"].max() == pytest.approx(99.0)
 
 
 def test_no_snapshot_shows_friendly_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

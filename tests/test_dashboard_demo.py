@@ -53,8 +53,8 @@ def test_overview_figures_equal_the_database(demo_dashboard) -> None:
     assert labels["问题数"] == f"{int(expected['f']):,d}" == labels["待处理问题"]
     ranking = table(at, "dept_ranking")
     scores = snapshot_frame(paths, """SELECT d.name, s.rank, s.total FROM scores s JOIN departments d USING (dept_id)
-                                      WHERE period = ? ORDER BY s.rank, s.total DESC, s.dept_id""", [period])
-    assert ranking["部门"].tolist() == scores["name"].tolist()
+                                      WHERE period = ? ORDER BY s.rank DESC, d.name""", [period])
+    assert ranking["部门"].tolist() == scores["name"].tolist()  # weakest first
     assert ranking["总分"].tolist() == pytest.approx(scores["total"].tolist())
     worst = table(at, "worst_problems")
     counts = snapshot_frame(paths, "SELECT count(*) AS n FROM findings WHERE period = ? GROUP BY rule_id "

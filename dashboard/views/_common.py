@@ -92,6 +92,25 @@ def delta(now: Any, before: Any, spec: str = "+.1f") -> str | None:
     return f"{now - before:{spec}}"
 
 
+def change(now: Any, before: Any, spec: str = "+.1f", *, lower_is_better: bool = False) -> dict[str, Any]:
+    """``st.metric``'s delta arguments: the change, green when it is good news, red when bad, and grey
+    without an arrow when nothing changed (an unchanged figure is not a green arrow)."""
+    text = delta(now, before, spec)
+    if text is None:
+        return {"delta": None}
+    if now - before == 0 or text.lstrip("+-").strip("0.,") == "":
+        return {"delta": "持平", "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": text, "delta_color": "inverse" if lower_is_better else "normal"}
+
+
+def rank_change(rank: Any, prev_rank: Any) -> str:
+    """A rank's move since the period before, for a table: ↑2 (up two places), ↓1, 持平, or — (not ranked then)."""
+    if pd.isna(rank) or pd.isna(prev_rank):
+        return "—"
+    moved = int(prev_rank) - int(rank)
+    return "持平" if moved == 0 else (f"↑{moved}" if moved > 0 else f"↓{-moved}")
+
+
 def text_table(frame: pd.DataFrame) -> pd.DataFrame:
     """A table for reading: an empty text cell shows as nothing, not as Streamlit's grey "None"."""
     text = frame.select_dtypes(include=["object", "str"]).columns

@@ -1,7 +1,9 @@
 """总览 (leaders, assessors): headline figures with their change (departments by standing and the records
-that could not be verified among them), the department and county rankings (departments not ranked listed
-after the others, with why), four charts and the worst problems of the chosen period. Everything comes from precomputed aggregates
-(scores, county_scores, findings counted per rule), so the page costs the same for a city or a province."""
+that could not be verified among them), the weakest departments (readable on a phone), the department and
+county rankings (weakest first by default; a row opens the department's page; departments not ranked listed
+after the others, with why), four charts each with its one-line reading (``metrics.readings``) and the worst
+problems of the chosen period. Everything comes from precomputed aggregates (scores, county_scores, findings
+counted per rule), so the page costs the same for a city or a province."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -14,8 +16,9 @@ from streamlit.delta_generator import DeltaGenerator
 
 from metrics import corrections
 from dashboard.queries import documents, overview, shared
-from dashboard.views._common import GRADE_COLORS, context, delta, fmt, max_unverified_share, require, score_columns
-from metrics import results
+from dashboard.views._common import (GRADE_COLORS, change, context, fmt, max_unverified_share, rank_change, require,
+                                     score_columns)
+from metrics import readings, results
 from core.settings import resolve_paths
 from core.vocab import INDICATORS, RANKED, UNGRADED, UNGRADED_COLOR
 
@@ -23,9 +26,14 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SUBSCORES = dict(INDICATORS)
 RANKING_COLUMNS = {
-    "rank": "排名", "name": "部门", "county": "县区", "n_records": "记录数", "n_unverified": "未能核验",
-    **SUBSCORES, "total": "总分", "grade": "等级", "change": "较上期", "prev_rank": "上期排名",
+    "rank": "排名", "name": "部门", "county": "县区", "total": "总分", "grade": "等级", "rank_change": "名次变化",
+    "change": "较上期", **SUBSCORES, "n_records": "记录数", "n_unverified": "未能核验", "prev_rank": "上期排名",
 }
+ORDERS = {"asc": "由低到高（最需关注的在前）", "desc": "由高到低"}
+WEAKEST = 5  # the departments a leader sees first, also on a phone
+# each indicator's rules in shades of one colour, so the chart groups them as the scheme does
+INDICATOR_SHADES = {"timeliness": px.colors.sequential.Blues, "completeness": px.colors.sequential.Greens,
+                    "accuracy": px.colors.sequential.Oranges, "compliance": px.colors.sequential.Purples}
 UNRANKED_COLUMNS = {"name": "部门", "county": "县区", "n_records": "记录数", "n_unverified": "未能核验",
                     "standing_name": "排名情况"}
 COUNTY_COLUMNS = {
@@ -39,21 +47,21 @@ def headline(snapshot: str, period: str) -> None:
     h = overview.headline(snapshot, require("leader", "assessor"), period, corrections.version(resolve_paths()))
     g = h.get
     cols: Sequence[DeltaGenerator] = st.columns(5)
-    cols[0].metric("部门数", fmt(g("n_departments"), "d"), delta(g("n_departments"), g("prev_n_departments"), "+d"))
-    cols[1].metric("记录数", fmt(g("n_records"), ",d"), delta(g("n_records"), g("prev_n_records"), "+,d"))
-    cols[2].metric("平均得分", fmt(g("avg_total")), delta(g("avg_total"), g("prev_avg_total")), help=RATE_HELP)
-    cols[3].metric("问题数", fmt(g("n_findings"), ",d"), delta(g("n_findings"), g("prev_n_findings"), "+,d"),
-                   delta_color="inverse")
-    cols[4].metric("待处理问题", fmt(g("n_open"), ",d"), delta(g("n_open"), g("prev_n_open"), "+,d"),
-                   delta_color="inverse")
+    cols[0].metric("部门数", fmt(g("n_departments"), "d"), **change(g("n_departments"), g("prev_n_departments"), "+d"))
+    cols[1].metric("记录数", fmt(g("n_records"), ",d"), **change(g("n_records"), g("prev_n_records"), "+,d"))
+    cols[2].metric("平均得分", fmt(g("avg_total")), **change(g("avg_total"), g("prev_avg_total")), help=RATE_HELP)
+    cols[3].metric("问题数", fmt(g("n_findings"), ",d"),
+                   **change(g("n_findings"), g("prev_n_findings"), "+,d", lower_is_better=True))
+    cols[4].metric("待处理问题", fmt(g("n_open"), ",d"),
+                   **change(g("n_open"), g("prev_n_open"), "+,d", lower_is_better=True))
     cols = st.columns(4)
     for col, (key, label) in zip(cols, [("timeliness", "及时率"), ("completeness", "完整率"),
                                         ("accuracy", "准确率"), ("compliance", "合规率")]):
-        col.metric(label, fmt(g(key), ".1f", "%"), delta(g(key), g(f"prev_{key}")), help=RATE_HELP)
+        col.metric(label, fmt(g(key), ".1f", "%"), **change(g(key), g(f"prev_{key}")), help=RATE_HELP)
     cols = st.columns(4)
     for col, (key, label, helptext) in zip(cols, STANDING_METRICS):
-        col.metric(label, fmt(g(key), ",d"), delta(g(key), g(f"prev_{key}"), "+,d"), help=helptext,
-                   delta_color="off")
+        moved = change(g(key), g(f"prev_{key}"), "+,d")
+        col.metric(label, fmt(g(key), ",d"), **{**moved, "delta_color": "off"}, help=helptext)
 
 
 RATE_HELP = "参加排名部门的评估记录中没有该项问题的记录所占比例；平均得分也只计参加排名的部门。"
@@ -65,15 +73,41 @@ STANDING_METRICS = [
 ]
 
 
+def weakest(ranking: pd.DataFrame) -> None:
+    """The departments that need attention first: three narrow columns, readable on a phone."""
+    ranked = ranking[ranking["standing"] == RANKED].sort_values(["rank", "name"], ascending=[False, True]).head(WEAKEST)
+    if ranked.empty:
+        return
+    st.markdown(f"**最需关注的部门（得分最低的 {len(ranked)} 个）**")
+    table = ranked.assign(rank_change=[rank_change(r, p) for r, p in zip(ranked["rank"], ranked["prev_rank"])])
+    with st.container(key="weakest"):
+        st.dataframe(table[["name", "total", "grade", "rank_change"]].rename(
+            columns={"name": "部门", "total": "总分", "grade": "等级", "rank_change": "名次变化"}),
+            hide_index=True, placeholder="—", column_config={"总分": st.column_config.NumberColumn(format="%.1f")})
+
+
 def ranking_table(ranking: pd.DataFrame) -> None:
-    """The ranked departments in rank order with the sub-scores, so a low total can be traced to its cause,
-    and each one's records that could not be verified (未能核验: counted, not deducted)."""
-    table = ranking[ranking["standing"] == RANKED][list(RANKING_COLUMNS)].rename(columns=RANKING_COLUMNS)
+    """The ranked departments, weakest first unless the reader turns it, every row shown (no box to scroll):
+    total, grade and the move since the period before first, then the sub-scores that explain a low total
+    and each one's records that could not be verified (未能核验: counted, not deducted). A click on a row
+    opens that department's page."""
+    order = st.segmented_control("排序", list(ORDERS), default="asc", format_func=ORDERS.__getitem__,
+                                 key="ranking_order") or "asc"
+    ranked = ranking[ranking["standing"] == RANKED]
+    ranked = ranked.sort_values(["rank", "name"], ascending=[order != "asc", True])
+    ranked = ranked.assign(rank_change=[rank_change(r, p) for r, p in zip(ranked["rank"], ranked["prev_rank"])])
+    table = ranked[list(RANKING_COLUMNS)].rename(columns=RANKING_COLUMNS)
+    st.caption("点击某一行，打开该部门的部门自查页面。")
     with st.container(key="dept_ranking"):  # the key names the table for tests and CSS
-        st.dataframe(table, hide_index=True, column_config={
+        picked = st.dataframe(table, hide_index=True, height="content", placeholder="—", on_select="rerun",
+                              selection_mode="single-row", key="ranking_pick", column_config={
             **score_columns(),
+            "名次变化": st.column_config.TextColumn("名次变化", help="与上一期（同为月或季度）相比名次的变化"),
             "未能核验": st.column_config.NumberColumn("未能核验", format="%d", help=results.UNVERIFIED_NOTE),
         })
+    rows = picked.selection.rows if picked is not None else []
+    if rows:
+        st.switch_page("dashboard/views/department.py", query_params={"dept": ranked.iloc[rows[0]]["dept_id"]})
 
 
 def unranked_table(ranking: pd.DataFrame, period: str) -> None:
@@ -113,43 +147,67 @@ def ranking_chart(ranking: pd.DataFrame) -> None:
         hover_data={"county": True, "rank": True},
     )
     fig.update_layout(yaxis_range=[0, 100], margin={"t": 30}, legend_title_text="等级")
+    st.caption(readings.ranking_reading(ranking, shared.GRADES[-1] if shared.GRADES else None))
     with st.container(key="dept_chart"):
         st.plotly_chart(fig, key="dept_chart_fig")
 
 
 def distribution_chart(ranking: pd.DataFrame) -> None:
-    """How many ranked departments fall in each 10-point band of the total."""
-    ranking = ranking[ranking["standing"] == RANKED]
-    data = ranking.dropna(subset=["total"]).assign(grade=ranking["grade"].fillna(UNGRADED))
-    fig = px.histogram(data, x="total", color="grade", nbins=10, range_x=[0, 100],
-                       category_orders={"grade": [*shared.GRADES, UNGRADED]},
-                       color_discrete_map={**GRADE_COLORS, UNGRADED: UNGRADED_COLOR},
-                       labels={"total": "总分", "grade": "等级", "count": "部门数"})
-    fig.update_traces(xbins={"start": 0, "end": 100, "size": 10})
-    fig.update_layout(margin={"t": 30}, yaxis_title="部门数", bargap=0.05)
+    """How many departments — every one, as the report counts them — fall in each 10-point band of the
+    total (a department not ranked as 未评级)."""
+    data = ranking.dropna(subset=["total"])
+    data = data.assign(band=readings.band_of(data["total"]), grade=data["grade"].where(
+        data["standing"] == RANKED).fillna(UNGRADED))
+    counts = data.groupby(["band", "grade"]).size().reset_index(name="n")
+    fig = px.bar(counts, x="band", y="n", color="grade",
+                 category_orders={"band": readings.bands(), "grade": [*shared.GRADES, UNGRADED]},
+                 color_discrete_map={**GRADE_COLORS, UNGRADED: UNGRADED_COLOR},
+                 labels={"band": "总分区间", "n": "部门数", "grade": "等级"})
+    fig.update_layout(margin={"t": 30}, bargap=0.05, yaxis={"dtick": 1 if counts["n"].max() < 10 else None})
+    fig.update_xaxes(type="category", categoryarray=readings.bands())
+    st.caption(readings.distribution_reading(ranking))
     with st.container(key="distribution_chart"):
         st.plotly_chart(fig, key="distribution_fig")
 
 
+def _rule_colors(problems: pd.DataFrame) -> dict[str, str]:
+    """Each rule a shade of its indicator's colour."""
+    colors = {}
+    for indicator, rules in problems.groupby("indicator", sort=False)["rule_name"]:
+        shades = INDICATOR_SHADES.get(str(indicator), px.colors.sequential.Greys)
+        names = list(dict.fromkeys(rules))
+        for i, name in enumerate(names):
+            colors[name] = shades[max(3, len(shades) - 1 - i * max(1, (len(shades) - 3) // max(1, len(names))))]
+    return colors
+
+
 def indicator_chart(problems: pd.DataFrame) -> None:
-    """Findings per indicator, split by rule: which part of the standard costs the city most."""
+    """Findings per indicator, split by rule (shades of the indicator's colour): which part of the standard
+    costs the city most."""
     fig = px.bar(problems, x="indicator_name", y="n_findings", color="rule_name",
                  category_orders={"indicator_name": list(INDICATORS.values())},
+                 color_discrete_map=_rule_colors(problems),
                  labels={"indicator_name": "指标", "n_findings": "问题数", "rule_name": "问题类型"})
     fig.update_layout(margin={"t": 30})
+    st.caption(readings.indicator_reading(problems))
     with st.container(key="indicator_chart"):
         st.plotly_chart(fig, key="indicator_fig")
 
 
 def trend_chart(snapshot: str) -> None:
-    """The mean total month by month, city-wide and per county."""
+    """The mean total month by month, city-wide and per county, on an axis close to the figures so the
+    differences show."""
     data = overview.trend(snapshot, require("leader", "assessor"))
     if data.empty:
         st.info("暂无按月评分，无法显示趋势。")
         return
+    low, high = float(data["total"].min()), float(data["total"].max())
+    pad = max(2.0, (high - low) * 0.15)
     fig = px.line(data, x="period", y="total", color="county", markers=True,
                   labels={"period": "月份", "total": "平均得分", "county": "范围"})
-    fig.update_layout(yaxis_range=[0, 100], margin={"t": 30}, xaxis_type="category")
+    fig.update_layout(yaxis_range=[max(0.0, low - pad), min(100.0, high + pad) + 0.5], margin={"t": 30},
+                      xaxis_type="category")
+    st.caption(readings.trend_reading(data))
     with st.container(key="trend_chart"):
         st.plotly_chart(fig, key="trend_fig")
 
@@ -162,6 +220,7 @@ def county_chart(county: pd.DataFrame) -> None:
     fig = px.bar(data, x="county", y="score", color="what", barmode="group",
                  labels={"county": "县区", "score": "得分", "what": "指标"})
     fig.update_layout(yaxis_range=[0, 100], margin={"t": 30})
+    st.caption(readings.county_reading(county))
     with st.container(key="county_chart"):
         st.plotly_chart(fig, key="county_fig")
 
@@ -170,7 +229,7 @@ def county_table(county: pd.DataFrame) -> None:
     """Counties ranked by the mean of their departments' scores (市本级 is ranked as one of them)."""
     table = county[list(COUNTY_COLUMNS)].rename(columns=COUNTY_COLUMNS)
     with st.container(key="county_ranking"):
-        st.dataframe(table, hide_index=True, column_config=score_columns())
+        st.dataframe(table, hide_index=True, height="content", placeholder="—", column_config=score_columns())
 
 
 def worst_problems(problems: pd.DataFrame) -> None:
@@ -200,6 +259,7 @@ def main() -> None:
     headline(snapshot, period)
     ranking = overview.department_ranking(snapshot, who, period)
     if not ranking.empty:
+        weakest(ranking)
         downloads(snapshot, period)
     st.subheader("部门排名")
     if ranking.empty:
