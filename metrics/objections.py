@@ -40,6 +40,9 @@ from metrics.scheme import load_scheme, scheme_path
 
 TYPES: dict[str, str] = {"error": "错误", "omission": "遗漏", "overdue": "超期公示"}  # 长治（九）
 OUTCOMES: dict[str, str] = {"keep": "维持", "amend": "修改", "withdraw": "撤下"}
+# the rules that judge only what people enter or import here (objections, the repair register): the demo city
+# has none, so its ground truth carries none of them (tests/test_e2e.py)
+INPUT_RULES = ("objection_unanswered", "objection_outcome_not_applied", "repair_still_shown", "repair_grant_invalid")
 STATES: dict[str, str] = {"pending": "待答复", "overdue": "逾期未答复", "answered": "已答复", "late": "逾期答复"}
 
 SCHEMA = """

@@ -7,7 +7,6 @@ from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 
-from core import codes
 from core.settings import SCHEMES_DIR, Paths
 from metrics import objections, repairs
 from test_checks import AS_OF, PERIOD, add, con, score, wsh  # noqa: F401
@@ -63,7 +62,7 @@ def test_objection_unanswered(con):
     late = objection(con, "1", "2026-09-01")                          # due 09-08, never answered
     slow = objection(con, "2", "2026-09-01", answered="2026-09-10")   # answered after 09-08
     objection(con, "3", "2026-09-01", answered="2026-09-08")          # answered on the deadline: passes
-    objection(con, "4", "2026-09-29")                                 # due 10-13 (National Day): not this period
+    objection(con, "4", "2026-09-29")                                 # due 10-12 (after National Day): not this period
     score(con)
     assert dept_rows(con, "objection_unanswered") == {("d1", late, None), ("d1", slow, None)}
     messages = dict(con.execute("SELECT value, message FROM findings WHERE rule_id = 'objection_unanswered'").fetchall())
@@ -168,4 +167,3 @@ def test_repair_grant_invalid(con, tmp_path):
     # the same check as the 信用异议 page lists it when no credit office is scored
     rows = repairs.credit_office_rows(con, 3, "DATE '2026-07-01'", "DATE '2026-09-30'")
     assert {r["wsh"] for r in rows if r["verdict"] == "invalid"} == set(found)
-    assert codes  # imported for symmetry with test_checks' helpers
