@@ -23,6 +23,7 @@ from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -184,7 +185,7 @@ def table(paths: Paths, scope: str | None = None) -> pd.DataFrame:
             con, params=(scope, scope))[COLUMNS]
 
 
-def state(row: Mapping[str, object], today: date) -> str:
+def state(row: Mapping[Any, Any], today: date) -> str:
     """待答复 / 逾期未答复 / 已答复 / 逾期答复 of one ``table`` row on ``today``."""
     first, deadline = row.get("first_answer_on"), str(row["deadline"])
     if not isinstance(first, str) or not first:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -143,7 +144,7 @@ def grant_check_sql(min_months: int, start: str, end: str) -> str:
         WHERE r.granted_on BETWEEN {start} AND {end}) WHERE verdict IS NOT NULL"""
 
 
-def credit_office_rows(con: duckdb.DuckDBPyConnection, min_months: int, start: str, end: str) -> list[dict]:
+def credit_office_rows(con: duckdb.DuckDBPyConnection, min_months: int, start: str, end: str) -> list[dict[str, Any]]:
     """The grant check's rows as dicts (the 信用修复核查 list)."""
     cur = con.execute(grant_check_sql(min_months, start, end) + " ORDER BY granted_on, wsh")
     names = [d[0] for d in cur.description]

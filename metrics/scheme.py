@@ -145,8 +145,8 @@ def _objections(doc: dict[str, Any], path: Path) -> dict[str, Any]:
     for key, default in OBJECTION_KEYS.items():
         if key not in table:
             continue
-        out[key] = _get(doc, path, f"objections.{key}", type(default))
-        if isinstance(default, int) and out[key] < 1:
+        value = out[key] = _get(doc, path, f"objections.{key}", type(default))
+        if isinstance(value, int) and value < 1:
             raise SchemeError(f"评分方案文件 {path} 中 objections.{key} 应为正整数（工作日数）")
     return out
 

@@ -26,8 +26,9 @@ def enter(names: dict[str, str], who: Viewer) -> None:
     st.subheader("登记异议")
     cols = st.columns(3)
     dept = cols[0].selectbox("作出决定的部门", list(names), format_func=lambda d: names[d], key="obj_dept")
-    kind = cols[1].selectbox("类别", list(KIND_LABELS), format_func=KIND_LABELS.get, key="obj_kind")
-    kinds = cols[2].selectbox("异议类型", list(objections.TYPES), format_func=objections.TYPES.get, key="obj_type")
+    kind = cols[1].selectbox("类别", list(KIND_LABELS), format_func=lambda k: KIND_LABELS[k], key="obj_kind")
+    kinds = cols[2].selectbox("异议类型", list(objections.TYPES), format_func=lambda t: objections.TYPES[t],
+                              key="obj_type")
     cols = st.columns(3)
     wsh = cols[0].text_input("文书号", key="obj_wsh")
     subject = cols[1].text_input("相对人名称", key="obj_subject")
@@ -35,6 +36,9 @@ def enter(names: dict[str, str], who: Viewer) -> None:
     received = st.date_input("信用网站收到日期", value=date.today(), key="obj_received")
     content = st.text_area("异议内容", key="obj_content")
     if st.button("登记", key="obj_add"):
+        if dept is None or kind is None or kinds is None:
+            st.error("请选择部门、类别和异议类型。")
+            return
         item = objections.Objection(dept, kind, wsh, subject, kinds, received.isoformat(), subject_id or None,
                                     content or None)
         try:
@@ -52,9 +56,11 @@ def answer(who: Viewer, table) -> None:
     st.subheader("书面答复")
     labels = {oid: f"{r['收到日期']} {r['文书号']} {r['相对人']}（{r['状态']}）"
               for oid, r in zip(table["objection_id"], table.to_dict("records"))}
-    chosen = st.selectbox("异议", list(labels), format_func=labels.get, key="obj_pick")
-    outcome = st.radio("处理结果", list(objections.OUTCOMES), format_func=objections.OUTCOMES.get,
+    chosen = st.selectbox("异议", list(labels), format_func=lambda o: labels[o], key="obj_pick")
+    outcome = st.radio("处理结果", list(objections.OUTCOMES), format_func=lambda o: objections.OUTCOMES[o],
                        horizontal=True, key="obj_outcome")
+    if chosen is None or outcome is None:
+        return
     text = st.text_area("答复意见（书面）", key="obj_answer")
     if st.button("提交答复", key="obj_submit"):
         try:

@@ -37,7 +37,7 @@ def department_sql(ctx: Context) -> str | None:
     if ctx.period is None:
         return None
     types = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in TYPES.items())
-    message = ("'相对人' || o.wsh || '异议（' || CASE o.type " + types + " END || '）于' || CAST(o.received AS VARCHAR) "
+    message = ("'相对人对' || o.wsh || '的异议（' || CASE o.type " + types + " END || '）于' || CAST(o.received AS VARCHAR) "
                "|| '收到，应于' || CAST(o.deadline AS VARCHAR) || '前书面答复，' || CASE WHEN o.first_answer_on IS NULL "
                f"THEN '至{ctx.as_of.isoformat()}未答复' ELSE '于' || CAST(o.first_answer_on AS VARCHAR) || '才答复（逾期）' END")
     where = (f"o.kind = {lit(ctx.kind)} AND o.deadline BETWEEN {day(ctx.period.start)} AND {day(ctx.period.end)} "
