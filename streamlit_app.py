@@ -35,6 +35,7 @@ PAGES = [
     ("dashboard/views/subjects.py", "主体查询", "subjects", EVERYONE),
     ("dashboard/views/catalogue.py", "事项目录", "catalogue", EVERYONE),
     ("dashboard/views/sources.py", "采集状态", "sources", EVERYONE),
+    ("dashboard/views/objections.py", "信用异议", "objections", EVERYONE),
     ("dashboard/views/access_log.py", "访问日志", "access-log", ("leader",)),
 ]
 

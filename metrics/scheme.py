@@ -24,6 +24,13 @@ DEDUCTION_KEYS = ("how", "points", "dept_points", "cap")  # the rest of a [rules
 DEFAULT_OFFICE = "社会信用体系建设工作领导小组办公室"  # [report] defaults (docs/reports.md)
 DEFAULT_REMEDIATION_WORKDAYS = 15
 DEFAULT_MAX_UNVERIFIED_SHARE = 0.5  # [ranking] default (docs/scoring.md)
+# [objections] defaults (docs/corrections.md): working days for a department's written answer to a subject's
+# objection, for carrying out its outcome (修改/撤下) and for taking down a repaired penalty; the credit office
+OBJECTION_KEYS = {"answer_workdays": 5, "apply_workdays": 7, "repair_withdraw_workdays": 7, "credit_office": ""}
+# which rule reads which [objections] key as its parameter (ctx.param)
+OBJECTION_PARAMS = {"objection_outcome_not_applied": ("apply_workdays", "grace_workdays"),
+                    "repair_still_shown": ("repair_withdraw_workdays", "grace_workdays"),
+                    "repair_grant_invalid": ("credit_office", "credit_office")}
 
 
 class SchemeError(SgsError, ValueError):
@@ -55,6 +62,12 @@ class Scheme:
     remediation_workdays: int = DEFAULT_REMEDIATION_WORKDAYS  # [report] remediation_workdays: 整改期限, working days after the report date
     rank_without_records: bool = False  # [ranking]: a department with nothing to assess is listed, not ranked
     max_unverified_share: float = DEFAULT_MAX_UNVERIFIED_SHARE  # [ranking]: above it, 证据不足 instead of a rank
+    objections: dict[str, Any] = field(default_factory=lambda: dict(OBJECTION_KEYS))  # [objections]
+
+    @property
+    def objection_answer_workdays(self) -> int:
+        """[objections] answer_workdays: a subject's objection is answered in writing within these working days."""
+        return int(self.objections["answer_workdays"])
 
     def deduction(self, rule: Rule) -> Deduction:
         """The rule's own entry, or its severity's default."""
@@ -123,6 +136,21 @@ def _ranking(doc: dict[str, Any], path: Path) -> tuple[bool, float]:
     return rank_empty, float(share)
 
 
+def _objections(doc: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The ``[objections]`` table (docs/corrections.md); absent keys take ``OBJECTION_KEYS``' defaults."""
+    table = _get(doc, path, "objections", dict) if "objections" in doc else {}
+    if unknown := sorted(set(table) - set(OBJECTION_KEYS)):
+        raise SchemeError(f"评分方案文件 {path} 中 objections.{unknown[0]} 不是已知的键（应为 {'、'.join(OBJECTION_KEYS)} 之一）")
+    out = dict(OBJECTION_KEYS)
+    for key, default in OBJECTION_KEYS.items():
+        if key not in table:
+            continue
+        value = out[key] = _get(doc, path, f"objections.{key}", type(default))
+        if isinstance(value, int) and value < 1:
+            raise SchemeError(f"评分方案文件 {path} 中 objections.{key} 应为正整数（工作日数）")
+    return out
+
+
 def load_scheme(path: str | Path | None = None) -> Scheme:
     """Read and validate a scheme file (default: the newest year's)."""
     path = Path(path) if path is not None else latest_scheme_path()
@@ -156,7 +184,12 @@ def load_scheme(path: str | Path | None = None) -> Scheme:
     if workdays < 1:
         raise SchemeError(f"评分方案文件 {path} 中 report.remediation_workdays 应为正整数（工作日数）")
     rank_without_records, max_unverified_share = _ranking(doc, path)
+    objections = _objections(doc, path)
+    rule_params = {r: {k: v for k, v in t.items() if k not in DEDUCTION_KEYS} for r, t in tables.items()}
+    for rule_id, (key, param) in OBJECTION_PARAMS.items():
+        rule_params.setdefault(rule_id, {}).setdefault(param, objections[key])
     return Scheme(
+        objections=objections,
         rank_without_records=rank_without_records,
         max_unverified_share=max_unverified_share,
         office=_get(doc, path, "report.office", str) if "office" in report else DEFAULT_OFFICE,
@@ -170,5 +203,5 @@ def load_scheme(path: str | Path | None = None) -> Scheme:
         defaults={s: _deduction(doc, path, f"defaults.{s}") for s in SEVERITIES},
         rules={r: _deduction(doc, path, f"rules.{r}") for r, t in tables.items()
                if any(k in t for k in DEDUCTION_KEYS)},
-        rule_params={r: {k: v for k, v in t.items() if k not in DEDUCTION_KEYS} for r, t in tables.items()},
+        rule_params=rule_params,
     )

@@ -18,6 +18,7 @@ from core.errors import InputError, SgsError
 from core.settings import Paths, resolve_paths
 from sgs.common import DbOption, SgsCommands, option_date, require_db
 from sgs.demo import demo
+from sgs.objections import register as register_objections
 from sgs.scores import print_scores, score_periods
 from sgs.serve import serve
 
@@ -206,6 +207,7 @@ def ledger_import(
 
 app.command()(serve)
 app.command()(demo)
+register_objections(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -99,7 +99,10 @@ def test_rules_are_discovered_with_their_contract_ids():
                    "bad_attachment",  # issue 12: a file over a reading limit or damaged
                    "fine_implausible", "wsh_format", "duplicate_record", "agency_code_mismatch",
                    "portal_inconsistent", "overdue_publication", "portal_forbidden", "unmasked_personal",
-                   "revoked_online"}
+                   "revoked_online",
+                   # issue 14: subjects' objections and credit repair (长治（九）（十）)
+                   "objection_unanswered", "objection_outcome_not_applied", "repair_still_shown",
+                   "repair_grant_invalid"}
     assert all(c.rule.name and c.rule.clause for c in all_checks())
     assert {r["id"]: r["indicator"] for r in rules_catalogue()}["portal_missing"] == "completeness"
 

@@ -11,9 +11,9 @@ from dashboard_city import app, login, run, snapshot_frame, table
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 PAGES = {
-    "leader": ["overview", "department", "findings", "subjects", "catalogue", "sources", "access_log"],
-    "assessor": ["overview", "department", "findings", "subjects", "catalogue", "sources"],
-    "department": ["department", "subjects", "catalogue", "sources"],
+    "leader": ["overview", "department", "findings", "subjects", "catalogue", "sources", "objections", "access_log"],
+    "assessor": ["overview", "department", "findings", "subjects", "catalogue", "sources", "objections"],
+    "department": ["department", "subjects", "catalogue", "sources", "objections"],
 }
 
 
