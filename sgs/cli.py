@@ -201,6 +201,9 @@ def ledger_import(
         result = import_ledger(con, file, dept, kind)
     finally:
         con.close()
+    if not result.changed:
+        typer.echo(f"{file}：与上次导入的文件相同，无变化。")
+        return
     typer.echo(f"已导入 {file}：{result.rows} 条办件（部门 {dept}，{'行政许可' if kind == 'xk' else '行政处罚'}）")
 
 
