@@ -108,11 +108,16 @@ def refuse_if_bad(table: Table, what: str, error: Callable[[str], InputError] = 
     if not problems:
         return
     n_rows = len({p.row for p in problems})
-    lines = [f"  {p.line()}" for p in problems[:MAX_LISTED]]
+    raise error("\n".join((f"{what}文件 {table.path} 有 {len(problems)} 处错误（涉及 {n_rows} 行），整个文件未导入，"
+                           "数据库未改变；请改正以下各行后重新导入：", *problem_lines(problems))))
+
+
+def problem_lines(problems: list[Problem]) -> list[str]:
+    """The problems as indented lines, at most ``MAX_LISTED`` of them and a count of the rest."""
+    lines = [f"  {p.line()}" for p in sorted(problems, key=lambda p: p.row)[:MAX_LISTED]]
     if len(problems) > MAX_LISTED:
         lines.append(f"  ……另有 {len(problems) - MAX_LISTED} 处错误未列出")
-    raise error("\n".join((f"{what}文件 {table.path} 有 {len(problems)} 处错误（涉及 {n_rows} 行），整个文件未导入，"
-                           "数据库未改变；请改正以下各行后重新导入：", *lines)))
+    return lines
 
 
 def duplicates(table: Table, column: str, values: Iterator[tuple[int, str]] | list[tuple[int, str]],

@@ -27,7 +27,7 @@ import pandas as pd
 
 from core import codes, standard
 from core.vocab import INDICATORS
-from metrics import corrections
+from metrics import catalogue, corrections
 from metrics.checks import Check, Context, Rule, all_checks, all_rules
 from metrics.checks._sql import as_date, decided_in, lit, stated_date
 from metrics.checks._sql import register_macros as register_mask_macros
@@ -390,6 +390,7 @@ def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path:
     records at all (nothing is written then), SchemeError
     for a missing or bad scheme file and CalendarError for a decision year the working-day calendar lacks.
     """
+    catalogue.apply_pending(con)  # an assessor's catalogue entries take effect at the next scoring
     if stage_assessed(con, period) == 0:
         raise ScoringError(
             f"评估期间 {period.label}（{period.start} 至 {period.end}）没有可评估的记录："

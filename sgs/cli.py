@@ -17,6 +17,7 @@ import typer
 from core.errors import InputError, SgsError
 from core.settings import Paths, resolve_paths
 from sgs.common import DbOption, SgsCommands, option_date, require_db
+from sgs.catalogue import catalogue_app, departments_app, inspection_app
 from sgs.demo import demo
 from sgs.scores import print_scores, score_periods
 from sgs.serve import serve
@@ -209,6 +210,9 @@ def ledger_import(
 
 app.command()(serve)
 app.command()(demo)
+app.add_typer(catalogue_app, name="catalogue")
+app.add_typer(departments_app, name="departments")
+app.add_typer(inspection_app, name="inspection")
 
 
 if __name__ == "__main__":  # pragma: no cover
