@@ -178,9 +178,14 @@ def export_rows(con: duckdb.DuckDBPyConnection, dept_id: str) -> list[list[Any]]
 def entry_table(rows: list[dict[str, Any]]) -> imports.Table:
     """Rows as the dashboard's editor gives them (template headers as keys) as a table to check."""
     header = list(TEMPLATE.values())
-    cells = [[str(r.get(h) if r.get(h) is not None else "").strip() for h in header] for r in rows]
+    cells = [[_text(r.get(h)) for h in header] for r in rows]
     return imports.Table(Path("看板录入"), header, {c: i for i, c in enumerate(TEMPLATE)},
                          [(n, c) for n, c in enumerate(cells, 1) if any(c)])
+
+
+def _text(value: Any) -> str:
+    """A cell of the editor as text: a new row's empty cell is None or NaN."""
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
 
 
 def save_entry(paths: Paths, dept_id: str, rows: list[dict[str, Any]], username: str) -> int:

@@ -225,3 +225,26 @@ def test_file_import_after_an_entry_wins(con, tmp_path):
     import_catalogue(con, write(tmp_path, "目录.csv", GOOD), "d1")  # after the entry, before the next run
     assert catalogue.apply_pending(con) == []
     assert [r[0] for r in items(con)] == ["X1", "X2"]
+
+
+def test_catalogue_page_shows_a_pending_entry(tmp_path):
+    import streamlit as st
+
+    from dashboard_city import app, city_for_app, login, run
+
+    st.cache_data.clear()
+    with city_for_app(tmp_path) as paths:
+        catalogue.save_entry(paths, "d_scj", [{"事项编码": "S1", "事项名称": "食品经营许可", "事项类型": "行政许可"}], "judge")
+        at = login(app(), "judge")
+        at.switch_page("dashboard/views/catalogue.py")
+        run(at)
+        assert not at.warning  # the first department has no pending entry
+        at.selectbox(key="catalogue_dept").set_value("d_scj")
+        run(at)
+        assert any("尚未生效" in w.value for w in at.warning)
+        assert any("下次评分" in c.value for c in at.caption)
+        dept = login(app(), "scj")
+        dept.switch_page("dashboard/views/catalogue.py")
+        run(dept)
+        assert not dept.expander  # only assessors enter catalogues
+    st.cache_data.clear()

@@ -122,3 +122,36 @@ def test_cli_add(city, tmp_path):
     bad = CliRunner().invoke(app, [*base, "--dept", "d2"])
     assert bad.exit_code == 2 and "PNG" in bad.output
     assert date.fromisoformat(inspections.entries(paths)[0]["inspected_on"]) == date(2026, 9, 20)
+
+
+# --- the dashboard page -------------------------------------------------------------------------------
+
+PAGE = "dashboard/views/inspection.py"
+
+
+def test_page_lists_entries_masked_and_refuses_an_entry_without_evidence(tmp_path):
+    import streamlit as st
+
+    from dashboard_city import RAW_PHONE, app, city_for_app, login, run, table
+
+    st.cache_data.clear()
+    with city_for_app(tmp_path) as paths:
+        inspections.add(paths, dept_id="d_scj", kind="cf", method="written", severity="low",
+                        inspected_on="2026-09-01", description=f"联系电话 {RAW_PHONE} 公示在页面上",
+                        evidence=Attachment(PNG, "a.png"), username="judge", today=AS_OF)
+        at = login(app(), "judge")
+        at.switch_page(PAGE)
+        run(at)
+        shown = table(at, "inspection_entries")
+        assert list(shown["方式"]) == ["书面检查"] and list(shown["严重程度"]) == ["轻微"]
+        assert RAW_PHONE not in shown.to_string() and "139****5678" in shown.to_string()
+        at.text_area[0].input("现场发现未公示")
+        at.button[0].click()
+        run(at)
+        assert [e.value for e in at.error] == ["请上传证据文件（检查记录、照片或文书的 PDF、PNG 或 JPEG）。"]
+        assert len(inspections.entries(paths)) == 1
+        dept = login(app(), "scj")
+        with pytest.raises(Exception):
+            dept.switch_page(PAGE)
+            run(dept)
+    st.cache_data.clear()
