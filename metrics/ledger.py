@@ -87,25 +87,30 @@ def parse(path: Path, kind: str) -> list[dict[str, Any]]:
 
 def _row(table: imports.Table, n: int, cell: dict[str, Any]) -> dict[str, Any] | None:
     """One row normalised, or None after noting its first problem on the table."""
-    def fail(col: str, why: str) -> None:
+    def fail(col: str, why: str) -> None:  # noted on the table; the row is left out
         table.fail(n, col, why)
 
     if not cell.get("wsh"):
-        return fail("wsh", "决定书文号为空")
+        fail("wsh", "决定书文号为空")
+        return None
     jdrq = parse_date(cell.get("jdrq") or "")
     if not jdrq:
-        return fail("jdrq", f"“{cell.get('jdrq') or ''}”不是有效日期{DATE_HINT}")
+        fail("jdrq", f"“{cell.get('jdrq') or ''}”不是有效日期{DATE_HINT}")
+        return None
     revoked_on = None
     if cell.get("revoked_on"):
         revoked_on = parse_date(cell["revoked_on"])
         if not revoked_on:
-            return fail("revoked_on", f"“{cell['revoked_on']}”不是有效日期{DATE_HINT}")
+            fail("revoked_on", f"“{cell['revoked_on']}”不是有效日期{DATE_HINT}")
+            return None
     status = _status(cell.get("status"), revoked_on)
     if status is None:
-        return fail("status", f"“{cell['status']}”不是可识别的状态（有效、已撤销）")
+        fail("status", f"“{cell['status']}”不是可识别的状态（有效、已撤销）")
+        return None
     procedure = _procedure(cell.get("procedure"))
     if procedure is False:
-        return fail("procedure", f"“{cell['procedure']}”不是可识别的程序（简易程序、普通程序）")
+        fail("procedure", f"“{cell['procedure']}”不是可识别的程序（简易程序、普通程序）")
+        return None
     return {"row_no": n, "wsh": cell["wsh"], "xdr_mc": cell.get("xdr_mc"), "jdrq": jdrq, "item": cell.get("item"),
             "procedure": procedure, "status": status, "revoked_on": revoked_on}
 

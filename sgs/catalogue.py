@@ -8,6 +8,7 @@ import getpass
 from pathlib import Path
 from typing import Optional
 
+import duckdb
 import typer
 
 from core.errors import InputError
@@ -19,7 +20,7 @@ departments_app = typer.Typer(no_args_is_help=True, help="部门登记表：名�
 inspection_app = typer.Typer(no_args_is_help=True, help="书面检查、实地核查发现的问题（手工录入，照常扣分）。")
 
 
-def _working(paths: Paths):  # type: ignore[no-untyped-def]
+def _working(paths: Paths) -> duckdb.DuckDBPyConnection:
     from core import store
 
     require_db(paths)

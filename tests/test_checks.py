@@ -99,7 +99,8 @@ def test_rules_are_discovered_with_their_contract_ids():
                    "bad_attachment",  # issue 12: a file over a reading limit or damaged
                    "fine_implausible", "wsh_format", "duplicate_record", "agency_code_mismatch",
                    "portal_inconsistent", "overdue_publication", "portal_forbidden", "unmasked_personal",
-                   "revoked_online"}
+                   "revoked_online",
+                   "manual_inspection"}  # issue 14: findings of 书面检查/实地核查 recorded by hand
     assert all(c.rule.name and c.rule.clause for c in all_checks())
     assert {r["id"]: r["indicator"] for r in rules_catalogue()}["portal_missing"] == "completeness"
 

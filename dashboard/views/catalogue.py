@@ -82,7 +82,8 @@ def editor(snapshot: str, who: Viewer) -> None:
                "并替换该部门的整个事项目录。")
     if st.button("保存事项目录", key="catalogue_save"):
         try:
-            entry = entries.save_entry(paths, dept, edited.to_dict("records"), who.username)
+            entry = entries.save_entry(paths, dept, [{str(k): v for k, v in r.items()} for r in edited.to_dict("records")],
+                                       who.username)
         except entries.CatalogueError as exc:
             st.error(str(exc))
         else:
