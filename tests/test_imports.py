@@ -248,3 +248,20 @@ def test_catalogue_page_shows_a_pending_entry(tmp_path):
         run(dept)
         assert not dept.expander  # only assessors enter catalogues
     st.cache_data.clear()
+
+
+@pytest.mark.parametrize("name", ["far_cell.xlsx", "strings_bomb.xlsx", "rows_bomb.xlsx"])
+def test_hostile_workbooks_are_refused_by_every_import(con, tmp_path, name):
+    """Read through the one bounded reader: a bomb or a far cell is refused with the limit, nothing written."""
+    from test_hostile_files import HOSTILE
+
+    make, says = HOSTILE[name]
+    path = tmp_path / name
+    path.write_bytes(make())
+    before = snapshot(con)
+    for error, call in ((CatalogueError, lambda: import_catalogue(con, path, "d1")),
+                        (RegistryError, lambda: import_registry(con, path))):
+        with pytest.raises(error, match=says) as err:
+            call()
+        assert str(path) in str(err.value)
+    assert snapshot(con) == before
