@@ -11,8 +11,8 @@ from dashboard_city import app, login, run, snapshot_frame, table
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 PAGES = {
-    "leader": ["overview", "department", "findings", "subjects", "catalogue", "sources", "access_log"],
-    "assessor": ["overview", "department", "findings", "subjects", "catalogue", "sources"],
+    "leader": ["overview", "department", "findings", "subjects", "catalogue", "inspection", "sources", "access_log"],
+    "assessor": ["overview", "department", "findings", "subjects", "catalogue", "inspection", "sources"],
     "department": ["department", "subjects", "catalogue", "sources"],
 }
 
@@ -34,7 +34,7 @@ def test_every_page_renders_for_every_role(demo_dashboard, role: str) -> None:
         at.switch_page(f"dashboard/views/{page}.py")
         run(at)
         assert at.title and not at.error, (page, [e.value for e in at.error])
-    for page in {"overview", "findings", "access_log"} - set(PAGES[role]):
+    for page in {"overview", "findings", "inspection", "access_log"} - set(PAGES[role]):
         with pytest.raises(ValueError):
             at.switch_page(f"dashboard/views/{page}.py")
 

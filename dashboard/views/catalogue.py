@@ -6,6 +6,7 @@ database: the edited catalogue goes to the workbench (``metrics.catalogue.save_e
 takes effect at the next scoring run (``sgs score``, the daily run, or ``sgs catalogue apply``)."""
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
@@ -62,7 +63,11 @@ def editor(snapshot: str, who: Viewer) -> None:
     names = dict(zip(depts["dept_id"], depts["name"]))
     dept = st.selectbox("部门", list(names), format_func=lambda d: f"{names[d]}（{d}）", key="catalogue_dept")
     paths = resolve_paths()
-    applied = catalogue.applied_entries(snapshot)
+    try:
+        applied = catalogue.applied_entries(snapshot)
+    except duckdb.Error:  # a snapshot published before schema 009: the next pipeline run migrates it
+        st.info("数据快照版本较旧：请先运行一次 sgs score 或 sgs crawl，再录入事项目录。")
+        return
     pending = [e for e in entries.entries(paths, dept) if entries.ref_of(e["id"]) not in applied]
     header = list(entries.TEMPLATE.values())
     if pending:
