@@ -79,7 +79,7 @@ def check_row(table: imports.Table, n: int, row: list[str]) -> dict[str, str | N
             table.fail(n, col, why)
     if d["liaison_phone"] and not (_PHONE.fullmatch(d["liaison_phone"])
                                    and sum(c.isdigit() for c in d["liaison_phone"]) >= 7):
-        table.fail(n, "liaison_phone", f"“{d['liaison_phone']}”不是电话号码（如 0355-2021234 或 13800001234）")
+        table.fail(n, "liaison_phone", f"“{d['liaison_phone']}”不是电话号码（应为座机如 0355-2021234，或 11 位手机号）")
     if d["liaison_email"] and not _EMAIL.fullmatch(d["liaison_email"]):
         table.fail(n, "liaison_email", f"“{d['liaison_email']}”不是电子邮箱地址（如 name@example.gov.cn）")
     return {k: v or None for k, v in d.items()} if len(table.problems) == bad else None
