@@ -34,6 +34,7 @@ PAGES = [
     ("dashboard/views/findings.py", "问题清单", "findings", ("leader", "assessor")),
     ("dashboard/views/subjects.py", "主体查询", "subjects", EVERYONE),
     ("dashboard/views/catalogue.py", "事项目录", "catalogue", EVERYONE),
+    ("dashboard/views/inspection.py", "录入检查问题", "inspection", ("leader", "assessor")),
     ("dashboard/views/sources.py", "采集状态", "sources", EVERYONE),
     ("dashboard/views/objections.py", "信用异议", "objections", EVERYONE),
     ("dashboard/views/access_log.py", "访问日志", "access-log", ("leader",)),

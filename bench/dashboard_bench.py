@@ -55,7 +55,7 @@ def build(root: Path, n_records: int) -> None:
         SELECT dept_id || '-' || k, dept_id, 'site', k, website || k || '/', '{{}}'
         FROM departments, (VALUES ('xk'), ('cf')) v(k)""")
     con.execute(f"""
-        INSERT INTO catalogue_items SELECT dept_id, dept_id || '-' || k || '-' || j, k,
+        INSERT INTO catalogue_items (dept_id, item_code, kind, name, basis) SELECT dept_id, dept_id || '-' || k || '-' || j, k,
                (CASE k WHEN 'xk' THEN '许可事项' ELSE '处罚事项' END) || j, '《某某条例》第' || j || '条'
         FROM departments, (VALUES ('xk'), ('cf')) v(k), range(4) r(j)""")
     step("departments, sources, catalogues")

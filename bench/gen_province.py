@@ -209,7 +209,7 @@ CONTEXT_SQL = (
            start_url AS url, TIMESTAMP '2026-10-20 09:00:00' AS fetched_at, 200 AS status,
            'text/html' AS content_type, 'bench.warc.gz' AS warc_file, 0 AS warc_offset, 0 AS warc_length
        FROM sources""",
-    """INSERT INTO catalogue_items SELECT dept_id, kind || '-001', kind,
+    """INSERT INTO catalogue_items (dept_id, item_code, kind, name, basis) SELECT dept_id, kind || '-001', kind,
            CASE WHEN hash(dept_id, kind) % 50 = 0 THEN '未列明事项'
                 WHEN kind = 'cf' THEN '违反有关规定' ELSE '行政许可决定书' END, NULL
        FROM departments, (VALUES ('xk'), ('cf')) k(kind) WHERE hash(dept_id, kind, 1) % 100 <> 0""",

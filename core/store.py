@@ -316,7 +316,11 @@ def _evidence_views(con: duckdb.DuckDBPyConnection) -> None:
 # --- configuration -------------------------------------------------------------------------------
 
 def save_city(con: duckdb.DuckDBPyConnection, city: City) -> None:
-    """Replace departments, catalogue and sources with the configuration's (one transaction)."""
+    """Replace departments, catalogue and sources with the configuration's (one transaction).
+
+    Imports win (docs/configuration.md, "Imports win"): only rows of ``origin = 'config'`` are replaced, so a
+    department registered by ``sgs departments import`` keeps its imported row, and a department whose
+    catalogue was imported or entered on the dashboard keeps that catalogue instead of the file's."""
     depts = [{k: getattr(d, k) for k in ("id", "name", "county", "credit_code", "website", "column_url",
                                          "liaison", "liaison_phone")} for d in city.departments]
     for d in depts:
@@ -327,12 +331,19 @@ def save_city(con: duckdb.DuckDBPyConnection, city: City) -> None:
                 "start_url": s.start_url, "profile": s.to_json()} for s in city.sources]
     con.execute("BEGIN")
     try:
-        for table in ("departments", "catalogue_items", "sources"):
-            con.execute(f"DELETE FROM {table}")
-        insert_rows(con, "departments", depts)
-        insert_rows(con, "catalogue_items", items)
+        for table in ("departments", "catalogue_items"):
+            con.execute(f"DELETE FROM {table} WHERE origin = 'config'")
+        con.execute("DELETE FROM sources")
+        insert_rows(con, "departments", _not_kept(con, "departments", depts))
+        insert_rows(con, "catalogue_items", _not_kept(con, "catalogue_items", items))
         insert_rows(con, "sources", sources)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
+
+
+def _not_kept(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The configuration's rows of departments that have no row of another origin left in ``table``."""
+    kept = {r[0] for r in con.execute(f"SELECT DISTINCT dept_id FROM {table}").fetchall()}
+    return [r for r in rows if r["dept_id"] not in kept]

@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from core.errors import InputError
 from core.settings import Paths
 from core.vocab import FINDING_STATUSES
+from metrics.checks._sql import lit
 
 STATUSES: dict[str, str] = FINDING_STATUSES
 OPEN = "open"
@@ -271,6 +273,28 @@ def steps(paths: Paths, *, actions: Iterable[str] | None = None, since_id: int =
                                  f"WHERE action IN ({marks}) AND id > ? ORDER BY id", con, params=[*chosen, since_id])
 
 
-def paths_of(db_file: str | None) -> Paths | None:
-    """The deployment a DuckDB file belongs to (None for an in-memory database): where its store is."""
-    return Paths(Path(db_file)) if db_file else None
+def paths_of(con: duckdb.DuckDBPyConnection) -> Paths | None:
+    """The deployment whose DuckDB file ``con`` has open (None in memory): where its store is. How every
+    pipeline step that reads the store (scoring's statuses, the rules' registers, catalogue entries) finds it."""
+    found = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return Paths(Path(found[0][0])) if found and found[0][0] else None
+
+
+def apply_to_findings(con: duckdb.DuckDBPyConnection, period: str, statuses: pd.DataFrame | None = None) -> None:
+    """Give the period's new findings their current status (``statuses``: finding_id → status; by default the
+    store's beside the database file) and define ``_sgs_findings``, the findings that deduct: every one but
+    the waived. Called by ``metrics.scoring`` inside its transaction; a waived finding stays in ``findings``,
+    shown apart."""
+    if statuses is None:
+        paths = paths_of(con)
+        statuses = latest(paths, period) if paths is not None else None
+    if statuses is not None and len(statuses):
+        con.register("_sgs_current", statuses[["finding_id", "status"]])
+        try:
+            con.execute("""UPDATE findings SET status = c.status FROM _sgs_current c
+                           WHERE findings.period = $period AND findings.finding_id = c.finding_id""",
+                        {"period": period})
+        finally:
+            con.unregister("_sgs_current")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _sgs_findings AS SELECT * FROM findings "
+                f"WHERE period = {lit(period)} AND status <> {lit(WAIVED)}")

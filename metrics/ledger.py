@@ -5,10 +5,11 @@ XLSX, with Chinese headers (决定书文号, 行政相对人名称, 决定日期
 lets the rules see what was decided but never published (clause 五), penalties revoked but still online
 (clause 九), 简易程序 penalties and columns that stopped updating.
 
-An import is all or nothing: every row is checked first, and the first bad row stops it with a Chinese
-message naming the file, the row (1-based data row, the header not counted) and the column. A title row
-or two above the header (as exports have) is skipped; blank rows are ignored. Re-importing
-the same file name for the same department and kind replaces the earlier import.
+An import is all or nothing (``metrics.imports``, shared with the catalogue and registry imports): every
+row is checked first, and a file with any bad row is refused with every bad row named (file, row — 1-based
+under the header —, column, reason in Chinese). A title row or two above the header (as exports have) is
+skipped; blank rows are ignored. Re-importing the same file name for the same department and kind replaces
+the earlier import; the same bytes again change nothing (无变化).
 """
 from __future__ import annotations
 
@@ -20,13 +21,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from core.attachments import read_file
 from core.normalize import EARLIEST_DATE, LATEST_DATE, clean_text, parse_date
 from core import standard
-from core.standard import normalise_label, synonym_map
+from core.standard import synonym_map
 from core.errors import InputError
 from core.vocab import KIND_LABELS, KINDS
-from core.tables import HEADER_SEARCH_ROWS
+from metrics import imports
 
 # ledger column → extra header texts beyond the registry's names and synonyms for the kind's field
 EXTRA_HEADERS = {
@@ -56,13 +56,13 @@ class LedgerError(InputError, ValueError):
 class ImportResult:
     ledger_id: str
     rows: int
+    changed: bool = True  # False: the same file was imported before (无变化), nothing written
 
 
 def header_map(kind: str) -> dict[str, str]:
     """Normalised header text → ledger column, for one kind."""
     std, names = standard.load(kind), synonym_map(kind)
-    out = {normalise_label(h).upper() if h.isascii() else normalise_label(h): col
-           for col, heads in EXTRA_HEADERS.items() for h in heads}
+    out = {imports.key(h): col for col, heads in EXTRA_HEADERS.items() for h in heads}
     for label, code in names.items():
         for col, suffix in REGISTRY_FIELD.items():
             if code == std.prefixed(suffix):
@@ -70,67 +70,47 @@ def header_map(kind: str) -> dict[str, str]:
     return out
 
 
-def read_rows(path: Path) -> list[list[str]]:
-    """The file's rows as text cells (header first): CSV in UTF-8 or GB18030, or the first XLSX/XLS sheet."""
-    try:
-        return read_file(path)
-    except ValueError as exc:
-        raise LedgerError(f"台账{exc}") from None
-
-
 def parse(path: Path, kind: str) -> list[dict[str, Any]]:
-    """Check and normalise every row; the first problem raises LedgerError naming file, row and column."""
-    rows = [r for r in read_rows(path) if any(c.strip() for c in r)]
-    if not rows:
-        raise LedgerError(f"台账文件 {path} 是空的")
-    lookup = header_map(kind)
-    # exports often put a title row (“某某局办件台账”) above the header: the header is the first of the
-    # first rows (as many as the crawl and sgs validate search, core.tables) that names every required
-    # column — the ledger's own columns, not any two registry fields: a ledger is not a 双公示 table
-    found = [(i, _columns(row, lookup)) for i, row in enumerate(rows[:HEADER_SEARCH_ROWS])]
-    at, columns = next(((i, c) for i, c in found if all(r in c for r in REQUIRED)), (0, found[0][1]))
-    header = rows[at]
-    missing = [HEADER_NAMES[c] for c in REQUIRED if c not in columns]
-    if missing:
-        raise LedgerError(f"台账文件 {path} 缺少列：{'、'.join(missing)}（表头为：{'、'.join(h for h in header if h)}）")
+    """Check and normalise every row (``metrics.imports``: the header found under any title rows, every bad
+    row listed, the file refused whole)."""
+    # the header is the first of the first rows naming every required column — the ledger's own columns,
+    # not any two registry fields: a ledger is not a 双公示 table
+    table = imports.read_table(path, "台账", header_map(kind), REQUIRED, HEADER_NAMES, LedgerError)
     out = []
-    for n, row in enumerate(rows[at + 1:], 1):
-        cell = {col: clean_text(row[i]) if i < len(row) else None for col, i in columns.items()}
-        out.append(_row(path, n, header, columns, cell))
+    for n, row in table.rows:
+        cell = {col: clean_text(row[i]) if i < len(row) else None for col, i in table.columns.items()}
+        if (checked := _row(table, n, cell)) is not None:
+            out.append(checked)
+    imports.refuse_if_bad(table, "台账", LedgerError)
     return out
 
 
-def _columns(header: list[str], lookup: dict[str, str]) -> dict[str, int]:
-    """Ledger column → its index in a header row (the first header naming a column wins)."""
-    columns: dict[str, int] = {}
-    for i, head in enumerate(header):
-        key = normalise_label(head)
-        col = lookup.get(key.upper() if key.isascii() else key)
-        if col and col not in columns:
-            columns[col] = i
-    return columns
-
-
-def _row(path: Path, n: int, header: list[str], columns: dict[str, int], cell: dict[str, Any]) -> dict[str, Any]:
-    def fail(col: str, why: str) -> LedgerError:
-        return LedgerError(f"台账文件 {path} 第{n}行“{header[columns[col]]}”列：{why}")
+def _row(table: imports.Table, n: int, cell: dict[str, Any]) -> dict[str, Any] | None:
+    """One row normalised, or None after noting its first problem on the table."""
+    def fail(col: str, why: str) -> None:  # noted on the table; the row is left out
+        table.fail(n, col, why)
 
     if not cell.get("wsh"):
-        raise fail("wsh", "决定书文号为空")
+        fail("wsh", "决定书文号为空")
+        return None
     jdrq = parse_date(cell.get("jdrq") or "")
     if not jdrq:
-        raise fail("jdrq", f"“{cell.get('jdrq') or ''}”不是有效日期{DATE_HINT}")
+        fail("jdrq", f"“{cell.get('jdrq') or ''}”不是有效日期{DATE_HINT}")
+        return None
     revoked_on = None
     if cell.get("revoked_on"):
         revoked_on = parse_date(cell["revoked_on"])
         if not revoked_on:
-            raise fail("revoked_on", f"“{cell['revoked_on']}”不是有效日期{DATE_HINT}")
+            fail("revoked_on", f"“{cell['revoked_on']}”不是有效日期{DATE_HINT}")
+            return None
     status = _status(cell.get("status"), revoked_on)
     if status is None:
-        raise fail("status", f"“{cell['status']}”不是可识别的状态（有效、已撤销）")
+        fail("status", f"“{cell['status']}”不是可识别的状态（有效、已撤销）")
+        return None
     procedure = _procedure(cell.get("procedure"))
     if procedure is False:
-        raise fail("procedure", f"“{cell['procedure']}”不是可识别的程序（简易程序、普通程序）")
+        fail("procedure", f"“{cell['procedure']}”不是可识别的程序（简易程序、普通程序）")
+        return None
     return {"row_no": n, "wsh": cell["wsh"], "xdr_mc": cell.get("xdr_mc"), "jdrq": jdrq, "item": cell.get("item"),
             "procedure": procedure, "status": status, "revoked_on": revoked_on}
 
@@ -174,6 +154,9 @@ def import_ledger(con: duckdb.DuckDBPyConnection, path: str | Path, dept_id: str
                                                    ("procedure", pa.string()), ("status", pa.string()),
                                                    ("revoked_on", pa.string())]))
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    before = con.execute("SELECT sha256 FROM ledger_files WHERE ledger_id = $id", {"id": ledger_id}).fetchall()
+    if before and before[0][0] == sha:
+        return ImportResult(ledger_id, len(rows), changed=False)
     con.execute("BEGIN")
     try:
         con.execute("DELETE FROM ledger WHERE ledger_id = $id", {"id": ledger_id})

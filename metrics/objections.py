@@ -285,18 +285,11 @@ def import_file(paths: Paths, path: str | Path, departments: Mapping[str, str], 
 RULE_TABLE = "_sgs_objections"
 
 
-def paths_of_connection(con: duckdb.DuckDBPyConnection) -> Paths | None:
-    """The deployment whose DuckDB file ``con`` has open (None in memory): where its workbench store is —
-    found as ``metrics.scoring.current_statuses`` finds it."""
-    db_file = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
-    return paths_of(db_file[0][0] if db_file else None)
-
-
 def stage(con: duckdb.DuckDBPyConnection, calendar: Calendar, apply_workdays: int) -> str:
     """The store's objections as the temp table ``_sgs_objections`` for the rules' SQL: each with its deadline,
     the first answer's date (``first_answer_on``), the latest answer's outcome and date, and ``apply_due``: the
     day by which that outcome must show (``apply_workdays`` after the latest answer). Empty without a store."""
-    paths = paths_of_connection(con)
+    paths = paths_of(con)
     rows = table(paths) if paths is not None else pd.DataFrame(columns=COLUMNS)
     def day(value: object) -> date | None:
         return date.fromisoformat(value[:10]) if isinstance(value, str) and value else None

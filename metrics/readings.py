@@ -84,7 +84,8 @@ def trend_reading(trend: pd.DataFrame) -> str:
     """The trend's news: a run of falls ("西山县连续两月下降（88.2 → 80.1 分）"), else the biggest change last month."""
     if trend.empty or trend["period"].nunique() < 2:
         return ""
-    series = {county: group["total"].astype(float).tolist() for county, group in trend.groupby("county", sort=False)}
+    series = {str(county): group["total"].astype(float).tolist()
+              for county, group in trend.groupby("county", sort=False)}
     falling = sorted(((_falls(v), c) for c, v in series.items() if len(v) >= 3), reverse=True)
     if falling and falling[0][0] >= 2:
         n, county = falling[0]

@@ -27,7 +27,7 @@ import pandas as pd
 
 from core import codes, standard
 from core.vocab import INDICATORS
-from metrics import corrections
+from metrics import catalogue, corrections
 from metrics.checks import Check, Context, Rule, all_checks, all_rules
 from metrics.checks._sql import as_date, decided_in, lit, stated_date
 from metrics.checks._sql import register_macros as register_mask_macros
@@ -163,29 +163,6 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
         _insert_findings(con, " UNION ALL ".join(department_rows))
     return int(con.execute("SELECT count(*) FROM findings WHERE period = $period",
                            {"period": period.label}).fetchall()[0][0])
-
-
-def apply_statuses(con: duckdb.DuckDBPyConnection, period: Period, current: pd.DataFrame | None) -> None:
-    """Give the period's new findings their current status from the correction store (``metrics.corrections``:
-    an assessor's 豁免 or 异议成立, a department's 已整改, a verification's 复核) and define ``_sgs_findings``,
-    the findings that deduct: every one but the waived. A waived finding stays in ``findings``, shown apart."""
-    if current is not None and len(current):
-        con.register("_sgs_current", current[["finding_id", "status"]])
-        try:
-            con.execute("""UPDATE findings SET status = c.status FROM _sgs_current c
-                           WHERE findings.period = $period AND findings.finding_id = c.finding_id""",
-                        {"period": period.label})
-        finally:
-            con.unregister("_sgs_current")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _sgs_findings AS SELECT * FROM findings "
-                f"WHERE period = {lit(period.label)} AND status <> {lit(corrections.WAIVED)}")
-
-
-def current_statuses(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame | None:
-    """The period's current finding statuses from the store beside the database file (None in memory)."""
-    db_file = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
-    paths = corrections.paths_of(db_file[0][0] if db_file else None)
-    return corrections.latest(paths, period.label) if paths is not None else None
 
 
 def stage_unverified(con: duckdb.DuckDBPyConnection, period: Period, ctx: Context, check: Check) -> None:
@@ -390,6 +367,7 @@ def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path:
     records at all (nothing is written then), SchemeError
     for a missing or bad scheme file and CalendarError for a decision year the working-day calendar lacks.
     """
+    catalogue.apply_pending(con)  # an assessor's catalogue entries take effect at the next scoring
     if stage_assessed(con, period) == 0:
         raise ScoringError(
             f"评估期间 {period.label}（{period.start} 至 {period.end}）没有可评估的记录："
@@ -404,7 +382,7 @@ def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path:
         con.execute("DELETE FROM findings WHERE period = $period", {"period": period.label})
         con.execute("DELETE FROM unverified WHERE period = $period", {"period": period.label})
         stage_findings(con, period, scheme, calendar or default_calendar(), as_of or date.today(), checks)
-        apply_statuses(con, period, statuses if statuses is not None else current_statuses(con, period))
+        corrections.apply_to_findings(con, period.label, statuses)
         stage_deductions(con, period, scheme, checks)
         stage_scores(con, period, scheme, datetime.now())
         _write(con, period)

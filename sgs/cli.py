@@ -17,6 +17,7 @@ import typer
 from core.errors import InputError, SgsError
 from core.settings import Paths, resolve_paths
 from sgs.common import DbOption, SgsCommands, option_date, require_db
+from sgs.catalogue import catalogue_app, departments_app, inspection_app
 from sgs.demo import demo
 from sgs.objections import register as register_objections
 from sgs.scores import print_scores, score_periods
@@ -202,12 +203,18 @@ def ledger_import(
         result = import_ledger(con, file, dept, kind)
     finally:
         con.close()
+    if not result.changed:
+        typer.echo(f"{file}：与上次导入的文件相同，无变化。")
+        return
     typer.echo(f"已导入 {file}：{result.rows} 条办件（部门 {dept}，{'行政许可' if kind == 'xk' else '行政处罚'}）")
 
 
 app.command()(serve)
 app.command()(demo)
 register_objections(app)
+app.add_typer(catalogue_app, name="catalogue")
+app.add_typer(departments_app, name="departments")
+app.add_typer(inspection_app, name="inspection")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -102,7 +102,8 @@ def test_rules_are_discovered_with_their_contract_ids():
                    "revoked_online",
                    # issue 14: subjects' objections and credit repair (长治（九）（十）)
                    "objection_unanswered", "objection_outcome_not_applied", "repair_still_shown",
-                   "repair_grant_invalid"}
+                   "repair_grant_invalid",
+                   "manual_inspection"}  # issue 14: findings of 书面检查/实地核查 recorded by hand
     assert all(c.rule.name and c.rule.clause for c in all_checks())
     assert {r["id"]: r["indicator"] for r in rules_catalogue()}["portal_missing"] == "completeness"
 

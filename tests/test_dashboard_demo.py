@@ -11,8 +11,9 @@ from dashboard_city import app, login, run, snapshot_frame, table
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 PAGES = {
-    "leader": ["overview", "department", "findings", "subjects", "catalogue", "sources", "objections", "access_log"],
-    "assessor": ["overview", "department", "findings", "subjects", "catalogue", "sources", "objections"],
+    "leader": ["overview", "department", "findings", "subjects", "catalogue", "inspection", "sources", "objections",
+               "access_log"],
+    "assessor": ["overview", "department", "findings", "subjects", "catalogue", "inspection", "sources", "objections"],
     "department": ["department", "subjects", "catalogue", "sources", "objections"],
 }
 
@@ -34,7 +35,7 @@ def test_every_page_renders_for_every_role(demo_dashboard, role: str) -> None:
         at.switch_page(f"dashboard/views/{page}.py")
         run(at)
         assert at.title and not at.error, (page, [e.value for e in at.error])
-    for page in {"overview", "findings", "access_log"} - set(PAGES[role]):  # by address: refused, in Chinese
+    for page in {"overview", "findings", "inspection", "access_log"} - set(PAGES[role]):  # by address: refused, in Chinese
         at.switch_page(f"dashboard/views/{page}.py")
         run(at)
         assert [e.value for e in at.error] == [f"{auth.ROLES[role]}账号无权查看本页面。"] and not at.dataframe

@@ -52,7 +52,7 @@ def ledger_rows(con, dept: str, kind: str, rows: list[tuple]) -> None:
 def test_catalogue_missing_and_column_not_set(con):
     fetch = column(con, "d1", "cf")
     column(con, "d2", "cf")
-    con.execute("""INSERT INTO catalogue_items VALUES ('d2', 'c1', 'cf', '违反大气污染防治法', NULL),
+    con.execute("""INSERT INTO catalogue_items (dept_id, item_code, kind, name, basis) VALUES ('d2', 'c1', 'cf', '违反大气污染防治法', NULL),
                    ('d2', 'x1', 'xk', '食品经营许可', NULL), ('d1', 'x1', 'xk', '排污许可', NULL)""")
     add(con, "cf", "1")
     add(con, "cf", "2", dept="d2")
@@ -61,7 +61,7 @@ def test_catalogue_missing_and_column_not_set(con):
     assert dept_findings(con, "catalogue_missing") == {("d1", "cf", "CATALOGUE", None, fetch)}
     # d1 has licensing powers (a catalogue item) and no licensing column; so has d2
     assert {(d, k) for d, k, *_ in dept_findings(con, "column_not_set")} == {("d1", "xk"), ("d2", "xk")}
-    con.execute("INSERT INTO catalogue_items VALUES ('d1', 'c1', 'cf', '违反大气污染防治法', NULL)")
+    con.execute("INSERT INTO catalogue_items (dept_id, item_code, kind, name, basis) VALUES ('d1', 'c1', 'cf', '违反大气污染防治法', NULL)")
     add(con, "xk", "3")  # d1 now publishes licences too
     score(con)
     assert dept_findings(con, "catalogue_missing") == set()

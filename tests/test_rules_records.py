@@ -148,7 +148,7 @@ def test_duplicates_share_a_wsh_on_one_site(con):
 
 
 def test_catalogue_unmatched(con):
-    con.execute("""INSERT INTO catalogue_items VALUES ('d1', 'c1', 'cf', '违反大气污染防治法', NULL),
+    con.execute("""INSERT INTO catalogue_items (dept_id, item_code, kind, name, basis) VALUES ('d1', 'c1', 'cf', '违反大气污染防治法', NULL),
                    ('d1', 'x1', 'xk', '食品经营许可', NULL)""")
     add(con, "cf", "in")  # CF_WFXW names the item
     add(con, "cf", "by-sy", CF_WFXW=None, CF_SY="当事人违反大气污染防治法，露天焚烧")  # matched by 违法事实
@@ -182,7 +182,7 @@ def test_deadline_across_the_year_boundary(con, rule_id):
 def test_record_whose_detail_page_was_not_read_is_not_judged_incomplete(con):
     """A dead (or unreadable) detail page is the department's dead_link finding: the record kept from its list
     row is not also reported for the fields only that page held, nor as outside the catalogue."""
-    con.execute("INSERT INTO catalogue_items VALUES ('d1', 'c1', 'cf', '违反大气污染防治法', NULL)")
+    con.execute("INSERT INTO catalogue_items (dept_id, item_code, kind, name, basis) VALUES ('d1', 'c1', 'cf', '违反大气污染防治法', NULL)")
     bare = {"CF_WFXW": None, "CF_SY": None, "CF_NR_FK": None}  # 罚款 stays in CF_CFLB: NR_FK is conditional
     add(con, "cf", "read", **bare)
     add(con, "cf", "dead", detail_status="dead", **bare)

@@ -35,3 +35,21 @@ def catalogue(snapshot: str, viewer: Viewer, period: str) -> pd.DataFrame:
         """,
         _scoped(viewer),
     )
+
+
+@_cached()
+def department_items(snapshot: str, viewer: Viewer, dept_id: str) -> pd.DataFrame:
+    """One department's catalogue as stored (the template's columns and where each item came from)."""
+    return _frame(
+        snapshot,
+        f"""SELECT item_code, kind, name, coalesce(basis, '') AS basis, coalesce(agency, '') AS agency, origin
+            FROM catalogue_items WHERE dept_id = $dept AND {_in_scope()} ORDER BY item_code""",
+        _scoped(viewer, dept=dept_id),
+    )
+
+
+@_cached()
+def applied_entries(snapshot: str) -> set[str]:
+    """The refs (``workbench:<id>``) of the dashboard's catalogue entries the snapshot's pipeline applied."""
+    df = _frame(snapshot, "SELECT ref FROM imports WHERE origin = 'dashboard'")
+    return set(df["ref"])
