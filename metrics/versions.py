@@ -48,12 +48,15 @@ class VersionError(InputError, ValueError):
 # --- reading (any connection: working database, snapshot, a version's file) -------------------------------
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether ``name`` can be read (an older snapshot lacks the newer tables)."""
-    try:
-        con.execute(f"SELECT 1 FROM {name} LIMIT 0")
-        return True
-    except duckdb.CatalogException:
-        return False
+    """Whether the database (or a temporary view over it) has ``name``: an older snapshot lacks the newer
+    tables. Asked of the catalogue, never by reading the name (DuckDB would then scan a Python object of
+    that name)."""
+    return bool(con.execute("""
+        SELECT count(*) FROM (
+            SELECT table_name AS n FROM duckdb_tables() WHERE database_name = current_database() OR temporary
+            UNION ALL
+            SELECT view_name FROM duckdb_views() WHERE database_name = current_database() OR temporary)
+        WHERE n = $name""", {"name": name}).fetchall()[0][0])
 
 
 def issued(con: duckdb.DuckDBPyConnection, period: str) -> list[dict[str, Any]]:
