@@ -31,7 +31,7 @@ from core.errors import InputError
 from core.periods import PeriodError, parse_period
 from core.settings import Paths
 from metrics import corrections
-from metrics.results import is_missing
+from metrics.results import df_records, is_missing
 
 FROZEN = "frozen_version"  # the marker table of a version's file: (period, version)
 FROZEN_DECISIONS = "frozen_decisions"  # the store's steps on the period's findings when the version was issued
@@ -141,7 +141,7 @@ def waivers(con: duckdb.DuckDBPyConnection, paths: Paths | None, period: str) ->
     """finding_id → the step that waived it (reason, username, at, action): its newest step to ``waived``."""
     steps = history(con, paths, period)
     steps = steps[steps["status"] == corrections.WAIVED]
-    return {str(r["finding_id"]): r for r in steps.to_dict("records")}
+    return {str(r["finding_id"]): r for r in df_records(steps)}
 
 
 def current_statuses(con: duckdb.DuckDBPyConnection, paths: Paths | None, period: str) -> pd.DataFrame:
@@ -353,10 +353,10 @@ def _changes_since(con: duckdb.DuckDBPyConnection, paths: Paths, label: str, las
         con.execute("DETACH _prev")
     steps = history(con, paths, label)
     steps = steps[steps["id"] > int(last["decisions"])].drop_duplicates("finding_id", keep="last")
-    why = {str(r["finding_id"]): r for r in steps.to_dict("records")}
-    rows = [_finding_change(f, why.get(str(f["finding_id"]))) for f in found.to_dict("records")]
+    why = {str(r["finding_id"]): r for r in df_records(steps)}
+    rows = [_finding_change(f, why.get(str(f["finding_id"]))) for f in df_records(found)]
     per_dept = pd.Series([r["dept_id"] for r in rows]).value_counts().to_dict() if rows else {}
-    rows = [_dept_change(d, int(per_dept.get(d["dept_id"], 0))) for d in depts.to_dict("records")] + rows
+    rows = [_dept_change(d, int(per_dept.get(d["dept_id"], 0))) for d in df_records(depts)] + rows
     return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
 
 

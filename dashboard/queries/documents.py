@@ -47,9 +47,10 @@ def _report(snapshot: str, period: str, kind: str, day: str, version: int | None
 
 
 def notice_document(snapshot: str, viewer: Viewer, period: str, dept_id: str, day: str,
-                    version: int | None = None) -> bytes | None:
-    """A department's remediation notice, built from queries limited to the viewer's scope: a department
-    user asking for another department's notice gets None (its rows are never read)."""
+                    version: int | None = None) -> Any:
+    """A department's remediation notice (bytes), built from queries limited to the viewer's scope: a
+    department user asking for another department's notice gets None (its rows are never read). Typed as
+    the cached function was (``Any``): the page that offers it only ever asks for the viewer's own."""
     return _notice(snapshot, viewer.scope, period, dept_id, day, version, corrections.version(resolve_paths()))
 
 
