@@ -126,15 +126,19 @@ def store_paths(con: duckdb.DuckDBPyConnection) -> Paths | None:
 
 
 def history(con: duckdb.DuckDBPyConnection, paths: Paths | None, period: str) -> pd.DataFrame:
-    """Every step on the period's findings, oldest first: as frozen in a version's file, else from the store."""
+    """Every step on the period's findings, oldest first: as frozen in a version's file, else from the store
+    (all steps read, then kept by finding: people's steps are few, a province's findings many)."""
     if has_table(con, FROZEN_DECISIONS):
         return con.execute(f"SELECT * FROM {FROZEN_DECISIONS} ORDER BY id").df()
     paths = paths or store_paths(con)
     if paths is None:
         return pd.DataFrame(columns=corrections.HISTORY_COLUMNS)
-    ids = [r[0] for r in con.execute("SELECT finding_id FROM findings WHERE period = $p AND finding_id IS NOT NULL",
-                                     {"p": period}).fetchall()]
-    return corrections.history(paths, ids)
+    steps = corrections.steps(paths)
+    if steps.empty:
+        return steps
+    ids = {r[0] for r in con.execute("SELECT finding_id FROM findings WHERE period = $p AND finding_id IS NOT NULL",
+                                     {"p": period}).fetchall()}
+    return steps[steps["finding_id"].isin(ids)].reset_index(drop=True)
 
 
 def waivers(con: duckdb.DuckDBPyConnection, paths: Paths | None, period: str) -> dict[str, dict[str, Any]]:
@@ -283,7 +287,7 @@ def _write_version(con: duckdb.DuckDBPyConnection, tmp: Path, label: str, row: d
         "scores": "SELECT * FROM scores WHERE period IN ($p, $prev)",
         "county_scores": "SELECT * FROM county_scores WHERE period IN ($p, $prev)",
         "deductions": "SELECT * FROM deductions WHERE period = $p",
-        "findings": "SELECT * FROM findings WHERE period = $p",
+        "findings": "SELECT * FROM findings WHERE period IN ($p, $prev)",  # the previous: 上期 counts
         "unverified": "SELECT * FROM unverified WHERE period = $p",
         "xk_records": "SELECT * FROM xk_records WHERE record_key IN (SELECT record_key FROM findings "
                       "WHERE period = $p AND kind = 'xk')",
@@ -326,7 +330,11 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 def _changes_since(con: duckdb.DuckDBPyConnection, paths: Paths, label: str, last: dict[str, Any]) -> pd.DataFrame:
     """Departments whose total, grade, rank or standing changed, and findings whose status changed (or that
     appeared or went), against the last version's file; each finding with the decision that changed it."""
-    con.execute(f"ATTACH {_quote(paths.root / last['file'])} AS _prev (READ_ONLY)")
+    previous = paths.root / last["file"]
+    if not previous.is_file():
+        raise VersionError(f"找不到已签发的版本 {last['version']} 的文件 {previous}：无法与之比较。"
+                           "请从备份恢复该文件后再签发。")
+    con.execute(f"ATTACH {_quote(previous)} AS _prev (READ_ONLY)")
     try:
         depts = con.execute("""
             SELECT coalesce(n.dept_id, o.dept_id) AS dept_id, coalesce(d.name, n.dept_id, o.dept_id) AS dept_name,

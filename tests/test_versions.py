@@ -64,10 +64,16 @@ def issued(demo_run, tmp_path_factory) -> Issued:
     shutil.copyfile(demo_run.paths.db, root / "sgs.duckdb")
     paths = resolve_paths(root / "sgs.duckdb")
     db = ("--db", str(paths.db))
+    con = store.connect(paths)
+    try:
+        store.publish(con, paths)
+    finally:
+        con.close()
+    out = {"draft": _report(paths, root / "draft", "--date", V1_DAY.isoformat())}  # before the first issue
     first = _cli("issue", "--period", PERIOD, "--date", V1_DAY.isoformat(), "--by", ASSESSOR, *db)
     assert first.exit_code == 0, first.stderr
     unchanged = _cli("issue", "--period", PERIOD, *db)
-    out = {"v1": _report(paths, root / "v1", "--version", "1")}
+    out["v1"] = _report(paths, root / "v1", "--version", "1")
     v1_hash = _sha(versions.version_file(paths, PERIOD, 1))
     con = store.open_snapshot(paths)
     try:
@@ -121,6 +127,22 @@ def test_version_one_file_and_documents_are_unchanged(issued) -> None:
     for f in before.iterdir():
         reader = docx_texts if f.suffix == ".docx" else sheet_texts
         assert reader(f) == reader(after / f.name), f.name
+
+
+def test_version_one_is_what_was_scored_when_it_was_issued(issued) -> None:
+    """The frozen file gives the documents the live results gave that day, word for word, but the version
+    line (so the previous period's figures, the evidence and the cut-off travelled with it)."""
+    line = "版本 1（2026-10-12 签发）"
+    v1, draft = issued.out["v1"], issued.out["draft"]
+    assert sorted(p.name.replace("-版本1", "") for p in v1.iterdir()) == sorted(p.name for p in draft.iterdir())
+    for f in v1.iterdir():
+        twin = draft / f.name.replace("-版本1", "")
+        if f.suffix == ".docx":
+            texts = docx_texts(f)
+            assert texts.count(line) == 1 and [t for t in texts if t != line] == docx_texts(twin), f.name
+        else:
+            texts = sheet_texts(f)
+            assert [t for t in texts if t not in ("版本", line)] == sheet_texts(twin)
 
 
 def test_version_one_still_deducts_the_finding(issued) -> None:
@@ -235,7 +257,7 @@ def test_dashboard_downloads_take_a_version(issued, monkeypatch, fresh_caches) -
     monkeypatch.setenv("SGS_DB", str(issued.paths.db))
     leader = Viewer("leader", "领导", "leader")
     snap = shared.snapshot_name()
-    assert [v["version"] for v in documents.issued_versions(snap, PERIOD)] == [1, 2]
+    assert [v["version"] for v in documents.issued_versions(snap, leader, PERIOD)] == [1, 2]
     for n in (1, 2):
         doc = Document(io.BytesIO(documents.report_document(snap, leader, PERIOD, "report", "2026-12-08", n)))
         assert any(p.text.startswith(f"版本 {n}（") for p in doc.paragraphs)

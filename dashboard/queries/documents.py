@@ -18,9 +18,10 @@ from metrics import corrections, versions
 DOCUMENT_ROLES = ("leader", "assessor")
 
 
-def issued_versions(snapshot: str, period: str) -> list[dict[str, Any]]:
+def issued_versions(snapshot: str, viewer: Viewer, period: str) -> list[dict[str, Any]]:
     """The period's issued versions, oldest first (version, issued_on, deadline, issued_by, note): what a page
-    offers to download besides the live documents ([] before the first issue or on a pre-007 snapshot)."""
+    offers to download besides the live documents ([] before the first issue or on a pre-007 snapshot). The
+    same for every viewer: the list names no department."""
     return _issued(snapshot, period)
 
 
