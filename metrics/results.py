@@ -80,7 +80,7 @@ def headline(con: duckdb.DuckDBPyConnection, period: str, scope: str | None = No
     department sub-scores weighted by their record counts (a plain mean would let a department with three
     records weigh as much as one with three thousand). ``n_open`` counts findings still open: by the
     workbench's latest decision when ``decisions`` (finding_id, status) is given, else by the findings' own
-    status.
+    status. ``n_findings`` leaves out the waived findings (they deduct nothing); ``n_waived`` counts them.
     """
     if decisions is None:
         decisions = pd.DataFrame({"finding_id": pd.Series(dtype="string"), "status": pd.Series(dtype="string")})
@@ -104,13 +104,14 @@ def headline(con: duckdb.DuckDBPyConnection, period: str, scope: str | None = No
                 WHERE period IN ($period, $prev) AND ($scope IS NULL OR dept_id = $scope)
                 GROUP BY period),
             f AS (
-                SELECT f.period, count(*) AS n_findings,
+                SELECT f.period, count(*) FILTER (WHERE f.status <> 'waived') AS n_findings,
+                       count(*) FILTER (WHERE f.status = 'waived') AS n_waived,
                        count(*) FILTER (WHERE coalesce(d.status, f.status) = 'open') AS n_open
                 FROM findings f LEFT JOIN _decisions d USING (finding_id)
                 WHERE f.period IN ($period, $prev) AND ($scope IS NULL OR f.dept_id = $scope)
                 GROUP BY f.period)
             SELECT p.period, s.* EXCLUDE (period), coalesce(f.n_findings, 0) AS n_findings,
-                   coalesce(f.n_open, 0) AS n_open
+                   coalesce(f.n_waived, 0) AS n_waived, coalesce(f.n_open, 0) AS n_open
             FROM (SELECT unnest([$period, $prev]) AS period) p
             LEFT JOIN s USING (period) LEFT JOIN f USING (period)
             """,
@@ -175,12 +176,13 @@ def county_ranking(con: duckdb.DuckDBPyConnection, period: str, scope: str | Non
 
 
 def problem_counts(con: duckdb.DuckDBPyConnection, period: str, scope: str | None = None) -> pd.DataFrame:
-    """Findings per rule for the period, most frequent first: the worst problems and the indicator breakdown."""
+    """Findings per rule for the period, most frequent first: the worst problems and the indicator breakdown.
+    Waived findings (豁免: they deduct nothing) are not counted here; ``waived_total`` counts them."""
     df = con.execute(
         """
         SELECT f.indicator, f.rule_id, count(*) AS n_findings, count(DISTINCT f.dept_id) AS n_departments
         FROM findings f
-        WHERE f.period = $period AND ($scope IS NULL OR f.dept_id = $scope)
+        WHERE f.period = $period AND ($scope IS NULL OR f.dept_id = $scope) AND f.status <> 'waived'
         GROUP BY ALL
         ORDER BY n_findings DESC, f.rule_id
         """,
@@ -188,6 +190,12 @@ def problem_counts(con: duckdb.DuckDBPyConnection, period: str, scope: str | Non
     df["rule_name"] = df["rule_id"].map(lambda r: RULE_NAMES.get(r, r))
     df["indicator_name"] = df["indicator"].map(lambda i: INDICATORS.get(i, i))
     return df
+
+
+def waived_total(con: duckdb.DuckDBPyConnection, period: str, scope: str | None = None) -> int:
+    """How many of the period's findings were waived (豁免 or an objection accepted), within ``scope``."""
+    return int(con.execute("SELECT count(*) FROM findings WHERE period = $period AND status = 'waived' "
+                           "AND ($scope IS NULL OR dept_id = $scope)", {"period": period, "scope": scope}).fetchall()[0][0])
 
 
 def unverified(con: duckdb.DuckDBPyConnection, period: str, scope: str | None = None,

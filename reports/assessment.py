@@ -15,6 +15,7 @@ from metrics.scheme import Scheme
 from reports import charts
 from reports.data import PeriodData
 from reports.docx_kit import new_document, paragraph, picture, signature, table, text, to_bytes
+from reports.revision import changes_section, deadline_words, overdue_sentence, version_line
 
 RANK_HEADERS = ["排名", "部门", "县区", "记录数", "未能核验", *INDICATORS.values(), "总分", "等级", "较上期"]
 UNRANKED_HEADERS = ["部门", "县区", "记录数", "未能核验", "排名情况", "说明"]
@@ -38,13 +39,15 @@ def build(data: PeriodData, scheme: Scheme, report_date: date, due: date) -> byt
     doc = new_document(title, scheme.office, data.computed_at)
     doc.add_paragraph(title, style="Title")
     doc.add_paragraph(scheme.office, style="Subtitle")
+    version_line(doc, data)
     paragraph(doc, f"评估期间：{data.period.start:%Y年%m月%d日}至{data.period.end:%Y年%m月%d日}（{data.period.label}）；"
                    f"评分方案：{data.scheme_version}；数据截止：{data.cutoff:%Y-%m-%d %H:%M}（评分时最后一次抓取存档的时间）；"
                    f"评分时间：{data.computed_at:%Y-%m-%d %H:%M}。", indent=False)
+    changes_section(doc, data, None)
     _overview(doc, data, scheme)
     _results(doc, data, scheme)
     _problems(doc, data)
-    _requirements(doc, data, scheme, due)
+    _requirements(doc, data, scheme, report_date, due)
     signature(doc, scheme.office, report_date)
     _annex(doc, data)
     return to_bytes(doc)
@@ -137,9 +140,13 @@ def _problems(doc, data: PeriodData) -> None:
     doc.add_heading("三、存在的主要问题", level=1)
     p = data.problems
     if p.empty:
-        paragraph(doc, "本期未发现问题。")
+        paragraph(doc, "本期未发现问题。" + (f"（{int(data.headline['n_waived']):,}个问题经认定已豁免，不扣分。）"
+                                        if data.headline.get("n_waived") else ""))
         return
-    paragraph(doc, f"本期共发现问题{int(p['n_findings'].sum()):,}个，涉及{len(p)}类。问题最多的类型如下：")
+    waived = int(data.headline.get("n_waived") or 0)
+    paragraph(doc, f"本期共发现问题{int(p['n_findings'].sum()):,}个，涉及{len(p)}类"
+                   + (f"（另有{waived:,}个问题经认定已豁免，不扣分、不计入问题数，逐条列于附件和评估工作簿“已豁免”表）"
+                      if waived else "") + "。问题最多的类型如下：")
     table(doc, ["序号", "问题类型", "指标", "问题数", "涉及部门数"],
           ([n, x.rule_name, x.indicator_name, f"{x.n_findings:,}", x.n_departments]
            for n, x in enumerate(p.head(10).itertuples(), 1)), [12, 60, 22, 26, 26], right=(0, 3, 4))
@@ -164,10 +171,16 @@ def _examples(data: PeriodData, rule_id: str) -> list[tuple[str, dict]]:
     return picked
 
 
-def _requirements(doc, data: PeriodData, scheme: Scheme, due: date) -> None:
+def _requirements(doc, data: PeriodData, scheme: Scheme, report_date: date, due: date) -> None:
     doc.add_heading("四、整改要求", level=1)
-    paragraph(doc, f"各部门应对照本报告附件和本部门整改通知书所列问题逐条整改，于{due:%Y年%m月%d日}前"
-                   f"（报告印发之日起{scheme.remediation_workdays}个工作日内）完成，并将整改情况书面报送{scheme.office}。")
+    paragraph(doc, "各部门应对照本报告附件和本部门整改通知书所列问题逐条整改，"
+                   f"{deadline_words(data, scheme, report_date, due, '报告印发之日起')}完成，"
+                   f"并将整改情况书面报送{scheme.office}。")
+    if late := overdue_sentence(data, None, due):
+        paragraph(doc, late + "各部门逾期未整改的问题数如下：")
+        names = {d: e["name"] for d, e in data.explained.items()}
+        table(doc, ["部门", "逾期未整改问题数"], ([names.get(d, d), f"{n:,}"] for d, n in sorted(
+            data.overdue.items(), key=lambda x: (-x[1], names.get(x[0], x[0])))), [90, 40], right=(1,))
     failing = data.ranking[data.ranking["grade"] == scheme.grades[-1][0]]
     if not failing.empty:
         paragraph(doc, f"评估等级为“{scheme.grades[-1][0]}”的{len(failing)}个部门（"
@@ -199,3 +212,6 @@ def _annex(doc, data: PeriodData) -> None:
             table(doc, ["指标", "问题类型", "问题数", "扣分"], rows, [24, 80, 26, 26], right=(2, 3))
         else:
             paragraph(doc, "本期未发现问题。", indent=False)
+        for f in data.waived_of(dept):
+            paragraph(doc, f"已豁免（不扣分）：{f['rule_name']}，{f['wsh'] or '部门层面'}，{f['message']}；"
+                           f"理由：{f['reason'] or '（未记录）'}；决定人：{f['decided_by'] or '（未记录）'}。", indent=False)

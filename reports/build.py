@@ -4,6 +4,11 @@ Each file is written under a hidden temporary name in the output folder and rena
 final name only after every document was built, so a failure leaves no new or half-written file under a
 final name (and an earlier run's files untouched). Settings (the issuing office, the remediation deadline in
 working days) come from the ``[report]`` table of the period's scheme file (``data/schemes/<year>.toml``).
+
+Built from an issued version's file (``metrics.versions.open_version``), the documents are that version's:
+its own date and deadline (the report date asked for is not used), its number in the file names, the same
+text whenever they are built. Built from live results of a period issued before, the deadline is the
+issued one (整改期限 runs from the first issue).
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.settings import Paths
 from metrics.scheme import Scheme, SchemeError, load_scheme, scheme_path
 from core.workdays import CalendarError
 from reports import assessment, notice, workbook
@@ -36,6 +42,8 @@ class Written:
 def file_names(data: PeriodData) -> tuple[str, str, dict[str, str]]:
     """The documents' file names: the period first so a folder of several quarters sorts by period."""
     label = data.period.label
+    if data.frozen and data.version is not None:
+        label = f"{label}-版本{data.version['version']}"
     notices = {d: f"{label}-整改通知书-{d}-{_UNSAFE.sub('_', e['name'])}.docx" for d, e in data.explained.items()}
     return f"{label}-双公示评估报告.docx", f"{label}-双公示评估工作簿.xlsx", notices
 
@@ -53,13 +61,28 @@ def settings(period_label: str, scheme_file: Path | None = None, report_date: da
         raise ReportError(str(exc)) from None
 
 
+def dated(data: PeriodData, scheme: Scheme, day: date, due: date) -> tuple[Scheme, date, date]:
+    """The settings with an issued version's own date and deadline, or an issued period's deadline."""
+    if data.version is None:
+        return scheme, day, due
+    if data.frozen:
+        return scheme, data.version["issued_on"], data.version["deadline"]
+    return scheme, day, data.version["deadline"]
+
+
+def _load(con: duckdb.DuckDBPyConnection, period: str, scope: str | None, paths: Paths | None,
+          report_date: date | None, scheme_file: Path | None = None) -> tuple[PeriodData, Scheme, date, date]:
+    data = load(con, period, scope, paths=paths, today=report_date)
+    return data, *dated(data, *settings(data.period.label, scheme_file, report_date))
+
+
 def write_all(con: duckdb.DuckDBPyConnection, period: str, out: Path, *, report_date: date | None = None,
-              scheme_file: Path | None = None) -> Written:
-    """The report, the workbook and every department's notice for ``period`` in ``out``."""
+              scheme_file: Path | None = None, paths: Paths | None = None) -> Written:
+    """The report, the workbook and every department's notice for ``period`` in ``out`` (``paths``: where the
+    correction store is, by default beside ``con``'s file)."""
     check_period(con, period)  # a bad period is reported before anything touches the folder
     out = _writable(out)
-    data = load(con, period)
-    scheme, day, due = settings(data.period.label, scheme_file, report_date)
+    data, scheme, day, due = _load(con, period, None, paths, report_date, scheme_file)
     report_name, book_name, notice_names = file_names(data)
     staged: list[tuple[Path, Path]] = []
     try:
@@ -104,23 +127,23 @@ def _temp(out: Path, name: str) -> Path:
 
 # --- bytes for the dashboard's downloads -----------------------------------------------------------
 
-def report_bytes(con: duckdb.DuckDBPyConnection, period: str, report_date: date | None = None) -> bytes:
-    data = load(con, period)
-    return assessment.build(data, *settings(data.period.label, report_date=report_date))
+def report_bytes(con: duckdb.DuckDBPyConnection, period: str, report_date: date | None = None,
+                 paths: Paths | None = None) -> bytes:
+    return assessment.build(*_load(con, period, None, paths, report_date))
 
 
-def workbook_bytes(con: duckdb.DuckDBPyConnection, period: str, report_date: date | None = None) -> bytes:
-    data = load(con, period)
+def workbook_bytes(con: duckdb.DuckDBPyConnection, period: str, report_date: date | None = None,
+                   paths: Paths | None = None) -> bytes:
     buf = io.BytesIO()
-    workbook.write(data, *settings(data.period.label, report_date=report_date), buf)
+    workbook.write(*_load(con, period, None, paths, report_date), buf)
     return buf.getvalue()
 
 
 def notice_bytes(con: duckdb.DuckDBPyConnection, period: str, dept_id: str, scope: str | None,
-                 report_date: date | None = None) -> bytes | None:
+                 report_date: date | None = None, paths: Paths | None = None) -> bytes | None:
     """A department's notice, read within ``scope`` (a department user's own id): another department's
     notice is not built at all because its rows are never read (None)."""
-    data = load(con, period, scope=scope if scope is not None else dept_id)
+    data, scheme, day, due = _load(con, period, scope if scope is not None else dept_id, paths, report_date)
     if dept_id not in data.explained:
         return None
-    return notice.build(data, dept_id, *settings(data.period.label, report_date=report_date))
+    return notice.build(data, dept_id, scheme, day, due)

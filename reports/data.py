@@ -14,7 +14,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from metrics import results
+from core.settings import Paths
+from metrics import results, versions
 from metrics.explain import ExplainError, explain, explain_period
 from metrics.checks._sql import decided_in
 from core.periods import Period, PeriodError, parse_period
@@ -44,6 +45,33 @@ class PeriodData:
     n_in_county: dict[str, int] = field(default_factory=dict)  # ranked departments per county
     scope: str | None = None
     unverified: pd.DataFrame = field(default_factory=pd.DataFrame)  # metrics.results.unverified: 未能核验 rows
+    # metrics.versions.version_info: the issued version these documents are (draft False), or for live results
+    # of a period issued before its latest version (draft True); None for a period never issued
+    version: dict[str, Any] | None = None
+    changes: pd.DataFrame = field(default_factory=pd.DataFrame)  # version 2+: metrics.versions.version_changes
+    overdue: dict[str, int] = field(default_factory=dict)  # dept_id → 逾期未整改 (metrics.versions.overdue)
+    overdue_on: date | None = None  # the day the overdue counts are of
+
+    @property
+    def version_label(self) -> str:
+        """"版本 1（2026-12-05 签发）" (or the draft's words; "" for a period never issued)."""
+        return versions.version_label(self.version)
+
+    @property
+    def frozen(self) -> bool:
+        """Whether these are an issued version's documents (dates and deadline are the version's)."""
+        return self.version is not None and not self.version["draft"]
+
+    def waived_of(self, dept_id: str) -> list[dict[str, Any]]:
+        """A department's waived findings (豁免: they deduct nothing), each with reason and who decided."""
+        return list((self.explained.get(dept_id) or {}).get("waived") or [])
+
+    def changes_of(self, dept_id: str | None) -> list[dict[str, Any]]:
+        """The version's changes (one department's when given)."""
+        if self.changes.empty:
+            return []
+        rows = self.changes if dept_id is None else self.changes[self.changes["dept_id"] == dept_id]
+        return results.df_records(rows)
 
     @property
     def title_period(self) -> str:
@@ -98,14 +126,21 @@ def check_period(con: duckdb.DuckDBPyConnection, text: str) -> Period:
     return p
 
 
-def load(con: duckdb.DuckDBPyConnection, text: str, scope: str | None = None) -> PeriodData:
+def load(con: duckdb.DuckDBPyConnection, text: str, scope: str | None = None, *, paths: Paths | None = None,
+         today: date | None = None) -> PeriodData:
     """Read a scored period; with ``scope`` (a department id) only that department's rows and findings are
-    read — the dashboard builds a department's notice from this, so the scope is enforced by the queries."""
+    read — the dashboard builds a department's notice from this, so the scope is enforced by the queries.
+    ``con`` may be an issued version's file (``metrics.versions.open_version``): the documents are then that
+    version's. ``paths`` locates the correction store (default: beside ``con``'s file); ``today`` is the day
+    逾期未整改 is counted on (the report date; an issued version's own date for a version)."""
     p = check_period(con, text)
+    info = versions.version_info(con, p.label)
+    on = info["issued_on"] if info and not info["draft"] else today or date.today()
+    overdue = versions.overdue(con, paths, p.label, on)
     version, computed_at = con.execute(
         "SELECT min(scheme_version), max(computed_at) FROM scores WHERE period = ?", [p.label]).fetchall()[0]
     cutoff = _one(con, "SELECT max(fetched_at) FROM fetches WHERE fetched_at <= ?", [computed_at]) or computed_at
-    explained = results_explained(con, p.label, scope)
+    explained = results_explained(con, p.label, scope, paths)
     fetch_ids = sorted({f["fetch_id"] for e in explained.values() for d in e["deductions"] for f in d["findings"]
                         if f["fetch_id"]})
     fetched = dict(con.execute("SELECT fetch_id, fetched_at FROM fetches WHERE fetch_id IN "
@@ -127,15 +162,20 @@ def load(con: duckdb.DuckDBPyConnection, text: str, scope: str | None = None) ->
         n_in_county={c: int(n) for c, n in counts},
         scope=scope,
         unverified=results.unverified(con, p.label, scope),
+        version=info,
+        changes=versions.version_changes(con),
+        overdue={d: n for d, n in overdue.items() if scope is None or d == scope},
+        overdue_on=on,
     )
 
 
-def results_explained(con: duckdb.DuckDBPyConnection, period: str, scope: str | None) -> dict[str, dict[str, Any]]:
+def results_explained(con: duckdb.DuckDBPyConnection, period: str, scope: str | None,
+                      paths: Paths | None = None) -> dict[str, dict[str, Any]]:
     """Every department's explanation, or the one department's in scope (``metrics.explain``)."""
     if scope is None:
-        return explain_period(con, period)
+        return explain_period(con, period, paths)
     try:
-        return {scope: explain(con, period, scope)}
+        return {scope: explain(con, period, scope, paths)}
     except ExplainError:
         return {}
 

@@ -17,6 +17,7 @@ from metrics.scheme import Scheme
 from core.standard import field_name
 from reports.data import PeriodData
 from reports.docx_kit import new_document, paragraph, signature, table, text, to_bytes
+from reports.revision import changes_section, deadline_words, overdue_sentence, version_line, waived_list
 
 FINDING_HEADERS = ["序号", "问题类型", "文书号", "字段", "问题说明", "证据（页面、存档时间、存档编号）"]
 FINDING_WIDTHS = [9, 20, 25, 18, 48, 36]
@@ -38,6 +39,7 @@ def build(data: PeriodData, dept_id: str, scheme: Scheme, report_date: date, due
     doc = new_document(f"{title}（{e['name']}，{data.period.label}）", scheme.office, data.computed_at)
     doc.add_paragraph(title, style="Title")
     doc.add_paragraph(f"{data.title_period}", style="Subtitle")
+    version_line(doc, data)
     contact = "、".join(x for x in (dept.get("liaison") and f"联系人 {dept['liaison']}",
                                      dept.get("liaison_phone") and f"电话 {dept['liaison_phone']}") if x)
     paragraph(doc, f"{e['name']}" + (f"（{contact}）" if contact else "") + "：", indent=False)
@@ -83,6 +85,8 @@ def build(data: PeriodData, dept_id: str, scheme: Scheme, report_date: date, due
     else:
         paragraph(doc, "本期没有可评估的记录，未发现问题。" if standing == "no_records"
                   else "本期未发现需要整改的问题，请继续保持。")
+    if waived := data.waived_of(dept_id):
+        waived_list(doc, waived)
     heading = 3
     if unverified:
         doc.add_heading("三、待核实的记录（未能核验，不扣分）", level=1)
@@ -95,11 +99,13 @@ def build(data: PeriodData, dept_id: str, scheme: Scheme, report_date: date, due
             for n, u in enumerate(unverified, 1)), UNVERIFIED_WIDTHS, right=(0,))
         heading = 4
     doc.add_heading(f"{'一二三四'[heading - 1]}、整改要求", level=1)
-    paragraph(doc, f"请你单位对上述问题逐条核实整改，于{due:%Y年%m月%d日}前（自{report_date:%Y年%m月%d日}起"
-                   f"{scheme.remediation_workdays}个工作日内）完成，并将整改情况书面报送{scheme.office}。"
-                   "对确属误判的问题，请附证明材料一并说明。" + ("待核实的记录请在同一期限内报送核实情况。" if unverified else ""))
+    due_words = deadline_words(data, scheme, report_date, due, f"自{report_date:%Y年%m月%d日}起")
+    paragraph(doc, f"请你单位对上述问题逐条核实整改，{due_words}完成，并将整改情况书面报送{scheme.office}。"
+                   "对确属误判的问题，请附证明材料一并说明。" + ("待核实的记录请在同一期限内报送核实情况。" if unverified else "")
+                   + overdue_sentence(data, dept_id, due))
     if standing == "no_records":
         paragraph(doc, "如你单位本期确有作出行政许可、行政处罚决定，请按规定在本部门网站“双公示”专栏公示，"
                        "并推送至信用网站。")
+    changes_section(doc, data, dept_id)
     signature(doc, scheme.office, report_date)
     return to_bytes(doc)

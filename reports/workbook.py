@@ -1,6 +1,7 @@
 """The assessment workbook (.xlsx): 说明, 部门排名 (with 排名情况 and 未能核验记录数), 县区排名, 指标得分, 扣分明细
-(per rule), 问题清单 (all findings), 未能核验 (every row the evidence could not decide, never deducted) and one
-sheet per department with its own findings. Frozen header row, filters, column widths;
+(per rule), 问题清单 (all findings that deduct), 未能核验 (every row the evidence could not decide, never
+deducted), 已豁免 (waived findings with reason and who decided), for version 2 and later 版本变更说明, and one
+sheet per department with its own findings. 说明 states the version. Frozen header row, filters, column widths;
 scores and counts are written as numbers.
 
 Written through the project's one spreadsheet writer (``reports.sheets.Book``): XlsxWriter in
@@ -39,6 +40,13 @@ FINDINGS: list[Column] = [("部门编号", 12, None), ("部门", 28, None), ("�
                           ("规则", 22, None), ("类别", 6, None), ("文书号", 28, None), ("字段", 12, None),
                           ("字段名称", 20, None), ("值", 24, None), ("问题说明", 50, None), ("页面", 40, None), ("存档时间", 17, "time"),
                           ("存档编号", 20, None), ("问题编号", 20, None), ("此前采集时尚未列出该记录的页面（存档编号）", 24, None)]
+WAIVED: list[Column] = [("部门编号", 12, None), ("部门", 28, None), ("指标", 8, None), ("问题类型", 22, None),
+                        ("规则", 22, None), ("类别", 6, None), ("文书号", 28, None), ("字段", 12, None),
+                        ("问题说明", 50, None), ("页面", 40, None), ("问题编号", 20, None), ("豁免理由", 40, None),
+                        ("决定人", 12, None), ("决定时间", 20, None)]
+CHANGES: list[Column] = [("类别", 6, None), ("部门编号", 12, None), ("部门", 28, None), ("问题编号", 20, None),
+                         ("规则", 22, None), ("文书号", 28, None), ("变更前", 26, None), ("变更后", 26, None),
+                         ("变更原因", 50, None), ("决定人", 12, None), ("决定时间", 20, None)]
 UNVERIFIED: list[Column] = [("部门编号", 12, None), ("部门", 28, None), ("类别", 6, None), ("文书号", 28, None),
                             ("未能核验的事项", 22, None), ("规则", 18, None), ("原因", 70, None), ("页面", 40, None),
                             ("存档时间", 17, "time"), ("存档编号", 20, None)]
@@ -50,6 +58,25 @@ def _finding_rows(data: PeriodData, dept_id: str) -> Iterable[list[Any]]:
         yield [dept_id, name, f["indicator_name"], f["rule_name"], f["rule_id"], KIND_LABELS.get(f["kind"], f["kind"]),
                f["wsh"], f["field"], field_name(f["kind"], f["field"]), f["value"], f["message"], f["url"], f["fetched_at"], f["fetch_id"],
                f["finding_id"], f.get("ref_fetch_id")]
+
+
+def _waived_rows(data: PeriodData) -> Iterable[list[Any]]:
+    for dept, e in data.explained.items():
+        for f in data.waived_of(dept):
+            yield [dept, e["name"], f["indicator_name"], f["rule_name"], f["rule_id"], KIND_LABELS.get(f["kind"], f["kind"]),
+                   f["wsh"], f["field"], f["message"], f["url"], f["finding_id"], f["reason"], f["decided_by"],
+                   f["decided_at"]]
+
+
+def _version_rows(data: PeriodData) -> list[tuple[str, Any]]:
+    """The 说明 rows about the version, the waived and the overdue findings."""
+    rows: list[tuple[str, Any]] = [("版本", data.version_label)] if data.version_label else []
+    if data.version is not None and data.version.get("note"):
+        rows.append(("签发说明", data.version["note"]))
+    rows.append(("已豁免问题数", int(data.headline.get("n_waived") or 0)))
+    if data.overdue:
+        rows.append((f"逾期未整改问题数（截至{data.overdue_on}）", sum(data.overdue.values())))
+    return rows
 
 
 def _unverified_rows(data: PeriodData) -> Iterable[list[Any]]:
@@ -84,7 +111,7 @@ def write(data: PeriodData, scheme: Scheme, report_date: date, due: date, target
                  ("未能核验说明", results.UNVERIFIED_NOTE),
                  ("证据不足说明", results.standing_note("insufficient_evidence", scheme.max_unverified_share)),
                  ("本期无公示记录说明", results.standing_note("no_records")),
-                 ("问题数", int(data.headline["n_findings"]))]
+                 ("问题数", int(data.headline["n_findings"])), *_version_rows(data)]
         book.sheet("说明", [("项目", 14, None), ("内容", 60, None)], ([k, v] for k, v in about))
         r = data.ranking
         book.sheet("部门排名", RANKING, (
@@ -100,6 +127,11 @@ def write(data: PeriodData, scheme: Scheme, report_date: date, due: date, target
              d["points"], d["how"]] for dept, e in data.explained.items() for d in e["deductions"]))
         book.sheet("问题清单", FINDINGS, (row for dept in data.explained for row in _finding_rows(data, dept)))
         book.sheet("未能核验", UNVERIFIED, _unverified_rows(data))
+        book.sheet("已豁免", WAIVED, _waived_rows(data))
+        if data.frozen and data.version is not None and data.version["version"] > 1:
+            book.sheet("版本变更说明", CHANGES, (
+                [r["what"], r["dept_id"], r["dept_name"], r["finding_id"], r["rule_id"], r["wsh"], r["before"],
+                 r["after"], r["reason"], r["decided_by"], r["decided_at"]] for r in data.changes_of(None)))
         for dept, e in data.explained.items():
             book.sheet(e["name"], FINDINGS, _finding_rows(data, dept))
     finally:

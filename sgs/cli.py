@@ -20,6 +20,7 @@ from sgs.common import DbOption, SgsCommands, option_date, require_db
 from sgs.catalogue import catalogue_app, departments_app, inspection_app
 from sgs.demo import demo
 from sgs.objections import register as register_objections
+from sgs.issue import issue
 from sgs.scores import print_scores, score_periods
 from sgs.serve import serve
 
@@ -164,17 +165,22 @@ def report(
     db: Optional[Path] = DbOption,
     on: Optional[str] = typer.Option(None, "--date", help="报告日期（YYYY-MM-DD，默认今天）：落款日期，整改期限由此起算。"),
     scheme: Optional[Path] = typer.Option(None, "--scheme", help="取 [report] 设置的评分方案文件（默认按期间年度）。"),
+    version: Optional[int] = typer.Option(None, "--version", help="生成已签发的第几版（sgs issue）；不指定则按最新评分结果生成（已签发过的期间注明“修订稿，未签发”）。"),
 ) -> None:
-    """生成评估报告（Word）、评估工作簿（Excel）和各部门整改通知书（Word），读取最新发布的数据。"""
+    """生成评估报告（Word）、评估工作簿（Excel）和各部门整改通知书（Word），读取最新发布的数据或已签发的版本。"""
     from core import store
     from core.periods import parse_period
+    from metrics.versions import open_version
     from reports.build import write_all
 
     parse_period(period)
     report_date = option_date(on, "--date")
-    con = store.open_snapshot(resolve_paths(db))
+    if version is not None and report_date is not None:
+        raise InputError("--version 生成的是已签发版本，落款日期和整改期限以该版本为准，不能同时指定 --date。")
+    paths = resolve_paths(db)
+    con = store.open_snapshot(paths) if version is None else open_version(paths, period, version)
     try:
-        written = write_all(con, period, out, report_date=report_date, scheme_file=scheme)
+        written = write_all(con, period, out, report_date=report_date, scheme_file=scheme, paths=paths)
     finally:
         con.close()
     typer.echo(f"评估报告：{written.report}\n评估工作簿：{written.workbook}\n"
@@ -215,6 +221,7 @@ register_objections(app)
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(departments_app, name="departments")
 app.add_typer(inspection_app, name="inspection")
+app.command()(issue)
 
 
 if __name__ == "__main__":  # pragma: no cover
