@@ -14,6 +14,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from metrics import corrections
 from dashboard.queries import documents, overview, shared
+from dashboard.views import _stale
 from dashboard.views._common import GRADE_COLORS, context, delta, fmt, max_unverified_share, require, score_columns
 from metrics import results
 from core.settings import resolve_paths
@@ -197,6 +198,7 @@ def main() -> None:
     who = require("leader", "assessor")
     snapshot, period = context()
     st.title(f"双公示监测评估总览 · {period}")
+    _stale.banner(snapshot, period)
     headline(snapshot, period)
     ranking = overview.department_ranking(snapshot, who, period)
     if not ranking.empty:
