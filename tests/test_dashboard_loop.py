@@ -140,6 +140,7 @@ def test_another_department_can_neither_see_nor_act(city: Paths) -> None:
                            username="jtj", role="department", scope="d_jtj", reason="已改")
     assert findings.findings(snap, JTJ, "2026Q3", status=findings.QUEUE_STATUSES).empty
     assert findings.findings(snap, SCJ, "2026Q3", status=findings.QUEUE_STATUSES)["finding_id"].tolist() == [F_CLASS]
+    assert findings.answers(JTJ, [F_CLASS]).empty and findings.answers(SCJ, [F_CLASS]).index.tolist() == [F_CLASS]
     assert department.status_counts(snap, JTJ, "2026Q3", "d_scj") == {}  # a department id from a URL widens nothing
     assert department.status_counts(snap, JTJ, "2026Q3", None) == {"open": 1}
     with pytest.raises(corrections.WorkbenchError, match="不能执行"):  # a department cannot decide

@@ -199,8 +199,10 @@ def allowed_actions(role: str, statuses: list[str]) -> list[str]:
             if role in step.roles and statuses and all(s in step.after for s in statuses)]
 
 
-def answers(finding_ids: list[str]) -> pd.DataFrame:
+def answers(viewer: Viewer, finding_ids: list[str]) -> pd.DataFrame:
     """Each finding's latest step in full (reason, URL, attachment): what a department answered, for the
-    queue. The ids come from a scoped findings query."""
+    queue; a department viewer gets its own findings' only."""
     hist = corrections.history(resolve_paths(), finding_ids)
+    if viewer.scope is not None:
+        hist = hist[hist["dept_id"] == viewer.scope]
     return hist.drop_duplicates("finding_id", keep="last").set_index("finding_id")

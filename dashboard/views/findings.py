@@ -77,7 +77,7 @@ def queue(snapshot: str, period: str) -> None:
     offset = _finding.pager(total, "queue_page")
     df = findings.findings(snapshot, who, period, status=findings.QUEUE_STATUSES, offset=offset,
                            wb_version=version, mask_names=mask_names())
-    steps = findings.answers(df["finding_id"].tolist())
+    steps = findings.answers(who, df["finding_id"].tolist())
     names = _finding.display_names()
     answer = lambda col: [steps[col].get(f) if f in steps.index else None for f in df["finding_id"]]  # noqa: E731
     table = pd.DataFrame({
