@@ -3,7 +3,9 @@ detail — the record's fields with the failing one marked, the page URL (masked
 naming its subject's ID or mobile number is shown masked and offered as no link), the archived copy as fetched (as
 text: nothing from a crawled page runs or loads here) and, when the finding cites one, a second archived page
 (an earlier crawl's list page that did not list the record yet), and for assessors the reveal of one masked value,
-written to the access log before it is shown."""
+written to the access log before it is shown. And the correction loop's shared parts: several findings
+chosen and answered or decided at once (the steps ``corrections.ACTIONS`` allows), a finding's whole history,
+and attachments (shown as an image or offered as a download, never as a page)."""
 from __future__ import annotations
 
 import re
