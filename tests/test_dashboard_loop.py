@@ -353,3 +353,57 @@ def _has(at, key: str) -> bool:
     except KeyError:
         return False
     return True
+
+
+# --- in a real browser: a department objects with an image, the assessor sees it as an image -------------
+
+def test_objection_with_an_image_in_chromium(tmp_path) -> None:
+    """``sgs serve`` driven by headless Chromium (as tests/test_browser.py does): the department picks a finding,
+    objects with a PNG uploaded through the file input, and the assessor's queue shows it as an image (served by
+    Streamlit's media endpoint, never as HTML)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from test_browser import CHROMIUM, _require_chromium, _serve
+
+    _require_chromium()
+    paths = resolve_paths(tmp_path / "city" / "sgs.duckdb")
+    build_city(paths)
+    png = tmp_path / "证明.png"
+    png.write_bytes(PNG)
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with _serve(paths, write_test_users(paths.root / "users.toml"), tmp_path) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = _browser_login(browser, base, "scj")
+            expect(page.get_by_text("答复整改清单")).to_be_visible(timeout=30_000)
+            page.get_by_role("combobox", name="选择问题（可多选）").click()
+            page.get_by_role("option", name="4. 长市监许〔2026〕301号 · accuracy_rule · 待处理").click()
+            page.keyboard.press("Escape")
+            page.get_by_text("提出异议", exact=True).click()
+            page.get_by_label("异议理由（必填）").fill("“公司”是登记机关核定的类别")
+            page.locator("input[type=file]").set_input_files(str(png))
+            expect(page.get_by_text("证明.png")).to_be_visible(timeout=30_000)
+            page.get_by_role("button", name="提交：提出异议（1 项）").click()
+            expect(page.get_by_text("已记录“提出异议”：1 项问题。")).to_be_visible(timeout=30_000)
+            page.screenshot(path=shots / "1-department-objected.png", full_page=True)
+            judge = _browser_login(browser, base, "judge")
+            judge.get_by_role("link", name="问题清单").click()
+            expect(judge.get_by_text("待审队列").first).to_be_visible(timeout=30_000)
+            image = judge.locator('[data-testid="stImage"] img')
+            expect(image).to_have_count(1, timeout=30_000)
+            assert "/media/" in (image.get_attribute("src") or "")
+            judge.screenshot(path=shots / "2-assessor-queue.png", full_page=True)
+        finally:
+            browser.close()
+    assert corrections.latest(paths).set_index("finding_id")["status"].to_dict() == {F_CLASS: "objected"}
+
+
+def _browser_login(browser, base: str, username: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page.set_default_timeout(30_000)
+    page.goto(base)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(f"{username}-pw")
+    page.get_by_role("button", name="登录").click()
+    return page

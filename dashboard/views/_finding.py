@@ -40,13 +40,13 @@ def findings_table(df: pd.DataFrame, *, with_department: bool = False) -> pd.Dat
         **({"部门": df["dept_name"]} if with_department else {}),
         "指标": df["indicator"].map(lambda v: INDICATORS.get(v, v)),
         "问题类型": df["rule_name"],
+        "状态": df["status_name"],
         "类型": df["kind"].map(lambda v: KIND_LABELS.get(v, v)),
         "文书号": df["wsh"].fillna("—"),  # a department-level finding is about no one record
         "相对人名称": df["xdr_mc"].fillna("—"),
         "字段": fields,
         "问题": df["message"],
         "问题值": df["value"],
-        "状态": df["status_name"],
         "最新处理": latest_step(df, display_names()),
         "证据页面": df["url"],
         "存档": df["archive"],
@@ -243,7 +243,10 @@ def pick_and_act(snapshot: str, period: str, rows: pd.DataFrame, key: str) -> No
         return
     labels = {r["finding_id"]: f"{int(r['n'])}. {r['wsh'] if isinstance(r['wsh'], str) else r['dept_name']} · "
               f"{r['rule_name']} · {r['status_name']}" for r in shared._records(rows) if r["finding_id"] in status_of}
-    picked = st.multiselect("选择问题（可多选）", list(labels), format_func=labels.__getitem__, key=f"{key}_pick")
+    if f"{key}_pick" in st.session_state:  # a finding answered meanwhile (another session) is no longer offered
+        st.session_state[f"{key}_pick"] = [f for f in st.session_state[f"{key}_pick"] if f in labels]
+    picked = st.multiselect("选择问题（可多选）", list(labels), format_func=labels.__getitem__, key=f"{key}_pick",
+                            placeholder="请选择问题")
     if not picked:
         return
     actions = findings.allowed_actions(who.role, [status_of[f] for f in picked if f in status_of])
