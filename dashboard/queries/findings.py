@@ -15,7 +15,7 @@ from metrics import corrections
 from dashboard.auth import Viewer
 from core.vocab import INDICATORS
 from dashboard.queries.shared import (PAGE_SIZE, RULE_NAMES, _cached, _decisions, _frame, _in_scope,
-                                      _missing, _name, _shown_url)
+                                      _missing, _name, _records, _shown_url)
 from core import standard, store
 from core.privacy import holds_personal, mask_text
 from core.settings import resolve_paths
@@ -176,7 +176,8 @@ def targets(snapshot: str, viewer: Viewer, period: str, finding_ids: list[str]) 
         FROM findings f LEFT JOIN _decisions dec USING (finding_id)
         WHERE f.period = $period AND list_contains($ids, f.finding_id) AND {_in_scope("f.dept_id")}""",
                 {"period": period, "ids": list(finding_ids), "scope": viewer.scope}, _decisions())
-    return [corrections.Finding(r.finding_id, r.period, r.dept_id, r.status) for r in df.itertuples()]
+    return [corrections.Finding(str(r["finding_id"]), str(r["period"]), str(r["dept_id"]), str(r["status"]))
+            for r in _records(df)]
 
 
 def act(snapshot: str, viewer: Viewer, period: str, finding_ids: list[str], action: str, *,
