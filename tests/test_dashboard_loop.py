@@ -223,6 +223,35 @@ def test_assessor_accepts_one_objection_and_rejects_another(city: Paths) -> None
     assert not any(o.startswith("3. ") for o in offered)
 
 
+def test_history_shows_verification_and_the_export_the_latest_step(city: Paths) -> None:
+    from io import BytesIO
+
+    import openpyxl
+
+    from dashboard.views import _finding
+
+    snap = shared.snapshot_name()
+    findings.act(snap, SCJ, "2026Q3", [F_ID], "report_fixed", reason="已更正")
+    corrections.record(city, findings.targets(snap, SCJ, "2026Q3", [F_ID]), "verify_failed", username="sgs",
+                       role="system", reason="2026-12-03 复核：证件号码仍未更正", fetch_id="f-new", ref_fetch_id="f-old")
+    at = login(app(), "scj")
+    at.selectbox(key="finding").set_value(F_ID)
+    run(at)
+    hist = table(at, "history")
+    assert hist[["处理人", "角色", "操作", "处理后状态"]].values.tolist() == [
+        ["scj 用户", "部门", "报告已整改", "已报整改（待复核）"], ["sgs", "系统复核", "复核：未整改", "待处理"]]
+    assert any(t.value.endswith("复核：未整改：2026-12-03 复核：证件号码仍未更正") for t in at.text)
+    # the 整改清单 workbook carries each finding's status and latest step
+    df = findings.findings(snap, SCJ, "2026Q3", limit=None, wb_version=corrections.version(city))
+    sheet = openpyxl.load_workbook(BytesIO(_finding.excel(_finding.findings_table(df), "整改清单")))["整改清单"]
+    rows = list(sheet.values)
+    head = list(rows[0])
+    by_id = {r[head.index("问题编号")]: r for r in rows[1:]}
+    assert by_id[F_ID][head.index("状态")] == "待处理"
+    assert by_id[F_ID][head.index("最新处理")].endswith("复核：未整改（sgs）：2026-12-03 复核：证件号码仍未更正")
+    assert by_id[F_CLASS][head.index("最新处理")] in ("", None)
+
+
 # --- the deadline and 逾期未整改 ----------------------------------------------------------------------
 
 def _issued(deadline: date):
