@@ -181,9 +181,12 @@ def test_assessor_accepts_one_objection_and_rejects_another(city: Paths) -> None
     at.multiselect(key="queue_pick").set_value([F_ID, F_CLASS])
     run(at)
     assert at.radio(key="queue_action").options == ["豁免", "重新打开", "异议成立", "异议不成立"]
-    at.multiselect(key="queue_pick").set_value([F_ID, F_MISSING])
+    at.radio(key="queue_action").set_value("accept_objection")
+    run(at)
+    at.multiselect(key="queue_pick").set_value([F_ID, F_MISSING])  # 异议成立 no longer applies: not kept
     run(at)
     assert at.radio(key="queue_action").options == ["豁免", "重新打开"]
+    assert at.radio(key="queue_action").value == "waive"
     at.multiselect(key="queue_pick").set_value([F_MISSING])
     run(at)
     assert at.radio(key="queue_action").options == ["确认", "豁免", "重新打开"]

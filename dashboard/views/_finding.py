@@ -253,6 +253,8 @@ def pick_and_act(snapshot: str, period: str, rows: pd.DataFrame, key: str) -> No
     if not actions:
         st.warning("所选问题的状态不同，没有能同时执行的操作，请分开处理。")
         return
+    if st.session_state.get(f"{key}_action") not in actions:  # chosen for another selection: start afresh
+        st.session_state.pop(f"{key}_action", None)
     action = st.radio("处理", actions, horizontal=True, key=f"{key}_action", format_func=_label)
     step = corrections.ACTIONS[action]
     reason_label = corrections.REASON_LABELS.get(action, "理由")
