@@ -5,6 +5,11 @@ A department's liaison logs in and sees only its own department (the queries enf
 not even offer a choice). Leaders and assessors pick any department, also from a link carrying
 ``?dept=<id>``. Every row names the decision by 文书号 and 相对人名称, says what is wrong, and points at the
 evidence: the page as published and the archived copy read at ``fetched_at``. Values are masked.
+
+The correction loop: at the top, where the findings stand (待处理, 已报整改, 异议待审, 逾期未整改, 已豁免, 已整改)
+and the remediation deadline; a department user answers several findings at once (报告已整改 with a note and
+the corrected page's URL, 提出异议 with reasons and an attachment) and reads each finding's whole history, the
+assessor's answers included.
 """
 from __future__ import annotations
 
