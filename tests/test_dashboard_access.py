@@ -105,7 +105,9 @@ def test_logout(city: Paths) -> None:
 def test_every_query_takes_the_viewer() -> None:
     """Every query about departments' data has a viewer parameter (only the snapshot-wide ones do not)."""
     global_ones = {"snapshot_name", "periods", "data_time", "period_sort_key", "previous_period", "field_name",
-                   "shown_value", "maskable"}
+                   "shown_value", "maskable",
+                   # the correction loop's rules and the period's deadline: no department's data
+                   "overdue", "allowed_actions", "deadline", "workdays_left"}
     modules = [importlib.import_module(f"dashboard.queries.{m.name}") for m in pkgutil.iter_modules(queries.__path__)]
     assert len(modules) >= 9  # one module per page, and the shared one
     for module in modules:

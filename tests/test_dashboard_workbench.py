@@ -112,7 +112,7 @@ def test_assessor_decides_in_the_app(city: Paths) -> None:
     assert at.selectbox(key="wb_finding").value == first
     assert table(at, "findings")["状态"].tolist().count("已豁免") == 1
     hist = table(at, "history")
-    assert hist["处理人"].tolist() == ["judge"] and hist["理由"].tolist() == ["该记录已于系统外更正"]
+    assert hist["处理人"].tolist() == ["judge 用户"] and hist["理由"].tolist() == ["该记录已于系统外更正"]
     at.selectbox(key="wb_status").set_value("waived")
     run(at)
     assert len(table(at, "findings")) == 1

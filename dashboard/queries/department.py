@@ -2,15 +2,17 @@
 its findings by indicator and rule, and its 未能核验 rows (never deducted; the department checks them)."""
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from dashboard.auth import Viewer
 from dashboard.queries.findings import _lookup_records
-from dashboard.queries.shared import (PAGE_SIZE, RULE_NAMES, _cached, _frame, _in_scope, _name, _on, _records,
+from dashboard.queries.shared import (PAGE_SIZE, RULE_NAMES, _cached, _decisions, _frame, _in_scope, _name, _on, _records,
                                       _scoped, _shown_url, previous_period)
-from metrics import results
+from metrics import results, versions
 from core import store
 from core.privacy import mask_text
 from core.settings import resolve_paths
@@ -123,3 +125,39 @@ def unverified(snapshot: str, viewer: Viewer, period: str, dept_id: str | None =
     df["xdr_mc"] = [_name(v, lb, mask_names) for v, lb in zip(df["xdr_mc"], df["xdr_lb"])]
     df["url"] = df["url"].map(_shown_url)
     return df.drop(columns=["rec_url"])  # the record's own URL, unmasked, is not shown here
+
+
+# --- the correction loop: where the department's findings stand, and by when ------------------------
+
+@_cached()
+def status_counts(snapshot: str, viewer: Viewer, period: str, dept_id: str | None, wb_version: int = 0) -> dict[str, int]:
+    """How many of the period's findings are in each current status (the store's latest step, else the
+    snapshot's), for a department (or all the viewer sees)."""
+    df = _frame(snapshot, f"""
+        SELECT coalesce(dec.status, f.status) AS status, count(*) AS n
+        FROM findings f LEFT JOIN _decisions dec USING (finding_id)
+        WHERE f.period = $period AND ($dept IS NULL OR f.dept_id = $dept) AND {_in_scope("f.dept_id")}
+        GROUP BY 1""", _scoped(viewer, period=period, dept=dept_id), _decisions())
+    return {str(r["status"]): int(r["n"]) for r in _records(df)}
+
+
+@_cached()
+def deadline(snapshot: str, period: str) -> date | None:
+    """The period's remediation deadline (``metrics.versions.deadline``), None before it was first issued
+    (or in a snapshot written before issued versions existed)."""
+    try:
+        return _on(snapshot, versions.deadline, period)
+    except duckdb.CatalogException:
+        return None
+
+
+def workdays_left(until: date, today: date) -> int | None:
+    """Working days after today up to and including ``until`` (0 when past), None when the calendar does
+    not know a year in between."""
+    from core.workdays import CalendarError, default_calendar
+
+    calendar = default_calendar()
+    try:
+        return sum(calendar.is_workday(today + timedelta(days=i)) for i in range(1, (until - today).days + 1))
+    except CalendarError:
+        return None

@@ -6,6 +6,7 @@ province; the record lookups here serve the 未能核验 list too (``department`
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -14,7 +15,7 @@ from metrics import corrections
 from dashboard.auth import Viewer
 from core.vocab import INDICATORS
 from dashboard.queries.shared import (PAGE_SIZE, RULE_NAMES, _cached, _decisions, _frame, _in_scope,
-                                      _missing, _name, _shown_url)
+                                      _missing, _name, _records, _shown_url)
 from core import standard, store
 from core.privacy import holds_personal, mask_text
 from core.settings import resolve_paths
@@ -32,9 +33,10 @@ def _findings_where(filters: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if filters.get(key):
             where.append(f"{column} = ${key}")
             params[key] = filters[key]
-    if filters.get("status"):
-        where.append("coalesce(dec.status, f.status) = $status")
-        params["status"] = filters["status"]
+    if filters.get("status"):  # one status, or several (the 待审队列: objected and fixed)
+        statuses = filters["status"]
+        where.append("list_contains($status, coalesce(dec.status, f.status))")
+        params["status"] = [statuses] if isinstance(statuses, str) else list(statuses)
     if filters.get("search"):
         # the finding carries its record's 文书号 and 相对人名称 (schema 005): a scan of the period's findings,
         # not of every record
@@ -44,15 +46,18 @@ def _findings_where(filters: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return " AND ".join(where), params
 
 
+Statuses = str | tuple[str, ...] | None  # one status or several (a tuple: cache keys must be hashable)
+
+
 def _filters(viewer: Viewer, period: str, dept_id: str | None, indicator: str | None, rule_id: str | None,
-             status: str | None, search: str | None) -> dict[str, Any]:
+             status: Statuses, search: str | None) -> dict[str, Any]:
     return {"scope": viewer.scope, "period": period, "dept_id": dept_id, "indicator": indicator,
             "rule_id": rule_id, "status": status, "search": (search or "").strip() or None}
 
 
 @_cached()
 def findings_total(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None = None,
-                   indicator: str | None = None, rule_id: str | None = None, status: str | None = None,
+                   indicator: str | None = None, rule_id: str | None = None, status: Statuses = None,
                    search: str | None = None, wb_version: int = 0) -> int:
     """How many findings match the filters (for the pager)."""
     where, params = _findings_where(_filters(viewer, period, dept_id, indicator, rule_id, status, search))
@@ -63,7 +68,7 @@ def findings_total(snapshot: str, viewer: Viewer, period: str, *, dept_id: str |
 
 @_cached()
 def findings(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None = None,
-             indicator: str | None = None, rule_id: str | None = None, status: str | None = None,
+             indicator: str | None = None, rule_id: str | None = None, status: Statuses = None,
              search: str | None = None, limit: int | None = PAGE_SIZE, offset: int = 0, wb_version: int = 0,
              mask_names: bool = False) -> pd.DataFrame:
     """One page of findings (``limit=None``: all, for the Excel download), with record and evidence.
@@ -83,7 +88,7 @@ def findings(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None 
             SELECT f.finding_id, f.period, f.dept_id, coalesce(d.name, f.dept_id) AS dept_name, f.kind, f.record_key,
                    f.rule_id, f.indicator, f.severity, f.field, f.value, f.message, f.url, f.fetch_id, f.ref_fetch_id,
                    coalesce(dec.status, f.status) AS status, dec.reason AS decision_reason,
-                   dec.username AS decided_by, dec.at AS decided_at
+                   dec.username AS decided_by, dec.at AS decided_at, dec.action AS decided_action
             FROM findings f LEFT JOIN _decisions dec USING (finding_id) LEFT JOIN departments d USING (dept_id)
             WHERE {where}
             ORDER BY {order}
@@ -146,3 +151,59 @@ def _lookup_fetches(con, fetch_ids: pd.Series) -> pd.DataFrame:
                              "warc_file": pd.Series(dtype="str"), "warc_offset": pd.Series(dtype="Int64")})
     return con.execute(f"""SELECT fetch_id AS evidence, fetched_at, warc_file, warc_offset FROM fetches
                            WHERE fetch_id IN {_in_list(fetch_ids)}""").df()
+
+
+# --- the correction loop: who may act on which findings, the queue, the answers ------------------
+
+QUEUE_STATUSES = ("objected", "fixed")  # 待审队列: an objection to decide, a rectification to check
+OVERDUE = "逾期未整改"
+
+
+def overdue(status: str | None, deadline: date | None, today: date) -> bool:
+    """逾期未整改: still unresolved (``corrections.UNRESOLVED``) and today is after the period's deadline.
+
+    The one place the dashboard decides it (swap for the shared metrics function when it exists)."""
+    return deadline is not None and today > deadline and status in corrections.UNRESOLVED
+
+
+def targets(snapshot: str, viewer: Viewer, period: str, finding_ids: list[str]) -> list[corrections.Finding]:
+    """The chosen findings the viewer may act on, with their current status (never cached: a step just taken
+    must count). A department's query returns only its own, whatever ids a widget sent."""
+    if not finding_ids:
+        return []
+    df = _frame(snapshot, f"""
+        SELECT f.finding_id, f.period, f.dept_id, coalesce(dec.status, f.status) AS status
+        FROM findings f LEFT JOIN _decisions dec USING (finding_id)
+        WHERE f.period = $period AND list_contains($ids, f.finding_id) AND {_in_scope("f.dept_id")}""",
+                {"period": period, "ids": list(finding_ids), "scope": viewer.scope}, _decisions())
+    return [corrections.Finding(str(r["finding_id"]), str(r["period"]), str(r["dept_id"]), str(r["status"]))
+            for r in _records(df)]
+
+
+def act(snapshot: str, viewer: Viewer, period: str, finding_ids: list[str], action: str, *,
+        reason: str | None = None, url: str | None = None,
+        attachment: corrections.Attachment | None = None) -> int:
+    """Record one step on the chosen findings as the viewer (role and department from the login, never from
+    the page), all or none; a finding outside the viewer's scope is refused here and again by the store."""
+    if not finding_ids:
+        raise corrections.WorkbenchError("请先选择要处理的问题。")
+    found = targets(snapshot, viewer, period, finding_ids)
+    if len(found) != len(set(finding_ids)):
+        raise corrections.WorkbenchError("所选问题中有不属于本部门或本期的问题，未作任何处理。")
+    return corrections.record(resolve_paths(), found, action, username=viewer.username, role=viewer.role,
+                              reason=reason, scope=viewer.scope, url=url, attachment=attachment)
+
+
+def allowed_actions(role: str, statuses: list[str]) -> list[str]:
+    """The steps ``corrections.ACTIONS`` lets this role take from every one of these statuses."""
+    return [a for a, step in corrections.ACTIONS.items()
+            if role in step.roles and statuses and all(s in step.after for s in statuses)]
+
+
+def answers(viewer: Viewer, finding_ids: list[str]) -> pd.DataFrame:
+    """Each finding's latest step in full (reason, URL, attachment): what a department answered, for the
+    queue; a department viewer gets its own findings' only."""
+    hist = corrections.history(resolve_paths(), finding_ids)
+    if viewer.scope is not None:
+        hist = hist[hist["dept_id"] == viewer.scope]
+    return hist.drop_duplicates("finding_id", keep="last").set_index("finding_id")

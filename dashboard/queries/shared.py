@@ -21,7 +21,7 @@ from metrics.scoring import load_scheme
 from core.settings import resolve_paths
 
 __all__ = ["RULE_NAMES", "PERSON", "GRADES", "PAGE_SIZE", "snapshot_name",
-           "period_sort_key", "previous_period", "periods", "data_time"]
+           "period_sort_key", "previous_period", "periods", "data_time", "stale_decisions"]
 
 RULE_NAMES: dict[str, str] = results.RULE_NAMES
 PERSON = "自然人"
@@ -93,6 +93,20 @@ def _decisions() -> dict[str, pd.DataFrame]:
     """The workbench's latest decision per finding, as a table the findings queries join."""
     df = corrections.latest(resolve_paths())
     return {"_decisions": df.astype({c: "string" for c in df.columns})}
+
+
+@_cached()
+def stale_decisions(snapshot: str, viewer: Viewer, period: str, wb_version: int = 0) -> int:
+    """How many of the period's findings (that the viewer sees) the store has waived or un-waived since the
+    snapshot was scored: decisions its scores do not reflect yet (a rescore applies them). Only ``waived``
+    changes a deduction, so a report of a fix or an objection does not make the scores stale."""
+    waived = corrections.WAIVED
+    df = _frame(snapshot, f"""
+        SELECT count(*) AS n FROM findings f JOIN _decisions dec USING (finding_id)
+        WHERE f.period = $period AND {_in_scope("f.dept_id")}
+          AND ((f.status = '{waived}') <> (dec.status = '{waived}'))""",
+                _scoped(viewer, period=period), _decisions())
+    return int(df["n"].iloc[0])
 
 
 _records = results.df_records  # rows as dicts, pandas' missing markers as None

@@ -3,17 +3,27 @@ detail — the record's fields with the failing one marked, the page URL (masked
 naming its subject's ID or mobile number is shown masked and offered as no link), the archived copy as fetched (as
 text: nothing from a crawled page runs or loads here) and, when the finding cites one, a second archived page
 (an earlier crawl's list page that did not list the record yet), and for assessors the reveal of one masked value,
-written to the access log before it is shown."""
+written to the access log before it is shown. And the correction loop's shared parts: several findings
+chosen and answered or decided at once (the steps ``corrections.ACTIONS`` allows), a finding's whole history,
+and attachments (shown as an image or offered as a download, never as a page)."""
 from __future__ import annotations
 
+import re
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from dashboard.queries import evidence, shared
+from dashboard import auth
+from dashboard.auth import ROLES
+from dashboard.queries import evidence, findings, shared
 from dashboard.sanitize import page_source, page_text
 from dashboard.views._common import mask_names, viewer
+from metrics import corrections
+from core.privacy import mask_text
+from core.settings import resolve_paths
 from core.vocab import INDICATORS, KIND_LABELS
 
 HIGHLIGHT = "background-color: #ffe0e0; font-weight: bold"
@@ -30,13 +40,14 @@ def findings_table(df: pd.DataFrame, *, with_department: bool = False) -> pd.Dat
         **({"部门": df["dept_name"]} if with_department else {}),
         "指标": df["indicator"].map(lambda v: INDICATORS.get(v, v)),
         "问题类型": df["rule_name"],
+        "状态": df["status_name"],
         "类型": df["kind"].map(lambda v: KIND_LABELS.get(v, v)),
         "文书号": df["wsh"].fillna("—"),  # a department-level finding is about no one record
         "相对人名称": df["xdr_mc"].fillna("—"),
         "字段": fields,
         "问题": df["message"],
         "问题值": df["value"],
-        "状态": df["status_name"],
+        "最新处理": latest_step(df, display_names()),
         "证据页面": df["url"],
         "存档": df["archive"],
         "抓取时间": df["fetched_at"],
@@ -172,3 +183,167 @@ def archived(snapshot: str, finding: dict[str, Any], fetch_id: str | None = None
         st.code(text[:MAX_TEXT], language=None)
     with st.expander(f"{title}源码（文本）" if second else "页面源码（文本）", key=f"{key}_source"):
         st.code(page_source(body, row.get("content_type"))[:MAX_TEXT], language="html")
+
+
+# --- the correction loop: answering several findings at once, the history, attachments --------------
+
+ROLE_LABELS = {**ROLES, "system": "系统复核"}
+VERIFICATION_ACTIONS = ("verified", "verify_failed")
+ATTACHMENT_TYPES = ["pdf", "png", "jpg", "jpeg"]  # the picker's hint only: metrics.corrections checks the content
+
+
+def display_names() -> dict[str, str]:
+    """username → the name the users file gives (a step shows who took it as people know them)."""
+    try:
+        users, _ = auth.load_users(auth.users_path(resolve_paths()))
+    except auth.UsersError:
+        return {}
+    return {u: user.name for u, user in users.items()}
+
+
+def when(at: Any) -> str:
+    """A step's local time as ``YYYY-MM-DD HH:MM``; nothing for a missing one (never "None")."""
+    if not isinstance(at, str) or not at:
+        return ""
+    try:
+        return datetime.fromisoformat(at).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return at
+
+
+def _label(action: Any) -> str:
+    step = corrections.ACTIONS.get(action) if isinstance(action, str) else None
+    return step.label if step else str(action or "")
+
+
+def latest_step(df: pd.DataFrame, names: dict[str, str]) -> list[str]:
+    """The 最新处理 column: when, what and who of each finding's latest step, and why (masked)."""
+    out = []
+    for at, action, user, reason in zip(df["decided_at"], df["decided_action"], df["decided_by"],
+                                        df["decision_reason"]):
+        if not isinstance(action, str):
+            out.append("")
+            continue
+        who = names.get(user, user) if isinstance(user, str) else ""
+        text = f"{when(at)} {_label(action)}（{who}）"
+        out.append(text + (f"：{mask_text(reason)}" if isinstance(reason, str) and reason else ""))
+    return out
+
+
+def pick_and_act(snapshot: str, period: str, rows: pd.DataFrame, key: str) -> None:
+    """Choose several of the shown findings and take one step on all of them: only findings a step of the
+    viewer's role may follow are offered, and only the steps ``corrections.ACTIONS`` allows from every
+    chosen status; the reason, the new page's URL (报告已整改) and an attachment (提出异议) as the step needs."""
+    who = viewer()
+    _show_outcome(key)
+    status_of = {r["finding_id"]: r["status"] for r in shared._records(rows)
+                 if findings.allowed_actions(who.role, [r["status"]])}
+    if not status_of:
+        st.caption("本页没有可处理的问题。")
+        return
+    labels = {r["finding_id"]: f"{int(r['n'])}. {r['wsh'] if isinstance(r['wsh'], str) else r['dept_name']} · "
+              f"{r['rule_name']} · {r['status_name']}" for r in shared._records(rows) if r["finding_id"] in status_of}
+    if f"{key}_pick" in st.session_state:  # a finding answered meanwhile (another session) is no longer offered
+        st.session_state[f"{key}_pick"] = [f for f in st.session_state[f"{key}_pick"] if f in labels]
+    picked = st.multiselect("选择问题（可多选）", list(labels), format_func=labels.__getitem__, key=f"{key}_pick",
+                            placeholder="请选择问题")
+    if not picked:
+        return
+    actions = findings.allowed_actions(who.role, [status_of[f] for f in picked if f in status_of])
+    if not actions:
+        st.warning("所选问题的状态不同，没有能同时执行的操作，请分开处理。")
+        return
+    if st.session_state.get(f"{key}_action") not in actions:  # chosen for another selection: start afresh
+        st.session_state.pop(f"{key}_action", None)
+    action = st.radio("处理", actions, horizontal=True, key=f"{key}_action", format_func=_label)
+    step = corrections.ACTIONS[action]
+    reason_label = corrections.REASON_LABELS.get(action, "理由")
+    st.text_area(reason_label + ("（必填）" if step.needs_reason else "（选填）"), key=f"{key}_reason")
+    if action == "report_fixed":
+        st.text_input("整改后的页面地址（选填，以 http:// 或 https:// 开头）", key=f"{key}_url")
+    if action == "object":
+        st.file_uploader("证明材料（选填：PDF、PNG 或 JPEG，不超过 10 MB）", type=ATTACHMENT_TYPES,
+                         key=_file_key(key))
+    st.button(f"提交：{step.label}（{len(picked)} 项）", key=f"{key}_submit", on_click=_submit,
+              args=(snapshot, period, key, action))
+
+
+def _file_key(key: str) -> str:
+    """The uploader's key, renewed after each recorded step (an uploader cannot be emptied otherwise)."""
+    return f"{key}_file_{st.session_state.get(f'{key}_round', 0)}"
+
+
+def _submit(snapshot: str, period: str, key: str, action: str) -> None:
+    """Record the step (a button callback: it runs before the page, so the form can be emptied after)."""
+    state = st.session_state
+    upload = state.get(_file_key(key)) if action == "object" else None
+    try:
+        attachment = corrections.Attachment(upload.getvalue(), upload.name) if upload is not None else None
+        n = findings.act(snapshot, viewer(), period, list(state.get(f"{key}_pick") or []), action,
+                         reason=state.get(f"{key}_reason"),
+                         url=state.get(f"{key}_url") if action == "report_fixed" else None, attachment=attachment)
+    except corrections.WorkbenchError as exc:
+        state[f"{key}_outcome"] = (False, str(exc))
+        return
+    state[f"{key}_outcome"] = (True, f"已记录“{corrections.ACTIONS[action].label}”：{n} 项问题。")
+    state[f"{key}_pick"] = []
+    state[f"{key}_reason"] = ""
+    state[f"{key}_url"] = ""
+    state[f"{key}_round"] = state.get(f"{key}_round", 0) + 1
+
+
+def _show_outcome(key: str) -> None:
+    outcome = st.session_state.pop(f"{key}_outcome", None)
+    if outcome is not None:
+        (st.success if outcome[0] else st.error)(outcome[1])
+
+
+def history(snapshot: str, finding: dict[str, Any]) -> None:
+    """Every step taken on the finding, oldest first (who by name, local time, Chinese labels, the reason,
+    the URL, the attachment); a verification step shows its comparison."""
+    hist = corrections.history(resolve_paths(), finding["finding_id"])
+    if hist.empty:
+        st.caption("尚无处理记录。")
+        return
+    names = display_names()
+    table = pd.DataFrame({
+        "时间": hist["at"].map(when),
+        "处理人": [names.get(u, u) if isinstance(u, str) else "" for u in hist["username"]],
+        "角色": hist["role"].map(lambda r: ROLE_LABELS.get(r, r or "")),
+        "操作": hist["action"].map(_label),
+        "处理后状态": hist["status"].map(lambda s: corrections.STATUSES.get(s, s)),
+        "理由": hist["reason"].map(lambda v: mask_text(v) if isinstance(v, str) else ""),
+        "整改后页面": hist["url"].map(lambda v: shared._shown_url(v) or ""),
+        "附件": hist["attachment_name"].map(lambda v: v if isinstance(v, str) else ""),
+    })
+    with st.container(key="history"):
+        st.dataframe(table, hide_index=True)
+    for step in shared._records(hist):
+        if isinstance(step.get("attachment"), str):
+            attachment(step, key=f"history_attachment_{step['id']}")
+        if step["action"] in VERIFICATION_ACTIONS:
+            verification(snapshot, finding, step)
+
+
+def verification(snapshot: str, finding: dict[str, Any], step: dict[str, Any]) -> None:
+    """HOOK: a verification step (``verified`` / ``verify_failed``) of the re-crawl. The side-by-side
+    comparison of the old and new evidence (``dashboard/views/_verification.py``, another part of issue 14)
+    is to be called from here; until it is wired, the step's explanation is shown as text."""
+    st.text(f"{when(step['at'])} {_label(step['action'])}：{mask_text(step.get('reason') or '')}")
+
+
+def attachment(step: dict[str, Any], key: str) -> None:
+    """An uploaded file as an image (PNG/JPEG) or a download, never as a page: its type is the one checked
+    by content when it was stored."""
+    try:
+        data, mime = corrections.read_attachment(resolve_paths(), step["attachment"])
+    except (corrections.WorkbenchError, OSError):
+        st.warning("附件读取失败（文件缺失或编号无效）。")
+        return
+    name = step.get("attachment_name") or step["attachment"]
+    suffix = step["attachment"].rsplit(".", 1)[1]
+    st.text(f"附件：{name}")  # the uploader's file name: text, never markdown
+    if mime.startswith("image/"):
+        st.image(data)
+    stem = re.sub(r"[^\w\-（）() ]", "_", Path(str(name)).stem)[:60] or "附件"
+    st.download_button("下载附件", data, file_name=f"{stem}.{suffix}", mime=mime, key=key)

@@ -5,6 +5,11 @@ A department's liaison logs in and sees only its own department (the queries enf
 not even offer a choice). Leaders and assessors pick any department, also from a link carrying
 ``?dept=<id>``. Every row names the decision by 文书号 and 相对人名称, says what is wrong, and points at the
 evidence: the page as published and the archived copy read at ``fetched_at``. Values are masked.
+
+The correction loop: at the top, where the findings stand (待处理, 已报整改, 异议待审, 逾期未整改, 已豁免, 已整改)
+and the remediation deadline; a department user answers several findings at once (报告已整改 with a note and
+the corrected page's URL, 提出异议 with reasons and an attachment) and reads each finding's whole history, the
+assessor's answers included.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ import streamlit as st
 
 from metrics import corrections
 from dashboard.queries import department, documents, findings, shared
-from dashboard.views import _finding
+from dashboard.views import _finding, _stale
 from dashboard.views._common import context, delta, fmt, mask_names, max_unverified_share, require
 from metrics import results
 from core.settings import resolve_paths
@@ -171,6 +176,9 @@ def remediation(snapshot: str, period: str, dept_id: str) -> None:
                           mask_names=mask_names())
     with st.container(key="remediation"):
         st.dataframe(_finding.findings_table(df), hide_index=True, column_config=_finding.TABLE_COLUMNS)
+    if who.role == "department":
+        st.markdown("**答复整改清单**：选择本页的一项或多项问题，报告已整改或提出异议。")
+        _finding.pick_and_act(snapshot, period, df, "answer")
     names = mask_names()
 
     def workbook() -> bytes:  # built only when the button is clicked (Streamlit runs it on its own thread)
@@ -185,7 +193,39 @@ def remediation(snapshot: str, period: str, dept_id: str) -> None:
     st.subheader("问题详情")
     finding = _finding.choose(df, "finding")
     if finding is not None:
+        st.markdown(f"**当前状态：{finding['status_name']}**　处理记录：")
+        _finding.history(snapshot, finding)
         _finding.detail(snapshot, finding)
+
+
+PROGRESS = [  # (label, the statuses counted, help)
+    ("待处理", corrections.UNRESOLVED, "尚未整改、也未提出异议的问题（含评估人员已确认的）"),
+    ("已报整改", ("fixed",), "已报告整改，等待下一次采集复核"),
+    ("异议待审", ("objected",), "已提出异议，等待评估人员审核"),
+    (findings.OVERDUE, (), "整改期限已过仍待处理的问题"),
+    ("已豁免", ("waived",), "不扣分：评估人员豁免或异议成立"),
+    ("已整改", ("closed",), "复核通过：网站已更正"),
+]
+
+
+def progress(snapshot: str, period: str, dept_id: str) -> None:
+    """Where the department's findings stand (the store's current statuses) and the remediation deadline."""
+    who = require("leader", "assessor", "department")
+    counts = department.status_counts(snapshot, who, period, dept_id, corrections.version(resolve_paths()))
+    deadline = department.deadline(snapshot, period)
+    today = date.today()
+    overdue = sum(n for status, n in counts.items() if findings.overdue(status, deadline, today))
+    with st.container(key="progress"):
+        for col, (label, statuses, helptext) in zip(st.columns(len(PROGRESS)), PROGRESS):
+            n = overdue if label == findings.OVERDUE else sum(counts.get(s, 0) for s in statuses)
+            col.metric(label, f"{n:,d}", help=helptext)
+        if deadline is None:
+            st.caption("整改期限：自本期评估结果正式印发之日起计算（尚未印发）。")
+        elif today > deadline:
+            st.caption(f"整改期限：{deadline:%Y-%m-%d}，已过期。")
+        else:
+            left = department.workdays_left(deadline, today)
+            st.caption(f"整改期限：{deadline:%Y-%m-%d}" + (f"，还剩 {left} 个工作日。" if left is not None else "。"))
 
 
 def notice_download(snapshot: str, period: str, dept_id: str) -> None:
@@ -206,6 +246,8 @@ def main() -> None:
     if dept_id is None:
         st.info("还没有配置任何部门。")
         return
+    _stale.banner(snapshot, period)
+    progress(snapshot, period, dept_id)
     score = department.department_score(snapshot, who, period, dept_id)
     if score is None:
         st.info("该部门在本期没有得分（可能没有纳入评估的记录）。")

@@ -16,6 +16,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from metrics import corrections
 from dashboard.queries import documents, overview, shared
+from dashboard.views import _stale
 from dashboard.views._common import (GRADE_COLORS, change, context, fmt, max_unverified_share, rank_change, require,
                                      score_columns)
 from metrics import readings, results
@@ -256,6 +257,7 @@ def main() -> None:
     who = require("leader", "assessor")
     snapshot, period = context()
     st.title(f"双公示监测评估总览 · {period}")
+    _stale.banner(snapshot, period)
     headline(snapshot, period)
     ranking = overview.department_ranking(snapshot, who, period)
     if not ranking.empty:
