@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -33,7 +33,7 @@ from metrics.checks._sql import lit
 STATUSES: dict[str, str] = FINDING_STATUSES
 OPEN = "open"
 WAIVED = "waived"  # the one status that takes a finding out of the deductions
-# a finding a department still has to act on (逾期未整改 when its deadline passed)
+# a finding a department still has to act on (逾期未整改 when its deadline passed: is_overdue)
 UNRESOLVED = ("open", "confirmed")
 
 
@@ -99,6 +99,12 @@ HISTORY_COLUMNS = ["id", "finding_id", "period", "dept_id", "at", "username", "r
 
 class WorkbenchError(InputError, ValueError):
     """A step that cannot be recorded as asked (Chinese message for the page)."""
+
+
+def is_overdue(status: str | None, deadline: date | None, today: date) -> bool:
+    """逾期未整改: still unresolved and today is after the period's remediation deadline (the deadline day itself
+    is in time; a period never issued has no deadline). The one definition: notices, report, dashboard."""
+    return deadline is not None and today > deadline and status in UNRESOLVED
 
 
 def store_path(paths: Paths) -> Path:

@@ -165,10 +165,10 @@ def overdue(con: duckdb.DuckDBPyConnection, paths: Paths | None, period: str, to
     status is still open/confirmed when ``today`` is after the period's deadline; {} before the deadline or
     when the period was never issued. The one count behind the notices, the report and the dashboard."""
     due = deadline(con, period)
-    if due is None or today <= due:
+    if not corrections.is_overdue(corrections.OPEN, due, today):
         return {}
     found = current_statuses(con, paths, period)
-    late = found[found["status"].isin(corrections.UNRESOLVED)]
+    late = found[[corrections.is_overdue(s, due, today) for s in found["status"]]]
     return {str(k): int(v) for k, v in late.groupby("dept_id").size().items()}
 
 

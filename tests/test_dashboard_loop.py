@@ -291,11 +291,11 @@ def test_deadline_shows_working_days_left(tmp_path, monkeypatch) -> None:
 
 def test_overdue_rule() -> None:
     today = date(2026, 12, 10)
-    assert findings.overdue("open", date(2026, 12, 9), today) and findings.overdue("confirmed", date(2026, 12, 9), today)
-    assert not findings.overdue("open", date(2026, 12, 10), today)  # the deadline day itself is still in time
-    assert not findings.overdue("open", None, today)  # not issued: no deadline runs
+    assert corrections.is_overdue("open", date(2026, 12, 9), today) and corrections.is_overdue("confirmed", date(2026, 12, 9), today)
+    assert not corrections.is_overdue("open", date(2026, 12, 10), today)  # the deadline day itself is still in time
+    assert not corrections.is_overdue("open", None, today)  # not issued: no deadline runs
     for answered in ("fixed", "objected", "waived", "closed"):
-        assert not findings.overdue(answered, date(2026, 12, 1), today)
+        assert not corrections.is_overdue(answered, date(2026, 12, 1), today)
 
 
 # --- stale scores and 重新计分 ---------------------------------------------------------------------------

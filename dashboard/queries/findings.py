@@ -159,13 +159,6 @@ QUEUE_STATUSES = ("objected", "fixed")  # 待审队列: an objection to decide, 
 OVERDUE = "逾期未整改"
 
 
-def overdue(status: str | None, deadline: date | None, today: date) -> bool:
-    """逾期未整改: still unresolved (``corrections.UNRESOLVED``) and today is after the period's deadline.
-
-    The one place the dashboard decides it (swap for the shared metrics function when it exists)."""
-    return deadline is not None and today > deadline and status in corrections.UNRESOLVED
-
-
 def targets(snapshot: str, viewer: Viewer, period: str, finding_ids: list[str]) -> list[corrections.Finding]:
     """The chosen findings the viewer may act on, with their current status (never cached: a step just taken
     must count). A department's query returns only its own, whatever ids a widget sent."""

@@ -22,7 +22,7 @@ import streamlit as st
 from metrics import corrections
 from dashboard.queries import department, documents, findings, shared
 from dashboard.views import _finding, _stale
-from dashboard.views._common import context, delta, fmt, mask_names, max_unverified_share, require
+from dashboard.views._common import change, context, fmt, mask_names, max_unverified_share, require
 from metrics import results
 from core.settings import resolve_paths
 from core.vocab import INDICATORS, KIND_LABELS, RANKED
@@ -71,12 +71,14 @@ def score_metrics(score: dict[str, Any], period: str) -> None:
                        + ("下面的得分按已核验的内容计算，仅供自查参考。" if score["n_records"] else ""))
     row1 = st.columns(4)
     row1[0].metric("总分" if ranked else "总分（仅供参考）", fmt(score["total"]),
-                   delta(score["total"], score["prev_total_shown"]) if ranked else None)
+                   **(change(score["total"], score["prev_total_shown"]) if ranked else {}))
     row1[1].metric("等级", score["grade"] or ("—" if ranked else "不评等级"))
-    rank_delta = (f"{score['prev_rank_shown'] - score['rank']:+d} 名"
-                  if score["rank"] and score["prev_rank_shown"] else None)
+    moved = (change(score["prev_rank_shown"], score["rank"], "+d")  # a smaller rank is better: prev − now
+             if score["rank"] and score["prev_rank_shown"] else {})
+    if moved.get("delta") not in (None, "持平"):
+        moved["delta"] += " 名"
     unranked = "—" if ranked else "不排名"
-    row1[2].metric("全市排名", f"{score['rank']} / {score['n_ranked']}" if score["rank"] else unranked, rank_delta)
+    row1[2].metric("全市排名", f"{score['rank']} / {score['n_ranked']}" if score["rank"] else unranked, **moved)
     row1[3].metric("县区内排名", f"{score['county_rank']} / {score['n_in_county']}" if score["county_rank"] else unranked)
     row2 = st.columns(6)
     row2[0].metric("评估记录数", fmt(score["n_records"], ",d"))
@@ -214,7 +216,7 @@ def progress(snapshot: str, period: str, dept_id: str) -> None:
     counts = department.status_counts(snapshot, who, period, dept_id, corrections.version(resolve_paths()))
     deadline = department.deadline(snapshot, period)
     today = date.today()
-    overdue = sum(n for status, n in counts.items() if findings.overdue(status, deadline, today))
+    overdue = sum(n for status, n in counts.items() if corrections.is_overdue(status, deadline, today))
     with st.container(key="progress"):
         for col, (label, statuses, helptext) in zip(st.columns(len(PROGRESS)), PROGRESS):
             n = overdue if label == findings.OVERDUE else sum(counts.get(s, 0) for s in statuses)
