@@ -227,3 +227,15 @@ def unverified_total(con: duckdb.DuckDBPyConnection, period: str, scope: str | N
     return int(con.execute(
         "SELECT count(*) FROM unverified WHERE period = $period AND ($scope IS NULL OR dept_id = $scope) "
         "AND ($dept IS NULL OR dept_id = $dept)", {"period": period, "scope": scope, "dept": dept_id}).fetchall()[0][0])
+
+
+def monthly_trend(con: duckdb.DuckDBPyConnection, scope: str | None = None) -> pd.DataFrame:
+    """Mean total by month, city-wide (county ``全市``) and per county, oldest month first (the 总览 trend chart
+    and the 简报's reading of it)."""
+    df = con.execute(
+        """SELECT period, coalesce(county, '全市') AS county, avg(total) AS total
+           FROM scores
+           WHERE regexp_full_match(period, '\\d{4}-\\d{2}') AND ($scope IS NULL OR dept_id = $scope)
+           GROUP BY GROUPING SETS ((period), (period, county))
+           ORDER BY period, county""", {"scope": scope}).df()
+    return df

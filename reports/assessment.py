@@ -14,9 +14,11 @@ from metrics.results import UNVERIFIED_NOTE, is_missing, standing_note
 from metrics.scheme import Scheme
 from reports import charts
 from reports.data import PeriodData
-from reports.docx_kit import new_document, paragraph, picture, signature, table, text, to_bytes
+from reports.docx_kit import new_document, orientation, paragraph, picture, signature, table, text, to_bytes
 from reports.revision import changes_section, deadline_words, overdue_sentence, version_line
 
+# one convention for sub-scores, stated wherever they are printed
+SCALE_NOTE = "及时性、完整性、准确性、合规性各列为该指标的得分率（实得分占该指标满分的百分比，满分 100），总分满分 100 分；"
 RANK_HEADERS = ["排名", "部门", "县区", "记录数", "未能核验", *INDICATORS.values(), "总分", "等级", "较上期"]
 UNRANKED_HEADERS = ["部门", "县区", "记录数", "未能核验", "排名情况", "说明"]
 COUNTY_HEADERS = ["排名", "县区", "部门数", "记录数", *INDICATORS.values(), "总分", "等级", "较上期"]
@@ -93,24 +95,25 @@ def _not_ranked(h: dict) -> str:
 
 
 def _results(doc, data: PeriodData, scheme: Scheme) -> None:
+    orientation(doc, landscape=True)  # the ranking tables: every figure whole in its column
     doc.add_heading("二、评估结果", level=1)
     doc.add_heading("（一）部门排名", level=2)
     r = data.ranking
     ranked, unranked = r[r["standing"] == RANKED], r[r["standing"] != RANKED]
     n_unverified = int(r["n_unverified"].fillna(0).sum())
-    paragraph(doc, f"本期参加排名的部门{len(ranked)}个，按总分排列如下；“未能核验”列为该部门公示及时性未能核验的记录数"
-                   f"（不扣分）" + (f"，全市共{n_unverified:,}条" if n_unverified else "，本期没有") + "。")
+    paragraph(doc, f"本期参加排名的部门{len(ranked)}个，按总分排列如下；{SCALE_NOTE}“未能核验”列为该部门公示及时性"
+                   f"未能核验的记录数（不扣分）" + (f"，全市共{n_unverified:,}条" if n_unverified else "，本期没有") + "。")
     table(doc, RANK_HEADERS,
           ([_num(x.rank, "d"), x.name, x.county, f"{x.n_records:,}", f"{x.n_unverified:,}",
             *(_num(getattr(x, i)) for i in INDICATORS), _num(x.total), x.grade, _change(x.change)]
            for x in ranked.itertuples()),
-          [7, 29, 12, 10, 9, 13, 13, 13, 13, 13, 11, 13], right=(0, 3, 4, 5, 6, 7, 8, 9, 11))
+          [11, 46, 17, 15, 17, 18, 18, 18, 18, 18, 15, 18], right=(0, 3, 4, 5, 6, 7, 8, 9, 11))
     if not unranked.empty:
         paragraph(doc, f"以下{len(unranked)}个部门本期不参加排名、不评等级，其得分不与其他部门比较：")
         table(doc, UNRANKED_HEADERS,
               ([x.name, x.county, f"{x.n_records:,}", f"{x.n_unverified:,}", x.standing_name,
                 standing_note(x.standing, scheme.max_unverified_share)] for x in unranked.itertuples()),
-              [30, 14, 12, 12, 22, 65], right=(2, 3))
+              [46, 17, 15, 17, 24, 110], right=(2, 3))
     if n_unverified or not unranked.empty:
         _evidence_note(doc, unranked, scheme)
     doc.add_heading("（二）县区排名", level=2)
@@ -119,7 +122,8 @@ def _results(doc, data: PeriodData, scheme: Scheme) -> None:
           ([_num(x.rank, "d"), x.county, x.n_departments, f"{x.n_records:,}",
             *(_num(getattr(x, i)) for i in INDICATORS), _num(x.total), x.grade, _change(x.change)]
            for x in data.counties.itertuples()),
-          [8, 20, 10, 13, 13, 13, 13, 13, 13, 11, 13], right=(0, 2, 3, 4, 5, 6, 7, 8, 10))
+          [11, 24, 15, 17, 18, 18, 18, 18, 18, 15, 18], right=(0, 2, 3, 4, 5, 6, 7, 8, 10))
+    orientation(doc, landscape=False)
     doc.add_heading("（三）图表", level=2)
     picture(doc, charts.grade_distribution(ranked, [g for g, _ in scheme.grades]), "图1  参加排名部门总分分布（按等级）")
     if not data.counties.empty:

@@ -26,7 +26,8 @@ import duckdb
 from core.settings import Paths
 from metrics.scheme import Scheme, SchemeError, load_scheme, scheme_path
 from core.workdays import CalendarError
-from reports import assessment, notice, workbook
+from metrics import readings, results
+from reports import assessment, brief, notice, workbook
 from reports.data import PeriodData, ReportError, check_period, deadline, load
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
@@ -37,15 +38,25 @@ class Written:
     report: Path
     workbook: Path
     notices: dict[str, Path]  # dept_id → its notice
+    brief: Path  # the one-page 简报 (.docx)
+    brief_pdf: Path | None = None  # the same as PDF (``pdf=True``)
+
+
+def _label(data: PeriodData) -> str:
+    label = data.period.label
+    return f"{label}-版本{data.version['version']}" if data.frozen and data.version is not None else label
 
 
 def file_names(data: PeriodData) -> tuple[str, str, dict[str, str]]:
     """The documents' file names: the period first so a folder of several quarters sorts by period."""
-    label = data.period.label
-    if data.frozen and data.version is not None:
-        label = f"{label}-版本{data.version['version']}"
+    label = _label(data)
     notices = {d: f"{label}-整改通知书-{d}-{_UNSAFE.sub('_', e['name'])}.docx" for d, e in data.explained.items()}
     return f"{label}-双公示评估报告.docx", f"{label}-双公示评估工作簿.xlsx", notices
+
+
+def _brief(con: duckdb.DuckDBPyConnection, data: PeriodData, scheme: Scheme, day: date, due: date) -> bytes:
+    """The 简报, with the monthly trend's reading when the database holds monthly scores."""
+    return brief.build(data, scheme, day, due, readings.trend_reading(results.monthly_trend(con, data.scope)))
 
 
 def settings(period_label: str, scheme_file: Path | None = None, report_date: date | None = None
@@ -77,9 +88,9 @@ def _load(con: duckdb.DuckDBPyConnection, period: str, scope: str | None, paths:
 
 
 def write_all(con: duckdb.DuckDBPyConnection, period: str, out: Path, *, report_date: date | None = None,
-              scheme_file: Path | None = None, paths: Paths | None = None) -> Written:
-    """The report, the workbook and every department's notice for ``period`` in ``out`` (``paths``: where the
-    correction store is, by default beside ``con``'s file)."""
+              scheme_file: Path | None = None, paths: Paths | None = None, pdf: bool = False) -> Written:
+    """The report, the workbook, every department's notice and the 简报 (also as PDF with ``pdf``) for
+    ``period`` in ``out`` (``paths``: where the correction store is, by default beside ``con``'s file)."""
     check_period(con, period)  # a bad period is reported before anything touches the folder
     out = _writable(out)
     data, scheme, day, due = _load(con, period, None, paths, report_date, scheme_file)
@@ -96,6 +107,14 @@ def write_all(con: duckdb.DuckDBPyConnection, period: str, out: Path, *, report_
             tmp = _temp(out, name)
             staged.append((tmp, out / name))
             tmp.write_bytes(notice.build(data, dept, scheme, day, due))
+        brief_name = f"{_label(data)}-双公示工作简报.docx"
+        tmp = _temp(out, brief_name)
+        staged.append((tmp, out / brief_name))
+        tmp.write_bytes(_brief(con, data, scheme, day, due))
+        if pdf:
+            tmp = _temp(out, brief_name.replace(".docx", ".pdf"))
+            staged.append((tmp, out / brief_name.replace(".docx", ".pdf")))
+            tmp.write_bytes(brief.to_pdf(staged[-2][0].read_bytes()))
         for tmp, final in staged:
             os.replace(tmp, final)
     except OSError as exc:
@@ -103,7 +122,8 @@ def write_all(con: duckdb.DuckDBPyConnection, period: str, out: Path, *, report_
     finally:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
-    return Written(out / report_name, out / book_name, {d: out / n for d, n in notice_names.items()})
+    return Written(out / report_name, out / book_name, {d: out / n for d, n in notice_names.items()},
+                   out / brief_name, out / brief_name.replace(".docx", ".pdf") if pdf else None)
 
 
 def _writable(out: Path) -> Path:
@@ -130,6 +150,13 @@ def _temp(out: Path, name: str) -> Path:
 def report_bytes(con: duckdb.DuckDBPyConnection, period: str, report_date: date | None = None,
                  paths: Paths | None = None) -> bytes:
     return assessment.build(*_load(con, period, None, paths, report_date))
+
+
+def brief_bytes(con: duckdb.DuckDBPyConnection, period: str, report_date: date | None = None,
+                paths: Paths | None = None, pdf: bool = False) -> bytes:
+    data, scheme, day, due = _load(con, period, None, paths, report_date)
+    docx = _brief(con, data, scheme, day, due)
+    return brief.to_pdf(docx) if pdf else docx
 
 
 def workbook_bytes(con: duckdb.DuckDBPyConnection, period: str, report_date: date | None = None,

@@ -119,6 +119,23 @@ def _page_numbers(section) -> None:
     p.add_run(" —")
 
 
+def orientation(doc, landscape: bool) -> None:
+    """Start a new page section, landscape (wide tables: every column fits its figures) or back to portrait;
+    margins as the first page's, page numbers continue (the footer is linked to the section before)."""
+    from docx.enum.section import WD_SECTION
+
+    section = doc.add_section(WD_SECTION.NEW_PAGE)
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    long, short = Mm(297), Mm(210)
+    section.page_width, section.page_height = (long, short) if landscape else (short, long)
+    if landscape:
+        section.top_margin, section.bottom_margin = Mm(28), Mm(26)
+        section.left_margin, section.right_margin = Mm(37), Mm(35)
+    else:
+        section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+        section.left_margin, section.right_margin = Mm(28), Mm(26)
+
+
 def paragraph(doc, content: str, *, indent: bool = True, bold: bool = False, align=None):
     """A body paragraph, first line indented two characters as official documents are."""
     p = doc.add_paragraph()

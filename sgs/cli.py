@@ -166,8 +166,9 @@ def report(
     on: Optional[str] = typer.Option(None, "--date", help="报告日期（YYYY-MM-DD，默认今天）：落款日期，整改期限由此起算。"),
     scheme: Optional[Path] = typer.Option(None, "--scheme", help="取 [report] 设置的评分方案文件（默认按期间年度）。"),
     version: Optional[int] = typer.Option(None, "--version", help="生成已签发的第几版（sgs issue）；不指定则按最新评分结果生成（已签发过的期间注明“修订稿，未签发”）。"),
+    pdf: bool = typer.Option(False, "--pdf", help="另存一份 PDF 版简报（需要 LibreOffice）。"),
 ) -> None:
-    """生成评估报告（Word）、评估工作簿（Excel）和各部门整改通知书（Word），读取最新发布的数据或已签发的版本。"""
+    """生成评估报告（Word）、评估工作簿（Excel）、各部门整改通知书（Word）和一页简报，读取最新发布的数据或已签发的版本。"""
     from core import store
     from core.periods import parse_period
     from metrics.versions import open_version
@@ -180,11 +181,12 @@ def report(
     paths = resolve_paths(db)
     con = store.open_snapshot(paths) if version is None else open_version(paths, period, version)
     try:
-        written = write_all(con, period, out, report_date=report_date, scheme_file=scheme, paths=paths)
+        written = write_all(con, period, out, report_date=report_date, scheme_file=scheme, paths=paths, pdf=pdf)
     finally:
         con.close()
     typer.echo(f"评估报告：{written.report}\n评估工作簿：{written.workbook}\n"
-               f"整改通知书：{len(written.notices)} 份，在 {written.report.parent}")
+               f"整改通知书：{len(written.notices)} 份，在 {written.report.parent}\n"
+               f"简报：{written.brief_pdf or written.brief}")
 
 
 ledger_app = typer.Typer(no_args_is_help=True, help="办件台账（服务大厅或部门导出的 CSV/XLSX）。")

@@ -14,7 +14,6 @@ from typing import Optional
 import typer
 
 from core import store
-from core.errors import SgsError
 from core.settings import Paths, resolve_paths
 from sgs.common import DbOption, require_db
 
@@ -24,10 +23,7 @@ repair_app = typer.Typer(no_args_is_help=True, help="信用修复（信用网站
 
 def departments(paths: Paths) -> dict[str, str]:
     """dept_id → name, from the published snapshot (the working database may be locked by a crawl)."""
-    try:
-        con = store.open_snapshot(paths)
-    except store.StoreError:
-        raise SgsError("还没有发布的数据快照，无法核对部门：请先运行 sgs crawl 或 sgs score。") from None
+    con = store.open_snapshot(paths)  # no snapshot yet: StoreError says to run sgs crawl or score first
     try:
         return dict(con.execute("SELECT dept_id, name FROM departments").fetchall())
     finally:

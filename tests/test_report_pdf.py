@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,49 @@ def test_report_and_notice_convert_to_pdf_with_pages(demo_run, soffice, tmp_path
             text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                                   check=True).stdout
             assert "整改" in text and "2026" in text  # Chinese came through as text, not boxes
+
+
+def _cell_tokens(docx: Path) -> Counter:
+    """The short cells of a document's tables (numbers and words of at most three characters, e.g. 100.0,
+    不合格, +2.9): how often each occurs in the document's tables."""
+    import docx as python_docx
+
+    doc = python_docx.Document(str(docx))
+    cells = Counter()
+    for t in doc.tables:
+        for row in t.rows[1:]:
+            for cell in row.cells:
+                value = cell.text.strip()
+                if value and (re.fullmatch(r"[+\-]?\d[\d,.]*%?", value) or len(value) <= 3):
+                    cells[value] += 1
+    return cells
+
+
+def assert_no_cell_breaks(soffice: str, docx: Path, tmp_path: Path) -> int:
+    """Rendered by LibreOffice, no table cell breaks a number or a short word across lines: every such cell's
+    text occurs whole in the PDF's text at least as often as the tables hold it. Returns the PDF's pages."""
+    pdf = _to_pdf(soffice, docx, tmp_path / "pdf", tmp_path / "profile")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    tokens = Counter()
+    for line in text.splitlines():
+        for token in re.split(r"\s+", line.strip()):
+            tokens[token] += 1
+    broken = {cell: (n, tokens[cell]) for cell, n in _cell_tokens(docx).items() if tokens[cell] < n}
+    assert not broken, f"{docx.name}: cells broken across lines (cell: in tables, whole in the PDF): {broken}"
+    return len(re.findall(rb"/Type\s*/Page(?!s)", pdf.read_bytes()))
+
+
+def test_documents_keep_every_number_and_short_word_whole(demo_run, soffice, tmp_path) -> None:
+    """The 公文 read as 公文: the report's ranking tables fit their columns (no "100.0/0", "不合/格"), a notice's
+    tables too, and the 简报 stays one page."""
+    if not shutil.which("pdftotext"):
+        pytest.fail("pdftotext 未安装：.ci/run 应已安装 poppler-utils。") if ON_CI else pytest.skip("no pdftotext")
+    con = store.open_snapshot(demo_run.paths)
+    try:
+        written = build.write_all(con, QUARTERS[-1], tmp_path / "docs")
+    finally:
+        con.close()
+    worst = max(written.notices, key=lambda d: written.notices[d].stat().st_size)
+    assert assert_no_cell_breaks(soffice, written.brief, tmp_path) == 1
+    assert assert_no_cell_breaks(soffice, written.report, tmp_path) >= 5
+    assert assert_no_cell_breaks(soffice, written.notices[worst], tmp_path) >= 1

@@ -32,8 +32,9 @@ def _issued(snapshot: str, period: str) -> list[dict[str, Any]]:
 
 def report_document(snapshot: str, viewer: Viewer, period: str, kind: str, day: str,
                     version: int | None = None) -> bytes:
-    """The assessment report (``kind="report"``) or workbook (``"workbook"``) of the period, for leaders and
-    assessors only; ``day`` is the report date (the deadline counts from it)."""
+    """The assessment report (``kind="report"``), workbook (``"workbook"``) or one-page 简报 (``"brief"``, or
+    ``"brief_pdf"`` through LibreOffice) of the period, for leaders and assessors only; ``day`` is the report date
+    (the deadline counts from it)."""
     if viewer.role not in DOCUMENT_ROLES:
         raise PermissionError("只有领导和评估人员可以下载评估报告和评估工作簿。")
     return _report(snapshot, period, kind, day, version, corrections.version(resolve_paths()))
@@ -43,7 +44,8 @@ def report_document(snapshot: str, viewer: Viewer, period: str, kind: str, day: 
 def _report(snapshot: str, period: str, kind: str, day: str, version: int | None, decisions: int) -> bytes:
     from reports import build as reports  # matplotlib and python-docx load only when a document is asked for
 
-    build = {"report": reports.report_bytes, "workbook": reports.workbook_bytes}[kind]
+    build = {"report": reports.report_bytes, "workbook": reports.workbook_bytes, "brief": reports.brief_bytes,
+             "brief_pdf": lambda *a, **k: reports.brief_bytes(*a, **k, pdf=True)}[kind]
     return _built(snapshot, period, version, build, period, date.fromisoformat(day))
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.auth import Viewer
-from dashboard.queries.shared import _cached, _decisions, _frame, _in_scope, _on, _scoped, period_sort_key
+from dashboard.queries.shared import _cached, _decisions, _on
 from metrics import results
 
 
@@ -35,18 +35,9 @@ def county_ranking(snapshot: str, viewer: Viewer, period: str) -> pd.DataFrame:
 
 @_cached()
 def trend(snapshot: str, viewer: Viewer) -> pd.DataFrame:
-    """Mean total by month, city-wide (county ``全市``) and per county, for the trend chart."""
-    df = _frame(
-        snapshot,
-        f"""
-        SELECT period, coalesce(county, '全市') AS county, avg(total) AS total
-        FROM scores
-        WHERE regexp_full_match(period, '\\d{{4}}-\\d{{2}}') AND {_in_scope()}
-        GROUP BY GROUPING SETS ((period), (period, county))
-        """,
-        _scoped(viewer),
-    )
-    return df.sort_values(["period", "county"], key=lambda s: s.map(period_sort_key) if s.name == "period" else s)
+    """Mean total by month, city-wide (county ``全市``) and per county, for the trend chart
+    (``metrics.results.monthly_trend``)."""
+    return _on(snapshot, results.monthly_trend, viewer.scope)
 
 
 @_cached()

@@ -242,15 +242,23 @@ def worst_problems(problems: pd.DataFrame) -> None:
 
 
 def downloads(snapshot: str, period: str) -> None:
-    """The period's assessment report (Word) and workbook (Excel), built on the first click (reports/)."""
+    """The period's one-page 简报 (Word, PDF), assessment report (Word) and workbook (Excel), each built on the
+    first click (reports/)."""
     who = require("leader", "assessor")
     day = date.today().isoformat()
-    left, right = st.columns(2)
-    left.download_button("下载评估报告（Word）", lambda: documents.report_document(snapshot, who, period, "report", day),
-                         file_name=f"{period}-双公示评估报告.docx", key="download_report", mime=DOCX)
-    right.download_button("下载评估工作簿（Excel）",
-                          lambda: documents.report_document(snapshot, who, period, "workbook", day),
-                          file_name=f"{period}-双公示评估工作簿.xlsx", key="download_workbook", mime=XLSX)
+
+    def document(kind: str):
+        return lambda: documents.report_document(snapshot, who, period, kind, day)
+
+    cols = st.columns(4)
+    cols[0].download_button("下载简报（Word，一页）", document("brief"), file_name=f"{period}-双公示工作简报.docx",
+                            key="download_brief", mime=DOCX)
+    cols[1].download_button("下载简报（PDF）", document("brief_pdf"), file_name=f"{period}-双公示工作简报.pdf",
+                            key="download_brief_pdf", mime="application/pdf")
+    cols[2].download_button("下载评估报告（Word）", document("report"), file_name=f"{period}-双公示评估报告.docx",
+                            key="download_report", mime=DOCX)
+    cols[3].download_button("下载评估工作簿（Excel）", document("workbook"), file_name=f"{period}-双公示评估工作簿.xlsx",
+                            key="download_workbook", mime=XLSX)
 
 
 def main() -> None:
