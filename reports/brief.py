@@ -107,9 +107,8 @@ def requirements(data: PeriodData, scheme: Scheme, due: date) -> list[str]:
     weakest = failing or ranked.sort_values("rank", ascending=False).head(3)["name"].tolist()
     lines = []
     if weakest:
-        who = "、".join(weakest)
-        lines.append(f"请{who}{'（' + fail + '）' if failing else '等得分靠后的部门'}于 {due:%Y年%m月%d日} 前"
-                     "完成整改并报送整改情况。")
+        who = "、".join(weakest) + (f"（{fail}）" if failing and fail else "等得分靠后的部门")
+        lines.append(f"请{who}于 {due:%Y年%m月%d日} 前完成整改并报送整改情况。")
     top = data.problems.head(3)
     if not top.empty:
         names = "、".join(f"“{r['rule_name']}”（{int(r['n_findings'])} 个）" for _, r in top.iterrows())

@@ -159,6 +159,11 @@ def brief_bytes(con: duckdb.DuckDBPyConnection, period: str, report_date: date |
     return brief.to_pdf(docx) if pdf else docx
 
 
+def brief_pdf_bytes(con: duckdb.DuckDBPyConnection, period: str, report_date: date | None = None,
+                    paths: Paths | None = None) -> bytes:
+    return brief_bytes(con, period, report_date, paths, pdf=True)
+
+
 def workbook_bytes(con: duckdb.DuckDBPyConnection, period: str, report_date: date | None = None,
                    paths: Paths | None = None) -> bytes:
     buf = io.BytesIO()

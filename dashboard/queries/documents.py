@@ -45,7 +45,7 @@ def _report(snapshot: str, period: str, kind: str, day: str, version: int | None
     from reports import build as reports  # matplotlib and python-docx load only when a document is asked for
 
     build = {"report": reports.report_bytes, "workbook": reports.workbook_bytes, "brief": reports.brief_bytes,
-             "brief_pdf": lambda *a, **k: reports.brief_bytes(*a, **k, pdf=True)}[kind]
+             "brief_pdf": reports.brief_pdf_bytes}[kind]
     return _built(snapshot, period, version, build, period, date.fromisoformat(day))
 
 
