@@ -85,6 +85,18 @@ class DepartmentDefect:
 
 
 @dataclass(frozen=True)
+class Fix:
+    """A department's correction of one record on its own site, shown from ``day`` on: ``site`` replaces
+    those printed fields (``democity.staged.fix_for``). The ground truth (``manifest``) describes the city
+    before any fix; a test that applies fixes expects their records' defects gone from its next crawl."""
+
+    record_id: str
+    day: date
+    site: dict[str, str]
+    removed: bool = False  # taken down instead: the site no longer lists it
+
+
+@dataclass(frozen=True)
 class DemoRecord:
     id: str
     dept_id: str
