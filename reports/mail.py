@@ -60,7 +60,7 @@ def message(digest: Digest, sender: str, to: str) -> EmailMessage:
     msg["To"] = to
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
-    msg.set_content(digest.body, charset="utf-8")
+    msg.set_content(digest.body, charset="utf-8", cte="base64")  # 7-bit safe through any relay
     return msg
 
 

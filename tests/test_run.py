@@ -1,0 +1,245 @@
+"""``sgs run``: the daily run as real processes on the demo city (127.0.0.1), with a real SMTP server (aiosmtpd).
+
+- the run crawls, scores, verifies, publishes and writes the day's digests, and mails them: the messages
+  arrive with their subjects, Chinese UTF-8 bodies and no unmasked ID number; a department without an address
+  is skipped with a note;
+- a second run while one holds the lock refuses at once (exit 1, Chinese message), also two real processes;
+- a run killed with SIGKILL in the middle of its crawl leaves the published snapshot as it was (it opens), and
+  the next run resumes and completes;
+- digests list a finding as new once, and show overdue findings and near deadlines once a period is issued.
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+import fcntl
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from core import store
+from core.privacy import holds_personal
+from core.settings import REPO_ROOT, resolve_paths
+from reports.digest import build_digests
+from sgs.run import lock_path, run_lock
+
+AS_OF = "2026-11-25"
+MAILED = ("sj-zj", "xs-yj")  # the departments whose liaison has an address in the test's city file
+ENV = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+
+
+class Inbox:
+    """aiosmtpd's handler: every message as delivered, with its envelope recipients."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        self.messages.append((list(envelope.rcpt_tos),
+                              email.message_from_bytes(envelope.original_content, policy=email.policy.default)))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield controller.port, inbox
+    controller.stop()
+
+
+def _sgs(*args: str) -> list[str]:
+    return [sys.executable, "-m", "sgs.cli", *args]
+
+
+def _run_cmd(config: Path, db: Path) -> list[str]:
+    return _sgs("run", "--config", str(config), "--db", str(db), "--as-of", AS_OF)
+
+
+def _with_mail(config: Path, port: int) -> None:
+    """Give two departments a liaison with an address, and the city a [mail] section for the test server."""
+    text = config.read_text("utf-8")
+    for dept in MAILED:
+        text = re.sub(rf'(id = "{dept}"\n(?:.*\n)*?liaison = ")([^"]*)"', rf'\g<1>\g<2> {dept}@example.gov.cn"',
+                      text, count=1)
+    text += (f'\n[mail]\nhost = "127.0.0.1"\nport = {port}\nfrom = "sgs@example.gov.cn"\n'
+             'credit_office = "xinyong@example.gov.cn"\n')
+    config.write_text(text, "utf-8")
+
+
+def _wait_unlocked(paths, seconds: float = 20) -> None:
+    """The killed run's fetch child ends when its socket closes; until then it still holds the inherited lock."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            with run_lock(paths):
+                return
+        except Exception:
+            time.sleep(0.1)
+    raise AssertionError("the run lock was never released")
+
+
+@pytest.fixture(scope="module")
+def server(demo_server):
+    from democity import DemoServer
+
+    with DemoServer(demo_server[0]) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def daily(server, smtp, tmp_path_factory):
+    """One completed run, one killed mid-crawl, one resuming; (paths, config, server, runs' outputs)."""
+    from democity import write_city
+
+    port, inbox = smtp
+    root = tmp_path_factory.mktemp("run")
+    paths = resolve_paths(root / "sgs.duckdb")
+    config = write_city(server.city, server.base_url, root)
+    _with_mail(config, port)
+    first = subprocess.run(_run_cmd(config, paths.db), cwd=REPO_ROOT, env=ENV, capture_output=True, text=True,
+                           timeout=600)
+    assert first.returncode == 0, first.stderr
+    mailed_first = list(inbox.messages)
+    snapshot = store.current_snapshot(paths)
+    con = store.connect(paths)  # the quarter is issued: its deadline has passed on AS_OF
+    try:
+        con.execute("""INSERT INTO issued_versions VALUES ('2026Q3', 1, DATE '2026-11-02', now(), 'test', NULL,
+                       DATE '2026-11-20', 'issued/2026Q3/v1.duckdb', 0)""")
+        store.publish(con, paths)
+    finally:
+        con.close()
+    snapshot = store.current_snapshot(paths)
+    start = server.served()
+    killed = subprocess.Popen(_run_cmd(config, paths.db), cwd=REPO_ROOT, env=ENV, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while server.served() - start < 200 and killed.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert killed.poll() is None, "the run ended before it could be killed"
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+    after_kill = store.current_snapshot(paths)
+    con = store.open_snapshot(paths)  # the dashboard's view right after the kill: the last good scores
+    try:
+        scored_after_kill = con.execute("SELECT count(*) FROM scores WHERE period = '2026Q3'").fetchone()[0]
+    finally:
+        con.close()
+    _wait_unlocked(paths)
+    resumed = subprocess.run(_run_cmd(config, paths.db), cwd=REPO_ROOT, env=ENV, capture_output=True, text=True,
+                             timeout=600)
+    con = store.open_snapshot(paths)
+    try:
+        crawls = con.execute("SELECT status, count(*) FROM crawls GROUP BY ALL").fetchall()
+    finally:
+        con.close()
+    return paths, config, first, mailed_first, snapshot, (after_kill, scored_after_kill), (resumed, crawls), inbox
+
+
+def test_a_run_mails_the_digests(daily):
+    paths, _, first, mailed, *_ = daily
+    to = {rcpt[0]: msg for rcpt, msg in mailed}
+    assert set(to) == {f"{d}@example.gov.cn" for d in MAILED} | {"xinyong@example.gov.cn"}
+    for address, msg in to.items():
+        assert msg["Subject"].startswith("【双公示每日摘要】") and AS_OF in msg["Subject"]
+        body = msg.get_content()
+        assert msg.get_content_charset() == "utf-8" and "每日摘要" in body
+        assert not holds_personal(body) and not holds_personal(msg["Subject"])
+    assert "信用办" in to["xinyong@example.gov.cn"]["Subject"]
+    assert "新发现的问题" in to["sj-zj@example.gov.cn"].get_content()
+    assert "没有联络人电子邮箱，未发送" in first.stderr  # the other departments: a note each, no guess
+
+
+def test_digests_are_written_masked(daily):
+    paths, *_ = daily
+    folder = paths.root / "digests" / AS_OF
+    con = store.open_snapshot(paths)
+    try:
+        depts = {r[0] for r in con.execute("SELECT dept_id FROM departments").fetchall()}
+    finally:
+        con.close()
+    files = {p.stem for p in folder.glob("*.md")}
+    assert files == depts | {"credit-office"}
+    for p in folder.glob("*.md"):
+        text = p.read_text("utf-8")
+        assert text.startswith("主题：【双公示每日摘要】") and not holds_personal(text)
+
+
+def test_a_second_run_refuses_while_one_holds_the_lock(daily):
+    paths, config, *_ = daily
+    with run_lock(paths):
+        second = subprocess.run(_run_cmd(config, paths.db), cwd=REPO_ROOT, env=ENV, capture_output=True, text=True,
+                                timeout=120)
+    assert second.returncode == 1
+    assert "另一个 sgs run 正在运行" in second.stderr and str(os.getpid()) in second.stderr
+    assert "Traceback" not in second.stderr
+
+
+def test_two_real_runs_at_once(daily):
+    paths, config, *_ = daily
+    holder = subprocess.Popen(_run_cmd(config, paths.db), cwd=REPO_ROOT, env=ENV, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    fd = os.open(lock_path(paths), os.O_RDWR | os.O_CREAT)
+    try:  # until the first run holds the lock (a shared lock cannot be had then)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                time.sleep(0.01)
+            except BlockingIOError:
+                break
+    finally:
+        os.close(fd)
+    second = subprocess.run(_run_cmd(config, paths.db), cwd=REPO_ROOT, env=ENV, capture_output=True, text=True,
+                            timeout=120)
+    assert holder.wait(timeout=600) == 0, holder.stderr.read()
+    assert second.returncode == 1 and "另一个 sgs run 正在运行" in second.stderr
+
+
+def test_a_killed_run_leaves_the_snapshot_and_the_next_completes(daily):
+    paths, _, _, _, snapshot, (after_kill, scored_after_kill), (resumed, crawls), _ = daily
+    assert after_kill == snapshot  # CURRENT still names the snapshot published before the killed run
+    assert scored_after_kill > 0  # and it opens, with the scores of the last good run
+    assert resumed.returncode == 0, resumed.stderr
+    assert crawls == [("done", 2)]  # the killed crawl resumed and finished, no third crawl
+
+
+def test_digests_list_overdue_and_new_once(daily):
+    paths, *_ = daily
+    folder = paths.root / "digests" / AS_OF
+    office = (folder / "credit-office.md").read_text("utf-8")
+    assert "## 逾期未整改（按部门）" in office and "（无逾期）" not in office
+    dept = (folder / "sj-zj.md").read_text("utf-8")
+    assert "## 新发现的问题（0）" in dept  # the resumed run's digest: everything was listed by the first
+    assert "整改期限 2026-11-20 已过" in dept
+
+
+def test_deadlines_in_the_next_five_working_days(daily):
+    paths, *_ = daily
+    con = store.open_snapshot(paths)
+    try:
+        day = build_digests(con, paths, date(2026, 11, 17), ["2026Q3"])  # 3 working days before the deadline
+    finally:
+        con.close()
+    soon = {d.dept_id: d.counts["soon"] for d in day.digests if d.dept_id != "credit-office"}
+    assert sum(soon.values()) > 0 and all(n >= 0 for n in soon.values())
+    text = next(d.body for d in day.digests if d.counts.get("soon"))
+    assert "整改期限 2026-11-20" in text and "已过" not in text and not holds_personal(text)
