@@ -2,7 +2,7 @@
 whose ``manifest`` is the ground truth). ``democity.generate`` builds one from a seed."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from core.cityconfig import CatalogueItem
@@ -94,6 +94,12 @@ class Fix:
     day: date
     site: dict[str, str]
     removed: bool = False  # taken down instead: the site no longer lists it
+
+    def apply(self, records: dict[str, DemoRecord]) -> None:
+        """Correct (or take down) the record among those a site shows (``Site.set_as_of``)."""
+        record = records.pop(self.record_id, None)
+        if record is not None and not self.removed:
+            records[self.record_id] = replace(record, site={**record.site, **self.site})
 
 
 @dataclass(frozen=True)

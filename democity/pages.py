@@ -16,7 +16,7 @@ import io
 import json
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from html import escape
 from urllib.parse import parse_qs
@@ -77,7 +77,7 @@ class Site:
 
     def set_fixes(self, fixes: tuple[Fix, ...]) -> None:
         """Corrections the sites show from each fix's day on (the re-crawl verification's test)."""
-        self.fixes = tuple(fixes)
+        self.fixes = fixes
         self.set_as_of(self.as_of)
 
     def set_as_of(self, as_of: date | None) -> None:
@@ -87,10 +87,8 @@ class Site:
         self.as_of = as_of
         self.records = {r.id: r for r in city.records if as_of is None or r.fbrq <= as_of}
         for fix in self.fixes:
-            if fix.record_id in self.records and (as_of is None or fix.day <= as_of):
-                record = self.records.pop(fix.record_id)
-                if not fix.removed:
-                    self.records[fix.record_id] = replace(record, site={**record.site, **fix.site})
+            if as_of is None or fix.day <= as_of:
+                fix.apply(self.records)
         self.columns: dict[tuple[str, str], list[DemoRecord]] = {}
         for r in self.records.values():
             self.columns.setdefault((r.dept_id, r.kind), []).append(r)

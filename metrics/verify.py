@@ -112,7 +112,7 @@ def finding_row(con: duckdb.DuckDBPyConnection, paths: Paths, finding_id: str) -
 
 # --- evidence ----------------------------------------------------------------------------------------
 
-def _one(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> tuple | None:
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
     rows = con.execute(sql, params).fetchall()
     return rows[0] if rows else None
 

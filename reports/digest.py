@@ -148,12 +148,15 @@ def _department(day: _Day, dept_id: str, name: str) -> Digest:
 
 def _credit_office(day: _Day, depts: pd.DataFrame) -> Digest:
     f = day.findings
-    totals = [f"- {FINDING_STATUSES.get(s, s)}：{n}" for s, n in f["status"].value_counts().sort_index().items()]
-    names = dict(zip(depts["dept_id"], depts["name"]))
-    queue = f[f["status"].isin(("objected", "fixed"))].groupby(["dept_id", "status"]).size()
-    queue_lines = [f"- {names.get(d, d)}：{FINDING_STATUSES[s]} {n} 个" for (d, s), n in queue.items()]
+    totals = [f"- {FINDING_STATUSES.get(str(s), str(s))}：{n}"
+              for s, n in f["status"].value_counts().sort_index().items()]
+    names = {str(d): str(n) for d, n in zip(depts["dept_id"], depts["name"])}
+    waiting = f[f["status"].isin(("objected", "fixed"))]
+    queue = waiting.groupby(["dept_id", "status"]).size().reset_index(name="n")
+    queue_lines = [f"- {names.get(d, d)}：{FINDING_STATUSES[s]} {n} 个"
+                   for d, s, n in zip(queue["dept_id"], queue["status"], queue["n"])]
     overdue = day.overdue().groupby("dept_id").size().sort_values(ascending=False)
-    overdue_lines = [f"- {names.get(d, d)}：{n} 个" for d, n in overdue.items()]
+    overdue_lines = [f"- {names.get(str(d), str(d))}：{n} 个" for d, n in overdue.items()]
     body = [f"# 信用办 双公示每日摘要（{day.today:%Y-%m-%d}）", "",
             *_section("问题总数（按状态）", totals, "本期无问题"),
             *_section("待审核（异议、待复核的整改）", queue_lines, "无待审核事项"),
