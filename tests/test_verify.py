@@ -101,6 +101,7 @@ def lifecycle(demo_server, tmp_path_factory):
             outcomes = {o.finding_id: o for o in verify(con, paths, as_of=AS_OF)}
             again = verify(con, paths, as_of=AS_OF)
             compared = {k: comparison(con, paths, f.finding_id) for k, f in chosen.items()}
+            store.publish(con, paths)  # what the dashboard shows
         finally:
             con.close()
     return paths, chosen, waiting, outcomes, again, compared, before, _findings(paths), (fixed, removed)
@@ -166,3 +167,37 @@ def test_rescored_findings_lose_exactly_the_corrected_ones(lifecycle):
     gone = before - after
     assert after <= before, after - before  # nothing new appeared
     assert {(k[1], k[3], k[4]) for k in gone} == {(fixed.dept_id, fixed.wsh, "unmasked_personal")}
+
+
+VIEW = """
+import streamlit as st
+from dashboard.auth import Viewer
+from dashboard.queries import shared
+from dashboard.views._common import VIEWER_KEY
+from dashboard.views._verification import show_verification
+
+st.session_state[VIEWER_KEY] = Viewer("pg", "评估员", "assessor")
+for finding_id in {ids!r}:
+    st.text(f"shown={{show_verification(shared.snapshot_name(), finding_id)}}")
+"""
+
+
+def test_the_view_shows_before_and_after_as_text(lifecycle, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    import streamlit as st
+
+    paths, chosen, *_ = lifecycle
+    monkeypatch.setenv("SGS_DB", str(paths.db))
+    st.cache_data.clear()
+    script = tmp_path / "view.py"
+    script.write_text(VIEW.format(ids=[chosen["fixed"].finding_id, chosen["unchanged"].finding_id]), "utf-8")
+    at = AppTest.from_file(str(script), default_timeout=60).run()
+    assert not at.exception
+    texts = [t.value for t in at.text]
+    assert texts.count("shown=True") == 2 and len(at.columns) == 4
+    assert any("复核（通过，已关闭）" in t for t in texts) and any("未通过，已重新打开" in t for t in texts)
+    assert sum(t.startswith("证件号码：") for t in texts) == 4 and sum(t.startswith("报告整改前") for t in texts) == 2
+    shown = "\n".join(texts + [c.value for c in at.code])
+    assert "证件号码" in shown and not holds_personal(shown)
+    assert not at.markdown or all("证件号码" not in m.value for m in at.markdown)  # crawled text never as markdown
