@@ -155,8 +155,14 @@ def _label(kind: str, field: str | None) -> str:
     return standard.field_name(kind, field) or field or "—"
 
 
+SHOWN_MAX = 40  # characters of a value quoted in a reason (a whole 违法事实 would drown the sentence)
+
+
 def _shown(value: Any) -> str:
-    return "（空）" if value in (None, "") else str(mask_text(str(value)))
+    if value in (None, ""):
+        return "（空）"
+    text = str(mask_text(str(value)))
+    return text if len(text) <= SHOWN_MAX else text[:SHOWN_MAX] + "…"
 
 
 def _day(as_of: date) -> str:

@@ -243,3 +243,31 @@ def test_deadlines_in_the_next_five_working_days(daily):
     assert sum(soon.values()) > 0 and all(n >= 0 for n in soon.values())
     text = next(d.body for d in day.digests if d.counts.get("soon"))
     assert "整改期限 2026-11-20" in text and "已过" not in text and not holds_personal(text)
+
+
+def test_mail_settings_are_checked(tmp_path):
+    from core.cityconfig import ConfigError, load_city
+
+    path = tmp_path / "city.toml"
+    path.write_text('[city]\nname = "x"\n[mail]\nhost = "smtp.example.gov.cn"\nport = 0\nfrom = "不是地址"\n'
+                    'password_env = "密码123"\npassword = "secret"\n', "utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_city(path)
+    lines = "\n".join(err.value.problems)
+    for key in ("mail.port", "mail.from", "mail.password_env", "mail.password"):
+        assert f"{key}：" in lines, lines
+    assert "secret" not in lines
+
+
+def test_an_unusable_mail_server_is_one_clear_error(tmp_path, monkeypatch):
+    from core.cityconfig import Mail
+    from reports.digest import Digest
+    from reports.mail import MailError, send_digests
+
+    digest = Digest("d1", "某局", "【双公示每日摘要】某局", "正文\n")
+    with pytest.raises(MailError, match="环境变量 SGS_TEST_SMTP 未设置"):
+        send_digests(Mail(host="127.0.0.1", port=_free_port(), password_env="SGS_TEST_SMTP"), [digest], {"d1": "a@b.cn"})
+    with pytest.raises(MailError, match="无法通过邮件服务器 127.0.0.1"):
+        send_digests(Mail(host="127.0.0.1", port=_free_port()), [digest], {"d1": "a@b.cn"})
+    sent = send_digests(Mail(), [digest], {})
+    assert sent.sent == [] and "未配置邮件服务器" in sent.notes[0]

@@ -84,6 +84,8 @@ def lifecycle(demo_server, tmp_path_factory):
             "unchanged": _finding(paths, unchanged.dept_id, "unmasked_personal", unchanged.wsh),
             "removed": _finding(paths, removed.dept_id, "required_missing", removed.wsh),
             "overdue": _finding(paths, old.dept_id, "overdue_publication", value=old.wsh, period="2026Q3"),
+            "dead_link": _finding(paths, "nh-jt", "dead_link", period="2026Q3"),  # the page is still gone
+            "catalogue": _finding(paths, "dc-cg", "catalogue_missing", period="2026Q3"),  # still unpublished
         }
         for f in chosen.values():
             corrections.record(paths, [f], "report_fixed", username="clerk", role="department", scope=f.dept_id,
@@ -115,13 +117,15 @@ def test_nothing_is_decided_without_a_newer_fetch(lifecycle):
 
 def test_each_finding_gets_the_verdict_of_its_evidence(lifecycle):
     paths, chosen, _, outcomes, again, *_ = lifecycle
-    expected = {"fixed": "verified", "unchanged": "verify_failed", "removed": "verify_failed", "overdue": "verified"}
+    expected = {"fixed": "verified", "unchanged": "verify_failed", "removed": "verify_failed", "overdue": "verified",
+                "dead_link": "verify_failed", "catalogue": "verify_failed"}
     assert {k: outcomes[f.finding_id].action for k, f in chosen.items()} == expected
     assert set(outcomes) == {f.finding_id for f in chosen.values()}  # nothing else was reported fixed
     assert again == []  # decided once: closed and reopened findings are no longer waiting
     status = dict(zip(*corrections.latest(paths)[["finding_id", "status"]].T.values))
     assert {k: status[f.finding_id] for k, f in chosen.items()} == {
-        "fixed": "closed", "unchanged": "open", "removed": "open", "overdue": "closed"}
+        "fixed": "closed", "unchanged": "open", "removed": "open", "overdue": "closed", "dead_link": "open",
+        "catalogue": "open"}
 
 
 def test_reasons_are_chinese_and_masked(lifecycle):
@@ -131,6 +135,8 @@ def test_reasons_are_chinese_and_masked(lifecycle):
     assert "仍有此问题" in reason["unchanged"] and "证件号码" in reason["unchanged"]
     assert "已从网站撤下，不能视为整改" in reason["removed"]
     assert "已从网站撤下" in reason["overdue"]
+    assert "问题仍在" in reason["dead_link"] and "HTTP 404" in reason["dead_link"]
+    assert "未公开行政处罚事项目录" in reason["catalogue"]
     assert not any(holds_personal(r) for r in reason.values())
 
 
@@ -138,7 +144,7 @@ def test_steps_cite_the_new_fetch_beside_the_old(lifecycle):
     paths, chosen, *_ = lifecycle
     steps = corrections.history(paths, [f.finding_id for f in chosen.values()])
     system = steps[steps["role"] == "system"]
-    assert len(system) == 4 and set(system["username"]) == {SYSTEM_USER}
+    assert len(system) == len(chosen) and set(system["username"]) == {SYSTEM_USER}
     con = store.connect(paths)
     try:
         for _, step in system.iterrows():
