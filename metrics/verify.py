@@ -24,8 +24,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from contextlib import closing
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -174,9 +174,7 @@ def _day(as_of: date) -> str:
 def _judge_record(con: duckdb.DuckDBPyConnection, f: dict[str, Any], since: str, as_of: date) -> Outcome:
     rec = _record(con, f["kind"], f["record_key"], f["field"])
     newer = _newer_fetch(con, rec["fetch_id"], since) if rec else None
-    seen = rec is not None and _one(con, "SELECT CAST($a AS TIMESTAMP) > CAST($t AS TIMESTAMP)",
-                                    {"a": rec["last_seen"], "t": since})[0]  # type: ignore[index]
-    if not seen or rec is None:
+    if rec is None or rec["last_seen"] is None or rec["last_seen"] <= datetime.fromisoformat(since):
         return _judge_removed(con, f, rec["source_id"] if rec else None, since, as_of)
     new_fetch = newer[0] if newer else rec["fetch_id"]
     if not _rescored_after(con, f["period"], rec["last_seen"]):
@@ -287,12 +285,17 @@ def verify(con: duckdb.DuckDBPyConnection, paths: Paths, *, as_of: date) -> list
             outcomes.append(Outcome(finding_id, "", "", "", None, "找不到该问题的原始记录，无法复核，请人工核实"))
             continue
         outcomes.append(judge(con, f, since, as_of))
+    still_fixed = reported_fixed(paths)  # an assessor may have decided one meanwhile: theirs stands
+    recorded = []
     for o in outcomes:
-        if o.action:
+        if o.action and o.finding_id not in still_fixed:
+            o = replace(o, action=None, reason="复核期间评估员已处理该问题，以评估员的决定为准")
+        elif o.action:
             corrections.record(paths, [corrections.Finding(o.finding_id, o.period, o.dept_id, "fixed")], o.action,
                                username=SYSTEM_USER, role="system", reason=o.reason, fetch_id=o.fetch_id,
                                ref_fetch_id=o.ref_fetch_id)
-    return sorted(outcomes, key=lambda o: (o.action is None, o.dept_id, o.finding_id))
+        recorded.append(o)
+    return sorted(recorded, key=lambda o: (o.action is None, o.dept_id, o.finding_id))
 
 
 def apply_outcomes(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Outcome]) -> int:
