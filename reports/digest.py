@@ -4,8 +4,9 @@ Why files first and mail second: a digest is a document the office keeps (``<roo
 Markdown file per department plus ``credit-office.md``, UTF-8), and mail is only its delivery
 (``reports.mail``), which may be configured or not, and may fail without losing the day's digest.
 
-A department's digest: the findings new since its last digest (``digests/state.sqlite3`` remembers which
-findings every earlier digest listed and the last correction step it reported), remediation deadlines in
+A department's digest: the findings new since its last digest (``digests/state.sqlite3`` remembers the day
+each finding was first listed and the last correction step each day's digests reported; a rerun on the same
+day writes the same digest again, so a run killed before sending repeats it whole), remediation deadlines in
 the next 5 working days, findings overdue (逾期未整改: still open or confirmed after the period's deadline,
 ``metrics.versions.deadline``), its findings the re-crawl verified or reopened, and the assessor's answers
 to its objections. The credit office's: totals by status, the queue waiting for an assessor (objections,
@@ -34,8 +35,9 @@ from metrics.checks import all_rules
 
 SOON_WORKDAYS = 5
 CREDIT_OFFICE = "credit-office"
+# listed: the day a finding was first listed; marks: the newest correction step each day's digests reported
 _STATE = """CREATE TABLE IF NOT EXISTS listed (finding_id TEXT PRIMARY KEY, day TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"""
+CREATE TABLE IF NOT EXISTS marks (day TEXT PRIMARY KEY, last_step INTEGER NOT NULL);"""
 
 
 @dataclass
@@ -181,9 +183,10 @@ def build_digests(con: duckdb.DuckDBPyConnection, paths: Paths, today: date, per
     """Every department's digest and the credit office's, from the published snapshot ``con`` (nothing is
     written; ``mark_listed`` records what they listed once they were written)."""
     calendar = calendar or default_calendar()
-    with closing(_state(paths)) as state:
-        listed = {r[0] for r in state.execute("SELECT finding_id FROM listed")}
-        since = state.execute("SELECT value FROM meta WHERE key = 'last_step'").fetchone()
+    with closing(_state(paths)) as state:  # since the last earlier day's digests: a rerun today repeats today's
+        listed = {r[0] for r in state.execute("SELECT finding_id FROM listed WHERE day < ?", (today.isoformat(),))}
+        since = state.execute("SELECT last_step FROM marks WHERE day < ? ORDER BY day DESC LIMIT 1",
+                              (today.isoformat(),)).fetchone()
     last_step = corrections.version(paths)
     steps = corrections.steps(paths, since_id=int(since[0]) if since else 0)
     steps = steps[steps["id"] <= last_step]
@@ -209,9 +212,9 @@ def write_digests(paths: Paths, today: date, digests: list[Digest]) -> Path:
 
 def mark_listed(con: duckdb.DuckDBPyConnection, paths: Paths, today: date, periods: list[str],
                 last_step: int) -> None:
-    """Remember the findings today's digests listed and the last step they reported: tomorrow's are new
-    since then."""
+    """Remember the findings today's digests listed and the last step they reported: the next day's digests
+    list what came after."""
     ids = con.execute("SELECT finding_id FROM findings WHERE period IN (SELECT unnest($p))", {"p": periods}).fetchall()
     with closing(_state(paths)) as state, state:
         state.executemany("INSERT OR IGNORE INTO listed VALUES (?, ?)", [(i[0], today.isoformat()) for i in ids])
-        state.execute("INSERT OR REPLACE INTO meta VALUES ('last_step', ?)", (str(last_step),))
+        state.execute("INSERT OR REPLACE INTO marks VALUES (?, ?)", (today.isoformat(), last_step))

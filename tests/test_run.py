@@ -26,12 +26,14 @@ from pathlib import Path
 import pytest
 
 from core import store
+from metrics import corrections
 from core.privacy import holds_personal
 from core.settings import REPO_ROOT, resolve_paths
 from reports.digest import build_digests
 from sgs.run import lock_path, run_lock
 
 AS_OF = "2026-11-25"
+NEXT_DAY = "2026-11-26"  # the killed run and the one completing it
 MAILED = ("sj-zj", "xs-yj")  # the departments whose liaison has an address in the test's city file
 ENV = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
 
@@ -69,8 +71,8 @@ def _sgs(*args: str) -> list[str]:
     return [sys.executable, "-m", "sgs.cli", *args]
 
 
-def _run_cmd(config: Path, db: Path) -> list[str]:
-    return _sgs("run", "--config", str(config), "--db", str(db), "--as-of", AS_OF)
+def _run_cmd(config: Path, db: Path, day: str = NEXT_DAY) -> list[str]:
+    return _sgs("run", "--config", str(config), "--db", str(db), "--as-of", day)
 
 
 def _with_mail(config: Path, port: int) -> None:
@@ -114,7 +116,7 @@ def daily(server, smtp, tmp_path_factory):
     paths = resolve_paths(root / "sgs.duckdb")
     config = write_city(server.city, server.base_url, root)
     _with_mail(config, port)
-    first = subprocess.run(_run_cmd(config, paths.db), cwd=REPO_ROOT, env=ENV, capture_output=True, text=True,
+    first = subprocess.run(_run_cmd(config, paths.db, AS_OF), cwd=REPO_ROOT, env=ENV, capture_output=True, text=True,
                            timeout=600)
     assert first.returncode == 0, first.stderr
     mailed_first = list(inbox.messages)
@@ -124,8 +126,17 @@ def daily(server, smtp, tmp_path_factory):
         con.execute("""INSERT INTO issued_versions VALUES ('2026Q3', 1, DATE '2026-11-02', now(), 'test', NULL,
                        DATE '2026-11-20', 'issued/2026Q3/v1.duckdb', 0)""")
         store.publish(con, paths)
+        rows = con.execute("""SELECT finding_id, period, dept_id FROM findings WHERE dept_id = 'sj-zj'
+                              AND period = '2026Q3' AND record_key IS NOT NULL ORDER BY finding_id LIMIT 2""").fetchall()
     finally:
         con.close()
+    objected, fixed = (corrections.Finding(*r, "open") for r in rows)
+    corrections.record(paths, [objected], "object", username="clerk", role="department", scope="sj-zj",
+                       reason="该记录已按规定公示")
+    corrections.record(paths, [corrections.Finding(*rows[0], "objected")], "reject_objection", username="pg",
+                       role="assessor", reason="证据不足，维持原认定")
+    corrections.record(paths, [fixed], "report_fixed", username="clerk", role="department", scope="sj-zj",
+                       reason="已更正")  # its page is not changed: the next run reopens it
     snapshot = store.current_snapshot(paths)
     start = server.served()
     killed = subprocess.Popen(_run_cmd(config, paths.db), cwd=REPO_ROOT, env=ENV, stdout=subprocess.DEVNULL,
@@ -224,12 +235,14 @@ def test_a_killed_run_leaves_the_snapshot_and_the_next_completes(daily):
 
 def test_digests_list_overdue_and_new_once(daily):
     paths, *_ = daily
-    folder = paths.root / "digests" / AS_OF
+    folder = paths.root / "digests" / NEXT_DAY  # written again by test_two_real_runs_at_once: the same
     office = (folder / "credit-office.md").read_text("utf-8")
     assert "## 逾期未整改（按部门）" in office and "（无逾期）" not in office
     dept = (folder / "sj-zj.md").read_text("utf-8")
-    assert "## 新发现的问题（0）" in dept  # the resumed run's digest: everything was listed by the first
+    assert "## 新发现的问题（0）" in dept  # the next day's digest: everything was listed the day before
     assert "整改期限 2026-11-20 已过" in dept
+    assert "## 异议答复（1）" in dept and "异议不成立：证据不足，维持原认定" in dept
+    assert "## 整改复核结果（1）" in dept and "复核：未整改" in dept and "仍有此问题" in dept
 
 
 def test_deadlines_in_the_next_five_working_days(daily):
