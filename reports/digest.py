@@ -103,6 +103,10 @@ class _Day:
     names: dict[str, str]
     steps: pd.DataFrame
     listed: set[str]
+    periods: list[str]
+
+    def scope(self) -> str:
+        return f"评估期间：{'、'.join(self.periods) or '（本次无已评分期间）'}"
 
     def unresolved(self) -> pd.Series:
         return self.findings["status"].isin(corrections.UNRESOLVED)
@@ -132,7 +136,7 @@ def _department(day: _Day, dept_id: str, name: str) -> Digest:
     answers = steps[steps["action"].isin(("accept_objection", "reject_objection"))]
     labels = {a: s.label for a, s in corrections.ACTIONS.items()}
     soon_lines = [f"{_line(r, day.names)}，整改期限 {day.deadlines[r['period']]}" for _, r in soon.iterrows()]
-    body = [f"# {name} 双公示每日摘要（{day.today:%Y-%m-%d}）", "",
+    body = [f"# {name} 双公示每日摘要（{day.today:%Y-%m-%d}）", "", day.scope(), "",
             *_section("新发现的问题", [_line(r, day.names) for _, r in new.iterrows()], "无新问题"),
             *_section(f"{SOON_WORKDAYS} 个工作日内到期", soon_lines, "无"),
             *_section("逾期未整改", [f"{_line(r, day.names)}，整改期限 {day.deadlines[r['period']]} 已过"
@@ -159,7 +163,7 @@ def _credit_office(day: _Day, depts: pd.DataFrame) -> Digest:
                    for d, s, n in zip(queue["dept_id"], queue["status"], queue["n"])]
     overdue = day.overdue().groupby("dept_id").size().sort_values(ascending=False)
     overdue_lines = [f"- {names.get(str(d), str(d))}：{n} 个" for d, n in overdue.items()]
-    body = [f"# 信用办 双公示每日摘要（{day.today:%Y-%m-%d}）", "",
+    body = [f"# 信用办 双公示每日摘要（{day.today:%Y-%m-%d}）", "", day.scope(), "",
             *_section("问题总数（按状态）", totals, "本期无问题"),
             *_section("待审核（异议、待复核的整改）", queue_lines, "无待审核事项"),
             *_section("逾期未整改（按部门）", overdue_lines, "无逾期"), ""]
@@ -191,7 +195,8 @@ def build_digests(con: duckdb.DuckDBPyConnection, paths: Paths, today: date, per
     steps = corrections.steps(paths, since_id=int(since[0]) if since else 0)
     steps = steps[steps["id"] <= last_step]
     day = _Day(today, _findings(con, paths, periods), _deadlines(con, periods),
-               calendar.add_workdays(today, SOON_WORKDAYS), {r.id: r.name for r in all_rules()}, steps, listed)
+               calendar.add_workdays(today, SOON_WORKDAYS), {r.id: r.name for r in all_rules()}, steps, listed,
+               list(periods))
     depts = con.execute("SELECT dept_id, name FROM departments ORDER BY dept_id").df()
     digests = [*(_department(day, d, n) for d, n in zip(depts["dept_id"], depts["name"])), _credit_office(day, depts)]
     return DayDigests(digests, last_step)
