@@ -284,3 +284,37 @@ def test_an_unusable_mail_server_is_one_clear_error(tmp_path, monkeypatch):
         send_digests(Mail(host="127.0.0.1", port=_free_port()), [digest], {"d1": "a@b.cn"})
     sent = send_digests(Mail(), [digest], {})
     assert sent.sent == [] and "未配置邮件服务器" in sent.notes[0]
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_login_with_the_password_from_the_environment(monkeypatch):
+    """A server that requires AUTH: the password comes from the variable ``password_env`` names, never the
+    file. (A wrong one is not tried here: aiosmtpd then stalls smtplib's next mechanism until the timeout.)"""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from core.cityconfig import Mail
+    from reports.digest import Digest
+    from reports.mail import MailError, send_digests
+
+    def check(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"sgs", b"s3cret")
+        return AuthResult(success=ok)
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port(), authenticator=check,
+                            auth_require_tls=False, auth_required=True)
+    controller.start()
+    try:
+        mail = Mail(host="127.0.0.1", port=controller.port, sender="sgs@example.gov.cn", username="sgs",
+                    password_env="SGS_TEST_SMTP")
+        digest = Digest("d1", "某局", "【双公示每日摘要】某局", "正文：逾期未整改 1 个\n")
+        monkeypatch.setenv("SGS_TEST_SMTP", "s3cret")
+        sent = send_digests(mail, [digest], {"d1": "d1@example.gov.cn"})
+        assert sent.sent == [("d1", "d1@example.gov.cn")] and len(inbox.messages) == 1
+        assert inbox.messages[0][1].get_content() == "正文：逾期未整改 1 个\n"
+        monkeypatch.delenv("SGS_TEST_SMTP")
+        with pytest.raises(MailError, match="环境变量 SGS_TEST_SMTP 未设置"):
+            send_digests(mail, [digest], {"d1": "d1@example.gov.cn"})
+    finally:
+        controller.stop()
