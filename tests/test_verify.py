@@ -27,12 +27,14 @@ SHOWN = date(2026, 11, 16)  # the city as it stood: every record published
 FIXED_ON = date(2026, 11, 20)
 
 
-def _crawl_and_score(config, paths):
+def _crawl_and_score(config, paths, before_scoring=None):
     from crawlers.crawl import run_crawl
     from sgs.scores import score_labels
 
     run_crawl(load_city(config), paths, quiet=True)
     con = store.connect(paths)
+    if before_scoring is not None:
+        before_scoring(con)
     try:
         score_labels(con, paths, QUARTERS, AS_OF)
     finally:
@@ -97,22 +99,29 @@ def lifecycle(demo_server, tmp_path_factory):
             con.close()
         server.site.set_fixes((fix_for(fixed, FIXED_ON), take_down(removed, FIXED_ON), take_down(old, FIXED_ON)))
         server.site.set_as_of(FIXED_ON)
-        _crawl_and_score(config, paths)
+        unscored: list = []
+        _crawl_and_score(config, paths, lambda con: unscored.extend(verify(con, paths, as_of=AS_OF)))
         con = store.connect(paths)
         try:
-            outcomes = {o.finding_id: o for o in verify(con, paths, as_of=AS_OF)}
+            outcomes = {o.finding_id: o for o in unscored if o.action}  # decided before the rescoring
+            outcomes.update({o.finding_id: o for o in verify(con, paths, as_of=AS_OF)})
             again = verify(con, paths, as_of=AS_OF)
             compared = {k: comparison(con, paths, f.finding_id) for k, f in chosen.items()}
             store.publish(con, paths)  # what the dashboard shows
         finally:
             con.close()
-    return paths, chosen, waiting, outcomes, again, compared, before, _findings(paths), (fixed, removed)
+    return paths, chosen, (waiting, unscored), outcomes, again, compared, before, _findings(paths), (fixed, removed)
 
 
 def test_nothing_is_decided_without_a_newer_fetch(lifecycle):
-    paths, chosen, waiting, *_ = lifecycle
+    paths, chosen, (waiting, unscored), *_ = lifecycle
     assert {o.finding_id for o in waiting} == {f.finding_id for f in chosen.values()}
     assert all(o.action is None and "等待" in o.reason for o in waiting), waiting
+    # crawled again but not yet rescored: a record read again still waits for its period's rescoring
+    reasons = {k: next(o for o in unscored if o.finding_id == f.finding_id) for k, f in chosen.items()}
+    assert {k for k, o in reasons.items() if o.action is None and "尚未按" in o.reason and "重新评分" in o.reason} >= {
+        "fixed", "unchanged", "catalogue"}
+    assert {k for k, o in reasons.items() if o.action} <= {"removed", "overdue", "dead_link"}  # need no rescoring
 
 
 def test_each_finding_gets_the_verdict_of_its_evidence(lifecycle):
