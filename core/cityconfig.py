@@ -80,11 +80,26 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Mail:
+    """``[mail]``: the SMTP server the daily digests go through (none: digests are written as files only).
+    The password is never in the file: ``password_env`` names the environment variable holding it."""
+
+    host: str | None = None
+    port: int = 25
+    sender: str = "sgs@localhost"
+    starttls: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    credit_office: str | None = None  # the credit office's address for its digest
+
+
+@dataclass(frozen=True)
 class City:
     name: str
     departments: tuple[Department, ...]
     sources: tuple[Source, ...]
     path: Path | None = None
+    mail: Mail = field(default_factory=Mail)
 
     def hosts(self) -> set[str]:
         """Every host the configuration names; the crawler fetches from no other."""
@@ -102,7 +117,8 @@ def load_city(path: str | Path) -> City:
         raise ConfigError("\n".join((head, *(f"  {line}" for line in lines))), lines)
     depts = tuple(_department(d) for d in doc.get("departments", []))
     sources = tuple(Source(**s) for s in doc.get("sources", []))
-    return City(doc.get("city", {}).get("name", path.stem), depts, sources, path)
+    mail = {("sender" if k == "from" else k): v for k, v in doc.get("mail", {}).items()}
+    return City(doc.get("city", {}).get("name", path.stem), depts, sources, path, Mail(**mail))
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -165,8 +165,32 @@ SOURCE = {
     "encoding": Key("text", "文字编码名称（如 gb18030）", check=_encoding),
 }
 CITY = {"name": Key("text", "城市名称", check=_nonempty)}
+
+
+def _email(value: str) -> str | None:
+    if not re.fullmatch(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+", value):
+        return f"{_shown(value)} 不是有效的电子邮件地址；应写成 name@example.gov.cn 的形式"
+    return None
+
+
+def _env_name(value: str) -> str | None:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        return f"{_shown(value)} 不是环境变量名；应写保存密码的环境变量的名字（如 SGS_SMTP_PASSWORD），不要直接写密码"
+    return None
+
+
+MAIL = {  # [mail]: where the daily digests are sent (docs/operations.md); without host they are only written
+    "host": Key("text", "邮件服务器（SMTP）主机名", check=_nonempty),
+    "port": Key("int", "邮件服务器端口（整数，如 25、587）", low=1, high=65535),
+    "from": Key("text", "发件人地址", check=_email),
+    "starttls": Key("bool", "true 或 false（是否用 STARTTLS 加密）"),
+    "username": Key("text", "登录邮件服务器的用户名"),
+    "password_env": Key("text", "保存邮件服务器密码的环境变量名", check=_env_name),
+    "credit_office": Key("text", "信用办接收每日摘要的地址", check=_email),
+}
 TOP = {
     "city": Key("table", "[city] 表", fields=CITY),
+    "mail": Key("table", "[mail] 表（每日摘要的邮件设置）", fields=MAIL),
     "departments": Key("tables", "部门 [[departments]]", items=DEPARTMENT),
     "sources": Key("tables", "来源 [[sources]]", items=SOURCE),
 }

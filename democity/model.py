@@ -2,7 +2,7 @@
 whose ``manifest`` is the ground truth). ``democity.generate`` builds one from a seed."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from core.cityconfig import CatalogueItem
@@ -82,6 +82,24 @@ class DepartmentDefect:
     field: str
     value: str | None  # the finding's value (a 文书号, a date, a masked text) or None
     period: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A department's correction of one record on its own site, shown from ``day`` on: ``site`` replaces
+    those printed fields (``democity.staged.fix_for``). The ground truth (``manifest``) describes the city
+    before any fix; a test that applies fixes expects their records' defects gone from its next crawl."""
+
+    record_id: str
+    day: date
+    site: dict[str, str]
+    removed: bool = False  # taken down instead: the site no longer lists it
+
+    def apply(self, records: dict[str, DemoRecord]) -> None:
+        """Correct (or take down) the record among those a site shows (``Site.set_as_of``)."""
+        record = records.pop(self.record_id, None)
+        if record is not None and not self.removed:
+            records[self.record_id] = replace(record, site={**record.site, **self.site})
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from core import standard
 from core.vocab import KIND_NAMES
 from core import vocab
 
-from democity.model import PAGE_SIZE, DemoCity, DemoDepartment, DemoRecord
+from democity.model import PAGE_SIZE, DemoCity, DemoDepartment, DemoRecord, Fix
 from democity.hostile import one_cell_xlsx
 from democity.shapes import BROKEN, Shape, printed_labels, shape_of
 
@@ -72,7 +72,13 @@ class Site:
         self.city = city
         self.depts = {d.id: d for d in city.departments}
         self.broken = {(b.dept_id, b.path): b for b in BROKEN}
+        self.fixes: tuple[Fix, ...] = ()  # corrections a department made on its site (democity.staged.Fix)
         self.set_as_of(as_of)
+
+    def set_fixes(self, fixes: tuple[Fix, ...]) -> None:
+        """Corrections the sites show from each fix's day on (the re-crawl verification's test)."""
+        self.fixes = fixes
+        self.set_as_of(self.as_of)
 
     def set_as_of(self, as_of: date | None) -> None:
         """Show the city as it stood on ``as_of`` (None: everything): a site lists a record from its 发布日期 on,
@@ -80,6 +86,9 @@ class Site:
         city = self.city
         self.as_of = as_of
         self.records = {r.id: r for r in city.records if as_of is None or r.fbrq <= as_of}
+        for fix in self.fixes:
+            if as_of is None or fix.day <= as_of:
+                fix.apply(self.records)
         self.columns: dict[tuple[str, str], list[DemoRecord]] = {}
         for r in self.records.values():
             self.columns.setdefault((r.dept_id, r.kind), []).append(r)

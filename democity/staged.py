@@ -12,13 +12,19 @@ city as it stood on each crawl's day (``Site.set_as_of``) and each crawl runs wi
 
 ``democity.truth`` derives each record's verdict (on time, late by observed absence, unverifiable) from
 the same schedule, so the end-to-end test compares the engine with it.
+
+A department may also correct a record after the fact (``Fix``, ``fix_for``: ``Site.set_fixes``): the site
+shows the corrected record from the fix's day on, so the re-crawl verification (``metrics.verify``) has a
+fixed page and an unchanged one to tell apart. No fix is applied unless a test asks for one, so the ground
+truth stays the city as generated.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
-from democity.model import LAST_PUBLICATION
+from core.privacy import mask_whole
+from democity.model import LAST_PUBLICATION, DemoCity, DemoRecord, Fix
 from democity.workdays import add_workdays
 
 FULL = (date(2026, 5, 6), date(2026, 7, 8), date(2026, 9, 9), date(2026, 11, 16))
@@ -60,6 +66,31 @@ def portal_verdict(jdrq: date, appears: date, workdays: int) -> str:
     if absent is not None and absent > deadline:
         return "late"
     return "unverified"
+
+
+def fixable(record: DemoRecord) -> bool:
+    """Whether ``fix_for`` can correct the record's field defect: an ID number shown in full, which the
+    department then masks (the correction a clerk makes most often)."""
+    d = record.field_defect
+    return d is not None and d.rule_id == "unmasked_personal" and d.field.endswith("_XDR_ZJHM")
+
+
+def fix_for(record: DemoRecord, day: date) -> Fix:
+    """The department's correction of ``record`` from ``day`` on: its ID number masked on the site."""
+    if not fixable(record):
+        raise ValueError(f"no correction known for {record.id} ({record.field_defect})")
+    code = record.field_defect.field  # type: ignore[union-attr]
+    return Fix(record.id, day, {code: mask_whole(record.site[code]) or ""})
+
+
+def take_down(record: DemoRecord, day: date) -> Fix:
+    """The department takes ``record`` off its site from ``day`` on (the fix for 超期公示, not for a wrong field)."""
+    return Fix(record.id, day, {}, removed=True)
+
+
+def fixable_records(city: DemoCity) -> list[DemoRecord]:
+    """The assessed records ``fix_for`` can correct, in the city's order."""
+    return [r for r in city.records if r.current and fixable(r)]
 
 
 def clock_at(day: date) -> Callable[[], datetime]:

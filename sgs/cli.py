@@ -15,14 +15,16 @@ from typing import Optional
 import typer
 
 from core.errors import InputError, SgsError
-from core.settings import Paths, resolve_paths
+from core.settings import resolve_paths
 from sgs.common import DbOption, SgsCommands, option_date, require_db
 from sgs.catalogue import catalogue_app, departments_app, inspection_app
 from sgs.demo import demo
 from sgs.objections import register as register_objections
 from sgs.issue import issue
-from sgs.scores import print_scores, score_periods
+from sgs.scores import daily_periods, daily_scores, print_scores, score_periods  # noqa: F401 (daily_periods: re-exported)
+from sgs.run import run
 from sgs.serve import serve
+from sgs.verify import verify_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, cls=SgsCommands,
                   help="sgs：双公示监测与评估（抓取、评分、看板）。")
@@ -52,44 +54,10 @@ def crawl(
     if not quiet and (note := summary.baseline_message()):  # once per column: it explains every 未能核验
         typer.echo(note)
     if daily:
-        _daily_scores(paths, today, quiet)
+        daily_scores(paths, today, quiet)
     if summary.failed_sources:
         raise SgsError(f"{len(summary.failed_sources)} 个来源无法抓取：{', '.join(summary.failed_sources)}；"
                        "其余来源的数据已保存。")
-
-
-def daily_periods(today: date) -> list[str]:
-    """The periods a daily run scores: this month and quarter, and the previous ones (late publications of
-    last month still arrive, and a quarter's report is written in the month after it)."""
-    from core.periods import parse_period
-
-    month = parse_period(f"{today:%Y-%m}")
-    quarter = parse_period(f"{today.year}Q{(today.month - 1) // 3 + 1}")
-    return [p.label for p in (month, quarter, month.previous(), quarter.previous())]
-
-
-def _daily_scores(paths: Paths, today: date, quiet: bool) -> None:
-    """Score each daily period that has records; a period without any is noted, not an error."""
-    from core import store
-    from core.periods import parse_period
-    from core.workdays import default_calendar
-    from metrics.scoring import ScoringError, score_period
-
-    con = store.connect(paths)
-    try:
-        calendar = default_calendar()
-        for label in daily_periods(today):
-            try:
-                rows = score_period(con, parse_period(label), calendar=calendar, as_of=today)
-            except ScoringError:
-                if not quiet:
-                    typer.echo(f"{label}：没有决定日期在该期间的记录，未评分。", err=True)
-                continue
-            if not quiet:
-                typer.echo(f"{label}：已为 {len(rows)} 个部门评分。", err=True)
-        store.publish(con, paths)
-    finally:
-        con.close()
 
 
 @app.command()
@@ -224,6 +192,8 @@ app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(departments_app, name="departments")
 app.add_typer(inspection_app, name="inspection")
 app.command()(issue)
+app.command("verify")(verify_command)
+app.command()(run)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,7 +1,14 @@
-"""Scoring periods for ``sgs score``, ``sgs crawl --daily`` and ``sgs demo``, and the ranking table they print."""
+"""Scoring periods for ``sgs score``, ``sgs crawl --daily``, ``sgs run`` and ``sgs demo``, and the ranking table
+they print. Before a period is rescored, the findings departments reported fixed are remembered
+(``metrics.verify.remember``): a corrected record's finding disappears in the rescoring, and the verification
+after the crawl still needs to know what it was."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from datetime import date
 from pathlib import Path
+
+import duckdb
 
 import typer
 from rich import box
@@ -21,15 +28,69 @@ def score_periods(paths: Paths, period_texts: list[str], scheme: Path | None,
     from core.periods import parse_period
     from core.workdays import default_calendar
     from metrics.scoring import score_period
+    from metrics.verify import remember
 
     periods = [parse_period(p) for p in period_texts]
     require_db(paths)
     con = store.connect(paths)
     try:
         calendar = default_calendar(calendars)
+        remember(con, paths)
         results = [score_period(con, p, scheme_path=scheme, calendar=calendar) for p in periods]
         store.publish(con, paths)
         return results
+    finally:
+        con.close()
+
+
+def daily_periods(today: date) -> list[str]:
+    """The periods a daily run scores: this month and quarter, and the previous ones (late publications of
+    last month still arrive, and a quarter's report is written in the month after it)."""
+    from core.periods import parse_period
+
+    month = parse_period(f"{today:%Y-%m}")
+    quarter = parse_period(f"{today.year}Q{(today.month - 1) // 3 + 1}")
+    return [p.label for p in (month, quarter, month.previous(), quarter.previous())]
+
+
+def score_daily(con: duckdb.DuckDBPyConnection, paths: Paths, today: date, *, extra: Iterable[str] = (),
+                say: Callable[[str], None] = lambda _: None) -> list[str]:
+    """Score each daily period (and ``extra`` ones: those of findings awaiting verification) on the open
+    working database; returns the periods scored."""
+    return score_labels(con, paths, [*daily_periods(today), *extra], today, say)
+
+
+def score_labels(con: duckdb.DuckDBPyConnection, paths: Paths, labels: Iterable[str], today: date,
+                 say: Callable[[str], None] = lambda _: None) -> list[str]:
+    """Score each period that has records (a period without any is noted, not an error), the reported-fixed
+    findings remembered first; returns the periods scored."""
+    from core.periods import parse_period
+    from core.workdays import default_calendar
+    from metrics.scoring import ScoringError, score_period
+    from metrics.verify import remember
+
+    remember(con, paths)
+    calendar = default_calendar()
+    scored = []
+    for label in dict.fromkeys(labels):
+        try:
+            rows = score_period(con, parse_period(label), calendar=calendar, as_of=today)
+        except ScoringError:
+            say(f"{label}：没有决定日期在该期间的记录，未评分。")
+            continue
+        scored.append(label)
+        say(f"{label}：已为 {len(rows)} 个部门评分。")
+    return scored
+
+
+def daily_scores(paths: Paths, today: date, quiet: bool) -> None:
+    """``sgs crawl --daily``: score the daily periods and publish one snapshot."""
+    from core import store
+
+    con = store.connect(paths)
+    try:
+        score_daily(con, paths, today, say=(lambda _: None) if quiet else lambda m: typer.echo(m, err=True))
+        store.publish(con, paths)
     finally:
         con.close()
 

@@ -20,6 +20,7 @@ from dashboard import auth
 from dashboard.auth import ROLES
 from dashboard.queries import evidence, findings, shared
 from dashboard.sanitize import page_source, page_text
+from dashboard.views import _verification
 from dashboard.views._common import mask_names, viewer
 from metrics import corrections
 from core.privacy import mask_text
@@ -318,18 +319,15 @@ def history(snapshot: str, finding: dict[str, Any]) -> None:
     })
     with st.container(key="history"):
         st.dataframe(table, hide_index=True)
+    verified = False
     for step in shared._records(hist):
         if isinstance(step.get("attachment"), str):
             attachment(step, key=f"history_attachment_{step['id']}")
         if step["action"] in VERIFICATION_ACTIONS:
-            verification(snapshot, finding, step)
-
-
-def verification(snapshot: str, finding: dict[str, Any], step: dict[str, Any]) -> None:
-    """HOOK: a verification step (``verified`` / ``verify_failed``) of the re-crawl. The side-by-side
-    comparison of the old and new evidence (``dashboard/views/_verification.py``, another part of issue 14)
-    is to be called from here; until it is wired, the step's explanation is shown as text."""
-    st.text(f"{when(step['at'])} {_label(step['action'])}：{mask_text(step.get('reason') or '')}")
+            st.text(f"{when(step['at'])} {_label(step['action'])}：{mask_text(step.get('reason') or '')}")
+            verified = True
+    if verified:  # the latest verification's evidence, before | after (plain text)
+        _verification.show_verification(snapshot, finding["finding_id"])
 
 
 def attachment(step: dict[str, Any], key: str) -> None:
