@@ -6,6 +6,12 @@ it was, a third takes down a record that had to stay, a fourth takes down a pena
 the masked one is closed with the new fetch beside the old, the unchanged one reopened with both snapshots,
 the removed record reopened (removal is not a correction), the overdue one closed (removal is its fix).
 The rescored findings are the first crawl's minus exactly the corrected ones, both ways.
+
+The same season is the whole correction loop of issue 14: the quarter is issued (version 1) after the first
+crawl; two other departments object to a finding each (with a PDF), the assessor accepts one objection and
+rejects the other; after the second crawl, verification and rescoring the quarter is issued again. Version 1's
+file is unchanged, version 2 deducts nothing for the accepted objection and says why, the rejected one still
+deducts, and the notices list each finding where it belongs.
 """
 from __future__ import annotations
 
@@ -18,13 +24,16 @@ from core.cityconfig import load_city
 from core.privacy import mask_text
 from core.privacy import holds_personal
 from core.settings import resolve_paths
-from metrics import corrections
+from metrics import corrections, versions
+from metrics.corrections import Attachment
 from metrics.verify import SYSTEM_USER, comparison, verify
 
 QUARTERS = ["2026Q2", "2026Q3"]
 AS_OF = date(2026, 11, 25)
 SHOWN = date(2026, 11, 16)  # the city as it stood: every record published
 FIXED_ON = date(2026, 11, 20)
+ISSUED_ON = date(2026, 11, 18)
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def _crawl_and_score(config, paths, before_scoring=None):
@@ -81,6 +90,8 @@ def lifecycle(demo_server, tmp_path_factory):
         config = write_city(city, server.base_url, root)
         _crawl_and_score(config, paths)
         before = _findings(paths)
+        _issue(paths, "第一次签发")
+        version_1 = versions.version_file(paths, "2026Q3", 1).read_bytes()
         chosen = {
             "fixed": _finding(paths, fixed.dept_id, "unmasked_personal", fixed.wsh),
             "unchanged": _finding(paths, unchanged.dept_id, "unmasked_personal", unchanged.wsh),
@@ -92,6 +103,7 @@ def lifecycle(demo_server, tmp_path_factory):
         for f in chosen.values():
             corrections.record(paths, [f], "report_fixed", username="clerk", role="department", scope=f.dept_id,
                                reason="已按要求整改")
+        objected = _objections(paths, {f.finding_id for f in chosen.values()})
         con = store.connect(paths)
         try:
             waiting = verify(con, paths, as_of=AS_OF)  # no crawl since the reports: nothing is decided
@@ -110,7 +122,48 @@ def lifecycle(demo_server, tmp_path_factory):
             store.publish(con, paths)  # what the dashboard shows
         finally:
             con.close()
-    return paths, chosen, (waiting, unscored), outcomes, again, compared, before, _findings(paths), (fixed, removed)
+        after = _findings(paths)
+        _crawl_and_score(config, paths)  # the verifications' steps are applied before issuing again
+        _issue(paths, "采纳一项异议，复核整改")
+    loop = {"version_1": version_1, "objected": objected}
+    return paths, chosen, (waiting, unscored), outcomes, again, compared, before, after, (fixed, removed), loop
+
+
+def _issue(paths, note: str) -> int:
+    con = store.connect(paths)
+    try:
+        n = versions.issue(con, paths, "2026Q3", issued_on=ISSUED_ON, by="评估组", note=note)
+        store.publish(con, paths)
+    finally:
+        con.close()
+    return n
+
+
+def _objections(paths, taken: set[str]) -> dict[str, corrections.Finding]:
+    """Two departments object to a record-level finding each (with a PDF); the assessor accepts one and
+    rejects the other, each with a reason."""
+    con = store.connect(paths)
+    try:
+        rows = con.execute("""SELECT finding_id, period, dept_id FROM findings WHERE period = '2026Q3'
+                              AND record_key IS NOT NULL AND channel = 'site' AND rule_id = 'late_publication'
+                              ORDER BY dept_id, finding_id""").fetchall()
+    finally:
+        con.close()
+    picked: dict[str, corrections.Finding] = {}
+    for fid, period, dept in rows:
+        if fid not in taken and dept not in {f.dept_id for f in picked.values()}:
+            picked["accepted" if not picked else "rejected"] = corrections.Finding(fid, period, dept, "open")
+        if len(picked) == 2:
+            break
+    for f in picked.values():
+        corrections.record(paths, [f], "object", username="clerk", role="department", scope=f.dept_id,
+                           reason="该决定书系补录，实际已按时公示，见附件截图。", attachment=Attachment(PDF, "公示截图.pdf"))
+    objected = {k: corrections.Finding(f.finding_id, f.period, f.dept_id, "objected") for k, f in picked.items()}
+    corrections.record(paths, [objected["accepted"]], "accept_objection", username="judge", role="assessor",
+                       reason="附件显示该记录已按时公示。")
+    corrections.record(paths, [objected["rejected"]], "reject_objection", username="judge", role="assessor",
+                       reason="附件未显示公示日期。")
+    return picked
 
 
 def test_nothing_is_decided_without_a_newer_fetch(lifecycle):
@@ -178,7 +231,7 @@ def test_comparison_shows_both_values_masked(lifecycle):
 
 
 def test_rescored_findings_lose_exactly_the_corrected_ones(lifecycle):
-    *_, before, after, (fixed, removed) = lifecycle
+    *_, before, after, (fixed, removed), _loop = lifecycle
     gone = before - after
     assert after <= before, after - before  # nothing new appeared
     assert {(k[1], k[3], k[4]) for k in gone} == {(fixed.dept_id, fixed.wsh, "unmasked_personal")}
@@ -216,3 +269,58 @@ def test_the_view_shows_before_and_after_as_text(lifecycle, tmp_path, monkeypatc
     shown = "\n".join(texts + [c.value for c in at.code])
     assert "证件号码" in shown and not holds_personal(shown)
     assert not at.markdown or all("证件号码" not in m.value for m in at.markdown)  # crawled text never as markdown
+
+
+# --- the whole loop: objections decided, versions issued --------------------------------------------------
+
+def _status(con, finding_id: str) -> str:
+    return con.execute("SELECT status FROM findings WHERE finding_id = ?", [finding_id]).fetchall()[0][0]
+
+
+def test_version_1_is_unchanged_and_version_2_says_what_changed(lifecycle):
+    paths, *_, loop = lifecycle
+    assert versions.version_file(paths, "2026Q3", 1).read_bytes() == loop["version_1"]
+    accepted, rejected = loop["objected"]["accepted"], loop["objected"]["rejected"]
+    v1, v2 = (versions.open_version(paths, "2026Q3", n) for n in (1, 2))
+    try:
+        assert _status(v1, accepted.finding_id) == "open"  # as issued then
+        assert _status(v2, accepted.finding_id) == "waived"  # 异议成立: deducts nothing now
+        assert _status(v2, rejected.finding_id) == "confirmed"  # 异议不成立: still deducted
+        lost = "SELECT coalesce(sum(n_findings), 0) FROM deductions WHERE period = '2026Q3' AND dept_id = ? " \
+               "AND rule_id = 'late_publication'"
+        assert v2.execute(lost, [accepted.dept_id]).fetchall()[0][0] == v1.execute(lost, [accepted.dept_id]).fetchall()[0][0] - 1
+        assert v2.execute(lost, [rejected.dept_id]).fetchall()[0][0] == v1.execute(lost, [rejected.dept_id]).fetchall()[0][0]
+    finally:
+        v1.close()
+        v2.close()
+    changes = versions.changes(paths, "2026Q3", 2)
+    waived = changes[changes["finding_id"] == accepted.finding_id]
+    assert len(waived) == 1 and waived["reason"].iloc[0] == "异议成立：附件显示该记录已按时公示。"
+    kept = changes[changes["finding_id"] == rejected.finding_id]  # decided (and said why), its deduction stands
+    assert kept["reason"].tolist() == ["异议不成立：附件未显示公示日期。"]
+
+
+def test_the_notices_list_each_finding_where_it_belongs(lifecycle):
+    import io
+
+    import docx
+
+    from reports import build, notice, revision
+
+    paths, *_, loop = lifecycle
+    con = store.open_snapshot(paths)
+    try:
+        for key, where in (("accepted", "已豁免"), ("rejected", "问题清单")):
+            f = loop["objected"][key]
+            wsh = con.execute("SELECT wsh FROM findings WHERE finding_id = ?", [f.finding_id]).fetchall()[0][0]
+            doc = docx.Document(io.BytesIO(build.notice_bytes(con, "2026Q3", f.dept_id, f.dept_id)))
+            tables = {tuple(c.text for c in t.rows[0].cells): {(r.cells[1].text, r.cells[2].text) for r in t.rows[1:]}
+                      for t in doc.tables}
+            row = ("公示不及时", mask_text(wsh))  # late_publication on this record
+            listed = tables[tuple(notice.FINDING_HEADERS)]  # the findings to rectify
+            waived = tables.get(tuple(revision.WAIVED_HEADERS), set())  # 已豁免: listed apart
+            assert (row in waived, row in listed) == (where == "已豁免", where == "问题清单"), (key, tables)
+            text = "\n".join(p.text for p in doc.paragraphs)
+            assert "修订稿，未签发" not in text or "版本" in text
+    finally:
+        con.close()
