@@ -265,6 +265,19 @@ def test_dashboard_downloads_take_a_version(issued, monkeypatch, fresh_caches) -
     assert mine is not None and "版本 1（2026-10-12 签发）" in "\n".join(
         p.text for p in Document(io.BytesIO(mine)).paragraphs)
     assert documents.notice_document(snap, Viewer("d", "科员", "department", "dc-cg"), PERIOD, DEPT, "2026-12-08", 2) is None
+    # the pages offer the versions: the latest issued one by default, the live results as 修订稿
+    from dashboard.auth import write_users
+    from dashboard_city import app, login, run
+
+    users = issued.paths.root / "version-users.toml"
+    write_users(users, [{"username": "boss", "name": "领导", "role": "leader", "dept_id": None, "password": "boss-pw"}])
+    monkeypatch.setenv("SGS_USERS", str(users))
+    at = login(app(), "boss", "boss-pw")
+    at.sidebar.selectbox[0].set_value(PERIOD)
+    run(at)
+    choice = at.selectbox(key="documents_version")
+    assert choice.value == 2 and choice.options == ["最新评分结果（修订稿，未签发）", "版本 1（2026-10-12 签发）",
+                                                    f"版本 2（{choice.options[2][5:15]} 签发）"]
 
 
 # --- refusals ------------------------------------------------------------------------------------------------

@@ -111,6 +111,22 @@ def rank_change(rank: Any, prev_rank: Any) -> str:
     return "持平" if moved == 0 else (f"↑{moved}" if moved > 0 else f"↓{-moved}")
 
 
+def version_choice(snapshot: str, period: str, key: str) -> int | None:
+    """Which results a download is of: the latest (None) or an issued version; offered only once the period
+    was issued, so a reader can always fetch exactly what was sent out."""
+    from dashboard.queries import documents
+
+    issued = documents.issued_versions(snapshot, viewer(), period)
+    if not issued:
+        return None
+    labels = {0: "最新评分结果（修订稿，未签发）", **{v["version"]: f"版本 {v['version']}（{v['issued_on']:%Y-%m-%d} 签发）"
+                                                 for v in issued}}
+    latest = max(v["version"] for v in issued)
+    chosen = st.selectbox("文件版本", list(labels), index=list(labels).index(latest), key=key,
+                          format_func=labels.__getitem__)
+    return chosen or None
+
+
 def text_table(frame: pd.DataFrame) -> pd.DataFrame:
     """A table for reading: an empty text cell shows as nothing, not as Streamlit's grey "None"."""
     text = frame.select_dtypes(include=["object", "str"]).columns

@@ -22,7 +22,7 @@ import streamlit as st
 from metrics import corrections
 from dashboard.queries import department, documents, findings, shared
 from dashboard.views import _finding, _stale
-from dashboard.views._common import change, context, fmt, mask_names, max_unverified_share, require
+from dashboard.views._common import change, context, fmt, version_choice, mask_names, max_unverified_share, require
 from metrics import results
 from core.settings import resolve_paths
 from core.vocab import INDICATORS, KIND_LABELS, RANKED
@@ -235,8 +235,11 @@ def notice_download(snapshot: str, period: str, dept_id: str) -> None:
     viewer's scope (a department user can only ever get its own)."""
     who = require("leader", "assessor", "department")
     day = date.today().isoformat()
-    st.download_button("下载整改通知书（Word）", lambda: documents.notice_document(snapshot, who, period, dept_id, day),
-                       file_name=f"{period}-整改通知书-{dept_id}.docx", key="download_notice",
+    version = version_choice(snapshot, period, "notice_version")
+    label = period if version is None else f"{period}-版本{version}"
+    st.download_button("下载整改通知书（Word）",
+                       lambda: documents.notice_document(snapshot, who, period, dept_id, day, version),
+                       file_name=f"{label}-整改通知书-{dept_id}.docx", key="download_notice",
                        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 

@@ -18,7 +18,7 @@ from metrics import corrections
 from dashboard.queries import documents, overview, shared
 from dashboard.views import _stale
 from dashboard.views._common import (GRADE_COLORS, change, context, fmt, max_unverified_share, rank_change, require,
-                                     score_columns)
+                                     score_columns, version_choice)
 from metrics import readings, results
 from core.settings import resolve_paths
 from core.vocab import INDICATORS, RANKED, UNGRADED, UNGRADED_COLOR
@@ -246,18 +246,20 @@ def downloads(snapshot: str, period: str) -> None:
     first click (reports/)."""
     who = require("leader", "assessor")
     day = date.today().isoformat()
+    version = version_choice(snapshot, period, "documents_version")
+    label = period if version is None else f"{period}-版本{version}"
 
     def document(kind: str):
-        return lambda: documents.report_document(snapshot, who, period, kind, day)
+        return lambda: documents.report_document(snapshot, who, period, kind, day, version)
 
     cols = st.columns(4)
-    cols[0].download_button("下载简报（Word，一页）", document("brief"), file_name=f"{period}-双公示工作简报.docx",
+    cols[0].download_button("下载简报（Word，一页）", document("brief"), file_name=f"{label}-双公示工作简报.docx",
                             key="download_brief", mime=DOCX)
-    cols[1].download_button("下载简报（PDF）", document("brief_pdf"), file_name=f"{period}-双公示工作简报.pdf",
+    cols[1].download_button("下载简报（PDF）", document("brief_pdf"), file_name=f"{label}-双公示工作简报.pdf",
                             key="download_brief_pdf", mime="application/pdf")
-    cols[2].download_button("下载评估报告（Word）", document("report"), file_name=f"{period}-双公示评估报告.docx",
+    cols[2].download_button("下载评估报告（Word）", document("report"), file_name=f"{label}-双公示评估报告.docx",
                             key="download_report", mime=DOCX)
-    cols[3].download_button("下载评估工作簿（Excel）", document("workbook"), file_name=f"{period}-双公示评估工作簿.xlsx",
+    cols[3].download_button("下载评估工作簿（Excel）", document("workbook"), file_name=f"{label}-双公示评估工作簿.xlsx",
                             key="download_workbook", mime=XLSX)
 
 
