@@ -92,10 +92,9 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, kind: str, table: str, fol
         return None  # a line break inside a cell above the records: DuckDB's skip counts lines
     con.execute(f"SET temp_directory = {normalize_sql.lit(str(folder))}")
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    _read(con, source, dialect.delimiter, at, len(rows[at]), columns)
-    if con.execute("SELECT coalesce(bool_or(_long), false) FROM _validate_raw").fetchall()[0][0]:
+    _normalise(con, kind, columns, at, table, _reader(source, dialect.delimiter, at, len(rows[at]), columns))
+    if con.execute(f"SELECT coalesce(bool_or(_long), false) FROM {table}_data").fetchall()[0][0]:
         return None  # a cell over the csv module's limit: the general path names its line
-    _normalise(con, kind, columns, at, table)
     return Loaded(at, rows[at], columns, folder)
 
 
@@ -149,41 +148,44 @@ def _odd(data: bytes) -> bool:
             or (b'"' in data and any(p in data for p in (b' "', b'\t"', b'" ', b'"\t'))))
 
 
-def _read(con: duckdb.DuckDBPyConnection, source: Path, delimiter: str, at: int, width: int, columns: Columns) -> None:
-    """``_validate_raw``: the mapped columns as read, whether a row holds anything, and whether a cell is too long."""
-    names = {f"c{j}": "VARCHAR" for j in range(width)}
-    types = "{" + ", ".join(f"'{k}': '{v}'" for k, v in names.items()) + "}"
+def _reader(source: Path, delimiter: str, at: int, width: int, columns: Columns) -> str:
+    """The records as DuckDB reads them: the mapped columns by code, whether a row holds anything
+    (``_filled``), whether a cell may be over the csv module's limit (``_long``, by bytes)."""
+    types = "{" + ", ".join(f"'c{j}': 'VARCHAR'" for j in range(width)) + "}"
     mapped = ", ".join(f'c{j} AS "{m.code}"' for j, m in columns.items())
     filled = f"regexp_matches(concat_ws('', {', '.join(f'c{j}' for j in columns)}), {normalize_sql.lit(_NOT_SPACE)})"
     longest = f"greatest({', '.join(f'coalesce(strlen(c{j}), 0)' for j in range(width))}, 0)"  # bytes ≥ characters
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _validate_raw AS
-        SELECT {mapped}, coalesce({filled}, false) AS _filled, {longest} > {csv.field_size_limit()} AS _long
-        FROM read_csv({normalize_sql.lit(str(source))}, header = false, auto_detect = false, columns = {types},
-                      delim = {normalize_sql.lit(delimiter)}, quote = '"', escape = '"', skip = {at + 1},
-                      strict_mode = true)""")
+    return (f"(SELECT {mapped}, coalesce({filled}, false) AS _filled, {longest} > {csv.field_size_limit()} AS _long "
+            f"FROM read_csv({normalize_sql.lit(str(source))}, header = false, auto_detect = false, columns = {types}, "
+            f"delim = {normalize_sql.lit(delimiter)}, quote = '\"', escape = '\"', skip = {at + 1}, strict_mode = true))")
 
 
-def _normalise(con: duckdb.DuckDBPyConnection, kind: str, columns: Columns, at: int, table: str) -> None:
-    """``table`` from ``_validate_raw``: each mapped column normalised in SQL, the values SQL cannot read
-    exactly through ``normalise_record`` once per distinct value (joined back)."""
-    steps, finals, joins = [], [f"r._rowid + {at + 2} AS _row"], []
-    for code, match in {m.code: m for m in columns.values()}.items():
+def _normalise(con: duckdb.DuckDBPyConnection, kind: str, columns: Columns, at: int, table: str, source: str) -> None:
+    """``{table}_data`` in one pass over ``source`` (file order: its rowid is the record's index), each mapped
+    column normalised in SQL; the values SQL cannot read exactly are kept as read and flagged (``code~py``),
+    then normalised by ``normalise_record`` once per distinct value and written back. ``table``: the view of
+    the records (``_row``, every code of the kind) that the rules read."""
+    finals, steps, flagged = ["_filled", "_long"], [], {}
+    by_code = {m.code: m for m in columns.values()}
+    for code, match in by_code.items():
         unit = match.unit if match.unit and match.unit != standard.AMOUNT_UNIT else None
-        raw, s = f'r."{code}"', _steps(kind, code, unit)
+        s = _steps(kind, code, unit)
         steps.append(s)
-        expr = normalize_sql.normalised(s, kind, code, f'"{code}"', unit)
-        if _python_values(con, kind, code, match, unit):
-            joins.append(f'LEFT JOIN (SELECT raw, val FROM _validate_py WHERE code = \'{code}\') "py_{code}" '
-                         f'ON "py_{code}".raw = {raw}')
-            test = normalize_sql.needs_python(s, kind, code, f'"{code}"', unit)
-            expr = f'CASE WHEN {raw} IS NULL THEN NULL WHEN {test} THEN "py_{code}".val ELSE {expr} END'
-        expr = f"CASE WHEN {s.unless} THEN {raw} ELSE {expr} END"
-        finals.append(f'{expr.replace(chr(34) + code + "~", "r." + chr(34) + code + "~")} AS "{code}"')
-    mapped = {m.code for m in columns.values()}
-    finals += [f'NULL::VARCHAR AS "{c}"' for c in (*standard.load(kind).codes, "FBRQ") if c not in mapped]
-    source = "(SELECT rowid AS _rowid, * FROM _validate_raw WHERE _filled)"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {normalize_sql.layered(source, steps, finals, ' '.join(joins))}")
-    con.execute("DROP TABLE _validate_raw")
+        expr, test = normalize_sql.normalised(s, kind, code, f'"{code}"', unit), \
+            normalize_sql.needs_python(s, kind, code, f'"{code}"', unit)
+        if test != "false":
+            flagged[code] = match
+            finals.append(f'{test} AS "{code}~py"')
+            expr = f'CASE WHEN r."{code}" IS NULL THEN NULL WHEN {test} THEN r."{code}" ELSE {expr} END'
+        finals.append(f'CASE WHEN {s.unless} THEN r."{code}" ELSE {expr} END AS "{code}"')
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_data AS {normalize_sql.layered(source, steps, finals)}")
+    for code, match in flagged.items():
+        _python_values(con, kind, code, match, f"{table}_data")
+    missing = [c for c in (*standard.load(kind).codes, "FBRQ") if c not in by_code]
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW {table} AS
+        SELECT rowid + {at + 2} AS _row, {', '.join(f'"{c}"' for c in by_code)}
+               {''.join(f', NULL::VARCHAR AS "{c}"' for c in missing)}
+        FROM {table}_data WHERE _filled""")
 
 
 def _steps(kind: str, code: str, unit: str | None) -> normalize_sql.Steps:
@@ -193,20 +195,12 @@ def _steps(kind: str, code: str, unit: str | None) -> normalize_sql.Steps:
     return s
 
 
-def _python_values(con: duckdb.DuckDBPyConnection, kind: str, code: str, match: object, unit: str | None) -> bool:
-    """Normalise in Python the distinct values of ``code`` SQL cannot read exactly, into ``_validate_py``;
-    whether there were any."""
-    s = _steps(kind, code, unit)
-    test = normalize_sql.needs_python(s, kind, code, f'"{code}"', unit)
-    if test == "false":
-        return False
-    query = normalize_sql.layered(f'(SELECT "{code}" FROM _validate_raw WHERE "{code}" IS NOT NULL)', [s],
-                                  [f'DISTINCT r."{code}"'], f"WHERE {test}")
-    values = [v for (v,) in con.execute(query).fetchall()]
+def _python_values(con: duckdb.DuckDBPyConnection, kind: str, code: str, match: object, data: str) -> None:
+    """The distinct flagged values of ``code`` in ``data`` through ``normalise_record``, written back."""
+    values = [v for (v,) in con.execute(f'SELECT DISTINCT "{code}" FROM {data} WHERE "{code}~py"').fetchall()]
     if not values:
-        return False
-    con.execute("CREATE TEMP TABLE IF NOT EXISTS _validate_py (code VARCHAR, raw VARCHAR, val VARCHAR)")
+        return
     normalised = [normalise_record(kind, {code: cell_value(v, match)})[code] for v in values]  # type: ignore[arg-type]
-    con.execute("INSERT INTO _validate_py SELECT $code, unnest($raw), unnest($val)",
-                {"code": code, "raw": values, "val": normalised})
-    return True
+    con.execute(f"""UPDATE {data} SET "{code}" = py.val
+                    FROM (SELECT unnest($raw) AS raw, unnest($val) AS val) py
+                    WHERE {data}."{code}~py" AND {data}."{code}" = py.raw""", {"raw": values, "val": normalised})
