@@ -92,9 +92,14 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, kind: str, table: str, fol
         return None  # a line break inside a cell above the records: DuckDB's skip counts lines
     con.execute(f"SET temp_directory = {normalize_sql.lit(str(folder))}")
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    _normalise(con, kind, columns, at, table, _reader(source, dialect.delimiter, at, len(rows[at]), columns))
-    if con.execute(f"SELECT coalesce(bool_or(_long), false) FROM {table}_data").fetchall()[0][0]:
+    # the reader straight into a table: its rowid is then the file's order (a projection over the reader in a
+    # bigger query was not kept in order at 100,000 rows), and the row number comes from it
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _validate_raw AS "
+                f"{_reader(source, dialect.delimiter, at, len(rows[at]), columns)[1:-1]}")
+    if con.execute("SELECT coalesce(bool_or(_long), false) FROM _validate_raw").fetchall()[0][0]:
         return None  # a cell over the csv module's limit: the general path names its line
+    _normalise(con, kind, columns, at, table, "(SELECT rowid AS _rowid, * FROM _validate_raw)")
+    con.execute("DROP TABLE _validate_raw")
     return Loaded(at, rows[at], columns, folder)
 
 
@@ -161,11 +166,11 @@ def _reader(source: Path, delimiter: str, at: int, width: int, columns: Columns)
 
 
 def _normalise(con: duckdb.DuckDBPyConnection, kind: str, columns: Columns, at: int, table: str, source: str) -> None:
-    """``{table}_data`` in one pass over ``source`` (file order: its rowid is the record's index), each mapped
+    """``{table}_data`` in one pass over ``source`` (``_rowid``: the record's index in the file), each mapped
     column normalised in SQL; the values SQL cannot read exactly are kept as read and flagged (``code~py``),
     then normalised by ``normalise_record`` once per distinct value and written back. ``table``: the view of
     the records (``_row``, every code of the kind) that the rules read."""
-    finals, steps, flagged = ["_filled", "_long"], [], {}
+    finals, steps, flagged = [f"_rowid + {at + 2} AS _row", "_filled"], [], {}
     by_code = {m.code: m for m in columns.values()}
     for code, match in by_code.items():
         unit = match.unit if match.unit and match.unit != standard.AMOUNT_UNIT else None
@@ -183,7 +188,7 @@ def _normalise(con: duckdb.DuckDBPyConnection, kind: str, columns: Columns, at: 
         _python_values(con, kind, code, match, f"{table}_data")
     missing = [c for c in (*standard.load(kind).codes, "FBRQ") if c not in by_code]
     con.execute(f"""CREATE OR REPLACE TEMP VIEW {table} AS
-        SELECT rowid + {at + 2} AS _row, {', '.join(f'"{c}"' for c in by_code)}
+        SELECT _row, {', '.join(f'"{c}"' for c in by_code)}
                {''.join(f', NULL::VARCHAR AS "{c}"' for c in missing)}
         FROM {table}_data WHERE _filled""")
 
