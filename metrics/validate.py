@@ -14,6 +14,10 @@ exactly when the crawl would read the same table; a sheet without one is skipped
 1 puts the first record on row 2), so a clerk finds them; blank rows count but are not checked. Beyond the
 rules, a file is checked for what only a file can show: a 文书号 given on two rows. The report lists the
 columns that map to no field first (they were ignored), then a summary per field and rule, then the problems.
+
+A plain CSV (most files) takes a fast path, ``metrics.validate_sql``: DuckDB reads it and ``core.normalize_sql``
+normalises it in SQL, no row in Python; any other file, or a CSV the two readers could read apart, takes the
+general path here. The report is the same either way (tests/test_validate_speed_paths.py).
 """
 from __future__ import annotations
 
