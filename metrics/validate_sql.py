@@ -30,6 +30,7 @@ import duckdb
 
 from core import normalize_sql, standard
 from core.normalize import normalise_record
+from core.standard import HeaderMatch
 from core.tables import Columns, cell_value, plain_header_row
 
 MAX_CSV_BYTES = 2 << 30  # a plain CSV is streamed by DuckDB, so the general path's 64 MB is not its limit
@@ -165,25 +166,32 @@ def _reader(source: Path, delimiter: str, at: int, width: int, columns: Columns)
             f"delim = {normalize_sql.lit(delimiter)}, quote = '\"', escape = '\"', skip = {at + 1}, strict_mode = true))")
 
 
+FEW_DISTINCT = 20  # a column with fewer distinct values than one in this many rows is normalised per value
+
+
 def _normalise(con: duckdb.DuckDBPyConnection, kind: str, columns: Columns, at: int, table: str, source: str) -> None:
     """``{table}_data`` in one pass over ``source`` (``_rowid``: the record's index in the file), each mapped
-    column normalised in SQL; the values SQL cannot read exactly are kept as read and flagged (``code~py``),
-    then normalised by ``normalise_record`` once per distinct value and written back. ``table``: the view of
-    the records (``_row``, every code of the kind) that the rules read."""
-    finals, steps, flagged = [f"_rowid + {at + 2} AS _row", "_filled"], [], {}
+    column normalised in SQL — a column of few distinct values (dates, categories, the agency) once per
+    distinct value and joined back; the values SQL cannot read exactly are kept as read and flagged
+    (``code~py``), then normalised by ``normalise_record`` once per distinct value and written back.
+    ``table``: the view of the records (``_row``, every code of the kind) that the rules read."""
+    finals, steps, flagged, joins = [f"_rowid + {at + 2} AS _row", "_filled"], [], {}, []
     by_code = {m.code: m for m in columns.values()}
-    for code, match in by_code.items():
-        unit = match.unit if match.unit and match.unit != standard.AMOUNT_UNIT else None
-        s = _steps(kind, code, unit)
+    counts = con.execute(f"SELECT count(*), {', '.join(f'approx_count_distinct({chr(34)}{c}{chr(34)})' for c in by_code)} "
+                         f"FROM {source}").fetchall()[0]
+    for (code, match), distinct in zip(by_code.items(), counts[1:]):
+        if distinct * FEW_DISTINCT < counts[0]:
+            _per_value(con, kind, code, match, source)
+            joins.append(f'LEFT JOIN "_validate_map_{code}" ON "_validate_map_{code}"."{code}~raw" = r."{code}"')
+            finals.append(f'"_validate_map_{code}"."{code}" AS "{code}"')
+            continue
+        s, column = _column(kind, code, match)
         steps.append(s)
-        expr, test = normalize_sql.normalised(s, kind, code, f'"{code}"', unit), \
-            normalize_sql.needs_python(s, kind, code, f'"{code}"', unit)
-        if test != "false":
+        finals += column
+        if len(column) == 2:
             flagged[code] = match
-            finals.append(f'{test} AS "{code}~py"')
-            expr = f'CASE WHEN r."{code}" IS NULL THEN NULL WHEN {test} THEN r."{code}" ELSE {expr} END'
-        finals.append(f'CASE WHEN {s.unless} THEN r."{code}" ELSE {expr} END AS "{code}"')
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_data AS {normalize_sql.layered(source, steps, finals)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_data AS "
+                f"{normalize_sql.layered(source, steps, finals, ' '.join(joins))}")
     for code, match in flagged.items():
         _python_values(con, kind, code, match, f"{table}_data")
     missing = [c for c in (*standard.load(kind).codes, "FBRQ") if c not in by_code]
@@ -193,6 +201,29 @@ def _normalise(con: duckdb.DuckDBPyConnection, kind: str, columns: Columns, at: 
         FROM {table}_data WHERE _filled""")
 
 
+def _column(kind: str, code: str, match: HeaderMatch) -> tuple[normalize_sql.Steps, list[str]]:
+    """A column's steps and final expressions over ``r``: its flag for Python (when it may need one), its value."""
+    unit = match.unit if match.unit and match.unit != standard.AMOUNT_UNIT else None
+    s = _steps(kind, code, unit)
+    expr, test = normalize_sql.normalised(s, kind, code, f'"{code}"', unit), \
+        normalize_sql.needs_python(s, kind, code, f'"{code}"', unit)
+    out = []
+    if test != "false":
+        out.append(f'{test} AS "{code}~py"')
+        expr = f'CASE WHEN r."{code}" IS NULL THEN NULL WHEN {test} THEN r."{code}" ELSE {expr} END'
+    return s, [*out, f'CASE WHEN {s.unless} THEN r."{code}" ELSE {expr} END AS "{code}"']
+
+
+def _per_value(con: duckdb.DuckDBPyConnection, kind: str, code: str, match: HeaderMatch, source: str) -> None:
+    """``_validate_map_<code>``: each distinct value of the column (``code~raw``) and its normal form."""
+    s, column = _column(kind, code, match)
+    values = f'(SELECT DISTINCT "{code}" FROM {source} WHERE "{code}" IS NOT NULL)'
+    con.execute(f'CREATE OR REPLACE TEMP TABLE "_validate_map_{code}" AS '
+                f'{normalize_sql.layered(values, [s], [f"r.{chr(34)}{code}{chr(34)} AS {chr(34)}{code}~raw{chr(34)}", *column])}')
+    if len(column) == 2:
+        _python_values(con, kind, code, match, f'"_validate_map_{code}"')
+
+
 def _steps(kind: str, code: str, unit: str | None) -> normalize_sql.Steps:
     """A column's steps, its first layer whether a value is already in its normal form (then it skips the rest)."""
     s = normalize_sql.Steps(code)
@@ -200,12 +231,12 @@ def _steps(kind: str, code: str, unit: str | None) -> normalize_sql.Steps:
     return s
 
 
-def _python_values(con: duckdb.DuckDBPyConnection, kind: str, code: str, match: object, data: str) -> None:
+def _python_values(con: duckdb.DuckDBPyConnection, kind: str, code: str, match: HeaderMatch, data: str) -> None:
     """The distinct flagged values of ``code`` in ``data`` through ``normalise_record``, written back."""
     values = [v for (v,) in con.execute(f'SELECT DISTINCT "{code}" FROM {data} WHERE "{code}~py"').fetchall()]
     if not values:
         return
-    normalised = [normalise_record(kind, {code: cell_value(v, match)})[code] for v in values]  # type: ignore[arg-type]
+    normalised = [normalise_record(kind, {code: cell_value(v, match)})[code] for v in values]
     con.execute(f"""UPDATE {data} SET "{code}" = py.val
                     FROM (SELECT unnest($raw) AS raw, unnest($val) AS val) py
                     WHERE {data}."{code}~py" AND {data}."{code}" = py.raw""", {"raw": values, "val": normalised})
