@@ -134,10 +134,12 @@ def _scan(path: Path, encoding: str, out: Path | None) -> tuple[str, bool, bool]
                     sink.write(data)
                 if first:
                     odd, first = bool(_BLANK_FIRST.match(data.removeprefix(codecs.BOM_UTF8))), False
-                window = tail + data  # a match may span two chunks; the last byte waits for its successor
-                odd = odd or _odd(window[:-1] if chunk else window) or (not chunk and window.endswith(b"\r"))
-                doubled = doubled or b'""' in window
-                tail = window[-3:]
+                seam = tail + data[:3]  # a match across two chunks; a chunk's last byte waits for its successor
+                end = len(data) - 1 if chunk else len(data)
+                odd = odd or _odd(seam, len(seam) - (1 if chunk else 0)) or _odd(data, end) \
+                    or (not chunk and seam.endswith(b"\r"))
+                doubled = doubled or b'""' in seam or data.find(b'""') >= 0
+                tail = data[-3:] if data else tail
                 if not chunk:
                     break
     except UnicodeDecodeError:
@@ -148,10 +150,14 @@ def _scan(path: Path, encoding: str, out: Path | None) -> tuple[str, bool, bool]
     return head, odd, doubled
 
 
-def _odd(data: bytes) -> bool:
-    """What DuckDB's reader and the csv module read apart: a blank line, a bare CR, a space beside a quote, NUL."""
-    return (b"\n\n" in data or b"\n\r\n" in data or b"\x00" in data or bool(_LONE_CR.search(data))
-            or (b'"' in data and any(p in data for p in (b' "', b'\t"', b'" ', b'"\t'))))
+def _odd(data: bytes, end: int) -> bool:
+    """What DuckDB's reader and the csv module read apart, in ``data[:end]`` (searched in place, not copied):
+    a blank line, a bare CR, a space beside a quote, NUL."""
+    def has(p: bytes) -> bool:
+        return data.find(p, 0, end) >= 0
+
+    return (has(b"\n\n") or has(b"\n\r\n") or has(b"\x00") or _LONE_CR.search(data, 0, end) is not None
+            or (has(b'"') and any(has(p) for p in (b' "', b'\t"', b'" ', b'"\t'))))
 
 
 def _reader(source: Path, delimiter: str, at: int, width: int, columns: Columns) -> str:
