@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import chinese_calendar
 import duckdb
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from core.settings import CALENDARS_DIR
 from core.errors import SgsError
@@ -110,6 +113,8 @@ class Calendar:
             flags.append(work)
             index.append(count)
             day += timedelta(days=1)
+        import pyarrow as pa  # here, not at the top: ``sgs validate`` loads the calendar but never builds a table
+
         return pa.table({"day": days, "is_workday": flags, "wd_index": index})
 
     def register(self, con: duckdb.DuckDBPyConnection, start: date, end: date, name: str = "workdays") -> None:

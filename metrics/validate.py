@@ -14,31 +14,39 @@ exactly when the crawl would read the same table; a sheet without one is skipped
 1 puts the first record on row 2), so a clerk finds them; blank rows count but are not checked. Beyond the
 rules, a file is checked for what only a file can show: a 文书号 given on two rows. The report lists the
 columns that map to no field first (they were ignored), then a summary per field and rule, then the problems.
+
+A plain CSV (most files) takes a fast path, ``metrics.validate_sql``: DuckDB reads it and ``core.normalize_sql``
+normalises it in SQL, no row in Python; any other file, or a CSV the two readers could read apart, takes the
+general path here. The report is the same either way (tests/test_validate_speed_paths.py).
 """
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 
 from core.attachments import read_sheets
 from core.normalize import normalise_record
 from core.tables import HEADER_SEARCH_ROWS, cell_value, plain_header_row, unrecognised_columns
 from core import codes, privacy, standard
 from metrics.checks import Check, Context, all_checks, all_rules
-from metrics.checks._sql import lit
+from metrics.checks._sql import as_date, lit, stated_date
 from metrics.scheme import load_scheme
-from metrics.scoring import helper_columns
+from metrics import validate_sql
 from core.workdays import Calendar, default_calendar
 from core.errors import InputError
 from core import vocab
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 SOURCE = "validate_records"
+FAST_TABLE = "validate_file_records"  # a plain CSV's records as metrics.validate_sql reads them
 DUPLICATE_RULE = "duplicate_record"  # the scoring rule of the same meaning (one 文书号, one publication)
 
 
@@ -180,6 +188,8 @@ def read_records(path: Path, kind: str) -> tuple[_Records, Report]:
 
 def to_arrow(records: _Records, kind: str) -> pa.Table:
     """The records as a record table (every code a VARCHAR column); ``record_key`` is the record's index."""
+    import pyarrow as pa  # only here: the CSV fast path never loads it
+
     std_codes = [*standard.load(kind).codes, "FBRQ"]
     columns = {"record_key": pa.array([str(i) for i in range(len(records.rows))], pa.string())}
     for code in std_codes:
@@ -194,8 +204,13 @@ def duplicate_numbers(records: _Records, kind: str) -> list[Problem]:
     for rec, origin in zip(records.rows, records.origin):
         if value := rec.get(wsh):
             rows[value].append(origin)
+    return duplicate_problems(wsh, rows.items())
+
+
+def duplicate_problems(wsh: str, groups: Iterable[tuple[str, list[tuple[str | None, int]]]]) -> list[Problem]:
+    """The problems of each 文书号 and the rows (sheet, row, in file order) that give it."""
     out = []
-    for number, where in rows.items():
+    for number, where in groups:
         if len(where) < 2:
             continue
         several = len({s for s, _ in where}) > 1
@@ -207,17 +222,32 @@ def duplicate_numbers(records: _Records, kind: str) -> list[Problem]:
 
 # --- checking ------------------------------------------------------------------------------------
 
+def helper_columns(kind: str, alias: str) -> str:
+    """``metrics.scoring.helper_columns``, written here so that checking a file does not load scoring's
+    pandas (a fifth of a second); tests/test_validate_speed_paths.py holds the two equal."""
+    jdrq = standard.load(kind).prefixed("JDRQ")
+    return (f"{as_date(f'{alias}.{jdrq}')} AS _jdrq, {as_date(f'{alias}.FBRQ')} AS _fbrq, "
+            f"{stated_date(alias)} AS _stated, CAST({alias}.first_seen AS DATE) AS _seen")
+
+
 def check_table(con: duckdb.DuckDBPyConnection, table: pa.Table, kind: str, *, as_of: date | None = None,
                 calendar: Calendar | None = None) -> list[tuple[int, str, str, str]]:
     """Run the pre-publication rules over an Arrow record table: (record_key, field, rule, message) rows."""
+    con.register("_validate_arrow", table)
+    return check_relation(con, "_validate_arrow", kind, as_of=as_of, calendar=calendar)
+
+
+def check_relation(con: duckdb.DuckDBPyConnection, relation: str, kind: str, *, as_of: date | None = None,
+                   calendar: Calendar | None = None) -> list[tuple[int, str, str, str]]:
+    """Run the pre-publication rules over a relation with ``record_key`` (an integer's text) and every code of
+    the kind: (record_key, field, rule, message) rows."""
     codes.register_macros(con)
     privacy.register_macros(con)
-    con.register("_validate_arrow", table)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE {SOURCE} AS
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW {SOURCE} AS
                     SELECT r.*, {helper_columns(kind, 'r')}
                     FROM (SELECT *, NULL::VARCHAR AS dept_id, 'site' AS channel, NULL::VARCHAR AS url,
                                  NULL::VARCHAR AS fetch_id, NULL::VARCHAR AS detail_status,
-                                 NULL::TIMESTAMP AS first_seen FROM _validate_arrow) r""")
+                                 NULL::TIMESTAMP AS first_seen FROM {relation}) r""")
     scheme = load_scheme()
     ctx = Context(kind, SOURCE, as_of or date.today(), scheme.max_workdays, calendar or default_calendar(), None,
                   scheme.rule_params)
@@ -235,18 +265,47 @@ def check_table(con: duckdb.DuckDBPyConnection, table: pa.Table, kind: str, *, a
 
 
 def check_file(path: str | Path, kind: str, *, as_of: date | None = None) -> Report:
-    """Read and check one file: the report with its problems in file order (sheet, row, field, rule)."""
+    """Read and check one file: the report with its problems in file order (sheet, row, field, rule).
+
+    A plain CSV is read and normalised by DuckDB (``metrics.validate_sql``); any other file, or a CSV that
+    reader would read differently from Python's csv module, by the general path — the same report either way."""
     if kind not in vocab.KINDS:
         raise FileProblem(f"未知的类型 {kind!r}：应为 xk（行政许可）或 cf（行政处罚）。")
     path = Path(path)
-    records, report = read_records(path, kind)
     con = duckdb.connect()
     try:
+        fast = validate_sql.load(con, path, kind, FAST_TABLE)
+        if fast is not None:
+            try:
+                return _check_loaded(con, fast, kind, as_of)
+            finally:
+                fast.close()
+        records, report = read_records(path, kind)
         found = check_table(con, to_arrow(records, kind), kind, as_of=as_of)
     finally:
         con.close()
     problems = [Problem(records.origin[i][1], f, rule, message, records.origin[i][0]) for i, f, rule, message in found]
     problems += duplicate_numbers(records, kind)
+    return _ordered(report, problems)
+
+
+def _check_loaded(con: duckdb.DuckDBPyConnection, fast: validate_sql.Loaded, kind: str, as_of: date | None) -> Report:
+    """The report of a CSV the fast path read into ``FAST_TABLE`` (record_key: the spreadsheet row)."""
+    report = Report(kind, [], headers=[SheetHeader(None, fast.at + 1)], columns={m.code for m in fast.columns.values()})
+    labels = standard.synonym_map(kind)
+    report.unrecognised = [Column(None, column_letter(j), h) for j, h in unrecognised_columns(fast.header, labels)]
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _validate_fast AS "
+                f"SELECT CAST(_row AS VARCHAR) AS record_key, * EXCLUDE (_row) FROM {FAST_TABLE}")
+    problems = [Problem(row, f, rule, message) for row, f, rule, message in check_relation(con, "_validate_fast", kind,
+                                                                                          as_of=as_of)]
+    wsh = standard.load(kind).prefixed("WSH")
+    groups = con.execute(f'SELECT "{wsh}", list(_row ORDER BY _row) FROM {FAST_TABLE} WHERE "{wsh}" IS NOT NULL '
+                         "GROUP BY ALL HAVING count(*) > 1").fetchall()
+    problems += duplicate_problems(wsh, ((number, [(None, n) for n in rows]) for number, rows in groups))
+    return _ordered(report, problems)
+
+
+def _ordered(report: Report, problems: list[Problem]) -> Report:
     order = {h.sheet: n for n, h in enumerate(report.headers)}
     report.problems = sorted(problems, key=lambda p: (order[p.sheet], p.row, p.field, p.rule, p.message))
     return report
