@@ -132,8 +132,8 @@ def test_department_remediation_list(dashboard_db: Paths) -> None:
     assert len(rows) == _findings_count(dashboard_db, "2026Q3", "d_scj") == 4
     assert rows["序号"].tolist() == [1, 2, 3, 4]
     assert set(rows["类型"]) == {"许可", "处罚"}
-    assert "长市监罚〔2026〕15号" in rows["文书号"].tolist()
-    assert "CF_XDR_ZJHM 证件号码" in rows["字段"].tolist()
+    assert "长市监罚〔2026〕15号" in rows["文书号/页面"].tolist()
+    assert "证件号码" in rows["字段"].tolist()
     assert rows["证据页面"].str.startswith("http://127.0.0.1:8765/d_scj/").all()
     assert rows["存档"].str.fullmatch(r"crawl-1\.warc\.gz#\d+").all()
     assert rows["抓取时间"].notna().all()
@@ -206,7 +206,7 @@ def test_department_page_lists_its_unverified_records_masked(dashboard_db: Paths
     labels = {m.label: m.value for m in at.metric}
     assert labels["未能核验记录"] == "2" and labels["全市排名"] == "2 / 4"
     rows = _table(at, "unverified")
-    assert rows["文书号"].tolist() == ["长市监许〔2026〕301号", "长市监罚〔2026〕16号"]
+    assert rows["文书号/页面"].tolist() == ["长市监许〔2026〕301号", "长市监罚〔2026〕16号"]
     assert rows["未能核验的事项"].tolist() == ["是否按时在信用网站公示", "是否按时在本部门网站公示"]
     assert rows["相对人名称"].tolist() == ["长治市好味餐饮有限公司", "长治市惠民超市有限公司"]
     assert rows["决定日期"].tolist() == ["2026-07-02", "2026-07-20"]

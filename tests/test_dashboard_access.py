@@ -88,7 +88,7 @@ def test_open_demo_mode_needs_no_login_and_stays_masked(city: Paths, monkeypatch
     assert any("开放演示模式" in c.value for c in at.sidebar.caption)
     at.switch_page("dashboard/views/findings.py")
     run(at)
-    assert table(at, "findings")["文书号"].notna().any()
+    assert table(at, "findings")["文书号/页面"].notna().any()
     assert not [b for b in at.button if b.label == "提交"]  # a leader's view: no decisions
     assert not [b for b in at.button if b.key == "reveal_button"]  # and no reveal
 
@@ -176,7 +176,7 @@ def test_department_user_sees_only_its_department(city: Paths) -> None:
     assert not [s for s in at.selectbox if s.key == "_dept_select"]  # no department choice at all
     assert any("市市场监督管理局" in c.value for c in at.caption)
     rows = table(at, "remediation")
-    assert len(rows) == 4 and all(w.startswith("长市监") for w in rows["文书号"])
+    assert len(rows) == 4 and all(w.startswith("长市监") for w in rows["文书号/页面"])
     assert at.query_params["dept"] == ["d_scj"] or at.query_params["dept"] == "d_scj"
     # the finding selector only offers its own findings
     options = at.selectbox(key="finding").options  # shown labels: "n. 文书号 · rule · field"
@@ -188,7 +188,7 @@ def test_department_user_cannot_set_another_department_in_state(city: Paths) -> 
     at.session_state["dept"] = "d_jtj"  # as if a widget from another page had left it there
     run(at)
     assert len(table(at, "remediation")) == 4
-    assert "潞交罚〔2026〕3号" not in table(at, "remediation")["文书号"].tolist()
+    assert "潞交罚〔2026〕3号" not in table(at, "remediation")["文书号/页面"].tolist()
 
 
 @pytest.mark.parametrize("page", ["overview", "findings", "access_log"])

@@ -91,7 +91,11 @@ def test_department_user_on_the_demo(demo_dashboard) -> None:
         LEFT JOIN xk_records x ON f.kind = 'xk' AND x.record_key = f.record_key
         LEFT JOIN cf_records c ON f.kind = 'cf' AND c.record_key = f.record_key
         WHERE f.period = ? AND f.dept_id = ?""", [period, dept])["w"].dropna())
-    assert set(shown["文书号"]) - {"—"} <= wsh  # — : a department-level finding, about no one record
+    named = set(shown["文书号/页面"])  # a department-level finding names its decision, page or column
+    assert {w for w in named if not w.startswith("页面 ") and w != "（整个专栏）"} <= wsh | set(
+        snapshot_frame(paths, "SELECT value AS v FROM findings WHERE period = ? AND dept_id = ? AND record_key IS NULL",
+                       [period, dept])["v"].dropna())
+    assert not {"nan", "None", "—", ""} & named
     archived = at.get_by_key("archived_text").code[0].value  # the first finding's page as fetched
     assert archived.strip() and "<" not in archived
     assert not at.html

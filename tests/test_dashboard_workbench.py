@@ -196,7 +196,7 @@ def test_excel_download_opens_and_is_masked(city: Paths) -> None:
     data = _finding.excel(_finding.findings_table(df), "整改清单")
     sheet = openpyxl.load_workbook(BytesIO(data))["整改清单"]
     rows = list(sheet.values)
-    assert rows[0][:3] == ("序号", "指标", "问题类型") and len(rows) == 1 + 4
+    assert rows[0][:6] == ("序号", "问题类型", "文书号/页面", "相对人名称", "期限", "状态") and len(rows) == 1 + 4
     flat = " ".join(str(v) for r in rows for v in r)
     assert MASKED_ID in flat and RAW_ID not in flat and RAW_PHONE not in flat
     at = login(app(), "scj")

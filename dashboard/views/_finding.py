@@ -33,21 +33,37 @@ MARK = "◀ 问题字段"
 MAX_TEXT = 20_000  # characters of an archived page shown (a detail page is a few thousand)
 
 
-def findings_table(df: pd.DataFrame, *, with_department: bool = False) -> pd.DataFrame:
-    """The finding rows as people read them (Chinese headings, field code with its name)."""
-    fields = [f"{code} {name}" if isinstance(name, str) else code for code, name in zip(df["field"], df["field_name"])]
+def _where(wsh: Any, url: Any, field: Any = None, value: Any = None) -> str:
+    """What a finding is about: its decision's 文书号 (a record's, or the one a department-level finding names
+    in its value: 超期公示, 台账决定未公示 …), else the page (shortened), else the whole column."""
+    if isinstance(wsh, str) and wsh:
+        return wsh
+    if isinstance(field, str) and field.endswith("_WSH") and isinstance(value, str) and value:
+        return value
+    if isinstance(url, str) and url:
+        short = re.sub(r"^https?://", "", url)
+        return "页面 " + (short if len(short) <= 48 else short[:45] + "…")
+    return "（整个专栏）"
+
+
+def findings_table(df: pd.DataFrame, *, with_department: bool = False, deadline: Any = None) -> pd.DataFrame:
+    """The finding rows as people read them: first what to do (序号, 问题类型, 文书号/页面, 相对人, 期限, 状态),
+    then the rest (Chinese headings and field names; codes only in 规则 and 问题编号)."""
+    due = deadline.isoformat() if deadline is not None else "印发后计算"
     table = pd.DataFrame({
         "序号": df["n"].astype("int64"),
         **({"部门": df["dept_name"]} if with_department else {}),
-        "指标": df["indicator"].map(lambda v: INDICATORS.get(v, v)),
         "问题类型": df["rule_name"],
-        "状态": df["status_name"],
-        "类型": df["kind"].map(lambda v: KIND_LABELS.get(v, v)),
-        "文书号": df["wsh"].fillna("—"),  # a department-level finding is about no one record
+        "文书号/页面": [_where(w, u, f, v) for w, u, f, v in zip(df["wsh"], df["url"], df["field"], df["value"])],
         "相对人名称": df["xdr_mc"].fillna("—"),
-        "字段": fields,
+        "期限": [due if s in corrections.UNRESOLVED else "—" for s in df["status"]],
+        "状态": df["status_name"],
+        "指标": df["indicator"].map(lambda v: INDICATORS.get(v, v)),
+        "类型": df["kind"].map(lambda v: KIND_LABELS.get(v, v)),
+        "字段": [name if isinstance(name, str) else (code if isinstance(code, str) else "—")
+                 for code, name in zip(df["field"], df["field_name"])],
         "问题": df["message"],
-        "问题值": df["value"],
+        "问题值": df["value"].fillna("—"),
         "最新处理": latest_step(df, display_names()),
         "证据页面": df["url"],
         "存档": df["archive"],
@@ -58,8 +74,24 @@ def findings_table(df: pd.DataFrame, *, with_department: bool = False) -> pd.Dat
     return table
 
 
+# the columns that say what to do, shown first; the rest one click away (``show_table``)
+MAIN_COLUMNS = ["序号", "部门", "问题类型", "文书号/页面", "相对人名称", "期限", "状态"]
+
+
+def show_table(table: pd.DataFrame, key: str) -> int | None:
+    """The list: the what-to-do columns, or all of them when the reader asks; a click on a row picks that
+    finding for the detail below (its position in ``table``, None when nothing was clicked)."""
+    every = st.toggle("显示全部列（指标、字段、问题说明、证据等）", key=f"{key}_all_columns")
+    order = list(table.columns) if every else [c for c in MAIN_COLUMNS if c in table.columns]
+    picked = st.dataframe(table, hide_index=True, column_config=TABLE_COLUMNS, column_order=order,
+                          placeholder="—", on_select="rerun", selection_mode="single-row", key=f"{key}_pick")
+    rows = picked.selection.rows if picked is not None else []
+    return int(rows[0]) if rows else None
+
+
 TABLE_COLUMNS = {
     "序号": st.column_config.NumberColumn("序号", format="%d", width="small"),
+    "期限": st.column_config.TextColumn("期限", help="整改期限：评估结果印发后按评分方案的工作日数计算"),
     "证据页面": st.column_config.LinkColumn("证据页面", help="发现问题时读取的原始页面"),
     "存档": st.column_config.TextColumn("存档", help="WARC 存档文件#偏移量：抓取时页面内容的留存副本"),
     "抓取时间": st.column_config.DatetimeColumn("抓取时间", format="YYYY-MM-DD HH:mm"),
@@ -86,10 +118,15 @@ def excel(table: pd.DataFrame, sheet: str) -> bytes:
     return sheets.xlsx_bytes(table, sheet)
 
 
-def choose(df: pd.DataFrame, key: str) -> dict[str, Any] | None:
-    """Pick one finding of the shown page to look at in detail."""
+def choose(df: pd.DataFrame, key: str, clicked: int | None = None) -> dict[str, Any] | None:
+    """Pick one finding of the shown page to look at in detail (``clicked``: the row clicked in the list)."""
     if df.empty:
         return None
+    if clicked is not None and clicked < len(df) and st.session_state.get(f"{key}_clicked") != clicked:
+        st.session_state[f"{key}_clicked"] = clicked  # a new click moves the choice; the selectbox still can
+        st.session_state[key] = df["finding_id"].iloc[clicked]
+    elif clicked is None:
+        st.session_state.pop(f"{key}_clicked", None)
     labels = {r["finding_id"]: f"{int(r['n'])}. {r['wsh'] if isinstance(r['wsh'], str) else r['dept_name']} · "
               f"{r['rule_name']}" + (f" · {r['field']}" if isinstance(r["field"], str) else "")
               for r in df.to_dict("records")}

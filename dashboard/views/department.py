@@ -99,7 +99,7 @@ def unverified_table(df: pd.DataFrame) -> pd.DataFrame:
     """The 未能核验 rows as a clerk reads them: which decision, what could not be checked, and why."""
     return pd.DataFrame({
         "序号": df["n"].astype("int64"),
-        "文书号": _where(df),
+        "文书号/页面": _where(df),
         "未能核验的事项": df["what"],
         "原因": df["reason"],
         "类型": df["kind"].map(lambda v: KIND_LABELS.get(v, v)),
@@ -176,8 +176,9 @@ def remediation(snapshot: str, period: str, dept_id: str) -> None:
     offset = _finding.pager(total, "page")
     df = findings.findings(snapshot, who, period, **filters, offset=offset, wb_version=version,
                           mask_names=mask_names())
+    due = department.deadline(snapshot, period)
     with st.container(key="remediation"):
-        st.dataframe(_finding.findings_table(df), hide_index=True, column_config=_finding.TABLE_COLUMNS)
+        clicked = _finding.show_table(_finding.findings_table(df, deadline=due), "remediation")
     if who.role == "department":
         st.markdown("**答复整改清单**：选择本页的一项或多项问题，报告已整改或提出异议。")
         _finding.pick_and_act(snapshot, period, df, "answer")
@@ -186,14 +187,14 @@ def remediation(snapshot: str, period: str, dept_id: str) -> None:
     def workbook() -> bytes:  # built only when the button is clicked (Streamlit runs it on its own thread)
         everything = findings.findings(snapshot, who, period, **filters, limit=None, wb_version=version,
                                       mask_names=names)
-        return _finding.excel(_finding.findings_table(everything), "整改清单")
+        return _finding.excel(_finding.findings_table(everything, deadline=due), "整改清单")
 
     st.download_button(
         f"下载整改清单（Excel，{total} 条）", workbook, file_name=f"整改清单-{dept_id}-{period}.xlsx", key="download",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     st.subheader("问题详情")
-    finding = _finding.choose(df, "finding")
+    finding = _finding.choose(df, "finding", clicked)
     if finding is not None:
         st.markdown(f"**当前状态：{finding['status_name']}**　处理记录：")
         _finding.history(snapshot, finding)

@@ -127,10 +127,11 @@ def main() -> None:
     offset = _finding.pager(total, "wb_page")
     df = findings.findings(snapshot, who, period, **chosen, offset=offset, wb_version=version, mask_names=mask_names())
     with st.container(key="findings"):
-        st.dataframe(_finding.findings_table(df, with_department=True), hide_index=True,
-                     column_config=_finding.TABLE_COLUMNS)
+        clicked = _finding.show_table(_finding.findings_table(df, with_department=True,
+                                                              deadline=department.deadline(snapshot, period)),
+                                      "findings")
     st.subheader("问题详情与处理")
-    finding = _finding.choose(df, "wb_finding")
+    finding = _finding.choose(df, "wb_finding", clicked)
     if finding is None:
         return
     decide(snapshot, finding)

@@ -49,8 +49,9 @@ def lit_list(items: Iterable[str]) -> str:
 
 
 def label(f: standard.Field) -> str:
-    """How a message names a field: its Chinese name and code, e.g. ``证件号码（CF_XDR_ZJHM）``."""
-    return f"{f.name}（{f.code}）"
+    """How a message names a field: its Chinese name, e.g. ``证件号码`` — the words a clerk knows (the
+    finding's ``field`` column keeps the code for whoever needs it)."""
+    return f.name
 
 
 def shown(f: standard.Field, expr: str) -> str:
