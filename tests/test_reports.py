@@ -145,8 +145,8 @@ def test_finding_counts_match_the_database(demo_run, written) -> None:
     assert book["问题清单"].max_row - 1 == total
     names = dict(_sql(demo_run.paths, "SELECT dept_id, name FROM departments"))
     for dept, path in written.notices.items():
-        tables = Document(str(path)).tables
-        listed = len(_rows(tables[1])) if counts.get(dept) else 0
+        doc = Document(str(path))
+        listed = len(_rows(_table_headed(doc, *notice.FINDING_HEADERS))) if counts.get(dept) else 0
         assert listed == counts.get(dept, 0), dept
         assert book[names[dept][:31]].max_row - 1 == counts.get(dept, 0)
     report = Document(str(written.report))
@@ -164,10 +164,17 @@ def test_notice_lists_each_finding_with_evidence(demo_run, written) -> None:
                                    "ORDER BY n DESC, dept_id LIMIT 1", [PERIOD])[0]
     urls = {u for (u,) in _sql(demo_run.paths, "SELECT url FROM findings WHERE period = ? AND dept_id = ?",
                                [PERIOD, dept])}
-    rows = _rows(Document(str(written.notices[dept])).tables[1])
+    doc = Document(str(written.notices[dept]))
+    rows = _rows(_table_headed(doc, *notice.FINDING_HEADERS))  # 附件1 问题清单
     assert len(rows) == n
-    assert {r[5].split("；")[0] for r in rows} == urls  # the page, then its archive time and id
-    assert all("存档 " in r[5] and "编号 " in r[5] for r in rows)
+    assert {r[5].split("；")[0] for r in rows} == {notice._short_url(u) for u in urls}  # the page, shortened
+    assert all("存档 " in r[5] and "［注" in r[5] for r in rows)  # its archive time; the archive id in a note
+    notes = {m.group(1): p.text for p in doc.paragraphs if (m := re.match(r"注(\d+)：", p.text))}
+    marks = {m for r in rows for m in re.findall(r"［注(\d+)］", r[5])}
+    assert marks and marks <= set(notes) and all("存档编号 urn:uuid:" in notes[m] for m in marks)
+    texts = [p.text for p in doc.paragraphs]
+    requirement = next(i for i, t in enumerate(texts) if "整改情况书面报送" in t)
+    assert requirement < texts.index("附件1")  # the body, the requirement and the signature come first
 
 
 # --- privacy ---------------------------------------------------------------------------------------------
@@ -397,9 +404,13 @@ def test_notices_say_the_standing_and_list_records_to_be_checked(city_documents)
     scj_doc = Document(str(city_documents.notices["d_scj"]))
     scj = "\n".join(docx_texts(city_documents.notices["d_scj"]))
     assert "全市排名第2名（共4个部门）" in scj and "其中2条公示及时性未能核验，列为待核实，不扣分" in scj
-    assert "三、待核实的记录（未能核验，不扣分）" in scj and "四、整改要求" in scj
+    assert "待核实的记录（未能核验，不扣分）" in scj and "需要核实（不扣分）。具体问题及证据见附件" in scj
     checks = _rows(_table_headed(scj_doc, "序号", "文书号", "未能核验的事项"))
     assert [r[1] for r in checks] == ["长市监许〔2026〕301号", "长市监罚〔2026〕16号"]
     assert "139****5678" in checks[1][3] and not MOBILE.search(scj)
     fgw = "\n".join(docx_texts(city_documents.notices["d_fgw"]))
-    assert "待核实" not in fgw and "三、整改要求" in fgw  # nothing to check: no such section
+    assert "待核实" not in fgw and "附件2" not in fgw  # nothing to check: no such annex
+    clean = [d for d, p in city_documents.notices.items() if "未发现需要整改的问题" in "\n".join(docx_texts(p))]
+    for dept in clean:  # a short 无问题 letter: no request to fix "上述问题", no annex
+        text = "\n".join(docx_texts(city_documents.notices[dept]))
+        assert "上述问题" not in text and "附件" not in text and "整改期限" not in text

@@ -29,7 +29,7 @@ def main() -> None:
     table["渠道"] = table["渠道"].map(lambda c: CHANNEL_NAMES.get(c, c))
     st.caption(f"共 {len(df)} 条记录（最多显示 500 条）")
     with st.container(key="subject_records"):
-        st.dataframe(table, hide_index=True, column_config={"页面": st.column_config.LinkColumn("页面")})
+        st.dataframe(table, hide_index=True, placeholder="—", column_config={"页面": st.column_config.LinkColumn("页面")})
 
 
 main()
