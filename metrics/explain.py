@@ -19,6 +19,7 @@ from core.settings import Paths
 from core.errors import SgsError
 from core.vocab import INDICATORS, RANKED, STANDINGS
 from metrics import versions
+from metrics.results import finding_numbers
 from metrics.corrections import WAIVED
 from metrics.checks import all_rules
 
@@ -74,14 +75,15 @@ def _explain(con: duckdb.DuckDBPyConnection, period: str, dept_id: str | None, p
             WHERE period = $period AND ($dept IS NULL OR dept_id = $dept)""", {"period": period, "dept": dept_id}),
             key=lambda d: (order.get(d["indicator"], 99), -d["points"], d["rule_id"])):
         deductions.setdefault(d.pop("dept_id"), []).append(d)
-    findings = _rows(con, """
+    findings = _rows(con, f"""
         SELECT f.dept_id, f.rule_id, f.finding_id, f.kind, f.record_key, coalesce(x.XK_WSH, c.CF_WSH) AS wsh,
-               f.field, f.value, f.message, f.url, f.fetch_id, f.ref_fetch_id, f.status, f.indicator
+               f.field, f.value, f.message, f.url, f.fetch_id, f.ref_fetch_id, f.status, f.indicator, n.seq
         FROM findings f
+        JOIN {finding_numbers()} n USING (finding_id)
         LEFT JOIN xk_records x ON f.kind = 'xk' AND x.record_key = f.record_key
         LEFT JOIN cf_records c ON f.kind = 'cf' AND c.record_key = f.record_key
         WHERE f.period = $period AND ($dept IS NULL OR f.dept_id = $dept)
-        ORDER BY f.dept_id, f.rule_id, wsh NULLS FIRST, f.field, f.finding_id""", {"period": period, "dept": dept_id})
+        ORDER BY f.dept_id, n.seq""", {"period": period, "dept": dept_id})
     by_rule: dict[tuple[str, str], list[dict[str, Any]]] = {}
     waived = _waived([f for f in findings if f["status"] == WAIVED], con, period, paths, names)
     for f in findings:

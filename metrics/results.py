@@ -239,3 +239,18 @@ def monthly_trend(con: duckdb.DuckDBPyConnection, scope: str | None = None) -> p
            GROUP BY GROUPING SETS ((period), (period, county))
            ORDER BY period, county""", {"scope": scope}).df()
     return df
+
+
+def finding_numbers(period: str = "$period") -> str:
+    """A relation (finding_id, seq): each finding's number within its department and period — the same 序号
+    on the dashboard, in the Excel list, the notice and the workbook. The order is the notice's: findings that
+    deduct first (waived ones last), by indicator in the scheme's order, the rule costing most points first,
+    then by rule, 文书号 (department-level findings first), field and id. Stable until the period is rescored."""
+    indicator = "CASE f.indicator " + " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(INDICATORS)) + " ELSE 99 END"
+    return f"""(SELECT f.finding_id, row_number() OVER (
+                    PARTITION BY f.period, f.dept_id
+                    ORDER BY f.status = 'waived', {indicator}, coalesce(p.points, 0) DESC, f.rule_id,
+                             f.wsh NULLS FIRST, f.field NULLS FIRST, f.finding_id) AS seq
+                FROM findings f LEFT JOIN deductions p
+                     ON p.period = f.period AND p.dept_id = f.dept_id AND p.rule_id = f.rule_id
+                WHERE f.period = {period})"""

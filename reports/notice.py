@@ -154,8 +154,8 @@ def build(data: PeriodData, dept_id: str, scheme: Scheme, report_date: date, due
         _annex(doc, n, "问题清单")
         notes: list[str] = []
         table(doc, FINDING_HEADERS, (
-            (i, f["rule_name"], _about(f), field_name(f["kind"], f["field"]) or f["field"] or "—", f["message"],
-             _evidence(f, notes)) for i, f in enumerate(findings, 1)), FINDING_WIDTHS, right=(0,))
+            (f["seq"], f["rule_name"], _about(f), field_name(f["kind"], f["field"]) or f["field"] or "—", f["message"],
+             _evidence(f, notes)) for f in findings), FINDING_WIDTHS, right=(0,))  # 序号: the dashboard's too
         _notes(doc, notes)
     if unverified:
         n += 1

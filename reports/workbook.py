@@ -36,7 +36,7 @@ INDICATOR_SHEET: list[Column] = [("部门编号", 12, None), ("部门", 28, None
 DEDUCTIONS: list[Column] = [("部门编号", 12, None), ("部门", 28, None), ("指标", 8, None), ("规则", 22, None),
                             ("问题类型", 22, None), ("问题数", 8, "int"), ("评估记录数", 10, "int"),
                             ("扣分", 8, "score"), ("计算方法", 60, None)]
-FINDINGS: list[Column] = [("部门编号", 12, None), ("部门", 28, None), ("指标", 8, None), ("问题类型", 22, None),
+FINDINGS: list[Column] = [("序号", 6, "int"), ("部门编号", 12, None), ("部门", 28, None), ("指标", 8, None), ("问题类型", 22, None),
                           ("规则", 22, None), ("类别", 6, None), ("文书号", 28, None), ("字段", 12, None),
                           ("字段名称", 20, None), ("值", 24, None), ("问题说明", 50, None), ("页面", 40, None), ("存档时间", 17, "time"),
                           ("存档编号", 20, None), ("问题编号", 20, None), ("此前采集时尚未列出该记录的页面（存档编号）", 24, None)]
@@ -55,7 +55,7 @@ UNVERIFIED: list[Column] = [("部门编号", 12, None), ("部门", 28, None), ("
 def _finding_rows(data: PeriodData, dept_id: str) -> Iterable[list[Any]]:
     name = data.explained[dept_id]["name"]
     for f in data.findings_of(dept_id):
-        yield [dept_id, name, f["indicator_name"], f["rule_name"], f["rule_id"], KIND_LABELS.get(f["kind"], f["kind"]),
+        yield [f["seq"], dept_id, name, f["indicator_name"], f["rule_name"], f["rule_id"], KIND_LABELS.get(f["kind"], f["kind"]),
                f["wsh"], f["field"], field_name(f["kind"], f["field"]), f["value"], f["message"], f["url"], f["fetched_at"], f["fetch_id"],
                f["finding_id"], f.get("ref_fetch_id")]
 

@@ -100,6 +100,8 @@ def test_assessor_decides_in_the_app(city: Paths) -> None:
     run(at)
     rows = table(at, "findings")
     assert len(rows) == 5 and set(rows["状态"]) == {"待处理"}
+    at.selectbox(key="wb_dept").set_value("d_scj")  # a finding of the department that then reads its list
+    run(at)
     first = at.selectbox(key="wb_finding").value
     at.radio(key="wb_action").set_value("waive")
     at.button[[b.label for b in at.button].index("提交")].click()
@@ -116,6 +118,7 @@ def test_assessor_decides_in_the_app(city: Paths) -> None:
     at.selectbox(key="wb_status").set_value("waived")
     run(at)
     assert len(table(at, "findings")) == 1
+    at.selectbox(key="wb_dept").set_value("all")
     # the department sees the decision in its own list
     dept = login(app(), "scj")
     dept.selectbox(key="status").set_value("waived")

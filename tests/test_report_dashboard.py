@@ -72,3 +72,33 @@ def test_department_downloads_only_its_own_notice(demo_dashboard) -> None:
     assert documents.notice_document(snap, viewer, PERIOD, other, day) is None  # the query refuses, not the page
     with pytest.raises(PermissionError):
         documents.report_document(snap, viewer, PERIOD, "report", day)
+
+
+def test_a_finding_has_the_same_number_everywhere(demo_dashboard) -> None:
+    """序号 of a finding in its department's list on the dashboard = in the Excel list = in the notice = in the
+    workbook (metrics.results.finding_numbers), whatever filter or page the list was read with."""
+    from dashboard.queries import findings
+    from dashboard.views import _finding
+    from reports import notice
+
+    _paths, _depts = demo_dashboard
+    leader = auth.Viewer("leader", "leader", "leader")
+    snap, day = shared.snapshot_name(), date.today().isoformat()
+    listed = findings.findings(snap, leader, PERIOD, limit=None)
+    dept = listed["dept_id"].value_counts().index[0]  # the department with most findings
+    mine = listed[listed["dept_id"] == dept]
+    numbers = dict(zip(mine["finding_id"], mine["n"]))
+    assert sorted(numbers.values()) == list(range(1, len(numbers) + 1))
+    late = findings.findings(snap, leader, PERIOD, dept_id=dept, indicator="timeliness", limit=None)
+    assert dict(zip(late["finding_id"], late["n"])) == {f: numbers[f] for f in late["finding_id"]}  # filtered
+    sheet = openpyxl.load_workbook(io.BytesIO(_finding.excel(_finding.findings_table(mine), "整改清单")))["整改清单"]
+    head, *rows = list(sheet.values)
+    assert {r[head.index("问题编号")]: r[head.index("序号")] for r in rows} == numbers
+    book = openpyxl.load_workbook(io.BytesIO(documents.report_document(snap, leader, PERIOD, "workbook", day)))
+    head, *rows = list(book["问题清单"].values)
+    in_book = {r[head.index("问题编号")]: r[head.index("序号")] for r in rows if r[head.index("部门编号")] == dept}
+    assert in_book == {f: n for f, n in numbers.items() if mine.set_index("finding_id").loc[f, "status"] != "waived"}
+    doc = Document(io.BytesIO(documents.notice_document(snap, leader, PERIOD, dept, day)))
+    table = next(t for t in doc.tables if [c.text for c in t.rows[0].cells] == notice.FINDING_HEADERS)
+    shown = {(int(r.cells[0].text), r.cells[1].text) for r in table.rows[1:]}
+    assert shown == {(numbers[f], r) for f, r in zip(mine["finding_id"], mine["rule_name"]) if f in in_book}

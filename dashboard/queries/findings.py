@@ -6,23 +6,18 @@ province; the record lookups here serve the 未能核验 list too (``department`
 """
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import pandas as pd
 
-from metrics import corrections
+from metrics import corrections, results
 from dashboard.auth import Viewer
-from core.vocab import INDICATORS
 from dashboard.queries.shared import (PAGE_SIZE, RULE_NAMES, _cached, _decisions, _frame, _in_scope,
                                       _missing, _name, _records, _shown_url)
 from core import standard, store
 from core.privacy import holds_personal, mask_text
 from core.settings import resolve_paths
 from core import vocab
-
-_INDICATOR_ORDER = "CASE f.indicator " + " ".join(
-    f"WHEN '{k}' THEN {i}" for i, k in enumerate(INDICATORS, 1)) + " ELSE 9 END"
 
 
 def _findings_where(filters: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -79,7 +74,6 @@ def findings(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None 
     """
     where, params = _findings_where(_filters(viewer, period, dept_id, indicator, rule_id, status, search))
     params.update(limit=limit, offset=offset)
-    order = f"{_INDICATOR_ORDER}, f.dept_id, f.kind, f.rule_id, f.record_key NULLS LAST, f.field NULLS LAST, f.finding_id"
     con = store.open_snapshot(resolve_paths(), snapshot)
     try:
         for name, table in _decisions().items():
@@ -88,12 +82,12 @@ def findings(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None 
             SELECT f.finding_id, f.period, f.dept_id, coalesce(d.name, f.dept_id) AS dept_name, f.kind, f.record_key,
                    f.rule_id, f.indicator, f.severity, f.field, f.value, f.message, f.url, f.fetch_id, f.ref_fetch_id,
                    coalesce(dec.status, f.status) AS status, dec.reason AS decision_reason,
-                   dec.username AS decided_by, dec.at AS decided_at, dec.action AS decided_action
-            FROM findings f LEFT JOIN _decisions dec USING (finding_id) LEFT JOIN departments d USING (dept_id)
+                   dec.username AS decided_by, dec.at AS decided_at, dec.action AS decided_action, n.seq AS n
+            FROM findings f JOIN {results.finding_numbers()} n USING (finding_id)
+                 LEFT JOIN _decisions dec USING (finding_id) LEFT JOIN departments d USING (dept_id)
             WHERE {where}
-            ORDER BY {order}
-            LIMIT $limit OFFSET $offset""", params).df()
-        df["n"] = range(offset + 1, offset + len(df) + 1)  # the row's place in the whole filtered list
+            ORDER BY f.dept_id, n.seq
+            LIMIT $limit OFFSET $offset""", params).df()  # n: the finding's 序号 in its department, as everywhere
         records = _lookup_records(con, df)
         df = df.merge(records, how="left", on=["kind", "record_key"])
         df["evidence"] = df["fetch_id"].where(df["fetch_id"].notna(), df["rec_fetch_id"])
