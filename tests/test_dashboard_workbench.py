@@ -171,6 +171,27 @@ def test_finding_detail_marks_field_and_shows_archived_text(city: Paths) -> None
     assert not [b for b in at.button if b.key == "reveal_button"]  # departments cannot reveal
 
 
+def test_a_value_the_site_masked_has_no_original_to_reveal(city: Paths) -> None:
+    """查看原值 is offered only where the archived page held the value unmasked; otherwise the page says so."""
+    con = store.connect(city)
+    try:
+        con.execute("UPDATE cf_records SET CF_XDR_ZJHM = '140402********1234' WHERE CF_XDR_ZJHM = ?", [RAW_ID])
+        store.publish(con, city)
+    finally:
+        con.close()
+    st.cache_data.clear()
+    at = login(app(), "judge")
+    at.switch_page(DEPT_PAGE)
+    run(at)
+    at.selectbox(key="_dept_select").set_value("d_scj")
+    run(at)
+    at.selectbox(key="finding").set_value(ID_FINDING)
+    run(at)
+    assert not [b for b in at.button if b.key == "reveal_button"] or "CF_XDR_ZJHM" not in at.selectbox(
+        key="reveal_field").options
+    assert any("证件号码" in c.value and "网站公示时已脱敏" in c.value for c in at.caption)
+
+
 def test_assessor_reveals_one_value_and_leader_reads_the_log(city: Paths) -> None:
     at = login(app(), "judge")
     at.switch_page(DEPT_PAGE)

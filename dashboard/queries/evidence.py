@@ -63,6 +63,19 @@ def record_fields(snapshot: str, viewer: Viewer, kind: str, record_key: str, mas
         for code, name in fields if code in row])
 
 
+@_cached()
+def site_masked(snapshot: str, viewer: Viewer, kind: str, record_key: str, codes: tuple[str, ...]) -> set[str]:
+    """Which of a record's fields the site itself published masked (the stored value already holds ``*``): no
+    original exists to reveal. Only a yes/no per field is read, never the value, so nothing is logged."""
+    known = [c for c in codes if kind in vocab.KINDS and c in store.record_columns(kind)]
+    if not known:
+        return set()
+    flags = ", ".join(f'coalesce(contains("{c}", \'*\'), false) AS "{c}"' for c in known)
+    df = _frame(snapshot, f"SELECT {flags} FROM {store.record_table(kind)} WHERE record_key = $key AND {_in_scope()}",
+                _scoped(viewer, key=record_key))
+    return set() if df.empty else {c for c in known if bool(df[c].iloc[0])}
+
+
 def reveal(viewer: Viewer, snapshot: str, kind: str, record_key: str, code: str,
            finding_id: str | None = None) -> str | None:
     """One record field's unmasked value for an assessor, logged in the workbench store *before* it is read.

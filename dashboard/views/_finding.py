@@ -174,13 +174,17 @@ def record(snapshot: str, finding: dict[str, Any]) -> None:
 def reveal(snapshot: str, finding: dict[str, Any], fields: pd.DataFrame) -> None:
     """An assessor shows one masked value; the access log row is written before the value is read."""
     kind = finding["kind"]
-    options = [c for c, v in zip(fields["code"], fields["value"])
-               if isinstance(v, str) and "*" in v and evidence.maskable(kind, c)]
+    masked = [c for c, v in zip(fields["code"], fields["value"])
+              if isinstance(v, str) and "*" in v and evidence.maskable(kind, c)]
+    names = dict(zip(fields["code"], fields["name"]))
+    by_site = evidence.site_masked(snapshot, viewer(), kind, finding["record_key"], tuple(masked))
+    if by_site:  # 查看原值 is offered only where the archived page held the value unmasked
+        st.caption("、".join(names[c] for c in masked if c in by_site) + "：网站公示时已脱敏，没有原值可查看。")
+    options = [c for c in masked if c not in by_site]
     if not options:
         return
-    names = dict(zip(fields["code"], fields["name"]))
     with st.container(key="reveal"):
-        code = st.selectbox("查看原值（每次查看都记入访问日志）", options, format_func=lambda c: f"{c} {names[c]}",
+        code = st.selectbox("查看原值（每次查看都记入访问日志）", options, format_func=lambda c: names[c],
                             key="reveal_field")
         if st.button("显示原值", key="reveal_button"):
             value = evidence.reveal(viewer(), snapshot, kind, finding["record_key"], code, finding["finding_id"])
