@@ -280,11 +280,9 @@ def _standing_sql(scheme: Scheme) -> str:
             f"THEN 'insufficient_evidence' ELSE 'ranked' END")
 
 
-def mean_sql(column: str) -> str:
-    """SQL: the mean of a column of cent figures (scores ≥ 0), rounded half up to the cent in integer arithmetic.
-    A county's (and a province's city's, metrics.rollup) means: a float mean put 92.855 at 92.85."""
-    n = f"count({column})"
-    return (f"CASE WHEN {n} > 0 THEN ((2 * sum(round({column} * 100)::BIGINT) + {n}) // (2 * {n})) / 100 END")
+def mean_sql(c: str) -> str:
+    """SQL: a mean of cent figures (≥ 0) rounded half up to the cent exactly (a float mean put 92.855 at 92.85)."""
+    return f"CASE WHEN count({c}) > 0 THEN ((2 * sum(round({c} * 100)::BIGINT) + count({c})) // (2 * count({c}))) / 100 END"
 
 
 def stage_scores(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme, computed_at: datetime) -> None:
