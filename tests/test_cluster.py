@@ -337,3 +337,20 @@ def test_cluster_needs_a_folder(tmp_path):
     result = CliRunner().invoke(app, ["score", "--cities", str(tmp_path), "--out", str(tmp_path / "s"),
                                       "--period", "2026Q3"])
     assert result.exit_code == 2 and "sgs.duckdb" in result.output
+
+
+def test_crawl_refuses_a_host_in_two_cities(tmp_path):
+    """Two cities naming the same host: its politeness could not be kept by one process, so nothing is crawled."""
+    from typer.testing import CliRunner
+    from democity import build, write_city
+    from sgs.cli import app
+
+    city = build(11)
+    for name in ("甲市", "乙市"):
+        write_city(city, "http://127.0.0.1:9", tmp_path / "cities" / name)
+    result = CliRunner().invoke(app, ["crawl", "--config", str(tmp_path / "cities")])
+    assert result.exit_code == 2, result.output
+    assert "127.0.0.1:9（乙市 和 甲市）" in result.output  # folders in sorted order
+    assert not any((tmp_path / "cities").glob("*/sgs.duckdb"))
+    result = CliRunner().invoke(app, ["crawl", "--config", str(tmp_path / "cities"), "--db", str(tmp_path / "x.duckdb")])
+    assert result.exit_code == 2 and "--db" in result.output
