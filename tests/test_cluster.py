@@ -18,6 +18,7 @@ from contextlib import ExitStack
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from collections.abc import Callable
 
 import duckdb
 import pandas as pd
@@ -41,12 +42,13 @@ RESULTS = ("findings", "scores", "county_scores", "deductions", "unverified")
 
 
 class Killer(threading.Thread):
-    """Kills (SIGKILL) the first worker process running ``title`` once it has run ``after`` seconds: the
-    title is what Ray shows for a task in progress (``ray::score_city``), read from /proc."""
+    """Kills (SIGKILL) the first worker process running ``title`` once it has run ``after`` seconds and
+    ``ready()`` says the work is under way: the title is what Ray shows for a task in progress
+    (``ray::score_city``), read from /proc."""
 
-    def __init__(self, title: str, after: float) -> None:
+    def __init__(self, title: str, after: float, ready: Callable[[], bool] = lambda: True) -> None:
         super().__init__(daemon=True)
-        self.title, self.after, self.killed = title.encode(), after, []
+        self.title, self.after, self.ready, self.killed = title.encode(), after, ready, []
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -61,7 +63,7 @@ class Killer(threading.Thread):
                     continue
                 if cmdline.startswith(self.title):
                     pid = int(entry)
-                    if time.monotonic() - seen.setdefault(pid, time.monotonic()) >= self.after:
+                    if time.monotonic() - seen.setdefault(pid, time.monotonic()) >= self.after and self.ready():
                         os.kill(pid, signal.SIGKILL)
                         self.killed.append(pid)
                         break
@@ -132,14 +134,17 @@ def _plain(frame: pd.DataFrame) -> list[tuple]:
 @pytest.fixture(scope="module")
 def crawled(cluster, province):
     """The cities crawled alone (run_crawl, one after another) and on the cluster with a crawl's worker
-    killed after 1.5 s (its task resumes from the city's archive on a new worker)."""
+    killed once the crawls archive pages (its task resumes from the city's archive on a new worker)."""
     from core.cityconfig import load_city
     from crawlers.crawl import run_crawl
 
     root, _ = province
     for folder in sorted((root / "alone").iterdir()):
         run_crawl(load_city(folder / "city.toml"), resolve_paths(folder / "sgs.duckdb"), quiet=True)
-    with Killer("ray::crawl_city", after=1.5) as killer:
+    def archiving() -> bool:  # the crawls are fetching: some city's archive has a WARC record
+        return any(p.is_file() and p.stat().st_size > 0 for p in (root / "prov").glob("*/archive/**/*.warc.gz"))
+
+    with Killer("ray::crawl_city", after=0.5, ready=archiving) as killer:
         reports = crawl_province(root / "prov", cluster=cluster.address)
     return root, reports, killer.killed
 
