@@ -280,6 +280,11 @@ def _standing_sql(scheme: Scheme) -> str:
             f"THEN 'insufficient_evidence' ELSE 'ranked' END")
 
 
+def mean_sql(c: str) -> str:
+    """SQL: a mean of cent figures (≥ 0) rounded half up to the cent exactly (a float mean put 92.855 at 92.85)."""
+    return f"CASE WHEN count({c}) > 0 THEN ((2 * sum(round({c} * 100)::BIGINT) + count({c})) // (2 * count({c}))) / 100 END"
+
+
 def stage_scores(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme, computed_at: datetime) -> None:
     """Department scores into ``_sgs_scores`` and county scores into ``_sgs_county_scores`` (from deductions)."""
     lost = ", ".join(f"coalesce(sum(x.points) FILTER (WHERE x.indicator = {lit(i)}), 0)::{POINTS} AS lost_{i}"
@@ -309,12 +314,12 @@ def stage_scores(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
                $version AS scheme_version, $computed_at AS computed_at
         FROM totals t LEFT JOIN scores p ON p.period = $prev AND p.dept_id = t.dept_id""",
                 {"period": period.label, "prev": prev, "version": scheme.version, "computed_at": computed_at})
-    means = ", ".join(f"round(avg(s.{i}), 2) AS {i}" for i in INDICATORS)
+    means = ", ".join(f"{mean_sql(f's.{i}')} AS {i}" for i in INDICATORS)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _sgs_county_scores AS
         WITH c AS (
             SELECT s.period, s.county, count(*) AS n_departments, sum(s.n_records) AS n_records, {means},
-                   round(avg(s.total), 2) AS total, s.scheme_version, s.computed_at
+                   {mean_sql('s.total')} AS total, s.scheme_version, s.computed_at
             FROM _sgs_scores s WHERE s.standing = 'ranked'
             GROUP BY s.period, s.county, s.scheme_version, s.computed_at)
         SELECT c.*, {scheme.grade_sql('c.total')} AS grade, RANK() OVER (ORDER BY c.total DESC) AS rank,

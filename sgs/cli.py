@@ -26,13 +26,15 @@ from sgs.run import run
 from sgs.serve import serve
 from sgs.verify import verify_command
 
+ClusterOption = typer.Option(None, "--cluster", help="在 Ray 集群上运行（地址 主机:端口，或 local 在本机启动）；需 pip install 'sgs[cluster]'，且须与城市文件夹一起使用。")
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, cls=SgsCommands,
                   help="sgs：双公示监测与评估（抓取、评分、看板）。")
 
 
 @app.command()
 def crawl(
-    config: Path = typer.Option(..., "--config", "-c", help="城市配置文件（TOML，见 docs/configuration.md）。"),
+    config: Path = typer.Option(..., "--config", "-c", help="城市配置文件（TOML，见 docs/configuration.md）；或全省的城市文件夹（每个城市一个子文件夹，含 city.toml，数据库等存在该子文件夹中）。"),
     db: Optional[Path] = DbOption,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="不显示进度条和过程信息，只报告错误（供 cron 使用）。"),
     daily: bool = typer.Option(False, "--daily", help="值班读网：抓取后为本月、本季度及上月、上季度评分并发布（见 docs/crawling.md）。"),
@@ -40,11 +42,18 @@ def crawl(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="--daily 以哪一天为“今天”（YYYY-MM-DD，默认今天）。"),
     reextract: Optional[str] = typer.Option(None, "--reextract", help="不联网：按存档重新提取某次抓取（抓取编号）。"),
     source: Optional[list[str]] = typer.Option(None, "--source", help="只抓取这个来源（可重复；如信用网站每天抓、部门网站每周抓）。"),
+    cluster: Optional[str] = ClusterOption,
 ) -> None:
     """抓取配置中的各部门双公示专栏和信用网站，存档并入库（中断后再次运行即续抓）。"""
     from core.cityconfig import load_city
     from crawlers.crawl import run_crawl
 
+    if config.is_dir() or cluster:
+        from sgs.province import crawl_cities
+        crawl_cities(config, cluster, fresh=fresh, quiet=quiet,
+                     single_only={"--db": db, "--daily": daily, "--as-of": as_of, "--reextract": reextract,
+                                  "--source": source})
+        return
     today = option_date(as_of, "--as-of") or date.today()
     city = load_city(config)
     paths = resolve_paths(db)
@@ -67,8 +76,16 @@ def score(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出本期得分。"),
     scheme: Optional[Path] = typer.Option(None, "--scheme", help="评分方案文件（TOML；默认按期间年度取 data/schemes/<年>.toml）。"),
     calendar: list[Path] = typer.Option([], "--calendar", help="额外的节假日安排文件夹（可多次指定）。"),
+    cluster: Optional[str] = ClusterOption,
+    cities: Optional[Path] = typer.Option(None, "--cities", help="全省模式：城市文件夹（每个城市一个子文件夹，含 sgs.duckdb）；逐个城市评分后生成全省城市和县区排名。"),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="全省模式：全省数据存储（本地文件夹，或 s3://桶/前缀?endpoint_override=主机:端口），按城市/类别/期间写 Parquet。"),
 ) -> None:
-    """按评分方案计算一个期间的问题清单、得分、等级和排名。"""
+    """按评分方案计算一个期间的问题清单、得分、等级和排名（--cities：全省各城市评分并汇总排名）。"""
+    if cities is not None or cluster or out:
+        from sgs.province import score_cities
+        score_cities(cities, out, cluster, period, scheme=scheme, as_json=as_json,
+                     single_only={"--db": db, "--calendar": calendar})
+        return
     rows = score_periods(resolve_paths(db), [period], scheme, tuple(calendar))[0]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))

@@ -1,0 +1,85 @@
+"""``sgs crawl --config 城市文件夹/`` and ``sgs score --cities 城市文件夹/ --out 存储``: a province's cities, one task
+each, on Ray (``--cluster``) or in turn on this machine; then the province's ranking (``metrics.rollup``).
+
+The work itself is in ``sgs/cluster.py``; here are the commands' checks and what they print."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from core.errors import InputError, SgsError
+
+
+def _refuse(single_only: dict[str, Any], mode: str) -> None:
+    given = [name for name, value in single_only.items() if value]
+    if given:
+        raise InputError(f"{'、'.join(given)} 只用于单个城市，不能与{mode}同时使用：全省模式下每个城市的数据库在其子文件夹中。")
+
+
+def crawl_cities(config: Path, cluster: str | None, *, fresh: bool, quiet: bool, single_only: dict[str, Any]) -> None:
+    """Crawl every city under ``config`` (a folder); one line per city, failures named together."""
+    from sgs.cluster import crawl_province
+
+    if not config.is_dir():
+        raise InputError(f"--cluster 需要城市文件夹（每个城市一个子文件夹，含 city.toml），而 {config} 不是文件夹。")
+    _refuse(single_only, "城市文件夹")
+    reports = crawl_province(config, cluster=cluster, fresh=fresh)
+    failed = []
+    for r in reports:
+        if not quiet:
+            typer.echo(f"{r['city']}：{r['records']} 条记录，用时 {r['wall_seconds']:.1f} 秒")
+        for message in r["errors"]:
+            typer.echo(f"  {r['city']}：{message}", err=True)
+        failed += [f"{r['city']}/{s}" for s in r["failed"]]
+    if failed:
+        raise SgsError(f"{len(failed)} 个来源无法抓取：{', '.join(failed)}；其余来源的数据已保存。")
+
+
+def score_cities(cities: Path | None, out: str | None, cluster: str | None, period: str, *, scheme: Path | None,
+                 as_json: bool, single_only: dict[str, Any]) -> None:
+    """Score every city under ``cities``, write the store ``out``, print the province's city ranking."""
+    from sgs.cluster import score_province
+
+    if cities is None or out is None:
+        raise InputError("全省评分需要同时指定 --cities（城市文件夹）和 --out（全省数据存储）。")
+    _refuse(single_only, " --cities")
+    reports, rollups = score_province(cities, [period], out, cluster=cluster, scheme=scheme)
+    result = rollups[0]
+    missing = sorted(r["city"] for r in reports if r["scored"].get(result.period) is None)
+    if as_json:
+        typer.echo(json.dumps({"period": result.period, "cities": result.cities.to_dict("records"),
+                               "counties": result.counties.to_dict("records"), "not_scored": missing},
+                              ensure_ascii=False, indent=2, default=str))
+        return
+    print_rollup(result)
+    if missing:
+        typer.echo(f"没有该期间记录、未评分的城市：{'、'.join(missing)}", err=True)
+    typer.echo(f"全省数据存储：{out.split('?')[0]}（cities/ 各城市的得分、问题清单和记录，rollup/ 全省排名）")
+
+def print_rollup(result: Any) -> None:
+    """The province's city ranking as a table (rich: Chinese headers aligned, as ``sgs score`` prints)."""
+    import typer
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from core.vocab import INDICATORS
+    from sgs.scores import WIDE
+
+    typer.echo(f"{result.period}  全省城市排名（各城市参加排名部门得分的平均）")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for head in ("排名", "城市", "总分", "等级", *INDICATORS.values(), "部门", "记录", "较上期"):
+        table.add_column(head, justify="left" if head in ("城市", "等级") else "right", no_wrap=True)
+    for r in result.cities.to_dict("records"):
+        subs = ["—" if r[i] != r[i] or r[i] is None else f"{r[i]:.2f}" for i in INDICATORS]
+        prev = r.get("prev_total")
+        change = "—" if prev is None or prev != prev else f"{r['total'] - prev:+.2f}"
+        table.add_row(str(r["rank"]), r["city"], f"{r['total']:.2f}", r["grade"], *subs, str(r["n_departments"]),
+                      str(r["n_records"]), change)
+    console = Console(highlight=False, markup=False, emoji=False, soft_wrap=False)
+    if not console.is_terminal:
+        console.width = WIDE
+    console.print(table)
