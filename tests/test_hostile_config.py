@@ -194,7 +194,8 @@ def test_a_file_that_is_not_a_city_is_a_message(tmp_path, case, content, key):
 def test_a_missing_or_unreadable_path_is_a_message(tmp_path):
     db = tmp_path / "sgs.duckdb"
     _assert_refused(_crawl(tmp_path / "nope.toml", db), tmp_path / "nope.toml", db, "--config")
-    _assert_refused(_crawl(tmp_path, db), tmp_path, db, "无法读取")  # a folder
+    folder = _crawl(tmp_path, db)  # a folder is a province's cities: --db does not apply, said before anything
+    assert folder.exit_code == 2 and "--db 只用于单个城市" in folder.output and not db.exists()
 
 
 def test_every_problem_is_reported_at_once(tmp_path):

@@ -245,7 +245,8 @@ def test_report_workbook_is_data_only(env: Paths, tmp_path: Path) -> None:
     book = openpyxl.load_workbook(BytesIO(written))
     ranked = {r[1]: r[2] for r in book["部门排名"].iter_rows(min_row=2, values_only=True)}
     assert ranked["d_jtj"] == EVIL_DEPT
-    listed = [_unescape(r[9]) for r in book["问题清单"].iter_rows(min_row=2, values_only=True)]
+    head, *rows = book["问题清单"].iter_rows(values_only=True)
+    listed = [_unescape(r[head.index("值")]) for r in rows]
     assert sorted(listed) == sorted(PAYLOADS[0::2])  # 值 of the five findings, exactly
     leader = auth.Viewer("boss", "boss", "leader")
     offered = documents.report_document(shared.snapshot_name(), leader, PERIOD, "workbook", "2026-10-12")
