@@ -1,0 +1,202 @@
+"""Incremental scoring: after a crawl, only the departments whose inputs changed get their record findings rerun.
+
+A daily run rescores this month and quarter after every crawl; at a province's 10 M records a full run is a
+minute of two cores even when 1 % of the records changed. The result must be exactly a full rescore's
+(tests/test_incremental.py compares every row), so the rules are split by what their rows depend on:
+
+* **Per department** (``restricted``): the record-level SQL (``findings_sql``, ``unverified_sql`` and their
+  ``prepare``) of every rule but ``GLOBAL_RULES``. What it reads for a department's records is hashed per
+  department (``stage_fingerprints``): its assessed records (every column but ``last_seen``, which no record
+  rule reads), its site 文书号 of every period (duplicate_record), the portal records with the same 文书号
+  (portal_missing/late/inconsistent, whoever they are attributed to), its ledger (简易程序), its catalogue
+  items and its department row (agency code). Only departments whose hash moved are rerun, over the assessed
+  views restricted to them; the others keep their rows.
+* **Everyone, every time** (cheap, a few rows per department): every department-level part
+  (``department_sql``, ``unverified_department_sql``) — their evidence is the column's latest page, which moves
+  with every crawl, and they read last_seen, availability, objections, repairs — plus ``GLOBAL_RULES``, the
+  record rules that read something not per department (date_order's message names the as-of day;
+  manual_inspection reads the workbench's entries).
+* Statuses, deductions, scores, grades, ranks, county means and prev_* are recomputed for everyone.
+
+A **full** rescore instead (``score_runs.why`` says which): asked (``sgs score --full``); the period's first
+scoring, or no scores stored; the context changed — the code of metrics/ and core/ or the data files the
+rules read (standard, policy), the scheme, the calendar, the rule set, the schema (``context_key``); or a
+complete walk of a column that had ended by the last scoring appeared, changed or vanished (the sightings
+the timeliness rules rest on: a walk ending later cannot precede a record stored before it, so new walks
+alone change nothing already scored).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import date, datetime
+from importlib import metadata
+from pathlib import Path
+
+import duckdb
+
+from core import standard, vocab
+from core.periods import Period
+from core.settings import POLICY_DIR, STANDARD_DIR
+from core.workdays import Calendar
+from metrics.checks import Check
+from metrics.checks._sql import complete_walks, lit
+from metrics.scheme import Scheme
+
+__all__ = ["GLOBAL_RULES", "stage_period", "last_run", "context_key"]
+
+# record rules whose rows depend on more than the department's own inputs: rerun for everyone every time
+GLOBAL_RULES = frozenset({"date_order", "manual_inspection"})
+CODE_DIRS = ("metrics", "core")  # any change to a rule, a helper or a macro: full
+DATA_DIRS = (STANDARD_DIR, POLICY_DIR)  # the field registry and the dated policy facts the rules read
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def context_key(scheme: Scheme, calendar: Calendar, checks: tuple[Check, ...]) -> str:
+    """sha256 of what every department's findings share: code, data files, scheme, calendar, rules, schema."""
+    h = hashlib.sha256()
+    files = [p for d in CODE_DIRS for p in sorted((_ROOT / d).rglob("*.py"))]
+    files += [p for d in DATA_DIRS for p in sorted(Path(str(d)).rglob("*")) if p.is_file()]
+    files += sorted(p for d in calendar.schedule_dirs for p in Path(d).glob("*.toml"))
+    for path in files:
+        h.update(str(path.name).encode() + b"\0" + path.read_bytes() + b"\0")
+    h.update(repr(scheme).encode())
+    h.update(metadata.version("chinesecalendar").encode())
+    h.update(",".join(c.rule.id for c in checks).encode())
+    return h.hexdigest()
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str, alias: str, skip: tuple[str, ...] = ()) -> str:
+    """Every column of ``table`` (as ``alias.col``) but ``skip``, for a hash of the whole row."""
+    rows = con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = $t AND schema_name = 'main' "
+                       "ORDER BY column_index", {"t": table}).fetchall()
+    return ", ".join(f"{alias}.{r[0]}" for r in rows if r[0] not in skip)
+
+
+def _parts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """SELECTs of (dept_id, part, h): one hashed row per input a department's record findings read."""
+    parts = []
+    for kind in vocab.KINDS:
+        wsh = standard.load(kind).prefixed("WSH")
+        cols = _columns(con, f"{kind}_records", "r", ("last_seen",))
+        parts.append(f"SELECT r.dept_id, 'rec_{kind}' AS part, hash({cols}) AS h FROM assessed_{kind} r")
+        parts.append(f"SELECT r.dept_id, 'dup_{kind}', hash(r.record_key, r.{wsh}) FROM {kind}_records r "
+                     f"WHERE r.channel = 'site' AND r.{wsh} <> ''")
+        portal = (f"(SELECT r.{wsh} AS wsh, bit_xor(hash({cols})) AS h FROM {kind}_records r "
+                  f"WHERE r.channel = 'portal' AND r.{wsh} IS NOT NULL GROUP BY ALL)")
+        parts.append(f"SELECT a.dept_id, 'portal_{kind}', p.h FROM (SELECT DISTINCT dept_id, {wsh} AS wsh "
+                     f"FROM assessed_{kind}) a JOIN {portal} p USING (wsh)")
+    for table in ("ledger", "catalogue_items", "departments"):
+        parts.append(f"SELECT t.dept_id, {lit(table)}, hash({_columns(con, table, 't')}) FROM {table} t")
+    return parts
+
+
+def stage_fingerprints(con: duckdb.DuckDBPyConnection) -> None:
+    """``_sgs_inputs`` (dept_id, fingerprint, n_records) for every configured department, over the full
+    assessed views: per input an order-free bit_xor of row hashes and a count, combined in a fixed order."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _sgs_inputs AS
+        WITH p AS (SELECT dept_id, part, bit_xor(h) AS h, count(*) AS n FROM ({' UNION ALL '.join(_parts(con))})
+                   WHERE dept_id IS NOT NULL GROUP BY ALL)
+        SELECT d.dept_id, hash(coalesce(string_agg(p.part || ':' || p.h || ':' || p.n, '|' ORDER BY p.part), ''))
+                   AS fingerprint,
+               coalesce(sum(p.n) FILTER (WHERE p.part LIKE 'rec_%'), 0)::INTEGER AS n_records
+        FROM departments d LEFT JOIN p USING (dept_id) GROUP BY d.dept_id""")
+
+
+def _walks(con: duckdb.DuckDBPyConnection, until: datetime | None) -> tuple[datetime | None, int]:
+    """The latest complete walk's end and the hash of the walks that had ended by ``until`` (all if None)."""
+    where = "" if until is None else "WHERE finished_at <= $until"
+    row = con.execute(f"""SELECT max(finished_at), coalesce(bit_xor(hash(source_id, crawl_id, started_at,
+                              finished_at, fetch_id, url)), 0) FROM {complete_walks()} w {where}""",
+                      {} if until is None else {"until": until}).fetchall()[0]
+    return row[0], int(row[1])
+
+
+def _why_full(con: duckdb.DuckDBPyConnection, period: Period, context: str) -> str | None:
+    """Why this period must be rescored in full (Chinese, for ``score_runs.why``), or None."""
+    run = con.execute("SELECT context, walks_until, walks_hash FROM score_runs WHERE period = $p",
+                      {"p": period.label}).fetchall()
+    if not run or not con.execute("SELECT count(*) FROM scores WHERE period = $p", {"p": period.label}).fetchall()[0][0]:
+        return "本期首次评分"
+    if run[0][0] != context:
+        return "规则代码、评分方案、工作日历或规则集已变化"
+    if run[0][1] is not None and _walks(con, run[0][1])[1] != run[0][2]:
+        return "此前已完成的栏目完整采集记录有变化"
+    return None
+
+
+def _split(checks: tuple[Check, ...]) -> tuple[tuple[Check, ...], tuple[Check, ...]]:
+    """(record parts rerun per changed department, parts rerun for every department)."""
+    mine, everyone = [], []
+    for c in checks:
+        if c.rule.id in GLOBAL_RULES:
+            everyone.append(c)
+            continue
+        if c.findings_sql or c.unverified_sql:
+            mine.append(replace(c, department_sql=None, unverified_department_sql=None))
+        if c.department_sql or c.unverified_department_sql:
+            everyone.append(replace(c, findings_sql=None, unverified_sql=None))
+    return tuple(mine), tuple(everyone)
+
+
+def _changed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
+    """``_sgs_redo``: departments whose fingerprint differs from the stored one (new and gone ones too)."""
+    con.execute("""CREATE OR REPLACE TEMP TABLE _sgs_redo AS
+        SELECT coalesce(n.dept_id, o.dept_id) AS dept_id FROM _sgs_inputs n
+        FULL JOIN (SELECT * FROM score_inputs WHERE period = $p) o USING (dept_id)
+        WHERE n.fingerprint IS DISTINCT FROM o.fingerprint""", {"p": period.label})
+    return int(con.execute("SELECT count(*) FROM _sgs_redo").fetchall()[0][0])
+
+
+def _forget(con: duckdb.DuckDBPyConnection, period: Period, everyone: tuple[Check, ...]) -> None:
+    """Delete the rows about to be recomputed: department-level and global rules' rows of everyone, and
+    every row of the changed departments (and of departments no longer configured)."""
+    ids = ", ".join(lit(c.rule.id) for c in everyone if c.findings_sql or c.unverified_sql) or "NULL"
+    for table in ("findings", "unverified"):
+        con.execute(f"""DELETE FROM {table} WHERE period = $p AND (record_key IS NULL OR rule_id IN ({ids})
+                        OR dept_id IN (SELECT dept_id FROM _sgs_redo)
+                        OR dept_id NOT IN (SELECT dept_id FROM departments))""", {"p": period.label})
+    # statuses are applied afresh by corrections.apply_to_findings, as on findings just written
+    con.execute("UPDATE findings SET status = 'open' WHERE period = $p AND status <> 'open'", {"p": period.label})
+
+
+def stage_period(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme, calendar: Calendar, as_of: date,
+                 checks: tuple[Check, ...], *, full: bool = False) -> None:
+    """Write the period's findings and unverified rows, in full or for the changed departments only, inside
+    ``metrics.scoring.score_period``'s transaction (the assessed views defined); record what was done."""
+    from metrics.scoring import stage_assessed, stage_findings
+
+    context = context_key(scheme, calendar, checks)
+    stage_fingerprints(con)
+    why = "要求完整重算（--full）" if full else _why_full(con, period, context)
+    if why is None:
+        n = _changed(con, period)
+        mine, everyone = _split(checks)
+        _forget(con, period, everyone)
+        if mine and n:
+            stage_assessed(con, period, only="_sgs_redo")
+            stage_findings(con, period, scheme, calendar, as_of, mine)
+            stage_assessed(con, period, count=False)
+        if everyone:
+            stage_findings(con, period, scheme, calendar, as_of, everyone)
+        mode, why = "incremental", f"{n} 个部门的输入有变化"
+    else:
+        for table in ("findings", "unverified"):
+            con.execute(f"DELETE FROM {table} WHERE period = $p", {"p": period.label})
+        stage_findings(con, period, scheme, calendar, as_of, checks)
+        mode, n = "full", int(con.execute("SELECT count(*) FROM _sgs_inputs").fetchall()[0][0])
+    until, walks = _walks(con, None)
+    values = {"p": period.label}
+    con.execute("DELETE FROM score_inputs WHERE period = $p", values)
+    con.execute("INSERT INTO score_inputs SELECT $p, dept_id, fingerprint, n_records FROM _sgs_inputs", values)
+    con.execute("DELETE FROM score_runs WHERE period = $p", values)
+    con.execute("INSERT INTO score_runs VALUES ($p, $context, $until, $walks, $mode, $why, $n, $at)",
+                {**values, "context": context, "until": until, "walks": walks, "mode": mode, "why": why, "n": n,
+                 "at": datetime.now()})
+
+
+def last_run(con: duckdb.DuckDBPyConnection, period: Period) -> tuple[str, str, int] | None:
+    """(mode, why, departments rescored) of the period's last scoring, for the command's message."""
+    rows = con.execute("SELECT mode, why, n_rescored FROM score_runs WHERE period = $p",
+                       {"p": period.label}).fetchall()
+    return (str(rows[0][0]), str(rows[0][1]), int(rows[0][2])) if rows else None
