@@ -67,9 +67,10 @@ def score(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出本期得分。"),
     scheme: Optional[Path] = typer.Option(None, "--scheme", help="评分方案文件（TOML；默认按期间年度取 data/schemes/<年>.toml）。"),
     calendar: list[Path] = typer.Option([], "--calendar", help="额外的节假日安排文件夹（可多次指定）。"),
+    full: bool = typer.Option(False, "--full", help="完整重算所有部门（默认只重算输入有变化的部门，结果相同）。"),
 ) -> None:
     """按评分方案计算一个期间的问题清单、得分、等级和排名。"""
-    rows = score_periods(resolve_paths(db), [period], scheme, tuple(calendar))[0]
+    rows = score_periods(resolve_paths(db), [period], scheme, tuple(calendar), full=full)[0]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
     else:

@@ -32,14 +32,14 @@ def rows(con, period: str) -> dict[str, pd.DataFrame]:
     return out
 
 
-def same_as_full(con, period: str, **kw) -> tuple[str, str, int]:
+def same_as_full(con, period: str, as_of: date = AS_OF, **kw) -> tuple[str, str, int]:
     """Score incrementally, then in full on the same data: every table's rows equal (both ways, as ordered
     frames: nothing missing, nothing extra, every value the same). Returns the incremental run's (mode, why, n)."""
-    score_period(con, parse_period(period), as_of=AS_OF, **kw)
+    score_period(con, parse_period(period), as_of=as_of, **kw)
     run = incremental.last_run(con, parse_period(period))
     assert run is not None
     got = rows(con, period)
-    score_period(con, parse_period(period), as_of=AS_OF, full=True, **kw)
+    score_period(con, parse_period(period), as_of=as_of, full=True, **kw)
     want = rows(con, period)
     for table in TABLES:
         pd.testing.assert_frame_equal(got[table], want[table], check_dtype=False, obj=f"{table} {period}")
@@ -68,6 +68,16 @@ Q = QUARTERS[-1]
 def test_nothing_changed_rescores_nobody(copy):
     _, con = copy
     assert same_as_full(con, Q)[::2] == ("incremental", 0)
+
+
+def test_another_day(copy):
+    """The as-of day moved: the rules judging by it (date_order, the department-level ones) are rerun for
+    everyone, the others keep their rows."""
+    _, con = copy
+    count = "SELECT count(*) FROM findings WHERE period = $p AND rule_id = 'date_order'"
+    before = one(con, count, p=Q)[0]
+    assert same_as_full(con, Q, as_of=date(2026, 8, 1))[::2] == ("incremental", 0)
+    assert one(con, count, p=Q)[0] > before
 
 
 def test_record_changes(copy):
