@@ -310,12 +310,14 @@ def stage_scores(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
                $version AS scheme_version, $computed_at AS computed_at
         FROM totals t LEFT JOIN scores p ON p.period = $prev AND p.dept_id = t.dept_id""",
                 {"period": period.label, "prev": prev, "version": scheme.version, "computed_at": computed_at})
-    means = ", ".join(f"round(avg(s.{i}), 2) AS {i}" for i in INDICATORS)
+    # a mean in whole cents, rounded half up in integers: a float avg's summation order could move a cent
+    mean = "((2 * sum(round(s.{0} * 100)::BIGINT) + count(s.{0})) // nullif(2 * count(s.{0}), 0) / 100) AS {0}"
+    means = ", ".join(mean.format(i) for i in (*INDICATORS, "total"))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _sgs_county_scores AS
         WITH c AS (
             SELECT s.period, s.county, count(*) AS n_departments, sum(s.n_records) AS n_records, {means},
-                   round(avg(s.total), 2) AS total, s.scheme_version, s.computed_at
+                   s.scheme_version, s.computed_at
             FROM _sgs_scores s WHERE s.standing = 'ranked'
             GROUP BY s.period, s.county, s.scheme_version, s.computed_at)
         SELECT c.*, {scheme.grade_sql('c.total')} AS grade, RANK() OVER (ORDER BY c.total DESC) AS rank,
