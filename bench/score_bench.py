@@ -74,7 +74,10 @@ def child(db: Path, period_text: str, memory_limit: str, per_rule: bool, rules: 
     return result
 
 
-STEPS = (("metrics.incremental", "stage_fingerprints"), ("metrics.scoring", "stage_findings"),
+STEPS = (("metrics.incremental", "stage_fingerprints"), ("metrics.incremental", "_stage_part"),
+         ("metrics.incremental", "_forget"), ("metrics.incremental", "context_key"),
+         ("metrics.incremental", "_why_full"), ("metrics.incremental", "_changed"), ("metrics.incremental", "_walks"),
+         ("metrics.scoring", "stage_assessed"), ("metrics.scoring", "stage_findings"),
          ("metrics.corrections", "apply_to_findings"), ("metrics.scoring", "stage_deductions"),
          ("metrics.scoring", "stage_scores"), ("metrics.scoring", "_write"))
 CHANGES = {  # which site records of the period a simulated crawl changed: ~1 % of them either way

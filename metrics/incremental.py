@@ -28,7 +28,8 @@ alone change nothing already scored).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path
@@ -39,14 +40,18 @@ from core import standard, vocab
 from core.periods import Period
 from core.settings import POLICY_DIR, STANDARD_DIR
 from core.workdays import Calendar
-from metrics.checks import Check
-from metrics.checks._sql import complete_walks, lit
+from metrics.checks import Check, Context
+from metrics.checks._sql import complete_walks, decided_in, lit
 from metrics.scheme import Scheme
 
 __all__ = ["GLOBAL_RULES", "stage_period", "last_run", "context_key"]
 
 # record rules whose rows depend on more than the department's own inputs: rerun for everyone every time
 GLOBAL_RULES = frozenset({"date_order", "manual_inspection"})
+# department-level parts that read only the department's own portal records and ledger: rerun per department
+OWN_PORTAL_RULES = frozenset({"unmasked_personal", "portal_forbidden"})
+MAX_PART = 0.25  # above this share of the assessed records to rerun, a full rescore is as quick: full
+PART = "_sgs_part_{kind}_records"  # the changed departments' site records and the portal records they can meet
 CODE_DIRS = ("metrics", "core")  # any change to a rule, a helper or a macro: full
 DATA_DIRS = (STANDARD_DIR, POLICY_DIR)  # the field registry and the dated policy facts the rules read
 _ROOT = Path(__file__).resolve().parent.parent
@@ -73,34 +78,46 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str, alias: str, skip: tuple
     return ", ".join(f"{alias}.{r[0]}" for r in rows if r[0] not in skip)
 
 
-def _parts(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """SELECTs of (dept_id, part, h): one hashed row per input a department's record findings read."""
+def _parts(con: duckdb.DuckDBPyConnection, period: Period) -> list[str]:
+    """SELECTs of (dept_id, part, h): one hashed row per input a department's record findings read. Each
+    record table is read once per channel (a record's hash computed once, used by two parts)."""
     parts = []
     for kind in vocab.KINDS:
         wsh = standard.load(kind).prefixed("WSH")
         cols = _columns(con, f"{kind}_records", "r", ("last_seen",))
-        parts.append(f"SELECT r.dept_id, 'rec_{kind}' AS part, hash({cols}) AS h FROM assessed_{kind} r")
-        parts.append(f"SELECT r.dept_id, 'dup_{kind}', hash(r.record_key, r.{wsh}) FROM {kind}_records r "
-                     f"WHERE r.channel = 'site' AND r.{wsh} <> ''")
-        portal = (f"(SELECT r.{wsh} AS wsh, bit_xor(hash({cols})) AS h FROM {kind}_records r "
-                  f"WHERE r.channel = 'portal' AND r.{wsh} IS NOT NULL GROUP BY ALL)")
-        parts.append(f"SELECT a.dept_id, 'portal_{kind}', p.h FROM (SELECT DISTINCT dept_id, {wsh} AS wsh "
-                     f"FROM assessed_{kind}) a JOIN {portal} p USING (wsh)")
+        site = (f"(SELECT r.dept_id, r.record_key, r.{wsh} AS wsh, CASE WHEN {decided_in(kind, period, 'r')} "
+                f"THEN hash({cols}) END AS h FROM {kind}_records r WHERE r.channel = 'site')")
+        portal = (f"(SELECT r.dept_id, r.{wsh} AS wsh, hash({cols}) AS h FROM {kind}_records r "
+                  "WHERE r.channel = 'portal')")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_site_h AS SELECT * FROM {site}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_portal_h_{kind} AS SELECT * FROM {portal}")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _sgs_parts_{kind} AS
+            SELECT dept_id, 'rec_{kind}' AS part, h FROM _sgs_site_h WHERE h IS NOT NULL
+            UNION ALL SELECT dept_id, 'dup_{kind}', hash(record_key, wsh) FROM _sgs_site_h WHERE wsh <> ''
+            UNION ALL SELECT a.dept_id, 'portal_{kind}', p.h
+                FROM (SELECT DISTINCT dept_id, wsh FROM _sgs_site_h WHERE h IS NOT NULL) a
+                JOIN (SELECT wsh, bit_xor(h) AS h FROM _sgs_portal_h_{kind} WHERE wsh IS NOT NULL GROUP BY wsh) p
+                USING (wsh)
+            UNION ALL SELECT dept_id, 'own_{kind}', h FROM _sgs_portal_h_{kind}""")
+        con.execute(f"DROP TABLE _sgs_site_h; DROP TABLE _sgs_portal_h_{kind}")
+        parts.append(f"SELECT * FROM _sgs_parts_{kind}")
     for table in ("ledger", "catalogue_items", "departments"):
         parts.append(f"SELECT t.dept_id, {lit(table)}, hash({_columns(con, table, 't')}) FROM {table} t")
     return parts
 
 
-def stage_fingerprints(con: duckdb.DuckDBPyConnection) -> None:
+def stage_fingerprints(con: duckdb.DuckDBPyConnection, period: Period) -> None:
     """``_sgs_inputs`` (dept_id, fingerprint, n_records) for every configured department, over the full
     assessed views: per input an order-free bit_xor of row hashes and a count, combined in a fixed order."""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _sgs_inputs AS
-        WITH p AS (SELECT dept_id, part, bit_xor(h) AS h, count(*) AS n FROM ({' UNION ALL '.join(_parts(con))})
+        WITH p AS (SELECT dept_id, part, bit_xor(h) AS h, count(*) AS n FROM ({' UNION ALL '.join(_parts(con, period))})
                    WHERE dept_id IS NOT NULL GROUP BY ALL)
         SELECT d.dept_id, hash(coalesce(string_agg(p.part || ':' || p.h || ':' || p.n, '|' ORDER BY p.part), ''))
                    AS fingerprint,
                coalesce(sum(p.n) FILTER (WHERE p.part LIKE 'rec_%'), 0)::INTEGER AS n_records
         FROM departments d LEFT JOIN p USING (dept_id) GROUP BY d.dept_id""")
+    for kind in vocab.KINDS:
+        con.execute(f"DROP TABLE _sgs_parts_{kind}")
 
 
 def _walks(con: duckdb.DuckDBPyConnection, until: datetime | None) -> tuple[datetime | None, int]:
@@ -125,18 +142,72 @@ def _why_full(con: duckdb.DuckDBPyConnection, period: Period, context: str) -> s
     return None
 
 
+@dataclass(frozen=True)
+class _Part(Context):
+    """A rule's context in the changed departments' pass: ``records_table`` is their part (``PART``), so a
+    rule reading stored records beyond the assessed ones (repeated 文书号, portal copies) reads only those."""
+
+    @property
+    def records_table(self) -> str:
+        return PART.format(kind=self.kind)
+
+
+def _in_part(build: Callable[[Context], str | None] | None, department: bool = False
+             ) -> Callable[[Context], str | None] | None:
+    """``build`` run on the part's context; a department-level SELECT kept to the changed departments."""
+    if build is None:
+        return None
+
+    def part(ctx: Context) -> str | None:
+        sql = build(_Part(**{f.name: getattr(ctx, f.name) for f in fields(ctx)}))
+        return f"SELECT * FROM ({sql}) WHERE dept_id IN (SELECT dept_id FROM _sgs_redo)" if sql and department else sql
+    return part
+
+
+def _prepare_in_part(prepare: Callable[[duckdb.DuckDBPyConnection, Context], None] | None
+                     ) -> Callable[[duckdb.DuckDBPyConnection, Context], None] | None:
+    """A rule's set-up run on the part's context."""
+    if prepare is None:
+        return None
+    return lambda con, ctx: prepare(con, _Part(**{f.name: getattr(ctx, f.name) for f in fields(ctx)}))
+
+
 def _split(checks: tuple[Check, ...]) -> tuple[tuple[Check, ...], tuple[Check, ...]]:
-    """(record parts rerun per changed department, parts rerun for every department)."""
+    """(parts rerun for the changed departments on their part of the records, parts rerun for everyone)."""
     mine, everyone = [], []
     for c in checks:
         if c.rule.id in GLOBAL_RULES:
             everyone.append(c)
             continue
-        if c.findings_sql or c.unverified_sql:
-            mine.append(replace(c, department_sql=None, unverified_department_sql=None))
-        if c.department_sql or c.unverified_department_sql:
+        own = c.rule.id in OWN_PORTAL_RULES
+        if c.findings_sql or c.unverified_sql or own:
+            mine.append(Check(c.rule, _in_part(c.findings_sql), _prepare_in_part(c.prepare),
+                              _in_part(c.department_sql, True) if own else None, _in_part(c.unverified_sql),
+                              _in_part(c.unverified_department_sql, True) if own else None))
+        if (c.department_sql or c.unverified_department_sql) and not own:
             everyone.append(replace(c, findings_sql=None, unverified_sql=None))
     return tuple(mine), tuple(everyone)
+
+
+def _stage_part(con: duckdb.DuckDBPyConnection, period: Period) -> float:
+    """``PART`` per kind: the changed departments' site records (every period: repeats are counted over all)
+    and the portal records sharing their assessed 文书号 or attributed to them; the assessed views then over
+    it. Small tables, so each rule reads a few columns of few rows. Returns the share of assessed records."""
+    from metrics.scoring import stage_assessed
+
+    redo = "dept_id IN (SELECT dept_id FROM _sgs_redo)"
+    for kind in vocab.KINDS:
+        wsh = standard.load(kind).prefixed("WSH")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_site_{kind} AS SELECT * FROM {kind}_records "
+                    f"WHERE channel = 'site' AND {redo}")
+        assessed = f"SELECT {wsh} FROM _sgs_site_{kind} r WHERE {decided_in(kind, period, 'r')}"
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE {PART.format(kind=kind)} AS
+            SELECT * FROM _sgs_site_{kind} UNION ALL
+            SELECT * FROM {kind}_records WHERE channel = 'portal' AND ({wsh} IN ({assessed}) OR {redo})""")
+        con.execute(f"DROP TABLE _sgs_site_{kind}")
+    stage_assessed(con, period, PART, count=False)
+    part = sum(con.execute(f"SELECT count(*) FROM assessed_{k}").fetchall()[0][0] for k in vocab.KINDS)
+    return part / max(1, con.execute("SELECT sum(n_records) FROM _sgs_inputs").fetchall()[0][0] or 0)
 
 
 def _changed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
@@ -149,11 +220,14 @@ def _changed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
 
 
 def _forget(con: duckdb.DuckDBPyConnection, period: Period, everyone: tuple[Check, ...]) -> None:
-    """Delete the rows about to be recomputed: department-level and global rules' rows of everyone, and
-    every row of the changed departments (and of departments no longer configured)."""
-    ids = ", ".join(lit(c.rule.id) for c in everyone if c.findings_sql or c.unverified_sql) or "NULL"
+    """Delete the rows about to be recomputed: the rows of the rules rerun for everyone, and every row of
+    the changed departments (and of departments no longer configured)."""
+    def ids(rules: frozenset[str]) -> str:
+        return ", ".join(lit(r) for r in sorted(rules)) or "NULL"
+    whole = ids(GLOBAL_RULES & {c.rule.id for c in everyone})
     for table in ("findings", "unverified"):
-        con.execute(f"""DELETE FROM {table} WHERE period = $p AND (record_key IS NULL OR rule_id IN ({ids})
+        con.execute(f"""DELETE FROM {table} WHERE period = $p AND (rule_id IN ({whole})
+                        OR (record_key IS NULL AND rule_id NOT IN ({ids(OWN_PORTAL_RULES)}))
                         OR dept_id IN (SELECT dept_id FROM _sgs_redo)
                         OR dept_id NOT IN (SELECT dept_id FROM departments))""", {"p": period.label})
     # statuses are applied afresh by corrections.apply_to_findings, as on findings just written
@@ -167,14 +241,18 @@ def stage_period(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
     from metrics.scoring import stage_assessed, stage_findings
 
     context = context_key(scheme, calendar, checks)
-    stage_fingerprints(con)
+    stage_fingerprints(con, period)
     why = "要求完整重算（--full）" if full else _why_full(con, period, context)
     if why is None:
         n = _changed(con, period)
+        if (share := _stage_part(con, period)) > MAX_PART:
+            why = f"输入有变化的部门共有 {share:.0%} 的记录，完整重算更快"
+        stage_assessed(con, period, count=False)
+    if why is None:
         mine, everyone = _split(checks)
         _forget(con, period, everyone)
         if mine and n:
-            stage_assessed(con, period, only="_sgs_redo")
+            stage_assessed(con, period, PART, count=False)
             stage_findings(con, period, scheme, calendar, as_of, mine)
             stage_assessed(con, period, count=False)
         if everyone:

@@ -70,7 +70,8 @@ def helper_columns(kind: str, alias: str) -> str:
             f"{stated_date(alias)} AS _stated, CAST({alias}.first_seen AS DATE) AS _seen")
 
 
-def stage_assessed(con: duckdb.DuckDBPyConnection, period: Period, only: str | None = None, count: bool = True) -> int:
+def stage_assessed(con: duckdb.DuckDBPyConnection, period: Period, records: str = "{kind}_records",
+                   count: bool = True) -> int:
     """Define ``assessed_<kind>``: the period's site records of known departments, with helper columns.
 
     ``_jdrq``/``_fbrq`` are the decision and stated publication dates as DATE (NULL when not a date);
@@ -80,16 +81,16 @@ def stage_assessed(con: duckdb.DuckDBPyConnection, period: Period, only: str | N
     A temporary *view* over the one record table, not a copy: a province's records do not fit in memory
     twice, and each rule then reads only the compressed columns it needs (docs/bench-score.md). Records of
     departments no longer configured are dropped where findings meet their evidence (``stage_findings``).
-    ``only`` (a table of dept_id) restricts the views to those departments (metrics.incremental); uncounted.
+    ``records`` names another record relation per kind (metrics.incremental: the changed departments' part).
     """
-    total, extra = 0, f" AND r.dept_id IN (SELECT dept_id FROM {only})" if only else ""
+    total = 0
     for kind in vocab.KINDS:
         con.execute(f"""
             CREATE OR REPLACE TEMP VIEW {assessed_table(kind)} AS
             SELECT r.*, {helper_columns(kind, 'r')}
-            FROM {kind}_records r
-            WHERE r.channel = 'site' AND {decided_in(kind, period, 'r')}{extra}""")
-        total += 0 if only or not count else con.execute(f"SELECT count(*) FROM {assessed_table(kind)} "
+            FROM {records.format(kind=kind)} r
+            WHERE r.channel = 'site' AND {decided_in(kind, period, 'r')}""")
+        total += 0 if not count else con.execute(f"SELECT count(*) FROM {assessed_table(kind)} "
                              "WHERE dept_id IN (SELECT dept_id FROM departments)").fetchall()[0][0]
     return total
 
