@@ -110,8 +110,8 @@ def stage_fingerprints(con: duckdb.DuckDBPyConnection, period: Period) -> None:
     """``_sgs_inputs`` (dept_id, fingerprint, n_records) for every configured department, over the full
     assessed views: per input an order-free bit_xor of row hashes and a count, combined in a fixed order."""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _sgs_inputs AS
-        WITH p AS (SELECT dept_id, part, bit_xor(h) AS h, count(*) AS n FROM ({' UNION ALL '.join(_parts(con, period))})
-                   WHERE dept_id IS NOT NULL GROUP BY ALL)
+        WITH p AS (SELECT dept_id, part, bit_xor(h) AS h, count(*) AS n
+                   FROM ({' UNION ALL '.join(_parts(con, period))}) WHERE dept_id IS NOT NULL GROUP BY ALL)
         SELECT d.dept_id, hash(coalesce(string_agg(p.part || ':' || p.h || ':' || p.n, '|' ORDER BY p.part), ''))
                    AS fingerprint,
                coalesce(sum(p.n) FILTER (WHERE p.part LIKE 'rec_%'), 0)::INTEGER AS n_records
@@ -206,8 +206,8 @@ def _stage_part(con: duckdb.DuckDBPyConnection, period: Period) -> float:
             SELECT * FROM {kind}_records WHERE channel = 'portal' AND ({wsh} IN ({assessed}) OR {redo})""")
         con.execute(f"DROP TABLE _sgs_site_{kind}")
     stage_assessed(con, period, PART, count=False)
-    part = sum(con.execute(f"SELECT count(*) FROM assessed_{k}").fetchall()[0][0] for k in vocab.KINDS)
-    return part / max(1, con.execute("SELECT sum(n_records) FROM _sgs_inputs").fetchall()[0][0] or 0)
+    part = sum(int(con.execute(f"SELECT count(*) FROM assessed_{k}").fetchall()[0][0]) for k in vocab.KINDS)
+    return part / max(1, int(con.execute("SELECT coalesce(sum(n_records), 0) FROM _sgs_inputs").fetchall()[0][0]))
 
 
 def _changed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
@@ -245,7 +245,7 @@ def stage_period(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
     why = "要求完整重算（--full）" if full else _why_full(con, period, context)
     if why is None:
         n = _changed(con, period)
-        if (share := _stage_part(con, period)) > MAX_PART:
+        if (share := _stage_part(con, period) if n else 0.0) > MAX_PART:
             why = f"输入有变化的部门共有 {share:.0%} 的记录，完整重算更快"
         stage_assessed(con, period, count=False)
     if why is None:

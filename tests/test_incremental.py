@@ -128,13 +128,17 @@ def test_portal_ledger_catalogue_availability(copy):
 
 def test_waiver_department_gone_and_scheme(copy, tmp_path):
     """An assessor's waiver (the correction store) changes deductions without rerunning any rule; a department
-    removed loses its rows; another scheme file forces a full rescore."""
+    added without records, and one removed (its record findings go); another scheme file forces a full
+    rescore."""
     paths, con = copy
     fid, dept = one(con, "SELECT finding_id, dept_id FROM findings WHERE period = $p AND record_key IS NOT NULL "
                          "ORDER BY finding_id LIMIT 1", p=Q)
     corrections.record_decision(paths, fid, "waive", "assessor1", "核实无误", period=Q, dept_id=dept)
     assert same_as_full(con, Q)[::2] == ("incremental", 0)
     assert one(con, "SELECT status FROM findings WHERE finding_id = $f", f=fid)[0] == "waived"
+    con.execute("INSERT INTO departments SELECT * REPLACE ('dept-new' AS dept_id) FROM departments WHERE dept_id = $d",
+                {"d": dept})  # a department without records: rerun on an empty part
+    assert same_as_full(con, Q)[::2] == ("incremental", 1)
     con.execute("DELETE FROM departments WHERE dept_id = $d", {"d": dept})
     assert same_as_full(con, Q)[::2] == ("incremental", 1)
     assert one(con, "SELECT count(*) FROM findings WHERE period = $p AND dept_id = $d AND record_key IS NOT NULL",
