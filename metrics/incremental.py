@@ -189,12 +189,18 @@ def _split(checks: tuple[Check, ...]) -> tuple[tuple[Check, ...], tuple[Check, .
     return tuple(mine), tuple(everyone)
 
 
-def _stage_part(con: duckdb.DuckDBPyConnection, period: Period) -> float:
+def _share(con: duckdb.DuckDBPyConnection) -> float:
+    """The changed departments' share of the assessed records (known from the fingerprints: nothing read)."""
+    part, total = con.execute("""SELECT coalesce(sum(n_records) FILTER (WHERE dept_id IN (SELECT dept_id
+                                                                             FROM _sgs_redo)), 0),
+                                        coalesce(sum(n_records), 0) FROM _sgs_inputs""").fetchall()[0]
+    return int(part) / max(1, int(total))
+
+
+def _stage_part(con: duckdb.DuckDBPyConnection, period: Period) -> None:
     """``PART`` per kind: the changed departments' site records (every period: repeats are counted over all)
     and the portal records sharing their assessed 文书号 or attributed to them; the assessed views then over
-    it. Small tables, so each rule reads a few columns of few rows. Returns the share of assessed records."""
-    from metrics.scoring import stage_assessed
-
+    it. Small tables, so each rule reads a few columns of few rows."""
     redo = "dept_id IN (SELECT dept_id FROM _sgs_redo)"
     for kind in vocab.KINDS:
         wsh = standard.load(kind).prefixed("WSH")
@@ -205,9 +211,6 @@ def _stage_part(con: duckdb.DuckDBPyConnection, period: Period) -> float:
             SELECT * FROM _sgs_site_{kind} UNION ALL
             SELECT * FROM {kind}_records WHERE channel = 'portal' AND ({wsh} IN ({assessed}) OR {redo})""")
         con.execute(f"DROP TABLE _sgs_site_{kind}")
-    stage_assessed(con, period, PART, count=False)
-    part = sum(int(con.execute(f"SELECT count(*) FROM assessed_{k}").fetchall()[0][0]) for k in vocab.KINDS)
-    return part / max(1, int(con.execute("SELECT coalesce(sum(n_records), 0) FROM _sgs_inputs").fetchall()[0][0]))
 
 
 def _changed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
@@ -245,13 +248,13 @@ def stage_period(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
     why = "要求完整重算（--full）" if full else _why_full(con, period, context)
     if why is None:
         n = _changed(con, period)
-        if (share := _stage_part(con, period) if n else 0.0) > MAX_PART:
+        if (share := _share(con)) > MAX_PART:
             why = f"输入有变化的部门共有 {share:.0%} 的记录，完整重算更快"
-        stage_assessed(con, period, count=False)
     if why is None:
         mine, everyone = _split(checks)
         _forget(con, period, everyone)
         if mine and n:
+            _stage_part(con, period)
             stage_assessed(con, period, PART, count=False)
             stage_findings(con, period, scheme, calendar, as_of, mine)
             stage_assessed(con, period, count=False)
