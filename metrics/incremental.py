@@ -4,13 +4,14 @@ A daily run rescores this month and quarter after every crawl; at a province's 1
 minute of two cores even when 1 % of the records changed. The result must be exactly a full rescore's
 (tests/test_incremental.py compares every row), so the rules are split by what their rows depend on:
 
-* **Per department** (``restricted``): the record-level SQL (``findings_sql``, ``unverified_sql`` and their
-  ``prepare``) of every rule but ``GLOBAL_RULES``. What it reads for a department's records is hashed per
-  department (``stage_fingerprints``): its assessed records (every column but ``last_seen``, which no record
-  rule reads), its site 文书号 of every period (duplicate_record), the portal records with the same 文书号
-  (portal_missing/late/inconsistent, whoever they are attributed to), its ledger (简易程序), its catalogue
-  items and its department row (agency code). Only departments whose hash moved are rerun, over the assessed
-  views restricted to them; the others keep their rows.
+* **Per department**: the record-level SQL (``findings_sql``, ``unverified_sql`` and their ``prepare``) of
+  every rule but ``GLOBAL_RULES``, and the department-level parts of ``OWN_PORTAL_RULES``. What they read for
+  a department is hashed per department (``stage_fingerprints``): its assessed records (every column but
+  ``last_seen``, which no record rule reads), its site 文书号 of every period (duplicate_record), the portal
+  records with the same 文书号 (portal_missing/late/inconsistent, whoever they are attributed to) and those
+  attributed to it, its ledger (简易程序), its catalogue items and its department row (agency code). Only
+  departments whose hash moved are rerun, on their part of the records (``_stage_part``: small temp tables
+  that the assessed views and the rules' ``records_table`` then name); the others keep their rows.
 * **Everyone, every time** (cheap, a few rows per department): every department-level part
   (``department_sql``, ``unverified_department_sql``) — their evidence is the column's latest page, which moves
   with every crawl, and they read last_seen, availability, objections, repairs — plus ``GLOBAL_RULES``, the
@@ -20,10 +21,10 @@ minute of two cores even when 1 % of the records changed. The result must be exa
 
 A **full** rescore instead (``score_runs.why`` says which): asked (``sgs score --full``); the period's first
 scoring, or no scores stored; the context changed — the code of metrics/ and core/ or the data files the
-rules read (standard, policy), the scheme, the calendar, the rule set, the schema (``context_key``); or a
+rules read (standard, policy), the migrations, the scheme, the calendar, the rule set (``context_key``); a
 complete walk of a column that had ended by the last scoring appeared, changed or vanished (the sightings
 the timeliness rules rest on: a walk ending later cannot precede a record stored before it, so new walks
-alone change nothing already scored).
+alone change nothing already scored); or the changed departments hold more than ``MAX_PART`` of the records.
 """
 from __future__ import annotations
 
@@ -60,11 +61,11 @@ _ROOT = Path(__file__).resolve().parent.parent
 def context_key(scheme: Scheme, calendar: Calendar, checks: tuple[Check, ...]) -> str:
     """sha256 of what every department's findings share: code, data files, scheme, calendar, rules, schema."""
     h = hashlib.sha256()
-    files = [p for d in CODE_DIRS for p in sorted((_ROOT / d).rglob("*.py"))]
+    files = [p for d in CODE_DIRS for ext in ("*.py", "*.sql") for p in sorted((_ROOT / d).rglob(ext))]
     files += [p for d in DATA_DIRS for p in sorted(Path(str(d)).rglob("*")) if p.is_file()]
     files += sorted(p for d in calendar.schedule_dirs for p in Path(d).glob("*.toml"))
     for path in files:
-        h.update(str(path.name).encode() + b"\0" + path.read_bytes() + b"\0")
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     h.update(repr(scheme).encode())
     h.update(metadata.version("chinesecalendar").encode())
     h.update(",".join(c.rule.id for c in checks).encode())

@@ -91,7 +91,7 @@ def stage_assessed(con: duckdb.DuckDBPyConnection, period: Period, records: str 
             FROM {records.format(kind=kind)} r
             WHERE r.channel = 'site' AND {decided_in(kind, period, 'r')}""")
         total += 0 if not count else con.execute(f"SELECT count(*) FROM {assessed_table(kind)} "
-                             "WHERE dept_id IN (SELECT dept_id FROM departments)").fetchall()[0][0]
+                                                 "WHERE dept_id IN (SELECT dept_id FROM departments)").fetchall()[0][0]
     return total
 
 
@@ -367,8 +367,8 @@ def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path:
 
     The findings take their current status from the correction store beside the database (``statuses``,
     finding_id → status, replaces it): a waived finding deducts nothing. ``checks`` replaces the discovered
-    rules (tests). Only departments whose inputs changed are rerun unless ``full`` (metrics.incremental). Raises ScoringError when the period has no assessed
-    records at all (nothing is written then), SchemeError
+    rules (tests). Only departments whose inputs changed are rerun unless ``full`` (metrics.incremental).
+    Raises ScoringError when the period has no assessed records at all (nothing is written then), SchemeError
     for a missing or bad scheme file and CalendarError for a decision year the working-day calendar lacks.
     """
     from metrics import incremental  # it builds on this module's staging
