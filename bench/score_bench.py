@@ -8,6 +8,9 @@ rule, findings, deductions, department and county scores, ranks, written in one 
 machine's two threads and a memory limit (``--memory-limit``, default 3 GB) so it spills rather than grows.
 ``--per-rule`` also times each rule alone (its ``prepare`` and a count of its record and department rows) to
 find a slow rule; ``--rules a,b`` scores with those rules only (the pandas comparison's rule set).
+``--incremental clustered|spread [--verify]``: a full rescore, then ~1 % of the period's site records changed
+(in 5 % of the departments, or in every one), then the default incremental rescore, step by step
+(docs/bench-score.md, "Incremental rescoring").
 """
 from __future__ import annotations
 
@@ -71,6 +74,86 @@ def child(db: Path, period_text: str, memory_limit: str, per_rule: bool, rules: 
     return result
 
 
+STEPS = (("metrics.incremental", "stage_fingerprints"), ("metrics.incremental", "_stage_part"),
+         ("metrics.incremental", "_forget"), ("metrics.incremental", "context_key"),
+         ("metrics.incremental", "_why_full"), ("metrics.incremental", "_changed"), ("metrics.incremental", "_walks"),
+         ("metrics.scoring", "stage_assessed"), ("metrics.scoring", "stage_findings"),
+         ("metrics.corrections", "apply_to_findings"), ("metrics.scoring", "stage_deductions"),
+         ("metrics.scoring", "stage_scores"), ("metrics.scoring", "_write"))
+CHANGES = {  # which site records of the period a simulated crawl changed: ~1 % of them either way
+    "clustered": "hash(dept_id) % 20 = 0 AND hash(record_key) % 5 = 0",  # 5 % of departments, a fifth of theirs
+    "spread": "hash(record_key) % 100 = 0",  # 1 % of every department's records: every department changed
+}
+
+
+def timed_steps() -> dict[str, float]:
+    """Wrap the scoring's steps so each call adds its wall time to the returned dict (step name → seconds)."""
+    import importlib
+
+    spent: dict[str, float] = {}
+    for module_name, name in STEPS:
+        module = importlib.import_module(module_name)
+        inner = getattr(module, name)
+
+        def wrapper(*args, _inner=inner, _name=name, **kw):
+            t = time.perf_counter()
+            try:
+                return _inner(*args, **kw)
+            finally:
+                spent[_name] = round(spent.get(_name, 0.0) + time.perf_counter() - t, 2)
+        setattr(module, name, wrapper)
+    return spent
+
+
+def results_hash(con, period: str) -> list:
+    """One hash per result table of the period (computed_at aside): equal hashes, equal rows."""
+    out = []
+    for table in ("findings", "unverified", "deductions", "scores", "county_scores"):
+        cols = "* EXCLUDE (computed_at)" if table in ("scores", "county_scores") else "*"
+        out.append(con.execute(f"SELECT count(*), bit_xor(hash(t)) FROM (SELECT {cols} FROM {table} "
+                               f"WHERE period = ?) t", [period]).fetchall()[0])
+    return out
+
+
+def incremental_child(db: Path, period_text: str, memory_limit: str, change: str, verify: bool) -> dict:
+    """A full rescore, ~1 % of the period's site records changed (``CHANGES``), then the default (incremental)
+    rescore: both timed step by step on the same connection and data; ``verify`` rescored in full once more
+    and compared row for row (by hash) with the incremental result."""
+    import duckdb
+
+    from core import store, standard
+    from core.periods import parse_period
+    from metrics.incremental import last_run
+    from metrics.scoring import score_period
+
+    con = duckdb.connect(str(db), config={"threads": 2, "memory_limit": memory_limit})
+    store.migrate(con)
+    period = parse_period(period_text)
+    result: dict = {}
+    steps = timed_steps()
+    for label, before in (("full", None), ("incremental", change)):
+        if before:
+            t = time.perf_counter()
+            changed = 0
+            for kind in ("xk", "cf"):
+                name = standard.load(kind).prefixed("XDR_MC")
+                changed += con.execute(f"UPDATE {kind}_records SET {name} = {name} || '（变更）' WHERE channel = 'site' "
+                                       f"AND {CHANGES[before]}").fetchall()[0][0]
+            result["changed_records"], result["change_s"] = changed, round(time.perf_counter() - t, 2)
+        steps.clear()
+        t, cpu = time.perf_counter(), time.process_time()
+        score_period(con, period, as_of=AS_OF, full=label == "full")
+        result[label] = {"wall_s": round(time.perf_counter() - t, 2), "cpu_s": round(time.process_time() - cpu, 2),
+                         "run": last_run(con, period), "steps": dict(steps)}
+    result["ratio"] = round(result["incremental"]["wall_s"] / result["full"]["wall_s"], 3)
+    if verify:
+        got = results_hash(con, period.label)
+        score_period(con, period, as_of=AS_OF, full=True)
+        result["identical_to_full"] = got == results_hash(con, period.label)
+    con.close()
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, default=Path(__file__).resolve().parent / "data" / "sgs.duckdb")
@@ -78,15 +161,23 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="3GB")
     parser.add_argument("--per-rule", action="store_true")
     parser.add_argument("--rules", help="comma-separated rule ids to run (default: every rule)")
+    parser.add_argument("--incremental", choices=sorted(CHANGES),
+                        help="full rescore, ~1 %% of records changed (clustered or spread), incremental rescore")
+    parser.add_argument("--verify", action="store_true", help="with --incremental: compare with a full rescore")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child and args.incremental:
+        result = incremental_child(args.db, args.period, args.memory_limit, args.incremental, args.verify)
+        print(json.dumps(result, ensure_ascii=False, default=str))
+        return
     if args.child:
         rules = args.rules.split(",") if args.rules else None
         print(json.dumps(child(args.db, args.period, args.memory_limit, args.per_rule, rules), ensure_ascii=False))
         return
     cmd = [sys.executable, __file__, "--child", "--db", str(args.db), "--period", args.period,
            "--memory-limit", args.memory_limit, *(["--per-rule"] if args.per_rule else []),
-           *(["--rules", args.rules] if args.rules else [])]
+           *(["--rules", args.rules] if args.rules else []),
+           *(["--incremental", args.incremental] if args.incremental else []), *(["--verify"] if args.verify else [])]
     t = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:

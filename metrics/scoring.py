@@ -52,11 +52,6 @@ class ScoringError(SgsError, RuntimeError):
     """The period cannot be scored (explained in Chinese for the person running the command)."""
 
 
-def rules_catalogue() -> list[dict[str, Any]]:
-    """Every rule as a plain dict (id, name, indicator, clause, severity), for docs and the dashboard."""
-    return [{k: getattr(r, k) for k in ("id", "name", "indicator", "clause", "severity")} for r in all_rules()]
-
-
 # --- staging -------------------------------------------------------------------------------------
 
 def assessed_table(kind: str) -> str:
@@ -70,7 +65,8 @@ def helper_columns(kind: str, alias: str) -> str:
             f"{stated_date(alias)} AS _stated, CAST({alias}.first_seen AS DATE) AS _seen")
 
 
-def stage_assessed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
+def stage_assessed(con: duckdb.DuckDBPyConnection, period: Period, records: str = "{kind}_records",
+                   count: bool = True) -> int:
     """Define ``assessed_<kind>``: the period's site records of known departments, with helper columns.
 
     ``_jdrq``/``_fbrq`` are the decision and stated publication dates as DATE (NULL when not a date);
@@ -80,16 +76,17 @@ def stage_assessed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
     A temporary *view* over the one record table, not a copy: a province's records do not fit in memory
     twice, and each rule then reads only the compressed columns it needs (docs/bench-score.md). Records of
     departments no longer configured are dropped where findings meet their evidence (``stage_findings``).
+    ``records`` names another record relation per kind (metrics.incremental: the changed departments' part).
     """
     total = 0
     for kind in vocab.KINDS:
         con.execute(f"""
             CREATE OR REPLACE TEMP VIEW {assessed_table(kind)} AS
             SELECT r.*, {helper_columns(kind, 'r')}
-            FROM {kind}_records r
+            FROM {records.format(kind=kind)} r
             WHERE r.channel = 'site' AND {decided_in(kind, period, 'r')}""")
-        total += con.execute(f"SELECT count(*) FROM {assessed_table(kind)} "
-                             "WHERE dept_id IN (SELECT dept_id FROM departments)").fetchall()[0][0]
+        total += 0 if not count else con.execute(f"SELECT count(*) FROM {assessed_table(kind)} "
+                                                 "WHERE dept_id IN (SELECT dept_id FROM departments)").fetchall()[0][0]
     return total
 
 
@@ -363,15 +360,17 @@ def department_scores(con: duckdb.DuckDBPyConnection, period: Period) -> list[di
 def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path: str | Path | None = None,
                  calendar: Calendar | None = None, as_of: date | None = None,
                  checks: tuple[Check, ...] | None = None,
-                 statuses: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+                 statuses: pd.DataFrame | None = None, full: bool = False) -> list[dict[str, Any]]:
     """Score one period with its year's scheme (or ``scheme_path``); the department scores ordered by rank.
 
     The findings take their current status from the correction store beside the database (``statuses``,
     finding_id → status, replaces it): a waived finding deducts nothing. ``checks`` replaces the discovered
-    rules (tests). Raises ScoringError when the period has no assessed
-    records at all (nothing is written then), SchemeError
+    rules (tests). Only departments whose inputs changed are rerun unless ``full`` (metrics.incremental).
+    Raises ScoringError when the period has no assessed records at all (nothing is written then), SchemeError
     for a missing or bad scheme file and CalendarError for a decision year the working-day calendar lacks.
     """
+    from metrics import incremental  # it builds on this module's staging
+
     catalogue.apply_pending(con)  # an assessor's catalogue entries take effect at the next scoring
     if stage_assessed(con, period) == 0:
         raise ScoringError(
@@ -384,9 +383,8 @@ def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path:
     con.execute("SET preserve_insertion_order = false")
     con.execute("BEGIN")  # all or nothing: a failing rule or calendar leaves the period as it was
     try:
-        con.execute("DELETE FROM findings WHERE period = $period", {"period": period.label})
-        con.execute("DELETE FROM unverified WHERE period = $period", {"period": period.label})
-        stage_findings(con, period, scheme, calendar or default_calendar(), as_of or date.today(), checks)
+        incremental.stage_period(con, period, scheme, calendar or default_calendar(), as_of or date.today(),
+                                 checks or all_checks(), full=full)
         corrections.apply_to_findings(con, period.label, statuses)
         stage_deductions(con, period, scheme, checks)
         stage_scores(con, period, scheme, datetime.now())

@@ -79,6 +79,7 @@ def score(
     cluster: Optional[str] = ClusterOption,
     cities: Optional[Path] = typer.Option(None, "--cities", help="全省模式：城市文件夹（每个城市一个子文件夹，含 sgs.duckdb）；逐个城市评分后生成全省城市和县区排名。"),
     out: Optional[str] = typer.Option(None, "--out", "-o", help="全省模式：全省数据存储（本地文件夹，或 s3://桶/前缀?endpoint_override=主机:端口），按城市/类别/期间写 Parquet。"),
+    full: bool = typer.Option(False, "--full", help="完整重算所有部门（默认只重算输入有变化的部门，结果相同）。"),
 ) -> None:
     """按评分方案计算一个期间的问题清单、得分、等级和排名（--cities：全省各城市评分并汇总排名）。"""
     if cities is not None or cluster or out:
@@ -86,7 +87,7 @@ def score(
         score_cities(cities, out, cluster, period, scheme=scheme, as_json=as_json,
                      single_only={"--db": db, "--calendar": calendar})
         return
-    rows = score_periods(resolve_paths(db), [period], scheme, tuple(calendar))[0]
+    rows = score_periods(resolve_paths(db), [period], scheme, tuple(calendar), full=full)[0]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
     else:

@@ -22,8 +22,10 @@ WIDE = 200  # columns of a table written to a file or a pipe (cron mail): never 
 
 
 def score_periods(paths: Paths, period_texts: list[str], scheme: Path | None,
-                  calendars: tuple[Path, ...]) -> list[list[dict]]:
-    """Score each period in turn on one connection, then publish one snapshot; one score list per period."""
+                  calendars: tuple[Path, ...], full: bool = False) -> list[list[dict]]:
+    """Score each period in turn on one connection, then publish one snapshot; one score list per period.
+    Only the departments whose inputs changed are rescored unless ``full`` (metrics.incremental); which it
+    was goes to stderr."""
     from core import store
     from core.periods import parse_period
     from core.workdays import default_calendar
@@ -36,11 +38,27 @@ def score_periods(paths: Paths, period_texts: list[str], scheme: Path | None,
     try:
         calendar = default_calendar(calendars)
         remember(con, paths)
-        results = [score_period(con, p, scheme_path=scheme, calendar=calendar) for p in periods]
+        results = []
+        for p in periods:
+            results.append(score_period(con, p, scheme_path=scheme, calendar=calendar, full=full))
+            typer.echo(f"{p.label}：{how_scored(con, p)}", err=True)
         store.publish(con, paths)
         return results
     finally:
         con.close()
+
+
+def how_scored(con: duckdb.DuckDBPyConnection, period) -> str:
+    """How the period was just scored, in a clerk's words: in full and why, or which part was rescored."""
+    from metrics.incremental import last_run
+
+    run = last_run(con, period)
+    if run is None:
+        return "已评分"
+    mode, why, n = run
+    if mode == "full":
+        return f"完整重算 {n} 个部门（{why}）"
+    return f"增量评分：{why}，重算其记录类问题；其余部门沿用上次结果，部门层面问题和排名全部重算"
 
 
 def daily_periods(today: date) -> list[str]:
@@ -79,7 +97,7 @@ def score_labels(con: duckdb.DuckDBPyConnection, paths: Paths, labels: Iterable[
             say(f"{label}：没有决定日期在该期间的记录，未评分。")
             continue
         scored.append(label)
-        say(f"{label}：已为 {len(rows)} 个部门评分。")
+        say(f"{label}：已为 {len(rows)} 个部门评分（{how_scored(con, parse_period(label))}）。")
     return scored
 
 

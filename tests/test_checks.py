@@ -13,7 +13,8 @@ import pytest
 from core import codes, store
 from metrics.checks import all_checks, all_rules
 from core.periods import parse_period
-from metrics.scoring import rules_catalogue, score_period
+from metrics.checks import rules_catalogue
+from metrics.scoring import score_period
 from core.workdays import CalendarError
 from core.settings import SCHEMES_DIR, Paths
 

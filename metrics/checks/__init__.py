@@ -142,3 +142,8 @@ def all_checks() -> tuple[Check, ...]:
 def all_rules() -> list[Rule]:
     """The metadata of every rule, ordered by id."""
     return [c.rule for c in all_checks()]
+
+
+def rules_catalogue() -> list[dict[str, Any]]:
+    """Every rule as a plain dict (id, name, indicator, clause, severity), for docs and the dashboard."""
+    return [{k: getattr(r, k) for k in ("id", "name", "indicator", "clause", "severity")} for r in all_rules()]
