@@ -60,9 +60,13 @@ def max_unverified_share(period: str) -> float | None:
         return None
 
 
+# one convention for sub-scores, stated wherever they are shown (the documents say the same)
+SCALE_HELP = "得分率：该指标实得分占其满分的百分比（满分 100）"
+
+
 def score_column(label: str) -> Any:
-    """A sub-score or total column: one decimal, as the assessment reports print them."""
-    return st.column_config.NumberColumn(label, format="%.1f")
+    """A sub-score column: its 得分率 in per cent, one decimal, with the scale said in its help."""
+    return st.column_config.NumberColumn(label, format="%.1f%%", help=SCALE_HELP)
 
 
 def score_columns() -> dict[str, Any]:

@@ -22,7 +22,7 @@ import streamlit as st
 from metrics import corrections
 from dashboard.queries import department, documents, findings, shared
 from dashboard.views import _finding, _stale
-from dashboard.views._common import change, context, fmt, version_choice, mask_names, max_unverified_share, require
+from dashboard.views._common import SCALE_HELP, change, context, fmt, version_choice, mask_names, max_unverified_share, require
 from metrics import results
 from core.settings import resolve_paths
 from core.vocab import INDICATORS, KIND_LABELS, RANKED
@@ -84,7 +84,7 @@ def score_metrics(score: dict[str, Any], period: str) -> None:
     row2[0].metric("评估记录数", fmt(score["n_records"], ",d"))
     row2[1].metric("未能核验记录", fmt(score.get("n_unverified") or 0, ",d"), help=results.UNVERIFIED_NOTE)
     for col, (key, label) in zip(row2[2:], INDICATORS.items()):
-        col.metric(label, fmt(score.get(key)))
+        col.metric(label, fmt(score.get(key), ".1f", "%"), help=SCALE_HELP)
 
 
 UNVERIFIED_COLUMNS = {
