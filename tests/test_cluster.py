@@ -24,7 +24,13 @@ import duckdb
 import pandas as pd
 import pytest
 
-ray = pytest.importorskip("ray", reason="Ray 无法在此平台安装（pip install 'sgs[cluster]'）：集群测试跳过")
+ON_CI = os.environ.get("CI", "").lower() == "true"
+try:  # the test extra installs Ray; a developer machine where it cannot install skips, CI fails
+    import ray
+except ImportError:  # pragma: no cover - depends on the machine
+    if ON_CI:
+        raise
+    pytest.skip("Ray 无法在此平台安装（pip install 'sgs[cluster]'）：集群测试跳过", allow_module_level=True)
 
 from core import store  # noqa: E402
 from core.periods import parse_period  # noqa: E402
@@ -289,7 +295,10 @@ def test_rollup_equals_a_hand_rollup(scored):
 
 def test_store_on_s3(scored, tmp_path):
     """The same partitions and roll-up through an S3 server (moto's, 127.0.0.1) as through a local folder."""
-    moto_server = pytest.importorskip("moto.server", reason="moto[server] 未安装：S3 存储测试跳过")
+    if ON_CI:  # the test extra installs moto[server]: on CI its absence is a failure, not a skip
+        import moto.server as moto_server
+    else:
+        moto_server = pytest.importorskip("moto.server", reason="moto[server] 未安装：S3 存储测试跳过")
     root, ours, _, _, rollups, _ = scored
     env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
     with pytest.MonkeyPatch.context() as mp:
