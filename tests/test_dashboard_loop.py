@@ -393,6 +393,7 @@ def test_objection_with_an_image_in_chromium(tmp_path) -> None:
     """``sgs serve`` driven by headless Chromium (as tests/test_browser.py does): the department picks a finding,
     objects with a PNG uploaded through the file input, and the assessor's queue shows it as an image (served by
     Streamlit's media endpoint, never as HTML)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
 
     from test_browser import CHROMIUM, _require_chromium, _serve
@@ -409,8 +410,16 @@ def test_objection_with_an_image_in_chromium(tmp_path) -> None:
         try:
             page = _browser_login(browser, base, "scj")
             expect(page.get_by_text("答复整改清单")).to_be_visible(timeout=30_000)
-            page.get_by_role("combobox", name="选择问题（可多选）").click()
-            page.get_by_role("option", name="4. 长市监许〔2026〕301号 · accuracy_rule · 待处理").click()
+            option = page.get_by_role("option", name="长市监许〔2026〕301号 · accuracy_rule · 待处理")
+            for attempt in range(3):  # a click landing while the page reruns meets the previous run's list: again
+                page.get_by_role("combobox", name="选择问题（可多选）").click()
+                try:
+                    option.click(timeout=10_000)
+                    break
+                except PlaywrightTimeout:
+                    page.keyboard.press("Escape")
+                    if attempt == 2:
+                        raise
             page.keyboard.press("Escape")
             page.get_by_text("提出异议", exact=True).click()
             page.get_by_label("异议理由（必填）").fill("“公司”是登记机关核定的类别")
