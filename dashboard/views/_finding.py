@@ -128,7 +128,7 @@ def choose(df: pd.DataFrame, key: str, clicked: int | None = None) -> dict[str, 
     elif clicked is None:
         st.session_state.pop(f"{key}_clicked", None)
     labels = {r["finding_id"]: f"{int(r['n'])}. {r['wsh'] if isinstance(r['wsh'], str) else r['dept_name']} · "
-              f"{r['rule_name']}" + (f" · {r['field']}" if isinstance(r["field"], str) else "")
+              f"{r['rule_name']}" + (f" · {r['field_name']}" if isinstance(r.get("field_name"), str) else "")
               for r in df.to_dict("records")}
     picked = st.selectbox("查看问题详情", list(labels), format_func=labels.__getitem__, key=key)
     return next(r for r in shared._records(df) if r["finding_id"] == picked)

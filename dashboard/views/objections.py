@@ -103,7 +103,9 @@ def main() -> None:
         table = queries.objection_list(who, names)
     st.subheader("异议清单")
     with st.container(key="objections"):
-        st.dataframe(table.drop(columns=["objection_id"]), hide_index=True)
+        if table.empty:
+            st.caption("还没有登记的异议。")
+        st.dataframe(table.drop(columns=["objection_id"]), hide_index=True, placeholder="—")
     if who.role == "department":
         answer(who, table)
     else:
