@@ -35,6 +35,22 @@ def _require_chromium() -> None:
     pytest.skip(f"Chromium not installed at {CHROMIUM} (apt-get install chromium); on CI this test fails instead")
 
 
+def pick_option(page, combobox: str, option: "str | re.Pattern[str]") -> None:
+    """Open a select box (or multiselect) by its label and click one option. A click landing while the page
+    reruns meets the previous run's list, which vanishes: close it and try again (up to three times)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(3):
+        page.get_by_role("combobox", name=combobox).click()
+        try:
+            page.get_by_role("option", name=option).click(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            if attempt == 2:
+                raise
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -96,16 +112,24 @@ def served(tmp_path: Path):
         yield base
 
 
-def _logged_in_page(browser, base: str, requests: list[str]):
-    """A new page that records every request it makes, logged in as the leader ``boss``."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+def logged_in(browser, base: str, username: str, *, requests: list[str] | None = None, width: int = 1400,
+              height: int = 1000):
+    """A new page (Chinese locale) logged in as one of dashboard_city's users through the login form;
+    ``requests`` collects the URL of every request the page makes."""
+    page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN")
     page.set_default_timeout(30_000)
-    page.on("request", lambda r: requests.append(r.url))
+    if requests is not None:
+        page.on("request", lambda r: requests.append(r.url))
     page.goto(base)
-    page.get_by_label("用户名").fill("boss")
-    page.get_by_label("密码").fill("boss-pw")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password(username))
     page.get_by_role("button", name="登录").click()
     return page
+
+
+def _logged_in_page(browser, base: str, requests: list[str]):
+    """A new page that records every request it makes, logged in as the leader ``boss``."""
+    return logged_in(browser, base, "boss", requests=requests)
 
 
 def _assert_inert(page, requests: list[str]) -> None:

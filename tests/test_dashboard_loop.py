@@ -393,10 +393,9 @@ def test_objection_with_an_image_in_chromium(tmp_path) -> None:
     """``sgs serve`` driven by headless Chromium (as tests/test_browser.py does): the department picks a finding,
     objects with a PNG uploaded through the file input, and the assessor's queue shows it as an image (served by
     Streamlit's media endpoint, never as HTML)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
 
-    from test_browser import CHROMIUM, _require_chromium, _serve
+    from test_browser import CHROMIUM, _require_chromium, _serve, logged_in, pick_option
 
     _require_chromium()
     paths = resolve_paths(tmp_path / "city" / "sgs.duckdb")
@@ -408,18 +407,9 @@ def test_objection_with_an_image_in_chromium(tmp_path) -> None:
     with _serve(paths, write_test_users(paths.root / "users.toml"), tmp_path) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            page = _browser_login(browser, base, "scj")
+            page = logged_in(browser, base, "scj")
             expect(page.get_by_text("答复整改清单")).to_be_visible(timeout=30_000)
-            option = page.get_by_role("option", name="长市监许〔2026〕301号 · accuracy_rule · 待处理")
-            for attempt in range(3):  # a click landing while the page reruns meets the previous run's list: again
-                page.get_by_role("combobox", name="选择问题（可多选）").click()
-                try:
-                    option.click(timeout=10_000)
-                    break
-                except PlaywrightTimeout:
-                    page.keyboard.press("Escape")
-                    if attempt == 2:
-                        raise
+            pick_option(page, "选择问题（可多选）", "长市监许〔2026〕301号 · accuracy_rule · 待处理")
             page.keyboard.press("Escape")
             page.get_by_text("提出异议", exact=True).click()
             page.get_by_label("异议理由（必填）").fill("“公司”是登记机关核定的类别")
@@ -428,7 +418,7 @@ def test_objection_with_an_image_in_chromium(tmp_path) -> None:
             page.get_by_role("button", name="提交：提出异议（1 项）").click()
             expect(page.get_by_text("已记录“提出异议”：1 项问题。")).to_be_visible(timeout=30_000)
             page.screenshot(path=shots / "1-department-objected.png", full_page=True)
-            judge = _browser_login(browser, base, "judge")
+            judge = logged_in(browser, base, "judge")
             judge.get_by_role("link", name="问题清单").click()
             expect(judge.get_by_text("待审队列").first).to_be_visible(timeout=30_000)
             image = judge.locator('[data-testid="stImage"] img')
@@ -438,13 +428,3 @@ def test_objection_with_an_image_in_chromium(tmp_path) -> None:
         finally:
             browser.close()
     assert corrections.latest(paths).set_index("finding_id")["status"].to_dict() == {F_CLASS: "objected"}
-
-
-def _browser_login(browser, base: str, username: str):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    page.set_default_timeout(30_000)
-    page.goto(base)
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(f"{username}-pw")
-    page.get_by_role("button", name="登录").click()
-    return page
