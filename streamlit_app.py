@@ -19,7 +19,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import auth, logins, server, sessions
 from dashboard.queries import shared
-from dashboard.views._common import MASK_NAMES_KEY, NO_DATA, PERIOD_KEY, SNAPSHOT_KEY, VIEWER_KEY
+from dashboard.views._common import MASK_NAMES_KEY, NO_DATA, PERIOD_KEY, SNAPSHOT_KEY, VIEWER_KEY, chrome
 from core.store import StoreError
 from core.settings import resolve_paths
 
@@ -160,6 +160,7 @@ def sidebar(snapshot: str, viewer: auth.Viewer) -> bool:
 
 def main() -> None:
     st.set_page_config(layout="wide", page_title="双公示监测评估")
+    chrome()
     viewer = login()
     if viewer is None:
         navigation(None)  # resolves the address (a deep link) without running it: the login keeps it

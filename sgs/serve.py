@@ -37,7 +37,8 @@ def run_dashboard(paths: Paths, port: int, *, users: Path | None = None, open_de
     cmd = [sys.executable, "-m", "streamlit", "run", _dashboard_script(),
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.runOnSave", "false",
-           "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"]
+           "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal", "--client.showErrorDetails", "none",
+           "--client.showErrorLinks", "false", "--server.maxUploadSize", "10"]  # as .streamlit/config.toml
     typer.echo(f"看板地址：http://127.0.0.1:{port}  （Ctrl+C 退出）" + ("  开放演示模式：无需登录" if open_demo else ""))
     # Streamlit runs as a child; a SIGTERM to sgs (a service manager, a test) is passed on, so stopping
     # `sgs serve` never leaves a dashboard running without it. Ctrl+C reaches both through the terminal.

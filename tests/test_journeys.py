@@ -35,7 +35,7 @@ DEADLINE = date.today() + timedelta(days=30)
 OBJECTION = "“公司”是登记机关核定的类别"  # the department's objection waiting in the assessor's queue
 # What a page must never show: an empty value as Python or pandas prints it, Streamlit's English errors
 NEVER = re.compile(r"\bnan\b|\bNaN\b|\bNone\b|\bnull\b|Traceback|Error|Exception|Page not found|"
-                   r"Connection|streamlit|Deploy|Running")
+                   r"Connection|streamlit|Deploy|Running|Press |Upload|per file|\bStop\b|Skip to")
 SERVER_PATHS = ("/tmp/", "/home/", "/work/", "/usr/", "site-packages", ".duckdb", ".sqlite3", ".py")
 
 
@@ -55,12 +55,15 @@ def served(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def browser(served):
-    from playwright.sync_api import sync_playwright
+    """One Chromium for the module; ``expect`` waits up to 30 s here (a loaded CI core draws a page slowly)."""
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=30_000)
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield chromium
         chromium.close()
+    expect.set_options(timeout=5_000)  # Playwright's default, for the other modules
 
 
 class Journey:
@@ -77,7 +80,7 @@ class Journey:
         """Let the page settle, take its screenshot and check its text; the text for further checks."""
         settle(page)
         self.n += 1
-        page.screenshot(path=self.folder / f"{self.n:02d}-{name}.png", full_page=True)
+        whole_page(page, self.folder / f"{self.n:02d}-{name}.png")
         text = shown_text(page)
         assert not NEVER.findall(text), (name, NEVER.findall(text))
         assert not [p for p in self.forbidden if p in text], (name, [p for p in self.forbidden if p in text])
@@ -85,9 +88,25 @@ class Journey:
 
 
 def settle(page) -> None:
-    """Until Streamlit has finished the run (its status widget gone) and the tables have drawn."""
-    page.wait_for_function("!document.querySelector('[data-testid=stStatusWidget]')", timeout=30_000)
-    page.wait_for_timeout(800)
+    """Until Streamlit has finished its run (no status widget for half a second) and the tables have drawn."""
+    quiet = 0
+    for _ in range(150):
+        quiet = 0 if page.locator("[data-testid=stStatusWidget]").count() else quiet + 1
+        if quiet == 5:
+            break
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(500)
+
+
+def whole_page(page, path: Path) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside its main pane, so the window is made as tall
+    as that pane's content for the shot (the width, and so the layout, stays 1440 px), then restored."""
+    tall = page.evaluate("Math.max(...[...document.querySelectorAll('[data-testid=stMain], "
+                         "[data-testid=stSidebarContent]')].map(e => e.scrollHeight))")
+    page.set_viewport_size({"width": WIDTH, "height": max(HEIGHT, int(tall))})
+    page.wait_for_timeout(300)
+    page.screenshot(path=path)
+    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
 
 
 def shown_text(page) -> str:
@@ -99,7 +118,8 @@ def shown_text(page) -> str:
         icons.forEach(i => i.textContent = '');
         const shown = document.body.innerText;
         icons.forEach(i => i.textContent = i.dataset.sgsText);
-        return shown;
+        // the skip link shows only on keyboard focus, in Chinese (its English text is hidden: views._common)
+        return shown.replace('Skip to main content', '');
     }""")
     cells = page.locator("[data-testid=stDataFrame] [role=gridcell]").all_text_contents()
     return text + "\n" + "\n".join(cells)
@@ -131,6 +151,7 @@ def test_leader_reads_the_ranking_and_opens_the_weakest(served, browser) -> None
     expect(page.get_by_text("部门自查 · 2026Q3")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/department\?dept=d_jtj$"))
     expect(page.get_by_role("combobox", name="部门", exact=True)).to_have_value(re.compile("潞州区交通运输局"))
+    expect(page.get_by_role("heading", name="整改通知书")).to_be_visible()  # drawn to the end
     journey.step(page, "department-opened")
     page.reload()
     expect(page.get_by_text("部门自查 · 2026Q3")).to_be_visible()
@@ -149,19 +170,22 @@ def test_clerk_reports_a_finding_fixed(served, browser) -> None:
     base, paths = served
     journey = Journey("department", (str(paths.root),))
     page = logged_in(browser, base, "scj", width=WIDTH, height=HEIGHT)
-    expect(page.get_by_text("部门自查 · 2026Q3")).to_be_visible()
+    expect(page.get_by_role("heading", name="整改通知书")).to_be_visible()
     text = journey.step(page, "self-check")
     progress = page.locator(".st-key-progress")
     expect(progress.get_by_text(f"整改期限：{DEADLINE:%Y-%m-%d}，还剩")).to_be_visible()
     for label in ("待处理", "已报整改", "异议待审", "逾期未整改"):
         expect(progress.get_by_text(label, exact=True)).to_be_visible()
     assert text.index("整改期限") < text.index("得分说明")  # at the top, before the score's explanation
-    # the finding on 长市监罚〔2026〕16号 (序号 2), opened from its row
+    # the finding on 长市监罚〔2026〕16号 (序号 2), opened from its row: its detail, and the answer's choice
     click_row(page, "remediation", 1)
     expect(page.get_by_role("combobox", name="查看问题详情")).to_have_value(re.compile(r"^2\. 长市监罚〔2026〕16号"))
+    expect(page.locator(".st-key-answer_pick")).to_contain_text("2. 长市监罚〔2026〕16号 · completeness_rule · 待处理")
     journey.step(page, "finding-opened")
-    pick_option(page, "选择问题（可多选）", "2. 长市监罚〔2026〕16号 · completeness_rule · 待处理")
-    page.keyboard.press("Escape")
+    page.get_by_text("提出异议", exact=True).click()  # the objection's form, with its Chinese upload field
+    upload = page.locator("[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer]")
+    assert upload.evaluate("e => getComputedStyle(e, '::after').content") == '"选择文件"'
+    journey.step(page, "objection-form")
     page.get_by_text("报告已整改", exact=True).click()
     page.get_by_label("整改说明（必填）").fill("已在网站补充统一社会信用代码")
     page.get_by_label(re.compile("整改后的页面地址")).fill("https://scj.example.gov.cn/cf/16.html")

@@ -252,4 +252,6 @@ def test_assessor_sees_repair_checks_unscored(city: Paths, tmp_path) -> None:
     rows = table(at, "repair_checks")
     assert rows[["文书号", "核查结果"]].values.tolist() == [["长市监罚〔2026〕16号", "不符合条件"]]
     assert "未满最短公示期3个月" in rows["说明"][0]
-    assert any("不计入任何部门得分" in c.value for c in at.caption)
+    (note,) = [c.value for c in at.caption if "信用办" in c.value]  # which setting of which file, in plain words
+    assert "不计入任何部门的得分" in note and "评分方案 2026.toml" in note and "credit_office 填为信用办的部门编号" in note
+    assert "[objections]" not in note

@@ -86,8 +86,8 @@ def findings(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None 
             FROM findings f JOIN {results.finding_numbers()} n USING (finding_id)
                  LEFT JOIN _decisions dec USING (finding_id) LEFT JOIN departments d USING (dept_id)
             WHERE {where}
-            ORDER BY f.dept_id, n.seq
-            LIMIT $limit OFFSET $offset""", params).df()  # n: the finding's 序号 in its department, as everywhere
+            ORDER BY dept_name, f.dept_id, n.seq
+            LIMIT $limit OFFSET $offset""", params).df()  # by department name, then n: the 序号 it has everywhere
         records = _lookup_records(con, df)
         df = df.merge(records, how="left", on=["kind", "record_key"])
         df["evidence"] = df["fetch_id"].where(df["fetch_id"].notna(), df["rec_fetch_id"])

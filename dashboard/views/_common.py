@@ -24,6 +24,28 @@ MASK_NAMES_KEY = "mask_person_names"
 GRADE_COLORS = grade_colors(shared.GRADES)  # by the scheme's grade order (core.vocab)
 
 
+# Streamlit has no Chinese interface: its own English that users meet is hidden or, where CSS can, put in Chinese.
+# Configuration does the rest (.streamlit/config.toml, ``sgs serve``: no developer menu, no error details or
+# links, uploads capped at 10 MB). Our own constant rules; nothing crawled or entered ever goes in here.
+STREAMLIT_CSS = """
+.st-key-sgs_chrome { display: none; }
+[data-testid="InputInstructions"] { display: none; }
+[data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { display: none; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after { content: "选择文件"; }
+[data-testid="stStatusWidget"] button { display: none; }
+[data-testid="stSkipToContent"] { font-size: 0; }
+[data-testid="stSkipToContent"]::after { content: "跳到正文"; font-size: 1rem; }
+"""
+
+
+def chrome() -> None:
+    """Apply ``STREAMLIT_CSS`` ("Press Enter to apply", the uploader's "Upload" and "200MB per file", the
+    running widget's "Stop", "Skip to main content"); its own container takes no room on the page."""
+    with st.container(key="sgs_chrome"):
+        st.markdown(f"<style>{STREAMLIT_CSS}</style>", unsafe_allow_html=True)
+
+
 def context() -> tuple[str, str]:
     """The snapshot name and period the entry script chose for this run."""
     return st.session_state[SNAPSHOT_KEY], st.session_state[PERIOD_KEY]
@@ -62,6 +84,12 @@ def max_unverified_share(period: str) -> float | None:
 
 # one convention for sub-scores, stated wherever they are shown (the documents say the same)
 SCALE_HELP = "得分率：该指标实得分占其满分的百分比（满分 100）"
+SCALE_NOTE = f"及时性、完整性、准确性、合规性均为{SCALE_HELP}；总分满分 100 分。"
+
+
+def scale_note() -> None:
+    """Under sub-scores: their scale in one visible line (the help icon alone is easily missed)."""
+    st.caption(SCALE_NOTE)
 
 
 def score_column(label: str) -> Any:

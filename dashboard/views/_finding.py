@@ -161,7 +161,7 @@ def record(snapshot: str, finding: dict[str, Any]) -> None:
         st.info("找不到该问题对应的记录。")
         return
     shown = fields[fields["value"].notna() | (fields["code"] == finding["field"])]  # empty fields add nothing
-    table = pd.DataFrame({"字段": shown["code"], "名称": shown["name"], "值": shown["value"],
+    table = pd.DataFrame({"字段": shown["code"], "名称": shown["name"], "值": shown["value"].fillna("—"),
                           "标记": [MARK if c == finding["field"] else "" for c in shown["code"]]})
     styled = table.style.apply(lambda row: [HIGHLIGHT if row["标记"] else ""] * len(row), axis=1)
     with st.container(key="finding_record"):

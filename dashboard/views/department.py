@@ -22,7 +22,8 @@ import streamlit as st
 from metrics import corrections
 from dashboard.queries import department, documents, findings, shared
 from dashboard.views import _finding, _stale
-from dashboard.views._common import SCALE_HELP, change, context, fmt, version_choice, mask_names, max_unverified_share, require
+from dashboard.views._common import (SCALE_HELP, change, context, fmt, mask_names, max_unverified_share, require,
+                                     scale_note, version_choice)
 from metrics import results
 from core.settings import resolve_paths
 from core.vocab import INDICATORS, KIND_LABELS, RANKED
@@ -85,6 +86,7 @@ def score_metrics(score: dict[str, Any], period: str) -> None:
     row2[1].metric("未能核验记录", fmt(score.get("n_unverified") or 0, ",d"), help=results.UNVERIFIED_NOTE)
     for col, (key, label) in zip(row2[2:], INDICATORS.items()):
         col.metric(label, fmt(score.get(key), ".1f", "%"), help=SCALE_HELP)
+    scale_note()
 
 
 UNVERIFIED_COLUMNS = {
@@ -180,7 +182,8 @@ def remediation(snapshot: str, period: str, dept_id: str) -> None:
     with st.container(key="remediation"):
         clicked = _finding.show_table(_finding.findings_table(df, deadline=due), "remediation")
     if who.role == "department":
-        st.markdown("**答复整改清单**：选择本页的一项或多项问题，报告已整改或提出异议。")
+        st.markdown("**答复整改清单**：点击清单中的一行，或在下面选择一项或多项问题，报告已整改或提出异议。")
+        offer(df, clicked)
         _finding.pick_and_act(snapshot, period, df, "answer")
     names = mask_names()
 
@@ -199,6 +202,21 @@ def remediation(snapshot: str, period: str, dept_id: str) -> None:
         st.markdown(f"**当前状态：{finding['status_name']}**　处理记录：")
         _finding.history(snapshot, finding)
         _finding.detail(snapshot, finding)
+
+
+def offer(rows: pd.DataFrame, clicked: int | None) -> None:
+    """A row the clerk clicks in the list is added to the answer's choice at once (each click once): opening
+    a finding and answering it is one step, not a second search in the picker."""
+    if clicked is None or clicked >= len(rows):
+        st.session_state.pop("answer_row", None)
+        return
+    finding_id = rows["finding_id"].iloc[clicked]
+    if st.session_state.get("answer_row") == finding_id:
+        return
+    st.session_state["answer_row"] = finding_id
+    picked = list(st.session_state.get("answer_pick") or [])
+    if finding_id not in picked:
+        st.session_state["answer_pick"] = [*picked, finding_id]
 
 
 PROGRESS = [  # (label, the statuses counted, help)

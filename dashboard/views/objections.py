@@ -75,12 +75,22 @@ def answer(who: Viewer, table) -> None:
         st.dataframe(queries.answers(who, chosen), hide_index=True)
 
 
-def repair_section(snapshot: str, who: Viewer, period: str) -> None:
+def office_note(period: str, names: dict[str, str]) -> str:
+    """Whose score the repair checks count against, in plain words; with none named, which setting of which
+    scheme file names the credit office (an administrator's change, then a rescore)."""
+    office = queries.credit_office(period)
+    if office:
+        return (f"下列问题计入信用办（{names.get(office, office)}）的得分，问题类型为“信用修复不符合条件”"
+                "（评分方案中信用办的设置：credit_office）。")
+    return ("本年度评分方案没有指定信用办（负责审核信用修复的部门），下列核查结果只在本页列出，不计入任何部门的得分。"
+            f"如需计入信用办的得分，请系统管理员在评分方案 {period[:4]}.toml 的“相对人异议与信用修复”部分，"
+            "把 credit_office 填为信用办的部门编号，然后重新计分。")
+
+
+def repair_section(snapshot: str, who: Viewer, period: str, names: dict[str, str]) -> None:
     """信用修复核查 (leaders, assessors): the grants of the period the policy refuses or cannot settle."""
     st.subheader(f"信用修复核查 · {period}")
-    office = queries.credit_office(period)
-    st.caption(f"计入信用办（部门 {office}）的得分（规则“信用修复不符合条件”）。" if office else
-               "评分方案未指定信用办（[objections] credit_office），以下核查结果只在此列出，不计入任何部门得分。")
+    st.caption(office_note(period, names))
     df = queries.repair_checks(snapshot, who, period)
     if df.empty:
         st.info("本期没有不符合条件或未能核验的信用修复（或尚未导入信用修复登记：sgs repair import）。")
@@ -109,7 +119,7 @@ def main() -> None:
     if who.role == "department":
         answer(who, table)
     else:
-        repair_section(snapshot, who, period)
+        repair_section(snapshot, who, period, names)
 
 
 main()

@@ -18,7 +18,7 @@ from metrics import corrections
 from dashboard.queries import documents, overview, shared
 from dashboard.views import _stale
 from dashboard.views._common import (GRADE_COLORS, change, context, fmt, max_unverified_share, rank_change, require,
-                                     score_columns, version_choice)
+                                     scale_note, score_columns, version_choice)
 from metrics import readings, results
 from core.settings import resolve_paths
 from core.vocab import INDICATORS, RANKED, UNGRADED, UNGRADED_COLOR
@@ -99,6 +99,7 @@ def ranking_table(ranking: pd.DataFrame) -> None:
     ranked = ranked.assign(rank_change=[rank_change(r, p) for r, p in zip(ranked["rank"], ranked["prev_rank"])])
     table = ranked[list(RANKING_COLUMNS)].rename(columns=RANKING_COLUMNS)
     st.caption("点击某一行，打开该部门的部门自查页面。")
+    scale_note()
     with st.container(key="dept_ranking"):  # the key names the table for tests and CSS
         picked = st.dataframe(table, hide_index=True, height="content", placeholder="—", on_select="rerun",
                               selection_mode="single-row", key="ranking_pick", column_config={
@@ -219,7 +220,7 @@ def county_chart(county: pd.DataFrame) -> None:
     data = county.melt(id_vars="county", value_vars=cols, var_name="what", value_name="score")
     data["what"] = data["what"].map({"total": "总分", **INDICATORS})
     fig = px.bar(data, x="county", y="score", color="what", barmode="group",
-                 labels={"county": "县区", "score": "得分", "what": "指标"})
+                 labels={"county": "县区", "score": "总分 / 分项得分率（%）", "what": "指标"})
     fig.update_layout(yaxis_range=[0, 100], margin={"t": 30})
     st.caption(readings.county_reading(county))
     with st.container(key="county_chart"):
@@ -229,6 +230,7 @@ def county_chart(county: pd.DataFrame) -> None:
 def county_table(county: pd.DataFrame) -> None:
     """Counties ranked by the mean of their departments' scores (市本级 is ranked as one of them)."""
     table = county[list(COUNTY_COLUMNS)].rename(columns=COUNTY_COLUMNS)
+    scale_note()
     with st.container(key="county_ranking"):
         st.dataframe(table, hide_index=True, height="content", placeholder="—", column_config=score_columns())
 
