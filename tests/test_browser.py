@@ -8,6 +8,7 @@ Skipped only when Chromium is missing on a developer machine; on CI (``CI=true``
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess

@@ -419,7 +419,8 @@ def test_objection_with_an_image_in_chromium(tmp_path) -> None:
             expect(page.get_by_text("已记录“提出异议”：1 项问题。")).to_be_visible(timeout=30_000)
             page.screenshot(path=shots / "1-department-objected.png", full_page=True)
             judge = logged_in(browser, base, "judge")
-            judge.get_by_role("link", name="问题清单").click()
+            expect(judge.get_by_role("heading", name="部门排名")).to_be_visible(timeout=30_000)  # the start page
+            judge.get_by_role("link", name="问题清单").click()  # drawn: a click in its redirect would be lost
             expect(judge.get_by_text("待审队列").first).to_be_visible(timeout=30_000)
             image = judge.locator('[data-testid="stImage"] img')
             expect(image).to_have_count(1, timeout=30_000)

@@ -59,7 +59,7 @@ def decide(snapshot: str, finding: dict) -> None:
 
 QUEUE_COLUMNS = {
     "序号": st.column_config.NumberColumn("序号", format="%d", width="small"),
-    "部门说明": st.column_config.TextColumn("部门说明", width="large", help="完整内容见表格下方"),
+    "部门说明": st.column_config.TextColumn("部门说明", width="medium", help="完整内容见表格下方"),
 }
 
 
