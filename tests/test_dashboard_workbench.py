@@ -130,7 +130,10 @@ def test_leader_reads_findings_but_cannot_decide(city: Paths) -> None:
     at = login(app(), "boss")
     at.switch_page(FINDINGS_PAGE)
     run(at)
-    assert len(table(at, "findings")) == 5
+    # by department name (DuckDB's order: 市… before 潞…, though d_jtj sorts before d_scj), then 序号
+    assert table(at, "findings")[["部门", "序号"]].values.tolist() == [
+        ["市市场监督管理局", 1], ["市市场监督管理局", 2], ["市市场监督管理局", 3], ["市市场监督管理局", 4],
+        ["潞州区交通运输局", 1]]
     assert "提交" not in [b.label for b in at.button]
     at.text_input(key="wb_search").input("潞交罚")
     run(at)
@@ -303,3 +306,20 @@ def test_reads_and_decisions_work_while_the_pipeline_holds_the_database(city: Pa
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_sub_scores_state_their_scale_and_empty_fields_show_a_dash(city: Paths) -> None:
+    """总览's rankings and 部门自查's figures say once, visibly, that sub-scores are 得分率 (the documents'
+    convention); a record field the finding is about and that is empty reads —, never None."""
+    from dashboard.views._common import SCALE_NOTE
+
+    at = login(app(), "boss")
+    assert [c.value for c in at.caption].count(SCALE_NOTE) == 2  # the department and the county ranking
+    assert "得分率" in SCALE_NOTE and "满分 100" in SCALE_NOTE
+    dept = login(app(), "scj")
+    assert [c.value for c in dept.caption].count(SCALE_NOTE) == 1
+    dept.selectbox(key="finding").set_value("fid-2026Q3-d_scj-2-completeness")  # 统一社会信用代码 missing
+    run(dept)
+    fields = table(dept, "finding_record").set_index("字段")
+    assert fields.loc["CF_XDR_SHXYM", "值"] == "—" and fields.loc["CF_XDR_SHXYM", "标记"] != ""
+    assert "None" not in fields.astype(str).to_string()
