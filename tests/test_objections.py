@@ -255,3 +255,14 @@ def test_assessor_sees_repair_checks_unscored(city: Paths, tmp_path) -> None:
     (note,) = [c.value for c in at.caption if "信用办" in c.value]  # which setting of which file, in plain words
     assert "不计入任何部门的得分" in note and "评分方案 2026.toml" in note and "credit_office 填为信用办的部门编号" in note
     assert "[objections]" not in note
+
+
+def test_repair_checks_name_the_credit_office_when_the_scheme_does(city: Paths, monkeypatch) -> None:
+    from dashboard.queries import objections as queries
+
+    monkeypatch.setattr(queries, "credit_office", lambda period: "d_scj")  # as a scheme naming it would answer
+    at = login(app(), "judge")
+    at.switch_page(PAGE)
+    run(at)
+    (note,) = [c.value for c in at.caption if "信用办" in c.value]
+    assert note == "下列核查结果中不符合条件的，计入信用办（市市场监督管理局）的得分（问题类型“信用修复不符合条件”）。"

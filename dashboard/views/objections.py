@@ -80,9 +80,9 @@ def office_note(period: str, names: dict[str, str]) -> str:
     scheme file names the credit office (an administrator's change, then a rescore)."""
     office = queries.credit_office(period)
     if office:
-        return (f"下列问题计入信用办（{names.get(office, office)}）的得分，问题类型为“信用修复不符合条件”"
-                "（评分方案中信用办的设置：credit_office）。")
-    return ("本年度评分方案没有指定信用办（负责审核信用修复的部门），下列核查结果只在本页列出，不计入任何部门的得分。"
+        return (f"下列核查结果中不符合条件的，计入信用办（{names.get(office, office)}）的得分"
+                "（问题类型“信用修复不符合条件”）。")
+    return (f"{period[:4]} 年度评分方案没有指定信用办（负责审核信用修复的部门），下列核查结果只在本页列出，不计入任何部门的得分。"
             f"如需计入信用办的得分，请系统管理员在评分方案 {period[:4]}.toml 的“相对人异议与信用修复”部分，"
             "把 credit_office 填为信用办的部门编号，然后重新计分。")
 
