@@ -176,7 +176,7 @@ def main() -> None:
         with st.sidebar:
             _cookie_request(server.SESSION_PATH, st.session_state[HANDOFF_KEY])
     try:
-        if page.url_path == PROVINCE_PATH:  # the province's store, not this folder's snapshot: its own periods
+        if page.url_path in (PROVINCE_PATH, ""):  # the province's store, not this folder's snapshot ("": start)
             account(viewer)
             page.run()
             return

@@ -173,8 +173,8 @@ def findings(where: str, version: str, viewer: Viewer, period: str, city: str, d
                    decided_at=None, decided_action=None)
     df = df.merge(_records(where, period, city), how="left", on=["kind", "record_key"])
     # a record outside the period's partition: the finding's own copy of its 文书号 and 相对人 (schema 005)
-    df["wsh"] = df["wsh"].where(df["wsh"].notna(), df["f_wsh"])
-    df["xdr_mc"] = df["xdr_mc"].where(df["xdr_mc"].notna(), df.get("subject"))
+    for col, own in (("wsh", "f_wsh"), ("xdr_mc", "subject")):
+        df[col] = df[col].astype(object).where(df[col].notna(), df[own].astype(object))
     df["evidence"] = df["fetch_id"].where(df["fetch_id"].notna(), df["rec_fetch_id"])
     df["page_url"] = df["url"].where(df["url"].notna(), df["rec_url"])
     fetches = _kind(where, "fetches", period, city)

@@ -44,9 +44,9 @@ def ranking(frame: pd.DataFrame, name: str, label: str) -> pd.DataFrame:
 
 
 def pick(label: str, options: list[str], key: str, wanted: str | None = None) -> str:
-    """A choice kept across runs; ``wanted`` (an address's ``?city=``) preselects it once."""
-    if wanted is not None and key not in st.session_state:
-        st.session_state[key] = wanted
+    """A choice kept across runs; ``wanted`` (an address's ``?city=``) preselects it once it is new."""
+    if wanted is not None and st.session_state.get(f"{key}_wanted") != wanted:
+        st.session_state[f"{key}_wanted"] = st.session_state[key] = wanted
     if st.session_state.get(key) not in options:
         st.session_state[key] = options[0]
     return st.selectbox(label, options, key=key)
