@@ -129,6 +129,78 @@ def test_province_run_is_one_at_a_time(province):
     assert RunLocked
 
 
+VOLATILE = {"first_seen", "last_seen", "fetch_id", "crawl_id"}  # per crawl
+
+
+def _records(db: Path, table: str) -> pd.DataFrame:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        cols = [c for (c,) in con.execute(f"SELECT column_name FROM (DESCRIBE {table})").fetchall()
+                if c not in VOLATILE]
+        frame = con.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY ALL").df()
+    finally:
+        con.close()
+    text = frame.select_dtypes(include=["object", "str"]).columns  # two demo servers: only their ports differ
+    return frame.assign(**{c: frame[c].str.replace(r"http://127\.0\.0\.1:\d+", "", regex=True) for c in text})
+
+
+def _wait_unlocked(path: Path, seconds: float = 30) -> None:
+    """The killed run's fetch child (forked by the crawl) ends when its socket closes; until then it still
+    holds the inherited lock (as tests/test_run.py waits for a city's)."""
+    import time
+
+    from sgs.run import RunLocked, hold_lock
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            with hold_lock(path):
+                return
+        except RunLocked:
+            time.sleep(0.1)
+    raise AssertionError("the province's run lock was never released")
+
+
+def test_a_killed_province_run_resumes(province, tmp_path):
+    """``sgs run --cities`` SIGKILLed while its city is being crawled, then started again: the lock is free,
+    the city resumes and finishes, and its records equal the same city's uninterrupted run (the fixture's)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from core.settings import REPO_ROOT
+    from democity import DemoServer, build, write_city
+
+    root, _ = province
+    cities = tmp_path / "cities"
+    command = ["run", "--cities", str(cities), "--out", str(tmp_path / "store"), "--as-of", AS_OF, "--quiet"]
+    city = build(SEEDS[0])
+    with DemoServer(city) as server:
+        write_city(city, server.base_url, cities / "city11")
+        proc = subprocess.Popen([sys.executable, "-m", "sgs.cli", *command], cwd=REPO_ROOT,
+                                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 180
+        while not any(p.stat().st_size > 0 for p in (cities / "city11").glob("archive/**/*.warc.gz")):
+            assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait() == -signal.SIGKILL
+        assert not (tmp_path / "store" / "rollup").exists()  # killed before the roll-up
+        _wait_unlocked(cities / ".province.run.lock")
+        again = CliRunner().invoke(app, command)
+    assert again.exit_code == 0, again.output
+    assert read_rollup(tmp_path / "store", PERIOD).cities["city"].tolist() == ["city11"]
+    for table in ("xk_records", "cf_records"):
+        pd.testing.assert_frame_equal(_records(cities / "city11" / "sgs.duckdb", table),
+                                      _records(root / "cities" / "city11" / "sgs.duckdb", table))
+
+
 def test_run_needs_cities_and_store(tmp_path):
     result = CliRunner().invoke(app, ["run", "--out", str(tmp_path / "s")])
     assert result.exit_code == 2 and "--cities" in result.output
