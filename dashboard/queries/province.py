@@ -14,8 +14,6 @@ masked by the same code (``findings._shown``); their status is the one the city'
 from __future__ import annotations
 
 import os
-from typing import Any
-
 import duckdb
 import pandas as pd
 
@@ -39,9 +37,7 @@ def store() -> str | None:
     return chosen or None
 
 
-def stamp(where: str) -> str:
-    """The cache key of the store's current roll-ups (read on every run: a new roll-up shows at once)."""
-    return rollup.stamp(where)
+stamp = rollup.stamp  # the cache key of the store's current roll-ups (read on every run: a new one shows at once)
 
 
 def _allowed(viewer: Viewer, city: str) -> None:
@@ -184,7 +180,3 @@ def findings(where: str, version: str, viewer: Viewer, period: str, city: str, d
     df = df.merge(fetches.rename(columns={"fetch_id": "evidence"}), how="left", on="evidence")
     return _shown(df.reset_index(drop=True), mask_names)
 
-
-def describe(value: Any) -> str:
-    """A store location as shown: an object store's URL without its query (endpoint, credentials)."""
-    return str(value).split("?")[0]

@@ -102,7 +102,7 @@ def main() -> None:
     version = province.stamp(where)
     periods = province.periods(where, version)
     if not periods:
-        st.info(f"全省数据存储 {province.describe(where)} 中还没有汇总排名：请先运行 sgs score --cities … --out …。")
+        st.info(f"全省数据存储 {where.split('?')[0]} 中还没有汇总排名：请先运行 sgs score --cities … --out …。")
         return
     period = pick("评估期", periods, PERIOD_KEY)
     cities = province.cities(where, version, who, period)
