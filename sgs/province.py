@@ -85,7 +85,7 @@ def print_rollup(result: Any) -> None:
     console.print(table)
 
 
-def run_cities(cities: Path | None, out: str | None, cluster: str | None, today: Any, *, quiet: bool,
+def daily_cities(cities: Path | None, out: str | None, cluster: str | None, today: Any, *, quiet: bool,
                single_only: dict[str, Any]) -> None:
     """``sgs run --cities 城市文件夹 --out 存储``: every city's daily run under the province's lock (a second
     province run refuses at once; a killed one is simply run again: each city resumes), then the roll-up.

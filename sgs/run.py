@@ -137,9 +137,9 @@ def run(
     today = option_date(as_of, "--as-of") or date.today()
     say: Callable[[str], None] = (lambda _: None) if quiet else (lambda m: typer.echo(m, err=True))
     if cities is not None or out is not None or cluster is not None:
-        from sgs.province import run_cities
+        from sgs.province import daily_cities
 
-        run_cities(cities, out, cluster, today, quiet=quiet, single_only={"--config": config, "--db": db})
+        daily_cities(cities, out, cluster, today, quiet=quiet, single_only={"--config": config, "--db": db})
         return
     if config is None:
         raise InputError("请用 --config 指定城市配置文件（全省模式用 --cities 城市文件夹 --out 存储）。")
