@@ -111,7 +111,7 @@ def daily_cities(cities: Path | None, out: str | None, cluster: str | None, toda
             bad.append(f"{r['city']}：{len(r['failed'])} 个来源无法抓取（{named}），{rest}；请检查这些网站能否访问")
         if not quiet:
             scored = "、".join(r["scored"]) or "无（没有决定日期在这些期间的记录）"
-            typer.echo(f"{r['city']}：{r.get('records', 0)} 条记录，评分 {scored}，用时 {r['wall_seconds']:.1f} 秒")
+            typer.echo(f"{r['city']}：本次抓取 {r.get('records', 0)} 条记录，评分 {scored}，用时 {r['wall_seconds']:.1f} 秒")
     for result in rollups:
         if not quiet:
             print_rollup(result)
