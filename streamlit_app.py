@@ -18,7 +18,7 @@ from streamlit import config
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import auth, logins, server, sessions
-from dashboard.queries import shared
+from dashboard.queries import province, shared
 from dashboard.views._common import MASK_NAMES_KEY, NO_DATA, PERIOD_KEY, SNAPSHOT_KEY, VIEWER_KEY, chrome
 from core.store import StoreError
 from core.settings import resolve_paths
@@ -28,7 +28,9 @@ TOKEN_KEY = "session_token"  # this browser session's signed token (revoked at l
 HANDOFF_KEY = "session_handoff"  # the one-time code the page exchanges for the cookie, until it is used
 CLEAR_KEY = "session_clear"  # set at logout: the next page clears the cookie
 # (file, title, url path, roles that may open it); the first page a role may open is its start page.
+PROVINCE_PATH = "province"  # a province's dashboard (sgs serve --province): its leaders' and assessors' start page
 PAGES = [
+    ("dashboard/views/province.py", "全省排名", PROVINCE_PATH, ("leader", "assessor") if province.store() else ()),
     ("dashboard/views/overview.py", "总览", "overview", ("leader", "assessor")),
     ("dashboard/views/department.py", "部门自查", "department", EVERYONE),
     ("dashboard/views/findings.py", "问题清单", "findings", ("leader", "assessor")),
@@ -138,13 +140,7 @@ def navigation(viewer: auth.Viewer | None):
 
 def sidebar(snapshot: str, viewer: auth.Viewer) -> bool:
     """Who is logged in, the period (latest by default) and the data time; False when nothing is scored."""
-    with st.sidebar:
-        st.caption(f"当前用户：{viewer.name}（{auth.ROLES[viewer.role]}）")
-        if viewer == auth.OPEN_VIEWER:
-            st.caption("开放演示模式：无需登录，只读，个人信息保持遮蔽。")
-        elif st.button("退出登录", key="logout"):
-            logout(viewer)
-            st.rerun()
+    account(viewer)
     periods = shared.periods(snapshot)
     if not periods:
         return False
@@ -156,6 +152,17 @@ def sidebar(snapshot: str, viewer: auth.Viewer) -> bool:
         st.caption(f"数据时间：{when:%Y-%m-%d %H:%M}" if when else "数据时间：未知")
     st.session_state[SNAPSHOT_KEY] = snapshot
     return True
+
+
+def account(viewer: auth.Viewer) -> None:
+    """Who is logged in, and the logout button."""
+    with st.sidebar:
+        st.caption(f"当前用户：{viewer.name}（{auth.ROLES[viewer.role]}）")
+        if viewer == auth.OPEN_VIEWER:
+            st.caption("开放演示模式：无需登录，只读，个人信息保持遮蔽。")
+        elif st.button("退出登录", key="logout"):
+            logout(viewer)
+            st.rerun()
 
 
 def main() -> None:
@@ -170,6 +177,10 @@ def main() -> None:
         with st.sidebar:
             _cookie_request(server.SESSION_PATH, st.session_state[HANDOFF_KEY])
     try:
+        if page.url_path in (PROVINCE_PATH, ""):  # the province's store, not this folder's snapshot ("": start)
+            account(viewer)
+            page.run()
+            return
         snapshot = shared.snapshot_name()
         if snapshot is None or not sidebar(snapshot, viewer):
             st.title("双公示监测评估")

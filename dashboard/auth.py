@@ -49,12 +49,14 @@ class UsersError(InputError, ValueError):
 
 @dataclass(frozen=True)
 class Viewer:
-    """A logged-in person: ``dept_id`` is set exactly for department users."""
+    """A logged-in person: ``dept_id`` is set exactly for department users; ``city`` for a city's own users
+    of a province's dashboard (its credit office: the province view shows them that city only)."""
 
     username: str
     name: str
     role: str
     dept_id: str | None = None
+    city: str | None = None
 
     @property
     def scope(self) -> str | None:
@@ -148,9 +150,10 @@ class User:
     role: str
     dept_id: str | None
     password_hash: str
+    city: str | None = None
 
     def viewer(self) -> Viewer:
-        return Viewer(self.username, self.name, self.role, self.dept_id)
+        return Viewer(self.username, self.name, self.role, self.dept_id, self.city)
 
 
 def users_path(paths: Paths) -> Path:
@@ -186,8 +189,12 @@ def load_users(path: Path) -> tuple[dict[str, User], Settings]:
         hashed = entry.get("password_hash", "")
         if not str(hashed).startswith("scrypt$"):
             raise UsersError(f"{where}：password_hash 应为 scrypt 哈希（用 python -m dashboard.auth 生成），不能写明文密码")
+        city = entry.get("city")  # a province's dashboard: this user sees that city only
+        if city is not None and (not isinstance(city, str) or not city.strip()):
+            raise UsersError(f"{where}：city 应为城市文件夹名（如 city = \"太原\"），或删去该行（全省）")
         users[username] = User(username, str(entry.get("name") or username), role,
-                               str(dept) if role == "department" else None, str(hashed))
+                               str(dept) if role == "department" else None, str(hashed),
+                               city.strip() if isinstance(city, str) else None)
     privacy = data.get("privacy") or {}
     return users, Settings(mask_person_names=bool(privacy.get("mask_person_names", False)))
 
@@ -219,12 +226,14 @@ def write_private(path: Path, text: str) -> None:
 
 
 def write_users(path: Path, users: list[dict], *, mask_person_names: bool = False) -> None:
-    """Write a users file from ``{username, name, role, dept_id?, password}`` entries, hashing each password."""
+    """Write a users file from ``{username, name, role, dept_id?, city?, password}`` entries, hashing each password."""
     table = {}
     for u in users:
         entry = {"name": u["name"], "role": u["role"], "password_hash": hash_password(u["password"])}
         if u.get("dept_id"):
             entry["dept_id"] = u["dept_id"]
+        if u.get("city"):
+            entry["city"] = u["city"]
         table[u["username"]] = entry
     write_private(path, "# sgs 看板用户（密码只存 scrypt 哈希）。格式见 docs/dashboard.md。\n"
                   + tomli_w.dumps({"privacy": {"mask_person_names": mask_person_names}, "users": table}))

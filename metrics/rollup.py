@@ -37,9 +37,11 @@ from metrics.scheme import load_scheme
 from metrics.scheme import scheme_path as scheme_path_for
 from metrics.scoring import ScoringError, mean_sql
 
-# what a city writes per period: its results, and the records (by decision date) they were judged on
+# what a city writes per period: its results, the records (by decision date) they were judged on, and what a
+# province's dashboard shows beside a finding: the departments' names and the archived responses' index rows
 RESULT_KINDS = ("scores", "county_scores", "deductions", "findings", "unverified")
-KINDS = (*RESULT_KINDS, *(f"{k}_records" for k in RECORD_KINDS))
+SHOWN_KINDS = ("departments", "fetches")
+KINDS = (*RESULT_KINDS, *(f"{k}_records" for k in RECORD_KINDS), *SHOWN_KINDS)
 PART = "part-0.parquet"
 LEVELS = ("city", "county")
 
@@ -78,6 +80,14 @@ def _kind_sql(kind: str, period: Period) -> str:
     if kind.endswith("_records"):
         rk = kind.removesuffix("_records")
         return f"SELECT * FROM {kind} r WHERE {decided_in(rk, period, 'r')} ORDER BY record_key, channel"
+    if kind == "departments":  # names only: the liaison's phone is nobody's business in a province's store
+        return "SELECT dept_id, name, county FROM departments ORDER BY dept_id"
+    if kind == "fetches":  # the responses the period's findings and records cite (evidence: file#offset)
+        cited = " UNION ".join(
+            [f"SELECT {c} AS fetch_id FROM findings WHERE period = '{period.label}'" for c in ("fetch_id", "ref_fetch_id")]
+            + [f"SELECT r.fetch_id FROM {k}_records r WHERE {decided_in(k, period, 'r')}" for k in RECORD_KINDS])
+        return (f"SELECT fetch_id, fetched_at, warc_file, warc_offset FROM fetches WHERE fetch_id IN ({cited}) "
+                "ORDER BY fetch_id")
     order = {"scores": "dept_id", "county_scores": "county", "deductions": "dept_id, indicator, rule_id",
              "findings": "ALL", "unverified": "ALL"}[kind]
     return f"SELECT * FROM {kind} WHERE period = '{period.label}' ORDER BY {order}"
@@ -206,6 +216,22 @@ def rollup(store: str | Path, period: Period, scheme_path: str | Path | None = N
             _write(fs, f"{base}/rollup/level={level}/period={period.label}/{PART}",
                    pa.Table.from_pandas(frame, preserve_index=False))
     return result
+
+
+def periods(store: str | Path) -> list[str]:
+    """The periods the store holds a city roll-up of (unsorted: callers order them as periods)."""
+    fs, base = filesystem(store)
+    infos = fs.get_file_info(pafs.FileSelector(f"{base}/rollup/level=city", allow_not_found=True))
+    return [i.base_name.removeprefix("period=") for i in infos
+            if i.type == pafs.FileType.Directory and i.base_name.startswith("period=")]
+
+
+def stamp(store: str | Path) -> str:
+    """What changes whenever a roll-up is written again (each roll-up file's name, size and time): a reader's
+    cache key, so a new roll-up shows on the next look while an unchanged store is read once."""
+    fs, base = filesystem(store)
+    infos = fs.get_file_info(pafs.FileSelector(f"{base}/rollup", recursive=True, allow_not_found=True))
+    return ";".join(sorted(f"{i.path}:{i.size}:{i.mtime_ns}" for i in infos if i.type == pafs.FileType.File))
 
 
 def read_rollup(store: str | Path, period: str) -> Rollup:

@@ -54,7 +54,11 @@ def check_hosts(configs: Sequence[Path]) -> None:
     clashes = []
     for config in configs:
         city = config.parent.name
-        for host in sorted(load_city(config).hosts()):
+        try:
+            hosts = load_city(config).hosts()
+        except InputError:  # a city whose file is wrong fails in its own task, named; the others go on
+            continue
+        for host in sorted(hosts):
             if owner.setdefault(host, city) != city:
                 clashes.append(f"{host}（{owner[host]} 和 {city}）")
     if clashes:
@@ -100,12 +104,54 @@ def score_city(folder: str, periods: Sequence[str], store: str, as_of: date, sch
             except ScoringError:
                 scored[label] = None
         db_store.publish(con, paths)
-        done = [parse_period(p) for p, n in scored.items() if n is not None]
-        before = [p.previous() for p in done if p.previous().label not in scored and has_scores(con, p.previous())]
-        export_city(con, paths.root.name, [*done, *before], store)
+        export_scored(con, paths.root.name, [p for p, n in scored.items() if n is not None], store)
     finally:
         con.close()
     return {"city": paths.root.name, "scored": scored, **_usage(started, cpu)}
+
+
+def export_scored(con: Any, city: str, labels: Sequence[str], store: str) -> None:
+    """Write the city's partitions of the scored periods, and the previous periods' stored scores (the
+    roll-up's changes) when they were not scored now."""
+    from core.periods import parse_period
+    from metrics.rollup import export_city, has_scores
+
+    done = [parse_period(p) for p in labels]
+    before = [p.previous() for p in done if p.previous().label not in labels and has_scores(con, p.previous())]
+    export_city(con, city, [*done, *before], store)
+
+
+def run_city(folder: str, store: str, today: date) -> dict[str, Any]:
+    """One city's daily run as ``sgs run --config`` does it (under the city's own run lock: crawl, score,
+    verify, publish, digests), then its partitions written from the snapshot just published. Whatever goes
+    wrong in this city is reported (``error``), never raised: one bad city must not stop a province's run.
+    A killed worker is not an error here: Ray runs the task again and the city's run resumes."""
+    from core import store as db_store
+    from core.cityconfig import load_city
+    from core.privacy import mask_text
+    from core.settings import resolve_paths
+    from sgs.run import daily_cycle, run_lock
+
+    started, cpu = time.perf_counter(), time.process_time()
+    paths = resolve_paths(Path(folder) / CITY_DB)
+    said: list[str] = []
+    report: dict[str, Any] = {"city": paths.root.name, "scored": [], "failed": [], "errors": [], "error": None}
+    try:
+        city = load_city(Path(folder) / CITY_CONFIG)
+        with run_lock(paths):
+            summary, scored = daily_cycle(city, paths, today, quiet=True, say=said.append)
+            report.update(scored=scored, failed=list(summary.failed_sources), errors=summary.error_lines(),
+                          records=summary.records)
+            snap = db_store.open_snapshot(paths)
+            try:
+                export_scored(snap, paths.root.name, scored, store)
+            finally:
+                snap.close()
+    except SgsError as exc:
+        report["error"] = mask_text(str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug or a broken file in one city: named, the others go on
+        report["error"] = mask_text(f"意外错误（{type(exc).__name__}：{exc}），请把此行报告给维护人员。")
+    return {**report, "lines": said, **_usage(started, cpu)}
 
 
 def crawl_city(folder: str, fresh: bool = False) -> dict[str, Any]:
@@ -199,6 +245,32 @@ def score_province(cities: Path, periods: Sequence[str], store: str, *, cluster:
             for f in city_folders(cities, CITY_DB)]
     reports = run_cities(score_city, jobs, cluster, cpus=cpus, retries=retries)
     return reports, [rollup(store, parse_period(p), scheme) for p in labels]
+
+
+def run_province(cities: Path, store: str, today: date, *, cluster: str | None = None,
+                 retries: int = RETRIES) -> tuple[list[dict[str, Any]], list[Any], list[str]]:
+    """``sgs run --cities``: every city's daily run (one task each, a bad one reported, not raised), then the
+    province rolled up for every period some city scored. Returns the cities' reports, the roll-ups and the
+    periods that could not be rolled up (with why)."""
+    from metrics.rollup import filesystem, rollup
+    from metrics.scoring import ScoringError
+    from core.periods import parse_period
+    from core.store import StoreError
+
+    filesystem(store)  # a bad store URL is refused before any city runs
+    folders = city_folders(cities, CITY_CONFIG)
+    check_hosts([f / CITY_CONFIG for f in folders])
+    reports = run_cities(run_city, [(str(f), store, today) for f in folders], cluster, retries=retries)
+    rollups, skipped = [], []
+    labels = sorted({p for r in reports for p in r["scored"]}, key=lambda p: (parse_period(p).end, "Q" in p))
+    for label in labels:
+        try:
+            rollups.append(rollup(store, parse_period(label)))
+        except (ScoringError, StoreError) as exc:
+            skipped.append(f"{label}：{exc}")
+        except InputError:  # no city has ranked departments in it: nothing to rank
+            continue
+    return reports, rollups, skipped
 
 
 def crawl_province(cities: Path, *, cluster: str | None = None, fresh: bool = False,

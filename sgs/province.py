@@ -83,3 +83,42 @@ def print_rollup(result: Any) -> None:
     if not console.is_terminal:
         console.width = WIDE
     console.print(table)
+
+
+def daily_cities(cities: Path | None, out: str | None, cluster: str | None, today: Any, *, quiet: bool,
+               single_only: dict[str, Any]) -> None:
+    """``sgs run --cities 城市文件夹 --out 存储``: every city's daily run under the province's lock (a second
+    province run refuses at once; a killed one is simply run again: each city resumes), then the roll-up.
+    One line per city; a city that failed is named with why, the others are done and ranked; exit 1 then."""
+    from sgs.cluster import run_province
+    from sgs.run import hold_lock
+
+    if cities is None or out is None:
+        raise InputError("全省每日运行需要同时指定 --cities（城市文件夹）和 --out（全省数据存储）。")
+    _refuse(single_only, " --cities")
+    if not cities.is_dir():
+        raise InputError(f"{cities} 不是文件夹：全省模式需要一个文件夹，其中每个城市一个子文件夹（含 city.toml）。")
+    with hold_lock(cities / ".province.run.lock"):
+        reports, rollups, skipped = run_province(cities, out, today, cluster=cluster)
+    bad = []
+    for r in reports:
+        if r["error"]:
+            bad.append(f"{r['city']}：{r['error']}")
+            continue
+        if r["failed"]:
+            named = "、".join(r["failed"][:5]) + ("等" if len(r["failed"]) > 5 else "")
+            rest = "其余来源的数据已评分、发布并汇总" if r["scored"] else "没有可评分的记录，本市未参加汇总"
+            bad.append(f"{r['city']}：{len(r['failed'])} 个来源无法抓取（{named}），{rest}；请检查这些网站能否访问")
+        if not quiet:
+            scored = "、".join(r["scored"]) or "无（没有决定日期在这些期间的记录）"
+            typer.echo(f"{r['city']}：本次抓取 {r.get('records', 0)} 条记录，评分 {scored}，用时 {r['wall_seconds']:.1f} 秒")
+    for result in rollups:
+        if not quiet:
+            print_rollup(result)
+    for line in skipped:
+        typer.echo(f"未能汇总 {line}", err=True)
+    if not quiet:
+        typer.echo(f"全省数据存储：{out.split('?')[0]}")
+    if bad or skipped:
+        raise SgsError(f"{len(bad)} 个城市未能全部完成（其余城市已完成并汇总）：\n" + "\n".join(bad)
+                       if bad else "部分期间未能汇总（见上）。")

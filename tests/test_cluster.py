@@ -25,6 +25,13 @@ import pandas as pd
 import pytest
 
 ON_CI = os.environ.get("CI", "").lower() == "true"
+# Loopback only: Ray rewrites 127.0.0.1 in a cluster address to the machine's own address (``ray._private.
+# services.resolve_ip_for_localhost``), so ``node_ip_address="127.0.0.1"`` alone leaves the driver dialling the
+# machine's address where nothing listens. Ray's switch for single-machine clusters (the Windows/macOS default)
+# makes every node, the GCS and the driver use 127.0.0.1; set before Ray is imported (it is read then) and
+# inherited by every Ray process the fixture starts.
+LOOPBACK = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+os.environ[LOOPBACK] = "0"
 try:  # the test extra installs Ray; a developer machine where it cannot install skips, CI fails
     import ray
 except ImportError:  # pragma: no cover - depends on the machine
@@ -89,6 +96,10 @@ def cluster():
     """1 head (no CPUs: it only coordinates) + 3 worker nodes of 1 CPU each, shut down whatever happens."""
     from ray.cluster_utils import Cluster
 
+    from ray._private import ray_constants
+
+    # Ray was imported with the loopback switch unless another test module imported it first: then say so
+    assert not ray_constants.ENABLE_RAY_CLUSTER, f"Ray 已在设置 {LOOPBACK}=0 之前导入：请单独运行本测试模块"
     saved = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), saved) if p)  # workers import this checkout
     nodes = None
@@ -97,6 +108,8 @@ def cluster():
         for _ in range(3):
             nodes.add_node(num_cpus=1)
         ray.init(address=nodes.address, logging_level="WARNING", log_to_driver=False)
+        assert nodes.address.startswith("127.0.0.1:")
+        assert [n["NodeManagerAddress"] for n in ray.nodes() if n["Alive"]] == ["127.0.0.1"] * 4  # loopback only
         yield nodes
     finally:
         ray.shutdown()
