@@ -40,10 +40,13 @@ OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_n
            "remove_timezone": True, "nan_inf_to_errors": True}
 # The first characters that make a spreadsheet read typed or imported text as a formula (OWASP, CSV injection)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# (header, width, format): "score" two decimals, "int" integer, "time" date and time, "date" a day, None general
+# (header, width, format): "score" two decimals, "int" integer, "time" date and time, "date" a day, None general,
+# "key" an identifier sgs minted (a finding's or an archived page's hash): written as is, never masked — it names
+# nobody, and a hash's digits can happen to look like a mobile number (masking would break the reference)
 Column = tuple[str, float, str | None]
 NUMBER_FORMATS = {"score": "0.00", "int": "0", "time": "yyyy-mm-dd hh:mm", "date": "yyyy-mm-dd"}
 HEAD = {"bold": True, "bg_color": "#D9D9D9", "border": 1, "text_wrap": True, "valign": "vcenter"}
+KEY_HEADERS = ("问题编号", "存档编号")  # a DataFrame's columns holding identifiers sgs minted ("key")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -52,13 +55,13 @@ def looks_like_formula(text: str) -> bool:
     return text.startswith(FORMULA_START)
 
 
-def cell_value(value: Any) -> Any:
+def cell_value(value: Any, key: bool = False) -> Any:
     """What a cell holds: numbers stay numbers, missing values (None, NaN, NaT, NA) become empty cells,
-    strings are masked; numpy scalars become Python numbers."""
+    strings are masked (unless ``key``: an identifier sgs minted); numpy scalars become Python numbers."""
     if is_missing(value):
         return None
     if isinstance(value, str):
-        return mask_text(value)
+        return value if key else mask_text(value)
     if hasattr(value, "item") and not isinstance(value, datetime):  # numpy scalars → int/float
         return value.item()
     if isinstance(value, Decimal):
@@ -78,7 +81,7 @@ class Book:
         else:
             self.wb = xlsxwriter.Workbook(target, {**OPTIONS, "in_memory": True})
         self.head = self.wb.add_format(HEAD)
-        self.formats: dict[str | None, Any] = {None: None}
+        self.formats: dict[str | None, Any] = {None: None, "key": None}
         self.formats.update((key, self.wb.add_format({"num_format": f})) for key, f in NUMBER_FORMATS.items())
         self.quoted = self.wb.add_format({"quote_prefix": True})  # written only if some text needs it
         self.names: set[str] = set()
@@ -99,10 +102,11 @@ class Book:
         ws.freeze_panes(1, 0)
         formats = [self.formats[c[2]] for c in columns]
         scores = [c[2] == "score" for c in columns]
+        keys = [c[2] == "key" for c in columns]
         n = 0
         for n, values in enumerate(rows, 1):
             for i, value in enumerate(values):
-                self._write(ws, n, i, cell_value(value), formats[i], scores[i])
+                self._write(ws, n, i, cell_value(value, keys[i]), formats[i], scores[i])
         ws.autofilter(0, 0, max(n, 1), len(columns) - 1)
         return n
 
@@ -156,7 +160,7 @@ def frame_columns(df: pd.DataFrame, sample: int = 200) -> list[Column]:
         elif pd.api.types.is_datetime64_any_dtype(s):
             fmt = "time"
         else:
-            fmt = None
+            fmt = "key" if name in KEY_HEADERS else None
         shown = [str(name), *(str(v) for v in s.head(sample) if not is_missing(v))]
         width = 16 if fmt == "time" else max(_display_width(t) for t in shown) + 2
         columns.append((str(name), float(min(max(width, 6), 60)), fmt))

@@ -39,17 +39,17 @@ DEDUCTIONS: list[Column] = [("部门编号", 12, None), ("部门", 28, None), ("
 FINDINGS: list[Column] = [("序号", 6, "int"), ("部门编号", 12, None), ("部门", 28, None), ("指标", 8, None), ("问题类型", 22, None),
                           ("规则", 22, None), ("类别", 6, None), ("文书号", 28, None), ("字段", 12, None),
                           ("字段名称", 20, None), ("值", 24, None), ("问题说明", 50, None), ("页面", 40, None), ("存档时间", 17, "time"),
-                          ("存档编号", 20, None), ("问题编号", 20, None), ("此前采集时尚未列出该记录的页面（存档编号）", 24, None)]
+                          ("存档编号", 20, "key"), ("问题编号", 20, "key"), ("此前采集时尚未列出该记录的页面（存档编号）", 24, "key")]
 WAIVED: list[Column] = [("部门编号", 12, None), ("部门", 28, None), ("指标", 8, None), ("问题类型", 22, None),
                         ("规则", 22, None), ("类别", 6, None), ("文书号", 28, None), ("字段", 12, None),
-                        ("问题说明", 50, None), ("页面", 40, None), ("问题编号", 20, None), ("豁免理由", 40, None),
+                        ("问题说明", 50, None), ("页面", 40, None), ("问题编号", 20, "key"), ("豁免理由", 40, None),
                         ("决定人", 12, None), ("决定时间", 20, None)]
-CHANGES: list[Column] = [("类别", 6, None), ("部门编号", 12, None), ("部门", 28, None), ("问题编号", 20, None),
+CHANGES: list[Column] = [("类别", 6, None), ("部门编号", 12, None), ("部门", 28, None), ("问题编号", 20, "key"),
                          ("规则", 22, None), ("文书号", 28, None), ("变更前", 26, None), ("变更后", 26, None),
                          ("变更原因", 50, None), ("决定人", 12, None), ("决定时间", 20, None)]
 UNVERIFIED: list[Column] = [("部门编号", 12, None), ("部门", 28, None), ("类别", 6, None), ("文书号", 28, None),
                             ("未能核验的事项", 22, None), ("规则", 18, None), ("原因", 70, None), ("页面", 40, None),
-                            ("存档时间", 17, "time"), ("存档编号", 20, None)]
+                            ("存档时间", 17, "time"), ("存档编号", 20, "key")]
 
 
 def _finding_rows(data: PeriodData, dept_id: str) -> Iterable[list[Any]]:

@@ -198,6 +198,15 @@ def test_frame_types_columns_by_dtype() -> None:
     assert ws["C2"].number_format == "yyyy-mm-dd hh:mm"
 
 
+def test_identifiers_sgs_minted_stay_whole_and_personal_numbers_are_masked() -> None:
+    """A finding's id is a hash whose digits can look like a mobile number (…c19724747343…, met in a test run):
+    a "key" column writes it as is, so 问题编号 still finds the finding; a text column masks the same run."""
+    minted, phone = "1f0c19724747343a", "电话 13912345678"
+    df = pd.DataFrame({"问题编号": [minted], "问题说明": [phone], "备注": [minted]})
+    ws = openpyxl.load_workbook(BytesIO(sheets.xlsx_bytes(df, "整改清单")))["整改清单"]
+    assert list(ws.iter_rows(min_row=2, values_only=True)) == [(minted, "电话 139****5678", "1f0c197****7343a")]
+
+
 def test_csv_gets_the_owasp_prefix() -> None:
     out = io.StringIO(newline="")
     sheets.write_csv(out, ["值", "数"], [[p, -1.5] for p in PAYLOADS] + [["普通文本", None]])
