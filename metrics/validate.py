@@ -34,7 +34,7 @@ from core.attachments import read_sheets
 from core.normalize import normalise_record
 from core.tables import HEADER_SEARCH_ROWS, cell_value, plain_header_row, unrecognised_columns
 from core import codes, privacy, standard
-from metrics.checks import Check, Context, all_checks, all_rules
+from metrics.checks import Check, Context, record_checks
 from metrics.checks._sql import as_date, lit, stated_date
 from metrics.scheme import load_scheme
 from metrics import validate_sql
@@ -107,7 +107,7 @@ class Report:
         rows: dict[tuple[str, str], set[Any]] = defaultdict(set)
         for p in self.problems:
             rows[(p.field, p.rule)].add((p.sheet, p.row))
-        names = {r.id: r.name for r in all_rules()}
+        names = rule_names()
         out = [{"field": f, "name": standard.field_name(self.kind, f) or f, "rule": r,
                 "rule_name": names.get(r, r), "rows": len(v), "has_column": f in self.columns}
                for (f, r), v in rows.items()]
@@ -127,7 +127,14 @@ def _sheet_words(sheet: str | None) -> str:
 
 def checks_before_publication() -> tuple[Check, ...]:
     """The rules a department's file can be judged by: those needing nothing beyond the record."""
-    return tuple(c for c in all_checks() if not c.rule.needs)
+    return record_checks()
+
+
+def rule_names() -> dict[str, str]:
+    """id → Chinese name of the rules a report can name: those run here, and the file's duplicate 文书号."""
+    from metrics.checks import duplicate_record
+
+    return {**{c.rule.id: c.rule.name for c in record_checks()}, DUPLICATE_RULE: duplicate_record.RULE.name}
 
 
 # --- reading the file ----------------------------------------------------------------------------
