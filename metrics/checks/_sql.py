@@ -22,6 +22,7 @@ publication day by the evidence (``published_on``: the credible stated date, els
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 
@@ -133,7 +134,8 @@ def canonical(enum: standard.Enum, expr: str) -> str:
     if not enum.aliases:
         return expr
     whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in enum.aliases.items())
-    return f"(CASE {expr} {whens} ELSE {expr} END)"
+    # the WHENs only for an alias: each would compute ``expr`` again (a trim() per row and WHEN)
+    return f"(CASE WHEN {expr} IN ({', '.join(lit(k) for k in enum.aliases)}) THEN CASE {expr} {whens} END ELSE {expr} END)"
 
 
 def parts(enum: standard.Enum, expr: str) -> str:
@@ -154,17 +156,32 @@ def item_ok(enum: standard.Enum, item: str) -> str:
 def enum_ok(enum: standard.Enum, expr: str) -> str:
     """True when every item of ``expr`` is acceptable for the enum (a single-valued enum without a list lambda,
     which runs per row: a tenth of a second on 100,000 rows)."""
-    if not enum.separator:
-        return item_ok(enum, f"trim({expr})")
-    return f"list_bool_and(list_transform({parts(enum, expr)}, lambda q: {item_ok(enum, 'q')}))"
+    if not enum.separator:  # a value as the normaliser writes it needs no trim()
+        accepted = ", ".join(lit(v) for v in (*enum.values, *enum.aliases))
+        return f"CASE WHEN {expr} IN ({accepted}) THEN true ELSE {item_ok(enum, f'trim({expr})')} END"
+    # a list of values as written by the normaliser (警告;罚款) is one regular expression, the rest pay the lambda
+    values = "|".join(re.escape(v) for v in (*enum.values, *enum.aliases))
+    listed = f"(?:{values})(?:{re.escape(enum.separator)}(?:{values}))*"
+    return (f"CASE WHEN regexp_full_match({expr}, {lit(listed)}) THEN true "
+            f"ELSE list_bool_and(list_transform({parts(enum, expr)}, lambda q: {item_ok(enum, 'q')})) END")
 
 
 def enum_has_any(enum: standard.Enum, expr: str, wanted: Iterable[str]) -> str:
     """True when ``expr``'s items, mapped through the aliases, include any of ``wanted``."""
-    if not enum.separator:  # as list_has_any: false, not NULL, for NULL
-        return f"coalesce({canonical(enum, f'trim({expr})')} IN ({', '.join(lit(w) for w in wanted)}), false)"
-    items = f"list_transform({parts(enum, expr)}, lambda q: {canonical(enum, 'q')})"
-    return f"list_has_any({items}, {lit_list(wanted)})"
+    if not enum.separator:  # the values whose canonical form is wanted; false, not NULL, for NULL (list_has_any)
+        wanted = set(wanted)
+        hits = ", ".join(lit(v) for v in sorted({k for k, v in enum.aliases.items() if v in wanted}
+                                                | {w for w in wanted if w not in enum.aliases}))
+        return f"CASE WHEN {expr} IN ({hits}) THEN true ELSE coalesce(trim({expr}) IN ({hits}), false) END"
+    wanted = list(wanted)
+    items = f"list_transform({parts(enum, expr)}, lambda q: {canonical(enum, 'q')})" if enum.aliases \
+        else parts(enum, expr)
+    # an item is one of ``wanted`` (or an alias of one) only if the text contains it: the lambdas run on those
+    words = [*wanted, *(k for k, v in enum.aliases.items() if v in wanted)]
+    if not words:
+        return f"list_has_any({items}, {lit_list(wanted)})"
+    return (f"CASE WHEN NOT ({' OR '.join(f'contains({expr}, {lit(w)})' for w in words)}) THEN false "
+            f"ELSE list_has_any({items}, {lit_list(wanted)}) END")
 
 
 def enum_hint(enum: standard.Enum) -> str:
