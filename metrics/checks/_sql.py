@@ -22,7 +22,6 @@ publication day by the evidence (``published_on``: the credible stated date, els
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import date
 
@@ -33,6 +32,8 @@ from core.periods import Period
 from core import privacy, standard
 from core.vocab import CHANNEL_NAMES
 from metrics.checks import Context
+# the enumeration tests live in metrics.checks._enums; the rules import them from here
+from metrics.checks._enums import canonical, enum_has_any, enum_hint, enum_ok, item_ok, parts  # noqa: F401
 
 # Finding values and messages never carry an unmasked ID or mobile number: personal fields are masked
 # whole, other text has ID-like and mobile-like runs masked (core.privacy's macros).
@@ -76,12 +77,9 @@ def quoted(f: standard.Field, expr: str) -> str:
 
 
 def present(expr: str) -> str:
-    """True when a stored value holds something (NULL and blank both count as absent).
-
-    A value starting with a printable ASCII character or one from U+3001 on (CJK, full-width forms) holds
-    something — compared as bytes, it costs a tenth of trim(); only the others are trimmed (trim() copies every
-    value, and ``sgs validate`` tests this some 40 times a row). trim() removes the Unicode space separators,
-    U+0020 to U+3000 (tests/test_validate_startup.py holds the two forms equal)."""
+    """True when a stored value holds something (NULL and blank both count as absent). A value starting with
+    printable ASCII or a character from U+3001 on does — a byte comparison, a tenth of trim()'s cost (a copy
+    per value); only the others are trimmed (tests/test_validate_startup.py holds the two forms equal)."""
     return (f"CASE WHEN ({expr} >= '!' AND {expr} < '\u0080') OR {expr} >= '\u3001' THEN true "
             f"ELSE nullif(trim({expr}), '') IS NOT NULL END")
 
@@ -125,71 +123,6 @@ def failing_values(con: duckdb.DuckDBPyConnection, ctx: Context, codes: Iterable
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT DISTINCT value FROM ({values}) WHERE value IS NOT NULL")
     con.execute(f"DELETE FROM {name} WHERE {ok_macro}(value)")
     return name
-
-
-# --- enumerations ---------------------------------------------------------------------------------
-
-def canonical(enum: standard.Enum, expr: str) -> str:
-    """``expr`` mapped through the enum's aliases (``01`` → ``自然人``); other values unchanged."""
-    if not enum.aliases:
-        return expr
-    whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in enum.aliases.items())
-    # the WHENs only for an alias: each would compute ``expr`` again (a trim() per row and WHEN)
-    return f"(CASE WHEN {expr} IN ({', '.join(lit(k) for k in enum.aliases)}) THEN CASE {expr} {whens} END ELSE {expr} END)"
-
-
-def parts(enum: standard.Enum, expr: str) -> str:
-    """The trimmed items of a (possibly multi-valued) enum value as a SQL list."""
-    if enum.separator:
-        return f"list_transform(string_split({expr}, {lit(enum.separator)}), lambda p: trim(p))"
-    return f"[trim({expr})]"
-
-
-def item_ok(enum: standard.Enum, item: str) -> str:
-    """True when one item is a value, an alias, or a prefix value followed by a name (``其他-xxx``)."""
-    accepted = (*enum.values, *enum.aliases)
-    tests = [f"{item} IN ({', '.join(lit(v) for v in accepted)})"]
-    tests += [f"(starts_with({item}, {lit(p)}) AND length({item}) > {len(p)})" for p in enum.prefix_values]
-    return "(" + " OR ".join(tests) + ")"
-
-
-def enum_ok(enum: standard.Enum, expr: str) -> str:
-    """True when every item of ``expr`` is acceptable for the enum (a single-valued enum without a list lambda,
-    which runs per row: a tenth of a second on 100,000 rows)."""
-    if not enum.separator:  # a value as the normaliser writes it needs no trim()
-        accepted = ", ".join(lit(v) for v in (*enum.values, *enum.aliases))
-        return f"CASE WHEN {expr} IN ({accepted}) THEN true ELSE {item_ok(enum, f'trim({expr})')} END"
-    # a list of values as written by the normaliser (警告;罚款) is one regular expression, the rest pay the lambda
-    values = "|".join(re.escape(v) for v in (*enum.values, *enum.aliases))
-    listed = f"(?:{values})(?:{re.escape(enum.separator)}(?:{values}))*"
-    return (f"CASE WHEN regexp_full_match({expr}, {lit(listed)}) THEN true "
-            f"ELSE list_bool_and(list_transform({parts(enum, expr)}, lambda q: {item_ok(enum, 'q')})) END")
-
-
-def enum_has_any(enum: standard.Enum, expr: str, wanted: Iterable[str]) -> str:
-    """True when ``expr``'s items, mapped through the aliases, include any of ``wanted``."""
-    if not enum.separator:  # the values whose canonical form is wanted; false, not NULL, for NULL (list_has_any)
-        wanted = set(wanted)
-        hits = ", ".join(lit(v) for v in sorted({k for k, v in enum.aliases.items() if v in wanted}
-                                                | {w for w in wanted if w not in enum.aliases}))
-        return f"CASE WHEN {expr} IN ({hits}) THEN true ELSE coalesce(trim({expr}) IN ({hits}), false) END"
-    wanted = list(wanted)
-    items = f"list_transform({parts(enum, expr)}, lambda q: {canonical(enum, 'q')})" if enum.aliases \
-        else parts(enum, expr)
-    # an item is one of ``wanted`` (or an alias of one) only if the text contains it: the lambdas run on those
-    words = [*wanted, *(k for k, v in enum.aliases.items() if v in wanted)]
-    if not words:
-        return f"list_has_any({items}, {lit_list(wanted)})"
-    return (f"CASE WHEN NOT ({' OR '.join(f'contains({expr}, {lit(w)})' for w in words)}) THEN false "
-            f"ELSE list_has_any({items}, {lit_list(wanted)}) END")
-
-
-def enum_hint(enum: standard.Enum) -> str:
-    """The acceptable values as a message names them: ``警告、罚款 或“其他-…”``."""
-    hint = "、".join(enum.values)
-    if enum.prefix_values:
-        hint += " 或 " + "、".join(f"“{p}…”" for p in enum.prefix_values)
-    return hint
 
 
 # --- periods, channels and evidence for the rules beyond one record -------------------------------
