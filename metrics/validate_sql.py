@@ -200,8 +200,7 @@ def _reader(source: Path, delimiter: str, at: int, width: int, columns: Columns)
     character is enough, the rest is tested only otherwise). A row longer than the csv module's field limit is
     a reader error (the general path then names a cell over it, or reads it)."""
     types = "{" + ", ".join(f"'c{j}': 'VARCHAR'" for j in range(width)) + "}"
-    mapped = ", ".join(f'c{j} AS "{m.code}"' if j in columns else f'c{j} AS "~c{j}"' for j, m in
-                       ((j, columns.get(j)) for j in range(width)))
+    mapped = ", ".join(f'c{j} AS "{columns[j].code}"' if j in columns else f'c{j} AS "~c{j}"' for j in range(width))
     cells = [f"c{j}" for j in columns]
     spaces = ", ".join(str(ord(c)) for c in normalize_sql.WHITESPACE)
     filled = (f"CASE WHEN ascii({cells[0]}) NOT IN (0, {spaces}) THEN true ELSE coalesce(regexp_matches("
