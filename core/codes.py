@@ -74,22 +74,25 @@ def is_masked(value: str | None) -> bool:
     return bool(value and "*" in value)
 
 
-_USCC_VALUE = f"(instr('{USCC_ALPHABET}', substr(c, i + 1, 1)) - 1)"
-_ORG_VALUE = "(CASE WHEN substr(c, i + 9, 1) BETWEEN '0' AND '9' THEN ascii(substr(c, i + 9, 1)) - 48 ELSE ascii(substr(c, i + 9, 1)) - 55 END)"
-_ORG_SUM = f"CAST(list_sum(list_transform(range(8), lambda i: {_ORG_VALUE} * {list(ORG_WEIGHTS)}[i + 1])) AS BIGINT)"
+# The weighted sums unrolled: one term per character, no list lambda (a lambda ran per row, ≈10× slower:
+# 0.26 s for the 70,000 distinct codes of a 100,000-row file). Check characters by lookup strings indexed
+# by the sum's remainder. A character's value: its place in the alphabet (GB 32100), or 0–9 / A=10 … Z=35
+# (GB 11714); the shape test comes first, so only such characters are summed where it matters.
+_ORG_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_USCC_SUM = " + ".join(f"(instr('{USCC_ALPHABET}', substr(c, {i + 1}, 1)) - 1) * {w}" for i, w in enumerate(USCC_WEIGHTS))
+_ORG_SUM = " + ".join(f"(instr('{_ORG_ALPHABET}', substr(c, {i + 9}, 1)) - 1) * {w}" for i, w in enumerate(ORG_WEIGHTS))
+_RIC_SUM = " + ".join(f"(ascii(substr(c, {i + 1}, 1)) - 48) * {w}" for i, w in enumerate(RIC_WEIGHTS))
+_USCC_BY_REMAINDER = "".join(USCC_ALPHABET[(31 - r) % 31] for r in range(31))
+_ORG_BY_REMAINDER = "0X987654321"  # 11 - r: 11 → 0, 10 → X
 MACROS = f"""
 CREATE OR REPLACE MACRO uscc_ok(c) AS
     coalesce(regexp_full_match(c, '[0-9A-HJ-NPQRTUWXY]{{18}}')
-    AND substr('{USCC_ALPHABET}',
-        CAST((31 - list_sum(list_transform(range(17), lambda i: {_USCC_VALUE} * {list(USCC_WEIGHTS)}[i + 1])) % 31) % 31 + 1 AS BIGINT), 1)
-        = substr(c, 18, 1)
-    AND (CASE 11 - {_ORG_SUM} % 11 WHEN 10 THEN 'X' WHEN 11 THEN '0'
-         ELSE CAST(11 - {_ORG_SUM} % 11 AS VARCHAR) END) = substr(c, 17, 1), false);
+    AND substr('{_USCC_BY_REMAINDER}', CAST(({_USCC_SUM}) % 31 + 1 AS BIGINT), 1) = substr(c, 18, 1)
+    AND substr('{_ORG_BY_REMAINDER}', CAST(({_ORG_SUM}) % 11 + 1 AS BIGINT), 1) = substr(c, 17, 1), false);
 CREATE OR REPLACE MACRO ric_ok(c) AS
     coalesce(regexp_full_match(c, '[0-9]{{17}}[0-9X]')
     AND try_strptime(substr(c, 7, 8), '%Y%m%d') IS NOT NULL AND substr(c, 7, 4) <> '0000'
-    AND substr('{RIC_CHECK}', CAST(list_sum(list_transform(range(17), lambda i:
-        TRY_CAST(substr(c, i + 1, 1) AS INTEGER) * {list(RIC_WEIGHTS)}[i + 1])) % 11 + 1 AS BIGINT), 1) = substr(c, 18, 1), false);
+    AND substr('{RIC_CHECK}', CAST(({_RIC_SUM}) % 11 + 1 AS BIGINT), 1) = substr(c, 18, 1), false);
 """
 
 

@@ -162,8 +162,12 @@ def with_unit(s: Steps, expr: str, unit: str) -> str:
 
 
 _PLAIN = r"[^\t\n\x0B\x0C\r\x1C-\x1F \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}"
-_NOT_PLACEHOLDER = "(length({x}) > 4 OR lower({x}) NOT IN ('无', '暂无', '空', 'null', 'none', 'n/a', 'na')) " \
-                   "AND regexp_matches({x}, '[^-—–_/\\\\.·]')"
+# A placeholder starts with a mark or with a placeholder word's first character: any other value is none, and
+# only the rest pay for lower() and a second regular expression (a third of the test's time on a name column).
+_PLACEHOLDER_STARTS = ", ".join(str(ord(c)) for c in sorted(set("-—–_/\\.·无暂空nN")))
+_NOT_PLACEHOLDER = (f"CASE WHEN ascii({{x}}) NOT IN (0, {_PLACEHOLDER_STARTS}) THEN true ELSE "
+                    "(length({x}) > 4 OR lower({x}) NOT IN ('无', '暂无', '空', 'null', 'none', 'n/a', 'na')) "
+                    "AND regexp_matches({x}, '[^-—–_/\\\\.·]') END")
 _NORMAL = {  # a value every step would leave as it is: (pattern, whether it may still be a placeholder)
     "text": _PLAIN + r"\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}]+(?: " + _PLAIN
     + r"\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}]+)*",

@@ -34,8 +34,8 @@ from core.attachments import read_sheets
 from core.normalize import normalise_record
 from core.tables import HEADER_SEARCH_ROWS, cell_value, plain_header_row, unrecognised_columns
 from core import codes, privacy, standard
-from metrics.checks import Check, Context, all_checks, all_rules
-from metrics.checks._sql import as_date, lit, stated_date
+from metrics.checks import Check, Context, record_checks
+from metrics.checks._sql import lit
 from metrics.scheme import load_scheme
 from metrics import validate_sql
 from core.workdays import Calendar, default_calendar
@@ -107,7 +107,7 @@ class Report:
         rows: dict[tuple[str, str], set[Any]] = defaultdict(set)
         for p in self.problems:
             rows[(p.field, p.rule)].add((p.sheet, p.row))
-        names = {r.id: r.name for r in all_rules()}
+        names = rule_names()
         out = [{"field": f, "name": standard.field_name(self.kind, f) or f, "rule": r,
                 "rule_name": names.get(r, r), "rows": len(v), "has_column": f in self.columns}
                for (f, r), v in rows.items()]
@@ -127,7 +127,14 @@ def _sheet_words(sheet: str | None) -> str:
 
 def checks_before_publication() -> tuple[Check, ...]:
     """The rules a department's file can be judged by: those needing nothing beyond the record."""
-    return tuple(c for c in all_checks() if not c.rule.needs)
+    return record_checks()
+
+
+def rule_names() -> dict[str, str]:
+    """id → Chinese name of the rules a report can name: those run here, and the file's duplicate 文书号."""
+    from metrics.checks import duplicate_record
+
+    return {**{c.rule.id: c.rule.name for c in record_checks()}, DUPLICATE_RULE: duplicate_record.RULE.name}
 
 
 # --- reading the file ----------------------------------------------------------------------------
@@ -225,9 +232,7 @@ def duplicate_problems(wsh: str, groups: Iterable[tuple[str, list[tuple[str | No
 def helper_columns(kind: str, alias: str) -> str:
     """``metrics.scoring.helper_columns``, written here so that checking a file does not load scoring's
     pandas (a fifth of a second); tests/test_validate_speed_paths.py holds the two equal."""
-    jdrq = standard.load(kind).prefixed("JDRQ")
-    return (f"{as_date(f'{alias}.{jdrq}')} AS _jdrq, {as_date(f'{alias}.FBRQ')} AS _fbrq, "
-            f"{stated_date(alias)} AS _stated, CAST({alias}.first_seen AS DATE) AS _seen")
+    return ", ".join(f"{expr} AS {name}" for name, expr in validate_sql.helpers(kind, alias).items())
 
 
 def check_table(con: duckdb.DuckDBPyConnection, table: pa.Table, kind: str, *, as_of: date | None = None,
@@ -238,16 +243,18 @@ def check_table(con: duckdb.DuckDBPyConnection, table: pa.Table, kind: str, *, a
 
 
 def check_relation(con: duckdb.DuckDBPyConnection, relation: str, kind: str, *, as_of: date | None = None,
-                   calendar: Calendar | None = None) -> list[tuple[int, str, str, str]]:
+                   calendar: Calendar | None = None, ready: bool = False) -> list[tuple[int, str, str, str]]:
     """Run the pre-publication rules over a relation with ``record_key`` (an integer's text) and every code of
-    the kind: (record_key, field, rule, message) rows."""
+    the kind (``ready``: ``SOURCE`` itself, with the record table's other columns, ``validate_sql.rules_source``):
+    (record_key, field, rule, message) rows."""
     codes.register_macros(con)
     privacy.register_macros(con)
-    con.execute(f"""CREATE OR REPLACE TEMP VIEW {SOURCE} AS
-                    SELECT r.*, {helper_columns(kind, 'r')}
-                    FROM (SELECT *, NULL::VARCHAR AS dept_id, 'site' AS channel, NULL::VARCHAR AS url,
-                                 NULL::VARCHAR AS fetch_id, NULL::VARCHAR AS detail_status,
-                                 NULL::TIMESTAMP AS first_seen FROM {relation}) r""")
+    if not ready:  # a table, not a view: the rules' some 35 SELECTs then bind a table (planning a view cost more)
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE {SOURCE} AS
+                        SELECT r.*, {helper_columns(kind, 'r')}
+                        FROM (SELECT *, NULL::VARCHAR AS dept_id, 'site' AS channel, NULL::VARCHAR AS url,
+                                     NULL::VARCHAR AS fetch_id, NULL::VARCHAR AS detail_status,
+                                     NULL::TIMESTAMP AS first_seen FROM {relation}) r""")
     scheme = load_scheme()
     ctx = Context(kind, SOURCE, as_of or date.today(), scheme.max_workdays, calendar or default_calendar(), None,
                   scheme.rule_params)
@@ -272,7 +279,9 @@ def check_file(path: str | Path, kind: str, *, as_of: date | None = None) -> Rep
     if kind not in vocab.KINDS:
         raise FileProblem(f"未知的类型 {kind!r}：应为 xk（行政许可）或 cf（行政处罚）。")
     path = Path(path)
-    con = duckdb.connect()
+    # one thread: the work is a few dozen short statements, and a second thread cost about 15 % more CPU for
+    # the same wall time on 100,000 rows (docs/scoring.md, the pre-publication checker)
+    con = duckdb.connect(config={"threads": 1})
     try:
         fast = validate_sql.load(con, path, kind, FAST_TABLE)
         if fast is not None:
@@ -294,10 +303,9 @@ def _check_loaded(con: duckdb.DuckDBPyConnection, fast: validate_sql.Loaded, kin
     report = Report(kind, [], headers=[SheetHeader(None, fast.at + 1)], columns={m.code for m in fast.columns.values()})
     labels = standard.synonym_map(kind)
     report.unrecognised = [Column(None, column_letter(j), h) for j, h in unrecognised_columns(fast.header, labels)]
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _validate_fast AS "
-                f"SELECT CAST(_row AS VARCHAR) AS record_key, * EXCLUDE (_row) FROM {FAST_TABLE}")
-    problems = [Problem(row, f, rule, message) for row, f, rule, message in check_relation(con, "_validate_fast", kind,
-                                                                                          as_of=as_of)]
+    validate_sql.rules_source(con, kind, fast, SOURCE)
+    problems = [Problem(row, f, rule, message) for row, f, rule, message in check_relation(con, SOURCE, kind,
+                                                                                          as_of=as_of, ready=True)]
     wsh = standard.load(kind).prefixed("WSH")
     groups = con.execute(f'SELECT "{wsh}", list(_row ORDER BY _row) FROM {FAST_TABLE} WHERE "{wsh}" IS NOT NULL '
                          "GROUP BY ALL HAVING count(*) > 1").fetchall()

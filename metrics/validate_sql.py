@@ -3,10 +3,12 @@
 Why: the general path (core.attachments.read_sheets → a Python list per row → ``normalise_record`` per
 value) spent ≈12 of 14 s on a 100,000-row file, twice what a clerk's pandas script takes. Here the file's
 header is found by the same rule as everywhere (``core.tables.plain_header_row``, on the first lines read by
-Python's csv module with the same sniffed dialect), then DuckDB reads the records, and
-``core.normalize_sql`` normalises them column by column (the few values SQL cannot read exactly go to the
-Python normaliser once per distinct value). The records table is what the general path builds, row numbers
-included, so the rules and the report cannot tell the two apart (tests/test_validate_speed_paths.py).
+Python's csv module with the same sniffed dialect), then DuckDB reads the records into one table, and each
+column is normalised there in place: one test per value (or per distinct value) finds those not already in
+their normal form — most files have few — and only those go through ``core.normalize_sql`` (and the few SQL
+cannot read exactly through the Python normaliser), once per distinct value, written back by UPDATE. The
+records are what the general path builds, row numbers included, so the rules and the report cannot tell the
+two apart (tests/test_validate_speed_paths.py).
 
 A CSV takes this path only when DuckDB's reader and Python's csv module are sure to read it the same way:
 UTF-8 or GB18030, a sniffed dialect with the double quote as its quote character and no escape character,
@@ -29,6 +31,7 @@ from pathlib import Path
 import duckdb
 
 from core import normalize_sql, standard
+from metrics.checks._sql import as_date, stated_date
 from core.normalize import normalise_record
 from core.standard import HeaderMatch
 from core.tables import Columns, cell_value, plain_header_row
@@ -38,7 +41,9 @@ MEMORY_LIMIT = "600MB"  # DuckDB's own, spilling to a temporary folder beyond it
 _CHUNK = 8 << 20
 _HEAD_CHARS = 64 << 10
 _LONE_CR = re.compile(rb"\r[^\n]")  # one literal-led pattern each: an alternation made re scan 25× slower
+_BLANK = re.compile(rb"\n\r?\n")  # a blank line (one search, three times faster than two bytes.find)
 _BLANK_FIRST = re.compile(rb"\r?\n")
+_SAMPLE = 4096  # rows whose distinct values decide how a column is tested
 _NOT_SPACE = normalize_sql._WS_CLASS.replace("[", "[^", 1)  # a cell holding something
 
 
@@ -71,10 +76,29 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, kind: str, table: str) -> L
 
 
 def _load(con: duckdb.DuckDBPyConnection, path: Path, kind: str, table: str, folder: Path) -> Loaded | None:
-    utf8 = _as_utf8(path, folder)
-    if utf8 is None:
+    """UTF-8 first, as the general path: the file's own bytes, with DuckDB's reader checking the encoding of
+    every cell as it reads (decoding the whole file in Python cost a tenth of a second); a file that is not
+    UTF-8 is read as GB18030, re-encoded into ``folder``."""
+    head = _utf8_head(path)
+    if head is not None:
+        odd, doubled = _scan_bytes(path)
+        if odd:
+            return None
+        try:
+            return _read(con, path, head, doubled, kind, table, folder)
+        except duckdb.Error as exc:  # the reader refused the file: as UTF-8, or at all
+            if "unicode" not in str(exc).lower():
+                return None
+    scanned = _scan(path, "gb18030", folder / "utf8.csv")
+    if scanned is None or scanned[1]:
         return None
-    source, head, doubled = utf8
+    return _read(con, folder / "utf8.csv", scanned[0], scanned[2], kind, table, folder)
+
+
+def _read(con: duckdb.DuckDBPyConnection, source: Path, head: str, doubled: bool, kind: str, table: str,
+          folder: Path) -> Loaded | None:
+    """The header found on ``head`` as everywhere, then the records read by DuckDB into ``_validate_raw`` and
+    normalised there (``_normalise``); None when this path cannot read the file as the general path would."""
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(head[:4096], delimiters=",\t;")
     except csv.Error:
@@ -93,48 +117,61 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, kind: str, table: str, fol
         return None  # a line break inside a cell above the records: DuckDB's skip counts lines
     con.execute(f"SET temp_directory = {normalize_sql.lit(str(folder))}")
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    # the reader straight into a table: its rowid is then the file's order (a projection over the reader in a
-    # bigger query was not kept in order at 100,000 rows), and the row number comes from it
+    # the reader straight into a table, by one thread: its rowid is then the file's order, and the row number
+    # comes from it (UPDATE keeps it). With two threads DuckDB kept the order of some projections over the
+    # reader and not of others (this one: not, at 100,000 rows); one thread also costs less CPU.
     con.execute(f"CREATE OR REPLACE TEMP TABLE _validate_raw AS "
-                f"{_reader(source, dialect.delimiter, at, len(rows[at]), columns)[1:-1]}")
-    if con.execute("SELECT coalesce(bool_or(_long), false) FROM _validate_raw").fetchall()[0][0]:
-        return None  # a cell over the csv module's limit: the general path names its line
-    _normalise(con, kind, columns, at, table, "(SELECT rowid AS _rowid, * FROM _validate_raw)")
-    con.execute("DROP TABLE _validate_raw")
+                f"{_reader(source, dialect.delimiter, at, len(rows[at]), columns)}")
+    _normalise(con, kind, columns, at, table, "_validate_raw")
     return Loaded(at, rows[at], columns, folder)
 
 
-def _as_utf8(path: Path, folder: Path) -> tuple[Path, str, bool] | None:
-    """The file as UTF-8 (itself, or a GB18030 file re-encoded into ``folder``), its first characters, and
-    whether it holds a doubled quote; None when it is neither encoding or holds what the readers read apart."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        out = folder / "utf8.csv" if encoding == "gb18030" else None
-        scanned = _scan(path, encoding, out)
-        if scanned is not None:
-            head, odd, doubled = scanned
-            return (None if odd else (out or path, head, doubled))
-    return None
+def _utf8_head(path: Path) -> str | None:
+    """The file's first characters when its first bytes are UTF-8 (a BOM dropped); None when they are not."""
+    with path.open("rb") as fh:
+        start = fh.read(_HEAD_CHARS * 4)
+    try:
+        return codecs.getincrementaldecoder("utf-8-sig")().decode(start, final=len(start) < _HEAD_CHARS * 4)
+    except UnicodeDecodeError:
+        return None
 
 
-def _scan(path: Path, encoding: str, out: Path | None) -> tuple[str, bool, bool] | None:
-    """Decode the whole file in chunks (bounded memory): its head, whether anything odd is in it, whether a
-    doubled quote is; None when it is not ``encoding``. With ``out``, the UTF-8 text is written there."""
+def _scan_bytes(path: Path) -> tuple[bool, bool]:
+    """Whether the file holds anything the two readers read apart (``_odd``), and whether a doubled quote;
+    in chunks (bounded memory) and not decoded: every pattern is ASCII."""
+    odd, doubled, tail, first = False, False, b"", True
+    with path.open("rb") as fh:
+        while not odd:
+            chunk = fh.read(_CHUNK)
+            if first:
+                odd, first = bool(_BLANK_FIRST.match(chunk.removeprefix(codecs.BOM_UTF8))), False
+            seam = tail + chunk[:3]  # a match across two chunks; a chunk's last byte waits for its successor
+            odd = odd or _odd(seam, len(seam) - (1 if chunk else 0)) or _odd(chunk, len(chunk) - 1) \
+                or (not chunk and tail.endswith(b"\r"))
+            doubled = doubled or b'""' in seam or b'""' in chunk
+            tail = chunk[-3:] if chunk else tail
+            if not chunk:
+                break
+    return odd, doubled
+
+
+def _scan(path: Path, encoding: str, out: Path) -> tuple[str, bool, bool] | None:
+    """Decode the whole file in chunks (bounded memory) and write it to ``out`` as UTF-8: its head, whether
+    anything odd is in it, whether a doubled quote is; None when it is not ``encoding``."""
     decoder = codecs.getincrementaldecoder(encoding)()
     head, odd, doubled, tail, first = "", False, False, b"", True
-    sink = out.open("wb") if out else None
     try:
-        with path.open("rb") as fh:
+        with path.open("rb") as fh, out.open("wb") as sink:
             while True:
                 chunk = fh.read(_CHUNK)
                 text = decoder.decode(chunk, final=not chunk)
                 if len(head) < _HEAD_CHARS:
                     head += text[:_HEAD_CHARS - len(head)]
-                data = text.encode("utf-8") if sink else chunk
-                if sink:
-                    sink.write(data)
+                data = text.encode("utf-8")
+                sink.write(data)
                 if first:
-                    odd, first = bool(_BLANK_FIRST.match(data.removeprefix(codecs.BOM_UTF8))), False
-                seam = tail + data[:3]  # a match across two chunks; a chunk's last byte waits for its successor
+                    odd, first = bool(_BLANK_FIRST.match(data)), False
+                seam = tail + data[:3]
                 end = len(data) - 1 if chunk else len(data)
                 odd = odd or _odd(seam, len(seam) - (1 if chunk else 0)) or _odd(data, end) \
                     or (not chunk and seam.endswith(b"\r"))
@@ -144,9 +181,6 @@ def _scan(path: Path, encoding: str, out: Path | None) -> tuple[str, bool, bool]
                     break
     except UnicodeDecodeError:
         return None
-    finally:
-        if sink:
-            sink.close()
     return head, odd, doubled
 
 
@@ -156,55 +190,62 @@ def _odd(data: bytes, end: int) -> bool:
     def has(p: bytes) -> bool:
         return data.find(p, 0, end) >= 0
 
-    return (has(b"\n\n") or has(b"\n\r\n") or has(b"\x00") or _LONE_CR.search(data, 0, end) is not None
+    return (has(b"\x00") or _BLANK.search(data, 0, end) is not None or _LONE_CR.search(data, 0, end) is not None
             or (has(b'"') and any(has(p) for p in (b' "', b'\t"', b'" ', b'"\t'))))
 
 
 def _reader(source: Path, delimiter: str, at: int, width: int, columns: Columns) -> str:
-    """The records as DuckDB reads them: the mapped columns by code, whether a row holds anything
-    (``_filled``), whether a cell may be over the csv module's limit (``_long``, by bytes)."""
+    """The records as DuckDB reads them: the mapped columns by code, the others kept (so that the reader checks
+    their encoding too), whether a row holds anything (``_filled``: a first mapped cell that starts with a
+    character is enough, the rest is tested only otherwise). A row longer than the csv module's field limit is
+    a reader error (the general path then names a cell over it, or reads it)."""
     types = "{" + ", ".join(f"'c{j}': 'VARCHAR'" for j in range(width)) + "}"
-    mapped = ", ".join(f'c{j} AS "{m.code}"' for j, m in columns.items())
-    filled = f"regexp_matches(concat_ws('', {', '.join(f'c{j}' for j in columns)}), {normalize_sql.lit(_NOT_SPACE)})"
-    longest = f"greatest({', '.join(f'coalesce(strlen(c{j}), 0)' for j in range(width))}, 0)"  # bytes ≥ characters
-    return (f"(SELECT {mapped}, coalesce({filled}, false) AS _filled, {longest} > {csv.field_size_limit()} AS _long "
+    mapped = ", ".join(f'c{j} AS "{columns[j].code}"' if j in columns else f'c{j} AS "~c{j}"' for j in range(width))
+    cells = [f"c{j}" for j in columns]
+    spaces = ", ".join(str(ord(c)) for c in normalize_sql.WHITESPACE)
+    filled = (f"CASE WHEN ascii({cells[0]}) NOT IN (0, {spaces}) THEN true ELSE coalesce(regexp_matches("
+              f"concat_ws('', {', '.join(cells)}), {normalize_sql.lit(_NOT_SPACE)}), false) END")
+    return (f"SELECT {mapped}, {filled} AS _filled "
             f"FROM read_csv({normalize_sql.lit(str(source))}, header = false, auto_detect = false, columns = {types}, "
-            f"delim = {normalize_sql.lit(delimiter)}, quote = '\"', escape = '\"', skip = {at + 1}, strict_mode = true))")
+            f"delim = {normalize_sql.lit(delimiter)}, quote = '\"', escape = '\"', skip = {at + 1}, strict_mode = true, "
+            f"max_line_size = {csv.field_size_limit()}, parallel = false)")
 
 
-FEW_DISTINCT = 20  # a column with fewer distinct values than one in this many rows is normalised per value
+FEW_DISTINCT = 20  # a column with fewer distinct values than one in this many rows is tested per distinct value
 
 
-def _normalise(con: duckdb.DuckDBPyConnection, kind: str, columns: Columns, at: int, table: str, source: str) -> None:
-    """``{table}_data`` in one pass over ``source`` (``_rowid``: the record's index in the file), each mapped
-    column normalised in SQL — a column of few distinct values (dates, categories, the agency) once per
-    distinct value and joined back; the values SQL cannot read exactly are kept as read and flagged
-    (``code~py``), then normalised by ``normalise_record`` once per distinct value and written back.
-    ``table``: the view of the records (``_row``, every code of the kind) that the rules read."""
-    finals, steps, flagged, joins = [f"_rowid + {at + 2} AS _row", "_filled"], [], {}, []
+def _normalise(con: duckdb.DuckDBPyConnection, kind: str, columns: Columns, at: int, table: str, raw: str) -> None:
+    """Normalise the mapped columns of table ``raw`` in place, then ``table``: the view of its records that the
+    rules read (``_row``: the spreadsheet row, from the rowid; every code of the kind; blank rows left out).
+
+    Per column, the values not already in their normal form (``normalize_sql.already_normal``: one regular
+    expression) are gathered, distinct — a column of few distinct values (dates, categories, the agency) is
+    tested once per distinct value — then normalised once per value (``_per_value``: SQL, and the values SQL
+    cannot read exactly in Python) and written back."""
     by_code = {m.code: m for m in columns.values()}
-    counts = con.execute(f"SELECT count(*), {', '.join(f'approx_count_distinct({chr(34)}{c}{chr(34)})' for c in by_code)} "
-                         f"FROM {source}").fetchall()[0]
-    for (code, match), distinct in zip(by_code.items(), counts[1:]):
-        if distinct * FEW_DISTINCT < counts[0]:
-            _per_value(con, kind, code, match, source)
-            joins.append(f'LEFT JOIN "_validate_map_{code}" ON "_validate_map_{code}"."{code}~raw" = r."{code}"')
-            finals.append(f'"_validate_map_{code}"."{code}" AS "{code}"')
+    sample = con.execute(f"SELECT count(*), {', '.join(f'approx_count_distinct({chr(34)}{c}{chr(34)})' for c in by_code)} "
+                         f"FROM (SELECT * FROM {raw} LIMIT {_SAMPLE})").fetchall()[0]
+    for (code, match), distinct in zip(by_code.items(), sample[1:]):
+        unit = match.unit if match.unit and match.unit != standard.AMOUNT_UNIT else None
+        normal = f"coalesce({normalize_sql.already_normal(kind, code, chr(34) + code + chr(34), unit)}, false)"
+        if distinct * FEW_DISTINCT < sample[0]:
+            # OFFSET 0: DuckDB would push the test below the DISTINCT, back onto every row (a MATERIALIZED
+            # common table expression did not stop it)
+            values = (f'SELECT * FROM (SELECT DISTINCT "{code}" FROM {raw} WHERE "{code}" IS NOT NULL OFFSET 0) '
+                      f'WHERE NOT {normal}')
+        else:
+            values = f'SELECT DISTINCT "{code}" FROM {raw} WHERE "{code}" IS NOT NULL AND NOT {normal}'
+        fix = f'"_validate_fix_{code}"'
+        if not con.execute(f"CREATE OR REPLACE TEMP TABLE {fix} AS {values}").fetchall()[0][0]:
             continue
-        s, column = _column(kind, code, match)
-        steps.append(s)
-        finals += column
-        if len(column) == 2:
-            flagged[code] = match
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_data AS "
-                f"{normalize_sql.layered(source, steps, finals, ' '.join(joins))}")
-    for code, match in flagged.items():
-        _python_values(con, kind, code, match, f"{table}_data")
+        _per_value(con, kind, code, match, fix)
+        con.execute(f'UPDATE {raw} SET "{code}" = m."{code}" FROM "_validate_map_{code}" m '
+                    f'WHERE {raw}."{code}" = m."{code}~raw"')
     missing = [c for c in (*standard.load(kind).codes, "FBRQ") if c not in by_code]
     con.execute(f"""CREATE OR REPLACE TEMP VIEW {table} AS
-        SELECT _row, {', '.join(f'"{c}"' for c in by_code)}
+        SELECT rowid + {at + 2} AS _row, {', '.join(f'"{c}"' for c in by_code)}
                {''.join(f', NULL::VARCHAR AS "{c}"' for c in missing)}
-        FROM {table}_data WHERE _filled""")
+        FROM {raw} WHERE _filled""")
 
 
 def _column(kind: str, code: str, match: HeaderMatch) -> tuple[normalize_sql.Steps, list[str]]:
@@ -246,3 +287,32 @@ def _python_values(con: duckdb.DuckDBPyConnection, kind: str, code: str, match: 
     con.execute(f"""UPDATE {data} SET "{code}" = py.val
                     FROM (SELECT unnest($raw) AS raw, unnest($val) AS val) py
                     WHERE {data}."{code}~py" AND {data}."{code}" = py.raw""", {"raw": values, "val": normalised})
+
+
+# What a stored record has beyond its fields (core.store.RECORD_META_COLUMNS, as the rules read them): a
+# department's file has none of it, so each is NULL — but a site record's channel
+META = (("dept_id", "VARCHAR", "NULL"), ("channel", "VARCHAR", "'site'"), ("url", "VARCHAR", "NULL"),
+        ("fetch_id", "VARCHAR", "NULL"), ("detail_status", "VARCHAR", "NULL"), ("first_seen", "TIMESTAMP", "NULL"))
+
+
+def helpers(kind: str, alias: str) -> dict[str, str]:
+    """The helper columns the rules read (``metrics.checks.Context``), by name: ``metrics.scoring``'s."""
+    jdrq = standard.load(kind).prefixed("JDRQ")
+    return {"_jdrq": as_date(f"{alias}.{jdrq}"), "_fbrq": as_date(f"{alias}.FBRQ"), "_stated": stated_date(alias),
+            "_seen": f"CAST({alias}.first_seen AS DATE)"}
+
+
+def rules_source(con: duckdb.DuckDBPyConnection, kind: str, loaded: Loaded, source: str) -> None:
+    """``source``: the view of the records the rules read, made over ``_validate_raw`` itself, not a copy — the
+    columns a record table has beyond the file's (the kind's other codes, ``META``, ``record_key``: the row
+    number's text, the helper columns) added to the table and computed by one UPDATE. A copy of 100,000 rows
+    cost a tenth of a second; a view computing the helper columns cost as much in planning the rules' SELECTs."""
+    have = {m.code for m in loaded.columns.values()}
+    added = [(c, "VARCHAR", "NULL") for c in (*standard.load(kind).codes, "FBRQ") if c not in have]
+    added += [*META, ("record_key", "VARCHAR", "NULL"), ("_jdrq", "DATE", "NULL"), ("_fbrq", "DATE", "NULL"),
+              ("_stated", "DATE", "NULL"), ("_seen", "DATE", "NULL")]
+    for name, kind_of, default in added:
+        con.execute(f'ALTER TABLE _validate_raw ADD COLUMN "{name}" {kind_of} DEFAULT {default}')
+    sets = ", ".join(f"{name} = {expr}" for name, expr in helpers(kind, "_validate_raw").items())
+    con.execute(f"UPDATE _validate_raw SET record_key = CAST(rowid + {loaded.at + 2} AS VARCHAR), {sets}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {source} AS SELECT * EXCLUDE (_filled) FROM _validate_raw WHERE _filled")

@@ -13,7 +13,6 @@ from typing import Optional
 
 import typer
 
-from core import store
 from core.settings import Paths, resolve_paths
 from sgs.common import DbOption, require_db
 
@@ -23,6 +22,8 @@ repair_app = typer.Typer(no_args_is_help=True, help="信用修复（信用网站
 
 def departments(paths: Paths) -> dict[str, str]:
     """dept_id → name, from the published snapshot (the working database may be locked by a crawl)."""
+    from core import store  # here: the store loads pyarrow, which other commands' start-up need not pay
+
     con = store.open_snapshot(paths)  # no snapshot yet: StoreError says to run sgs crawl or score first
     try:
         return dict(con.execute("SELECT dept_id, name FROM departments").fetchall())
@@ -50,6 +51,7 @@ def repair_import(
     db: Optional[Path] = DbOption,
 ) -> None:
     """导入信用网站的信用修复登记，用于核查修复后是否撤下、修复是否符合条件（整个文件要么全部导入，要么不导入）。"""
+    from core import store
     from metrics.repairs import import_file
 
     paths = resolve_paths(db)

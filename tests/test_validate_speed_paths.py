@@ -47,7 +47,7 @@ def sql_normalised(kind: str, values: dict[str, list[str]], units: dict[str, str
     if rows:
         con.executemany(f"INSERT INTO _validate_raw VALUES ({', '.join('?' for _ in codes)}, true)", rows)
     columns = {j: standard.HeaderMatch(c, (units or {}).get(c)) for j, c in enumerate(codes)}
-    validate_sql._normalise(con, kind, columns, 0, "out", "(SELECT rowid AS _rowid, * FROM _validate_raw)")
+    validate_sql._normalise(con, kind, columns, 0, "out", "_validate_raw")
     lists = ", ".join(f'list("{c}" ORDER BY _row)' for c in codes)
     got = con.execute(f"SELECT {lists} FROM out").fetchall()[0]
     con.close()

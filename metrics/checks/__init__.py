@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -122,21 +124,46 @@ class Check:
 @lru_cache(maxsize=None)
 def all_checks() -> tuple[Check, ...]:
     """Every rule module in this package, ordered by id; a malformed module is an error, not skipped."""
+    return tuple(_load(name) for name in rule_ids())
+
+
+def rule_ids() -> list[str]:
+    """Every rule's id — its module's name (``_load`` holds them equal) — without importing the modules."""
+    return sorted(info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_"))
+
+
+_NAMES_A_NEED = re.compile(r"""\bneeds\s*=\s*\(\s*["']""")
+
+
+@lru_cache(maxsize=None)
+def record_checks() -> tuple[Check, ...]:
+    """The rules needing nothing beyond the record (``needs == ()``, what ``sgs validate`` runs), ordered by id.
+
+    Why not filter ``all_checks()``: some rule modules load the correction store, pandas or pyarrow, a third
+    of a second of a clerk's command. A module whose source names a need (``needs=("crawl", …)``) is skipped
+    unread; every other one is loaded and judged by its RULE (tests/test_validate_startup.py: the same set)."""
     found = []
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        rule = getattr(module, "RULE", None)
-        builders = [getattr(module, name, None) for name in (
-            "findings_sql", "prepare", "department_sql", "unverified_sql", "unverified_department_sql")]
-        if not isinstance(rule, Rule) or not (callable(builders[0]) or callable(builders[2])):
-            raise TypeError(f"规则模块 {module.__name__} 须定义 RULE = Rule(...)，以及 findings_sql(ctx) 或 "
-                            "department_sql(ctx)（或两者）")
-        if rule.id != info.name:
-            raise ValueError(f"规则模块 {module.__name__} 的 RULE.id 为 {rule.id!r}，应与文件名一致")
-        found.append(Check(rule, *builders))
-    return tuple(sorted(found, key=lambda c: c.rule.id))
+    for name in rule_ids():
+        if not _NAMES_A_NEED.search((Path(__path__[0]) / f"{name}.py").read_text("utf-8")):
+            check = _load(name)
+            if not check.rule.needs:
+                found.append(check)
+    return tuple(found)
+
+
+@lru_cache(maxsize=None)
+def _load(name: str) -> Check:
+    """One rule module as a Check; TypeError/ValueError when it is malformed."""
+    module = importlib.import_module(f"{__name__}.{name}")
+    rule = getattr(module, "RULE", None)
+    builders = [getattr(module, b, None) for b in (
+        "findings_sql", "prepare", "department_sql", "unverified_sql", "unverified_department_sql")]
+    if not isinstance(rule, Rule) or not (callable(builders[0]) or callable(builders[2])):
+        raise TypeError(f"规则模块 {module.__name__} 须定义 RULE = Rule(...)，以及 findings_sql(ctx) 或 "
+                        "department_sql(ctx)（或两者）")
+    if rule.id != name:
+        raise ValueError(f"规则模块 {module.__name__} 的 RULE.id 为 {rule.id!r}，应与文件名一致")
+    return Check(rule, *builders)
 
 
 def all_rules() -> list[Rule]:
