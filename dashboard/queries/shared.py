@@ -5,6 +5,10 @@ the page modules' functions and never write SQL. See the package's docstring for
 """
 from __future__ import annotations
 
+import functools
+import json
+import os
+import time
 from datetime import date, datetime
 from typing import Any, Callable
 
@@ -29,13 +33,34 @@ GRADES: tuple[str, ...] = tuple(name for name, _ in load_scheme().grades)  # bes
 PAGE_SIZE = 50
 
 
+QUERY_LOG = "SGS_QUERY_LOG"  # a file: each cache miss's function and seconds, one JSON line (bench/page_speed.py)
+
+
 def _cached(max_entries: int = 512) -> Callable[[Callable[..., Any]], Any]:
     """The snapshot cache: ``st.cache_data`` keyed by the arguments, the snapshot's file name first.
 
     Snapshots are immutable and a publish changes the name, so an entry never goes stale; ``max_entries``
-    bounds the memory (documents are big: they keep fewer).
+    bounds the memory (documents are big: they keep fewer). With ``SGS_QUERY_LOG`` set, every miss is timed
+    (what the server spends on a page, apart from the browser's drawing).
     """
-    return st.cache_data(max_entries=max_entries, show_spinner=False)
+    cache = st.cache_data(max_entries=max_entries, show_spinner=False)
+    log = os.environ.get(QUERY_LOG)
+    return cache if not log else lambda fn: cache(_timed(fn, log))
+
+
+def _timed(fn: Callable[..., Any], log: str) -> Callable[..., Any]:
+    """``fn`` appending its wall time to the query log on every call (only misses reach it)."""
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            line = {"at": time.time(), "fn": f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__}",
+                    "s": round(time.perf_counter() - started, 4)}
+            with open(log, "a", encoding="utf-8") as out:
+                out.write(json.dumps(line) + "\n")
+    return run
 
 
 # --- the one scope filter: the viewer's department, enforced in SQL --------------------------------

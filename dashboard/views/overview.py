@@ -16,7 +16,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from metrics import corrections
 from dashboard.queries import documents, overview, shared
-from dashboard.views import _stale
+from dashboard.views import _finding, _stale
 from dashboard.views._common import (GRADE_COLORS, change, context, fmt, max_unverified_share, rank_change, require,
                                      score_columns, version_choice)
 from metrics import readings, results
@@ -87,15 +87,18 @@ def weakest(ranking: pd.DataFrame) -> None:
             hide_index=True, placeholder="—", column_config={"总分": st.column_config.NumberColumn(format="%.1f")})
 
 
-def ranking_table(ranking: pd.DataFrame) -> None:
-    """The ranked departments, weakest first unless the reader turns it, every row shown (no box to scroll):
-    total, grade and the move since the period before first, then the sub-scores that explain a low total
-    and each one's records that could not be verified (未能核验: counted, not deducted). A click on a row
-    opens that department's page."""
+def ranking_table(ranking: pd.DataFrame) -> pd.DataFrame:
+    """The ranked departments, weakest first unless the reader turns it, every row of the page shown (no box
+    to scroll; a province's thousands are paged, ``shared.PAGE_SIZE`` a page, a city's fit on one): total,
+    grade and the move since the period before first, then the sub-scores that explain a low total and each
+    one's records that could not be verified (未能核验: counted, not deducted). A click on a row opens that
+    department's page. Returns the page shown (the ranking chart draws the same departments)."""
     order = st.segmented_control("排序", list(ORDERS), default="asc", format_func=ORDERS.__getitem__,
                                  key="ranking_order") or "asc"
     ranked = ranking[ranking["standing"] == RANKED]
     ranked = ranked.sort_values(["rank", "name"], ascending=[order != "asc", True])
+    offset = _finding.pager(len(ranked), "ranking_page")
+    ranked = ranked.iloc[offset:offset + shared.PAGE_SIZE]
     ranked = ranked.assign(rank_change=[rank_change(r, p) for r, p in zip(ranked["rank"], ranked["prev_rank"])])
     table = ranked[list(RANKING_COLUMNS)].rename(columns=RANKING_COLUMNS)
     st.caption("点击某一行，打开该部门的部门自查页面。")
@@ -107,8 +110,9 @@ def ranking_table(ranking: pd.DataFrame) -> None:
             "未能核验": st.column_config.NumberColumn("未能核验", format="%d", help=results.UNVERIFIED_NOTE),
         })
     rows = picked.selection.rows if picked is not None else []
-    if rows:
+    if rows and rows[0] < len(ranked):
         st.switch_page("dashboard/views/department.py", query_params={"dept": ranked.iloc[rows[0]]["dept_id"]})
+    return ranked
 
 
 def unranked_table(ranking: pd.DataFrame, period: str) -> None:
@@ -135,11 +139,13 @@ def unverified_note(ranking: pd.DataFrame) -> None:
             st.info(f"本期共有 {n} 条记录的公示及时性未能核验。{results.UNVERIFIED_NOTE}")
 
 
-def ranking_chart(ranking: pd.DataFrame) -> None:
+def ranking_chart(ranking: pd.DataFrame, shown: pd.DataFrame) -> None:
     """Totals in rank order, coloured by grade so the 不合格 departments stand out at a glance (ranked
-    departments only)."""
+    departments only): the departments of the ranking's page (``shown``), so a province draws one page's bars,
+    not thousands; the reading below speaks of all."""
     ranking = ranking[ranking["standing"] == RANKED]
-    data = ranking.assign(grade=ranking["grade"].fillna(UNGRADED))
+    page = ranking[ranking["dept_id"].isin(shown["dept_id"])]
+    data = page.assign(grade=page["grade"].fillna(UNGRADED))
     fig = px.bar(
         data, x="name", y="total", color="grade",
         category_orders={"name": data["name"].tolist(), "grade": [*shared.GRADES, UNGRADED]},
@@ -148,7 +154,10 @@ def ranking_chart(ranking: pd.DataFrame) -> None:
         hover_data={"county": True, "rank": True},
     )
     fig.update_layout(yaxis_range=[0, 100], margin={"t": 30}, legend_title_text="等级")
-    st.caption(readings.ranking_reading(ranking, shared.GRADES[-1] if shared.GRADES else None))
+    reading = readings.ranking_reading(ranking, shared.GRADES[-1] if shared.GRADES else None)
+    if len(page) < len(ranking):
+        reading += f"图中为排名表当前页的 {len(page)} 个部门（第 {page['rank'].min()}–{page['rank'].max()} 名）。"
+    st.caption(reading)
     with st.container(key="dept_chart"):
         st.plotly_chart(fig, key="dept_chart_fig")
 
@@ -277,10 +286,10 @@ def main() -> None:
     if ranking.empty:
         st.info("本期没有部门得分。")
     else:
-        ranking_table(ranking)
+        shown = ranking_table(ranking)
         unranked_table(ranking, period)
         unverified_note(ranking)
-        ranking_chart(ranking)
+        ranking_chart(ranking, shown)
     st.subheader("县区排名")
     county = overview.county_ranking(snapshot, who, period)
     if county.empty:
