@@ -126,11 +126,14 @@ def stale_decisions(snapshot: str, viewer: Viewer, period: str, wb_version: int 
     snapshot was scored: decisions its scores do not reflect yet (a rescore applies them). Only ``waived``
     changes a deduction, so a report of a fix or an objection does not make the scores stale."""
     waived = corrections.WAIVED
+    decisions = _decisions()
+    if decisions["_decisions"].empty:  # nothing decided yet: no scan of the period's findings
+        return 0
     df = _frame(snapshot, f"""
         SELECT count(*) AS n FROM findings f JOIN _decisions dec USING (finding_id)
         WHERE f.period = $period AND {_in_scope("f.dept_id")}
           AND ((f.status = '{waived}') <> (dec.status = '{waived}'))""",
-                _scoped(viewer, period=period), _decisions())
+                _scoped(viewer, period=period), decisions)
     return int(df["n"].iloc[0])
 
 

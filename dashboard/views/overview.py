@@ -11,6 +11,7 @@ from datetime import date
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -37,6 +38,9 @@ INDICATOR_SHADES = {"timeliness": px.colors.sequential.Blues, "completeness": px
                     "accuracy": px.colors.sequential.Oranges, "compliance": px.colors.sequential.Purples}
 UNRANKED_COLUMNS = {"name": "部门", "county": "县区", "n_records": "记录数", "n_unverified": "未能核验",
                     "standing_name": "排名情况"}
+# A chart's figure built once per data shown (plotly express spends ~0.1 s of CPU a figure, on every rerun: half
+# of a warm 总览). Shared, never changed after it is built: st.plotly_chart only reads it.
+_figure = st.cache_resource(max_entries=64, show_spinner=False)
 COUNTY_COLUMNS = {
     "rank": "排名", "county": "县区", "n_departments": "部门数", "n_records": "记录数", **SUBSCORES,
     "total": "总分", "grade": "等级", "change": "较上期", "prev_rank": "上期排名",
@@ -145,6 +149,17 @@ def ranking_chart(ranking: pd.DataFrame, shown: pd.DataFrame) -> None:
     not thousands; the reading below speaks of all."""
     ranking = ranking[ranking["standing"] == RANKED]
     page = ranking[ranking["dept_id"].isin(shown["dept_id"])]
+    fig = _ranking_figure(page)
+    reading = readings.ranking_reading(ranking, shared.GRADES[-1] if shared.GRADES else None)
+    if len(page) < len(ranking):
+        reading += f"图中为排名表当前页的 {len(page)} 个部门（第 {page['rank'].min()}–{page['rank'].max()} 名）。"
+    st.caption(reading)
+    with st.container(key="dept_chart"):
+        st.plotly_chart(fig, key="dept_chart_fig")
+
+
+@_figure
+def _ranking_figure(page: pd.DataFrame) -> go.Figure:
     data = page.assign(grade=page["grade"].fillna(UNGRADED))
     fig = px.bar(
         data, x="name", y="total", color="grade",
@@ -154,17 +169,20 @@ def ranking_chart(ranking: pd.DataFrame, shown: pd.DataFrame) -> None:
         hover_data={"county": True, "rank": True},
     )
     fig.update_layout(yaxis_range=[0, 100], margin={"t": 30}, legend_title_text="等级")
-    reading = readings.ranking_reading(ranking, shared.GRADES[-1] if shared.GRADES else None)
-    if len(page) < len(ranking):
-        reading += f"图中为排名表当前页的 {len(page)} 个部门（第 {page['rank'].min()}–{page['rank'].max()} 名）。"
-    st.caption(reading)
-    with st.container(key="dept_chart"):
-        st.plotly_chart(fig, key="dept_chart_fig")
+    return fig
 
 
 def distribution_chart(ranking: pd.DataFrame) -> None:
     """How many departments — every one, as the report counts them — fall in each 10-point band of the
     total (a department not ranked as 未评级)."""
+    fig = _distribution_figure(ranking)
+    st.caption(readings.distribution_reading(ranking))
+    with st.container(key="distribution_chart"):
+        st.plotly_chart(fig, key="distribution_fig")
+
+
+@_figure
+def _distribution_figure(ranking: pd.DataFrame) -> go.Figure:
     data = ranking.dropna(subset=["total"])
     data = data.assign(band=readings.band_of(data["total"]), grade=data["grade"].where(
         data["standing"] == RANKED).fillna(UNGRADED))
@@ -175,9 +193,7 @@ def distribution_chart(ranking: pd.DataFrame) -> None:
                  labels={"band": "总分区间", "n": "部门数", "grade": "等级"})
     fig.update_layout(margin={"t": 30}, bargap=0.05, yaxis={"dtick": 1 if counts["n"].max() < 10 else None})
     fig.update_xaxes(type="category", categoryarray=readings.bands())
-    st.caption(readings.distribution_reading(ranking))
-    with st.container(key="distribution_chart"):
-        st.plotly_chart(fig, key="distribution_fig")
+    return fig
 
 
 def _rule_colors(problems: pd.DataFrame) -> dict[str, str]:
@@ -194,14 +210,20 @@ def _rule_colors(problems: pd.DataFrame) -> dict[str, str]:
 def indicator_chart(problems: pd.DataFrame) -> None:
     """Findings per indicator, split by rule (shades of the indicator's colour): which part of the standard
     costs the city most."""
+    fig = _indicator_figure(problems)
+    st.caption(readings.indicator_reading(problems))
+    with st.container(key="indicator_chart"):
+        st.plotly_chart(fig, key="indicator_fig")
+
+
+@_figure
+def _indicator_figure(problems: pd.DataFrame) -> go.Figure:
     fig = px.bar(problems, x="indicator_name", y="n_findings", color="rule_name",
                  category_orders={"indicator_name": list(INDICATORS.values())},
                  color_discrete_map=_rule_colors(problems),
                  labels={"indicator_name": "指标", "n_findings": "问题数", "rule_name": "问题类型"})
     fig.update_layout(margin={"t": 30})
-    st.caption(readings.indicator_reading(problems))
-    with st.container(key="indicator_chart"):
-        st.plotly_chart(fig, key="indicator_fig")
+    return fig
 
 
 def trend_chart(snapshot: str) -> None:
@@ -211,28 +233,40 @@ def trend_chart(snapshot: str) -> None:
     if data.empty:
         st.info("暂无按月评分，无法显示趋势。")
         return
+    fig = _trend_figure(data)
+    st.caption(readings.trend_reading(data))
+    with st.container(key="trend_chart"):
+        st.plotly_chart(fig, key="trend_fig")
+
+
+@_figure
+def _trend_figure(data: pd.DataFrame) -> go.Figure:
     low, high = float(data["total"].min()), float(data["total"].max())
     pad = max(2.0, (high - low) * 0.15)
     fig = px.line(data, x="period", y="total", color="county", markers=True,
                   labels={"period": "月份", "total": "平均得分", "county": "范围"})
     fig.update_layout(yaxis_range=[max(0.0, low - pad), min(100.0, high + pad) + 0.5], margin={"t": 30},
                       xaxis_type="category")
-    st.caption(readings.trend_reading(data))
-    with st.container(key="trend_chart"):
-        st.plotly_chart(fig, key="trend_fig")
+    return fig
 
 
 def county_chart(county: pd.DataFrame) -> None:
     """Counties side by side on every sub-score and the total."""
+    fig = _county_figure(county)
+    st.caption(readings.county_reading(county))
+    with st.container(key="county_chart"):
+        st.plotly_chart(fig, key="county_fig")
+
+
+@_figure
+def _county_figure(county: pd.DataFrame) -> go.Figure:
     cols = [c for c in ("total", *INDICATORS) if county[c].notna().any()]
     data = county.melt(id_vars="county", value_vars=cols, var_name="what", value_name="score")
     data["what"] = data["what"].map({"total": "总分", **INDICATORS})
     fig = px.bar(data, x="county", y="score", color="what", barmode="group",
                  labels={"county": "县区", "score": "得分", "what": "指标"})
     fig.update_layout(yaxis_range=[0, 100], margin={"t": 30})
-    st.caption(readings.county_reading(county))
-    with st.container(key="county_chart"):
-        st.plotly_chart(fig, key="county_fig")
+    return fig
 
 
 def county_table(county: pd.DataFrame) -> None:
