@@ -40,12 +40,20 @@ def _cached(max_entries: int = 512) -> Callable[[Callable[..., Any]], Any]:
     """The snapshot cache: ``st.cache_data`` keyed by the arguments, the snapshot's file name first.
 
     Snapshots are immutable and a publish changes the name, so an entry never goes stale; ``max_entries``
-    bounds the memory (documents are big: they keep fewer). With ``SGS_QUERY_LOG`` set, every miss is timed
-    (what the server spends on a page, apart from the browser's drawing).
+    bounds the memory (documents are big: they keep fewer). The viewer counts by its scope only (what a query
+    may return differs by department, never by person or between leader and assessor; what a role may *do* is
+    checked outside the cache), so the second person opening a page meets a warm cache — on a province a cold
+    总览 is seconds of scans. With ``SGS_QUERY_LOG`` set, every miss is timed (what the server spends on a page,
+    apart from the browser's drawing).
     """
-    cache = st.cache_data(max_entries=max_entries, show_spinner=False)
+    cache = st.cache_data(max_entries=max_entries, show_spinner=False, hash_funcs={Viewer: _viewer_key})
     log = os.environ.get(QUERY_LOG)
     return cache if not log else lambda fn: cache(_timed(fn, log))
+
+
+def _viewer_key(viewer: Viewer) -> str:
+    """What a cached query's answer may depend on: the department a viewer is limited to (none: everything)."""
+    return f"scope:{viewer.scope}"
 
 
 def _timed(fn: Callable[..., Any], log: str) -> Callable[..., Any]:

@@ -33,6 +33,7 @@ RANKING_COLUMNS = {
 }
 ORDERS = {"asc": "由低到高（最需关注的在前）", "desc": "由高到低"}
 WEAKEST = 5  # the departments a leader sees first, also on a phone
+COUNTY_CHART_MAX = 20  # counties drawn in the county chart
 # each indicator's rules in shades of one colour, so the chart groups them as the scheme does
 INDICATOR_SHADES = {"timeliness": px.colors.sequential.Blues, "completeness": px.colors.sequential.Greens,
                     "accuracy": px.colors.sequential.Oranges, "compliance": px.colors.sequential.Purples}
@@ -251,9 +252,12 @@ def _trend_figure(data: pd.DataFrame) -> go.Figure:
 
 
 def county_chart(county: pd.DataFrame) -> None:
-    """Counties side by side on every sub-score and the total."""
-    fig = _county_figure(county)
-    st.caption(readings.county_reading(county))
+    """Counties side by side on every sub-score and the total; of a province's hundred, the weakest
+    ``COUNTY_CHART_MAX`` (five bars a county: more are unreadable and slow to draw; the table lists all)."""
+    shown = county if len(county) <= COUNTY_CHART_MAX else county.sort_values("rank").tail(COUNTY_CHART_MAX)
+    fig = _county_figure(shown)
+    more = f"图中为得分最低的 {len(shown)} 个县区（共 {len(county)} 个）。" if len(shown) < len(county) else ""
+    st.caption(readings.county_reading(county) + more)
     with st.container(key="county_chart"):
         st.plotly_chart(fig, key="county_fig")
 
