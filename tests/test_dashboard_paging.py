@@ -143,3 +143,25 @@ def test_ranking_is_paged_and_the_chart_draws_the_page(served) -> None:
     second = table(at, "dept_ranking")
     assert second["部门"].tolist() == ranked["name"][PAGE_SIZE:].tolist()
     assert set(first["部门"]) | set(second["部门"]) == set(ranked["name"])
+
+
+def test_sources_and_catalogue_pages_cover_every_row_once(served) -> None:
+    paths, _ = served
+    sources = snapshot_frame(paths, "SELECT source_id FROM sources")["source_id"]
+    items = snapshot_frame(paths, "SELECT dept_id, item_code FROM catalogue_items")
+    depts = snapshot_frame(paths, "SELECT DISTINCT dept_id FROM catalogue_items")["dept_id"]
+    assert len(sources) > 2 * PAGE_SIZE and len(items) > 2 * PAGE_SIZE and len(depts) > PAGE_SIZE
+    at = login(app(), "leader", "leader-demo")
+    at.switch_page("dashboard/views/sources.py")
+    run(at)
+    pages = _pages(at, "source_status", "sources_page", len(sources))
+    assert all(len(p) == PAGE_SIZE for p in pages[:-1])
+    shown = pd.concat(pages)["来源"]
+    assert sorted(shown) == sorted(sources)  # every source once, nothing else
+    at.switch_page("dashboard/views/catalogue.py")
+    run(at)
+    assert [m.value for m in at.metric][0] == str(len(items))  # the figures count every item, not a page
+    coverage = pd.concat(_pages(at, "catalogue_coverage", "coverage_page", len(depts)))
+    assert len(coverage) == len(depts) and coverage["部门"].is_unique
+    shown = pd.concat(_pages(at, "catalogue_items", "items_page", len(items)))
+    assert len(shown) == len(items) and not shown.duplicated(["部门", "事项编码"]).any()
