@@ -44,7 +44,8 @@ TIMEOUT_MS = 90_000  # a step not drawn by then is reported as such and the jour
 # page → (its title's first words, at least how many charts and tables it draws)
 PAGES = {"总览": ("双公示监测评估总览", 3, 4), "部门自查": ("部门自查", 0, 2), "问题清单": ("问题清单", 0, 1),
          "主体查询": ("主体查询", 0, 0), "事项目录": ("事项目录", 0, 1), "录入检查问题": ("录入检查问题", 0, 0),
-         "采集状态": ("采集状态", 0, 1), "信用异议": ("信用异议", 0, 0), "访问日志": ("访问日志", 0, 0)}
+         "采集状态": ("采集状态", 0, 1), "信用异议": ("信用异议", 0, 0), "访问日志": ("访问日志", 0, 0),
+         "部门自查（任一部门）": ("部门自查", 0, 0)}  # a department without findings draws fewer tables
 MENUS = {"leader": ["总览", "部门自查", "问题清单", "主体查询", "事项目录", "录入检查问题", "采集状态", "信用异议", "访问日志"],
          "assessor": ["总览", "部门自查", "问题清单", "主体查询", "事项目录", "录入检查问题", "采集状态", "信用异议"],
          "department": ["部门自查", "主体查询", "事项目录", "采集状态", "信用异议"]}
@@ -248,7 +249,7 @@ def interactions(page, role: str) -> tuple[str, list[tuple[str, Callable[[], Cal
     prepares the click and returns it, the page drawn after it)."""
     if role == "leader":
         return "总览", [("总览: 排序 由高到低", lambda: page.get_by_text("由高到低", exact=True).click, "总览"),
-                      ("总览: 点击排名行 → 部门自查", lambda: click_row(page, "dept_ranking"), "部门自查")]
+                      ("总览: 点击排名行 → 部门自查", lambda: click_row(page, "dept_ranking"), "部门自查（任一部门）")]
     if role == "assessor":
         return "问题清单", [("问题清单: 状态 = 待处理", lambda: choose(page, "状态", "待处理"), "问题清单"),
                         ("问题清单: 点击一行 → 详情", lambda: click_row(page, "findings", 1), "问题清单"),
@@ -269,15 +270,17 @@ def show(label: str, step: Step, extra: str = "") -> None:
           + (f"   misses: {queries}" if queries else ""), flush=True)
 
 
-def journey(browser, base: str, role: str, user: str, password: str, runs: int, log: QueryLog,
-            shots: Path | None) -> None:
-    menu = MENUS[role]
+def journey(browser, base: str, role: str, user: str, password: str, args: argparse.Namespace,
+            log: QueryLog) -> None:
+    menu, runs, shots = MENUS[role], args.runs, args.screenshots
     start = menu[0]
     print(f"\n{role} ({user}):  step  total(s)  server(s)  sent(KiB)  [warm median]", flush=True)
     page, wire, step = login(browser, base, user, password, start, log)
     show(f"{start} after login", step)
-    show(f"{start} after F5", reload(page, wire, log, start))
-    for name in menu:
+    reloads = [reload(page, wire, log, start) for _ in range(args.reloads)]
+    show(f"{start} after F5", reloads[0], f"   median of {len(reloads)}: {statistics.median(r.total for r in reloads):.2f}"
+         f" (server {statistics.median(r.server for r in reloads):.2f})" if len(reloads) > 1 else "")
+    for name in [m for m in menu if args.pages is None or m in args.pages.split(",")]:
         try:
             steps = visit(page, wire, log, name, runs, menu)
         except Exception as exc:  # noqa: BLE001 - a page never drawn is a result, the journey goes on
@@ -288,7 +291,7 @@ def journey(browser, base: str, role: str, user: str, password: str, runs: int, 
         if shots is not None:
             page.screenshot(path=str(shots / f"{role}-{name}.png"))
     main_page, steps = interactions(page, role)
-    for label, prepare, drawn in steps:
+    for label, prepare, drawn in steps if args.interactions else []:
         try:
             if not (page.locator("h1").first.text_content() or "").startswith(PAGES[main_page][0]):
                 go(page, wire, log, main_page)
@@ -309,6 +312,9 @@ def main() -> None:
     parser.add_argument("--roles", default="leader,assessor,department")
     parser.add_argument("--dept", help="the department user (default: the department with the most findings)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--reloads", type=int, default=1, help="F5 of the start page this many times (median)")
+    parser.add_argument("--pages", help="only these pages of the menus (comma-separated titles)")
+    parser.add_argument("--no-interactions", dest="interactions", action="store_false")
     parser.add_argument("--query-log", type=Path, help="the server logs each cache miss's seconds here")
     parser.add_argument("--screenshots", type=Path, help="a screenshot of each page here")
     parser.add_argument("--code", type=Path, default=ROOT,
@@ -333,7 +339,7 @@ def main() -> None:
             browser = pw.chromium.launch(executable_path=os.environ.get("SGS_CHROMIUM", "/usr/bin/chromium"),
                                          args=["--no-sandbox", "--disable-gpu"])
             for role in args.roles.split(","):
-                journey(browser, f"http://127.0.0.1:{port}", role, *logins[role], args.runs, log, args.screenshots)
+                journey(browser, f"http://127.0.0.1:{port}", role, *logins[role], args, log)
             browser.close()
     finally:
         server.terminate()
