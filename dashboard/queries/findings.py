@@ -55,10 +55,34 @@ def findings_total(snapshot: str, viewer: Viewer, period: str, *, dept_id: str |
                    indicator: str | None = None, rule_id: str | None = None, status: Statuses = None,
                    search: str | None = None, wb_version: int = 0) -> int:
     """How many findings match the filters (for the pager)."""
-    where, params = _findings_where(_filters(viewer, period, dept_id, indicator, rule_id, status, search))
-    df = _frame(snapshot, f"SELECT count(*) AS n FROM findings f LEFT JOIN _decisions dec USING (finding_id) "
-                          f"WHERE {where}", params, _decisions())
-    return int(df["n"].iloc[0])
+    return int(_per_department(snapshot, _filters(viewer, period, dept_id, indicator, rule_id, status, search),
+                               wb_version)["n"].sum())
+
+
+@_cached()
+def _per_department(snapshot: str, filters: dict[str, Any], wb_version: int) -> pd.DataFrame:
+    """How many findings match the filters in each department, in the list's department order: the pager's
+    total, and which departments a page falls in (so only theirs are numbered, see ``findings``)."""
+    where, params = _findings_where(filters)
+    # the latest decision (one per finding) matters only to a status filter: without one, no join of millions
+    decided = "LEFT JOIN _decisions dec USING (finding_id)" if filters.get("status") else ""
+    return _frame(snapshot, f"""SELECT f.dept_id, any_value(coalesce(d.name, f.dept_id)) AS dept_name, count(*) AS n
+                                FROM findings f {decided} LEFT JOIN departments d USING (dept_id)
+                                WHERE {where} GROUP BY f.dept_id ORDER BY dept_name, f.dept_id""",
+                  params, _decisions())
+
+
+def _page_departments(counts: pd.DataFrame, limit: int | None, offset: int) -> tuple[list[str], int]:
+    """The departments the rows ``offset`` … ``offset + limit`` fall in, and the offset within their rows."""
+    ends = counts["n"].cumsum()
+    starts = ends - counts["n"]
+    if limit is None:
+        on_page = ends > offset
+    else:
+        on_page = (ends > offset) & (starts < offset + limit)
+    chosen = counts[on_page]
+    skip = offset - int(starts[on_page].iloc[0]) if not chosen.empty else 0
+    return chosen["dept_id"].tolist(), skip
 
 
 @_cached()
@@ -72,8 +96,16 @@ def findings(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None 
     archived copy (``warc_file#offset``) that proves what the page said when it was read. The page of
     findings is cut first and only its rows are joined to records, so a page costs the same on a province.
     """
-    where, params = _findings_where(_filters(viewer, period, dept_id, indicator, rule_id, status, search))
-    params.update(limit=limit, offset=offset)
+    chosen = _filters(viewer, period, dept_id, indicator, rule_id, status, search)
+    # The 序号 is a finding's place among all its department's findings (a window over them): numbered for
+    # the page's departments only, not for the period's millions (3–13 s on 1 M records).
+    # (the departments come in the list's order: ``_per_department`` orders them as the ORDER BY below does)
+    depts, skip = _page_departments(_per_department(snapshot, chosen, wb_version), limit, offset)
+    where, params = _findings_where(chosen)
+    on_page = f"f.dept_id IN {_in_list(depts)}"  # a literal list: DuckDB skips the other departments' rows
+    where += f" AND {on_page}"
+    numbers = results.finding_numbers(f"$period AND {on_page}")
+    params.update(limit=limit, offset=skip)
     con = store.open_snapshot(resolve_paths(), snapshot)
     try:
         for name, table in _decisions().items():
@@ -83,7 +115,7 @@ def findings(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None 
                    f.rule_id, f.indicator, f.severity, f.field, f.value, f.message, f.url, f.fetch_id, f.ref_fetch_id,
                    coalesce(dec.status, f.status) AS status, dec.reason AS decision_reason,
                    dec.username AS decided_by, dec.at AS decided_at, dec.action AS decided_action, n.seq AS n
-            FROM findings f JOIN {results.finding_numbers()} n USING (finding_id)
+            FROM findings f JOIN {numbers} n USING (finding_id)
                  LEFT JOIN _decisions dec USING (finding_id) LEFT JOIN departments d USING (dept_id)
             WHERE {where}
             ORDER BY dept_name, f.dept_id, n.seq

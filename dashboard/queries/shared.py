@@ -5,6 +5,10 @@ the page modules' functions and never write SQL. See the package's docstring for
 """
 from __future__ import annotations
 
+import functools
+import json
+import os
+import time
 from datetime import date, datetime
 from typing import Any, Callable
 
@@ -29,13 +33,42 @@ GRADES: tuple[str, ...] = tuple(name for name, _ in load_scheme().grades)  # bes
 PAGE_SIZE = 50
 
 
+QUERY_LOG = "SGS_QUERY_LOG"  # a file: each cache miss's function and seconds, one JSON line (bench/page_speed.py)
+
+
 def _cached(max_entries: int = 512) -> Callable[[Callable[..., Any]], Any]:
     """The snapshot cache: ``st.cache_data`` keyed by the arguments, the snapshot's file name first.
 
     Snapshots are immutable and a publish changes the name, so an entry never goes stale; ``max_entries``
-    bounds the memory (documents are big: they keep fewer).
+    bounds the memory (documents are big: they keep fewer). The viewer counts by its scope only (what a query
+    may return differs by department, never by person or between leader and assessor; what a role may *do* is
+    checked outside the cache), so the second person opening a page meets a warm cache — on a province a cold
+    总览 is seconds of scans. With ``SGS_QUERY_LOG`` set, every miss is timed (what the server spends on a page,
+    apart from the browser's drawing).
     """
-    return st.cache_data(max_entries=max_entries, show_spinner=False)
+    cache = st.cache_data(max_entries=max_entries, show_spinner=False, hash_funcs={Viewer: _viewer_key})
+    log = os.environ.get(QUERY_LOG)
+    return cache if not log else lambda fn: cache(_timed(fn, log))
+
+
+def _viewer_key(viewer: Viewer) -> str:
+    """What a cached query's answer may depend on: the department a viewer is limited to (none: everything)."""
+    return f"scope:{viewer.scope}"
+
+
+def _timed(fn: Callable[..., Any], log: str) -> Callable[..., Any]:
+    """``fn`` appending its wall time to the query log on every call (only misses reach it)."""
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            line = {"at": time.time(), "fn": f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__}",
+                    "s": round(time.perf_counter() - started, 4)}
+            with open(log, "a", encoding="utf-8") as out:
+                out.write(json.dumps(line) + "\n")
+    return run
 
 
 # --- the one scope filter: the viewer's department, enforced in SQL --------------------------------
@@ -101,11 +134,14 @@ def stale_decisions(snapshot: str, viewer: Viewer, period: str, wb_version: int 
     snapshot was scored: decisions its scores do not reflect yet (a rescore applies them). Only ``waived``
     changes a deduction, so a report of a fix or an objection does not make the scores stale."""
     waived = corrections.WAIVED
+    decisions = _decisions()
+    if decisions["_decisions"].empty:  # nothing decided yet: no scan of the period's findings
+        return 0
     df = _frame(snapshot, f"""
         SELECT count(*) AS n FROM findings f JOIN _decisions dec USING (finding_id)
         WHERE f.period = $period AND {_in_scope("f.dept_id")}
           AND ((f.status = '{waived}') <> (dec.status = '{waived}'))""",
-                _scoped(viewer, period=period), _decisions())
+                _scoped(viewer, period=period), decisions)
     return int(df["n"].iloc[0])
 
 

@@ -15,7 +15,9 @@ from core.vocab import KIND_LABELS, KIND_NAMES
 from dashboard.auth import Viewer
 from dashboard.queries import catalogue
 from dashboard.queries.department import departments
+from dashboard.queries.shared import PAGE_SIZE
 from dashboard.views._common import context, require
+from dashboard.views._finding import pager
 from metrics import catalogue as entries
 
 
@@ -41,16 +43,19 @@ def main() -> None:
                   .reset_index().rename(columns={"dept_name": "部门", "county": "县区"}))
     per_dept["覆盖率"] = 100 * per_dept["有公示事项"] / per_dept["事项数"]
     st.subheader("各部门覆盖情况")
+    at = pager(len(per_dept), "coverage_page")  # a province's thousands of departments, a page at a time
     with st.container(key="catalogue_coverage"):
-        st.dataframe(per_dept, hide_index=True,
+        st.dataframe(per_dept.iloc[at:at + PAGE_SIZE], hide_index=True,
                      column_config={"覆盖率": st.column_config.ProgressColumn("覆盖率", format="%.0f%%",
                                                                              min_value=0, max_value=100)})
     st.subheader("事项明细")
     table = df.rename(columns={"dept_name": "部门", "item_code": "事项编码", "name": "事项名称", "basis": "设定依据",
                                "n_records": "本期公示记录数"})
     table["类型"] = df["kind"].map(KIND_LABELS)
+    at = pager(len(table), "items_page")
     with st.container(key="catalogue_items"):
-        st.dataframe(table[["部门", "类型", "事项编码", "事项名称", "设定依据", "本期公示记录数"]], hide_index=True)
+        st.dataframe(table[["部门", "类型", "事项编码", "事项名称", "设定依据", "本期公示记录数"]].iloc[at:at + PAGE_SIZE],
+                     hide_index=True)
 
 
 def editor(snapshot: str, who: Viewer) -> None:

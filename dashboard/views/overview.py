@@ -11,12 +11,13 @@ from datetime import date
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from metrics import corrections
 from dashboard.queries import documents, overview, shared
-from dashboard.views import _stale
+from dashboard.views import _finding, _stale
 from dashboard.views._common import (GRADE_COLORS, change, context, fmt, max_unverified_share, rank_change, require,
                                      scale_note, score_columns, version_choice)
 from metrics import readings, results
@@ -32,11 +33,15 @@ RANKING_COLUMNS = {
 }
 ORDERS = {"asc": "由低到高（最需关注的在前）", "desc": "由高到低"}
 WEAKEST = 5  # the departments a leader sees first, also on a phone
+COUNTY_CHART_MAX = 20  # counties drawn in the county chart
 # each indicator's rules in shades of one colour, so the chart groups them as the scheme does
 INDICATOR_SHADES = {"timeliness": px.colors.sequential.Blues, "completeness": px.colors.sequential.Greens,
                     "accuracy": px.colors.sequential.Oranges, "compliance": px.colors.sequential.Purples}
 UNRANKED_COLUMNS = {"name": "部门", "county": "县区", "n_records": "记录数", "n_unverified": "未能核验",
                     "standing_name": "排名情况"}
+# A chart's figure built once per data shown (plotly express spends ~0.1 s of CPU a figure, on every rerun: half
+# of a warm 总览). Shared, never changed after it is built: st.plotly_chart only reads it.
+_figure = st.cache_resource(max_entries=64, show_spinner=False)
 COUNTY_COLUMNS = {
     "rank": "排名", "county": "县区", "n_departments": "部门数", "n_records": "记录数", **SUBSCORES,
     "total": "总分", "grade": "等级", "change": "较上期", "prev_rank": "上期排名",
@@ -87,15 +92,18 @@ def weakest(ranking: pd.DataFrame) -> None:
             hide_index=True, placeholder="—", column_config={"总分": st.column_config.NumberColumn(format="%.1f")})
 
 
-def ranking_table(ranking: pd.DataFrame) -> None:
-    """The ranked departments, weakest first unless the reader turns it, every row shown (no box to scroll):
-    total, grade and the move since the period before first, then the sub-scores that explain a low total
-    and each one's records that could not be verified (未能核验: counted, not deducted). A click on a row
-    opens that department's page."""
+def ranking_table(ranking: pd.DataFrame) -> pd.DataFrame:
+    """The ranked departments, weakest first unless the reader turns it, every row of the page shown (no box
+    to scroll; a province's thousands are paged, ``shared.PAGE_SIZE`` a page, a city's fit on one): total,
+    grade and the move since the period before first, then the sub-scores that explain a low total and each
+    one's records that could not be verified (未能核验: counted, not deducted). A click on a row opens that
+    department's page. Returns the page shown (the ranking chart draws the same departments)."""
     order = st.segmented_control("排序", list(ORDERS), default="asc", format_func=ORDERS.__getitem__,
                                  key="ranking_order") or "asc"
     ranked = ranking[ranking["standing"] == RANKED]
     ranked = ranked.sort_values(["rank", "name"], ascending=[order != "asc", True])
+    offset = _finding.pager(len(ranked), "ranking_page")
+    ranked = ranked.iloc[offset:offset + shared.PAGE_SIZE]
     ranked = ranked.assign(rank_change=[rank_change(r, p) for r, p in zip(ranked["rank"], ranked["prev_rank"])])
     table = ranked[list(RANKING_COLUMNS)].rename(columns=RANKING_COLUMNS)
     st.caption("点击某一行，打开该部门的部门自查页面。")
@@ -108,8 +116,9 @@ def ranking_table(ranking: pd.DataFrame) -> None:
             "未能核验": st.column_config.NumberColumn("未能核验", format="%d", help=results.UNVERIFIED_NOTE),
         })
     rows = picked.selection.rows if picked is not None else []
-    if rows:
+    if rows and rows[0] < len(ranked):
         st.switch_page("dashboard/views/department.py", query_params={"dept": ranked.iloc[rows[0]]["dept_id"]})
+    return ranked
 
 
 def unranked_table(ranking: pd.DataFrame, period: str) -> None:
@@ -136,11 +145,24 @@ def unverified_note(ranking: pd.DataFrame) -> None:
             st.info(f"本期共有 {n} 条记录的公示及时性未能核验。{results.UNVERIFIED_NOTE}")
 
 
-def ranking_chart(ranking: pd.DataFrame) -> None:
+def ranking_chart(ranking: pd.DataFrame, shown: pd.DataFrame) -> None:
     """Totals in rank order, coloured by grade so the 不合格 departments stand out at a glance (ranked
-    departments only)."""
+    departments only): the departments of the ranking's page (``shown``), so a province draws one page's bars,
+    not thousands; the reading below speaks of all."""
     ranking = ranking[ranking["standing"] == RANKED]
-    data = ranking.assign(grade=ranking["grade"].fillna(UNGRADED))
+    page = ranking[ranking["dept_id"].isin(shown["dept_id"])]
+    fig = _ranking_figure(page)
+    reading = readings.ranking_reading(ranking, shared.GRADES[-1] if shared.GRADES else None)
+    if len(page) < len(ranking):
+        reading += f"图中为排名表当前页的 {len(page)} 个部门（第 {page['rank'].min()}–{page['rank'].max()} 名）。"
+    st.caption(reading)
+    with st.container(key="dept_chart"):
+        st.plotly_chart(fig, key="dept_chart_fig")
+
+
+@_figure
+def _ranking_figure(page: pd.DataFrame) -> go.Figure:
+    data = page.assign(grade=page["grade"].fillna(UNGRADED))
     fig = px.bar(
         data, x="name", y="total", color="grade",
         category_orders={"name": data["name"].tolist(), "grade": [*shared.GRADES, UNGRADED]},
@@ -149,14 +171,20 @@ def ranking_chart(ranking: pd.DataFrame) -> None:
         hover_data={"county": True, "rank": True},
     )
     fig.update_layout(yaxis_range=[0, 100], margin={"t": 30}, legend_title_text="等级")
-    st.caption(readings.ranking_reading(ranking, shared.GRADES[-1] if shared.GRADES else None))
-    with st.container(key="dept_chart"):
-        st.plotly_chart(fig, key="dept_chart_fig")
+    return fig
 
 
 def distribution_chart(ranking: pd.DataFrame) -> None:
     """How many departments — every one, as the report counts them — fall in each 10-point band of the
     total (a department not ranked as 未评级)."""
+    fig = _distribution_figure(ranking)
+    st.caption(readings.distribution_reading(ranking))
+    with st.container(key="distribution_chart"):
+        st.plotly_chart(fig, key="distribution_fig")
+
+
+@_figure
+def _distribution_figure(ranking: pd.DataFrame) -> go.Figure:
     data = ranking.dropna(subset=["total"])
     data = data.assign(band=readings.band_of(data["total"]), grade=data["grade"].where(
         data["standing"] == RANKED).fillna(UNGRADED))
@@ -167,9 +195,7 @@ def distribution_chart(ranking: pd.DataFrame) -> None:
                  labels={"band": "总分区间", "n": "部门数", "grade": "等级"})
     fig.update_layout(margin={"t": 30}, bargap=0.05, yaxis={"dtick": 1 if counts["n"].max() < 10 else None})
     fig.update_xaxes(type="category", categoryarray=readings.bands())
-    st.caption(readings.distribution_reading(ranking))
-    with st.container(key="distribution_chart"):
-        st.plotly_chart(fig, key="distribution_fig")
+    return fig
 
 
 def _rule_colors(problems: pd.DataFrame) -> dict[str, str]:
@@ -186,14 +212,20 @@ def _rule_colors(problems: pd.DataFrame) -> dict[str, str]:
 def indicator_chart(problems: pd.DataFrame) -> None:
     """Findings per indicator, split by rule (shades of the indicator's colour): which part of the standard
     costs the city most."""
+    fig = _indicator_figure(problems)
+    st.caption(readings.indicator_reading(problems))
+    with st.container(key="indicator_chart"):
+        st.plotly_chart(fig, key="indicator_fig")
+
+
+@_figure
+def _indicator_figure(problems: pd.DataFrame) -> go.Figure:
     fig = px.bar(problems, x="indicator_name", y="n_findings", color="rule_name",
                  category_orders={"indicator_name": list(INDICATORS.values())},
                  color_discrete_map=_rule_colors(problems),
                  labels={"indicator_name": "指标", "n_findings": "问题数", "rule_name": "问题类型"})
     fig.update_layout(margin={"t": 30})
-    st.caption(readings.indicator_reading(problems))
-    with st.container(key="indicator_chart"):
-        st.plotly_chart(fig, key="indicator_fig")
+    return fig
 
 
 def trend_chart(snapshot: str) -> None:
@@ -203,28 +235,43 @@ def trend_chart(snapshot: str) -> None:
     if data.empty:
         st.info("暂无按月评分，无法显示趋势。")
         return
+    fig = _trend_figure(data)
+    st.caption(readings.trend_reading(data))
+    with st.container(key="trend_chart"):
+        st.plotly_chart(fig, key="trend_fig")
+
+
+@_figure
+def _trend_figure(data: pd.DataFrame) -> go.Figure:
     low, high = float(data["total"].min()), float(data["total"].max())
     pad = max(2.0, (high - low) * 0.15)
     fig = px.line(data, x="period", y="total", color="county", markers=True,
                   labels={"period": "月份", "total": "平均得分", "county": "范围"})
     fig.update_layout(yaxis_range=[max(0.0, low - pad), min(100.0, high + pad) + 0.5], margin={"t": 30},
                       xaxis_type="category")
-    st.caption(readings.trend_reading(data))
-    with st.container(key="trend_chart"):
-        st.plotly_chart(fig, key="trend_fig")
+    return fig
 
 
 def county_chart(county: pd.DataFrame) -> None:
-    """Counties side by side on every sub-score and the total."""
+    """Counties side by side on every sub-score and the total; of a province's hundred, the weakest
+    ``COUNTY_CHART_MAX`` (five bars a county: more are unreadable and slow to draw; the table lists all)."""
+    shown = county if len(county) <= COUNTY_CHART_MAX else county.sort_values("rank").tail(COUNTY_CHART_MAX)
+    fig = _county_figure(shown)
+    more = f"图中为得分最低的 {len(shown)} 个县区（共 {len(county)} 个）。" if len(shown) < len(county) else ""
+    st.caption(readings.county_reading(county) + more)
+    with st.container(key="county_chart"):
+        st.plotly_chart(fig, key="county_fig")
+
+
+@_figure
+def _county_figure(county: pd.DataFrame) -> go.Figure:
     cols = [c for c in ("total", *INDICATORS) if county[c].notna().any()]
     data = county.melt(id_vars="county", value_vars=cols, var_name="what", value_name="score")
     data["what"] = data["what"].map({"total": "总分", **INDICATORS})
     fig = px.bar(data, x="county", y="score", color="what", barmode="group",
                  labels={"county": "县区", "score": "总分 / 分项得分率（%）", "what": "指标"})
     fig.update_layout(yaxis_range=[0, 100], margin={"t": 30})
-    st.caption(readings.county_reading(county))
-    with st.container(key="county_chart"):
-        st.plotly_chart(fig, key="county_fig")
+    return fig
 
 
 def county_table(county: pd.DataFrame) -> None:
@@ -279,10 +326,10 @@ def main() -> None:
     if ranking.empty:
         st.info("本期没有部门得分。")
     else:
-        ranking_table(ranking)
+        shown = ranking_table(ranking)
         unranked_table(ranking, period)
         unverified_note(ranking)
-        ranking_chart(ranking)
+        ranking_chart(ranking, shown)
     st.subheader("县区排名")
     county = overview.county_ranking(snapshot, who, period)
     if county.empty:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.queries import sources
+from dashboard.queries.shared import PAGE_SIZE
 from dashboard.views._common import require, text_table
+from dashboard.views._finding import pager
 from core.vocab import AVAILABILITY, KIND_LABELS, RUN_STATUSES
 
 
@@ -25,9 +27,10 @@ def main() -> None:
                                    "start_url": "入口地址"})
     table["状态"] = table["状态"].map(lambda s: RUN_STATUSES.get(s, s) if isinstance(s, str) else "未采集")
     table["类型"] = table["类型"].map(KIND_LABELS)
+    at = pager(len(table), "sources_page")  # a province's thousands of sources, a page at a time
     with st.container(key="source_status"):
         st.dataframe(text_table(table[["部门", "来源", "渠道", "类型", "最近采集", "状态", "页面数", "记录数", "错误数",
-                                       "错误信息", "可用性问题", "入口地址"]]), hide_index=True,
+                                       "错误信息", "可用性问题", "入口地址"]].iloc[at:at + PAGE_SIZE]), hide_index=True,
                      column_config={"最近采集": st.column_config.DatetimeColumn("最近采集", format="YYYY-MM-DD HH:mm")})
     runs = sources.source_runs(snapshot, who)
     runs["status"] = runs["status"].map(lambda s: RUN_STATUSES.get(s, s))
