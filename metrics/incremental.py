@@ -37,20 +37,21 @@ from pathlib import Path
 
 import duckdb
 
-from core import standard, vocab
+from core import standard, store, vocab
 from core.periods import Period
 from core.settings import POLICY_DIR, STANDARD_DIR
+from core.store import ROW_HASH
 from core.workdays import Calendar
+from metrics import corrections, inspections
 from metrics.checks import Check, Context
 from metrics.checks._sql import complete_walks, decided_in, lit
 from metrics.scheme import Scheme
 
-__all__ = ["GLOBAL_RULES", "stage_period", "last_run", "context_key"]
+__all__ = ["OWN_RULES", "stage_period", "last_run", "context_key"]
 
-# record rules whose rows depend on more than the department's own inputs: rerun for everyone every time
-GLOBAL_RULES = frozenset({"date_order", "manual_inspection"})
-# department-level parts that read only the department's own portal records and ledger: rerun per department
-OWN_PORTAL_RULES = frozenset({"unmasked_personal", "portal_forbidden"})
+# department-level parts rerun per department like the record rules: they read only the department's own
+# portal records and ledger, or (manual_inspection) the assessor's entries, whose departments are rerun (_extra)
+OWN_RULES = frozenset({"unmasked_personal", "portal_forbidden", "manual_inspection"})
 MAX_PART = 0.25  # above this share of the assessed records to rerun, a full rescore is as quick: full
 PART = "_sgs_part_{kind}_records"  # the changed departments' site records and the portal records they can meet
 CODE_DIRS = ("metrics", "core")  # any change to a rule, a helper or a macro: full
@@ -72,53 +73,45 @@ def context_key(scheme: Scheme, calendar: Calendar, checks: tuple[Check, ...]) -
     return h.hexdigest()
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str, alias: str, skip: tuple[str, ...] = ()) -> str:
-    """Every column of ``table`` (as ``alias.col``) but ``skip``, for a hash of the whole row."""
+def _columns(con: duckdb.DuckDBPyConnection, table: str, alias: str) -> str:
+    """Every column of ``table`` (as ``alias.col``), for a hash of the whole row."""
     rows = con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = $t AND schema_name = 'main' "
                        "ORDER BY column_index", {"t": table}).fetchall()
-    return ", ".join(f"{alias}.{r[0]}" for r in rows if r[0] not in skip)
+    return ", ".join(f"{alias}.{r[0]}" for r in rows)
 
 
-def _parts(con: duckdb.DuckDBPyConnection, period: Period) -> list[str]:
-    """SELECTs of (dept_id, part, h): one hashed row per input a department's record findings read. Each
-    record table is read once per channel (a record's hash computed once, used by two parts)."""
+def _parts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """SELECTs of (dept_id, part, h, n): per department and input an order-free bit_xor of row hashes and a
+    count. Records are read by their stored hash (``core.store.hash_records``): one 8-byte column, not ~45.
+    A department's site records of every period count (a superset of its assessed ones: repeats are counted
+    over all periods, and a change elsewhere merely reruns it)."""
     parts = []
     for kind in vocab.KINDS:
-        wsh = standard.load(kind).prefixed("WSH")
-        cols = _columns(con, f"{kind}_records", "r", ("last_seen",))
-        site = (f"(SELECT r.dept_id, r.record_key, r.{wsh} AS wsh, CASE WHEN {decided_in(kind, period, 'r')} "
-                f"THEN hash({cols}) END AS h FROM {kind}_records r WHERE r.channel = 'site')")
-        portal = (f"(SELECT r.dept_id, r.{wsh} AS wsh, hash({cols}) AS h FROM {kind}_records r "
-                  "WHERE r.channel = 'portal')")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_site_h AS SELECT * FROM {site}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_portal_h_{kind} AS SELECT * FROM {portal}")
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _sgs_parts_{kind} AS
-            SELECT dept_id, 'rec_{kind}' AS part, h FROM _sgs_site_h WHERE h IS NOT NULL
-            UNION ALL SELECT dept_id, 'dup_{kind}', hash(record_key, wsh) FROM _sgs_site_h WHERE wsh <> ''
-            UNION ALL SELECT a.dept_id, 'portal_{kind}', p.h
-                FROM (SELECT DISTINCT dept_id, wsh FROM _sgs_site_h WHERE h IS NOT NULL) a
-                JOIN (SELECT wsh, bit_xor(h) AS h FROM _sgs_portal_h_{kind} WHERE wsh IS NOT NULL GROUP BY wsh) p
-                USING (wsh)
-            UNION ALL SELECT dept_id, 'own_{kind}', h FROM _sgs_portal_h_{kind}""")
-        con.execute(f"DROP TABLE _sgs_site_h; DROP TABLE _sgs_portal_h_{kind}")
-        parts.append(f"SELECT * FROM _sgs_parts_{kind}")
+        store.hash_records(con, kind)  # rows written outside upsert_records (row_hash NULL)
+        wsh, t = standard.load(kind).prefixed("WSH"), f"{kind}_records"
+        parts += [f"SELECT dept_id, 'rec_{kind}' AS part, bit_xor({ROW_HASH}) AS h, count(*) AS n FROM {t} "
+                  "WHERE channel = 'site' GROUP BY dept_id",
+                  f"SELECT dept_id, 'own_{kind}', bit_xor({ROW_HASH}), count(*) FROM {t} WHERE channel = 'portal' "
+                  "GROUP BY dept_id",
+                  f"""SELECT s.dept_id, 'portal_{kind}', bit_xor(hash(s.wsh, p.h)), count(*)
+                      FROM (SELECT DISTINCT dept_id, {wsh} AS wsh FROM {t} WHERE channel = 'site' AND {wsh} <> '') s
+                      JOIN (SELECT {wsh} AS wsh, bit_xor({ROW_HASH}) AS h FROM {t} WHERE channel = 'portal'
+                            GROUP BY ALL) p USING (wsh) GROUP BY s.dept_id"""]
     for table in ("ledger", "catalogue_items", "departments"):
-        parts.append(f"SELECT t.dept_id, {lit(table)}, hash({_columns(con, table, 't')}) FROM {table} t")
+        parts.append(f"SELECT t.dept_id, {lit(table)}, bit_xor(hash({_columns(con, table, 't')})), count(*) "
+                     f"FROM {table} t GROUP BY t.dept_id")
     return parts
 
 
-def stage_fingerprints(con: duckdb.DuckDBPyConnection, period: Period) -> None:
-    """``_sgs_inputs`` (dept_id, fingerprint, n_records) for every configured department, over the full
-    assessed views: per input an order-free bit_xor of row hashes and a count, combined in a fixed order."""
+def stage_fingerprints(con: duckdb.DuckDBPyConnection) -> None:
+    """``_sgs_inputs`` (dept_id, fingerprint, n_records) for every configured department: its inputs'
+    (part, hash, count) combined in a fixed order; n_records = its site records (for ``MAX_PART``)."""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _sgs_inputs AS
-        WITH p AS (SELECT dept_id, part, bit_xor(h) AS h, count(*) AS n
-                   FROM ({' UNION ALL '.join(_parts(con, period))}) WHERE dept_id IS NOT NULL GROUP BY ALL)
+        WITH p AS (SELECT * FROM ({' UNION ALL '.join(_parts(con))}) WHERE dept_id IS NOT NULL)
         SELECT d.dept_id, hash(coalesce(string_agg(p.part || ':' || p.h || ':' || p.n, '|' ORDER BY p.part), ''))
                    AS fingerprint,
                coalesce(sum(p.n) FILTER (WHERE p.part LIKE 'rec_%'), 0)::INTEGER AS n_records
         FROM departments d LEFT JOIN p USING (dept_id) GROUP BY d.dept_id""")
-    for kind in vocab.KINDS:
-        con.execute(f"DROP TABLE _sgs_parts_{kind}")
 
 
 def _walks(con: duckdb.DuckDBPyConnection, until: datetime | None) -> tuple[datetime | None, int]:
@@ -132,7 +125,7 @@ def _walks(con: duckdb.DuckDBPyConnection, until: datetime | None) -> tuple[date
 
 def _why_full(con: duckdb.DuckDBPyConnection, period: Period, context: str) -> str | None:
     """Why this period must be rescored in full (Chinese, for ``score_runs.why``), or None."""
-    run = con.execute("SELECT context, walks_until, walks_hash FROM score_runs WHERE period = $p",
+    run = con.execute("SELECT context, walks_until, walks_hash, as_of FROM score_runs WHERE period = $p",
                       {"p": period.label}).fetchall()
     if not run or not con.execute("SELECT count(*) FROM scores WHERE period = $p", {"p": period.label}).fetchall()[0][0]:
         return "本期首次评分"
@@ -140,6 +133,8 @@ def _why_full(con: duckdb.DuckDBPyConnection, period: Period, context: str) -> s
         return "规则代码、评分方案、工作日历或规则集已变化"
     if run[0][1] is not None and _walks(con, run[0][1])[1] != run[0][2]:
         return "此前已完成的栏目完整采集记录有变化"
+    if run[0][3] is None:
+        return "上次评分未记录评估基准日"
     return None
 
 
@@ -177,10 +172,7 @@ def _split(checks: tuple[Check, ...]) -> tuple[tuple[Check, ...], tuple[Check, .
     """(parts rerun for the changed departments on their part of the records, parts rerun for everyone)."""
     mine, everyone = [], []
     for c in checks:
-        if c.rule.id in GLOBAL_RULES:
-            everyone.append(c)
-            continue
-        own = c.rule.id in OWN_PORTAL_RULES
+        own = c.rule.id in OWN_RULES
         if c.findings_sql or c.unverified_sql or own:
             mine.append(Check(c.rule, _in_part(c.findings_sql), _prepare_in_part(c.prepare),
                               _in_part(c.department_sql, True) if own else None, _in_part(c.unverified_sql),
@@ -214,24 +206,43 @@ def _stage_part(con: duckdb.DuckDBPyConnection, period: Period) -> None:
         con.execute(f"DROP TABLE _sgs_site_{kind}")
 
 
-def _changed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
-    """``_sgs_redo``: departments whose fingerprint differs from the stored one (new and gone ones too)."""
-    con.execute("""CREATE OR REPLACE TEMP TABLE _sgs_redo AS
+def _extra(con: duckdb.DuckDBPyConnection, period: Period, as_of: date) -> str:
+    """SELECT of the departments to rerun whatever their fingerprint: for ``manual_inspection``, those with an
+    assessor's entry in the period or a finding of it (entries live in the workbench, not in DuckDB); when the
+    as-of day moved, for ``date_order``'s 晚于评估基准日, those with a decision after the earlier day (on no
+    other record the test or its message changes: the one record rule reading the day)."""
+    from metrics.scoring import assessed_table  # it builds on this module's staging
+
+    paths = corrections.paths_of(con)
+    found = [e["dept_id"] for e in inspections.entries(paths, period.start, period.end)] if paths else []
+    sql = [f"SELECT dept_id FROM (VALUES {', '.join(f'({lit(d)})' for d in sorted(set(found)))}) v(dept_id)"
+           if found else "SELECT NULL::VARCHAR AS dept_id WHERE false",
+           f"SELECT dept_id FROM findings WHERE period = {lit(period.label)} AND rule_id = 'manual_inspection'"]
+    before = con.execute("SELECT as_of FROM score_runs WHERE period = $p", {"p": period.label}).fetchall()
+    if before and before[0][0] is not None and before[0][0] != as_of:
+        day = lit(min(before[0][0], as_of).isoformat())
+        sql += [f"SELECT dept_id FROM {assessed_table(k)} WHERE _jdrq > DATE {day}" for k in vocab.KINDS]
+    return " UNION ".join(sql)
+
+
+def _changed(con: duckdb.DuckDBPyConnection, period: Period, as_of: date) -> int:
+    """``_sgs_redo``: departments whose fingerprint differs from the stored one (new and gone ones too),
+    and ``_extra``'s."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _sgs_redo AS
         SELECT coalesce(n.dept_id, o.dept_id) AS dept_id FROM _sgs_inputs n
         FULL JOIN (SELECT * FROM score_inputs WHERE period = $p) o USING (dept_id)
-        WHERE n.fingerprint IS DISTINCT FROM o.fingerprint""", {"p": period.label})
+        WHERE n.fingerprint IS DISTINCT FROM o.fingerprint
+        UNION SELECT dept_id FROM ({_extra(con, period, as_of)}) WHERE dept_id IS NOT NULL""", {"p": period.label})
     return int(con.execute("SELECT count(*) FROM _sgs_redo").fetchall()[0][0])
 
 
-def _forget(con: duckdb.DuckDBPyConnection, period: Period, everyone: tuple[Check, ...]) -> None:
-    """Delete the rows about to be recomputed: the rows of the rules rerun for everyone, and every row of
-    the changed departments (and of departments no longer configured)."""
-    def ids(rules: frozenset[str]) -> str:
-        return ", ".join(lit(r) for r in sorted(rules)) or "NULL"
-    whole = ids(GLOBAL_RULES & {c.rule.id for c in everyone})
+def _forget(con: duckdb.DuckDBPyConnection, period: Period) -> None:
+    """Delete the rows about to be recomputed: the department-level rows rerun for everyone, and every row
+    of the changed departments (and of departments no longer configured)."""
+    own = ", ".join(lit(r) for r in sorted(OWN_RULES))
     for table in ("findings", "unverified"):
-        con.execute(f"""DELETE FROM {table} WHERE period = $p AND (rule_id IN ({whole})
-                        OR (record_key IS NULL AND rule_id NOT IN ({ids(OWN_PORTAL_RULES)}))
+        con.execute(f"""DELETE FROM {table} WHERE period = $p AND (
+                        (record_key IS NULL AND rule_id NOT IN ({own}))
                         OR dept_id IN (SELECT dept_id FROM _sgs_redo)
                         OR dept_id NOT IN (SELECT dept_id FROM departments))""", {"p": period.label})
     # statuses are applied afresh by corrections.apply_to_findings, as on findings just written
@@ -245,15 +256,15 @@ def stage_period(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
     from metrics.scoring import stage_assessed, stage_findings
 
     context = context_key(scheme, calendar, checks)
-    stage_fingerprints(con, period)
+    stage_fingerprints(con)
     why = "要求完整重算（--full）" if full else _why_full(con, period, context)
     if why is None:
-        n = _changed(con, period)
+        n = _changed(con, period, as_of)
         if (share := _share(con)) > MAX_PART:
             why = f"输入有变化的部门共有 {share:.0%} 的记录，完整重算更快"
     if why is None:
         mine, everyone = _split(checks)
-        _forget(con, period, everyone)
+        _forget(con, period)
         if mine and n:
             _stage_part(con, period)
             stage_assessed(con, period, PART, count=False)
@@ -272,9 +283,9 @@ def stage_period(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
     con.execute("DELETE FROM score_inputs WHERE period = $p", values)
     con.execute("INSERT INTO score_inputs SELECT $p, dept_id, fingerprint, n_records FROM _sgs_inputs", values)
     con.execute("DELETE FROM score_runs WHERE period = $p", values)
-    con.execute("INSERT INTO score_runs VALUES ($p, $context, $until, $walks, $mode, $why, $n, $at)",
+    con.execute("INSERT INTO score_runs VALUES ($p, $context, $until, $walks, $mode, $why, $n, $at, $as_of)",
                 {**values, "context": context, "until": until, "walks": walks, "mode": mode, "why": why, "n": n,
-                 "at": datetime.now()})
+                 "at": datetime.now(), "as_of": as_of})
 
 
 def last_run(con: duckdb.DuckDBPyConnection, period: Period) -> tuple[str, str, int] | None:
