@@ -44,7 +44,7 @@ from core.store import ROW_HASH
 from core.workdays import Calendar
 from metrics import corrections, inspections
 from metrics.checks import Check, Context
-from metrics.checks._sql import complete_walks, decided_in, lit
+from metrics.checks._sql import column_evidence, complete_walks, lit
 from metrics.scheme import Scheme
 
 __all__ = ["OWN_RULES", "stage_period", "last_run", "context_key"]
@@ -52,6 +52,11 @@ __all__ = ["OWN_RULES", "stage_period", "last_run", "context_key"]
 # department-level parts rerun per department like the record rules: they read only the department's own
 # portal records and ledger, or (manual_inspection) the assessor's entries, whose departments are rerun (_extra)
 OWN_RULES = frozenset({"unmasked_personal", "portal_forbidden", "manual_inspection"})
+# department-level rules whose rows read only the department's records (with last_seen), ledger, catalogue,
+# sources and its column's latest page (the ``evidence`` fingerprint): rerun per department when the departments
+# whose fingerprints moved stay within MAX_PART, else for everyone (a crawl revisiting every column moves them all)
+LOCAL_RULES = frozenset({"ledger_unpublished", "column_not_set", "catalogue_missing", "revoked_online",
+                         "overdue_publication"})
 MAX_PART = 0.25  # above this share of the assessed records to rerun, a full rescore is as quick: full
 PART = "_sgs_part_{kind}_records"  # the changed departments' site records and the portal records they can meet
 CODE_DIRS = ("metrics", "core")  # any change to a rule, a helper or a macro: full
@@ -80,37 +85,49 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str, alias: str) -> str:
     return ", ".join(f"{alias}.{r[0]}" for r in rows)
 
 
-def _parts(con: duckdb.DuckDBPyConnection) -> list[str]:
+def _parts(con: duckdb.DuckDBPyConnection, calendar: Calendar) -> list[str]:
     """SELECTs of (dept_id, part, h, n): per department and input an order-free bit_xor of row hashes and a
     count. Records are read by their stored hash (``core.store.hash_records``): one 8-byte column, not ~45.
     A department's site records of every period count (a superset of its assessed ones: repeats are counted
-    over all periods, and a change elsewhere merely reruns it)."""
-    parts = []
+    over all periods, and a change elsewhere merely reruns it). Parts named ``e:…`` are what ``LOCAL_RULES``
+    read besides: last_seen, sources, the column's latest page per kind, the ledger's file names."""
+    parts = [f"SELECT dept_id, 'e:sources' AS part, bit_xor(hash({_columns(con, 'sources', 't')})) AS h, "
+             "count(*) AS n FROM sources t GROUP BY dept_id",
+             f"SELECT l.dept_id, 'e:ledger_files', bit_xor(hash({_columns(con, 'ledger_files', 't')})), count(*) "
+             "FROM ledger_files t JOIN (SELECT DISTINCT ledger_id, dept_id FROM ledger) l USING (ledger_id) GROUP BY ALL"]
     for kind in vocab.KINDS:
         store.hash_records(con, kind)  # rows written outside upsert_records (row_hash NULL)
         wsh, t = standard.load(kind).prefixed("WSH"), f"{kind}_records"
-        parts += [f"SELECT dept_id, 'rec_{kind}' AS part, bit_xor({ROW_HASH}) AS h, count(*) AS n FROM {t} "
+        parts += [f"SELECT dept_id, 'rec_{kind}', bit_xor({ROW_HASH}), count(*) FROM {t} "
                   "WHERE channel = 'site' GROUP BY dept_id",
                   f"SELECT dept_id, 'own_{kind}', bit_xor({ROW_HASH}), count(*) FROM {t} WHERE channel = 'portal' "
                   "GROUP BY dept_id",
                   f"""SELECT s.dept_id, 'portal_{kind}', bit_xor(hash(s.wsh, p.h)), count(*)
                       FROM (SELECT DISTINCT dept_id, {wsh} AS wsh FROM {t} WHERE channel = 'site' AND {wsh} <> '') s
                       JOIN (SELECT {wsh} AS wsh, bit_xor({ROW_HASH}) AS h FROM {t} WHERE channel = 'portal'
-                            GROUP BY ALL) p USING (wsh) GROUP BY s.dept_id"""]
+                            GROUP BY ALL) p USING (wsh) GROUP BY s.dept_id""",
+                  f"SELECT dept_id, 'e:seen_{kind}', bit_xor(hash({ROW_HASH}, last_seen)), count(*) FROM {t} "
+                  "GROUP BY dept_id",
+                  f"SELECT dept_id, 'e:column_{kind}', bit_xor(hash(url, fetch_id)), count(*) "
+                  f"FROM {column_evidence(Context(kind, '', date.min, calendar=calendar))} GROUP BY dept_id"]
     for table in ("ledger", "catalogue_items", "departments"):
         parts.append(f"SELECT t.dept_id, {lit(table)}, bit_xor(hash({_columns(con, table, 't')})), count(*) "
                      f"FROM {table} t GROUP BY t.dept_id")
     return parts
 
 
-def stage_fingerprints(con: duckdb.DuckDBPyConnection) -> None:
-    """``_sgs_inputs`` (dept_id, fingerprint, n_records) for every configured department: its inputs'
-    (part, hash, count) combined in a fixed order; n_records = its site records (for ``MAX_PART``)."""
+def stage_fingerprints(con: duckdb.DuckDBPyConnection, calendar: Calendar) -> None:
+    """``_sgs_inputs`` (dept_id, fingerprint, n_records, evidence) for every configured department: its
+    inputs' (part, hash, count) combined in a fixed order, the record rules' and ``LOCAL_RULES``' extra
+    (``evidence``) apart; n_records = its site records (for ``MAX_PART``)."""
+    def combined(where: str) -> str:
+        return (f"hash(coalesce(string_agg(p.part || ':' || p.h || ':' || p.n, '|' ORDER BY p.part) "
+                f"FILTER (WHERE {where}), ''))")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _sgs_inputs AS
-        WITH p AS (SELECT * FROM ({' UNION ALL '.join(_parts(con))}) WHERE dept_id IS NOT NULL)
-        SELECT d.dept_id, hash(coalesce(string_agg(p.part || ':' || p.h || ':' || p.n, '|' ORDER BY p.part), ''))
-                   AS fingerprint,
-               coalesce(sum(p.n) FILTER (WHERE p.part LIKE 'rec_%'), 0)::INTEGER AS n_records
+        WITH p AS (SELECT * FROM ({' UNION ALL '.join(_parts(con, calendar))}) WHERE dept_id IS NOT NULL)
+        SELECT d.dept_id, {combined("p.part NOT LIKE 'e:%'")} AS fingerprint,
+               coalesce(sum(p.n) FILTER (WHERE p.part LIKE 'rec_%'), 0)::INTEGER AS n_records,
+               {combined("p.part LIKE 'e:%'")} AS evidence
         FROM departments d LEFT JOIN p USING (dept_id) GROUP BY d.dept_id""")
 
 
@@ -168,11 +185,12 @@ def _prepare_in_part(prepare: Callable[[duckdb.DuckDBPyConnection, Context], Non
     return lambda con, ctx: prepare(con, _Part(**{f.name: getattr(ctx, f.name) for f in fields(ctx)}))
 
 
-def _split(checks: tuple[Check, ...]) -> tuple[tuple[Check, ...], tuple[Check, ...]]:
-    """(parts rerun for the changed departments on their part of the records, parts rerun for everyone)."""
+def _split(checks: tuple[Check, ...], local: bool) -> tuple[tuple[Check, ...], tuple[Check, ...]]:
+    """(parts rerun for the changed departments on their part of the records, parts rerun for everyone);
+    ``local``: ``LOCAL_RULES`` among the first."""
     mine, everyone = [], []
     for c in checks:
-        own = c.rule.id in OWN_RULES
+        own = c.rule.id in OWN_RULES or (local and c.rule.id in LOCAL_RULES)
         if c.findings_sql or c.unverified_sql or own:
             mine.append(Check(c.rule, _in_part(c.findings_sql), _prepare_in_part(c.prepare),
                               _in_part(c.department_sql, True) if own else None, _in_part(c.unverified_sql),
@@ -182,28 +200,24 @@ def _split(checks: tuple[Check, ...]) -> tuple[tuple[Check, ...], tuple[Check, .
     return tuple(mine), tuple(everyone)
 
 
-def _share(con: duckdb.DuckDBPyConnection) -> float:
-    """The changed departments' share of the assessed records (known from the fingerprints: nothing read)."""
-    part, total = con.execute("""SELECT coalesce(sum(n_records) FILTER (WHERE dept_id IN (SELECT dept_id
-                                                                             FROM _sgs_redo)), 0),
-                                        coalesce(sum(n_records), 0) FROM _sgs_inputs""").fetchall()[0]
+def _share(con: duckdb.DuckDBPyConnection, redo: str = "SELECT dept_id FROM _sgs_redo") -> float:
+    """The share of the site records held by the departments ``redo`` selects (from the fingerprints)."""
+    part, total = con.execute(f"""SELECT coalesce(sum(n_records) FILTER (WHERE dept_id IN ({redo})), 0),
+                                         coalesce(sum(n_records), 0) FROM _sgs_inputs""").fetchall()[0]
     return int(part) / max(1, int(total))
 
 
-def _stage_part(con: duckdb.DuckDBPyConnection, period: Period) -> None:
-    """``PART`` per kind: the changed departments' site records (every period: repeats are counted over all)
-    and the portal records sharing their assessed 文书号 or attributed to them; the assessed views then over
-    it. Small tables, so each rule reads a few columns of few rows."""
+def _stage_part(con: duckdb.DuckDBPyConnection) -> None:
+    """``PART`` per kind, in one scan of the record table: the changed departments' records (site records of
+    every period: repeats are counted over all; portal records attributed to them) and the portal records
+    sharing a 文书号 with their site records (a superset of those the assessed ones can meet); the assessed
+    views then over it. Small tables, so each rule reads a few columns of few rows."""
     redo = "dept_id IN (SELECT dept_id FROM _sgs_redo)"
     for kind in vocab.KINDS:
         wsh = standard.load(kind).prefixed("WSH")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_site_{kind} AS SELECT * FROM {kind}_records "
-                    f"WHERE channel = 'site' AND {redo}")
-        assessed = f"SELECT {wsh} FROM _sgs_site_{kind} r WHERE {decided_in(kind, period, 'r')}"
         con.execute(f"""CREATE OR REPLACE TEMP TABLE {PART.format(kind=kind)} AS
-            SELECT * FROM _sgs_site_{kind} UNION ALL
-            SELECT * FROM {kind}_records WHERE channel = 'portal' AND ({wsh} IN ({assessed}) OR {redo})""")
-        con.execute(f"DROP TABLE _sgs_site_{kind}")
+            SELECT * FROM {kind}_records WHERE {redo} OR (channel = 'portal' AND {wsh} IN (
+                SELECT {wsh} FROM {kind}_records WHERE channel = 'site' AND {redo}))""")
 
 
 def _extra(con: duckdb.DuckDBPyConnection, period: Period, as_of: date) -> str:
@@ -225,21 +239,25 @@ def _extra(con: duckdb.DuckDBPyConnection, period: Period, as_of: date) -> str:
     return " UNION ".join(sql)
 
 
-def _changed(con: duckdb.DuckDBPyConnection, period: Period, as_of: date) -> int:
+def _changed(con: duckdb.DuckDBPyConnection, period: Period, as_of: date) -> tuple[int, bool]:
     """``_sgs_redo``: departments whose fingerprint differs from the stored one (new and gone ones too),
-    and ``_extra``'s."""
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _sgs_redo AS
-        SELECT coalesce(n.dept_id, o.dept_id) AS dept_id FROM _sgs_inputs n
-        FULL JOIN (SELECT * FROM score_inputs WHERE period = $p) o USING (dept_id)
-        WHERE n.fingerprint IS DISTINCT FROM o.fingerprint
-        UNION SELECT dept_id FROM ({_extra(con, period, as_of)}) WHERE dept_id IS NOT NULL""", {"p": period.label})
-    return int(con.execute("SELECT count(*) FROM _sgs_redo").fetchall()[0][0])
+    and ``_extra``'s; with those whose ``evidence`` moved too when they stay within ``MAX_PART`` (then
+    ``LOCAL_RULES`` are rerun per department: True). Returns (departments, local)."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _sgs_redo_all AS
+        SELECT coalesce(n.dept_id, o.dept_id) AS dept_id, n.fingerprint IS DISTINCT FROM o.fingerprint AS records
+        FROM _sgs_inputs n FULL JOIN (SELECT * FROM score_inputs WHERE period = $p) o USING (dept_id)
+        WHERE n.fingerprint IS DISTINCT FROM o.fingerprint OR n.evidence IS DISTINCT FROM o.evidence
+        UNION SELECT dept_id, true FROM ({_extra(con, period, as_of)}) WHERE dept_id IS NOT NULL""", {"p": period.label})
+    local = _share(con, "SELECT dept_id FROM _sgs_redo_all") <= MAX_PART
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_redo AS SELECT DISTINCT dept_id FROM _sgs_redo_all "
+                f"{'' if local else 'WHERE records'}")
+    return int(con.execute("SELECT count(*) FROM _sgs_redo").fetchall()[0][0]), local
 
 
-def _forget(con: duckdb.DuckDBPyConnection, period: Period) -> None:
+def _forget(con: duckdb.DuckDBPyConnection, period: Period, local: bool) -> None:
     """Delete the rows about to be recomputed: the department-level rows rerun for everyone, and every row
     of the changed departments (and of departments no longer configured)."""
-    own = ", ".join(lit(r) for r in sorted(OWN_RULES))
+    own = ", ".join(lit(r) for r in sorted(OWN_RULES | (LOCAL_RULES if local else frozenset())))
     for table in ("findings", "unverified"):
         con.execute(f"""DELETE FROM {table} WHERE period = $p AND (
                         (record_key IS NULL AND rule_id NOT IN ({own}))
@@ -256,17 +274,17 @@ def stage_period(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
     from metrics.scoring import stage_assessed, stage_findings
 
     context = context_key(scheme, calendar, checks)
-    stage_fingerprints(con)
+    stage_fingerprints(con, calendar)
     why = "要求完整重算（--full）" if full else _why_full(con, period, context)
     if why is None:
-        n = _changed(con, period, as_of)
+        n, local = _changed(con, period, as_of)
         if (share := _share(con)) > MAX_PART:
             why = f"输入有变化的部门共有 {share:.0%} 的记录，完整重算更快"
     if why is None:
-        mine, everyone = _split(checks)
-        _forget(con, period)
+        mine, everyone = _split(checks, local)
+        _forget(con, period, local)
         if mine and n:
-            _stage_part(con, period)
+            _stage_part(con)
             stage_assessed(con, period, PART, count=False)
             stage_findings(con, period, scheme, calendar, as_of, mine)
             stage_assessed(con, period, count=False)
@@ -281,7 +299,8 @@ def stage_period(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
     until, walks = _walks(con, None)
     values = {"p": period.label}
     con.execute("DELETE FROM score_inputs WHERE period = $p", values)
-    con.execute("INSERT INTO score_inputs SELECT $p, dept_id, fingerprint, n_records FROM _sgs_inputs", values)
+    con.execute("INSERT INTO score_inputs SELECT $p, dept_id, fingerprint, n_records, evidence FROM _sgs_inputs",
+                values)
     con.execute("DELETE FROM score_runs WHERE period = $p", values)
     con.execute("INSERT INTO score_runs VALUES ($p, $context, $until, $walks, $mode, $why, $n, $at, $as_of)",
                 {**values, "context": context, "until": until, "walks": walks, "mode": mode, "why": why, "n": n,
