@@ -151,6 +151,7 @@ def incremental_child(db: Path, period_text: str, memory_limit: str, change: str
                 name = standard.load(kind).prefixed("XDR_MC")
                 changed += con.execute(f"UPDATE {kind}_records SET {name} = {name} || '（变更）', row_hash = NULL "
                                        f"WHERE channel = 'site' AND {CHANGES[before]}").fetchall()[0][0]
+            con.execute("CHECKPOINT")  # the crawl's own writing, not the scoring's
             result["changed_records"], result["change_s"] = changed, round(time.perf_counter() - t, 2)
         steps.clear()
         t, cpu = time.perf_counter(), time.process_time()

@@ -1,23 +1,23 @@
-"""Incremental scoring: after a crawl, only the departments whose inputs changed get their record findings rerun.
+"""Incremental scoring: after a crawl, only the departments whose inputs changed get their findings rerun.
 
 A daily run rescores this month and quarter after every crawl; at a province's 10 M records a full run is a
 minute of two cores even when 1 % of the records changed. The result must be exactly a full rescore's
 (tests/test_incremental.py compares every row), so the rules are split by what their rows depend on:
 
 * **Per department**: the record-level SQL (``findings_sql``, ``unverified_sql`` and their ``prepare``) of
-  every rule but ``GLOBAL_RULES``, and the department-level parts of ``OWN_PORTAL_RULES``. What they read for
-  a department is hashed per department (``stage_fingerprints``): its assessed records (every column but
-  ``last_seen``, which no record rule reads), its site 文书号 of every period (duplicate_record), the portal
-  records with the same 文书号 (portal_missing/late/inconsistent, whoever they are attributed to) and those
-  attributed to it, its ledger (简易程序), its catalogue items and its department row (agency code). Only
-  departments whose hash moved are rerun, on their part of the records (``_stage_part``: small temp tables
-  that the assessed views and the rules' ``records_table`` then name); the others keep their rows.
-* **Everyone, every time** (cheap, a few rows per department): every department-level part
-  (``department_sql``, ``unverified_department_sql``) — their evidence is the column's latest page, which moves
-  with every crawl, and they read last_seen, availability, objections, repairs — plus ``GLOBAL_RULES``, the
-  record rules that read something not per department (date_order's message names the as-of day;
-  manual_inspection reads the workbench's entries).
-* Statuses, deductions, scores, grades, ranks, county means and prev_* are recomputed for everyone.
+  every rule, and the department-level parts of ``OWN_RULES``. What they read for a department is hashed per
+  department (``stage_fingerprints``) from each record's stored hash (``core.store.hash_records``, written
+  when the record is saved: one 8-byte column read, not ~45 hashed): its site records of every period, the
+  portal records sharing their 文书号 (portal_missing/late/inconsistent, whoever they are attributed to) and
+  those attributed to it, its ledger (简易程序), its catalogue items and its department row (agency code).
+  Departments whose hash moved (and ``_extra``'s: inspection entries, date_order when the as-of day moved)
+  are rerun on their part of the records (``_stage_part``: small temp tables that the assessed views and the
+  rules' ``records_table`` then name); the others keep their rows.
+* **Per department when few moved** (``LOCAL_RULES``): department-level rules reading the department's
+  records with last_seen, ledger files, sources and its column's latest page — a second hash, ``evidence``.
+  A crawl revisiting every column moves them all, and these rules then run for everyone.
+* **Everyone, every time**: the other department-level parts (availability, walks, objections, repairs, the
+  as-of day). Statuses, deductions, scores, grades, ranks, county means and prev_* are recomputed for everyone.
 
 A **full** rescore instead (``score_runs.why`` says which): asked (``sgs score --full``); the period's first
 scoring, or no scores stored; the context changed — the code of metrics/ and core/ or the data files the
@@ -221,7 +221,8 @@ def _stage_part(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _extra(con: duckdb.DuckDBPyConnection, period: Period, as_of: date) -> str:
-    """SELECT of the departments to rerun whatever their fingerprint: for ``manual_inspection``, those with an
+    """SELECT of the departments to rerun whatever their fingerprint: unconfigured ones with records or
+    findings; for ``manual_inspection``, those with an
     assessor's entry in the period or a finding of it (entries live in the workbench, not in DuckDB); when the
     as-of day moved, for ``date_order``'s 晚于评估基准日, those with a decision after the earlier day (on no
     other record the test or its message changes: the one record rule reading the day)."""
@@ -232,6 +233,11 @@ def _extra(con: duckdb.DuckDBPyConnection, period: Period, as_of: date) -> str:
     sql = [f"SELECT dept_id FROM (VALUES {', '.join(f'({lit(d)})' for d in sorted(set(found)))}) v(dept_id)"
            if found else "SELECT NULL::VARCHAR AS dept_id WHERE false",
            f"SELECT dept_id FROM findings WHERE period = {lit(period.label)} AND rule_id = 'manual_inspection'"]
+    # departments no longer (or never) configured whose records remain: department-level rules still give
+    # them rows in a full rescore, so they are always rerun (their rows are deleted by _forget)
+    unknown = "dept_id NOT IN (SELECT dept_id FROM departments)"
+    sql += [f"SELECT dept_id FROM {k}_records WHERE {unknown}" for k in vocab.KINDS]
+    sql.append(f"SELECT dept_id FROM findings WHERE period = {lit(period.label)} AND {unknown}")
     before = con.execute("SELECT as_of FROM score_runs WHERE period = $p", {"p": period.label}).fetchall()
     if before and before[0][0] is not None and before[0][0] != as_of:
         day = lit(min(before[0][0], as_of).isoformat())
