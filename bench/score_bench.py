@@ -40,6 +40,7 @@ def child(db: Path, period_text: str, memory_limit: str, per_rule: bool, rules: 
 
     con = duckdb.connect(str(db), config={"threads": 2, "memory_limit": memory_limit})
     store.migrate(con)  # a dataset generated before a schema change gets the new columns
+    prehash(con)
     period = parse_period(period_text)
     checks = tuple(c for c in all_checks() if rules is None or c.rule.id in rules)
     t, cpu = time.perf_counter(), time.process_time()
@@ -74,7 +75,17 @@ def child(db: Path, period_text: str, memory_limit: str, per_rule: bool, rules: 
     return result
 
 
+def prehash(con) -> None:
+    """The stored record hashes a crawl leaves (core.store.upsert_records), filled before anything is timed:
+    the generator loads its Parquet without them."""
+    from core import store
+
+    for kind in ("xk", "cf"):
+        store.hash_records(con, kind)
+
+
 STEPS = (("metrics.incremental", "stage_fingerprints"), ("metrics.incremental", "_stage_part"),
+         ("metrics.incremental", "_extra"),
          ("metrics.incremental", "_forget"), ("metrics.incremental", "context_key"),
          ("metrics.incremental", "_why_full"), ("metrics.incremental", "_changed"), ("metrics.incremental", "_walks"),
          ("metrics.scoring", "stage_assessed"), ("metrics.scoring", "stage_findings"),
@@ -128,6 +139,7 @@ def incremental_child(db: Path, period_text: str, memory_limit: str, change: str
 
     con = duckdb.connect(str(db), config={"threads": 2, "memory_limit": memory_limit})
     store.migrate(con)
+    prehash(con)
     period = parse_period(period_text)
     result: dict = {}
     steps = timed_steps()
@@ -137,8 +149,9 @@ def incremental_child(db: Path, period_text: str, memory_limit: str, change: str
             changed = 0
             for kind in ("xk", "cf"):
                 name = standard.load(kind).prefixed("XDR_MC")
-                changed += con.execute(f"UPDATE {kind}_records SET {name} = {name} || '（变更）' WHERE channel = 'site' "
-                                       f"AND {CHANGES[before]}").fetchall()[0][0]
+                changed += con.execute(f"UPDATE {kind}_records SET {name} = {name} || '（变更）', row_hash = NULL "
+                                       f"WHERE channel = 'site' AND {CHANGES[before]}").fetchall()[0][0]
+            con.execute("CHECKPOINT")  # the crawl's own writing, not the scoring's
             result["changed_records"], result["change_s"] = changed, round(time.perf_counter() - t, 2)
         steps.clear()
         t, cpu = time.perf_counter(), time.process_time()

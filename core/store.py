@@ -26,6 +26,7 @@ from core.settings import Paths
 from core.errors import SgsError
 from core import vocab
 
+ROW_HASH = "row_hash"  # hash of the stored record (hash_records), kept apart from the meta columns upsert writes
 RECORD_META_COLUMNS = {
     "record_key": "VARCHAR PRIMARY KEY",  # sha1 of channel, department, 文书号 and 相对人名称
     "dept_id": "VARCHAR",
@@ -115,7 +116,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
 
 def _ensure_record_table(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     table = record_table(kind)
-    cols = {**RECORD_META_COLUMNS, **{code: "VARCHAR" for code in standard.load(kind).codes}}
+    cols = {**RECORD_META_COLUMNS, **{code: "VARCHAR" for code in standard.load(kind).codes}, ROW_HASH: "UBIGINT"}
     con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(f'{c} {t}' for c, t in cols.items())})")
     have = {r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
@@ -151,11 +152,28 @@ def upsert_records(con: duckdb.DuckDBPyConnection, kind: str, rows: list[dict[st
         con.execute(
             f"""INSERT INTO {table} ({', '.join(cols)})
                 SELECT {', '.join(cols)} FROM _batch
-                ON CONFLICT (record_key) DO UPDATE SET {updates}"""
+                ON CONFLICT (record_key) DO UPDATE SET {updates}, {ROW_HASH} = NULL"""
         )
     finally:
         con.unregister("_batch")
+    hash_records(con, kind)
     return len(rows)
+
+
+def hash_records(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """Fill ``row_hash`` where it is NULL: a 64-bit hash of every column of the record but last_seen.
+
+    Incremental scoring (metrics.incremental) fingerprints a department from these stored hashes instead of
+    hashing ~45 columns of every record at every scoring (docs/bench-score.md). ``upsert_records`` clears
+    the hash of every row it writes and fills it here (first_seen is kept on conflict, so the hash is taken
+    from the stored row); any other writer of a record table must set ``row_hash = NULL`` on the rows it
+    changes, and scoring fills those too. One scan of one column when nothing is missing."""
+    table = record_table(kind)
+    cols = [r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = $t AND "
+                                      "schema_name = 'main' AND database_name = current_database() "
+                                      "ORDER BY column_index", {"t": table}).fetchall()
+            if r[0] not in ("last_seen", ROW_HASH)]
+    con.execute(f"UPDATE {table} SET {ROW_HASH} = hash({', '.join(cols)}) WHERE {ROW_HASH} IS NULL")
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:

@@ -1,23 +1,23 @@
-"""Incremental scoring: after a crawl, only the departments whose inputs changed get their record findings rerun.
+"""Incremental scoring: after a crawl, only the departments whose inputs changed get their findings rerun.
 
 A daily run rescores this month and quarter after every crawl; at a province's 10 M records a full run is a
 minute of two cores even when 1 % of the records changed. The result must be exactly a full rescore's
 (tests/test_incremental.py compares every row), so the rules are split by what their rows depend on:
 
 * **Per department**: the record-level SQL (``findings_sql``, ``unverified_sql`` and their ``prepare``) of
-  every rule but ``GLOBAL_RULES``, and the department-level parts of ``OWN_PORTAL_RULES``. What they read for
-  a department is hashed per department (``stage_fingerprints``): its assessed records (every column but
-  ``last_seen``, which no record rule reads), its site 文书号 of every period (duplicate_record), the portal
-  records with the same 文书号 (portal_missing/late/inconsistent, whoever they are attributed to) and those
-  attributed to it, its ledger (简易程序), its catalogue items and its department row (agency code). Only
-  departments whose hash moved are rerun, on their part of the records (``_stage_part``: small temp tables
-  that the assessed views and the rules' ``records_table`` then name); the others keep their rows.
-* **Everyone, every time** (cheap, a few rows per department): every department-level part
-  (``department_sql``, ``unverified_department_sql``) — their evidence is the column's latest page, which moves
-  with every crawl, and they read last_seen, availability, objections, repairs — plus ``GLOBAL_RULES``, the
-  record rules that read something not per department (date_order's message names the as-of day;
-  manual_inspection reads the workbench's entries).
-* Statuses, deductions, scores, grades, ranks, county means and prev_* are recomputed for everyone.
+  every rule, and the department-level parts of ``OWN_RULES``. What they read for a department is hashed per
+  department (``stage_fingerprints``) from each record's stored hash (``core.store.hash_records``, written
+  when the record is saved: one 8-byte column read, not ~45 hashed): its site records of every period, the
+  portal records sharing their 文书号 (portal_missing/late/inconsistent, whoever they are attributed to) and
+  those attributed to it, its ledger (简易程序), its catalogue items and its department row (agency code).
+  Departments whose hash moved (and ``_extra``'s: inspection entries, date_order when the as-of day moved)
+  are rerun on their part of the records (``_stage_part``: small temp tables that the assessed views and the
+  rules' ``records_table`` then name); the others keep their rows.
+* **Per department when few moved** (``LOCAL_RULES``): department-level rules reading the department's
+  records with last_seen, ledger files, sources and its column's latest page — a second hash, ``evidence``.
+  A crawl revisiting every column moves them all, and these rules then run for everyone.
+* **Everyone, every time**: the other department-level parts (availability, walks, objections, repairs, the
+  as-of day). Statuses, deductions, scores, grades, ranks, county means and prev_* are recomputed for everyone.
 
 A **full** rescore instead (``score_runs.why`` says which): asked (``sgs score --full``); the period's first
 scoring, or no scores stored; the context changed — the code of metrics/ and core/ or the data files the
@@ -37,20 +37,26 @@ from pathlib import Path
 
 import duckdb
 
-from core import standard, vocab
+from core import standard, store, vocab
 from core.periods import Period
 from core.settings import POLICY_DIR, STANDARD_DIR
+from core.store import ROW_HASH
 from core.workdays import Calendar
+from metrics import corrections, inspections
 from metrics.checks import Check, Context
-from metrics.checks._sql import complete_walks, decided_in, lit
+from metrics.checks._sql import column_evidence, complete_walks, lit
 from metrics.scheme import Scheme
 
-__all__ = ["GLOBAL_RULES", "stage_period", "last_run", "context_key"]
+__all__ = ["OWN_RULES", "stage_period", "last_run", "context_key"]
 
-# record rules whose rows depend on more than the department's own inputs: rerun for everyone every time
-GLOBAL_RULES = frozenset({"date_order", "manual_inspection"})
-# department-level parts that read only the department's own portal records and ledger: rerun per department
-OWN_PORTAL_RULES = frozenset({"unmasked_personal", "portal_forbidden"})
+# department-level parts rerun per department like the record rules: they read only the department's own
+# portal records and ledger, or (manual_inspection) the assessor's entries, whose departments are rerun (_extra)
+OWN_RULES = frozenset({"unmasked_personal", "portal_forbidden", "manual_inspection"})
+# department-level rules whose rows read only the department's records (with last_seen), ledger, catalogue,
+# sources and its column's latest page (the ``evidence`` fingerprint): rerun per department when the departments
+# whose fingerprints moved stay within MAX_PART, else for everyone (a crawl revisiting every column moves them all)
+LOCAL_RULES = frozenset({"ledger_unpublished", "column_not_set", "catalogue_missing", "revoked_online",
+                         "overdue_publication"})
 MAX_PART = 0.25  # above this share of the assessed records to rerun, a full rescore is as quick: full
 PART = "_sgs_part_{kind}_records"  # the changed departments' site records and the portal records they can meet
 CODE_DIRS = ("metrics", "core")  # any change to a rule, a helper or a macro: full
@@ -72,53 +78,57 @@ def context_key(scheme: Scheme, calendar: Calendar, checks: tuple[Check, ...]) -
     return h.hexdigest()
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str, alias: str, skip: tuple[str, ...] = ()) -> str:
-    """Every column of ``table`` (as ``alias.col``) but ``skip``, for a hash of the whole row."""
+def _columns(con: duckdb.DuckDBPyConnection, table: str, alias: str) -> str:
+    """Every column of ``table`` (as ``alias.col``), for a hash of the whole row."""
     rows = con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = $t AND schema_name = 'main' "
                        "ORDER BY column_index", {"t": table}).fetchall()
-    return ", ".join(f"{alias}.{r[0]}" for r in rows if r[0] not in skip)
+    return ", ".join(f"{alias}.{r[0]}" for r in rows)
 
 
-def _parts(con: duckdb.DuckDBPyConnection, period: Period) -> list[str]:
-    """SELECTs of (dept_id, part, h): one hashed row per input a department's record findings read. Each
-    record table is read once per channel (a record's hash computed once, used by two parts)."""
-    parts = []
+def _parts(con: duckdb.DuckDBPyConnection, calendar: Calendar) -> list[str]:
+    """SELECTs of (dept_id, part, h, n): per department and input an order-free bit_xor of row hashes and a
+    count. Records are read by their stored hash (``core.store.hash_records``): one 8-byte column, not ~45.
+    A department's site records of every period count (a superset of its assessed ones: repeats are counted
+    over all periods, and a change elsewhere merely reruns it). Parts named ``e:…`` are what ``LOCAL_RULES``
+    read besides: last_seen, sources, the column's latest page per kind, the ledger's file names."""
+    parts = [f"SELECT dept_id, 'e:sources' AS part, bit_xor(hash({_columns(con, 'sources', 't')})) AS h, "
+             "count(*) AS n FROM sources t GROUP BY dept_id",
+             f"SELECT l.dept_id, 'e:ledger_files', bit_xor(hash({_columns(con, 'ledger_files', 't')})), count(*) "
+             "FROM ledger_files t JOIN (SELECT DISTINCT ledger_id, dept_id FROM ledger) l USING (ledger_id) GROUP BY ALL"]
     for kind in vocab.KINDS:
-        wsh = standard.load(kind).prefixed("WSH")
-        cols = _columns(con, f"{kind}_records", "r", ("last_seen",))
-        site = (f"(SELECT r.dept_id, r.record_key, r.{wsh} AS wsh, CASE WHEN {decided_in(kind, period, 'r')} "
-                f"THEN hash({cols}) END AS h FROM {kind}_records r WHERE r.channel = 'site')")
-        portal = (f"(SELECT r.dept_id, r.{wsh} AS wsh, hash({cols}) AS h FROM {kind}_records r "
-                  "WHERE r.channel = 'portal')")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_site_h AS SELECT * FROM {site}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_portal_h_{kind} AS SELECT * FROM {portal}")
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _sgs_parts_{kind} AS
-            SELECT dept_id, 'rec_{kind}' AS part, h FROM _sgs_site_h WHERE h IS NOT NULL
-            UNION ALL SELECT dept_id, 'dup_{kind}', hash(record_key, wsh) FROM _sgs_site_h WHERE wsh <> ''
-            UNION ALL SELECT a.dept_id, 'portal_{kind}', p.h
-                FROM (SELECT DISTINCT dept_id, wsh FROM _sgs_site_h WHERE h IS NOT NULL) a
-                JOIN (SELECT wsh, bit_xor(h) AS h FROM _sgs_portal_h_{kind} WHERE wsh IS NOT NULL GROUP BY wsh) p
-                USING (wsh)
-            UNION ALL SELECT dept_id, 'own_{kind}', h FROM _sgs_portal_h_{kind}""")
-        con.execute(f"DROP TABLE _sgs_site_h; DROP TABLE _sgs_portal_h_{kind}")
-        parts.append(f"SELECT * FROM _sgs_parts_{kind}")
+        store.hash_records(con, kind)  # rows written outside upsert_records (row_hash NULL)
+        wsh, t = standard.load(kind).prefixed("WSH"), f"{kind}_records"
+        parts += [f"SELECT dept_id, 'rec_{kind}', bit_xor({ROW_HASH}), count(*) FROM {t} "
+                  "WHERE channel = 'site' GROUP BY dept_id",
+                  f"SELECT dept_id, 'own_{kind}', bit_xor({ROW_HASH}), count(*) FROM {t} WHERE channel = 'portal' "
+                  "GROUP BY dept_id",
+                  f"""SELECT s.dept_id, 'portal_{kind}', bit_xor(hash(s.wsh, p.h)), count(*)
+                      FROM (SELECT DISTINCT dept_id, {wsh} AS wsh FROM {t} WHERE channel = 'site' AND {wsh} <> '') s
+                      JOIN (SELECT {wsh} AS wsh, bit_xor({ROW_HASH}) AS h FROM {t} WHERE channel = 'portal'
+                            GROUP BY ALL) p USING (wsh) GROUP BY s.dept_id""",
+                  f"SELECT dept_id, 'e:seen_{kind}', bit_xor(hash({ROW_HASH}, last_seen)), count(*) FROM {t} "
+                  "GROUP BY dept_id",
+                  f"SELECT dept_id, 'e:column_{kind}', bit_xor(hash(url, fetch_id)), count(*) "
+                  f"FROM {column_evidence(Context(kind, '', date.min, calendar=calendar))} GROUP BY dept_id"]
     for table in ("ledger", "catalogue_items", "departments"):
-        parts.append(f"SELECT t.dept_id, {lit(table)}, hash({_columns(con, table, 't')}) FROM {table} t")
+        parts.append(f"SELECT t.dept_id, {lit(table)}, bit_xor(hash({_columns(con, table, 't')})), count(*) "
+                     f"FROM {table} t GROUP BY t.dept_id")
     return parts
 
 
-def stage_fingerprints(con: duckdb.DuckDBPyConnection, period: Period) -> None:
-    """``_sgs_inputs`` (dept_id, fingerprint, n_records) for every configured department, over the full
-    assessed views: per input an order-free bit_xor of row hashes and a count, combined in a fixed order."""
+def stage_fingerprints(con: duckdb.DuckDBPyConnection, calendar: Calendar) -> None:
+    """``_sgs_inputs`` (dept_id, fingerprint, n_records, evidence) for every configured department: its
+    inputs' (part, hash, count) combined in a fixed order, the record rules' and ``LOCAL_RULES``' extra
+    (``evidence``) apart; n_records = its site records (for ``MAX_PART``)."""
+    def combined(where: str) -> str:
+        return (f"hash(coalesce(string_agg(p.part || ':' || p.h || ':' || p.n, '|' ORDER BY p.part) "
+                f"FILTER (WHERE {where}), ''))")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _sgs_inputs AS
-        WITH p AS (SELECT dept_id, part, bit_xor(h) AS h, count(*) AS n
-                   FROM ({' UNION ALL '.join(_parts(con, period))}) WHERE dept_id IS NOT NULL GROUP BY ALL)
-        SELECT d.dept_id, hash(coalesce(string_agg(p.part || ':' || p.h || ':' || p.n, '|' ORDER BY p.part), ''))
-                   AS fingerprint,
-               coalesce(sum(p.n) FILTER (WHERE p.part LIKE 'rec_%'), 0)::INTEGER AS n_records
+        WITH p AS (SELECT * FROM ({' UNION ALL '.join(_parts(con, calendar))}) WHERE dept_id IS NOT NULL)
+        SELECT d.dept_id, {combined("p.part NOT LIKE 'e:%'")} AS fingerprint,
+               coalesce(sum(p.n) FILTER (WHERE p.part LIKE 'rec_%'), 0)::INTEGER AS n_records,
+               {combined("p.part LIKE 'e:%'")} AS evidence
         FROM departments d LEFT JOIN p USING (dept_id) GROUP BY d.dept_id""")
-    for kind in vocab.KINDS:
-        con.execute(f"DROP TABLE _sgs_parts_{kind}")
 
 
 def _walks(con: duckdb.DuckDBPyConnection, until: datetime | None) -> tuple[datetime | None, int]:
@@ -132,7 +142,7 @@ def _walks(con: duckdb.DuckDBPyConnection, until: datetime | None) -> tuple[date
 
 def _why_full(con: duckdb.DuckDBPyConnection, period: Period, context: str) -> str | None:
     """Why this period must be rescored in full (Chinese, for ``score_runs.why``), or None."""
-    run = con.execute("SELECT context, walks_until, walks_hash FROM score_runs WHERE period = $p",
+    run = con.execute("SELECT context, walks_until, walks_hash, as_of FROM score_runs WHERE period = $p",
                       {"p": period.label}).fetchall()
     if not run or not con.execute("SELECT count(*) FROM scores WHERE period = $p", {"p": period.label}).fetchall()[0][0]:
         return "本期首次评分"
@@ -140,6 +150,8 @@ def _why_full(con: duckdb.DuckDBPyConnection, period: Period, context: str) -> s
         return "规则代码、评分方案、工作日历或规则集已变化"
     if run[0][1] is not None and _walks(con, run[0][1])[1] != run[0][2]:
         return "此前已完成的栏目完整采集记录有变化"
+    if run[0][3] is None:
+        return "上次评分未记录评估基准日"
     return None
 
 
@@ -173,14 +185,12 @@ def _prepare_in_part(prepare: Callable[[duckdb.DuckDBPyConnection, Context], Non
     return lambda con, ctx: prepare(con, _Part(**{f.name: getattr(ctx, f.name) for f in fields(ctx)}))
 
 
-def _split(checks: tuple[Check, ...]) -> tuple[tuple[Check, ...], tuple[Check, ...]]:
-    """(parts rerun for the changed departments on their part of the records, parts rerun for everyone)."""
+def _split(checks: tuple[Check, ...], local: bool) -> tuple[tuple[Check, ...], tuple[Check, ...]]:
+    """(parts rerun for the changed departments on their part of the records, parts rerun for everyone);
+    ``local``: ``LOCAL_RULES`` among the first."""
     mine, everyone = [], []
     for c in checks:
-        if c.rule.id in GLOBAL_RULES:
-            everyone.append(c)
-            continue
-        own = c.rule.id in OWN_PORTAL_RULES
+        own = c.rule.id in OWN_RULES or (local and c.rule.id in LOCAL_RULES)
         if c.findings_sql or c.unverified_sql or own:
             mine.append(Check(c.rule, _in_part(c.findings_sql), _prepare_in_part(c.prepare),
                               _in_part(c.department_sql, True) if own else None, _in_part(c.unverified_sql),
@@ -190,48 +200,73 @@ def _split(checks: tuple[Check, ...]) -> tuple[tuple[Check, ...], tuple[Check, .
     return tuple(mine), tuple(everyone)
 
 
-def _share(con: duckdb.DuckDBPyConnection) -> float:
-    """The changed departments' share of the assessed records (known from the fingerprints: nothing read)."""
-    part, total = con.execute("""SELECT coalesce(sum(n_records) FILTER (WHERE dept_id IN (SELECT dept_id
-                                                                             FROM _sgs_redo)), 0),
-                                        coalesce(sum(n_records), 0) FROM _sgs_inputs""").fetchall()[0]
+def _share(con: duckdb.DuckDBPyConnection, redo: str = "SELECT dept_id FROM _sgs_redo") -> float:
+    """The share of the site records held by the departments ``redo`` selects (from the fingerprints)."""
+    part, total = con.execute(f"""SELECT coalesce(sum(n_records) FILTER (WHERE dept_id IN ({redo})), 0),
+                                         coalesce(sum(n_records), 0) FROM _sgs_inputs""").fetchall()[0]
     return int(part) / max(1, int(total))
 
 
-def _stage_part(con: duckdb.DuckDBPyConnection, period: Period) -> None:
-    """``PART`` per kind: the changed departments' site records (every period: repeats are counted over all)
-    and the portal records sharing their assessed 文书号 or attributed to them; the assessed views then over
-    it. Small tables, so each rule reads a few columns of few rows."""
+def _stage_part(con: duckdb.DuckDBPyConnection) -> None:
+    """``PART`` per kind, in one scan of the record table: the changed departments' records (site records of
+    every period: repeats are counted over all; portal records attributed to them) and the portal records
+    sharing a 文书号 with their site records (a superset of those the assessed ones can meet); the assessed
+    views then over it. Small tables, so each rule reads a few columns of few rows."""
     redo = "dept_id IN (SELECT dept_id FROM _sgs_redo)"
     for kind in vocab.KINDS:
         wsh = standard.load(kind).prefixed("WSH")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_site_{kind} AS SELECT * FROM {kind}_records "
-                    f"WHERE channel = 'site' AND {redo}")
-        assessed = f"SELECT {wsh} FROM _sgs_site_{kind} r WHERE {decided_in(kind, period, 'r')}"
         con.execute(f"""CREATE OR REPLACE TEMP TABLE {PART.format(kind=kind)} AS
-            SELECT * FROM _sgs_site_{kind} UNION ALL
-            SELECT * FROM {kind}_records WHERE channel = 'portal' AND ({wsh} IN ({assessed}) OR {redo})""")
-        con.execute(f"DROP TABLE _sgs_site_{kind}")
+            SELECT * FROM {kind}_records WHERE {redo} OR (channel = 'portal' AND {wsh} IN (
+                SELECT {wsh} FROM {kind}_records WHERE channel = 'site' AND {redo}))""")
 
 
-def _changed(con: duckdb.DuckDBPyConnection, period: Period) -> int:
-    """``_sgs_redo``: departments whose fingerprint differs from the stored one (new and gone ones too)."""
-    con.execute("""CREATE OR REPLACE TEMP TABLE _sgs_redo AS
-        SELECT coalesce(n.dept_id, o.dept_id) AS dept_id FROM _sgs_inputs n
-        FULL JOIN (SELECT * FROM score_inputs WHERE period = $p) o USING (dept_id)
-        WHERE n.fingerprint IS DISTINCT FROM o.fingerprint""", {"p": period.label})
-    return int(con.execute("SELECT count(*) FROM _sgs_redo").fetchall()[0][0])
+def _extra(con: duckdb.DuckDBPyConnection, period: Period, as_of: date) -> str:
+    """SELECT of the departments to rerun whatever their fingerprint: unconfigured ones with records or
+    findings; for ``manual_inspection``, those with an
+    assessor's entry in the period or a finding of it (entries live in the workbench, not in DuckDB); when the
+    as-of day moved, for ``date_order``'s 晚于评估基准日, those with a decision after the earlier day (on no
+    other record the test or its message changes: the one record rule reading the day)."""
+    from metrics.scoring import assessed_table  # it builds on this module's staging
+
+    paths = corrections.paths_of(con)
+    found = [e["dept_id"] for e in inspections.entries(paths, period.start, period.end)] if paths else []
+    sql = [f"SELECT dept_id FROM (VALUES {', '.join(f'({lit(d)})' for d in sorted(set(found)))}) v(dept_id)"
+           if found else "SELECT NULL::VARCHAR AS dept_id WHERE false",
+           f"SELECT dept_id FROM findings WHERE period = {lit(period.label)} AND rule_id = 'manual_inspection'"]
+    # departments no longer (or never) configured whose records remain: department-level rules still give
+    # them rows in a full rescore, so they are always rerun (their rows are deleted by _forget)
+    unknown = "dept_id NOT IN (SELECT dept_id FROM departments)"
+    sql += [f"SELECT dept_id FROM {k}_records WHERE {unknown}" for k in vocab.KINDS]
+    sql.append(f"SELECT dept_id FROM findings WHERE period = {lit(period.label)} AND {unknown}")
+    before = con.execute("SELECT as_of FROM score_runs WHERE period = $p", {"p": period.label}).fetchall()
+    if before and before[0][0] is not None and before[0][0] != as_of:
+        day = lit(min(before[0][0], as_of).isoformat())
+        sql += [f"SELECT dept_id FROM {assessed_table(k)} WHERE _jdrq > DATE {day}" for k in vocab.KINDS]
+    return " UNION ".join(sql)
 
 
-def _forget(con: duckdb.DuckDBPyConnection, period: Period, everyone: tuple[Check, ...]) -> None:
-    """Delete the rows about to be recomputed: the rows of the rules rerun for everyone, and every row of
-    the changed departments (and of departments no longer configured)."""
-    def ids(rules: frozenset[str]) -> str:
-        return ", ".join(lit(r) for r in sorted(rules)) or "NULL"
-    whole = ids(GLOBAL_RULES & {c.rule.id for c in everyone})
+def _changed(con: duckdb.DuckDBPyConnection, period: Period, as_of: date) -> tuple[int, bool]:
+    """``_sgs_redo``: departments whose fingerprint differs from the stored one (new and gone ones too),
+    and ``_extra``'s; with those whose ``evidence`` moved too when they stay within ``MAX_PART`` (then
+    ``LOCAL_RULES`` are rerun per department: True). Returns (departments, local)."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _sgs_redo_all AS
+        SELECT coalesce(n.dept_id, o.dept_id) AS dept_id, n.fingerprint IS DISTINCT FROM o.fingerprint AS records
+        FROM _sgs_inputs n FULL JOIN (SELECT * FROM score_inputs WHERE period = $p) o USING (dept_id)
+        WHERE n.fingerprint IS DISTINCT FROM o.fingerprint OR n.evidence IS DISTINCT FROM o.evidence
+        UNION SELECT dept_id, true FROM ({_extra(con, period, as_of)}) WHERE dept_id IS NOT NULL""", {"p": period.label})
+    local = _share(con, "SELECT dept_id FROM _sgs_redo_all") <= MAX_PART
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_redo AS SELECT DISTINCT dept_id FROM _sgs_redo_all "
+                f"{'' if local else 'WHERE records'}")
+    return int(con.execute("SELECT count(*) FROM _sgs_redo").fetchall()[0][0]), local
+
+
+def _forget(con: duckdb.DuckDBPyConnection, period: Period, local: bool) -> None:
+    """Delete the rows about to be recomputed: the department-level rows rerun for everyone, and every row
+    of the changed departments (and of departments no longer configured)."""
+    own = ", ".join(lit(r) for r in sorted(OWN_RULES | (LOCAL_RULES if local else frozenset())))
     for table in ("findings", "unverified"):
-        con.execute(f"""DELETE FROM {table} WHERE period = $p AND (rule_id IN ({whole})
-                        OR (record_key IS NULL AND rule_id NOT IN ({ids(OWN_PORTAL_RULES)}))
+        con.execute(f"""DELETE FROM {table} WHERE period = $p AND (
+                        (record_key IS NULL AND rule_id NOT IN ({own}))
                         OR dept_id IN (SELECT dept_id FROM _sgs_redo)
                         OR dept_id NOT IN (SELECT dept_id FROM departments))""", {"p": period.label})
     # statuses are applied afresh by corrections.apply_to_findings, as on findings just written
@@ -245,17 +280,17 @@ def stage_period(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
     from metrics.scoring import stage_assessed, stage_findings
 
     context = context_key(scheme, calendar, checks)
-    stage_fingerprints(con, period)
+    stage_fingerprints(con, calendar)
     why = "要求完整重算（--full）" if full else _why_full(con, period, context)
     if why is None:
-        n = _changed(con, period)
+        n, local = _changed(con, period, as_of)
         if (share := _share(con)) > MAX_PART:
             why = f"输入有变化的部门共有 {share:.0%} 的记录，完整重算更快"
     if why is None:
-        mine, everyone = _split(checks)
-        _forget(con, period, everyone)
+        mine, everyone = _split(checks, local)
+        _forget(con, period, local)
         if mine and n:
-            _stage_part(con, period)
+            _stage_part(con)
             stage_assessed(con, period, PART, count=False)
             stage_findings(con, period, scheme, calendar, as_of, mine)
             stage_assessed(con, period, count=False)
@@ -270,11 +305,12 @@ def stage_period(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
     until, walks = _walks(con, None)
     values = {"p": period.label}
     con.execute("DELETE FROM score_inputs WHERE period = $p", values)
-    con.execute("INSERT INTO score_inputs SELECT $p, dept_id, fingerprint, n_records FROM _sgs_inputs", values)
+    con.execute("INSERT INTO score_inputs SELECT $p, dept_id, fingerprint, n_records, evidence FROM _sgs_inputs",
+                values)
     con.execute("DELETE FROM score_runs WHERE period = $p", values)
-    con.execute("INSERT INTO score_runs VALUES ($p, $context, $until, $walks, $mode, $why, $n, $at)",
+    con.execute("INSERT INTO score_runs VALUES ($p, $context, $until, $walks, $mode, $why, $n, $at, $as_of)",
                 {**values, "context": context, "until": until, "walks": walks, "mode": mode, "why": why, "n": n,
-                 "at": datetime.now()})
+                 "at": datetime.now(), "as_of": as_of})
 
 
 def last_run(con: duckdb.DuckDBPyConnection, period: Period) -> tuple[str, str, int] | None:

@@ -1,11 +1,15 @@
 """Incremental scoring (metrics.incremental) gives exactly a full rescore's rows: after the demo city's season of
 crawls scored after every crawl, and after hand-made changes to a copy of the scored demo database — a record
-changed and added, a portal copy changed, a ledger row, an availability problem, an assessor's waiver, a
-catalogue item, a department gone — each compared row by row, both ways, with a full rescore of the same data."""
+changed (by SQL and through store.upsert_records, the crawler's path) and added, a portal copy changed, a ledger
+row, an availability problem, an assessor's waiver and inspection entry, a catalogue item, a department gone, the
+as-of day moved — each compared row by row, both ways, with a full rescore of the same data.
+
+Records changed here by SQL clear their stored hash (``row_hash = NULL``), the contract of every writer besides
+core.store.upsert_records (core.store.hash_records); one test shows a change that does not is missed."""
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +19,8 @@ from conftest import QUARTERS
 from core import store
 from core.periods import parse_period
 from core.settings import resolve_paths
-from metrics import corrections, incremental
+from metrics import corrections, incremental, inspections
+from metrics.corrections import Attachment
 from metrics.scoring import ScoringError, score_period
 
 TABLES = ("findings", "unverified", "deductions", "scores", "county_scores")
@@ -70,14 +75,23 @@ def test_nothing_changed_rescores_nobody(copy):
     assert same_as_full(con, Q)[::2] == ("incremental", 0)
 
 
-def test_another_day(copy):
-    """The as-of day moved: the rules judging by it (date_order, the department-level ones) are rerun for
-    everyone, the others keep their rows."""
+def test_another_day(copy, monkeypatch):
+    """The as-of day moved back before the quarter's last decisions: date_order's 晚于评估基准日 is rerun for
+    the departments with a decision after it (and only those), the department-level rules for everyone."""
     _, con = copy
     count = "SELECT count(*) FROM findings WHERE period = $p AND rule_id = 'date_order'"
     before = one(con, count, p=Q)[0]
-    assert same_as_full(con, Q, as_of=date(2026, 8, 1))[::2] == ("incremental", 0)
+    last = "SELECT max(TRY_CAST(CF_JDRQ AS DATE)) FROM cf_records WHERE channel = 'site'"
+    day = one(con, f"{last} AND CF_JDRQ <= $end", end=str(parse_period(Q).end))[0]
+    later = one(con, """SELECT count(DISTINCT dept_id) FROM (
+                            SELECT dept_id FROM cf_records WHERE TRY_CAST(CF_JDRQ AS DATE) >= $d
+                            UNION ALL SELECT dept_id FROM xk_records WHERE TRY_CAST(XK_JDRQ AS DATE) >= $d)
+                        WHERE dept_id IN (SELECT dept_id FROM departments)""", d=day)[0]
+    assert 0 < later < one(con, "SELECT count(*) FROM departments")[0]
+    monkeypatch.setattr(incremental, "MAX_PART", 1.0)  # a few departments hold most of the small demo city
+    assert same_as_full(con, Q, as_of=day - timedelta(days=1))[::2] == ("incremental", later)
     assert one(con, count, p=Q)[0] > before
+    assert same_as_full(con, Q)[::2] == ("incremental", later)  # and back
 
 
 def test_record_changes(copy):
@@ -85,15 +99,38 @@ def test_record_changes(copy):
     _, con = copy
     key, dept = one(con, "SELECT record_key, dept_id FROM findings WHERE period = $p AND kind = 'cf' "
                          "AND record_key IS NOT NULL ORDER BY finding_id LIMIT 1", p=Q)
-    con.execute("UPDATE cf_records SET CF_XDR_MC = CF_XDR_MC || '（更正）', CF_NR_FK = NULL WHERE record_key = $k",
-                {"k": key})
+    edit = "UPDATE cf_records SET CF_XDR_MC = CF_XDR_MC || '（更正）', CF_NR_FK = NULL{} WHERE record_key = $k"
+    con.execute(edit.format(""), {"k": key})  # the stored hash left as it was: the change goes unseen
+    score_period(con, parse_period(Q), as_of=AS_OF)
+    assert incremental.last_run(con, parse_period(Q))[::2] == ("incremental", 0)
+    con.execute(edit.format(", row_hash = NULL"), {"k": key})
     assert same_as_full(con, Q) == ("incremental", "1 个部门的输入有变化", 1)
-    con.execute("INSERT INTO cf_records SELECT * REPLACE (record_key || '-copy' AS record_key) FROM cf_records "
-                "WHERE record_key = $k", {"k": key})
+    con.execute("INSERT INTO cf_records SELECT * REPLACE (record_key || '-copy' AS record_key, NULL AS row_hash) "
+                "FROM cf_records WHERE record_key = $k", {"k": key})
     assert same_as_full(con, Q)[::2] == ("incremental", 1)
     other = one(con, "SELECT dept_id FROM departments WHERE dept_id <> $d ORDER BY dept_id LIMIT 1", d=dept)[0]
-    con.execute("UPDATE cf_records SET dept_id = $o WHERE record_key = $k", {"o": other, "k": key})
+    con.execute("UPDATE cf_records SET dept_id = $o, row_hash = NULL WHERE record_key = $k", {"o": other, "k": key})
     assert same_as_full(con, Q)[::2] == ("incremental", 2)
+
+
+def test_saved_by_the_crawler_path(copy):
+    """Records changed through store.upsert_records (as a crawl saves them): the stored hash follows. Saved
+    again unchanged, only last_seen moves (the evidence hash): their departments are rerun once (the
+    department-level rules reading last_seen), then nobody; changed, the departments touched are rerun."""
+    _, con = copy
+    frame = con.execute("SELECT * EXCLUDE (first_seen, last_seen, row_hash) FROM xk_records WHERE channel = 'site' "
+                        "AND XK_JDRQ >= '2026-07-01' ORDER BY record_key LIMIT 3").df()
+    saved = [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in frame.to_dict("records")]
+    store.upsert_records(con, "xk", saved, datetime(2026, 11, 19, 8))
+    seen = len({r["dept_id"] for r in saved})  # saved again: only last_seen moved (the evidence hash)
+    assert same_as_full(con, Q)[::2] == ("incremental", seen)
+    assert same_as_full(con, Q)[::2] == ("incremental", 0)
+    saved[0]["XK_XDR_MC"] = saved[0]["XK_XDR_MC"] + "（变更）"
+    saved[1]["XK_XDR_MC"] = None
+    store.upsert_records(con, "xk", saved[:2], datetime(2026, 11, 20, 8))
+    assert one(con, "SELECT count(*) FROM xk_records WHERE row_hash IS NULL")[0] == 0
+    depts = len({saved[0]["dept_id"], saved[1]["dept_id"]})
+    assert same_as_full(con, Q)[::2] == ("incremental", depts)
 
 
 def test_portal_ledger_catalogue_availability(copy):
@@ -103,7 +140,8 @@ def test_portal_ledger_catalogue_availability(copy):
     wsh, dept = one(con, """SELECT s.CF_WSH, s.dept_id FROM cf_records s JOIN cf_records p USING (CF_WSH)
                             WHERE s.channel = 'site' AND p.channel = 'portal' AND s.CF_JDRQ >= '2026-07-01'
                             ORDER BY s.record_key LIMIT 1""")
-    con.execute("UPDATE cf_records SET CF_NR_FK = '999999', dept_id = NULL WHERE channel = 'portal' AND CF_WSH = $w",
+    con.execute("UPDATE cf_records SET CF_NR_FK = '999999', dept_id = NULL, row_hash = NULL "
+                "WHERE channel = 'portal' AND CF_WSH = $w",
                 {"w": wsh})
     assert same_as_full(con, Q)[::2] == ("incremental", 1)
     con.execute("DELETE FROM cf_records WHERE channel = 'portal' AND CF_WSH = $w", {"w": wsh})
@@ -124,6 +162,18 @@ def test_portal_ledger_catalogue_availability(copy):
                    WHERE channel = 'site' AND dept_id IS NOT NULL ORDER BY source_id LIMIT 1""",
                 {"c": crawl, "t": started})
     assert same_as_full(con, Q)[::2] == ("incremental", 0)  # department-level: recomputed for everyone
+
+
+def test_inspection_entry(copy):
+    """An assessor's 书面检查/实地核查 entry (the workbench, not DuckDB): its department is rerun."""
+    paths, con = copy
+    dept = one(con, "SELECT min(dept_id) FROM departments")[0]
+    inspections.add(paths, dept_id=dept, kind="cf", method="onsite", severity="high", inspected_on="2026-09-15",
+                    description="现场查阅案卷，决定书未送达当事人即已公示", evidence=Attachment(b"\x89PNG\r\n\x1a\n" + bytes(64),
+                    "现场照片.png"), username="assessor1", today=AS_OF)  # an entry: its department is rerun
+    assert same_as_full(con, Q)[::2] == ("incremental", 1)
+    assert one(con, "SELECT count(*) FROM findings WHERE period = $p AND rule_id = 'manual_inspection'", p=Q)[0] == 1
+    assert same_as_full(con, Q)[::2] == ("incremental", 1)  # still rerun while it has the entry
 
 
 def test_waiver_department_gone_and_scheme(copy, tmp_path):
@@ -148,7 +198,8 @@ def test_waiver_department_gone_and_scheme(copy, tmp_path):
     changed.write_text(scheme.read_text("utf-8").replace("max_workdays = 7", "max_workdays = 5"), "utf-8")
     score_period(con, parse_period(Q), as_of=AS_OF, scheme_path=changed)
     assert incremental.last_run(con, parse_period(Q))[0] == "full"
-    assert same_as_full(con, Q, scheme_path=changed)[::2] == ("incremental", 0)
+    # the removed department's records remain: department-level rules still give it rows, so it is always rerun
+    assert same_as_full(con, Q, scheme_path=changed)[::2] == ("incremental", 1)
 
 
 def test_season_of_crawls(demo_server, tmp_path):

@@ -46,8 +46,8 @@ def department_sql(ctx: Context) -> str | None:
                              coalesce({as_date('CF_GSJZQ')}, DATE '9999-12-31')) AS _ends
         FROM (SELECT r.*, {as_date('r.CF_JDRQ')} AS _jdrq, {gravity} AS _gravity,
                      {published_on(f"coalesce({stated_date('r')}, s.site_stated)", 'CAST(r.first_seen AS DATE)')} AS _pub
-              FROM cf_records r LEFT JOIN (
-                  SELECT dept_id, CF_WSH, min({stated_date('x')}) AS site_stated FROM cf_records x
+              FROM {ctx.records_table} r LEFT JOIN (
+                  SELECT dept_id, CF_WSH, min({stated_date('x')}) AS site_stated FROM {ctx.records_table} x
                   WHERE channel = 'site' AND CF_WSH IS NOT NULL GROUP BY ALL) s
                   ON r.channel = 'portal' AND s.dept_id = r.dept_id AND s.CF_WSH = r.CF_WSH
               WHERE r.dept_id IS NOT NULL AND {as_date('r.CF_JDRQ')} IS NOT NULL

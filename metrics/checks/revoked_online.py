@@ -23,7 +23,7 @@ RULE = Rule(
 def department_sql(ctx: Context) -> str | None:
     if ctx.kind != "cf" or ctx.period is None:
         return None
-    source = """(SELECT r.*, coalesce(l.revoked_on, l.jdrq) AS _revoked FROM cf_records r
+    source = f"""(SELECT r.*, coalesce(l.revoked_on, l.jdrq) AS _revoked FROM {ctx.records_table} r
         JOIN ledger l ON l.kind = 'cf' AND l.status = '撤销' AND l.dept_id = r.dept_id AND l.wsh = trim(r.CF_WSH)) t"""
     message = ("'办件台账载明该处罚已于' || CAST(t._revoked AS VARCHAR) || '撤销，' "
                f"|| {channel_words('t.channel')} "
