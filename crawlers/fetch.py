@@ -52,6 +52,7 @@ class FetchResult:
     method: str = "GET"
     form: dict[str, str] | None = None  # the POSTed form, for a POST
     robots_denied: bool = False
+    failure: str | None = None  # why no answer came: timeout, connect, network, refused, host, redirects
 
     @property
     def ok(self) -> bool:
@@ -174,7 +175,7 @@ class Fetcher:
         current = url
         for _ in range(self.max_redirects + 1):
             if not self.allowed(current):
-                return FetchResult(url, current, error=f"拒绝抓取 {current}：主机不在配置的来源范围内")
+                return FetchResult(url, current, error=f"拒绝抓取 {current}：主机不在配置的来源范围内", failure="host")
             if not await self._robots_allow(current):
                 return FetchResult(url, current, error=f"robots.txt 禁止抓取 {current}，已遵守", robots_denied=True)
             result = await self._one(url, current, form, headers or {})
@@ -183,7 +184,7 @@ class Fetcher:
                 return result
             current = urljoin(current, location)
             form = form if result.status in (307, 308) else None
-        return FetchResult(url, current, error=f"抓取 {url} 失败：重定向超过 {self.max_redirects} 次")
+        return FetchResult(url, current, error=f"抓取 {url} 失败：重定向超过 {self.max_redirects} 次", failure="redirects")
 
     async def _robots_allow(self, url: str) -> bool:
         """Whether the host's robots.txt lets our User-Agent fetch ``url`` (read once per host).
@@ -224,21 +225,23 @@ class Fetcher:
             except (TimeoutError, httpx.TimeoutException):
                 if attempt.responded:  # the body trickles: another try would cost as long again
                     return FetchResult(url, current, error=f"{current} 响应过慢，已放弃（已收到响应头，但 "
-                                       f"{self.total_timeout:g} 秒内未收完正文；不再重试）")
-                return FetchResult(url, current, error=f"抓取 {current} 超时", transient=True)
+                                       f"{self.total_timeout:g} 秒内未收完正文；不再重试）", failure="timeout")
+                return FetchResult(url, current, error=f"抓取 {current} 超时", transient=True, failure="timeout")
             except httpx.ConnectError as exc:
                 return FetchResult(url, current, error=f"无法连接 {current}：连接被拒绝或主机不可达（{exc}）",
-                                   transient=True)
+                                   transient=True, failure="connect")
             except httpx.RemoteProtocolError as exc:
                 return FetchResult(url, current, error=f"{current} 的响应不完整或不合 HTTP 规范（连接提前关闭、"
-                                   f"长度不符或报头错误：{exc}）", transient=True)
+                                   f"长度不符或报头错误：{exc}）", transient=True,
+                                   failure="network")
             except httpx.TransportError as exc:
                 return FetchResult(url, current, error=f"抓取 {current} 失败：{type(exc).__name__} {exc}",
-                                   transient=True)
+                                   transient=True, failure="network")
             except Refused as exc:
-                return FetchResult(url, current, error=f"{current} 的响应{exc}")
+                return FetchResult(url, current, error=f"{current} 的响应{exc}", failure="refused")
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
-                return FetchResult(url, current, error=f"抓取 {current} 失败：{type(exc).__name__} {exc}")
+                return FetchResult(url, current, error=f"抓取 {current} 失败：{type(exc).__name__} {exc}",
+                                   failure="network")
 
     def _host(self, host: str) -> _Host:
         if host not in self._hosts:
