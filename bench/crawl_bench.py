@@ -25,7 +25,7 @@ A province (issue 16):
 serves the demo's site on N loopback addresses (one server process, ``crawl_server.py --hosts N``), writes a
 province of N sources, one per host (``democity.config.write_province``: the demo's columns in turn, so every
 size has the same pages per source), and runs the whole crawl with the configuration's politeness (2 at a
-time per host, robots.txt read) in a process of its own: pages/s, CPU per page (the crawl's process and its
+time per host, robots.txt read; by default the demo's three smallest columns, ``--columns``) in a process of its own: pages/s, CPU per page (the crawl's process and its
 fetch process), peak resident memory of each, bytes archived. ``--revisit`` then crawls the same province
 again into the same database (a daily crawl of an unchanged province: conditional requests, 304s, revisit
 records), in another process, and prints it beside the first.
@@ -197,6 +197,10 @@ def _requests_of_a_crawl(workdir: Path, concurrency: int) -> list[tuple[str, dic
 
 # --- a province ------------------------------------------------------------------------------------
 
+# the demo's three smallest columns (4, 6 and 13 pages: JSON; an HTML list with a detail page per row), so a
+# 5,000-source crawl is ~38,000 pages, minutes on this machine; ``--columns all`` takes every column (~20 a source)
+SMALL_COLUMNS = ("dc-wj-xk", "dc-wj-cf", "xs-yj-xk")
+
 def province_child(workdir: Path, server_pid: int) -> dict:
     """One whole crawl of the province in ``workdir`` (first into an empty database, or again: a revisit),
     with its own process's and its fetch process's CPU and peak memory, and the bytes it archived."""
@@ -228,7 +232,7 @@ def province_child(workdir: Path, server_pid: int) -> dict:
             "errors": len(summary.errors), "failed": len(summary.failed_sources), "status": summary.status}
 
 
-def province_main(sizes: list[int], revisit: bool, root: Path, seed: int) -> None:
+def province_main(sizes: list[int], revisit: bool, root: Path, seed: int, columns: list[str] | None) -> None:
     """Each province size: a server on that many hosts, a first crawl and (``revisit``) a second one."""
     from democity import build
     from democity.config import write_province
@@ -242,7 +246,7 @@ def province_main(sizes: list[int], revisit: bool, root: Path, seed: int) -> Non
         server = subprocess.Popen([sys.executable, str(REPO / "bench" / "crawl_server.py"), "--seed", str(seed),
                                    "--hosts", str(n)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
-            write_province(city, json.loads(server.stdout.readline()), workdir)
+            write_province(city, json.loads(server.stdout.readline()), workdir, columns=columns)
             for label in ("first", "revisit") if revisit else ("first",):
                 out = subprocess.run([sys.executable, __file__, "--province-child", "--workdir", str(workdir),
                                       "--server-pid", str(server.pid)], capture_output=True, text=True, check=True)
@@ -274,6 +278,8 @@ def main() -> None:
     parser.add_argument("--province", type=int, nargs="+", help="crawl a province of N sources (one per host)")
     parser.add_argument("--revisit", action="store_true", help="with --province: crawl it a second time")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--columns", default=",".join(SMALL_COLUMNS),
+                        help="with --province: the demo's columns each source copies in turn ('all': every one)")
     parser.add_argument("--province-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.province_child:
@@ -281,7 +287,7 @@ def main() -> None:
         return
     if args.province:
         province_main(args.province, args.revisit, args.workdir or Path(tempfile.mkdtemp(prefix="sgs-province-")),
-                      args.seed)
+                      args.seed, None if args.columns == "all" else args.columns.split(","))
         return
     if args.child:
         print(json.dumps(child(args.child, args.workdir, args.concurrency, args.rounds, args.server_pid)))

@@ -30,6 +30,10 @@ from core.settings import USER_AGENT
 from crawlers.inflate import ACCEPT_ENCODING, BoundedDecoder, Refused
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+# requests on the wire at once, all hosts together: httpcore's pool (100 connections) scans its waiting
+# requests against its connections on every request, so thousands of hosts each at their own limit made
+# that scan, not the network, the fetch process's work (a province: 5,000 sources)
+MAX_IN_FLIGHT = 100
 RETRY_STATUSES = range(500, 600)
 
 
@@ -117,6 +121,7 @@ class Fetcher:
         self.default_concurrency = concurrency
         self._user_agent = ascii_header(user_agent)
         self._hosts: dict[str, _Host] = {}
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._client = httpx.AsyncClient(
             headers={"User-Agent": ascii_header(user_agent), "Accept-Language": "zh-CN,zh;q=0.9",
                      "Accept-Encoding": ACCEPT_ENCODING},
@@ -217,31 +222,37 @@ class Fetcher:
         host = self._host(urlsplit(current).netloc.lower())
         async with host.semaphore:
             await self._wait_turn(host)
-            attempt = _Attempt()
-            try:
-                # asyncio.timeout, not wait_for: no extra task per request (measurable on a fast server)
-                async with asyncio.timeout(self.total_timeout):
-                    return await self._request(url, current, form, headers or {}, attempt)
-            except (TimeoutError, httpx.TimeoutException):
-                if attempt.responded:  # the body trickles: another try would cost as long again
-                    return FetchResult(url, current, error=f"{current} 响应过慢，已放弃（已收到响应头，但 "
-                                       f"{self.total_timeout:g} 秒内未收完正文；不再重试）", failure="timeout")
-                return FetchResult(url, current, error=f"抓取 {current} 超时", transient=True, failure="timeout")
-            except httpx.ConnectError as exc:
-                return FetchResult(url, current, error=f"无法连接 {current}：连接被拒绝或主机不可达（{exc}）",
-                                   transient=True, failure="connect")
-            except httpx.RemoteProtocolError as exc:
-                return FetchResult(url, current, error=f"{current} 的响应不完整或不合 HTTP 规范（连接提前关闭、"
-                                   f"长度不符或报头错误：{exc}）", transient=True,
-                                   failure="network")
-            except httpx.TransportError as exc:
-                return FetchResult(url, current, error=f"抓取 {current} 失败：{type(exc).__name__} {exc}",
-                                   transient=True, failure="network")
-            except Refused as exc:
-                return FetchResult(url, current, error=f"{current} 的响应{exc}", failure="refused")
-            except (httpx.HTTPError, httpx.InvalidURL) as exc:
-                return FetchResult(url, current, error=f"抓取 {current} 失败：{type(exc).__name__} {exc}",
-                                   failure="network")
+            async with self._in_flight:  # after the host's pause: a pausing host holds no slot
+                return await self._attempt(url, current, form, headers or {})
+
+    async def _attempt(self, url: str, current: str, form: dict[str, Any] | None,
+                       headers: dict[str, str]) -> FetchResult:
+        """One request with the total-time limit; every failure a ``FetchResult`` saying why (``failure``)."""
+        attempt = _Attempt()
+        try:
+            # asyncio.timeout, not wait_for: no extra task per request (measurable on a fast server)
+            async with asyncio.timeout(self.total_timeout):
+                return await self._request(url, current, form, headers, attempt)
+        except (TimeoutError, httpx.TimeoutException):
+            if attempt.responded:  # the body trickles: another try would cost as long again
+                return FetchResult(url, current, error=f"{current} 响应过慢，已放弃（已收到响应头，但 "
+                                   f"{self.total_timeout:g} 秒内未收完正文；不再重试）", failure="timeout")
+            return FetchResult(url, current, error=f"抓取 {current} 超时", transient=True, failure="timeout")
+        except httpx.ConnectError as exc:
+            return FetchResult(url, current, error=f"无法连接 {current}：连接被拒绝或主机不可达（{exc}）",
+                               transient=True, failure="connect")
+        except httpx.RemoteProtocolError as exc:
+            return FetchResult(url, current, error=f"{current} 的响应不完整或不合 HTTP 规范（连接提前关闭、"
+                               f"长度不符或报头错误：{exc}）", transient=True,
+                               failure="network")
+        except httpx.TransportError as exc:
+            return FetchResult(url, current, error=f"抓取 {current} 失败：{type(exc).__name__} {exc}",
+                               transient=True, failure="network")
+        except Refused as exc:
+            return FetchResult(url, current, error=f"{current} 的响应{exc}", failure="refused")
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            return FetchResult(url, current, error=f"抓取 {current} 失败：{type(exc).__name__} {exc}",
+                               failure="network")
 
     def _host(self, host: str) -> _Host:
         if host not in self._hosts:

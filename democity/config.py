@@ -53,14 +53,19 @@ def city_document(city: DemoCity, base_url: str) -> dict:
     return {"city": {"name": city.name}, "departments": departments, "sources": sources}
 
 
-def province_document(city: DemoCity, base_urls: list[str], *, concurrency: int = 2) -> dict:
+def province_document(city: DemoCity, base_urls: list[str], *, concurrency: int = 2,
+                      columns: list[str] | None = None) -> dict:
     """A province of ``len(base_urls)`` sources, one per site (``DemoServer(hosts=N).base_urls``): source i is
-    the demo's site source i (cycling, so 500 and 5,000 sources have the same pages per source) on host i,
-    for a department of its own (``<demo id>-p<i>``: every record keyed apart). No portal and no broken
-    column: the crawl benchmark's province (bench/crawl_bench.py --province), not a city to score."""
+    the demo's site source i (cycling, so 500 and 5,000 sources have the same pages per source; ``columns``:
+    only these demo sources, e.g. ``["dc-wj-xk"]``) on host i, for a department of its own
+    (``<demo id>-p<i>``: every record keyed apart). No portal and no broken column: the crawl benchmark's
+    province (bench/crawl_bench.py --province), not a city to score."""
     demo = city_document(city, base_urls[0])
     depts = {d["id"]: d for d in demo["departments"]}
-    templates = [s for s in demo["sources"] if s["channel"] == "site" and s["id"] in _column_ids(city)]
+    wanted = _column_ids(city) if columns is None else set(columns)
+    templates = [s for s in demo["sources"] if s["channel"] == "site" and s["id"] in wanted]
+    if not templates:
+        raise ValueError(f"示范城市没有这些栏目来源：{columns}")
     base0 = base_urls[0].rstrip("/")
     departments, sources = [], []
     for i, base in enumerate(base_urls):
@@ -81,12 +86,14 @@ def _column_ids(city: DemoCity) -> set[str]:
     return {f"{d.id}-{kind}" for d in city.departments for kind in d.kinds}
 
 
-def write_province(city: DemoCity, base_urls: list[str], out_dir: Path, *, concurrency: int = 2) -> Path:
+def write_province(city: DemoCity, base_urls: list[str], out_dir: Path, *, concurrency: int = 2,
+                   columns: list[str] | None = None) -> Path:
     """Write ``out_dir/city.toml`` for a province of ``len(base_urls)`` sources; return its path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "city.toml"
-    path.write_text(tomli_w.dumps(province_document(city, base_urls, concurrency=concurrency)), encoding="utf-8")
+    doc = province_document(city, base_urls, concurrency=concurrency, columns=columns)
+    path.write_text(tomli_w.dumps(doc), encoding="utf-8")
     return path
 
 

@@ -123,7 +123,8 @@ class DemoServer:
         self.peak: Counter[str] = Counter()  # address → most requests it answered at once
         self.by_host: Counter[str] = Counter()  # address → requests answered
         peak, by_host = self.peak, self.by_host
-        host_faults = host_faults or {}
+        host_faults = {} if host_faults is None else host_faults
+        self.host_faults = host_faults  # address → its own faults (a test may add some before crawling)
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
