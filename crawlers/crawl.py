@@ -169,11 +169,14 @@ class _Engine:
         """Crawl one source; an unexpected error ends this source only, never the others. Its
         ``source_runs`` row is queued last, after its pages."""
         run = self.run
+        self.downloader.previous.begin(source.id)  # at once: the sources begin in the walk's order
         try:
             await spider.crawl(source)
         except Exception as exc:  # a bug or a page we could not read must not stop the other sources
             run.error(source, source.start_url, f"抓取来源 {source.id}（{source.start_url}）时出错：{exc!r}",
                       fatal=run.summary.sources[source.id].pages == 0)
+        finally:
+            self.downloader.previous.end(source.id)
         st = run.summary.sources[source.id]
         await spider.queue.put(Batch(source_runs=[{
             "crawl_id": run.crawl_id, "source_id": source.id, "started_at": st.started_at,

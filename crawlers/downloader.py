@@ -22,7 +22,7 @@ import duckdb
 
 from core import store
 from core.cityconfig import Source
-from crawlers.archive import Archive, read_response
+from crawlers.archive import Archive, read_original, read_response
 from crawlers.context import Run
 from crawlers.fetch import FetchResult
 from crawlers.fetch_process import FetchProcess
@@ -52,7 +52,7 @@ class Downloader:
         self.fetcher = fetcher
         self.done = done  # pages committed by the crawl being resumed or re-extracted
         self.offline = offline
-        self.previous = previous_responses(run.con)
+        self.previous = Previous(run.con, [s.id for s in run.city.sources])
 
     async def open(self) -> None:
         if self.fetcher is not None:
@@ -63,6 +63,7 @@ class Downloader:
         if self.fetcher is not None:
             await self.fetcher.aclose()
             self.fetcher = None
+        self.previous.close()
 
     async def get(self, source: Source, url: str, form: dict[str, str] | None, role: str, fetches: list[dict[str, Any]]) -> Got:
         """The response for a request: replayed from the archive when this crawl already has it, else
@@ -78,7 +79,7 @@ class Downloader:
         if self.offline:
             return Got(FetchResult(url, url, error=f"重新提取：存档中没有 {url}，不联网抓取", form=form), None)
         assert self.fetcher is not None
-        previous = self.previous.get(key)
+        previous = self.previous.get(source.id, key)
         result = await self.fetcher.fetch(url, form=form, headers=conditional_headers(previous))
         row = self.archive.write(result, source_id=source.id, previous=previous)
         row["role"] = role
@@ -92,9 +93,10 @@ class Downloader:
 
     def _unchanged(self, result: FetchResult, previous: dict[str, Any]) -> FetchResult:
         """An unchanged answer given the original's bytes (and, for a 304, its headers)."""
-        _uri, http, body = read_response(self.run.paths, previous["warc_file"], previous["warc_offset"])
+        headers, body = read_original(self.run.paths, previous["warc_file"], previous["warc_offset"],
+                                      previous["warc_length"])
         return replace(result, status=200, body=body, error=None,
-                       headers=http.headers if result.status == 304 else result.headers)
+                       headers=headers if result.status == 304 else result.headers)
 
     def _replay(self, row: dict[str, Any]) -> Got:
         """A completed page of this crawl, read back from the archive (no request)."""
@@ -150,11 +152,75 @@ def done_pages(con: duckdb.DuckDBPyConnection, crawl_id: str, *, retry_failed: b
     return out
 
 
-def previous_responses(con: duckdb.DuckDBPyConnection) -> dict[RequestKey, dict[str, Any]]:
-    """The last archived body of every request (its validators and hash), for conditional requests."""
-    cols = ", ".join(_FETCH_COLUMNS + ("warc_length",))
-    rows = con.execute(f"""SELECT {cols} FROM fetches
-                           WHERE warc_file IS NOT NULL AND revisit_of IS NULL AND status = 200 AND error IS NULL
-                           QUALIFY row_number() OVER (PARTITION BY url, form ORDER BY fetched_at DESC) = 1""").fetchall()
-    names = (*_FETCH_COLUMNS, "warc_length")
-    return {(r[1], r[2]): dict(zip(names, r)) for r in rows}
+class Previous:
+    """The last archived body of every request a source made (its validators and hash, for conditional
+    requests), held only while the source is walked: ``begin`` when it starts, ``end`` when it is done.
+
+    One query, ordered as the sources are walked, read a chunk at a time on a cursor of its own (the writer
+    thread has the crawl's connection): a province's daily crawl holds the rows of the sources being walked,
+    not of all its hundreds of thousands of pages. A source started out of order (or twice) is answered
+    from a query of its own."""
+
+    CHUNK = 2000
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, walked: list[str]) -> None:
+        self._con = con
+        self._cursor = con.cursor()
+        self._cursor.execute(f"""
+            SELECT w.pos, {", ".join(f"f.{c}" for c in _PREVIOUS)}
+            FROM fetches f JOIN (SELECT unnest(?::VARCHAR[]) AS source_id, unnest(range(?)) AS pos) w USING (source_id)
+            WHERE f.warc_file IS NOT NULL AND f.revisit_of IS NULL AND f.status = 200 AND f.error IS NULL
+            QUALIFY row_number() OVER (PARTITION BY f.url, f.form ORDER BY f.fetched_at DESC) = 1
+            ORDER BY w.pos""", [walked, len(walked)])
+        self._position = {sid: i for i, sid in enumerate(walked)}
+        self._ahead: list[tuple[Any, ...]] = []  # read from the stream, not yet handed to a source
+        self._next = 0  # position of the next source the stream has not reached
+        self._held: dict[str, dict[RequestKey, dict[str, Any]]] = {}
+
+    def begin(self, source_id: str) -> None:
+        """Hold ``source_id``'s rows (the sources begin in the walk's order: each takes the stream's next)."""
+        pos = self._position.get(source_id, -1)
+        if pos < self._next:
+            cursor = self._con.cursor()  # the walk's cursor is busy streaming
+            try:
+                self._held[source_id] = previous_responses(cursor, source_id)
+            finally:
+                cursor.close()
+            return
+        mine: dict[RequestKey, dict[str, Any]] = {}
+        while True:
+            if not self._ahead:
+                self._ahead = self._cursor.fetchmany(self.CHUNK)[::-1]  # popped from the end
+                if not self._ahead:
+                    break
+            row = self._ahead[-1]
+            if row[0] > pos:
+                break
+            self._ahead.pop()
+            if row[0] == pos:
+                previous = dict(zip(_PREVIOUS, row[1:]))
+                mine[(previous["url"], previous["form"])] = previous
+        self._next = pos + 1
+        self._held[source_id] = mine
+
+    def get(self, source_id: str, key: RequestKey) -> dict[str, Any] | None:
+        return self._held.get(source_id, {}).get(key)
+
+    def end(self, source_id: str) -> None:
+        self._held.pop(source_id, None)
+
+    def close(self) -> None:
+        self._cursor.close()
+
+
+_PREVIOUS = _FETCH_COLUMNS + ("warc_length",)
+
+
+def previous_responses(con: duckdb.DuckDBPyConnection, source_id: str | None = None) -> dict[RequestKey, dict[str, Any]]:
+    """The last archived body of every request (of ``source_id``'s), for conditional requests."""
+    where = "" if source_id is None else "AND source_id = ?"
+    rows = con.execute(f"""SELECT {", ".join(_PREVIOUS)} FROM fetches
+                           WHERE warc_file IS NOT NULL AND revisit_of IS NULL AND status = 200 AND error IS NULL {where}
+                           QUALIFY row_number() OVER (PARTITION BY url, form ORDER BY fetched_at DESC) = 1""",
+                       [] if source_id is None else [source_id]).fetchall()
+    return {(r[1], r[2]): dict(zip(_PREVIOUS, r)) for r in rows}

@@ -34,6 +34,7 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 # requests against its connections on every request, so thousands of hosts each at their own limit made
 # that scan, not the network, the fetch process's work (a province: 5,000 sources)
 MAX_IN_FLIGHT = 100
+ROBOTS_KEPT = 256  # distinct robots.txt texts parsed once and shared by the hosts that serve them
 RETRY_STATUSES = range(500, 600)
 
 
@@ -78,7 +79,7 @@ class _Host:
     concurrency: int
     delay: float
     semaphore: asyncio.Semaphore = field(init=False)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    lock: asyncio.Lock | None = None  # made when the host has a delay to keep (a province has thousands of hosts)
     next_start: float = 0.0
     robots: bool = True
     rules: Protego | None = None
@@ -122,6 +123,7 @@ class Fetcher:
         self._user_agent = ascii_header(user_agent)
         self._hosts: dict[str, _Host] = {}
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._robots_parsed: dict[str, Protego] = {}
         self._client = httpx.AsyncClient(
             headers={"User-Agent": ascii_header(user_agent), "Accept-Language": "zh-CN,zh;q=0.9",
                      "Accept-Encoding": ACCEPT_ENCODING},
@@ -207,7 +209,7 @@ class Fetcher:
             robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
             result = await self._one(robots_url, robots_url, None, {})
             if result.ok:
-                rules = Protego.parse(result.body.decode("utf-8", "replace"))
+                rules = self._robots_rules(result.body.decode("utf-8", "replace"))
                 host.rules = rules
                 delay = rules.crawl_delay(self._user_agent)
                 if delay:
@@ -215,6 +217,15 @@ class Fetcher:
             host.rules_loaded.set()
         await host.rules_loaded.wait()
         return host.rules is None or host.rules.can_fetch(url, self._user_agent)
+
+    def _robots_rules(self, text: str) -> Protego:
+        """A robots.txt parsed, once per distinct text: many hosts (a CMS's default file) share one."""
+        rules = self._robots_parsed.get(text)
+        if rules is None:
+            rules = Protego.parse(text)
+            if len(self._robots_parsed) < ROBOTS_KEPT and len(text) <= 65536:
+                self._robots_parsed[text] = rules
+        return rules
 
     async def _one(self, url: str, current: str, form: dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None) -> FetchResult:
@@ -264,6 +275,8 @@ class Fetcher:
         """Space request starts on one host at least ``delay`` seconds apart."""
         if host.delay <= 0:
             return
+        if host.lock is None:
+            host.lock = asyncio.Lock()
         async with host.lock:
             now = time.monotonic()
             if host.next_start > now:

@@ -24,6 +24,7 @@ with an error result, never left unanswered.
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import multiprocessing
 import pickle
@@ -64,7 +65,11 @@ class FetchProcess:
         self._process = multiprocessing.get_context("fork").Process(
             target=_serve, args=(theirs, self._socket, allowed_hosts, hosts, options), daemon=True,
             name="sgs-fetch")
-        self._process.start()
+        gc.freeze()  # the crawl's objects (a province's configuration) left out of the child's collections:
+        try:  # collecting them there would touch, and so copy, every page they live on
+            self._process.start()
+        finally:
+            gc.unfreeze()
         theirs.close()
         self._numbers = itertools.count()
         self._pending: dict[int, asyncio.Future[FetchResult]] = {}
