@@ -40,7 +40,7 @@ from crawlers.fetch import DEFAULT_MAX_BYTES
 from crawlers.fetch_process import FetchProcess
 from crawlers.pipeline import Batch, update_crawl_row, writer
 from crawlers.progress import CrawlProgress
-from crawlers.report import RUN_STATUS, CrawlSummary, SourceStatus
+from crawlers.report import ERRORS_LISTED, RUN_STATUS, CrawlSummary, SourceStatus
 from crawlers.spider import Spider
 
 SOURCES_AT_ONCE = 256  # sources walked at the same time (each on its own host, or politely sharing one)
@@ -219,6 +219,9 @@ class _Engine:
         s.status = final
         self._mark(run.con, final)
         run.say(s.line(), always=True)
+        if len(s.errors) <= ERRORS_LISTED:  # past that, ``error_lines`` (which the command prints) has them
+            for line in s.failure_lines():
+                run.say(line, always=True)
 
     def _mark(self, con: duckdb.DuckDBPyConnection, status: str) -> None:
         con.execute("UPDATE crawls SET status = ? WHERE crawl_id = ?", [status, self.run.crawl_id])

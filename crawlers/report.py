@@ -110,11 +110,12 @@ class CrawlSummary:
 
     def error_lines(self) -> list[str]:
         """The errors as the command repeats them at the end (for cron's mail), masked: each one while they
-        are few (``ERRORS_LISTED``), then the count of the rest; and the sources with errors by cause."""
+        are few (``ERRORS_LISTED``); past that, the count of the rest and the sources with errors by cause."""
         lines = [shown(message) for _url, message in self.errors[:ERRORS_LISTED]]
         if len(self.errors) > ERRORS_LISTED:
             lines.append(f"……另有 {len(self.errors) - ERRORS_LISTED} 个错误未逐条列出（每个来源的第一个错误见看板“采集状态”）")
-        return lines + self.failure_lines()
+            lines += self.failure_lines()
+        return lines
 
     def failure_lines(self) -> list[str]:
         """The sources that had errors, grouped by cause, each group counted and its first sources named

@@ -87,10 +87,10 @@ class _ManyServer(ThreadingHTTPServer):
                     selector.register(sock, selectors.EVENT_READ)
                 while not self._stopping.is_set():
                     for key, _ in selector.select(poll_interval):
-                        sock = key.fileobj
-                        assert isinstance(sock, socket.socket)
+                        listener = key.fileobj
+                        assert isinstance(listener, socket.socket)
                         try:
-                            request, client = sock.accept()
+                            request, client = listener.accept()
                         except OSError:
                             continue
                         self.process_request(request, client)
@@ -123,8 +123,8 @@ class DemoServer:
         self.peak: Counter[str] = Counter()  # address → most requests it answered at once
         self.by_host: Counter[str] = Counter()  # address → requests answered
         peak, by_host = self.peak, self.by_host
-        host_faults = {} if host_faults is None else host_faults
-        self.host_faults = host_faults  # address → its own faults (a test may add some before crawling)
+        by_address: dict[str, Any] = {} if host_faults is None else host_faults
+        self.host_faults = by_address  # address → its own faults (a test may add some before crawling)
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -150,7 +150,7 @@ class DemoServer:
                     peak[local] = max(peak[local], in_flight[local])
                     by_host[local] += 1
                 try:
-                    self._answer(head, method, form, host_faults.get(local, faults))
+                    self._answer(head, method, form, by_address.get(local, faults))
                 finally:
                     with lock:
                         in_flight[local] -= 1
