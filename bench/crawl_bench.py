@@ -41,6 +41,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -211,11 +212,16 @@ def province_child(workdir: Path, server_pid: int) -> dict:
     from crawlers.crawl import run_crawl
 
     city = load_city(workdir / "city.toml")
+    config_mb = _rss_mb()  # the process with the province's configuration read, before the crawl
     paths = Paths(workdir / "db" / "sgs.duckdb")
+    sampler = _ChildMemory()
+    sampler.start()
     cpu, server_cpu = _cpu_seconds(), _cpu_seconds(server_pid)
     started = time.perf_counter()
     summary = run_crawl(city, paths, quiet=True, resume=False)
     seconds = time.perf_counter() - started
+    sampler.stop.set()
+    sampler.join()
     fetch_cpu = _cpu_seconds(children=True)
     cpu, server_cpu = _cpu_seconds() - cpu + fetch_cpu, _cpu_seconds(server_pid) - server_cpu
     archived = sum(f.stat().st_size for f in paths.archive.glob(f"{summary.crawl_id}*.warc.gz"))
@@ -228,8 +234,36 @@ def province_child(workdir: Path, server_pid: int) -> dict:
             "seconds": seconds, "pages_per_s": pages / seconds, "cpu_ms": 1000 * cpu / pages,
             "fetch_cpu_ms": 1000 * fetch_cpu / pages, "server_cpu_ms": 1000 * server_cpu / pages,
             "peak_mb": _peak_mb(), "fetch_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-            "archived_mb": archived / 1e6, "archived_per_page": archived / pages, "records": summary.records,
+            "config_mb": config_mb, "fetch_private_mb": sampler.peak_private / 1024, "archived_mb": archived / 1e6, "archived_per_page": archived / pages, "records": summary.records,
             "errors": len(summary.errors), "failed": len(summary.failed_sources), "status": summary.status}
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class _ChildMemory(threading.Thread):
+    """The most private memory (USS: pages not shared with the crawl since the fork) the crawl's fetch
+    process held, sampled every 0.2 s from /proc (its RSS counts the crawl's pages it shares)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.stop = threading.Event()
+        self.peak_private = 0  # kB
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            for task in Path("/proc/self/task").iterdir():
+                for pid in (task / "children").read_text().split():
+                    try:
+                        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+                    except OSError:
+                        continue
+                    private = sum(int(line.split()[1]) for line in rollup if line.startswith("Private_"))
+                    self.peak_private = max(self.peak_private, private)
 
 
 def province_main(sizes: list[int], revisit: bool, root: Path, seed: int, columns: list[str] | None) -> None:
@@ -258,12 +292,14 @@ def province_main(sizes: list[int], revisit: bool, root: Path, seed: int, column
     print(f"machine: {platform.processor() or platform.machine()}, {_cpu()}; Python {platform.python_version()}; "
           f"load average after {os.getloadavg()[0]:.2f}")
     print(f"{'sources':>8}{'crawl':>9}{'pages':>8}{'304s':>7}{'revisits':>9}{'s':>8}{'pages/s':>9}{'CPU ms/pg':>10}"
-          f"{'fetch ms':>9}{'server ms':>10}{'peak MB':>8}{'fetch MB':>9}{'archived MB':>12}{'B/page':>8}"
+          f"{'fetch ms':>9}{'server ms':>10}{'config MB':>10}{'peak MB':>8}{'fetch MB':>9}{'its own':>8}"
+          f"{'archived MB':>12}{'B/page':>8}"
           f"{'records':>9}{'errors':>7}")
     for r in rows:
         print(f"{r['sources']:>8}{r['crawl']:>9}{r['pages']:>8}{r['not_modified']:>7}{r['revisits']:>9}"
               f"{r['seconds']:>8.1f}{r['pages_per_s']:>9.1f}{r['cpu_ms']:>10.2f}{r['fetch_cpu_ms']:>9.2f}"
-              f"{r['server_cpu_ms']:>10.2f}{r['peak_mb']:>8.0f}{r['fetch_peak_mb']:>9.0f}{r['archived_mb']:>12.1f}"
+              f"{r['server_cpu_ms']:>10.2f}{r['config_mb']:>10.0f}{r['peak_mb']:>8.0f}{r['fetch_peak_mb']:>9.0f}"
+              f"{r['fetch_private_mb']:>8.0f}{r['archived_mb']:>12.1f}"
               f"{r['archived_per_page']:>8.0f}{r['records']:>9}{r['errors']:>7}")
 
 

@@ -63,7 +63,6 @@ class Downloader:
         if self.fetcher is not None:
             await self.fetcher.aclose()
             self.fetcher = None
-        self.previous.close()
 
     async def get(self, source: Source, url: str, form: dict[str, str] | None, role: str, fetches: list[dict[str, Any]]) -> Got:
         """The response for a request: replayed from the archive when this crawl already has it, else
@@ -154,54 +153,34 @@ def done_pages(con: duckdb.DuckDBPyConnection, crawl_id: str, *, retry_failed: b
 
 class Previous:
     """The last archived body of every request a source made (its validators and hash, for conditional
-    requests), held only while the source is walked: ``begin`` when it starts, ``end`` when it is done.
+    requests), as Python rows only while the source is walked: ``begin`` when it starts, ``end`` when done.
 
-    One query, ordered as the sources are walked, read a chunk at a time on a cursor of its own (the writer
-    thread has the crawl's connection): a province's daily crawl holds the rows of the sources being walked,
-    not of all its hundreds of thousands of pages. A source started out of order (or twice) is answered
-    from a query of its own."""
-
-    CHUNK = 2000
+    Read once, sorted by source, into one Arrow table (columnar: a province's hundreds of thousands of pages
+    in a few MB, where a dict per page took ~1.3 KB), on a cursor closed at once — a query left open would
+    hold a transaction for the whole crawl, and DuckDB checkpoints only when none is open."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, walked: list[str]) -> None:
-        self._con = con
-        self._cursor = con.cursor()
-        self._cursor.execute(f"""
-            SELECT w.pos, {", ".join(f"f.{c}" for c in _PREVIOUS)}
-            FROM fetches f JOIN (SELECT unnest(?::VARCHAR[]) AS source_id, unnest(range(?)) AS pos) w USING (source_id)
-            WHERE f.warc_file IS NOT NULL AND f.revisit_of IS NULL AND f.status = 200 AND f.error IS NULL
-            QUALIFY row_number() OVER (PARTITION BY f.url, f.form ORDER BY f.fetched_at DESC) = 1
-            ORDER BY w.pos""", [walked, len(walked)])
-        self._position = {sid: i for i, sid in enumerate(walked)}
-        self._ahead: list[tuple[Any, ...]] = []  # read from the stream, not yet handed to a source
-        self._next = 0  # position of the next source the stream has not reached
+        cursor = con.cursor()
+        try:
+            self._table: Any = cursor.sql(f"""
+                SELECT {", ".join(f"f.{c}" for c in _PREVIOUS)}
+                FROM fetches f JOIN (SELECT unnest(?::VARCHAR[]) AS source_id) w USING (source_id)
+                WHERE f.warc_file IS NOT NULL AND f.revisit_of IS NULL AND f.status = 200 AND f.error IS NULL
+                QUALIFY row_number() OVER (PARTITION BY f.url, f.form ORDER BY f.fetched_at DESC) = 1
+                ORDER BY f.source_id""", params=[walked]).to_arrow_table()
+        finally:
+            cursor.close()
+        self._slices: dict[str, tuple[int, int]] = {}  # source → (first row, rows)
+        for i, sid in enumerate(self._table.column("source_id").to_pylist()):
+            first, n = self._slices.get(sid, (i, 0))
+            self._slices[sid] = (first, n + 1)
         self._held: dict[str, dict[RequestKey, dict[str, Any]]] = {}
 
     def begin(self, source_id: str) -> None:
-        """Hold ``source_id``'s rows (the sources begin in the walk's order: each takes the stream's next)."""
-        pos = self._position.get(source_id, -1)
-        if pos < self._next:
-            cursor = self._con.cursor()  # the walk's cursor is busy streaming
-            try:
-                self._held[source_id] = previous_responses(cursor, source_id)
-            finally:
-                cursor.close()
-            return
-        mine: dict[RequestKey, dict[str, Any]] = {}
-        while True:
-            if not self._ahead:
-                self._ahead = self._cursor.fetchmany(self.CHUNK)[::-1]  # popped from the end
-                if not self._ahead:
-                    break
-            row = self._ahead[-1]
-            if row[0] > pos:
-                break
-            self._ahead.pop()
-            if row[0] == pos:
-                previous = dict(zip(_PREVIOUS, row[1:]))
-                mine[(previous["url"], previous["form"])] = previous
-        self._next = pos + 1
-        self._held[source_id] = mine
+        """Hold ``source_id``'s rows as dicts by request, until ``end``."""
+        first, n = self._slices.get(source_id, (0, 0))
+        rows = self._table.slice(first, n).to_pylist() if n else []
+        self._held[source_id] = {(r["url"], r["form"]): r for r in rows}
 
     def get(self, source_id: str, key: RequestKey) -> dict[str, Any] | None:
         return self._held.get(source_id, {}).get(key)
@@ -209,18 +188,5 @@ class Previous:
     def end(self, source_id: str) -> None:
         self._held.pop(source_id, None)
 
-    def close(self) -> None:
-        self._cursor.close()
 
-
-_PREVIOUS = _FETCH_COLUMNS + ("warc_length",)
-
-
-def previous_responses(con: duckdb.DuckDBPyConnection, source_id: str | None = None) -> dict[RequestKey, dict[str, Any]]:
-    """The last archived body of every request (of ``source_id``'s), for conditional requests."""
-    where = "" if source_id is None else "AND source_id = ?"
-    rows = con.execute(f"""SELECT {", ".join(_PREVIOUS)} FROM fetches
-                           WHERE warc_file IS NOT NULL AND revisit_of IS NULL AND status = 200 AND error IS NULL {where}
-                           QUALIFY row_number() OVER (PARTITION BY url, form ORDER BY fetched_at DESC) = 1""",
-                       [] if source_id is None else [source_id]).fetchall()
-    return {(r[1], r[2]): dict(zip(_PREVIOUS, r)) for r in rows}
+_PREVIOUS = _FETCH_COLUMNS + ("warc_length", "source_id")
