@@ -18,6 +18,7 @@ from warcio.archiveiterator import ArchiveIterator
 from core.cityconfig import load_city
 from core.settings import Paths
 from crawlers import crawl as crawl_module
+from crawlers import fetch_process
 from crawlers import run_crawl
 from crawlers.progress import LIVE_MESSAGES, CrawlProgress
 from crawlers.report import CAUSES, CrawlSummary, shown
@@ -51,7 +52,9 @@ def test_fifty_hosts_politeness_held_per_host(city, tmp_path, monkeypatch):
     """50 sources on 50 addresses, 8 walked at a time: every host asked, none by more than its limit at once,
     every source's records all stored under its own department."""
     monkeypatch.setattr(crawl_module, "SOURCES_AT_ONCE", 8)  # more sources than walkers: the pool is exercised
-    with DemoServer(city, hosts=50) as server:
+    monkeypatch.setattr(fetch_process, "SPAWN_ABOVE", 10)  # a province's fetch process: spawned, not forked
+    slow_details = Faults({"/d/xs-yj/xk/detail/*": Fault("slow", times=None, seconds=0.05)})  # so requests overlap
+    with DemoServer(city, hosts=50, faults=slow_details) as server:
         config = _province(city, server.base_urls, tmp_path, concurrency=2)
         summary = run_crawl(config, Paths(tmp_path / "sgs.duckdb"), quiet=True, backoff=0.05)
         peak, by_host = dict(server.peak), dict(server.by_host)
