@@ -17,6 +17,18 @@ the crawler's waiting, is the limit.
 
 Targets (issue 3): (b) within 1.2× of (a)'s time; (c) at least 60 % of (a)'s pages/s. Results and the
 machine go to docs/bench-crawl.md by hand.
+
+A province (issue 16):
+
+    .venv/bin/python bench/crawl_bench.py --province 500 5000 [--revisit] [--workdir /work/data-x/prov]
+
+serves the demo's site on N loopback addresses (one server process, ``crawl_server.py --hosts N``), writes a
+province of N sources, one per host (``democity.config.write_province``: the demo's columns in turn, so every
+size has the same pages per source), and runs the whole crawl with the configuration's politeness (2 at a
+time per host, robots.txt read; by default the demo's three smallest columns, ``--columns``) in a process of its own: pages/s, CPU per page (the crawl's process and its
+fetch process), peak resident memory of each, bytes archived. ``--revisit`` then crawls the same province
+again into the same database (a daily crawl of an unchanged province: conditional requests, 304s, revisit
+records), in another process, and prints it beside the first.
 """
 from __future__ import annotations
 
@@ -29,6 +41,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -183,6 +196,113 @@ def _requests_of_a_crawl(workdir: Path, concurrency: int) -> list[tuple[str, dic
     return [(u, dict(parse_qsl(f)) if f else None) for u, f in rows]
 
 
+# --- a province ------------------------------------------------------------------------------------
+
+# the demo's three smallest columns (4, 6 and 13 pages: JSON; an HTML list with a detail page per row), so a
+# 5,000-source crawl is ~38,000 pages, minutes on this machine; ``--columns all`` takes every column (~20 a source)
+SMALL_COLUMNS = ("dc-wj-xk", "dc-wj-cf", "xs-yj-xk")
+
+def province_child(workdir: Path, server_pid: int) -> dict:
+    """One whole crawl of the province in ``workdir`` (first into an empty database, or again: a revisit),
+    with its own process's and its fetch process's CPU and peak memory, and the bytes it archived."""
+    import duckdb
+
+    from core.cityconfig import load_city
+    from core.settings import Paths
+    from crawlers.crawl import run_crawl
+
+    city = load_city(workdir / "city.toml")
+    config_mb = _rss_mb()  # the process with the province's configuration read, before the crawl
+    paths = Paths(workdir / "db" / "sgs.duckdb")
+    sampler = _ChildMemory()
+    sampler.start()
+    cpu, server_cpu = _cpu_seconds(), _cpu_seconds(server_pid)
+    started = time.perf_counter()
+    summary = run_crawl(city, paths, quiet=True, resume=False)
+    seconds = time.perf_counter() - started
+    sampler.stop.set()
+    sampler.join()
+    fetch_cpu = _cpu_seconds(children=True)
+    cpu, server_cpu = _cpu_seconds() - cpu + fetch_cpu, _cpu_seconds(server_pid) - server_cpu
+    archived = sum(f.stat().st_size for f in paths.archive.glob(f"{summary.crawl_id}*.warc.gz"))
+    con = duckdb.connect(str(paths.db), read_only=True)
+    pages, revisits, not_modified = con.execute(
+        "SELECT count(*), count(revisit_of), count(*) FILTER (status = 304) FROM fetches WHERE crawl_id = ?",
+        [summary.crawl_id]).fetchone()
+    con.close()
+    return {"sources": len(city.sources), "pages": pages, "revisits": revisits, "not_modified": not_modified,
+            "seconds": seconds, "pages_per_s": pages / seconds, "cpu_ms": 1000 * cpu / pages,
+            "fetch_cpu_ms": 1000 * fetch_cpu / pages, "server_cpu_ms": 1000 * server_cpu / pages,
+            "peak_mb": _peak_mb(), "fetch_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            "config_mb": config_mb, "fetch_private_mb": sampler.peak_private / 1024, "archived_mb": archived / 1e6, "archived_per_page": archived / pages, "records": summary.records,
+            "errors": len(summary.errors), "failed": len(summary.failed_sources), "status": summary.status}
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class _ChildMemory(threading.Thread):
+    """The most private memory (USS: pages not shared with the crawl since the fork) the crawl's fetch
+    process held, sampled every 0.2 s from /proc (its RSS counts the crawl's pages it shares)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.stop = threading.Event()
+        self.peak_private = 0  # kB
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            for task in Path("/proc/self/task").iterdir():
+                for pid in (task / "children").read_text().split():
+                    try:
+                        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+                    except OSError:
+                        continue
+                    private = sum(int(line.split()[1]) for line in rollup if line.startswith("Private_"))
+                    self.peak_private = max(self.peak_private, private)
+
+
+def province_main(sizes: list[int], revisit: bool, root: Path, seed: int, columns: list[str] | None) -> None:
+    """Each province size: a server on that many hosts, a first crawl and (``revisit``) a second one."""
+    from democity import build
+    from democity.config import write_province
+
+    city = build(seed)
+    rows = []
+    for n in sizes:
+        workdir = root / f"province-{n}"
+        subprocess.run(["rm", "-rf", str(workdir)], check=True)
+        load_before = os.getloadavg()[0]
+        server = subprocess.Popen([sys.executable, str(REPO / "bench" / "crawl_server.py"), "--seed", str(seed),
+                                   "--hosts", str(n)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            write_province(city, json.loads(server.stdout.readline()), workdir, columns=columns)
+            for label in ("first", "revisit") if revisit else ("first",):
+                out = subprocess.run([sys.executable, __file__, "--province-child", "--workdir", str(workdir),
+                                      "--server-pid", str(server.pid)], capture_output=True, text=True, check=True)
+                rows.append({"crawl": label, "load": load_before, **json.loads(out.stdout.strip().splitlines()[-1])})
+                print(json.dumps(rows[-1]), flush=True)
+        finally:
+            server.stdin.close()
+            server.wait(timeout=60)
+    print(f"machine: {platform.processor() or platform.machine()}, {_cpu()}; Python {platform.python_version()}; "
+          f"load average after {os.getloadavg()[0]:.2f}")
+    print(f"{'sources':>8}{'crawl':>9}{'pages':>8}{'304s':>7}{'revisits':>9}{'s':>8}{'pages/s':>9}{'CPU ms/pg':>10}"
+          f"{'fetch ms':>9}{'server ms':>10}{'config MB':>10}{'peak MB':>8}{'fetch MB':>9}{'its own':>8}"
+          f"{'archived MB':>12}{'B/page':>8}"
+          f"{'records':>9}{'errors':>7}")
+    for r in rows:
+        print(f"{r['sources']:>8}{r['crawl']:>9}{r['pages']:>8}{r['not_modified']:>7}{r['revisits']:>9}"
+              f"{r['seconds']:>8.1f}{r['pages_per_s']:>9.1f}{r['cpu_ms']:>10.2f}{r['fetch_cpu_ms']:>9.2f}"
+              f"{r['server_cpu_ms']:>10.2f}{r['config_mb']:>10.0f}{r['peak_mb']:>8.0f}{r['fetch_peak_mb']:>9.0f}"
+              f"{r['fetch_private_mb']:>8.0f}{r['archived_mb']:>12.1f}"
+              f"{r['archived_per_page']:>8.0f}{r['records']:>9}{r['errors']:>7}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concurrency", type=int, default=8)
@@ -191,7 +311,20 @@ def main() -> None:
     parser.add_argument("--server-pid", type=int)
     parser.add_argument("--child", choices=("plain", "fetch", "crawl", "replay"))
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--province", type=int, nargs="+", help="crawl a province of N sources (one per host)")
+    parser.add_argument("--revisit", action="store_true", help="with --province: crawl it a second time")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--columns", default=",".join(SMALL_COLUMNS),
+                        help="with --province: the demo's columns each source copies in turn ('all': every one)")
+    parser.add_argument("--province-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.province_child:
+        print(json.dumps(province_child(args.workdir, args.server_pid)))
+        return
+    if args.province:
+        province_main(args.province, args.revisit, args.workdir or Path(tempfile.mkdtemp(prefix="sgs-province-")),
+                      args.seed, None if args.columns == "all" else args.columns.split(","))
+        return
     if args.child:
         print(json.dumps(child(args.child, args.workdir, args.concurrency, args.rounds, args.server_pid)))
         return

@@ -80,7 +80,7 @@ def list_failure(run: Run, source: Source, got: Got, number: int, problems: list
     if result.ok:  # redirected to the home page
         message = f"{result.url} 跳转至首页 {result.final_url}：栏目已不存在"
         problem(run, source, COLUMN_MISSING, result.url, got.fetch_id, message, problems)
-        run.error(source, result.url, message, unavailable=True)
+        run.error(source, result.url, message, unavailable=True, cause="gone")
         return
     if result.status in BLOCKED_STATUSES or (result.status and looks_blocked(_text(result))):
         blocked(run, source, got, problems, fatal=number == 1)
@@ -89,13 +89,13 @@ def list_failure(run: Run, source: Source, got: Got, number: int, problems: list
     if number == 1 and result.status in GONE_STATUSES:
         problem(run, source, COLUMN_MISSING, result.url, got.fetch_id, f"栏目页 HTTP {result.status}：{message}",
                 problems)
-        run.error(source, result.url, message, unavailable=True)
+        run.error(source, result.url, message, unavailable=True, cause="gone")
         return
     if number == 1 and result.status is None and result.transient:
         problem(run, source, UNREACHABLE, result.url, got.fetch_id, message, problems)
     if number > 1 and (gap := pager.shortfall()) is not None:
         message += f"（{gap}）"
-    run.error(source, result.url, message, fatal=number == 1)
+    run.error(source, result.url, message, fatal=number == 1, cause=cause_of(result))
 
 
 def blocked(run: Run, source: Source, got: Got, problems: list[dict[str, Any]], *, fatal: bool) -> None:
@@ -103,7 +103,7 @@ def blocked(run: Run, source: Source, got: Got, problems: list[dict[str, Any]], 
     result = got.result
     message = f"{result.url} 返回验证码或访问限制页面（HTTP {result.status}），已停止该来源，不反复重试"
     problem(run, source, BLOCKED, result.url, got.fetch_id, message, problems)
-    run.error(source, result.url, message, unavailable=fatal)
+    run.error(source, result.url, message, unavailable=fatal, cause="blocked")
 
 
 def page_limit(run: Run, source: Source, url: str, problems: list[dict[str, Any]]) -> None:
@@ -111,7 +111,7 @@ def page_limit(run: Run, source: Source, url: str, problems: list[dict[str, Any]
     message = (f"{source.start_url} 翻页已达上限 {source.max_pages} 页仍未结束，已停止"
                f"（分页可能失控，请检查来源 {source.id} 的分页设置）")
     problem(run, source, RUNAWAY_PAGING, url, None, message, problems)
-    run.error(source, url, message)
+    run.error(source, url, message, cause="paging")
 
 
 def repeated_page(run: Run, source: Source, got: Got, number: int, bodies: dict[str, int],
@@ -126,7 +126,7 @@ def repeated_page(run: Run, source: Source, got: Got, number: int, bodies: dict[
     message = (f"{result.final_url} 第 {number} 页与第 {bodies[sha]} 页内容相同，翻页没有前进，已停止"
                f"（分页失控，请检查来源 {source.id} 的分页设置）")
     problem(run, source, RUNAWAY_PAGING, result.final_url, got.fetch_id, message, problems)
-    run.error(source, result.final_url, message)
+    run.error(source, result.final_url, message, cause="paging")
     return True
 
 
@@ -137,7 +137,7 @@ def dead_detail(run: Run, source: Source, link: str, got: Got, problems: list[di
     gone = result.status in GONE_STATUSES
     if gone:
         problem(run, source, DEAD_LINK, link, got.fetch_id, f"详情链接失效（HTTP {result.status}）：{link}", problems)
-    run.error(source, link, fetch_message(result) + "（详情页不可用，仅保留列表中的信息）")
+    run.error(source, link, fetch_message(result) + "（详情页不可用，仅保留列表中的信息）", cause=cause_of(result))
     return "dead" if gone else "failed"
 
 
@@ -145,13 +145,22 @@ def bad_attachment(run: Run, source: Source, link: str, got: Got, fmt: str, exc:
                    problems: list[dict[str, Any]]) -> None:
     """A linked file over a reading limit or damaged: this file only, the crawl goes on."""
     problem(run, source, BAD_ATTACHMENT, link, got.fetch_id, f"{fmt.upper()} 附件：{exc}", problems)
-    run.error(source, link, f"附件 {link} 无法读取：{exc}")
+    run.error(source, link, f"附件 {link} 无法读取：{exc}", cause="bad_attachment")
 
 
 def fetch_message(result: FetchResult) -> str:
     """The fetcher's reason, plus how hard we tried (so "unreachable" is not mistaken for a single blip)."""
     message = result.error or f"{result.url} 返回 HTTP {result.status}"
     return message + (f"（共尝试 {result.attempts} 次）" if result.attempts > 1 else "")
+
+
+def cause_of(result: FetchResult) -> str:
+    """Why a fetch gave nothing usable, as the summary groups sources (``crawlers.report.CAUSES``)."""
+    if result.robots_denied:
+        return "robots"
+    if result.status is not None:
+        return "http5xx" if result.status >= 500 else "http4xx" if result.status >= 400 else "content"
+    return result.failure or "network"
 
 
 def _text(result: FetchResult) -> str:

@@ -39,9 +39,10 @@ class Run:
     def crawl_id(self) -> str:
         return self.summary.crawl_id
 
-    def say(self, text: str, verbose: bool = False) -> None:
-        """A line for whoever watches the crawl (masked, and silent with ``--quiet``)."""
-        self.progress.log(text, verbose=verbose)
+    def say(self, text: str, verbose: bool = False, always: bool = False) -> None:
+        """A line for whoever watches the crawl (masked, and silent with ``--quiet``; ``always``: even
+        past the live messages' limit, ``crawlers.progress``)."""
+        self.progress.log(text, verbose=verbose, always=always)
 
     def warn(self, url: str, message: str) -> None:
         """Worth a look, not a failure (an empty column, an unrecognised column)."""
@@ -49,10 +50,10 @@ class Run:
         self.say(message)
 
     def error(self, source: Source, url: str, message: str, *, fatal: bool = False,
-              unavailable: bool = False) -> None:
+              unavailable: bool = False, cause: str = "other") -> None:
         """An error against its URL, counted for its source (``CrawlSummary.add_error`` says what
-        ``fatal`` and ``unavailable`` mean) and shown."""
-        self.summary.add_error(source.id, url, message, fatal=fatal, unavailable=unavailable)
+        ``fatal``, ``unavailable`` and ``cause`` mean) and shown."""
+        self.summary.add_error(source.id, url, message, fatal=fatal, unavailable=unavailable, cause=cause)
         self.say(message)
 
     def count_page(self, source: Source, records: int) -> None:

@@ -40,8 +40,11 @@ from crawlers.fetch import DEFAULT_MAX_BYTES
 from crawlers.fetch_process import FetchProcess
 from crawlers.pipeline import Batch, update_crawl_row, writer
 from crawlers.progress import CrawlProgress
-from crawlers.report import RUN_STATUS, CrawlSummary, SourceStatus
+from crawlers.report import ERRORS_LISTED, RUN_STATUS, CrawlSummary, SourceStatus
 from crawlers.spider import Spider
+
+SOURCES_AT_ONCE = 256  # sources walked at the same time (each on its own host, or politely sharing one)
+QUEUED_BATCHES = 512  # list pages read but not yet stored before the spiders wait for the writer
 
 
 def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float = 0.5, retries: int = 3,
@@ -118,38 +121,62 @@ class _Engine:
         return cls(run, downloader, walked_before)
 
     async def main(self) -> CrawlSummary:
-        """Every source at once, the writer storing their pages as they come; the crawl closed in any case."""
+        """The sources, at most ``SOURCES_AT_ONCE`` at a time, the writer storing their pages as they come;
+        the crawl closed in any case."""
         run, summary = self.run, self.run.summary
         if summary.resumed:
             run.con.execute("UPDATE crawls SET status = 'running' WHERE crawl_id = ?", [run.crawl_id])
-            run.say(f"续抓未完成的抓取 {run.crawl_id}：已完成的 {len(self.downloader.done)} 个页面从存档读取，不再请求")
+            run.say(f"续抓未完成的抓取 {run.crawl_id}：已完成的 {len(self.downloader.done)} 个页面从存档读取，不再请求", always=True)
         else:
             run.con.execute("INSERT INTO crawls (crawl_id, started_at, status) VALUES (?, ?, 'running')",
                             [run.crawl_id, summary.started_at])
         await self.downloader.open()
-        queue: asyncio.Queue[Batch | None] = asyncio.Queue()
+        # bounded: when the database falls behind, the spiders wait instead of holding pages in memory
+        queue: asyncio.Queue[Batch | None] = asyncio.Queue(QUEUED_BATCHES)
         writing = asyncio.create_task(writer(run, self.downloader.archive, queue))
-        spider = Spider(run, self.downloader, queue)
+        crawling = asyncio.ensure_future(self._sources(Spider(run, self.downloader, queue)))
         try:
-            await asyncio.gather(*(self._guarded(spider, s) for s in run.city.sources))
+            await asyncio.wait({crawling, writing}, return_when=asyncio.FIRST_COMPLETED)
+            if not crawling.done():  # the writer failed: nothing more could be stored, stop fetching
+                crawling.cancel()
+                await asyncio.gather(crawling, return_exceptions=True)
+            else:
+                crawling.result()
         except BaseException:
             summary.status = "failed"  # interrupted: the crawls row must not claim success
+            crawling.cancel()
             raise
         finally:
-            await queue.put(None)
+            if not writing.done():
+                await queue.put(None)
             await self.downloader.aclose()
             await self._drain(writing)
         return summary
+
+    async def _sources(self, spider: Spider) -> None:
+        """Every source, ``SOURCES_AT_ONCE`` at a time: a province's thousands of sources hold the pages
+        of only so many at once (memory flat in the number of sources); politeness stays per host, in the
+        fetcher."""
+        sources = iter(self.run.city.sources)
+
+        async def one_at_a_time() -> None:
+            for source in sources:  # shared: each worker takes the next source not yet started
+                await self._guarded(spider, source)
+
+        await asyncio.gather(*(one_at_a_time() for _ in range(min(SOURCES_AT_ONCE, len(self.run.city.sources)))))
 
     async def _guarded(self, spider: Spider, source: Source) -> None:
         """Crawl one source; an unexpected error ends this source only, never the others. Its
         ``source_runs`` row is queued last, after its pages."""
         run = self.run
+        self.downloader.previous.begin(source.id)  # at once: the sources begin in the walk's order
         try:
             await spider.crawl(source)
         except Exception as exc:  # a bug or a page we could not read must not stop the other sources
             run.error(source, source.start_url, f"抓取来源 {source.id}（{source.start_url}）时出错：{exc!r}",
                       fatal=run.summary.sources[source.id].pages == 0)
+        finally:
+            self.downloader.previous.end(source.id)
         st = run.summary.sources[source.id]
         await spider.queue.put(Batch(source_runs=[{
             "crawl_id": run.crawl_id, "source_id": source.id, "started_at": st.started_at,
@@ -191,7 +218,10 @@ class _Engine:
             run.progress.close()
         s.status = final
         self._mark(run.con, final)
-        run.say(s.line())
+        run.say(s.line(), always=True)
+        if len(s.errors) <= ERRORS_LISTED:  # past that, ``error_lines`` (which the command prints) has them
+            for line in s.failure_lines():
+                run.say(line, always=True)
 
     def _mark(self, con: duckdb.DuckDBPyConnection, status: str) -> None:
         con.execute("UPDATE crawls SET status = ? WHERE crawl_id = ?", [status, self.run.crawl_id])

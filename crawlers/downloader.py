@@ -22,7 +22,7 @@ import duckdb
 
 from core import store
 from core.cityconfig import Source
-from crawlers.archive import Archive, read_response
+from crawlers.archive import Archive, read_original, read_response
 from crawlers.context import Run
 from crawlers.fetch import FetchResult
 from crawlers.fetch_process import FetchProcess
@@ -52,7 +52,7 @@ class Downloader:
         self.fetcher = fetcher
         self.done = done  # pages committed by the crawl being resumed or re-extracted
         self.offline = offline
-        self.previous = previous_responses(run.con)
+        self.previous = Previous(run.con, [s.id for s in run.city.sources])
 
     async def open(self) -> None:
         if self.fetcher is not None:
@@ -78,7 +78,7 @@ class Downloader:
         if self.offline:
             return Got(FetchResult(url, url, error=f"重新提取：存档中没有 {url}，不联网抓取", form=form), None)
         assert self.fetcher is not None
-        previous = self.previous.get(key)
+        previous = self.previous.get(source.id, key)
         result = await self.fetcher.fetch(url, form=form, headers=conditional_headers(previous))
         row = self.archive.write(result, source_id=source.id, previous=previous)
         row["role"] = role
@@ -92,9 +92,10 @@ class Downloader:
 
     def _unchanged(self, result: FetchResult, previous: dict[str, Any]) -> FetchResult:
         """An unchanged answer given the original's bytes (and, for a 304, its headers)."""
-        _uri, http, body = read_response(self.run.paths, previous["warc_file"], previous["warc_offset"])
+        headers, body = read_original(self.run.paths, previous["warc_file"], previous["warc_offset"],
+                                      previous["warc_length"])
         return replace(result, status=200, body=body, error=None,
-                       headers=http.headers if result.status == 304 else result.headers)
+                       headers=headers if result.status == 304 else result.headers)
 
     def _replay(self, row: dict[str, Any]) -> Got:
         """A completed page of this crawl, read back from the archive (no request)."""
@@ -150,11 +151,42 @@ def done_pages(con: duckdb.DuckDBPyConnection, crawl_id: str, *, retry_failed: b
     return out
 
 
-def previous_responses(con: duckdb.DuckDBPyConnection) -> dict[RequestKey, dict[str, Any]]:
-    """The last archived body of every request (its validators and hash), for conditional requests."""
-    cols = ", ".join(_FETCH_COLUMNS + ("warc_length",))
-    rows = con.execute(f"""SELECT {cols} FROM fetches
-                           WHERE warc_file IS NOT NULL AND revisit_of IS NULL AND status = 200 AND error IS NULL
-                           QUALIFY row_number() OVER (PARTITION BY url, form ORDER BY fetched_at DESC) = 1""").fetchall()
-    names = (*_FETCH_COLUMNS, "warc_length")
-    return {(r[1], r[2]): dict(zip(names, r)) for r in rows}
+class Previous:
+    """The last archived body of every request a source made (its validators and hash, for conditional
+    requests), as Python rows only while the source is walked: ``begin`` when it starts, ``end`` when done.
+
+    Read once, sorted by source, into one Arrow table (columnar: a province's hundreds of thousands of pages
+    in a few MB, where a dict per page took ~1.3 KB), on a cursor closed at once — a query left open would
+    hold a transaction for the whole crawl, and DuckDB checkpoints only when none is open."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, walked: list[str]) -> None:
+        cursor = con.cursor()
+        try:
+            self._table: Any = cursor.sql(f"""
+                SELECT {", ".join(f"f.{c}" for c in _PREVIOUS)}
+                FROM fetches f JOIN (SELECT unnest(?::VARCHAR[]) AS source_id) w USING (source_id)
+                WHERE f.warc_file IS NOT NULL AND f.revisit_of IS NULL AND f.status = 200 AND f.error IS NULL
+                QUALIFY row_number() OVER (PARTITION BY f.url, f.form ORDER BY f.fetched_at DESC) = 1
+                ORDER BY f.source_id""", params=[walked]).to_arrow_table()
+        finally:
+            cursor.close()
+        self._slices: dict[str, tuple[int, int]] = {}  # source → (first row, rows)
+        for i, sid in enumerate(self._table.column("source_id").to_pylist()):
+            first, n = self._slices.get(sid, (i, 0))
+            self._slices[sid] = (first, n + 1)
+        self._held: dict[str, dict[RequestKey, dict[str, Any]]] = {}
+
+    def begin(self, source_id: str) -> None:
+        """Hold ``source_id``'s rows as dicts by request, until ``end``."""
+        first, n = self._slices.get(source_id, (0, 0))
+        rows = self._table.slice(first, n).to_pylist() if n else []
+        self._held[source_id] = {(r["url"], r["form"]): r for r in rows}
+
+    def get(self, source_id: str, key: RequestKey) -> dict[str, Any] | None:
+        return self._held.get(source_id, {}).get(key)
+
+    def end(self, source_id: str) -> None:
+        self._held.pop(source_id, None)
+
+
+_PREVIOUS = _FETCH_COLUMNS + ("warc_length", "source_id")

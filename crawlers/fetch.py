@@ -30,6 +30,11 @@ from core.settings import USER_AGENT
 from crawlers.inflate import ACCEPT_ENCODING, BoundedDecoder, Refused
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+# requests on the wire at once, all hosts together: httpcore's pool (100 connections) scans its waiting
+# requests against its connections on every request, so thousands of hosts each at their own limit made
+# that scan, not the network, the fetch process's work (a province: 5,000 sources)
+MAX_IN_FLIGHT = 100
+ROBOTS_KEPT = 256  # distinct robots.txt texts parsed once and shared by the hosts that serve them
 RETRY_STATUSES = range(500, 600)
 
 
@@ -52,6 +57,7 @@ class FetchResult:
     method: str = "GET"
     form: dict[str, str] | None = None  # the POSTed form, for a POST
     robots_denied: bool = False
+    failure: str | None = None  # why no answer came: timeout, connect, network, refused, host, redirects
 
     @property
     def ok(self) -> bool:
@@ -73,7 +79,7 @@ class _Host:
     concurrency: int
     delay: float
     semaphore: asyncio.Semaphore = field(init=False)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    lock: asyncio.Lock | None = None  # made when the host has a delay to keep (a province has thousands of hosts)
     next_start: float = 0.0
     robots: bool = True
     rules: Protego | None = None
@@ -116,6 +122,8 @@ class Fetcher:
         self.default_concurrency = concurrency
         self._user_agent = ascii_header(user_agent)
         self._hosts: dict[str, _Host] = {}
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._robots_parsed: dict[str, Protego] = {}
         self._client = httpx.AsyncClient(
             headers={"User-Agent": ascii_header(user_agent), "Accept-Language": "zh-CN,zh;q=0.9",
                      "Accept-Encoding": ACCEPT_ENCODING},
@@ -174,7 +182,7 @@ class Fetcher:
         current = url
         for _ in range(self.max_redirects + 1):
             if not self.allowed(current):
-                return FetchResult(url, current, error=f"拒绝抓取 {current}：主机不在配置的来源范围内")
+                return FetchResult(url, current, error=f"拒绝抓取 {current}：主机不在配置的来源范围内", failure="host")
             if not await self._robots_allow(current):
                 return FetchResult(url, current, error=f"robots.txt 禁止抓取 {current}，已遵守", robots_denied=True)
             result = await self._one(url, current, form, headers or {})
@@ -183,7 +191,7 @@ class Fetcher:
                 return result
             current = urljoin(current, location)
             form = form if result.status in (307, 308) else None
-        return FetchResult(url, current, error=f"抓取 {url} 失败：重定向超过 {self.max_redirects} 次")
+        return FetchResult(url, current, error=f"抓取 {url} 失败：重定向超过 {self.max_redirects} 次", failure="redirects")
 
     async def _robots_allow(self, url: str) -> bool:
         """Whether the host's robots.txt lets our User-Agent fetch ``url`` (read once per host).
@@ -201,7 +209,7 @@ class Fetcher:
             robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
             result = await self._one(robots_url, robots_url, None, {})
             if result.ok:
-                rules = Protego.parse(result.body.decode("utf-8", "replace"))
+                rules = self._robots_rules(result.body.decode("utf-8", "replace"))
                 host.rules = rules
                 delay = rules.crawl_delay(self._user_agent)
                 if delay:
@@ -210,35 +218,52 @@ class Fetcher:
         await host.rules_loaded.wait()
         return host.rules is None or host.rules.can_fetch(url, self._user_agent)
 
+    def _robots_rules(self, text: str) -> Protego:
+        """A robots.txt parsed, once per distinct text: many hosts (a CMS's default file) share one."""
+        rules = self._robots_parsed.get(text)
+        if rules is None:
+            rules = Protego.parse(text)
+            if len(self._robots_parsed) < ROBOTS_KEPT and len(text) <= 65536:
+                self._robots_parsed[text] = rules
+        return rules
+
     async def _one(self, url: str, current: str, form: dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None) -> FetchResult:
         """A single request under the host's semaphore and delay, with the total-time limit."""
         host = self._host(urlsplit(current).netloc.lower())
         async with host.semaphore:
             await self._wait_turn(host)
-            attempt = _Attempt()
-            try:
-                # asyncio.timeout, not wait_for: no extra task per request (measurable on a fast server)
-                async with asyncio.timeout(self.total_timeout):
-                    return await self._request(url, current, form, headers or {}, attempt)
-            except (TimeoutError, httpx.TimeoutException):
-                if attempt.responded:  # the body trickles: another try would cost as long again
-                    return FetchResult(url, current, error=f"{current} 响应过慢，已放弃（已收到响应头，但 "
-                                       f"{self.total_timeout:g} 秒内未收完正文；不再重试）")
-                return FetchResult(url, current, error=f"抓取 {current} 超时", transient=True)
-            except httpx.ConnectError as exc:
-                return FetchResult(url, current, error=f"无法连接 {current}：连接被拒绝或主机不可达（{exc}）",
-                                   transient=True)
-            except httpx.RemoteProtocolError as exc:
-                return FetchResult(url, current, error=f"{current} 的响应不完整或不合 HTTP 规范（连接提前关闭、"
-                                   f"长度不符或报头错误：{exc}）", transient=True)
-            except httpx.TransportError as exc:
-                return FetchResult(url, current, error=f"抓取 {current} 失败：{type(exc).__name__} {exc}",
-                                   transient=True)
-            except Refused as exc:
-                return FetchResult(url, current, error=f"{current} 的响应{exc}")
-            except (httpx.HTTPError, httpx.InvalidURL) as exc:
-                return FetchResult(url, current, error=f"抓取 {current} 失败：{type(exc).__name__} {exc}")
+            async with self._in_flight:  # after the host's pause: a pausing host holds no slot
+                return await self._attempt(url, current, form, headers or {})
+
+    async def _attempt(self, url: str, current: str, form: dict[str, Any] | None,
+                       headers: dict[str, str]) -> FetchResult:
+        """One request with the total-time limit; every failure a ``FetchResult`` saying why (``failure``)."""
+        attempt = _Attempt()
+        try:
+            # asyncio.timeout, not wait_for: no extra task per request (measurable on a fast server)
+            async with asyncio.timeout(self.total_timeout):
+                return await self._request(url, current, form, headers, attempt)
+        except (TimeoutError, httpx.TimeoutException):
+            if attempt.responded:  # the body trickles: another try would cost as long again
+                return FetchResult(url, current, error=f"{current} 响应过慢，已放弃（已收到响应头，但 "
+                                   f"{self.total_timeout:g} 秒内未收完正文；不再重试）", failure="timeout")
+            return FetchResult(url, current, error=f"抓取 {current} 超时", transient=True, failure="timeout")
+        except httpx.ConnectError as exc:
+            return FetchResult(url, current, error=f"无法连接 {current}：连接被拒绝或主机不可达（{exc}）",
+                               transient=True, failure="connect")
+        except httpx.RemoteProtocolError as exc:
+            return FetchResult(url, current, error=f"{current} 的响应不完整或不合 HTTP 规范（连接提前关闭、"
+                               f"长度不符或报头错误：{exc}）", transient=True,
+                               failure="network")
+        except httpx.TransportError as exc:
+            return FetchResult(url, current, error=f"抓取 {current} 失败：{type(exc).__name__} {exc}",
+                               transient=True, failure="network")
+        except Refused as exc:
+            return FetchResult(url, current, error=f"{current} 的响应{exc}", failure="refused")
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            return FetchResult(url, current, error=f"抓取 {current} 失败：{type(exc).__name__} {exc}",
+                               failure="network")
 
     def _host(self, host: str) -> _Host:
         if host not in self._hosts:
@@ -250,6 +275,8 @@ class Fetcher:
         """Space request starts on one host at least ``delay`` seconds apart."""
         if host.delay <= 0:
             return
+        if host.lock is None:
+            host.lock = asyncio.Lock()
         async with host.lock:
             now = time.monotonic()
             if host.next_start > now:

@@ -46,7 +46,7 @@ def add_record(run: Run, source: Source, batch: Batch, raw: dict[str, str], url:
     fields = normalize.normalise_record(source.kind, raw)
     std = standard.load(source.kind)
     if not any(fields.get(code) for code in std.codes):
-        run.error(source, url, f"{url} 中的一条记录没有读出任何标准字段，已跳过")
+        run.error(source, url, f"{url} 中的一条记录没有读出任何标准字段，已跳过", cause="content")
         return
     dept_id = source.dept or attribute(run.city.departments, source.kind, fields)  # portal sources have no dept
     wsh, name = fields.get(std.prefixed("WSH")), fields.get(std.prefixed("XDR_MC"))

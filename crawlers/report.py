@@ -24,6 +24,17 @@ def shown(text: str) -> str:
 
 RUN_STATUS = SOURCE_OUTCOMES  # a source's outcome → source_runs.status (crawlers.crawl imports this name)
 
+# why a source did not go well (``crawlers.availability.cause_of`` and the callers of ``Run.error``), in the
+# order the summary lists them, with the words it uses
+CAUSES = {
+    "connect": "连接失败", "timeout": "超时", "robots": "robots.txt 禁止抓取", "gone": "栏目已不存在",
+    "http4xx": "HTTP 4xx（拒绝或找不到页面）", "http5xx": "HTTP 5xx（网站服务器出错）", "blocked": "验证码或访问限制",
+    "network": "响应不完整或网络出错", "refused": "响应超限或无法解码", "bad_attachment": "附件无法读取",
+    "paging": "翻页失控或不全", "content": "页面内容无法读取", "other": "其他错误",
+}
+ERRORS_LISTED = 20  # errors repeated one by one at the end; past that, the sources by cause say the rest
+NAMES_LISTED = 5  # sources named per cause in the summary ("… 等")
+
 
 @dataclass
 class SourceStatus:
@@ -38,6 +49,7 @@ class SourceStatus:
     fetched: int = 0  # every page of the source: list, detail, attachment
     message: str | None = None  # the first error
     started_at: datetime = field(default_factory=datetime.now)
+    causes: dict[str, str] = field(default_factory=dict)  # why it went wrong (``CAUSES``) → the first URL
 
 
 @dataclass
@@ -61,14 +73,16 @@ class CrawlSummary:
     baseline: list[str] = field(default_factory=list)  # sources walked completely for the first time
 
     def add_error(self, source_id: str, url: str, message: str, *, fatal: bool = False,
-                  unavailable: bool = False) -> None:
+                  unavailable: bool = False, cause: str = "other") -> None:
         """An error against its URL and its source. ``fatal``: the source yielded nothing; ``unavailable``:
         because the site says the column is gone or blocked (a finding about the site, not a failed crawl);
-        otherwise the source is ``partial`` from now on."""
+        otherwise the source is ``partial`` from now on. ``cause`` (a key of ``CAUSES``) groups the source in
+        the summary."""
         self.errors.append((url, message))
         st = self.sources[source_id]
         st.errors += 1
         st.message = st.message or message
+        st.causes.setdefault(cause if cause in CAUSES else "other", url)
         if unavailable:
             st.status = "unavailable"
         elif fatal:
@@ -95,15 +109,43 @@ class CrawlSummary:
                 "页面标明了发布日期的记录不受影响。")
 
     def error_lines(self) -> list[str]:
-        """The errors as the command repeats them at the end (for cron's mail), masked."""
-        return [shown(message) for _url, message in self.errors]
+        """The errors as the command repeats them at the end (for cron's mail), masked: each one while they
+        are few (``ERRORS_LISTED``); past that, the count of the rest and the sources with errors by cause."""
+        lines = [shown(message) for _url, message in self.errors[:ERRORS_LISTED]]
+        if len(self.errors) > ERRORS_LISTED:
+            lines.append(f"……另有 {len(self.errors) - ERRORS_LISTED} 个错误未逐条列出（每个来源的第一个错误见看板“采集状态”）")
+            lines += self.failure_lines()
+        return lines
+
+    def failure_lines(self) -> list[str]:
+        """The sources that had errors, grouped by cause, each group counted and its first sources named
+        with the first URL that failed that way (masked): one line per cause, whatever the province's size."""
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for st in self.sources.values():
+            for cause, url in st.causes.items():
+                groups.setdefault(cause, []).append((st.source_id, url))
+        if not groups:
+            return []
+        lines = [f"出错的来源（按原因，共 {sum(1 for st in self.sources.values() if st.causes)} 个）："]
+        for cause, words in CAUSES.items():
+            if named := groups.get(cause):
+                listed = "、".join(f"{sid}（{url}）" for sid, url in named[:NAMES_LISTED])
+                more = f" 等 {len(named)} 个" if len(named) > NAMES_LISTED else ""
+                lines.append(shown(f"  {words} {len(named)} 个来源：{listed}{more}"))
+        return lines
 
     @property
     def failed_sources(self) -> list[str]:
         return [s.source_id for s in self.sources.values() if s.status == "failed"]
 
+    def failed_names(self) -> str:
+        """The sources that could not be crawled at all, the first ``NAMES_LISTED`` named (a province may
+        have thousands)."""
+        failed = self.failed_sources
+        return "、".join(failed[:NAMES_LISTED]) + (f" 等 {len(failed)} 个" if len(failed) > NAMES_LISTED else "")
+
     def line(self) -> str:
-        failed = f"，无法抓取的来源：{'、'.join(self.failed_sources)}" if self.failed_sources else ""
+        failed = f"，无法抓取的来源：{self.failed_names()}" if self.failed_sources else ""
         problems = f"，可用性问题 {len(self.problems)} 个" if self.problems else ""
         resumed = f"（续抓，{self.replayed} 个页面取自存档）" if self.resumed else ""
         return shown(f"抓取 {self.crawl_id}{resumed} {CRAWL_STATUSES.get(self.status, self.status)}：{len(self.sources)} 个来源，"

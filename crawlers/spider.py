@@ -75,7 +75,7 @@ class Spider:
         gap = pager.shortfall()
         if gap is not None:
             self.run.error(source, source.start_url, f"{source.start_url} 翻页在第 {pager.last_page} 页后结束，但{gap}"
-                                                     f"（其余记录未能读取，请检查来源 {source.id} 的分页）")
+                                                     f"（其余记录未能读取，请检查来源 {source.id} 的分页）", cause="paging")
 
     async def _list_page(self, source: Source, url: str, form: dict[str, str] | None, number: int,
                          bodies: dict[str, int], pager: Pager) -> Page | None:
@@ -197,7 +197,7 @@ class Spider:
             for row in batch.fetches:
                 if row["fetch_id"] == got.fetch_id:
                     row["error"] = problem  # the response is archived, but it was not usable
-            self.run.error(source, result.url, problem, fatal=fatal)
+            self.run.error(source, result.url, problem, fatal=fatal, cause="content")
             return None
         items = json_items(doc, source.paging)
         labels = self.labels[source.id]

@@ -53,6 +53,50 @@ def city_document(city: DemoCity, base_url: str) -> dict:
     return {"city": {"name": city.name}, "departments": departments, "sources": sources}
 
 
+def province_document(city: DemoCity, base_urls: list[str], *, concurrency: int = 2,
+                      columns: list[str] | None = None) -> dict:
+    """A province of ``len(base_urls)`` sources, one per site (``DemoServer(hosts=N).base_urls``): source i is
+    the demo's site source i (cycling, so 500 and 5,000 sources have the same pages per source; ``columns``:
+    only these demo sources, e.g. ``["dc-wj-xk"]``) on host i, for a department of its own
+    (``<demo id>-p<i>``: every record keyed apart). No portal and no broken column: the crawl benchmark's
+    province (bench/crawl_bench.py --province), not a city to score."""
+    demo = city_document(city, base_urls[0])
+    depts = {d["id"]: d for d in demo["departments"]}
+    wanted = _column_ids(city) if columns is None else set(columns)
+    templates = [s for s in demo["sources"] if s["channel"] == "site" and s["id"] in wanted]
+    if not templates:
+        raise ValueError(f"示范城市没有这些栏目来源：{columns}")
+    base0 = base_urls[0].rstrip("/")
+    departments, sources = [], []
+    for i, base in enumerate(base_urls):
+        tmpl = templates[i % len(templates)]
+        dept = depts[tmpl["dept"]]
+        dept_id, base = f"{dept['id']}-p{i:04d}", base.rstrip("/")
+        departments.append({**dept, "id": dept_id, "name": f"{dept['name']}（{i:04d}）",
+                            "website": dept["website"].replace(base0, base, 1),
+                            "column_url": dept["column_url"].replace(base0, base, 1)})
+        sources.append({**tmpl, "id": f"{tmpl['id']}-p{i:04d}", "dept": dept_id, "concurrency": concurrency,
+                        "start_url": tmpl["start_url"].replace(base0, base, 1)})
+    return {"city": {"name": f"{city.name}（省级模拟，{len(sources)} 个来源）"}, "departments": departments,
+            "sources": sources}
+
+
+def _column_ids(city: DemoCity) -> set[str]:
+    """The ids of the departments' own column sources (not the broken extras, not the portal)."""
+    return {f"{d.id}-{kind}" for d in city.departments for kind in d.kinds}
+
+
+def write_province(city: DemoCity, base_urls: list[str], out_dir: Path, *, concurrency: int = 2,
+                   columns: list[str] | None = None) -> Path:
+    """Write ``out_dir/city.toml`` for a province of ``len(base_urls)`` sources; return its path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "city.toml"
+    doc = province_document(city, base_urls, concurrency=concurrency, columns=columns)
+    path.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    return path
+
+
 def _profile(dept) -> dict:
     """The source profile settings a department's page shape needs (docs/configuration.md)."""
     shape = shape_of(dept)

@@ -65,7 +65,7 @@ def crawl(
     if daily:
         daily_scores(paths, today, quiet)
     if summary.failed_sources:
-        raise SgsError(f"{len(summary.failed_sources)} 个来源无法抓取：{', '.join(summary.failed_sources)}；"
+        raise SgsError(f"{len(summary.failed_sources)} 个来源无法抓取：{summary.failed_names()}；"
                        "其余来源的数据已保存。")
 
 
