@@ -91,7 +91,7 @@ def run(folder: Path, store: Path, workers: int) -> dict:
 
 
 FAULTS = {1: ("error500", 1), 2: ("reset", 1), 3: ("slow", 3)}  # city i % 4 → every path's first hits misbehave
-VOLATILE = {"first_seen", "last_seen", "fetch_id", "crawl_id", "ref_fetch_id", "computed_at"}
+VOLATILE = {"first_seen", "last_seen", "fetch_id", "crawl_id", "ref_fetch_id", "computed_at", "row_hash"}
 
 
 def _kill_first(title: bytes, ready, stop: threading.Event, killed: list[int]) -> None:

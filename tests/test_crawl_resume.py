@@ -25,7 +25,7 @@ def _records(db) -> set[tuple]:
     con = duckdb.connect(str(db), read_only=True)
     out = set()
     for kind in ("xk", "cf"):
-        cur = con.execute(f"SELECT * EXCLUDE (url, fetch_id, first_seen, last_seen) FROM {kind}_records")
+        cur = con.execute(f"SELECT * EXCLUDE (url, fetch_id, first_seen, last_seen, row_hash) FROM {kind}_records")
         out |= {(kind, *row) for row in cur.fetchall()}
     con.close()
     return out

@@ -58,10 +58,12 @@ def served(province, monkeypatch):
 
 
 def _expected(paths, where: str = "TRUE", params: list | None = None) -> pd.DataFrame:
-    """Every finding of the period in the list's order (department, then 序号) with its 序号."""
+    """Every finding of the period in the list's order (department name, then 序号) with its 序号."""
     return snapshot_frame(paths, f"""
         SELECT f.finding_id, n.seq AS n FROM findings f JOIN {results.finding_numbers('$1')} n USING (finding_id)
-        WHERE f.period = $1 AND {where} ORDER BY f.dept_id, n.seq""", [PERIOD, *(params or [])])
+             LEFT JOIN departments d USING (dept_id)
+        WHERE f.period = $1 AND {where} ORDER BY coalesce(d.name, f.dept_id), f.dept_id, n.seq""",
+                          [PERIOD, *(params or [])])
 
 
 def _pages(at, key: str, pager: str, total: int) -> list[pd.DataFrame]:
