@@ -129,7 +129,7 @@ def test_province_run_is_one_at_a_time(province):
     assert RunLocked
 
 
-VOLATILE = {"first_seen", "last_seen", "fetch_id", "crawl_id"}  # per crawl
+VOLATILE = {"first_seen", "last_seen", "fetch_id", "crawl_id", "row_hash"}  # per crawl (row_hash: of them all)
 
 
 def _records(db: Path, table: str) -> pd.DataFrame:

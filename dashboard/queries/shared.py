@@ -41,10 +41,10 @@ def _cached(max_entries: int = 512) -> Callable[[Callable[..., Any]], Any]:
 
     Snapshots are immutable and a publish changes the name, so an entry never goes stale; ``max_entries``
     bounds the memory (documents are big: they keep fewer). The viewer counts by its scope only (what a query
-    may return differs by department, never by person or between leader and assessor; what a role may *do* is
-    checked outside the cache), so the second person opening a page meets a warm cache — on a province a cold
-    总览 is seconds of scans. With ``SGS_QUERY_LOG`` set, every miss is timed (what the server spends on a page,
-    apart from the browser's drawing).
+    may return differs by department — and on a province's dashboard by city — never by person or between
+    leader and assessor; what a role may *do* is checked outside the cache), so the second person opening a
+    page meets a warm cache — on a province a cold 总览 is seconds of scans. With ``SGS_QUERY_LOG`` set, every
+    miss is timed (what the server spends on a page, apart from the browser's drawing).
     """
     cache = st.cache_data(max_entries=max_entries, show_spinner=False, hash_funcs={Viewer: _viewer_key})
     log = os.environ.get(QUERY_LOG)
@@ -52,8 +52,10 @@ def _cached(max_entries: int = 512) -> Callable[[Callable[..., Any]], Any]:
 
 
 def _viewer_key(viewer: Viewer) -> str:
-    """What a cached query's answer may depend on: the department a viewer is limited to (none: everything)."""
-    return f"scope:{viewer.scope}"
+    """What a cached query's answer may depend on: the department a viewer is limited to (none: everything)
+    and, on a province's dashboard, the city (a city's credit office sees its city only: without the city in
+    the key, a leader's cached ranking would be served to a city's office, or a refusal skipped)."""
+    return f"scope:{viewer.scope}|city:{viewer.city}"
 
 
 def _timed(fn: Callable[..., Any], log: str) -> Callable[..., Any]:
