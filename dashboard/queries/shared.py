@@ -10,6 +10,7 @@ import json
 import os
 import time
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
@@ -22,7 +23,7 @@ from core import store
 from core.periods import PeriodError, parse_period
 from core.privacy import mask_person_name, mask_text
 from metrics.scoring import load_scheme
-from core.settings import resolve_paths
+from core.settings import Paths, resolve_paths
 
 __all__ = ["RULE_NAMES", "PERSON", "GRADES", "PAGE_SIZE", "snapshot_name",
            "period_sort_key", "previous_period", "periods", "data_time", "stale_decisions"]
@@ -100,13 +101,21 @@ def snapshot_name() -> str | None:
     return snap.name if snap is not None else None
 
 
+def _deployment(snapshot: str) -> Paths:
+    """The deployment a snapshot belongs to: this dashboard's own for a snapshot's file name, or — for the
+    absolute path of a city's snapshot that a province's dashboard opens (``province.city_snapshot``) — that
+    city's folder (``…/<city>/published/<name>``), whose archive holds its pages."""
+    path = Path(snapshot)
+    return resolve_paths(path.parent.parent / "sgs.duckdb") if path.is_absolute() else resolve_paths()
+
+
 def _frame(snapshot: str, sql: str, params: dict[str, Any] | None = None,
            tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Run one parameterised query on the named snapshot, opened read-only just for this call.
 
     ``tables`` are registered as views first (the workbench's decisions, which live outside the snapshot).
     """
-    con = store.open_snapshot(resolve_paths(), snapshot)
+    con = store.open_snapshot(_deployment(snapshot), snapshot)
     try:
         for name, df in (tables or {}).items():
             con.register(name, df)
@@ -117,7 +126,7 @@ def _frame(snapshot: str, sql: str, params: dict[str, Any] | None = None,
 
 def _on(snapshot: str, query: Callable[..., Any], *args: Any) -> Any:
     """Call one of the shared queries (``metrics.results``) on the named snapshot, opened just for this call."""
-    con = store.open_snapshot(resolve_paths(), snapshot)
+    con = store.open_snapshot(_deployment(snapshot), snapshot)
     try:
         return query(con, *args)
     finally:
