@@ -50,7 +50,7 @@ from sgs.cluster import crawl_province, score_province  # noqa: E402
 SEEDS = (11, 12, 13, 14)
 PERIODS = ("2026Q2", "2026Q3")
 AS_OF = date.today()  # one day for every scoring in this module, as score_province decides it once
-VOLATILE = {"first_seen", "last_seen", "fetch_id", "crawl_id", "ref_fetch_id", "computed_at"}  # per crawl / run
+VOLATILE = {"first_seen", "last_seen", "fetch_id", "crawl_id", "ref_fetch_id", "computed_at", "row_hash"}  # per crawl / run
 RESULTS = ("findings", "scores", "county_scores", "deductions", "unverified")
 
 
