@@ -11,11 +11,13 @@ task functions). A province's own store (no province folders) is tests/test_prov
 from __future__ import annotations
 
 from contextlib import ExitStack
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from core.vocab import INDICATORS
 from dashboard.auth import write_users
 from metrics.rollup import read_kind, read_rollup
 from sgs.cli import app
@@ -164,3 +166,46 @@ def test_city_office_sees_its_row_with_both_ranks(dashboard):
         rolled.loc["city14", "rank"], rolled.loc["city14", "province_rank"])
     with pytest.raises(KeyError):  # no choice of province: its city is all it sees
         at.selectbox(key="province_province")
+
+
+# --- sgs run --cities … --cluster local, end to end ------------------------------------------------
+
+def test_run_with_a_local_ray_equals_the_run_in_turn(nation, tmp_path):
+    """``sgs run --cities 全国 --out STORE --cluster local`` as an operator types it (a subprocess): it starts a
+    Ray of its own on this machine (loopback only: ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, docs/scale.md; its
+    session under a temporary folder of this test, so no other Ray on the machine is joined), runs each city
+    as a Ray task and rolls up. One city of each province, served afresh: each city's figures equal the same
+    city's in the run done in turn (the fixture's, same day), and both are ranked in their province."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    from core.settings import REPO_ROOT
+    from democity import DemoServer, build, write_city
+
+    pytest.importorskip("ray", reason="Ray is not installed here (pip install 'sgs[cluster]'): --cluster needs it")
+    root, _, _ = nation
+    chosen = {"省甲": 11, "省乙": 14}
+    ray_tmp = tempfile.mkdtemp(prefix="sgsray", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_TMPDIR": ray_tmp}
+    env.pop("RAY_ADDRESS", None)
+    try:
+        with ExitStack() as stack:
+            for province, seed in chosen.items():
+                city = build(seed)
+                write_city(city, stack.enter_context(DemoServer(city)).base_url, tmp_path / "全国" / province / f"city{seed}")
+            done = subprocess.run([sys.executable, "-m", "sgs.cli", "run", "--cities", str(tmp_path / "全国"),
+                                   "--out", str(tmp_path / "store"), "--cluster", "local", "--as-of", AS_OF, "--quiet"],
+                                  cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert list(Path(ray_tmp).glob("ray/session_*/logs")), "the command did not start a Ray of its own"
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    ours = read_rollup(tmp_path / "store", PERIOD).cities.set_index("city")
+    in_turn = read_rollup(root / "run-store", PERIOD).cities.set_index("city")
+    same = ["province", "total", "grade", *INDICATORS, "n_departments", "n_records"]
+    assert sorted(ours.index) == [f"city{s}" for s in chosen.values()]
+    pd.testing.assert_frame_equal(ours[same].sort_index(), in_turn.loc[sorted(ours.index), same], check_dtype=False)
+    assert ours["province_rank"].tolist() == [1, 1]
