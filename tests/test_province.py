@@ -229,6 +229,7 @@ def test_queries_keep_a_city_user_to_its_city(dashboard):
     with pytest.raises(province.CityRefused, match="本账号只能查看city12的数据，无权查看city11"):
         province.city_snapshot(office, "city11")  # a finding's detail: the city's own snapshot and archive
     assert Path(province.city_snapshot(office, "city12")).parent == dashboard.parent / "cities" / "city12" / "published"
+    assert province.city_snapshot(leader, "../cities/city12") is None  # only a city's own folder, by its name
     with pytest.raises(province.CityRefused, match="部门账号无权查看全省数据"):
         province.cities(where, version, viewer("c12-dept"), PERIOD)
 

@@ -52,7 +52,8 @@ def city_snapshot(viewer: Viewer, city: str, province: str | None = None) -> str
     a city's newer publish shows at once. Refused outside the viewer's scope, as every city's data is."""
     _allowed(viewer, city)
     root = os.environ.get(CITIES_ENV, "").strip()
-    if not root:
+    names = [n for n in (province, city) if n is not None]
+    if not root or any(Path(n).name != n or n in ("", ".", "..") for n in names):  # ?city=../… opens nothing
         return None
     folder = Path(root).expanduser().resolve() / (province or "") / city
     snap = db_store.current_snapshot(resolve_paths(folder / "sgs.duckdb"))
