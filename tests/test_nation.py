@@ -3,7 +3,7 @@
 A nation's cities folder has one sub-folder per province, each holding its cities' folders
 (``全国/省甲/city11/``); every city's scores carry that province into the store, and the roll-up ranks cities and
 counties nationally (``rank``) and within their province (``province_rank``). Two small provinces — 省甲 with
-demo cities 11 and 12, 省乙 with 14 and 15 — each city served on loopback, run by ``sgs run --cities`` (crawl,
+demo cities 11 and 12, 省乙 with 14 — each city served on loopback, run by ``sgs run --cities`` (crawl,
 score, publish, partitions, roll-up: ``run_city``'s path), then scored by ``sgs score --cities`` for 2026Q2 and
 2026Q3 (``score_city``'s path) into the store the dashboard reads, in turn in this process (no Ray: the same
 task functions). A province's own store (no province folders) is tests/test_province.py's.
@@ -23,7 +23,7 @@ from metrics.rollup import read_kind, read_rollup
 from sgs.cli import app
 from tests.dashboard_city import app as app_test, run
 
-PROVINCES = {"省甲": (11, 12), "省乙": (14, 15)}
+PROVINCES = {"省甲": (11, 12), "省乙": (14,)}  # three cities: a CI of 2 cores crawls each
 PERIOD = "2026Q3"
 AS_OF = "2026-10-10"
 USERS = [("nation-leader", "leader", None), ("c14-office", "assessor", "city14")]
