@@ -30,7 +30,7 @@ CLEAR_KEY = "session_clear"  # set at logout: the next page clears the cookie
 # (file, title, url path, roles that may open it); the first page a role may open is its start page.
 PROVINCE_PATH = "province"  # a province's dashboard (sgs serve --province): its leaders' and assessors' start page
 PAGES = [
-    ("dashboard/views/province.py", "全省排名", PROVINCE_PATH, ("leader", "assessor") if province.store() else ()),
+    ("dashboard/views/province.py", province.title(), PROVINCE_PATH, ("leader", "assessor") if province.store() else ()),
     ("dashboard/views/overview.py", "总览", "overview", ("leader", "assessor")),
     ("dashboard/views/department.py", "部门自查", "department", EVERYONE),
     ("dashboard/views/findings.py", "问题清单", "findings", ("leader", "assessor")),

@@ -14,7 +14,11 @@ The roll-up keeps the scheme's semantics for counties (``metrics.scoring.stage_s
 scores are the means of its *ranked* departments' (rounded to 2 decimals), its grade is the scheme's grade of
 that mean, ranks are by total with ties sharing a rank, and ``prev_total``/``prev_rank`` come from the previous
 period of the same granularity when its partitions are in the store. Counties are ranked across the province
-(``rank``) and within their city (``city_rank``, the city's own county rank). Every figure is explainable down
+(``rank``) and within their city (``city_rank``, the city's own county rank).
+
+A nation's store holds several provinces' cities: each city's scores then carry its ``province`` (from the
+cities' folder layout, ``sgs.cluster.city_folders``), and cities and counties are ranked nationally (``rank``)
+and within their province (``province_rank``), with ``prev_province_rank`` beside ``prev_rank``. Every figure is explainable down
 to the finding: the city's partitions hold the scores, deductions and findings it came from.
 """
 from __future__ import annotations
@@ -93,14 +97,25 @@ def _kind_sql(kind: str, period: Period) -> str:
     return f"SELECT * FROM {kind} WHERE period = '{period.label}' ORDER BY {order}"
 
 
-def export_city(con: duckdb.DuckDBPyConnection, city: str, periods: Iterable[Period], store: str | Path) -> int:
+PROVINCE_KINDS = ("scores", "county_scores")  # the kinds that carry a nation's city's province (the roll-up's)
+
+
+def export_city(con: duckdb.DuckDBPyConnection, city: str, periods: Iterable[Period], store: str | Path,
+                province: str | None = None) -> int:
     """Write the city's partitions of each period (every kind, an empty file where it has no rows, so a
-    re-export never leaves an older file standing). Returns the number of files written."""
+    re-export never leaves an older file standing). Returns the number of files written.
+
+    ``province``: the city's province in a nation's store (``sgs.cluster.city_folders``' layout), written as a
+    last ``province`` column of its scores and county scores, which the roll-up ranks within. A province's own
+    store has none: its partitions are the city's tables exactly, as before."""
     fs, base = filesystem(store)
     written = 0
     for period in periods:
         for kind in KINDS:
-            _write(fs, partition(base, city, kind, period.label), con.sql(_kind_sql(kind, period)).to_arrow_table())
+            table = con.sql(_kind_sql(kind, period)).to_arrow_table()
+            if province is not None and kind in PROVINCE_KINDS:
+                table = table.append_column("province", pa.array([province] * table.num_rows, pa.string()))
+            _write(fs, partition(base, city, kind, period.label), table)
             written += 1
     return written
 
@@ -148,19 +163,23 @@ def _means() -> str:
 
 
 def _levels(con: duckdb.DuckDBPyConnection, grade: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """City and county rankings over the registered ``_ranked`` (ranked department scores with city)."""
+    """City and county rankings over the registered ``_ranked`` (ranked department scores with city and
+    province): ``rank`` over the whole store, ``province_rank`` within the province (the same as ``rank`` in a
+    province's own store, where ``province`` is NULL), and for counties ``city_rank`` within the city."""
     city = con.execute(f"""
         WITH c AS (SELECT city, count(*)::INTEGER AS n_departments, sum(n_records)::BIGINT AS n_records, {_means()},
-                          any_value(scheme_version) AS scheme_version
+                          any_value(scheme_version) AS scheme_version, any_value(province) AS province
                    FROM _ranked GROUP BY city)
-        SELECT *, {grade} AS grade, RANK() OVER (ORDER BY total DESC)::INTEGER AS rank
+        SELECT *, {grade} AS grade, RANK() OVER (ORDER BY total DESC)::INTEGER AS rank,
+               RANK() OVER (PARTITION BY province ORDER BY total DESC)::INTEGER AS province_rank
         FROM c ORDER BY rank, city""").df()
     county = con.execute(f"""
         WITH c AS (SELECT city, county, count(*)::INTEGER AS n_departments, sum(n_records)::BIGINT AS n_records,
-                          {_means()}, any_value(scheme_version) AS scheme_version
+                          {_means()}, any_value(scheme_version) AS scheme_version, any_value(province) AS province
                    FROM _ranked GROUP BY city, county)
         SELECT *, {grade} AS grade, RANK() OVER (ORDER BY total DESC)::INTEGER AS rank,
-               RANK() OVER (PARTITION BY city ORDER BY total DESC)::INTEGER AS city_rank
+               RANK() OVER (PARTITION BY city ORDER BY total DESC)::INTEGER AS city_rank,
+               RANK() OVER (PARTITION BY province ORDER BY total DESC)::INTEGER AS province_rank
         FROM c ORDER BY rank, city, county""").df()
     return city, county
 
@@ -176,6 +195,8 @@ def _rank(store: str | Path, period: Period, grade: str, version: str | None) ->
             names = "、".join(sorted(set(other["city"])))
             raise ScoringError(f"{names} 的 {period.label} 按评分方案 {', '.join(sorted(set(other['scheme_version'])))} "
                                f"评分，全省汇总用的是 {version}：请用同一评分方案重新为这些城市评分（sgs score --cities … --scheme …）。")
+    province = ranked["province"] if "province" in ranked.columns else pd.Series(None, index=ranked.index)
+    ranked = ranked.assign(province=province.astype(object).where(province.notna(), None).astype("string"))
     con = duckdb.connect()
     try:
         con.register("_ranked", ranked)
@@ -187,10 +208,12 @@ def _rank(store: str | Path, period: Period, grade: str, version: str | None) ->
 def _with_previous(now: pd.DataFrame, before: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     if now.empty:
         return now
-    prev = (before[[*keys, "total", "rank"]].rename(columns={"total": "prev_total", "rank": "prev_rank"})
-            if not before.empty else pd.DataFrame(columns=[*keys, "prev_total", "prev_rank"]))
+    names = {"total": "prev_total", "rank": "prev_rank", "province_rank": "prev_province_rank"}
+    prev = (before[[*keys, *names]].rename(columns=names) if not before.empty
+            else pd.DataFrame(columns=[*keys, *names.values()]))
     out = now.merge(prev, on=keys, how="left")
     out["prev_rank"] = out["prev_rank"].astype("Int32")
+    out["prev_province_rank"] = out["prev_province_rank"].astype("Int32")
     out["prev_total"] = out["prev_total"].astype("Float64").astype("float64")
     return out
 

@@ -34,7 +34,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, cls=SgsCommands,
 
 @app.command()
 def crawl(
-    config: Path = typer.Option(..., "--config", "-c", help="城市配置文件（TOML，见 docs/configuration.md）；或全省的城市文件夹（每个城市一个子文件夹，含 city.toml，数据库等存在该子文件夹中）。"),
+    config: Path = typer.Option(..., "--config", "-c", help="城市配置文件（TOML，见 docs/configuration.md）；或全省的城市文件夹（每个城市一个子文件夹，含 city.toml，数据库等存在该子文件夹中；全国：每个省一个子文件夹，其中每个城市一个子文件夹）。"),
     db: Optional[Path] = DbOption,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="不显示进度条和过程信息，只报告错误（供 cron 使用）。"),
     daily: bool = typer.Option(False, "--daily", help="值班读网：抓取后为本月、本季度及上月、上季度评分并发布（见 docs/crawling.md）。"),
@@ -77,7 +77,7 @@ def score(
     scheme: Optional[Path] = typer.Option(None, "--scheme", help="评分方案文件（TOML；默认按期间年度取 data/schemes/<年>.toml）。"),
     calendar: list[Path] = typer.Option([], "--calendar", help="额外的节假日安排文件夹（可多次指定）。"),
     cluster: Optional[str] = ClusterOption,
-    cities: Optional[Path] = typer.Option(None, "--cities", help="全省模式：城市文件夹（每个城市一个子文件夹，含 sgs.duckdb）；逐个城市评分后生成全省城市和县区排名。"),
+    cities: Optional[Path] = typer.Option(None, "--cities", help="全省模式：城市文件夹（每个城市一个子文件夹，含 sgs.duckdb；全国：每个省一个子文件夹，其中每个城市一个子文件夹）；逐个城市评分后生成城市和县区排名（全国：另有省内排名）。"),
     out: Optional[str] = typer.Option(None, "--out", "-o", help="全省模式：全省数据存储（本地文件夹，或 s3://桶/前缀?endpoint_override=主机:端口），按城市/类别/期间写 Parquet。"),
     full: bool = typer.Option(False, "--full", help="完整重算所有部门（默认只重算输入有变化的部门，结果相同）。"),
 ) -> None:

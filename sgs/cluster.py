@@ -36,13 +36,34 @@ LOCAL = "local"  # --cluster local: a Ray instance on this machine, started and 
 
 
 def city_folders(root: Path, need: str) -> list[Path]:
-    """The province's cities: the sub-folders of ``root`` holding ``need`` (city.toml or sgs.duckdb), sorted."""
+    """The cities under ``root``: its sub-folders holding ``need`` (city.toml or sgs.duckdb) — a province — and,
+    in a nation's layout, the sub-folders of a sub-folder that holds none itself: ``全国/山西/太原/``, the
+    middle folder being the city's province (``province_of``). Sorted by province, then city. A city's folder
+    name is its name in the store, so two provinces' cities may not share one (refused, naming both)."""
     if not root.is_dir():
         raise InputError(f"{root} 不是文件夹：全省模式需要一个文件夹，其中每个城市一个子文件夹（含 {need}）。")
-    found = sorted(p for p in root.iterdir() if p.is_dir() and (p / need).is_file())
+    found: list[Path] = []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if (sub / need).is_file():
+            found.append(sub)
+        else:  # a province's folder (or an unrelated one, which holds no city)
+            found.extend(sorted(p for p in sub.iterdir() if p.is_dir() and (p / need).is_file()))
     if not found:
-        raise InputError(f"{root} 下没有含 {need} 的城市子文件夹：每个城市一个子文件夹，例如 {root / '城市甲' / need}。")
+        raise InputError(f"{root} 下没有含 {need} 的城市子文件夹：每个城市一个子文件夹，例如 {root / '城市甲' / need}"
+                         f"（全国：每个省一个子文件夹，其中每个城市一个子文件夹，例如 {root / '省甲' / '城市甲' / need}）。")
+    seen: dict[str, Path] = {}
+    twice = [f"{f.name}（{seen[f.name].relative_to(root)} 和 {f.relative_to(root)}）"
+             for f in found if seen.setdefault(f.name, f) != f]
+    if twice:
+        raise InputError("城市文件夹名就是城市在数据存储中的名称，不能重复：" + "；".join(twice)
+                         + "。请给其中一个城市的文件夹改名（例如加上省名）。")
     return found
+
+
+def province_of(root: Path, folder: Path) -> str | None:
+    """The province of a city folder ``city_folders`` found: the folder between ``root`` and the city's
+    (a nation's layout), None for a city directly under ``root`` (a province's own layout)."""
+    return None if folder.parent == root else folder.parent.name
 
 
 def check_hosts(configs: Sequence[Path]) -> None:
@@ -76,7 +97,7 @@ def _usage(started: float, cpu: float) -> dict[str, Any]:
 
 
 def score_city(folder: str, periods: Sequence[str], store: str, as_of: date, scheme: str | None = None,
-               threads: int | None = None) -> dict[str, Any]:
+               threads: int | None = None, province: str | None = None) -> dict[str, Any]:
     """Score one city's periods as ``sgs score`` does, publish its snapshot, write its partitions to ``store``
     (the scored periods, and the previous periods' stored scores so the roll-up can show changes).
     A period the city has no records for is reported (None), not an error: a province's cities differ."""
@@ -104,24 +125,24 @@ def score_city(folder: str, periods: Sequence[str], store: str, as_of: date, sch
             except ScoringError:
                 scored[label] = None
         db_store.publish(con, paths)
-        export_scored(con, paths.root.name, [p for p, n in scored.items() if n is not None], store)
+        export_scored(con, paths.root.name, [p for p, n in scored.items() if n is not None], store, province)
     finally:
         con.close()
     return {"city": paths.root.name, "scored": scored, **_usage(started, cpu)}
 
 
-def export_scored(con: Any, city: str, labels: Sequence[str], store: str) -> None:
+def export_scored(con: Any, city: str, labels: Sequence[str], store: str, province: str | None = None) -> None:
     """Write the city's partitions of the scored periods, and the previous periods' stored scores (the
-    roll-up's changes) when they were not scored now."""
+    roll-up's changes) when they were not scored now; ``province`` in a nation's store."""
     from core.periods import parse_period
     from metrics.rollup import export_city, has_scores
 
     done = [parse_period(p) for p in labels]
     before = [p.previous() for p in done if p.previous().label not in labels and has_scores(con, p.previous())]
-    export_city(con, city, [*done, *before], store)
+    export_city(con, city, [*done, *before], store, province)
 
 
-def run_city(folder: str, store: str, today: date) -> dict[str, Any]:
+def run_city(folder: str, store: str, today: date, province: str | None = None) -> dict[str, Any]:
     """One city's daily run as ``sgs run --config`` does it (under the city's own run lock: crawl, score,
     verify, publish, digests), then its partitions written from the snapshot just published. Whatever goes
     wrong in this city is reported (``error``), never raised: one bad city must not stop a province's run.
@@ -144,7 +165,7 @@ def run_city(folder: str, store: str, today: date) -> dict[str, Any]:
                           records=summary.records)
             snap = db_store.open_snapshot(paths)
             try:
-                export_scored(snap, paths.root.name, scored, store)
+                export_scored(snap, paths.root.name, scored, store, province)
             finally:
                 snap.close()
     except SgsError as exc:
@@ -241,7 +262,7 @@ def score_province(cities: Path, periods: Sequence[str], store: str, *, cluster:
     filesystem(store)  # a bad store URL is refused before any city is scored
     day = as_of or date.today()
     threads = max(1, int(cpus)) if cluster is not None else None
-    jobs = [(str(f), labels, store, day, str(scheme) if scheme else None, threads)
+    jobs = [(str(f), labels, store, day, str(scheme) if scheme else None, threads, province_of(cities, f))
             for f in city_folders(cities, CITY_DB)]
     reports = run_cities(score_city, jobs, cluster, cpus=cpus, retries=retries)
     return reports, [rollup(store, parse_period(p), scheme) for p in labels]
@@ -260,7 +281,8 @@ def run_province(cities: Path, store: str, today: date, *, cluster: str | None =
     filesystem(store)  # a bad store URL is refused before any city runs
     folders = city_folders(cities, CITY_CONFIG)
     check_hosts([f / CITY_CONFIG for f in folders])
-    reports = run_cities(run_city, [(str(f), store, today) for f in folders], cluster, retries=retries)
+    reports = run_cities(run_city, [(str(f), store, today, province_of(cities, f)) for f in folders], cluster,
+                         retries=retries)
     rollups, skipped = [], []
     labels = sorted({p for r in reports for p in r["scored"]}, key=lambda p: (parse_period(p).end, "Q" in p))
     for label in labels:

@@ -69,16 +69,21 @@ def print_rollup(result: Any) -> None:
     from core.vocab import INDICATORS
     from sgs.scores import WIDE
 
-    typer.echo(f"{result.period}  全省城市排名（各城市参加排名部门得分的平均）")
+    frame = result.cities
+    nation = "province" in frame.columns and frame["province"].dropna().nunique() > 1  # several provinces
+    typer.echo(f"{result.period}  {'全国' if nation else '全省'}城市排名（各城市参加排名部门得分的平均）")
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for head in ("排名", "城市", "总分", "等级", *INDICATORS.values(), "部门", "记录", "较上期"):
-        table.add_column(head, justify="left" if head in ("城市", "等级") else "right", no_wrap=True)
-    for r in result.cities.to_dict("records"):
+    heads = ("全国排名", "省内排名", "省份", "城市") if nation else ("排名", "城市")
+    for head in (*heads, "总分", "等级", *INDICATORS.values(), "部门", "记录", "较上期"):
+        table.add_column(head, justify="left" if head in ("省份", "城市", "等级") else "right", no_wrap=True)
+    for r in frame.to_dict("records"):
         subs = ["—" if r[i] != r[i] or r[i] is None else f"{r[i]:.2f}" for i in INDICATORS]
         prev = r.get("prev_total")
         change = "—" if prev is None or prev != prev else f"{r['total'] - prev:+.2f}"
-        table.add_row(str(r["rank"]), r["city"], f"{r['total']:.2f}", r["grade"], *subs, str(r["n_departments"]),
-                      str(r["n_records"]), change)
+        names = (str(r["rank"]), str(r["province_rank"]), str(r["province"]), r["city"]) if nation else (
+            str(r["rank"]), r["city"])
+        table.add_row(*names, f"{r['total']:.2f}", r["grade"], *subs, str(r["n_departments"]), str(r["n_records"]),
+                      change)
     console = Console(highlight=False, markup=False, emoji=False, soft_wrap=False)
     if not console.is_terminal:
         console.width = WIDE

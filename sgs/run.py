@@ -128,7 +128,7 @@ def run(
     db: Optional[Path] = DbOption,
     as_of: Optional[str] = typer.Option(None, "--as-of", help="以哪一天为“今天”（YYYY-MM-DD，默认今天）。"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="只报告错误（供定时任务使用）。"),
-    cities: Optional[Path] = typer.Option(None, "--cities", help="全省模式：城市文件夹（每个城市一个子文件夹，含 city.toml）；每个城市各自每日运行，再生成全省排名。"),
+    cities: Optional[Path] = typer.Option(None, "--cities", help="全省模式：城市文件夹（每个城市一个子文件夹，含 city.toml；全国：每个省一个子文件夹，其中每个城市一个子文件夹）；每个城市各自每日运行，再生成排名。"),
     out: Optional[str] = typer.Option(None, "--out", help="全省模式：全省数据存储（文件夹，或 s3://桶/前缀?endpoint_override=…）。"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="全省模式：在 Ray 集群上运行（地址 主机:端口，或 local）；不指定则逐个城市在本机运行。"),
 ) -> None:

@@ -22,14 +22,17 @@ def serve(
     users: Optional[Path] = typer.Option(None, "--users", help="看板用户文件（默认数据库旁的 users.toml，或环境变量 SGS_USERS）。"),
     open_demo: bool = typer.Option(False, "--open", help="开放演示模式：无需登录，以只读领导视图访问（个人信息仍遮蔽）。"),
     province: Optional[str] = typer.Option(None, "--province", help="全省数据存储（文件夹或 s3://…，sgs score --cities … --out 生成）：看板增加“全省排名”页。"),
+    cities: Optional[Path] = typer.Option(None, "--cities", help="与 --province 同用：各城市的文件夹（sgs run --cities 所用的），问题详情从该城市的快照和存档读取记录字段和存档页面。"),
 ) -> None:
     """打开看板（Streamlit），只读最新发布的数据快照；需登录（见 docs/dashboard.md）。"""
-    run_dashboard(resolve_paths(db), port, users=users, open_demo=open_demo, province=province)
+    run_dashboard(resolve_paths(db), port, users=users, open_demo=open_demo, province=province, cities=cities)
 
 
 def run_dashboard(paths: Paths, port: int, *, users: Path | None = None, open_demo: bool = False,
-                  province: str | None = None) -> None:
+                  province: str | None = None, cities: Path | None = None) -> None:
     env = {**os.environ, "SGS_DB": str(paths.db)}
+    if cities is not None:
+        env["SGS_CITIES"] = str(cities.expanduser().resolve())
     if province is not None:  # a folder made absolute (the child's working directory may differ), or a URL
         env["SGS_PROVINCE"] = province if "://" in province else str(Path(province).expanduser().resolve())
     if users is not None:

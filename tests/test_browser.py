@@ -59,14 +59,16 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _serve(paths, users: Path, tmp_path: Path):
-    """``sgs serve`` on a free port over ``paths``' published snapshot, until the block ends."""
+def _serve(paths, users: Path, tmp_path: Path, *more: str):
+    """``sgs serve`` on a free port over ``paths``' published snapshot (``more``: further options), until the
+    block ends."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("SGS_OPEN_DEMO", "SGS_USERS", "SGS_DB")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SGS_OPEN_DEMO", "SGS_USERS", "SGS_DB", "SGS_PROVINCE", "SGS_CITIES")}
     log_path = tmp_path / f"serve-{port}.log"
     log = log_path.open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "sgs.cli", "serve", "--db", str(paths.db), "--port", str(port),
-                             "--users", str(users)], env=env, stdout=log, stderr=subprocess.STDOUT)
+                             "--users", str(users), *more], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -278,6 +280,56 @@ def test_demo_city_archived_page_stays_inert(demo_run, tmp_path: Path) -> None:
         finally:
             browser.close()
     assert (shots / "demo-archived-page.png").stat().st_size > 10_000
+
+
+def test_province_finding_clicked_opens_its_archived_page(tmp_path: Path) -> None:
+    """全省排名 in a real browser: the small city (hostile archived pages) exported to a province's store and
+    rolled up, served by ``sgs serve --province STORE --cities CITIES``; a click on the second row of a
+    department's findings opens that finding, with its city's archived page as inert text."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from core.periods import parse_period
+    from metrics.rollup import export_city, rollup
+    from metrics.scheme import load_scheme, scheme_path
+
+    _require_chromium()
+    version = load_scheme(scheme_path(parse_period("2026Q3"))).version  # the roll-up's scheme, as scored
+    city = resolve_paths(tmp_path / "cities" / "长治" / "sgs.duckdb")
+    build_city(city, lambda con: con.execute("UPDATE scores SET scheme_version = ?", [version]))
+    from core import store
+
+    snap = store.open_snapshot(city)
+    try:
+        export_city(snap, "长治", [parse_period("2026Q2"), parse_period("2026Q3")], tmp_path / "store")
+    finally:
+        snap.close()
+    rollup(tmp_path / "store", parse_period("2026Q3"))
+    dash = resolve_paths(tmp_path / "dash" / "sgs.duckdb")
+    dash.root.mkdir()
+    users = write_test_users(dash.root / "users.toml")
+    requests: list[str] = []
+    with _serve(dash, users, tmp_path, "--province", str(tmp_path / "store"), "--cities", str(tmp_path / "cities")) \
+            as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = logged_in(browser, base, "judge", requests=requests)
+            expect(page.get_by_role("heading", name="全省排名")).to_be_visible()
+            pick_option(page, "部门", "市市场监督管理局")
+            expect(page.get_by_text("市市场监督管理局 · 问题清单")).to_be_visible()
+            expect(page.get_by_text("记录字段")).to_be_visible()  # the first finding, before any click
+            grid = page.locator(".st-key-province_findings [data-testid='stDataFrame']")
+            grid.scroll_into_view_if_needed()
+            page.wait_for_timeout(1000)
+            box = grid.bounding_box()
+            assert box is not None
+            page.mouse.click(box["x"] + 12, box["y"] + 35 * 2 + 17)  # the second row's selection cell
+            expect(page.get_by_role("combobox", name="查看问题详情")).to_have_value(re.compile(r"^2\. 长市监罚〔2026〕16号"))
+            expect(page.get_by_text("记录字段")).to_be_visible()
+            expect(page.locator(".st-key-archived_text")).to_contain_text("长市监罚〔2026〕16号 行政处罚决定书公示")
+            page.screenshot(path=tmp_path / "province-finding.png", full_page=True)
+            _assert_inert(page, requests)
+        finally:
+            browser.close()
 
 
 def test_cjk_font_installed() -> None:

@@ -39,3 +39,12 @@ def test_viewers_with_one_scope_share_a_key() -> None:
     assert _viewer_key(leader) == _viewer_key(assessor)
     assert _viewer_key(clerk) == _viewer_key(Viewer("e", "戊", "department", "d1"))
     assert len({_viewer_key(leader), _viewer_key(clerk), _viewer_key(other)}) == 3
+
+
+def test_a_city_user_has_a_key_of_its_own() -> None:
+    """A province's city office (``city``) is cut to its city by the cached province queries (through helpers
+    that read ``viewer.city``): it must never share an entry with a province leader, either way round."""
+    leader, office = Viewer("a", "甲", "leader"), Viewer("b", "乙", "assessor", None, "city12")
+    other = Viewer("c", "丙", "assessor", None, "city11")
+    assert len({_viewer_key(leader), _viewer_key(office), _viewer_key(other)}) == 3
+    assert _viewer_key(office) == _viewer_key(Viewer("d", "丁", "leader", None, "city12"))

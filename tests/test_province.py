@@ -67,6 +67,7 @@ def dashboard(province, monkeypatch):
     monkeypatch.setenv("SGS_DB", str(root / "dashboard" / "sgs.duckdb"))
     monkeypatch.setenv("SGS_USERS", str(root / "dashboard" / "users.toml"))
     monkeypatch.setenv("SGS_PROVINCE", str(root / "store"))
+    monkeypatch.setenv("SGS_CITIES", str(root / "cities"))  # a finding's detail: its city's snapshot and archive
     monkeypatch.delenv("SGS_OPEN_DEMO", raising=False)
     return root / "store"
 
@@ -129,7 +130,7 @@ def test_province_run_is_one_at_a_time(province):
     assert RunLocked
 
 
-VOLATILE = {"first_seen", "last_seen", "fetch_id", "crawl_id"}  # per crawl
+VOLATILE = {"first_seen", "last_seen", "fetch_id", "crawl_id", "row_hash"}  # per crawl (row_hash: of them all)
 
 
 def _records(db: Path, table: str) -> pd.DataFrame:
@@ -225,6 +226,10 @@ def test_queries_keep_a_city_user_to_its_city(dashboard):
                  lambda: province.findings_total(where, version, office, PERIOD, "city11", "sj-scjg")):
         with pytest.raises(province.CityRefused, match="本账号只能查看city12的数据，无权查看city11"):
             call()
+    with pytest.raises(province.CityRefused, match="本账号只能查看city12的数据，无权查看city11"):
+        province.city_snapshot(office, "city11")  # a finding's detail: the city's own snapshot and archive
+    assert Path(province.city_snapshot(office, "city12")).parent == dashboard.parent / "cities" / "city12" / "published"
+    assert province.city_snapshot(leader, "../cities/city12") is None  # only a city's own folder, by its name
     with pytest.raises(province.CityRefused, match="部门账号无权查看全省数据"):
         province.cities(where, version, viewer("c12-dept"), PERIOD)
 
@@ -296,6 +301,44 @@ def test_findings_are_the_cities_own_as_the_findings_page_shows_them(dashboard, 
     text = shown.astype(str).to_string()
     import re
     assert not re.search(r"\d{17}[\dXx]", text)  # no ID number shown unmasked
+
+
+def test_a_click_opens_the_finding_with_its_citys_archived_page(dashboard, monkeypatch):
+    """A row clicked in the department's findings opens that finding in detail as the city's own 问题清单 does:
+    its record's fields (the failing one marked), message, URL and the archived page as fetched, read from
+    the city's own archive — and no 查看原值 here. Without the cities' folders: the message and how to get
+    the rest."""
+    from crawlers.archive import read_record
+    from dashboard.sanitize import page_text
+
+    at = login("prov-assessor")
+    at.selectbox(key="province_city").set_value("city12")
+    run(at)
+    findings = read_kind(dashboard, "findings", PERIOD, ["city12"])
+    on_records = findings[findings["record_key"].notna() & findings["field"].notna()]
+    dept = on_records["dept_id"].value_counts().index[0]
+    at.selectbox(key="province_dept").set_value(dept)
+    run(at)
+    shown = frame(at, "province_findings")
+    row = next(i for i, r in enumerate(shown.to_dict("records")) if r["字段"] != "—" and isinstance(r["存档"], str))
+    at.session_state["province_findings_pick"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    run(at)  # as a click on the row does (Streamlit's selection state)
+    assert at.selectbox(key="province_finding").value == shown["问题编号"].iloc[row]
+    chosen = findings[findings["finding_id"] == shown["问题编号"].iloc[row]].iloc[0]
+    fields = at.get_by_key("finding_record").dataframe[0].value
+    assert fields.loc[fields["标记"] != "", "字段"].tolist() == [chosen["field"]]
+    warc, offset = shown["存档"].iloc[row].split("#")
+    headers, body = read_record(resolve_paths(dashboard.parent / "cities" / "city12" / "sgs.duckdb"), warc, int(offset))
+    text = at.get_by_key("archived_text").code[0].value
+    assert [line[2:] for line in text.splitlines()] == page_text(body, headers.get_header("Content-Type")).splitlines()
+    assert not at.error
+    with pytest.raises(KeyError):
+        at.get_by_key("reveal")  # originals stay with the city's assessors
+    monkeypatch.delenv("SGS_CITIES")
+    run(at)
+    assert any("未指定城市文件夹" in i.value for i in at.info)
+    with pytest.raises(KeyError):
+        at.get_by_key("archived_text")
 
 
 def test_city_office_sees_its_city_only(dashboard):

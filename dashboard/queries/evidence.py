@@ -8,7 +8,7 @@ import pandas as pd
 
 from dashboard import workbench
 from dashboard.auth import Viewer
-from dashboard.queries.shared import PERSON, _cached, _frame, _in_scope, _missing, _records, _scoped
+from dashboard.queries.shared import PERSON, _cached, _deployment, _frame, _in_scope, _missing, _records, _scoped
 from core import standard, store
 from core.privacy import mask_person_name, mask_text, mask_whole
 from core.settings import resolve_paths
@@ -127,5 +127,5 @@ def archived_body(viewer: Viewer, snapshot: str, fetch_id: str) -> tuple[dict[st
     row = fetch_row(snapshot, viewer, fetch_id)
     if row is None or not row.get("warc_file") or row.get("warc_offset") is None:
         return None
-    _headers, body = read_record(resolve_paths(), row["warc_file"], int(row["warc_offset"]))
+    _headers, body = read_record(_deployment(snapshot), row["warc_file"], int(row["warc_offset"]))
     return row, body

@@ -14,9 +14,13 @@ masked by the same code (``findings._shown``); their status is the one the city'
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
 import duckdb
 import pandas as pd
 
+from core import store as db_store
+from core.settings import resolve_paths
 from core.vocab import INDICATORS
 from dashboard.auth import Viewer
 from dashboard.queries.findings import _shown
@@ -24,6 +28,7 @@ from dashboard.queries.shared import PAGE_SIZE, _cached, period_sort_key
 from metrics import results, rollup
 
 PROVINCE_ENV = "SGS_PROVINCE"
+CITIES_ENV = "SGS_CITIES"  # the cities' folders (sgs serve --cities): a finding's archived page is its city's
 MIN_ROLES = ("leader", "assessor")  # departments have no province view
 
 
@@ -35,6 +40,24 @@ def store() -> str | None:
     """The province's store this dashboard reads (``SGS_PROVINCE``), None when it is a city's dashboard only."""
     chosen = os.environ.get(PROVINCE_ENV, "").strip()
     return chosen or None
+
+
+def city_snapshot(viewer: Viewer, city: str, province: str | None = None) -> str | None:
+    """The absolute path of the city's current published snapshot, for one finding's detail (its record and
+    the archived page, read by ``dashboard.queries.evidence`` from the city's own folder and archive); None
+    when the dashboard was not given the cities' folders (``SGS_CITIES``) or the city has published nothing.
+
+    The city's folder is ``<SGS_CITIES>/<city>``, or ``<SGS_CITIES>/<province>/<city>`` in a nation's layout
+    (``sgs.cluster.city_folders``); ``province`` comes from the roll-up. Read on every run (one small file), so
+    a city's newer publish shows at once. Refused outside the viewer's scope, as every city's data is."""
+    _allowed(viewer, city)
+    root = os.environ.get(CITIES_ENV, "").strip()
+    names = [n for n in (province, city) if n is not None]
+    if not root or any(Path(n).name != n or n in ("", ".", "..") for n in names):  # ?city=../… opens nothing
+        return None
+    folder = Path(root).expanduser().resolve() / (province or "") / city
+    snap = db_store.current_snapshot(resolve_paths(folder / "sgs.duckdb"))
+    return str(snap) if snap is not None else None
 
 
 stamp = rollup.stamp  # the cache key of the store's current roll-ups (read on every run: a new one shows at once)
@@ -67,6 +90,29 @@ def _change(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     frame["change"] = frame["total"] - frame["prev_total"]
     return frame
+
+
+PROVINCE, NATION = "全省", "全国"
+
+
+@_cached()
+def level(where: str, version: str, period: str) -> str:
+    """全国 when the period's roll-up holds cities of several provinces (a nation's store), else 全省: what the
+    page is called. The same for every viewer (it names no city)."""
+    frame = rollup.read_rollup(where, period).cities
+    several = "province" in frame.columns and frame["province"].dropna().nunique() > 1
+    return NATION if several else PROVINCE
+
+
+def title() -> str:
+    """The page's name in the menu: 全国排名 or 全省排名 by the latest roll-up (全省排名 until one is readable)."""
+    where = store()
+    try:
+        version = stamp(where) if where is not None else ""
+        latest = periods(where, version) if where is not None else []
+        return f"{level(where, version, latest[0]) if latest else PROVINCE}排名"
+    except (OSError, ValueError):  # an unreachable store: the page itself says what is wrong
+        return f"{PROVINCE}排名"
 
 
 @_cached()

@@ -10,6 +10,7 @@ import json
 import os
 import time
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
@@ -22,7 +23,7 @@ from core import store
 from core.periods import PeriodError, parse_period
 from core.privacy import mask_person_name, mask_text
 from metrics.scoring import load_scheme
-from core.settings import resolve_paths
+from core.settings import Paths, resolve_paths
 
 __all__ = ["RULE_NAMES", "PERSON", "GRADES", "PAGE_SIZE", "snapshot_name",
            "period_sort_key", "previous_period", "periods", "data_time", "stale_decisions"]
@@ -41,10 +42,10 @@ def _cached(max_entries: int = 512) -> Callable[[Callable[..., Any]], Any]:
 
     Snapshots are immutable and a publish changes the name, so an entry never goes stale; ``max_entries``
     bounds the memory (documents are big: they keep fewer). The viewer counts by its scope only (what a query
-    may return differs by department, never by person or between leader and assessor; what a role may *do* is
-    checked outside the cache), so the second person opening a page meets a warm cache — on a province a cold
-    总览 is seconds of scans. With ``SGS_QUERY_LOG`` set, every miss is timed (what the server spends on a page,
-    apart from the browser's drawing).
+    may return differs by department — and on a province's dashboard by city — never by person or between
+    leader and assessor; what a role may *do* is checked outside the cache), so the second person opening a
+    page meets a warm cache — on a province a cold 总览 is seconds of scans. With ``SGS_QUERY_LOG`` set, every
+    miss is timed (what the server spends on a page, apart from the browser's drawing).
     """
     cache = st.cache_data(max_entries=max_entries, show_spinner=False, hash_funcs={Viewer: _viewer_key})
     log = os.environ.get(QUERY_LOG)
@@ -52,8 +53,10 @@ def _cached(max_entries: int = 512) -> Callable[[Callable[..., Any]], Any]:
 
 
 def _viewer_key(viewer: Viewer) -> str:
-    """What a cached query's answer may depend on: the department a viewer is limited to (none: everything)."""
-    return f"scope:{viewer.scope}"
+    """What a cached query's answer may depend on: the department a viewer is limited to (none: everything)
+    and, on a province's dashboard, the city (a city's credit office sees its city only: without the city in
+    the key, a leader's cached ranking would be served to a city's office, or a refusal skipped)."""
+    return f"scope:{viewer.scope}|city:{viewer.city}"
 
 
 def _timed(fn: Callable[..., Any], log: str) -> Callable[..., Any]:
@@ -98,13 +101,21 @@ def snapshot_name() -> str | None:
     return snap.name if snap is not None else None
 
 
+def _deployment(snapshot: str) -> Paths:
+    """The deployment a snapshot belongs to: this dashboard's own for a snapshot's file name, or — for the
+    absolute path of a city's snapshot that a province's dashboard opens (``province.city_snapshot``) — that
+    city's folder (``…/<city>/published/<name>``), whose archive holds its pages."""
+    path = Path(snapshot)
+    return resolve_paths(path.parent.parent / "sgs.duckdb") if path.is_absolute() else resolve_paths()
+
+
 def _frame(snapshot: str, sql: str, params: dict[str, Any] | None = None,
            tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Run one parameterised query on the named snapshot, opened read-only just for this call.
 
     ``tables`` are registered as views first (the workbench's decisions, which live outside the snapshot).
     """
-    con = store.open_snapshot(resolve_paths(), snapshot)
+    con = store.open_snapshot(_deployment(snapshot), snapshot)
     try:
         for name, df in (tables or {}).items():
             con.register(name, df)
@@ -115,7 +126,7 @@ def _frame(snapshot: str, sql: str, params: dict[str, Any] | None = None,
 
 def _on(snapshot: str, query: Callable[..., Any], *args: Any) -> Any:
     """Call one of the shared queries (``metrics.results``) on the named snapshot, opened just for this call."""
-    con = store.open_snapshot(resolve_paths(), snapshot)
+    con = store.open_snapshot(_deployment(snapshot), snapshot)
     try:
         return query(con, *args)
     finally:

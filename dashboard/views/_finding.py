@@ -134,8 +134,9 @@ def choose(df: pd.DataFrame, key: str, clicked: int | None = None) -> dict[str, 
     return next(r for r in shared._records(df) if r["finding_id"] == picked)
 
 
-def detail(snapshot: str, finding: dict[str, Any]) -> None:
-    """The finding's record (failing field marked), the page URL and the archived page as text."""
+def detail(snapshot: str, finding: dict[str, Any], *, can_reveal: bool = True) -> None:
+    """The finding's record (failing field marked), the page URL and the archived page as text.
+    ``can_reveal`` false: no 查看原值 (a province's dashboard shows a city's finding; originals are the city's)."""
     st.markdown(f"**{finding['rule_name']}**（{INDICATORS.get(finding['indicator'], finding['indicator'])}）")
     st.text(finding["message"] or "")
     if finding.get("url"):  # masked (core.privacy): a URL naming its subject's ID opens nothing real
@@ -145,7 +146,7 @@ def detail(snapshot: str, finding: dict[str, Any]) -> None:
             st.link_button("打开原页面（外部网站）", finding["url"])
         st.code(finding["url"], language=None)  # crawled text: never through markdown
     if finding.get("record_key"):
-        record(snapshot, finding)
+        record(snapshot, finding, can_reveal=can_reveal)
     if finding.get("evidence"):
         archived(snapshot, finding)
     else:
@@ -155,7 +156,7 @@ def detail(snapshot: str, finding: dict[str, Any]) -> None:
                  note=REF_NOTE)
 
 
-def record(snapshot: str, finding: dict[str, Any]) -> None:
+def record(snapshot: str, finding: dict[str, Any], *, can_reveal: bool = True) -> None:
     fields = evidence.record_fields(snapshot, viewer(), finding["kind"], finding["record_key"], mask_names())
     if fields.empty:
         st.info("找不到该问题对应的记录。")
@@ -167,7 +168,7 @@ def record(snapshot: str, finding: dict[str, Any]) -> None:
     with st.container(key="finding_record"):
         st.markdown("**记录字段**（红色为问题字段）")
         st.dataframe(styled, hide_index=True)
-    if viewer().can_decide:
+    if can_reveal and viewer().can_decide:
         reveal(snapshot, finding, fields)
 
 
