@@ -75,6 +75,7 @@ def test_run_and_score_carry_each_citys_province(nation):
             for kind in ("scores", "county_scores"):
                 assert set(read_kind(root / store, kind, PERIOD, [city])["province"]) == {_province(city)}
     assert "全国城市排名" in ran.output and "全国城市排名" in outputs[1] and "省内排名" in outputs[1]
+    assert "全国数据存储" in ran.output and "全国数据存储" in outputs[1] and "全省数据存储" not in outputs[1]
 
 
 def test_cities_and_counties_ranked_nationally_and_in_their_province(nation):
