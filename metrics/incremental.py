@@ -47,7 +47,7 @@ from metrics.checks import Check, Context
 from metrics.checks._sql import column_evidence, complete_walks, lit
 from metrics.scheme import Scheme
 
-__all__ = ["OWN_RULES", "stage_period", "last_run", "context_key"]
+__all__ = ["OWN_RULES", "stage_period", "touched", "last_run", "context_key"]
 
 # department-level parts rerun per department like the record rules: they read only the department's own
 # portal records and ledger, or (manual_inspection) the assessor's entries, whose departments are rerun (_extra)
@@ -59,6 +59,7 @@ LOCAL_RULES = frozenset({"ledger_unpublished", "column_not_set", "catalogue_miss
                          "overdue_publication"})
 MAX_PART = 0.25  # above this share of the assessed records to rerun, a full rescore is as quick: full
 PART = "_sgs_part_{kind}_records"  # the changed departments' site records and the portal records they can meet
+NEW = "_sgs_new_findings"  # the rerun parts' findings, merged into ``findings`` by difference (``_merge``)
 CODE_DIRS = ("metrics", "core")  # any change to a rule, a helper or a macro: full
 DATA_DIRS = (STANDARD_DIR, POLICY_DIR)  # the field registry and the dated policy facts the rules read
 _ROOT = Path(__file__).resolve().parent.parent
@@ -260,23 +261,56 @@ def _changed(con: duckdb.DuckDBPyConnection, period: Period, as_of: date) -> tup
     return int(con.execute("SELECT count(*) FROM _sgs_redo").fetchall()[0][0]), local
 
 
-def _forget(con: duckdb.DuckDBPyConnection, period: Period, local: bool) -> None:
-    """Delete the rows about to be recomputed: the department-level rows rerun for everyone, and every row
-    of the changed departments (and of departments no longer configured)."""
+def _forget(con: duckdb.DuckDBPyConnection, period: Period, local: bool) -> str:
+    """The rows about to be recomputed (returned as a WHERE): the department-level rows rerun for everyone,
+    and every row of the changed departments (and of departments no longer configured). Their unverified
+    rows are deleted; their findings are merged by difference (``_merge``). ``_sgs_dirty`` starts with the
+    changed departments and those with a finding not open (statuses are applied afresh)."""
     own = ", ".join(lit(r) for r in sorted(OWN_RULES | (LOCAL_RULES if local else frozenset())))
-    for table in ("findings", "unverified"):
-        con.execute(f"""DELETE FROM {table} WHERE period = $p AND (
-                        (record_key IS NULL AND rule_id NOT IN ({own}))
-                        OR dept_id IN (SELECT dept_id FROM _sgs_redo)
-                        OR dept_id NOT IN (SELECT dept_id FROM departments))""", {"p": period.label})
+    scope = (f"period = $p AND ((record_key IS NULL AND rule_id NOT IN ({own})) "
+             "OR dept_id IN (SELECT dept_id FROM _sgs_redo) OR dept_id NOT IN (SELECT dept_id FROM departments))")
+    con.execute(f"DELETE FROM unverified WHERE {scope}", {"p": period.label})
+    con.execute("""CREATE OR REPLACE TEMP TABLE _sgs_dirty AS SELECT dept_id FROM _sgs_redo
+                   UNION SELECT dept_id FROM findings WHERE period = $p AND status <> 'open'""", {"p": period.label})
     # statuses are applied afresh by corrections.apply_to_findings, as on findings just written
     con.execute("UPDATE findings SET status = 'open' WHERE period = $p AND status <> 'open'", {"p": period.label})
+    return scope
+
+
+def _merge(con: duckdb.DuckDBPyConnection, period: Period, scope: str) -> None:
+    """Replace the stored findings in ``scope`` with the new ones (``NEW``) by difference: a row equal in
+    every column (status aside) with the same id, once on both sides, is kept; the others are deleted and the
+    new ones inserted. Most of a changed department's findings are as before, and writing each again filled
+    the write-ahead log past its checkpoint threshold (a checkpoint: a quarter of the run's CPU on 1 M
+    records, docs/bench-score.md). The departments of the rows that went or came join ``_sgs_dirty``."""
+    from metrics.scoring import FINDING_COLUMNS
+
+    same = " AND ".join(f"o.{c} IS NOT DISTINCT FROM n.{c}" for c in FINDING_COLUMNS if c != "status")
+    values = {"p": period.label}
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _sgs_old AS SELECT rowid AS _row, * FROM findings WHERE {scope}",
+                values)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _sgs_kept AS SELECT o.finding_id FROM _sgs_old o
+                    JOIN {NEW} n ON {same} GROUP BY o.finding_id HAVING count(*) = 1""")
+    gone = "_sgs_old WHERE finding_id NOT IN (SELECT finding_id FROM _sgs_kept)"
+    came = f"{NEW} WHERE finding_id NOT IN (SELECT finding_id FROM _sgs_kept)"
+    con.execute(f"INSERT INTO _sgs_dirty SELECT dept_id FROM {gone} UNION SELECT dept_id FROM {came}")
+    con.execute(f"DELETE FROM findings WHERE rowid IN (SELECT _row FROM {gone})")
+    con.execute(f"INSERT INTO findings SELECT * FROM {came}")
+
+
+def touched(con: duckdb.DuckDBPyConnection, period: Period) -> str:
+    """After the statuses were applied: a SELECT of the departments whose deductions may have moved (a finding
+    rerun, gone or come, or a status not open before or now); the others keep their stored deductions."""
+    con.execute("INSERT INTO _sgs_dirty SELECT dept_id FROM findings WHERE period = $p AND status <> 'open'",
+                {"p": period.label})
+    return "SELECT dept_id FROM _sgs_dirty WHERE dept_id IS NOT NULL"
 
 
 def stage_period(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme, calendar: Calendar, as_of: date,
-                 checks: tuple[Check, ...], *, full: bool = False) -> None:
+                 checks: tuple[Check, ...], *, full: bool = False) -> bool:
     """Write the period's findings and unverified rows, in full or for the changed departments only, inside
-    ``metrics.scoring.score_period``'s transaction (the assessed views defined); record what was done."""
+    ``metrics.scoring.score_period``'s transaction (the assessed views defined); record what was done.
+    True when incremental (then ``touched`` says whose deductions to recompute)."""
     from metrics.scoring import stage_assessed, stage_findings
 
     context = context_key(scheme, calendar, checks)
@@ -288,14 +322,16 @@ def stage_period(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
             why = f"输入有变化的部门共有 {share:.0%} 的记录，完整重算更快"
     if why is None:
         mine, everyone = _split(checks, local)
-        _forget(con, period, local)
+        scope = _forget(con, period, local)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {NEW} AS SELECT * FROM findings WHERE false")
         if mine and n:
             _stage_part(con)
             stage_assessed(con, period, PART, count=False)
-            stage_findings(con, period, scheme, calendar, as_of, mine)
+            stage_findings(con, period, scheme, calendar, as_of, mine, into=NEW)
             stage_assessed(con, period, count=False)
         if everyone:
-            stage_findings(con, period, scheme, calendar, as_of, everyone)
+            stage_findings(con, period, scheme, calendar, as_of, everyone, into=NEW)
+        _merge(con, period, scope)
         mode, why = "incremental", f"{n} 个部门的输入有变化"
     else:
         for table in ("findings", "unverified"):
@@ -311,6 +347,7 @@ def stage_period(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
     con.execute("INSERT INTO score_runs VALUES ($p, $context, $until, $walks, $mode, $why, $n, $at, $as_of)",
                 {**values, "context": context, "until": until, "walks": walks, "mode": mode, "why": why, "n": n,
                  "at": datetime.now(), "as_of": as_of})
+    return mode == "incremental"
 
 
 def last_run(con: duckdb.DuckDBPyConnection, period: Period) -> tuple[str, str, int] | None:
