@@ -17,7 +17,11 @@ minute of two cores even when 1 % of the records changed. The result must be exa
   records with last_seen, ledger files, sources and its column's latest page — a second hash, ``evidence``.
   A crawl revisiting every column moves them all, and these rules then run for everyone.
 * **Everyone, every time**: the other department-level parts (availability, walks, objections, repairs, the
-  as-of day). Statuses, deductions, scores, grades, ranks, county means and prev_* are recomputed for everyone.
+  as-of day). Statuses, scores, grades, ranks, county means and prev_* are recomputed for everyone;
+  deductions for the departments whose findings or statuses moved (``touched``), the others' rows kept.
+
+The new findings are merged into the stored ones by difference (``_merge``), so an unchanged finding is not
+written again (rewriting them all filled the write-ahead log past its checkpoint threshold).
 
 A **full** rescore instead (``score_runs.why`` says which): asked (``sgs score --full``); the period's first
 scoring, or no scores stored; the context changed — the code of metrics/ and core/ or the data files the
@@ -59,6 +63,7 @@ LOCAL_RULES = frozenset({"ledger_unpublished", "column_not_set", "catalogue_miss
                          "overdue_publication"})
 MAX_PART = 0.25  # above this share of the assessed records to rerun, a full rescore is as quick: full
 PART = "_sgs_part_{kind}_records"  # the changed departments' site records and the portal records they can meet
+ASSESSED = "_sgs_part_assessed_{kind}"  # the assessed records of the part, a table (``_materialise``)
 NEW = "_sgs_new_findings"  # the rerun parts' findings, merged into ``findings`` by difference (``_merge``)
 CODE_DIRS = ("metrics", "core")  # any change to a rule, a helper or a macro: full
 DATA_DIRS = (STANDARD_DIR, POLICY_DIR)  # the field registry and the dated policy facts the rules read
@@ -227,6 +232,16 @@ def _stage_part(con: duckdb.DuckDBPyConnection) -> None:
             SELECT * FROM {kind}_records WHERE rowid IN (SELECT r FROM _sgs_part_rows)""")
 
 
+def _materialise(con: duckdb.DuckDBPyConnection) -> None:
+    """The assessed views over the part made tables (``ASSESSED``): a few thousand rows, and each of ~40
+    rules would otherwise recompute their helper columns and period filter (the dates parsed) per scan."""
+    from metrics.scoring import assessed_table
+
+    for kind in vocab.KINDS:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {ASSESSED.format(kind=kind)} AS SELECT * FROM {assessed_table(kind)}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {assessed_table(kind)} AS SELECT * FROM {ASSESSED.format(kind=kind)}")
+
+
 def _extra(con: duckdb.DuckDBPyConnection, period: Period, as_of: date) -> str:
     """SELECT of the departments to rerun whatever their fingerprint: unconfigured ones with records or
     findings; for ``manual_inspection``, those with an
@@ -335,6 +350,7 @@ def stage_period(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
         if mine and n:
             _stage_part(con)
             stage_assessed(con, period, PART, count=False)
+            _materialise(con)
             stage_findings(con, period, scheme, calendar, as_of, mine, into=NEW)
             stage_assessed(con, period, count=False)
         if everyone:
