@@ -25,18 +25,15 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from core import codes, standard
+from core import codes, standard, vocab
+from core.errors import SgsError
+from core.periods import Period, parse_period
 from core.vocab import INDICATORS
+from core.workdays import Calendar, default_calendar
 from metrics import catalogue, corrections
 from metrics.checks import Check, Context, Rule, all_checks, all_rules
-from metrics.checks._sql import as_date, decided_in, lit, stated_date
-from metrics.checks._sql import register_macros as register_mask_macros
-from core.periods import Period, parse_period
-from metrics.scheme import HOWS, Scheme, SchemeError, load_scheme
-from metrics.scheme import scheme_path as scheme_path_for
-from core.workdays import Calendar, default_calendar
-from core.errors import SgsError
-from core import vocab
+from metrics.checks._sql import as_date, decided_in, lit, register_macros as register_mask_macros, stated_date
+from metrics.scheme import HOWS, Scheme, SchemeError, load_scheme, scheme_path as scheme_path_for
 
 __all__ = ["SchemeError", "ScoringError", "Scheme", "load_scheme", "score_period", "department_scores"]
 
@@ -117,7 +114,7 @@ FINDING_ID_SQL = ("md5(concat_ws('|', period, dept_id, kind, rule_id, coalesce(r
 
 
 def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme, calendar: Calendar,
-                   as_of: date, checks: tuple[Check, ...] | None = None) -> int:
+                   as_of: date, checks: tuple[Check, ...] | None = None, into: str = "findings") -> int:
     """Run the rules over the assessed records straight into ``findings``; returns the period's row count.
 
     Called inside ``score_period``'s transaction, after the period's old findings were deleted: writing the
@@ -126,8 +123,8 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
     deductions. Per kind, the rules' record rows are unioned and joined to their records' evidence
     (department, page URL, fetch id, 文书号, name) once, in one INSERT, rather than once per rule; one INSERT
     per kind, because one for both held both kinds' evidence in memory at once and spilled (a province's
-    findings took 126 s of CPU instead of 74 s on a province). Raises core.workdays.CalendarError when a decision falls in
-    a year the calendar does not know.
+    findings took 126 s of CPU instead of 74 s on a province). ``into``: another findings-shaped table
+    (metrics.incremental merges it). Raises core.workdays.CalendarError for a year the calendar lacks.
     """
     codes.register_macros(con)
     register_mask_macros(con)
@@ -148,7 +145,7 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
                 department_rows.append(_wrap_department(period, kind, check.rule, dept_sql))
             stage_unverified(con, period, ctx, check)
         if record_rows:
-            _insert_findings(con, f"""
+            _insert_findings(con, into, f"""
                 SELECT {lit(period.label)} AS period, a.dept_id, f.kind, f.record_key, a.channel, f.rule_id,
                        m.indicator, m.severity, f.field, f.value, f.message, a.url, a.fetch_id, 'open' AS status,
                        a.{kind.upper()}_WSH AS wsh, a.{kind.upper()}_XDR_MC AS subject, f.ref_fetch_id
@@ -157,8 +154,8 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
                           USING (record_key)
                      JOIN (VALUES {rules}) m(rule_id, indicator, severity) USING (rule_id)""")
     if department_rows:
-        _insert_findings(con, " UNION ALL ".join(department_rows))
-    return int(con.execute("SELECT count(*) FROM findings WHERE period = $period",
+        _insert_findings(con, into, " UNION ALL ".join(department_rows))
+    return int(con.execute(f"SELECT count(*) FROM {into} WHERE period = $period",
                            {"period": period.label}).fetchall()[0][0])
 
 
@@ -180,9 +177,9 @@ def stage_unverified(con: duckdb.DuckDBPyConnection, period: Period, ctx: Contex
                     values)
 
 
-def _insert_findings(con: duckdb.DuckDBPyConnection, rows_sql: str) -> None:
+def _insert_findings(con: duckdb.DuckDBPyConnection, into: str, rows_sql: str) -> None:
     """Append findings rows (every column but the id, in FINDING_COLUMNS order) with their stable ids."""
-    con.execute(f"INSERT INTO findings ({', '.join(FINDING_COLUMNS)}) SELECT {FINDING_ID_SQL} AS finding_id, * "
+    con.execute(f"INSERT INTO {into} ({', '.join(FINDING_COLUMNS)}) SELECT {FINDING_ID_SQL} AS finding_id, * "
                 f"FROM ({rows_sql})")
 
 
@@ -217,12 +214,14 @@ def _how_sql() -> str:
 
 
 def stage_deductions(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
-                     checks: tuple[Check, ...] | None = None) -> None:
+                     checks: tuple[Check, ...] | None = None, redo: str | None = None) -> None:
     """``_sgs_departments`` (every department with its assessed-record count) and ``_sgs_deductions``.
 
     Within a department and indicator the rules are applied largest first (ties by rule id), each taking at
     most what is left of the indicator's weight, so the rows add up exactly to what the indicator lost.
+    ``redo`` (SELECT of dept_id, metrics.incremental): only their findings are read, the others' rows kept.
     """
+    findings = "_sgs_findings" if redo is None else f"(SELECT * FROM _sgs_findings WHERE dept_id IN ({redo}))"
     records = " UNION ALL ".join(f"SELECT dept_id FROM {assessed_table(k)}" for k in vocab.KINDS)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _sgs_departments AS
@@ -234,10 +233,10 @@ def stage_deductions(con: duckdb.DuckDBPyConnection, period: Period, scheme: Sch
         WITH hits AS (  -- records with findings (distinct first: cheaper than count(DISTINCT (kind, key)))
             SELECT dept_id, rule_id, sum(n_rec)::BIGINT AS n_rec, sum(n_dept)::BIGINT AS n_dept FROM (
                 SELECT dept_id, rule_id, count(*) AS n_rec, 0 AS n_dept
-                FROM (SELECT DISTINCT dept_id, rule_id, kind, record_key FROM _sgs_findings
+                FROM (SELECT DISTINCT dept_id, rule_id, kind, record_key FROM {findings}
                       WHERE record_key IS NOT NULL) GROUP BY ALL
                 UNION ALL
-                SELECT dept_id, rule_id, 0, count(*) FROM _sgs_findings WHERE record_key IS NULL GROUP BY ALL)
+                SELECT dept_id, rule_id, 0, count(*) FROM {findings} WHERE record_key IS NULL GROUP BY ALL)
             GROUP BY ALL),
         cents AS (  -- in whole cents, rounded half up in integer arithmetic, so no float ever decides a cent
             SELECT h.dept_id, h.rule_id, h.n_rec, h.n_dept, d.n_records, p.*,
@@ -261,6 +260,9 @@ def stage_deductions(con: duckdb.DuckDBPyConnection, period: Period, scheme: Sch
         SELECT $period AS period, dept_id, indicator, rule_id, (n_rec + n_dept)::INTEGER AS n_findings,
                n_records, points_after AS points, {_how_sql()} AS how, $version AS scheme_version
         FROM final""", {"period": period.label, "version": scheme.version})
+    if redo is not None:
+        con.execute(f"INSERT INTO _sgs_deductions BY NAME SELECT {', '.join(DEDUCTION_COLUMNS)} FROM deductions "
+                    f"WHERE period = $p AND dept_id NOT IN ({redo})", {"p": period.label})
 
 
 def _standing_sql(scheme: Scheme) -> str:
@@ -383,10 +385,10 @@ def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path:
     con.execute("SET preserve_insertion_order = false")
     con.execute("BEGIN")  # all or nothing: a failing rule or calendar leaves the period as it was
     try:
-        incremental.stage_period(con, period, scheme, calendar or default_calendar(), as_of or date.today(),
-                                 checks or all_checks(), full=full)
+        redo = incremental.stage_period(con, period, scheme, calendar or default_calendar(),
+                                        as_of or date.today(), checks or all_checks(), full=full)
         corrections.apply_to_findings(con, period.label, statuses)
-        stage_deductions(con, period, scheme, checks)
+        stage_deductions(con, period, scheme, checks, incremental.touched(con, period) if redo else None)
         stage_scores(con, period, scheme, datetime.now())
         _write(con, period)
         con.execute("COMMIT")
