@@ -21,7 +21,7 @@ from dashboard.auth import ROLES
 from dashboard.queries import evidence, findings, shared
 from dashboard.sanitize import page_source, page_text
 from dashboard.views import _verification
-from dashboard.views._common import mask_names, viewer
+from dashboard.views._common import mask_names, shown_columns, viewer
 from metrics import corrections
 from core.privacy import mask_text
 from core.settings import resolve_paths
@@ -81,8 +81,7 @@ MAIN_COLUMNS = ["序号", "部门", "问题类型", "文书号/页面", "相对�
 def show_table(table: pd.DataFrame, key: str) -> int | None:
     """The list: the what-to-do columns, or all of them when the reader asks; a click on a row picks that
     finding for the detail below (its position in ``table``, None when nothing was clicked)."""
-    every = st.toggle("显示全部列（指标、字段、问题说明、证据等）", key=f"{key}_all_columns")
-    order = list(table.columns) if every else [c for c in MAIN_COLUMNS if c in table.columns]
+    order = shown_columns(list(table.columns), MAIN_COLUMNS, f"{key}_all_columns", "指标、字段、问题说明、证据等")
     picked = st.dataframe(table, hide_index=True, column_config=TABLE_COLUMNS, column_order=order,
                           placeholder="—", on_select="rerun", selection_mode="single-row", key=f"{key}_pick")
     rows = picked.selection.rows if picked is not None else []
