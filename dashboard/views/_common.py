@@ -173,6 +173,17 @@ def version_choice(snapshot: str, period: str, key: str) -> int | None:
     return chosen or None
 
 
+# Widths (px) of the text columns that would otherwise grow with their longest value (a department's name of
+# eleven characters, a company's name, a page's address), so a table's first columns fit 1440 px beside the
+# sidebar whatever the names: a longer value is cut in its cell and shown whole in the detail under the table.
+TEXT_WIDTHS = {"部门": 170, "问题类型": 180, "文书号/页面": 200, "文书号": 180, "相对人名称": 150, "状态": 140}
+
+
+def text_columns(*labels: str) -> dict[str, Any]:
+    """Column settings of fixed width for these text columns (``TEXT_WIDTHS``)."""
+    return {label: st.column_config.TextColumn(label, width=TEXT_WIDTHS[label]) for label in labels}
+
+
 def shown_columns(columns: list[str], main: list[str], key: str, rest: str) -> list[str]:
     """The columns a wide table shows: those that say what to read or decide first (``main``), so the table fits
     a 1440 px screen beside the sidebar without scrolling sideways; the rest one click away (a toggle naming

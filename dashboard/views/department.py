@@ -23,7 +23,7 @@ from metrics import corrections
 from dashboard.queries import department, documents, findings, shared
 from dashboard.views import _finding, _stale
 from dashboard.views._common import (SCALE_HELP, change, context, fmt, mask_names, max_unverified_share, require,
-                                     scale_note, shown_columns, version_choice)
+                                     scale_note, shown_columns, text_columns, version_choice)
 from metrics import results
 from core.settings import resolve_paths
 from core.vocab import INDICATORS, KIND_LABELS, RANKED
@@ -91,6 +91,7 @@ def score_metrics(score: dict[str, Any], period: str) -> None:
 
 UNVERIFIED_COLUMNS = {
     "序号": st.column_config.NumberColumn("序号", format="%d", width="small"),
+    **text_columns("文书号/页面", "相对人名称"),
     "原因": st.column_config.TextColumn("原因", width="medium", help="完整原因见表格下方"),
     "页面": st.column_config.LinkColumn("页面", help="采集时读取的原始页面"),
     "抓取时间": st.column_config.DatetimeColumn("抓取时间", format="YYYY-MM-DD HH:mm"),

@@ -11,7 +11,7 @@ import streamlit as st
 from metrics import corrections
 from dashboard.queries import department, findings, shared
 from dashboard.views import _finding, _stale
-from dashboard.views._common import context, mask_names, require, shown_columns
+from dashboard.views._common import context, mask_names, require, shown_columns, text_columns
 from core.privacy import mask_text
 from core.settings import resolve_paths
 from core.vocab import INDICATORS
@@ -59,6 +59,7 @@ def decide(snapshot: str, finding: dict) -> None:
 
 QUEUE_COLUMNS = {
     "序号": st.column_config.NumberColumn("序号", format="%d", width="small"),
+    **text_columns("部门", "问题类型", "文书号", "状态"),
     "部门说明": st.column_config.TextColumn("部门说明", width="medium", help="完整内容见表格下方"),
 }
 # what the assessor decides on, fitting 1440 px beside the sidebar; who sent it, when, the page and the

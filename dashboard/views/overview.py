@@ -19,7 +19,8 @@ from metrics import corrections
 from dashboard.queries import documents, overview, shared
 from dashboard.views import _finding, _stale
 from dashboard.views._common import (GRADE_COLORS, change, context, fmt, max_unverified_share, rank_change, require,
-                                     scale_note, score_columns, shown_columns, version_choice)
+                                     scale_note, score_columns, shown_columns, text_columns,
+                                     version_choice)
 from metrics import readings, results
 from core.settings import resolve_paths
 from core.vocab import INDICATORS, RANKED, UNGRADED, UNGRADED_COLOR
@@ -116,7 +117,7 @@ def ranking_table(ranking: pd.DataFrame) -> pd.DataFrame:
     with st.container(key="dept_ranking"):  # the key names the table for tests and CSS
         picked = st.dataframe(table, hide_index=True, height="content", placeholder="—", on_select="rerun",
                               selection_mode="single-row", key="ranking_pick", column_order=shown, column_config={
-            **score_columns(),
+            **score_columns(), **text_columns("部门"),
             "名次变化": st.column_config.TextColumn("名次变化", help="与上一期（同为月或季度）相比名次的变化"),
             "未能核验": st.column_config.NumberColumn("未能核验", format="%d", help=results.UNVERIFIED_NOTE),
         })
