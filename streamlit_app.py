@@ -19,7 +19,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import auth, logins, server, sessions
 from dashboard.queries import province, shared
-from dashboard.views._common import MASK_NAMES_KEY, NO_DATA, PERIOD_KEY, SNAPSHOT_KEY, VIEWER_KEY, chrome
+from dashboard.views._common import (MASK_NAMES_KEY, NO_DATA, PERIOD_KEY, SNAPSHOT_KEY, VIEWER_KEY, chrome,
+                                     login_chrome)
 from core.store import StoreError
 from core.settings import resolve_paths
 
@@ -170,6 +171,7 @@ def main() -> None:
     chrome()
     viewer = login()
     if viewer is None:
+        login_chrome()
         navigation(None)  # resolves the address (a deep link) without running it: the login keeps it
         return
     page = navigation(viewer)

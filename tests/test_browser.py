@@ -332,6 +332,54 @@ def test_province_finding_clicked_opens_its_archived_page(tmp_path: Path) -> Non
             browser.close()
 
 
+def test_demo_city_tables_fit_the_screen(demo_run, tmp_path: Path) -> None:
+    """The demo city's names are as long as a real city's (示范市住房和城乡建设局, 统一社会信用代码校验错误, a
+    page's address): at 1440×900 beside the sidebar, no table of 总览, 部门自查 (the department with the most
+    findings) or 问题清单 scrolls sideways (``test_journeys.overflowing``; the screenshots beside the journeys').
+    Here, not in test_journeys: that module's Chromium stays open through its tests, and the demo run, built by
+    the first test that needs it, cannot start its event loop inside Playwright's."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from dashboard.auth import write_users
+    from test_journeys import ARTIFACTS, HEIGHT, WIDTH, overflowing, settle, whole_page
+
+    _require_chromium()
+    counts = Counter(f["dept_id"] for f in demo_run.manifest["defects"] if f["period"] == "2026Q3")
+    dept = next(d for d in demo_run.manifest["departments"] if d["id"] == counts.most_common(1)[0][0])
+    users = tmp_path / "users.toml"
+    write_users(users, [{"username": "boss", "name": "领导", "role": "leader", "dept_id": None,
+                         "password": "boss-pw"}])
+    folder = ARTIFACTS / "screenshots" / "demo"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    with _serve(demo_run.paths, users, tmp_path) as base, sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = chromium.new_page(viewport={"width": WIDTH, "height": HEIGHT}, locale="zh-CN")
+            page.set_default_timeout(30_000)
+            page.goto(base)
+            page.get_by_label("用户名").fill("boss")
+            page.get_by_label("密码").fill("boss-pw")
+            page.get_by_role("button", name="登录").click()
+            expect(page.get_by_role("heading", name="部门排名")).to_be_visible(timeout=60_000)  # a loaded core
+            settle(page)
+            assert not overflowing(page), ("总览", overflowing(page))
+            whole_page(page, folder / "01-overview.png")
+            page.get_by_role("link", name="部门自查").click()
+            pick_option(page, "部门", f"{dept['name']}（{dept['county']}）")
+            expect(page.get_by_role("heading", name="整改通知书")).to_be_visible(timeout=60_000)
+            settle(page)
+            assert not overflowing(page), ("部门自查", overflowing(page))
+            whole_page(page, folder / "02-department.png")
+            page.get_by_role("link", name="问题清单").click()
+            expect(page.get_by_role("heading", name="全部问题")).to_be_visible(timeout=60_000)
+            settle(page)
+            assert not overflowing(page), ("问题清单", overflowing(page))
+            whole_page(page, folder / "03-findings.png")
+        finally:
+            chromium.close()
+
+
 def test_cjk_font_installed() -> None:
     """Screenshots need a CJK font to show readable Chinese (.ci/run installs fonts-noto-cjk)."""
     if not shutil.which("fc-list"):

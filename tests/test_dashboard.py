@@ -75,6 +75,18 @@ def test_ranking_matches_scores(dashboard_db: Paths, period: str) -> None:
     assert set(moves) <= {"—", "持平"} | {f"{a}{n}" for a in "↑↓" for n in range(1, 10)}
 
 
+def test_ranking_draws_its_first_columns(dashboard_db: Paths) -> None:
+    """The ranking fits 1440 px beside the sidebar (measured in Chromium: tests/test_journeys.py): it draws the
+    columns a leader reads first, 记录数, 未能核验 and 上期排名 one click away; the data behind stays whole."""
+    at = _run(_app())
+    drawn = lambda: list(at.get_by_key("dept_ranking").dataframe[0].proto.column_order)  # noqa: E731
+    assert drawn() == ["排名", "部门", "县区", "总分", "等级", "名次变化", "较上期", "及时性", "完整性", "准确性", "合规性"]
+    assert at.toggle(key="ranking_all_columns").label == "显示全部列（记录数、未能核验、上期排名）"
+    at.toggle(key="ranking_all_columns").set_value(True)
+    _run(at)
+    assert drawn() == list(_table(at, "dept_ranking").columns)
+    assert drawn()[-3:] == ["记录数", "未能核验", "上期排名"]
+
 def test_departments_not_ranked_are_listed_after_with_their_standing(dashboard_db: Paths) -> None:
     """2026Q3: 潞州区教育局 (证据不足) and 市卫生健康委员会 (本期无公示记录) are listed after the ranking, without
     rank, grade or scores, with their 未能核验 counts and why; the headline counts them and says what 未能核验 is."""

@@ -164,6 +164,10 @@ def test_assessor_accepts_one_objection_and_rejects_another(city: Paths) -> None
     at.switch_page(FINDINGS_PAGE)
     run(at)
     queue = table(at, "queue")
+    # drawn: what to decide on (fits 1440 px beside the sidebar); who, when, the page and the attachment one
+    # click away, and in full for the answer picked below
+    assert list(at.get_by_key("queue").dataframe[0].proto.column_order) == ["序号", "部门", "问题类型", "文书号",
+                                                                           "状态", "部门说明"]
     assert queue[["文书号", "状态", "部门说明", "提交人", "整改后页面", "附件"]].values.tolist() == [
         ["长市监罚〔2026〕16号", "已报整改（待复核）", "已补充信用代码", "scj 用户", "https://scj.example.gov.cn/cf/16.html", ""],
         ["长市监罚〔2026〕15号", "异议待审", "证件号码系当事人提供", "scj 用户", "", "身份证复印件.png"],

@@ -10,7 +10,9 @@ dashboard city, headless Chromium at 1440×900 (Debian's ``/usr/bin/chromium`` t
 
 Every step leaves a screenshot in ``artifacts/screenshots/<role>/NN-step.png`` under the repository (or
 under ``$SGS_ARTIFACTS``), which ``.ci/run`` lists so they can be kept from the CI run; every page on the way
-is checked for "nan", "None", Streamlit's English error texts and the server's file paths in what it shows.
+is checked for "nan", "None", Streamlit's English error texts and the server's file paths in what it shows,
+and every table on it for fitting the 1440 px window beside the sidebar (no scrolling sideways inside a table:
+``overflowing``). After 退出登录 the login form stands alone, no empty sidebar beside it.
 One server for the module; skipped only when Chromium is missing on a developer machine (fails on CI).
 """
 from __future__ import annotations
@@ -79,6 +81,7 @@ class Journey:
     def step(self, page, name: str) -> str:
         """Let the page settle, take its screenshot and check its text; the text for further checks."""
         settle(page)
+        assert not overflowing(page), (name, overflowing(page))
         self.n += 1
         whole_page(page, self.folder / f"{self.n:02d}-{name}.png")
         text = shown_text(page)
@@ -96,6 +99,20 @@ def settle(page) -> None:
             break
         page.wait_for_timeout(100)
     page.wait_for_timeout(500)
+
+
+def overflowing(page) -> list[str]:
+    """The tables on the page wider than their box, which a reader would scroll sideways: each one's key with
+    its columns' width and the width shown. Streamlit's table is a glide-data-grid canvas; its scroller
+    (``.dvn-scroller``) is as wide as the columns need (``scrollWidth``) and as wide as the page lets it be
+    (``clientWidth``)."""
+    return page.evaluate("""() => [...document.querySelectorAll('[data-testid=stDataFrame]')].flatMap(table => {
+        const scroller = table.querySelector('.dvn-scroller');
+        if (!scroller || scroller.scrollWidth <= scroller.clientWidth + 1) return [];
+        const box = table.closest('[class*="st-key-"]');
+        const key = box ? [...box.classList].find(c => c.startsWith('st-key-')) : '(no key)';
+        return [`${key}: ${scroller.scrollWidth} px of columns in ${scroller.clientWidth} px`];
+    })""")
 
 
 def whole_page(page, path: Path) -> None:
@@ -159,8 +176,17 @@ def test_leader_reads_the_ranking_and_opens_the_weakest(served, browser) -> None
     assert page.get_by_label("密码").count() == 0
     journey.step(page, "reloaded")
     page.get_by_role("button", name="退出登录").click()
-    expect(page.get_by_label("用户名")).to_be_visible()
+    # the login form alone: at no moment an (emptied) sidebar beside it, as the last run's lingered, and no
+    # button to open one; watched every 50 ms for 4 s from the click
+    form, sidebar = page.get_by_label("用户名"), page.get_by_test_id("stSidebar")
+    beside = []
+    for _ in range(80):
+        beside.append(form.is_visible() and sidebar.is_visible())
+        page.wait_for_timeout(50)
+    expect(form).to_be_visible()
     journey.step(page, "logged-out")
+    assert not any(beside) and not sidebar.is_visible(), beside
+    expect(page.get_by_test_id("stExpandSidebarButton")).to_be_hidden()
     page.close()
 
 

@@ -372,3 +372,43 @@ def test_city_dashboard_without_a_store_hides_the_page(dashboard, monkeypatch):
     at.switch_page("dashboard/views/province.py")
     run(at)
     assert any("没有配置全省数据存储" in i.value for i in at.info)
+
+
+def test_province_tables_fit_the_screen(dashboard, tmp_path):
+    """In Chromium at 1440×900, the province leader's 全省排名 down to a department's 问题清单 (city12's
+    department with the most findings): no table scrolls sideways beside the sidebar; the screenshot is kept
+    with the journeys' (tests/test_journeys.py)."""
+    import shutil
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from test_browser import CHROMIUM, _require_chromium, _serve, pick_option
+    from test_journeys import ARTIFACTS, HEIGHT, WIDTH, overflowing, settle, whole_page
+
+    _require_chromium()
+    folder = ARTIFACTS / "screenshots" / "province"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    findings = read_kind(dashboard, "findings", PERIOD, ["city12"])
+    dept = _names(dashboard, "city12", [findings["dept_id"].value_counts().index[0]])[0]
+    own = dashboard.parent / "dashboard"
+    with _serve(resolve_paths(own / "sgs.duckdb"), own / "users.toml", tmp_path) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT}, locale="zh-CN")
+            page.set_default_timeout(30_000)
+            page.goto(f"{base}/province?city=city12")  # a deep link: the page after the login
+            page.get_by_label("用户名").fill("prov-leader")
+            page.get_by_label("密码").fill("prov-leader-pw")
+            page.get_by_role("button", name="登录").click()
+            expect(page.get_by_text("city12 · 县区排名")).to_be_visible()
+            pick_option(page, "部门", dept)
+            expect(page.get_by_text(f"{dept} · 问题清单")).to_be_visible()
+            expect(page.locator(".st-key-province_findings [role=gridcell]").first).to_be_attached()
+            settle(page)
+            tables = page.locator("[data-testid=stDataFrame]").count()
+            assert tables == 4, tables  # cities, counties, departments, findings
+            assert not overflowing(page), overflowing(page)
+            whole_page(page, folder / "01-city12-department.png")
+        finally:
+            browser.close()

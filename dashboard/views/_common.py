@@ -28,7 +28,7 @@ GRADE_COLORS = grade_colors(shared.GRADES)  # by the scheme's grade order (core.
 # Configuration does the rest (.streamlit/config.toml, ``sgs serve``: no developer menu, no error details or
 # links, uploads capped at 10 MB). Our own constant rules; nothing crawled or entered ever goes in here.
 STREAMLIT_CSS = """
-.st-key-sgs_chrome { display: none; }
+[class*="st-key-sgs_chrome"] { display: none; }
 [data-testid="InputInstructions"] { display: none; }
 [data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
 [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { display: none; }
@@ -44,6 +44,20 @@ def chrome() -> None:
     running widget's "Stop", "Skip to main content"); its own container takes no room on the page."""
     with st.container(key="sgs_chrome"):
         st.markdown(f"<style>{STREAMLIT_CSS}</style>", unsafe_allow_html=True)
+
+
+# The login screen has no menu and no period to pick: no sidebar (an empty grey column looks broken, as it did
+# after 退出登录), and the form in a column of its own rather than across the whole screen.
+LOGIN_CSS = """
+[data-testid="stSidebar"], [data-testid="stExpandSidebarButton"] { display: none; }
+[data-testid="stMainBlockContainer"] { max-width: 40rem; }
+"""
+
+
+def login_chrome() -> None:
+    """Apply ``LOGIN_CSS``, on the runs that show the login form (or why no one can log in) only."""
+    with st.container(key="sgs_chrome_login"):
+        st.markdown(f"<style>{LOGIN_CSS}</style>", unsafe_allow_html=True)
 
 
 def context() -> tuple[str, str]:
@@ -157,6 +171,26 @@ def version_choice(snapshot: str, period: str, key: str) -> int | None:
     chosen = st.selectbox("文件版本", list(labels), index=list(labels).index(latest), key=key,
                           format_func=labels.__getitem__)
     return chosen or None
+
+
+# Widths (px) of the text columns that would otherwise grow with their longest value (a department's name of
+# eleven characters, a company's name, a page's address), so a table's first columns fit 1440 px beside the
+# sidebar whatever the names: a longer value is cut in its cell and shown whole in the detail under the table.
+TEXT_WIDTHS = {"部门": 170, "问题类型": 180, "文书号/页面": 200, "文书号": 180, "相对人名称": 150, "状态": 140}
+
+
+def text_columns(*labels: str) -> dict[str, Any]:
+    """Column settings of fixed width for these text columns (``TEXT_WIDTHS``)."""
+    return {label: st.column_config.TextColumn(label, width=TEXT_WIDTHS[label]) for label in labels}
+
+
+def shown_columns(columns: list[str], main: list[str], key: str, rest: str) -> list[str]:
+    """The columns a wide table shows: those that say what to read or decide first (``main``), so the table fits
+    a 1440 px screen beside the sidebar without scrolling sideways; the rest one click away (a toggle naming
+    them, ``rest``). Pass the result as ``st.dataframe``'s ``column_order``: the data stays whole (tests and
+    selections see every column), only what is drawn changes."""
+    every = st.toggle(f"显示全部列（{rest}）", key=key)
+    return list(columns) if every else [c for c in main if c in columns]
 
 
 def text_table(frame: pd.DataFrame) -> pd.DataFrame:

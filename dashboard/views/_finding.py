@@ -21,7 +21,7 @@ from dashboard.auth import ROLES
 from dashboard.queries import evidence, findings, shared
 from dashboard.sanitize import page_source, page_text
 from dashboard.views import _verification
-from dashboard.views._common import mask_names, viewer
+from dashboard.views._common import TEXT_WIDTHS, mask_names, shown_columns, text_columns, viewer
 from metrics import corrections
 from core.privacy import mask_text
 from core.settings import resolve_paths
@@ -74,15 +74,18 @@ def findings_table(df: pd.DataFrame, *, with_department: bool = False, deadline:
     return table
 
 
-# the columns that say what to do, shown first; the rest one click away (``show_table``)
-MAIN_COLUMNS = ["序号", "部门", "问题类型", "文书号/页面", "相对人名称", "期限", "状态"]
+# the columns that say what to do, shown first; the rest one click away (``show_table``). A list of several
+# departments names each row's department instead of its 相对人 (the detail names it): both do not fit 1440 px.
+MAIN_COLUMNS = ["序号", "问题类型", "文书号/页面", "相对人名称", "期限", "状态"]
+MAIN_COLUMNS_DEPARTMENTS = ["序号", "部门", "问题类型", "文书号/页面", "期限", "状态"]
 
 
 def show_table(table: pd.DataFrame, key: str) -> int | None:
     """The list: the what-to-do columns, or all of them when the reader asks; a click on a row picks that
     finding for the detail below (its position in ``table``, None when nothing was clicked)."""
-    every = st.toggle("显示全部列（指标、字段、问题说明、证据等）", key=f"{key}_all_columns")
-    order = list(table.columns) if every else [c for c in MAIN_COLUMNS if c in table.columns]
+    main = MAIN_COLUMNS_DEPARTMENTS if "部门" in table.columns else MAIN_COLUMNS
+    order = shown_columns(list(table.columns), main, f"{key}_all_columns", "相对人、指标、字段、问题说明、证据等"
+                          if "部门" in table.columns else "指标、字段、问题说明、证据等")
     picked = st.dataframe(table, hide_index=True, column_config=TABLE_COLUMNS, column_order=order,
                           placeholder="—", on_select="rerun", selection_mode="single-row", key=f"{key}_pick")
     rows = picked.selection.rows if picked is not None else []
@@ -91,6 +94,9 @@ def show_table(table: pd.DataFrame, key: str) -> int | None:
 
 TABLE_COLUMNS = {
     "序号": st.column_config.NumberColumn("序号", format="%d", width="small"),
+    **text_columns("部门", "问题类型", "相对人名称", "状态"),
+    "文书号/页面": st.column_config.TextColumn("文书号/页面", width=TEXT_WIDTHS["文书号/页面"],
+                                          help="完整的文书号或页面地址见下方的问题详情"),
     "期限": st.column_config.TextColumn("期限", help="整改期限：评估结果印发后按评分方案的工作日数计算"),
     "证据页面": st.column_config.LinkColumn("证据页面", help="发现问题时读取的原始页面"),
     "存档": st.column_config.TextColumn("存档", help="WARC 存档文件#偏移量：抓取时页面内容的留存副本"),

@@ -23,7 +23,7 @@ from metrics import corrections
 from dashboard.queries import department, documents, findings, shared
 from dashboard.views import _finding, _stale
 from dashboard.views._common import (SCALE_HELP, change, context, fmt, mask_names, max_unverified_share, require,
-                                     scale_note, version_choice)
+                                     scale_note, shown_columns, text_columns, version_choice)
 from metrics import results
 from core.settings import resolve_paths
 from core.vocab import INDICATORS, KIND_LABELS, RANKED
@@ -91,10 +91,16 @@ def score_metrics(score: dict[str, Any], period: str) -> None:
 
 UNVERIFIED_COLUMNS = {
     "序号": st.column_config.NumberColumn("序号", format="%d", width="small"),
-    "原因": st.column_config.TextColumn("原因", width="large", help="完整原因见表格下方"),
+    **text_columns("文书号/页面", "相对人名称"),
+    "原因": st.column_config.TextColumn("原因", width="medium", help="完整原因见表格下方"),
     "页面": st.column_config.LinkColumn("页面", help="采集时读取的原始页面"),
     "抓取时间": st.column_config.DatetimeColumn("抓取时间", format="YYYY-MM-DD HH:mm"),
 }
+
+
+# what a clerk checks first, fitting 1440 px beside the sidebar; the rest one click away (the reason in full
+# and the archived page under the table, for the row picked)
+UNVERIFIED_MAIN = ["序号", "文书号/页面", "未能核验的事项", "原因", "相对人名称", "决定日期"]
 
 
 def unverified_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -126,8 +132,10 @@ def unverified(snapshot: str, period: str, dept_id: str) -> None:
     st.caption(f"共 {total} 条。{results.UNVERIFIED_NOTE}请核实这些记录的实际公示日期；今后公示时请在页面上标明公示日期。")
     offset = _finding.pager(total, "unverified_page")
     df = department.unverified(snapshot, who, period, dept_id, offset=offset, mask_names=mask_names())
+    table = unverified_table(df)
+    order = shown_columns(list(table.columns), UNVERIFIED_MAIN, "unverified_all_columns", "类型、页面、抓取时间")
     with st.container(key="unverified"):
-        st.dataframe(unverified_table(df), hide_index=True, column_config=UNVERIFIED_COLUMNS)
+        st.dataframe(table, hide_index=True, column_config=UNVERIFIED_COLUMNS, column_order=order)
     rows = shared._records(df.assign(where=_where(df)))
     labels = {i: f"{r['n']}. {r['where'] or ''} · {r['what']}" for i, r in enumerate(rows)}
     picked = st.selectbox("查看未能核验的原因和存档页面", list(labels), format_func=labels.__getitem__, key="unverified_pick")

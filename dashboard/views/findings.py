@@ -11,7 +11,7 @@ import streamlit as st
 from metrics import corrections
 from dashboard.queries import department, findings, shared
 from dashboard.views import _finding, _stale
-from dashboard.views._common import context, mask_names, require
+from dashboard.views._common import context, mask_names, require, shown_columns, text_columns
 from core.privacy import mask_text
 from core.settings import resolve_paths
 from core.vocab import INDICATORS
@@ -59,8 +59,12 @@ def decide(snapshot: str, finding: dict) -> None:
 
 QUEUE_COLUMNS = {
     "序号": st.column_config.NumberColumn("序号", format="%d", width="small"),
+    **text_columns("部门", "问题类型", "文书号", "状态"),
     "部门说明": st.column_config.TextColumn("部门说明", width="medium", help="完整内容见表格下方"),
 }
+# what the assessor decides on, fitting 1440 px beside the sidebar; who sent it, when, the page and the
+# attachment one click away (and in full under the table, for the answer picked)
+QUEUE_MAIN = ["序号", "部门", "问题类型", "文书号", "状态", "部门说明"]
 
 
 def queue(snapshot: str, period: str) -> None:
@@ -89,8 +93,9 @@ def queue(snapshot: str, period: str) -> None:
         "整改后页面": [shared._shown_url(v) or "" for v in answer("url")],
         "附件": [v if isinstance(v, str) else "" for v in answer("attachment_name")],
     })
+    order = shown_columns(list(table.columns), QUEUE_MAIN, "queue_all_columns", "提交人、提交时间、整改后页面、附件")
     with st.container(key="queue"):
-        st.dataframe(table, hide_index=True, column_config=QUEUE_COLUMNS)
+        st.dataframe(table, hide_index=True, column_config=QUEUE_COLUMNS, column_order=order)
     rows = shared._records(df)
     labels = {r["finding_id"]: f"{int(r['n'])}. {r['dept_name']} · {r['rule_name']} · {r['status_name']}"
               for r in rows}

@@ -19,7 +19,8 @@ from metrics import corrections
 from dashboard.queries import documents, overview, shared
 from dashboard.views import _finding, _stale
 from dashboard.views._common import (GRADE_COLORS, change, context, fmt, max_unverified_share, rank_change, require,
-                                     scale_note, score_columns, version_choice)
+                                     scale_note, score_columns, shown_columns, text_columns,
+                                     version_choice)
 from metrics import readings, results
 from core.settings import resolve_paths
 from core.vocab import INDICATORS, RANKED, UNGRADED, UNGRADED_COLOR
@@ -31,6 +32,9 @@ RANKING_COLUMNS = {
     "rank": "排名", "name": "部门", "county": "县区", "total": "总分", "grade": "等级", "rank_change": "名次变化",
     "change": "较上期", **SUBSCORES, "n_records": "记录数", "n_unverified": "未能核验", "prev_rank": "上期排名",
 }
+# what a leader reads first, fitting 1440 px beside the sidebar; 记录数, 未能核验 and 上期排名 one click away
+# (名次变化 already says the move, the department's page and the note below the table say the rest)
+RANKING_MAIN = [c for c in RANKING_COLUMNS.values() if c not in ("记录数", "未能核验", "上期排名")]
 ORDERS = {"asc": "由低到高（最需关注的在前）", "desc": "由高到低"}
 WEAKEST = 5  # the departments a leader sees first, also on a phone
 COUNTY_CHART_MAX = 20  # counties drawn in the county chart
@@ -95,8 +99,9 @@ def weakest(ranking: pd.DataFrame) -> None:
 def ranking_table(ranking: pd.DataFrame) -> pd.DataFrame:
     """The ranked departments, weakest first unless the reader turns it, every row of the page shown (no box
     to scroll; a province's thousands are paged, ``shared.PAGE_SIZE`` a page, a city's fit on one): total,
-    grade and the move since the period before first, then the sub-scores that explain a low total and each
-    one's records that could not be verified (未能核验: counted, not deducted). A click on a row opens that
+    grade and the move since the period before first, then the sub-scores that explain a low total; the records,
+    each one's records that could not be verified (未能核验: counted, not deducted) and the previous rank one
+    click away (``shown_columns``: the first columns fit a 1440 px screen). A click on a row opens that
     department's page. Returns the page shown (the ranking chart draws the same departments)."""
     order = st.segmented_control("排序", list(ORDERS), default="asc", format_func=ORDERS.__getitem__,
                                  key="ranking_order") or "asc"
@@ -108,10 +113,11 @@ def ranking_table(ranking: pd.DataFrame) -> pd.DataFrame:
     table = ranked[list(RANKING_COLUMNS)].rename(columns=RANKING_COLUMNS)
     st.caption("点击某一行，打开该部门的部门自查页面。")
     scale_note()
+    shown = shown_columns(list(table.columns), RANKING_MAIN, "ranking_all_columns", "记录数、未能核验、上期排名")
     with st.container(key="dept_ranking"):  # the key names the table for tests and CSS
         picked = st.dataframe(table, hide_index=True, height="content", placeholder="—", on_select="rerun",
-                              selection_mode="single-row", key="ranking_pick", column_config={
-            **score_columns(),
+                              selection_mode="single-row", key="ranking_pick", column_order=shown, column_config={
+            **score_columns(), **text_columns("部门"),
             "名次变化": st.column_config.TextColumn("名次变化", help="与上一期（同为月或季度）相比名次的变化"),
             "未能核验": st.column_config.NumberColumn("未能核验", format="%d", help=results.UNVERIFIED_NOTE),
         })
