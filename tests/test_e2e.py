@@ -142,6 +142,30 @@ def test_every_finding_points_to_archived_evidence(demo_run):
         assert hashlib.sha256(body).hexdigest() == sha
 
 
+def test_evidence_of_an_unchanged_page_is_its_original(demo_run, monkeypatch):
+    """A page seen unchanged (a 304, or the same bytes) is archived as a revisit record naming its original;
+    a finding citing that sighting shows the original's bytes in the dashboard (never "not a response")."""
+    import hashlib
+
+    from dashboard import auth
+    from dashboard.queries import evidence, shared
+
+    monkeypatch.setenv("SGS_DB", str(demo_run.paths.db))
+    con = duckdb.connect(str(demo_run.paths.db), read_only=True)
+    rows = con.execute(
+        """SELECT DISTINCT x.fetch_id, o.sha256, o.fetched_at FROM findings f
+           JOIN fetches x ON x.fetch_id IN (f.fetch_id, f.ref_fetch_id) JOIN fetches o ON o.fetch_id = x.revisit_of
+           ORDER BY 1 LIMIT 5""").fetchall()
+    con.close()
+    assert rows, "no finding of the demo cites an unchanged page: the test proves nothing"
+    leader = auth.Viewer("boss", "boss", "leader")
+    for fetch_id, sha, original_at in rows:
+        got = evidence.archived_body(leader, shared.snapshot_name(), fetch_id)
+        assert got is not None
+        row, body = got
+        assert hashlib.sha256(body).hexdigest() == sha and row["original_at"] == original_at
+
+
 def _cents(x: Decimal) -> Decimal:
     return x.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 

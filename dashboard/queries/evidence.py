@@ -108,8 +108,10 @@ def fetch_row(snapshot: str, viewer: Viewer, fetch_id: str) -> dict[str, Any] | 
         snapshot,
         f"""
         SELECT fe.fetch_id, fe.url, fe.fetched_at, fe.status, fe.content_type, fe.warc_file, fe.warc_offset,
-               fe.sha256, s.dept_id
+               fe.sha256, s.dept_id, o.fetched_at AS original_at,
+               coalesce(o.warc_file, fe.warc_file) AS body_file, coalesce(o.warc_offset, fe.warc_offset) AS body_offset
         FROM fetches fe LEFT JOIN sources s USING (source_id)
+             LEFT JOIN fetches o ON o.fetch_id = fe.revisit_of  -- an unchanged page: its bytes are the original's
         WHERE fe.fetch_id = $fetch AND {_in_scope("s.dept_id", *cited)}
         """,
         _scoped(viewer, fetch=fetch_id),
@@ -121,11 +123,14 @@ def fetch_row(snapshot: str, viewer: Viewer, fetch_id: str) -> dict[str, Any] | 
 
 
 def archived_body(viewer: Viewer, snapshot: str, fetch_id: str) -> tuple[dict[str, Any], bytes] | None:
-    """The archived response (index row, body) the viewer may see, read from the WARC archive; None if none."""
+    """The archived response (index row, body) the viewer may see, read from the WARC archive; None if none.
+
+    A page seen unchanged (304, or the same bytes) is archived as a revisit record naming its original
+    (``revisit_of``): its body is the original's, read from there (``original_at`` says since when)."""
     from crawlers.archive import read_record  # the archive's one reader (ARCHITECTURE: evidence view)
 
     row = fetch_row(snapshot, viewer, fetch_id)
-    if row is None or not row.get("warc_file") or row.get("warc_offset") is None:
+    if row is None or not row.get("body_file") or row.get("body_offset") is None:
         return None
-    _headers, body = read_record(_deployment(snapshot), row["warc_file"], int(row["warc_offset"]))
+    _headers, body = read_record(_deployment(snapshot), row["body_file"], int(row["body_offset"]))
     return row, body

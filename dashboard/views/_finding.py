@@ -222,7 +222,10 @@ def archived(snapshot: str, finding: dict[str, Any], fetch_id: str | None = None
     needle = finding.get("value")
     if not second and isinstance(needle, str) and needle.strip():
         text = "\n".join(f"▶ {line}" if needle in line else f"  {line}" for line in text.splitlines())
-    st.markdown(f"**{title}**（抓取于 {row['fetched_at']:%Y-%m-%d %H:%M}，SHA-256 {str(row.get('sha256'))[:12]}…；"
+    same = ""  # a revisit: the page had not changed since the original archived copy shown here
+    if pd.notna(row.get("original_at")):
+        same = f"，页面与 {row['original_at']:%Y-%m-%d %H:%M} 存档的内容相同，显示该份存档"
+    st.markdown(f"**{title}**（抓取于 {row['fetched_at']:%Y-%m-%d %H:%M}{same}，SHA-256 {str(row.get('sha256'))[:12]}…；"
                 "以纯文本显示，页面中的脚本、样式和外部资源均不会加载）")
     if note:
         st.caption(note)
