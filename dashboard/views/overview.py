@@ -151,6 +151,13 @@ def unverified_note(ranking: pd.DataFrame) -> None:
             st.info(f"本期共有 {n} 条记录的公示及时性未能核验。{results.UNVERIFIED_NOTE}")
 
 
+def _show(fig: go.Figure, reading: str, key: str) -> None:
+    """A chart under its one-line Chinese reading, in a container the tests and the browser find by ``key``."""
+    st.caption(reading)
+    with st.container(key=key):
+        st.plotly_chart(fig, key=f"{key}_fig")
+
+
 def ranking_chart(ranking: pd.DataFrame, shown: pd.DataFrame) -> None:
     """Totals in rank order, coloured by grade so the 不合格 departments stand out at a glance (ranked
     departments only): the departments of the ranking's page (``shown``), so a province draws one page's bars,
@@ -161,9 +168,7 @@ def ranking_chart(ranking: pd.DataFrame, shown: pd.DataFrame) -> None:
     reading = readings.ranking_reading(ranking, shared.GRADES[-1] if shared.GRADES else None)
     if len(page) < len(ranking):
         reading += f"图中为排名表当前页的 {len(page)} 个部门（第 {page['rank'].min()}–{page['rank'].max()} 名）。"
-    st.caption(reading)
-    with st.container(key="dept_chart"):
-        st.plotly_chart(fig, key="dept_chart_fig")
+    _show(fig, reading, "dept_chart")
 
 
 @_figure
@@ -184,9 +189,7 @@ def distribution_chart(ranking: pd.DataFrame) -> None:
     """How many departments — every one, as the report counts them — fall in each 10-point band of the
     total (a department not ranked as 未评级)."""
     fig = _distribution_figure(ranking)
-    st.caption(readings.distribution_reading(ranking))
-    with st.container(key="distribution_chart"):
-        st.plotly_chart(fig, key="distribution_fig")
+    _show(fig, readings.distribution_reading(ranking), "distribution_chart")
 
 
 @_figure
@@ -219,9 +222,7 @@ def indicator_chart(problems: pd.DataFrame) -> None:
     """Findings per indicator, split by rule (shades of the indicator's colour): which part of the standard
     costs the city most."""
     fig = _indicator_figure(problems)
-    st.caption(readings.indicator_reading(problems))
-    with st.container(key="indicator_chart"):
-        st.plotly_chart(fig, key="indicator_fig")
+    _show(fig, readings.indicator_reading(problems), "indicator_chart")
 
 
 @_figure
@@ -242,9 +243,7 @@ def trend_chart(snapshot: str) -> None:
         st.info("暂无按月评分，无法显示趋势。")
         return
     fig = _trend_figure(data)
-    st.caption(readings.trend_reading(data))
-    with st.container(key="trend_chart"):
-        st.plotly_chart(fig, key="trend_fig")
+    _show(fig, readings.trend_reading(data), "trend_chart")
 
 
 @_figure
@@ -264,9 +263,7 @@ def county_chart(county: pd.DataFrame) -> None:
     shown = county if len(county) <= COUNTY_CHART_MAX else county.sort_values("rank").tail(COUNTY_CHART_MAX)
     fig = _county_figure(shown)
     more = f"图中为得分最低的 {len(shown)} 个县区（共 {len(county)} 个）。" if len(shown) < len(county) else ""
-    st.caption(readings.county_reading(county) + more)
-    with st.container(key="county_chart"):
-        st.plotly_chart(fig, key="county_fig")
+    _show(fig, readings.county_reading(county) + more, "county_chart")
 
 
 @_figure
