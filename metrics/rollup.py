@@ -148,6 +148,9 @@ def read_kind(store: str | Path, kind: str, period: str, only: Iterable[str] | N
 
 # --- the roll-up -------------------------------------------------------------------------------------
 
+PROVINCE, NATION = "全省", "全国"  # a roll-up's level, as pages and documents name it
+
+
 @dataclass(frozen=True)
 class Rollup:
     """The province's rankings of one period: ``cities`` and ``counties``, ordered by rank."""
@@ -155,6 +158,12 @@ class Rollup:
     period: str
     cities: pd.DataFrame
     counties: pd.DataFrame
+
+    @property
+    def level(self) -> str:
+        """全国 when the cities come from several provinces (a nation's store, 全国/省/市), else 全省."""
+        frame = self.cities
+        return NATION if "province" in frame.columns and frame["province"].dropna().nunique() > 1 else PROVINCE
 
 
 def _means() -> str:

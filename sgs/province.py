@@ -57,14 +57,8 @@ def score_cities(cities: Path | None, out: str | None, cluster: str | None, peri
     print_rollup(result)
     if missing:
         typer.echo(f"没有该期间记录、未评分的城市：{'、'.join(missing)}", err=True)
-    level = _level(result)
+    level = result.level
     typer.echo(f"{level}数据存储：{out.split('?')[0]}（cities/ 各城市的得分、问题清单和记录，rollup/ {level}排名）")
-
-
-def _level(result: Any) -> str:
-    """全国 when the roll-up holds several provinces' cities (全国/省/市), else 全省."""
-    frame = result.cities
-    return "全国" if "province" in frame.columns and frame["province"].dropna().nunique() > 1 else "全省"
 
 
 def print_rollup(result: Any) -> None:
@@ -75,11 +69,12 @@ def print_rollup(result: Any) -> None:
     from rich.table import Table
 
     from core.vocab import INDICATORS
+    from metrics.rollup import NATION
     from sgs.scores import WIDE
 
     frame = result.cities
-    nation = _level(result) == "全国"
-    typer.echo(f"{result.period}  {_level(result)}城市排名（各城市参加排名部门得分的平均）")
+    nation = result.level == NATION
+    typer.echo(f"{result.period}  {result.level}城市排名（各城市参加排名部门得分的平均）")
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     heads = ("全国排名", "省内排名", "省份", "城市") if nation else ("排名", "城市")
     for head in (*heads, "总分", "等级", *INDICATORS.values(), "部门", "记录", "较上期"):
@@ -103,6 +98,7 @@ def daily_cities(cities: Path | None, out: str | None, cluster: str | None, toda
     """``sgs run --cities 城市文件夹 --out 存储``: every city's daily run under the province's lock (a second
     province run refuses at once; a killed one is simply run again: each city resumes), then the roll-up.
     One line per city; a city that failed is named with why, the others are done and ranked; exit 1 then."""
+    from metrics.rollup import PROVINCE
     from sgs.cluster import run_province
     from sgs.run import hold_lock
 
@@ -131,7 +127,7 @@ def daily_cities(cities: Path | None, out: str | None, cluster: str | None, toda
     for line in skipped:
         typer.echo(f"未能汇总 {line}", err=True)
     if not quiet:
-        typer.echo(f"{_level(rollups[-1]) if rollups else '全省'}数据存储：{out.split('?')[0]}")
+        typer.echo(f"{rollups[-1].level if rollups else PROVINCE}数据存储：{out.split('?')[0]}")
     if bad or skipped:
         raise SgsError(f"{len(bad)} 个城市未能全部完成（其余城市已完成并汇总）：\n" + "\n".join(bad)
                        if bad else "部分期间未能汇总（见上）。")

@@ -92,16 +92,14 @@ def _change(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-PROVINCE, NATION = "全省", "全国"
+PROVINCE, NATION = rollup.PROVINCE, rollup.NATION
 
 
 @_cached()
 def level(where: str, version: str, period: str) -> str:
     """全国 when the period's roll-up holds cities of several provinces (a nation's store), else 全省: what the
     page is called. The same for every viewer (it names no city)."""
-    frame = rollup.read_rollup(where, period).cities
-    several = "province" in frame.columns and frame["province"].dropna().nunique() > 1
-    return NATION if several else PROVINCE
+    return rollup.read_rollup(where, period).level
 
 
 def title() -> str:
