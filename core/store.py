@@ -269,13 +269,18 @@ def _snapshot_to(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     After a CHECKPOINT with nothing left in the write-ahead log the file alone is the whole database, and a
     byte copy is the snapshot: ~1 ms for a demo city and seconds for a province, where ``COPY FROM DATABASE``
     rebuilt every table (~50 ms a crawl, most of a bench crawl's fixed cost, docs/bench-crawl.md). When the
-    log is not empty (another transaction held the checkpoint back), the tables are copied instead.
+    log is not empty, or another write transaction refuses the checkpoint, the tables are copied instead
+    (in ``con``'s own transaction: what was committed, never another transaction's rows).
     """
-    con.execute("CHECKPOINT")
+    try:
+        con.execute("CHECKPOINT")
+        checkpointed = True
+    except duckdb.TransactionException:  # "there are other write transactions active"
+        checkpointed = False
     db_name, path = con.execute("SELECT database_name, path FROM duckdb_databases() "
                                 "WHERE database_name = current_database()").fetchall()[0]
     wal = Path(f"{path}.wal")
-    if path and not (wal.exists() and wal.stat().st_size):
+    if checkpointed and path and not (wal.exists() and wal.stat().st_size):
         shutil.copyfile(path, target)
         return
     con.execute(f"ATTACH '{target}' AS _snap")

@@ -392,7 +392,8 @@ def test_province_tables_fit_the_screen(dashboard, tmp_path):
     findings = read_kind(dashboard, "findings", PERIOD, ["city12"])
     dept = _names(dashboard, "city12", [findings["dept_id"].value_counts().index[0]])[0]
     own = dashboard.parent / "dashboard"
-    with _serve(resolve_paths(own / "sgs.duckdb"), own / "users.toml", tmp_path) as base, sync_playwright() as pw:
+    with _serve(resolve_paths(own / "sgs.duckdb"), own / "users.toml", tmp_path, "--province", str(dashboard),
+                "--cities", str(dashboard.parent / "cities")) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT}, locale="zh-CN")
@@ -401,13 +402,13 @@ def test_province_tables_fit_the_screen(dashboard, tmp_path):
             page.get_by_label("用户名").fill("prov-leader")
             page.get_by_label("密码").fill("prov-leader-pw")
             page.get_by_role("button", name="登录").click()
-            expect(page.get_by_text("city12 · 县区排名")).to_be_visible()
+            expect(page.get_by_text("city12 · 县区排名")).to_be_visible(timeout=60_000)  # a loaded core
             pick_option(page, "部门", dept)
             expect(page.get_by_text(f"{dept} · 问题清单")).to_be_visible()
             expect(page.locator(".st-key-province_findings [role=gridcell]").first).to_be_attached()
             settle(page)
             tables = page.locator("[data-testid=stDataFrame]").count()
-            assert tables == 4, tables  # cities, counties, departments, findings
+            assert tables == 5, tables  # cities, counties, departments, findings, the first finding's fields
             assert not overflowing(page), overflowing(page)
             whole_page(page, folder / "01-city12-department.png")
         finally:
