@@ -25,7 +25,7 @@ from metrics.rollup import Rollup, filesystem, periods, read_rollup
 from metrics.scheme import load_scheme, scheme_path
 from reports.assessment import SCALE_NOTE
 from reports.data import ReportError
-from reports.docx_kit import new_document, orientation, paragraph, table, to_bytes
+from reports.docx_kit import new_document, paragraph, table, to_bytes, turn
 
 WEAKEST = 5
 AUTHOR = "双公示工作评估"
@@ -159,6 +159,7 @@ def _table(doc: Any, parts: tuple[list[str], list[list[str]], list[float]], land
         spare = 225 - sum(widths) - 4
         named = [i for i, h in enumerate(headers) if h in ("城市", "县区", "省份")]
         widths = [w + (spare / len(named) if i in named else 0) for i, w in enumerate(widths)]
+    doc.paragraphs[-1].paragraph_format.keep_with_next = True  # the lead-in stays on the table's page
     table(doc, headers, rows, widths, right=_right(headers))
 
 
@@ -167,14 +168,14 @@ def build(roll: Rollup, before: Rollup | None, report_date: date) -> bytes:
     name = title(roll)
     where = level(roll)
     doc = new_document(name, AUTHOR, datetime.combine(report_date, datetime.min.time()))
+    wide = sum(city_rows(roll)[2]) > TEXT_WIDTH_MM or sum(county_rows(roll)[2]) > TEXT_WIDTH_MM
+    if wide:  # a nation's tables (省份, 省内排名) are wider than a portrait page: the whole report is landscape
+        turn(doc.sections[0], True)
     doc.add_paragraph(name, style="Title")
     paragraph(doc, f"{report_date.year}年{report_date.month}月{report_date.day}日", indent=False,
               align=WD_ALIGN_PARAGRAPH.CENTER)
     doc.add_heading("一、总体情况", level=1)
     paragraph(doc, headline(roll, before) + _changes(roll))
-    wide = sum(city_rows(roll)[2]) > TEXT_WIDTH_MM or sum(county_rows(roll)[2]) > TEXT_WIDTH_MM
-    if wide:
-        orientation(doc, True)
     doc.add_heading("二、城市排名", level=1)
     paragraph(doc, f"各城市按总分排列如下（同分并列）；{SCALE_NOTE}“较上期”为总分较上一期的变化，上期无数据的记为“—”。"
               + ("“排名”为全国排名，“省内排名”为在本省城市中的名次。" if where == NATION else ""))
@@ -187,8 +188,6 @@ def build(roll: Rollup, before: Rollup | None, report_date: date) -> bytes:
     doc.add_heading("四、县区排名", level=1)
     paragraph(doc, f"各县区（含市本级）在{where}范围内按总分排名；“市内排名”为在本市县区中的名次。")
     _table(doc, county_rows(roll), wide)
-    if wide:
-        orientation(doc, False)
     doc.add_heading("五、说明", level=1)
     for line in (
         "城市得分为该市参加排名部门得分的平均值（保留两位小数），县区得分为该县区参加排名部门得分的平均值；"

@@ -150,11 +150,8 @@ def report_province(store: str, period: str, out: Path | None, report_date: Any,
         raise InputError(f"{'、'.join(given)} 只用于单个城市的报告，不能与 --province 同时使用：全省报告只读全省数据存储的汇总排名。")
     roll, before = load(store, period)
     name = title(roll)
-    target = out if out is not None else Path(f"{name}.docx")
-    if target.is_dir():
-        target = target / f"{name}.docx"
-    if target.suffix.lower() != ".docx":
-        target = target.with_name(target.name + ".docx")
+    folder = out is None or out.suffix.lower() != ".docx"  # --out 报告.docx, or a folder it is written in
+    target = (out or Path(".")) / f"{name}.docx" if folder else out
     docx = build(roll, before, report_date or date.today())
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(docx)
