@@ -101,7 +101,8 @@ def _changes(roll: Rollup) -> str:
     moved = roll.cities.assign(change=roll.cities["total"] - roll.cities["prev_total"]).dropna(subset=["change"])
     if moved.empty:
         return ""
-    up, down = moved.loc[moved["change"].idxmax()], moved.loc[moved["change"].idxmin()]
+    ordered = moved.sort_values("change")
+    up, down = ordered.iloc[-1], ordered.iloc[0]
     parts = []
     if up["change"] > 0:
         parts.append(f"进步最大的是{up['city']}（{up['change']:+.2f}分）")
@@ -118,7 +119,8 @@ def city_rows(roll: Rollup, frame: pd.DataFrame | None = None) -> tuple[list[str
     widths = [12.0, 30, 16, 14, *[16] * len(INDICATORS), 16]
     if nation:
         headers[1:1], widths[1:1] = ["省内排名"], [16]
-        headers.insert(3, "省份"), widths.insert(3, 26)
+        headers.insert(3, "省份")
+        widths.insert(3, 26)
     rows = []
     for _, r in cities.iterrows():
         row = [_rank(r["rank"]), str(r["city"]), _num(r["total"]), str(r["grade"] or "—"),
@@ -137,7 +139,8 @@ def county_rows(roll: Rollup) -> tuple[list[str], list[list[str]], list[float]]:
     widths = [12.0, 32, 28, 16, 16, 14, 16]
     if nation:
         headers[1:1], widths[1:1] = ["省内排名"], [16]
-        headers.insert(4, "省份"), widths.insert(4, 26)
+        headers.insert(4, "省份")
+        widths.insert(4, 26)
     rows = []
     for _, r in roll.counties.iterrows():
         row = [_rank(r["rank"]), str(r["county"]), str(r["city"]), _rank(r["city_rank"]), _num(r["total"]),

@@ -150,8 +150,9 @@ def report_province(store: str, period: str, out: Path | None, report_date: Any,
         raise InputError(f"{'、'.join(given)} 只用于单个城市的报告，不能与 --province 同时使用：全省报告只读全省数据存储的汇总排名。")
     roll, before = load(store, period)
     name = title(roll)
-    folder = out is None or out.suffix.lower() != ".docx"  # --out 报告.docx, or a folder it is written in
-    target = (out or Path(".")) / f"{name}.docx" if folder else out
+    target = out or Path(".")  # --out 报告.docx, or a folder it is written in
+    if target.suffix.lower() != ".docx":
+        target = target / f"{name}.docx"
     docx = build(roll, before, report_date or date.today())
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(docx)
