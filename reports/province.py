@@ -53,7 +53,10 @@ def load(store: str | Path, period: str) -> tuple[Rollup, Rollup | None]:
         if fs.get_file_info(base).type != pafs.FileType.Directory:
             raise ReportError(f"全省数据存储 {where} 不存在：请指定 sgs score --cities 城市文件夹 --out 存储 写出的文件夹"
                               "（或 s3://… 地址）。")
-    have = periods(store)
+    try:
+        have = periods(store)
+    except OSError as exc:  # an object store that cannot be reached or read (no traceback for a clerk)
+        raise ReportError(f"无法读取全省数据存储 {where}：{str(exc).splitlines()[0][:200]}") from exc
     if period not in have:
         listed = "、".join(sorted(have)) if have else "无"
         raise ReportError(f"全省数据存储 {where} 中没有 {period} 的汇总排名（已有：{listed}）：请先运行 "

@@ -130,6 +130,9 @@ def test_cli_pdf_and_errors(stores, tmp_path, soffice) -> None:  # noqa: F811
                                                     "--period", PERIOD]).exit_code
     nowhere = runner.invoke(app, ["report", "--province", str(tmp_path / "nowhere"), "--period", PERIOD])
     assert "不存在" in nowhere.output and "Traceback" not in nowhere.output
+    down = runner.invoke(app, ["report", "--province", "s3://nobucket/x?endpoint_override=127.0.0.1:9&scheme=http",
+                               "--period", PERIOD])  # nothing listens on port 9
+    assert down.exit_code == 1 and "无法读取全省数据存储 s3://nobucket/x：" in down.output, down.output
     both = runner.invoke(app, ["report", "--province", str(stores["province"]), "--period", PERIOD, "--version", "1"])
     assert both.exit_code == 2 and "--version" in both.output
     city = runner.invoke(app, ["report", "--period", PERIOD])
