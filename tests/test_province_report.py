@@ -40,7 +40,7 @@ def _scores(city: str, period: str, seed: int, province: str | None) -> pa.Table
     return table.append_column("province", pa.array([province] * len(rows), pa.string())) if province else table
 
 
-def _store(root: Path, nation: bool) -> Path:
+def _store(root: Path | str, nation: bool) -> Path | str:
     fs, base = filesystem(root)
     for seed, (city, province) in enumerate(CITIES.items()):
         for period in (BEFORE, PERIOD):
@@ -137,3 +137,33 @@ def test_cli_pdf_and_errors(stores, tmp_path, soffice) -> None:  # noqa: F811
     assert both.exit_code == 2 and "--version" in both.output
     city = runner.invoke(app, ["report", "--period", PERIOD])
     assert city.exit_code == 2 and "--out" in city.output
+
+
+def test_report_from_a_store_on_s3(stores, tmp_path) -> None:
+    """The same store on an S3 server (moto's, 127.0.0.1, as tests/test_cluster.py serves it) gives the same
+    report: the s3:// store is read by the same readers."""
+    import moto.server as moto_server
+    import pyarrow.fs as pafs
+
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                     "AWS_DEFAULT_REGION": "us-east-1"}.items():
+            mp.setenv(k, v)
+        server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        try:
+            host, port = server.get_host_and_port()
+            url = f"s3://province/sgs?endpoint_override={host}:{port}&scheme=http&region=us-east-1"
+            pafs.FileSystem.from_uri(url + "&allow_bucket_creation=true")[0].create_dir("province")
+            _store(url, False)
+            result = CliRunner().invoke(app, ["report", "--province", url, "--period", PERIOD, "--out",
+                                              str(tmp_path / "s3.docx"), "--date", "2026-10-15"])
+            assert result.exit_code == 0, result.output
+        finally:
+            server.stop()
+    local = _report(stores["province"], tmp_path / "local.docx")
+    def cells(path: Path) -> list[list[list[str]]]:
+        return [[[c.text for c in row.cells] for row in t.rows] for t in python_docx.Document(str(path)).tables]
+
+    s3, here = cells(tmp_path / "s3.docx"), cells(local)
+    assert s3 == here and len(s3) == 3 and len(s3[0]) == len(CITIES) + 1
