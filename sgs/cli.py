@@ -147,7 +147,7 @@ def validate(
 @app.command()
 def report(
     period: str = typer.Option(..., "--period", "-p", help="评估期间：季度 2026Q3 或月份 2026-07（须已评分）。"),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="输出文件夹（不存在则创建）；与 --province 一起时为报告文件（默认当前文件夹下的《全省双公示工作评估报告（期间）.docx》）。"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="输出文件夹（不存在则创建）；与 --province 一起时：以 .docx 结尾为报告文件，否则为存放报告的文件夹（默认当前文件夹）。"),
     province: Optional[str] = typer.Option(None, "--province", help="全省（或全国）数据存储（文件夹或 s3://…）：按其汇总排名生成全省评估报告（Word），不读城市数据库。"),
     db: Optional[Path] = DbOption,
     on: Optional[str] = typer.Option(None, "--date", help="报告日期（YYYY-MM-DD，默认今天）：落款日期，整改期限由此起算。"),
