@@ -124,7 +124,12 @@ def orientation(doc, landscape: bool) -> None:
     margins as the first page's, page numbers continue (the footer is linked to the section before)."""
     from docx.enum.section import WD_SECTION
 
-    section = doc.add_section(WD_SECTION.NEW_PAGE)
+    turn(doc.add_section(WD_SECTION.NEW_PAGE), landscape)
+
+
+def turn(section, landscape: bool) -> None:
+    """Lay one section's pages landscape or portrait, with the margins that orientation has (a document whose
+    every page is wide turns its first section: no near-empty portrait first page)."""
     section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
     long, short = Mm(297), Mm(210)
     section.page_width, section.page_height = (long, short) if landscape else (short, long)

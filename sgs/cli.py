@@ -147,14 +147,16 @@ def validate(
 @app.command()
 def report(
     period: str = typer.Option(..., "--period", "-p", help="评估期间：季度 2026Q3 或月份 2026-07（须已评分）。"),
-    out: Path = typer.Option(..., "--out", "-o", help="输出文件夹（不存在则创建）。"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="输出文件夹（不存在则创建）；与 --province 一起时：以 .docx 结尾为报告文件，否则为存放报告的文件夹（默认当前文件夹）。"),
+    province: Optional[str] = typer.Option(None, "--province", help="全省（或全国）数据存储（文件夹或 s3://…）：按其汇总排名生成全省评估报告（Word），不读城市数据库。"),
     db: Optional[Path] = DbOption,
     on: Optional[str] = typer.Option(None, "--date", help="报告日期（YYYY-MM-DD，默认今天）：落款日期，整改期限由此起算。"),
     scheme: Optional[Path] = typer.Option(None, "--scheme", help="取 [report] 设置的评分方案文件（默认按期间年度）。"),
     version: Optional[int] = typer.Option(None, "--version", help="生成已签发的第几版（sgs issue）；不指定则按最新评分结果生成（已签发过的期间注明“修订稿，未签发”）。"),
     pdf: bool = typer.Option(False, "--pdf", help="另存一份 PDF 版简报（需要 LibreOffice）。"),
 ) -> None:
-    """生成评估报告（Word）、评估工作簿（Excel）、各部门整改通知书（Word）和一页简报，读取最新发布的数据或已签发的版本。"""
+    """生成评估报告（Word）、评估工作簿（Excel）、各部门整改通知书（Word）和一页简报，读取最新发布的数据或已签发的版本；
+    --province：由全省数据存储的汇总排名生成全省（全国）评估报告。"""
     from core import store
     from core.periods import parse_period
     from metrics.versions import open_version
@@ -162,6 +164,14 @@ def report(
 
     parse_period(period)
     report_date = option_date(on, "--date")
+    if province is not None:
+        from sgs.province import report_province
+
+        report_province(province, period, out, report_date, pdf, single_only={"--db": db, "--scheme": scheme,
+                                                                              "--version": version})
+        return
+    if out is None:
+        raise InputError("请用 --out 指定输出文件夹。")
     if version is not None and report_date is not None:
         raise InputError("--version 生成的是已签发版本，落款日期和整改期限以该版本为准，不能同时指定 --date。")
     paths = resolve_paths(db)

@@ -131,3 +131,28 @@ def daily_cities(cities: Path | None, out: str | None, cluster: str | None, toda
     if bad or skipped:
         raise SgsError(f"{len(bad)} 个城市未能全部完成（其余城市已完成并汇总）：\n" + "\n".join(bad)
                        if bad else "部分期间未能汇总（见上）。")
+
+
+def report_province(store: str, period: str, out: Path | None, report_date: Any, pdf: bool, *,
+                    single_only: dict[str, Any]) -> None:
+    """``sgs report --province STORE``: the province's report from its roll-up, as .docx (and PDF with ``--pdf``)."""
+    from datetime import date
+
+    from reports import brief
+    from reports.province import build, load, title
+
+    given = [name for name, value in single_only.items() if value]
+    if given:
+        raise InputError(f"{'、'.join(given)} 只用于单个城市的报告，不能与 --province 同时使用：全省报告只读全省数据存储的汇总排名。")
+    roll, before = load(store, period)
+    name = title(roll)
+    target = out or Path(".")  # --out 报告.docx, or a folder it is written in
+    if target.suffix.lower() != ".docx":
+        target = target / f"{name}.docx"
+    docx = build(roll, before, report_date or date.today())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(docx)
+    typer.echo(f"{name}：{target}")
+    if pdf:
+        target.with_suffix(".pdf").write_bytes(brief.to_pdf(docx, "report"))
+        typer.echo(f"PDF 版：{target.with_suffix('.pdf')}")

@@ -349,6 +349,26 @@ def test_city_office_sees_its_city_only(dashboard):
     assert not at.error
 
 
+def test_province_report_is_offered_to_the_province_only(dashboard):
+    """全省排名's download: the report of the period (its ranking the roll-up's) for a province's leader; a
+    city's office gets no button, and the query refuses it the report (it ranks every city)."""
+    import io
+
+    import docx as python_docx
+
+    from dashboard.queries import province
+
+    labels = [b.proto.label for b in login("prov-leader").get("download_button")]
+    assert labels == ["下载全省评估报告（Word）"]
+    assert not login("c12-office").get("download_button")
+    with pytest.raises(province.CityRefused, match="只有全省的领导和评估人员可以下载"):
+        province.report(str(dashboard), viewer("c12-office"), PERIOD)
+    doc = python_docx.Document(io.BytesIO(province.report(str(dashboard), viewer("prov-assessor"), PERIOD)))
+    shown = [[c.text for c in row.cells[:3]] for row in doc.tables[0].rows[1:]]
+    rolled = read_rollup(dashboard, PERIOD).cities
+    assert shown == [[str(r.rank), r.city, f"{r.total:.2f}"] for r in rolled.itertuples()]
+
+
 def test_city_office_is_refused_another_city_by_address(dashboard):
     at = login("c12-office", city="city11")
     assert [e.value for e in at.error] == ["本账号只能查看city12的数据，无权查看city11。"]

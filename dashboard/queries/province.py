@@ -113,6 +113,16 @@ def title() -> str:
         return f"{PROVINCE}排名"
 
 
+def report(where: str, viewer: Viewer, period: str) -> bytes:
+    """The period's 全省（全国）评估报告 (.docx, ``reports.province``): every city's rank, so a province's leader's
+    or assessor's only; a city's user is refused it (the report shows cities it may not see)."""
+    from reports.province import report_bytes
+
+    if viewer.role not in MIN_ROLES or viewer.city is not None:
+        raise CityRefused("全省评估报告列出所有城市的排名，只有全省的领导和评估人员可以下载。")
+    return report_bytes(where, period)
+
+
 @_cached()
 def cities(where: str, version: str, viewer: Viewer, period: str) -> pd.DataFrame:
     """The province's city ranking as rolled up (rank, city, total, grade, sub-scores, departments, records,

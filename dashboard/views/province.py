@@ -17,6 +17,7 @@ from dashboard.views import _finding
 from dashboard.views._common import mask_names, rank_change, require, score_column, text_table
 
 PERIOD_KEY = "province_period"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ALL = "（全部县区）"
 ALL_PROVINCES = "（全部省份）"
 NO_CITIES = ("存档页面和记录字段在该城市自己的文件夹中：本看板未指定城市文件夹，请用 sgs serve --province 存储 "
@@ -162,6 +163,11 @@ def main() -> None:
     st.subheader(f"{period} · 城市排名")
     with st.container(key="province_cities"):
         st.dataframe(text_table(ranking(cities, "city", "城市", nation)), hide_index=True, column_config=columns())
+    if who.city is None:  # the report ranks every city: a city's user gets none (it shows cities they may not see)
+        whole = province.NATION if nation else province.PROVINCE
+        st.download_button(f"下载{whole}评估报告（Word）", lambda: province.report(where, who, period),
+                           file_name=f"{whole}双公示工作评估报告（{period}）.docx",
+                           key="download_province_report", mime=DOCX)
     if cities.empty:
         st.info("本期汇总中没有本账号可查看的城市。")
         return
