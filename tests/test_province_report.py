@@ -153,8 +153,9 @@ def test_report_from_a_store_on_s3(stores, tmp_path) -> None:
         server.start()
         try:
             host, port = server.get_host_and_port()
-            url = f"s3://province/sgs?endpoint_override={host}:{port}&scheme=http&region=us-east-1"
-            pafs.FileSystem.from_uri(url + "&allow_bucket_creation=true")[0].create_dir("province")
+            # a bucket of its own: moto keeps one in-memory S3 per process, other tests' buckets included
+            url = f"s3://province-report/sgs?endpoint_override={host}:{port}&scheme=http&region=us-east-1"
+            pafs.FileSystem.from_uri(url + "&allow_bucket_creation=true")[0].create_dir("province-report")
             _store(url, False)
             result = CliRunner().invoke(app, ["report", "--province", url, "--period", PERIOD, "--out",
                                               str(tmp_path / "s3.docx"), "--date", "2026-10-15"])
