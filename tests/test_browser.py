@@ -303,6 +303,8 @@ def test_province_finding_clicked_opens_its_archived_page(tmp_path: Path) -> Non
         export_city(snap, "长治", [parse_period("2026Q2"), parse_period("2026Q3")], tmp_path / "store")
     finally:
         snap.close()
+    from test_journeys import ARTIFACTS, overflowing, settle, whole_page
+
     rollup(tmp_path / "store", parse_period("2026Q3"))
     dash = resolve_paths(tmp_path / "dash" / "sgs.duckdb")
     dash.root.mkdir()
@@ -326,7 +328,13 @@ def test_province_finding_clicked_opens_its_archived_page(tmp_path: Path) -> Non
             expect(page.get_by_role("combobox", name="查看问题详情")).to_have_value(re.compile(r"^2\. 长市监罚〔2026〕16号"))
             expect(page.get_by_text("记录字段")).to_be_visible()
             expect(page.locator(".st-key-archived_text")).to_contain_text("长市监罚〔2026〕16号 行政处罚决定书公示")
-            page.screenshot(path=tmp_path / "province-finding.png", full_page=True)
+            # every table of the drill-down fits beside the sidebar (cities, counties, departments, findings,
+            # the finding's fields); the screenshot is kept with the journeys' (tests/test_journeys.py)
+            settle(page)
+            assert not overflowing(page), overflowing(page)
+            folder = ARTIFACTS / "screenshots" / "province"
+            folder.mkdir(parents=True, exist_ok=True)
+            whole_page(page, folder / "01-department-finding.png")
             _assert_inert(page, requests)
         finally:
             browser.close()
