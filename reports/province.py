@@ -21,7 +21,7 @@ from core.errors import SgsError
 from core.periods import parse_period
 from core.vocab import INDICATORS
 from metrics.results import is_missing
-from metrics.rollup import Rollup, filesystem, periods, read_rollup
+from metrics.rollup import NATION, Rollup, filesystem, periods, read_rollup
 from metrics.scheme import load_scheme, scheme_path
 from reports.assessment import SCALE_NOTE
 from reports.data import ReportError
@@ -30,17 +30,10 @@ from reports.docx_kit import new_document, paragraph, table, to_bytes, turn
 WEAKEST = 5
 AUTHOR = "双公示工作评估"
 TEXT_WIDTH_MM = 156  # a portrait A4 page's text width (docx_kit's margins); wider tables go on landscape pages
-NATION, PROVINCE = "全国", "全省"
-
-
-def level(roll: Rollup) -> str:
-    """全国 when the roll-up holds several provinces' cities, else 全省 (as ``sgs score --cities`` prints)."""
-    frame = roll.cities
-    return NATION if "province" in frame.columns and frame["province"].dropna().nunique() > 1 else PROVINCE
 
 
 def title(roll: Rollup) -> str:
-    return f"{level(roll)}双公示工作评估报告（{roll.period}）"
+    return f"{roll.level}双公示工作评估报告（{roll.period}）"
 
 
 def load(store: str | Path, period: str) -> tuple[Rollup, Rollup | None]:
@@ -93,7 +86,7 @@ def headline(roll: Rollup, before: Rollup | None) -> str:
     counts = cities["grade"].value_counts()
     grades = "，".join(f"{g}{int(counts.get(g, 0))}个" for g in _grade_order(roll))
     where = ""
-    if level(roll) == NATION:
+    if roll.level == NATION:
         where = f"{cities['province'].dropna().nunique()}个省份的"
     return (f"本期（{roll.period}）共对{where}{len(cities)}个城市、{len(roll.counties)}个县区（含市本级）进行排名，"
             f"城市平均得分{mean:.2f}分{change}。等级分布：{grades}。")
@@ -116,7 +109,7 @@ def _changes(roll: Rollup) -> str:
 
 def city_rows(roll: Rollup, frame: pd.DataFrame | None = None) -> tuple[list[str], list[list[str]], list[float]]:
     """The city ranking table: headers, rows (as printed) and column widths in mm."""
-    nation = level(roll) == NATION
+    nation = roll.level == NATION
     cities = roll.cities if frame is None else frame
     headers = ["排名", "城市", "总分", "等级", *INDICATORS.values(), "较上期"]
     widths = [12.0, 30, 16, 14, *[16] * len(INDICATORS), 16]
@@ -137,7 +130,7 @@ def city_rows(roll: Rollup, frame: pd.DataFrame | None = None) -> tuple[list[str
 
 def county_rows(roll: Rollup) -> tuple[list[str], list[list[str]], list[float]]:
     """The county ranking: the rank across the store, the county, its city and its rank within the city."""
-    nation = level(roll) == NATION
+    nation = roll.level == NATION
     headers = ["排名", "县区", "城市", "市内排名", "总分", "等级", "较上期"]
     widths = [12.0, 32, 28, 16, 16, 14, 16]
     if nation:
@@ -172,7 +165,7 @@ def _table(doc: Any, parts: tuple[list[str], list[list[str]], list[float]], land
 def build(roll: Rollup, before: Rollup | None, report_date: date) -> bytes:
     """The report as .docx bytes (the same roll-up and date give the same document)."""
     name = title(roll)
-    where = level(roll)
+    where = roll.level
     doc = new_document(name, AUTHOR, datetime.combine(report_date, datetime.min.time()))
     wide = sum(city_rows(roll)[2]) > TEXT_WIDTH_MM or sum(county_rows(roll)[2]) > TEXT_WIDTH_MM
     if wide:  # a nation's tables (省份, 省内排名) are wider than a portrait page: the whole report is landscape
