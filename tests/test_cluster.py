@@ -40,6 +40,7 @@ except ImportError:  # pragma: no cover - depends on the machine
     pytest.skip("Ray 无法在此平台安装（pip install 'sgs[cluster]'）：集群测试跳过", allow_module_level=True)
 
 from core import store  # noqa: E402
+from s3_bucket import s3_bucket  # noqa: E402
 from core.periods import parse_period  # noqa: E402
 from core.settings import REPO_ROOT, resolve_paths  # noqa: E402
 from core.vocab import INDICATORS  # noqa: E402
@@ -309,34 +310,18 @@ def test_rollup_equals_a_hand_rollup(scored):
 
 def test_store_on_s3(scored, tmp_path):
     """The same partitions and roll-up through an S3 server (moto's, 127.0.0.1) as through a local folder."""
-    if ON_CI:  # the test extra installs moto[server]: on CI its absence is a failure, not a skip
-        import moto.server as moto_server
-    else:
-        moto_server = pytest.importorskip("moto.server", reason="moto[server] 未安装：S3 存储测试跳过")
     root, ours, _, _, rollups, _ = scored
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-    with pytest.MonkeyPatch.context() as mp:
-        for k, v in env.items():
-            mp.setenv(k, v)
-        server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        try:
-            host, port = server.get_host_and_port()
-            url = f"s3://province/sgs?endpoint_override={host}:{port}&scheme=http&region=us-east-1"
-            import pyarrow.fs as pafs
-            pafs.FileSystem.from_uri(url + "&allow_bucket_creation=true")[0].create_dir("province")
-            for folder in sorted((root / "prov").iterdir()):
-                con = store.open_snapshot(resolve_paths(folder / "sgs.duckdb"))
-                try:
-                    export_city(con, folder.name, [parse_period(p) for p in PERIODS], url)
-                finally:
-                    con.close()
-            result = rollup(url, parse_period("2026Q3"))
-            pd.testing.assert_frame_equal(result.cities, rollups[1].cities)
-            pd.testing.assert_frame_equal(result.counties, rollups[1].counties)
-            pd.testing.assert_frame_equal(read_kind(url, "findings", "2026Q3"), read_kind(ours, "findings", "2026Q3"))
-        finally:
-            server.stop()
+    with s3_bucket("province") as url:
+        for folder in sorted((root / "prov").iterdir()):
+            con = store.open_snapshot(resolve_paths(folder / "sgs.duckdb"))
+            try:
+                export_city(con, folder.name, [parse_period(p) for p in PERIODS], url)
+            finally:
+                con.close()
+        result = rollup(url, parse_period("2026Q3"))
+        pd.testing.assert_frame_equal(result.cities, rollups[1].cities)
+        pd.testing.assert_frame_equal(result.counties, rollups[1].counties)
+        pd.testing.assert_frame_equal(read_kind(url, "findings", "2026Q3"), read_kind(ours, "findings", "2026Q3"))
 
 
 def test_without_cluster_ray_is_not_imported(scored, tmp_path):

@@ -18,6 +18,7 @@ from core.periods import parse_period
 from core.vocab import INDICATORS
 from metrics.rollup import _write, filesystem, partition, read_rollup, rollup
 from metrics.scheme import load_scheme, scheme_path
+from s3_bucket import s3_bucket
 from sgs.cli import app
 from tests.test_report_pdf import assert_no_cell_breaks, soffice  # noqa: F401 (soffice: the fixture)
 
@@ -142,26 +143,11 @@ def test_cli_pdf_and_errors(stores, tmp_path, soffice) -> None:  # noqa: F811
 def test_report_from_a_store_on_s3(stores, tmp_path) -> None:
     """The same store on an S3 server (moto's, 127.0.0.1, as tests/test_cluster.py serves it) gives the same
     report: the s3:// store is read by the same readers."""
-    import moto.server as moto_server
-    import pyarrow.fs as pafs
-
-    with pytest.MonkeyPatch.context() as mp:
-        for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                     "AWS_DEFAULT_REGION": "us-east-1"}.items():
-            mp.setenv(k, v)
-        server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        try:
-            host, port = server.get_host_and_port()
-            # a bucket of its own: moto keeps one in-memory S3 per process, other tests' buckets included
-            url = f"s3://province-report/sgs?endpoint_override={host}:{port}&scheme=http&region=us-east-1"
-            pafs.FileSystem.from_uri(url + "&allow_bucket_creation=true")[0].create_dir("province-report")
-            _store(url, False)
-            result = CliRunner().invoke(app, ["report", "--province", url, "--period", PERIOD, "--out",
-                                              str(tmp_path / "s3.docx"), "--date", "2026-10-15"])
-            assert result.exit_code == 0, result.output
-        finally:
-            server.stop()
+    with s3_bucket("province-report") as url:
+        _store(url, False)
+        result = CliRunner().invoke(app, ["report", "--province", url, "--period", PERIOD, "--out",
+                                          str(tmp_path / "s3.docx"), "--date", "2026-10-15"])
+        assert result.exit_code == 0, result.output
     local = _report(stores["province"], tmp_path / "local.docx")
     def cells(path: Path) -> list[list[list[str]]]:
         return [[[c.text for c in row.cells] for row in t.rows] for t in python_docx.Document(str(path)).tables]
