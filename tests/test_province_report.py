@@ -18,7 +18,7 @@ from core.periods import parse_period
 from core.vocab import INDICATORS
 from metrics.rollup import _write, filesystem, partition, read_rollup, rollup
 from metrics.scheme import load_scheme, scheme_path
-from s3_bucket import s3_bucket
+from s3_bucket import ON_CI, s3_bucket
 from sgs.cli import app
 from tests.test_report_pdf import assert_no_cell_breaks, soffice  # noqa: F401 (soffice: the fixture)
 
@@ -114,8 +114,8 @@ def test_a_nations_report_ranks_within_provinces(stores, tmp_path) -> None:
 
 @pytest.mark.parametrize("which", ["province", "nation"])
 def test_pdf_keeps_every_number_and_short_word_whole(stores, soffice, tmp_path, which) -> None:  # noqa: F811
-    if not shutil.which("pdftotext"):
-        pytest.skip("no pdftotext")
+    if not shutil.which("pdftotext"):  # .ci/run installs poppler-utils: on CI its absence is a failure
+        pytest.fail("pdftotext 未安装：.ci/run 应已安装 poppler-utils。") if ON_CI else pytest.skip("pdftotext 未安装")
     out = _report(stores[which], tmp_path / f"{which}.docx")
     pages = assert_no_cell_breaks(soffice, out, tmp_path)
     assert 2 <= pages <= 6, pages
