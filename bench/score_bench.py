@@ -151,6 +151,7 @@ def incremental_child(db: Path, period_text: str, memory_limit: str, change: str
                 name = standard.load(kind).prefixed("XDR_MC")
                 changed += con.execute(f"UPDATE {kind}_records SET {name} = {name} || '（变更）', row_hash = NULL "
                                        f"WHERE channel = 'site' AND {CHANGES[before]}").fetchall()[0][0]
+            prehash(con)  # a crawl saves through core.store.upsert_records, which hashes the rows it writes
             con.execute("CHECKPOINT")  # the crawl's own writing, not the scoring's
             result["changed_records"], result["change_s"] = changed, round(time.perf_counter() - t, 2)
         steps.clear()
@@ -159,6 +160,8 @@ def incremental_child(db: Path, period_text: str, memory_limit: str, change: str
         result[label] = {"wall_s": round(time.perf_counter() - t, 2), "cpu_s": round(time.process_time() - cpu, 2),
                          "run": last_run(con, period), "steps": dict(steps)}
     result["ratio"] = round(result["incremental"]["wall_s"] / result["full"]["wall_s"], 3)
+    result["cpu_ratio"] = round(result["incremental"]["cpu_s"] / result["full"]["cpu_s"], 3)
+    result["code"] = str(Path(sys.modules["metrics.incremental"].__file__ or "").parent.parent)  # which checkout
     if verify:
         got = results_hash(con, period.label)
         score_period(con, period, as_of=AS_OF, full=True)
