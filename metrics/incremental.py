@@ -305,7 +305,7 @@ def _merge(con: duckdb.DuckDBPyConnection, period: Period, scope: str) -> None:
     """Replace the stored findings in ``scope`` with the new ones (``NEW``) by difference: a row with the
     same id and the same 64-bit hash of every column (status aside), once on both sides, is kept; the others
     are deleted and the new ones inserted. The old rows are kept as (row id, id, department, hash): their
-    columns are read once and hashed, not copied and then compared column by column (MERGE_CPU). Most of a
+    columns are read once and hashed, not copied and then compared column by column. Most of a
     changed department's findings are as before, and writing each again filled the write-ahead log past its
     checkpoint threshold (a checkpoint: a quarter of the run's CPU on 1 M records, docs/bench-score.md).
     The departments of the rows that went or came join ``_sgs_dirty``."""

@@ -272,7 +272,7 @@ def _standing_sql(scheme: Scheme) -> str:
     or ledger show decisions has its 专栏未设置或无公示 finding and is ranked with it), unless the scheme
     ranks such departments; ``insufficient_evidence``: more than the scheme's share of its assessed records
     could not have their timeliness verified."""
-    has_findings = "l.dept_id IN (SELECT dept_id FROM _sgs_findings)"
+    has_findings = "l.dept_id IN (SELECT DISTINCT dept_id FROM _sgs_findings)"  # distinct: no hash of every finding
     empty = "false" if scheme.rank_without_records else f"l.n_records = 0 AND NOT {has_findings}"
     return (f"CASE WHEN {empty} THEN 'no_records' "
             f"WHEN l.n_records > 0 AND coalesce(u.n_unverified, 0) > {scheme.max_unverified_share} * l.n_records "
