@@ -138,19 +138,23 @@ def _utf8_head(path: Path) -> str | None:
 
 def _scan_bytes(path: Path) -> tuple[bool, bool]:
     """Whether the file holds anything the two readers read apart (``_odd``), and whether a doubled quote;
-    in chunks (bounded memory) and not decoded: every pattern is ASCII."""
+    in chunks (bounded memory) and not decoded: every pattern is ASCII. One buffer is read into again and
+    again (a new 8 MB ``bytes`` per chunk cost its page faults), and a doubled quote is looked for only in a
+    chunk with a quote (a two-byte search is ten times slower than looking for one byte): 0.04 s of 0.08."""
     odd, doubled, tail, first = False, False, b"", True
+    buffer = bytearray(_CHUNK)
     with path.open("rb") as fh:
         while not odd:
-            chunk = fh.read(_CHUNK)
+            n = fh.readinto(buffer)
+            chunk = buffer if n == _CHUNK else buffer[:n]
             if first:
-                odd, first = bool(_BLANK_FIRST.match(chunk.removeprefix(codecs.BOM_UTF8))), False
-            seam = tail + chunk[:3]  # a match across two chunks; a chunk's last byte waits for its successor
-            odd = odd or _odd(seam, len(seam) - (1 if chunk else 0)) or _odd(chunk, len(chunk) - 1) \
-                or (not chunk and tail.endswith(b"\r"))
-            doubled = doubled or b'""' in seam or b'""' in chunk
-            tail = chunk[-3:] if chunk else tail
-            if not chunk:
+                odd, first = bool(_BLANK_FIRST.match(bytes(chunk[:5]).removeprefix(codecs.BOM_UTF8))), False
+            seam = tail + bytes(chunk[:3])  # a match across two chunks; a chunk's last byte waits for its successor
+            odd = odd or _odd(seam, len(seam) - (1 if n else 0)) or _odd(chunk, n - 1) \
+                or (not n and tail.endswith(b"\r"))
+            doubled = doubled or b'""' in seam or (chunk.find(b'"', 0, n) >= 0 and chunk.find(b'""', 0, n) >= 0)
+            tail = (tail + bytes(chunk[max(0, n - 3):n]))[-3:]  # the stream's last bytes, whatever the chunk's size
+            if not n:
                 break
     return odd, doubled
 
@@ -176,7 +180,7 @@ def _scan(path: Path, encoding: str, out: Path) -> tuple[str, bool, bool] | None
                 odd = odd or _odd(seam, len(seam) - (1 if chunk else 0)) or _odd(data, end) \
                     or (not chunk and seam.endswith(b"\r"))
                 doubled = doubled or b'""' in seam or data.find(b'""') >= 0
-                tail = data[-3:] if data else tail
+                tail = (tail + data[-3:])[-3:]
                 if not chunk:
                     break
     except UnicodeDecodeError:
@@ -184,7 +188,7 @@ def _scan(path: Path, encoding: str, out: Path) -> tuple[str, bool, bool] | None
     return head, odd, doubled
 
 
-def _odd(data: bytes, end: int) -> bool:
+def _odd(data: bytes | bytearray, end: int) -> bool:
     """What DuckDB's reader and the csv module read apart, in ``data[:end]`` (searched in place, not copied):
     a blank line, a bare CR, a space beside a quote, NUL."""
     def has(p: bytes) -> bool:
