@@ -6,7 +6,7 @@ file (docs/scoring.md, "Speed"). ``sgs.cli``'s app reads ``validate FILE --kind 
 (``plain_args``) and hands anything else — ``--help``, a missing or repeated option, an unknown one — to
 typer, which then answers exactly as before. Both routes run ``run``, so the output, the exit codes and the
 messages are one code: stdout the report, stderr the count, 1 with problems, an ``SgsError``'s code with
-``错误：…`` (masked) otherwise, as ``sgs.common.SgsCommands`` says it.
+``错误：…`` (masked) otherwise, said by ``sgs.common`` for both.
 """
 from __future__ import annotations
 
@@ -72,19 +72,11 @@ def _echo(text: str, err: bool = False) -> None:
 
 
 def quick(argv: list[str]) -> int | None:
-    """Run a plain ``validate`` command line: its exit code; None when typer should read ``argv``."""
+    """Run a plain ``validate`` command line: its exit code (a project error said by ``sgs.common``, as for
+    every command); None when typer should read ``argv``."""
     args = plain_args(argv)
     if args is None:
         return None
-    from core.errors import SgsError
+    from sgs.common import without_typer
 
-    try:
-        return run(*args)
-    except SgsError as exc:
-        from core.privacy import mask_text
-
-        message = f"错误：{mask_text(str(exc))}"
-        if sys.stderr.isatty():  # typer.secho's red, only on a terminal (as click strips it elsewhere)
-            message = f"\x1b[31m{message}\x1b[0m"
-        _echo(message, err=True)
-        return exc.exit_code
+    return without_typer(lambda: run(*args))
