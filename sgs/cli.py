@@ -36,7 +36,8 @@ class _App(typer.Typer):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         from sgs.validate import quick
 
-        argv = list(args[0]) if args else list(kwargs.get("args") or sys.argv[1:])
+        given = args[0] if args else kwargs.get("args")  # click's main(args=None): the process's arguments
+        argv = list(given) if given is not None else sys.argv[1:]
         if (code := quick(argv)) is not None:
             sys.exit(code)
         return super().__call__(*args, **kwargs)
