@@ -2,7 +2,6 @@
 errors (``core.errors.SgsError``) become a Chinese message on stderr and an exit code."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -25,23 +24,9 @@ class SgsCommands(TyperGroup):
         try:
             return super().invoke(ctx)
         except SgsError as exc:
-            raise typer.Exit(_said(exc)) from None
-
-
-def _said(exc: SgsError) -> int:
-    """``错误：…`` on stderr (red on a terminal), masked — an error may quote a page URL or a cell naming a
-    subject's ID or mobile number; the error's exit code."""
-    typer.secho(f"错误：{mask_text(str(exc))}", fg=typer.colors.RED, err=True)
-    return exc.exit_code
-
-
-def without_typer(step: Callable[[], int]) -> int:
-    """A command's step run outside typer (``sgs validate``'s plain command line, ``sgs.validate.quick``): its
-    exit code, a project error said here as ``SgsCommands`` says it."""
-    try:
-        return step()
-    except SgsError as exc:
-        return _said(exc)
+            # masked: an error may quote a page URL or a cell naming a subject's ID or mobile number
+            typer.secho(f"错误：{mask_text(str(exc))}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(exc.exit_code) from None
 
 
 def option_date(text: str | None, option: str) -> date | None:

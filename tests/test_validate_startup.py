@@ -1,7 +1,6 @@
 """What keeps ``sgs validate`` fast stays true: its start-up loads neither pandas nor pyarrow (a third of a second
-of a clerk's command), nor typer's pydantic (a plain command line skips typer's parsing) nor lxml (the general
-path's reader), the rules it runs are found without importing the others, and the cheaper SQL forms of
-the rules' building blocks (``present``, the enumeration tests) give exactly what the forms they replace gave."""
+of a clerk's command) nor lxml (the general path's reader), the rules it runs are found without importing the
+others, and the cheaper SQL forms of the rules' building blocks (``present``, the enumeration tests) give exactly what the forms they replace gave."""
 from __future__ import annotations
 
 import subprocess
@@ -24,50 +23,13 @@ def test_validate_starts_without_pandas_or_pyarrow(tmp_path):
     path.write_text(",".join(REGULATOR) + "\n" + ",".join(regulator_row(1)) + "\n", "utf-8")
     code = ("import sys\nfrom sgs.cli import app\n"
             f"try:\n    app(['validate', {str(path)!r}, '--kind', 'cf'])\nexcept SystemExit as exc:\n    code = exc.code\n"
-            "print('loaded:', sorted(m for m in ('pandas', 'pyarrow', 'metrics.corrections', 'pydantic', 'lxml') "
+            "print('loaded:', sorted(m for m in ('pandas', 'pyarrow', 'metrics.corrections', 'lxml') "
             "if m in sys.modules), "
             "'exit:', code, file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=120)
     assert "loaded: [] exit: 0" in done.stderr, done.stderr[-2000:]
 
-
-
-@pytest.mark.parametrize("argv, plain", [
-    (["validate", "f.csv", "--kind", "cf"], ("f.csv", "cf", "text")),
-    (["validate", "-k", "xk", "./a/f.csv", "-f", "json"], ("a/f.csv", "xk", "json")),
-    (["validate", "--kind=cf", "--format=text", "f.csv"], ("f.csv", "cf", "text")),
-    (["validate", "--help"], None), (["validate", "f.csv"], None), (["validate", "f.csv", "--kind"], None),
-    (["validate", "f.csv", "--kind", "cf", "--kind", "xk"], None), (["validate", "f", "g", "--kind", "cf"], None),
-    (["validate", "f.csv", "--kind", "cf", "--db", "x"], None), (["validate", "-", "--kind", "cf"], None),
-    (["validate", "f.csv", "-kcf"], None), (["validate", "--", "f.csv", "--kind", "cf"], None),
-    (["score", "--period", "2026Q1"], None), ([], None),
-])
-def test_only_a_plain_validate_command_line_skips_typer(argv, plain):
-    from sgs.validate import plain_args
-
-    got = plain_args(argv)
-    assert (None if got is None else (str(got[0]), got[1], got[2])) == plain
-
-
-@pytest.mark.parametrize("args", [["--kind", "cf"], ["-k", "cf", "-f", "json"], ["--kind", "zz"],
-                                  ["--kind", "cf", "--format", "xml"]])
-def test_both_routes_say_the_same(tmp_path, args):
-    """The plain command line (no typer) and typer's route: the same stdout, stderr and exit code."""
-    from typer.testing import CliRunner
-
-    from sgs.cli import app
-    from tests.test_validate_files import REGULATOR, regulator_row
-
-    path = tmp_path / "two.csv"
-    bad = regulator_row(2, CF_XDR_MC="无")  # a name that is a placeholder: a problem on row 3
-    path.write_text(",".join(REGULATOR) + "\n" + ",".join(regulator_row(1)) + "\n" + ",".join(bad) + "\n", "utf-8")
-    code = f"from sgs.cli import app\napp(['validate', {str(path)!r}, *{args!r}])"
-    quick = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=120)
-    typed = CliRunner().invoke(app, ["validate", str(path), *args])
-    assert (quick.returncode, quick.stdout, quick.stderr) == (typed.exit_code, typed.stdout, typed.stderr)
-    assert quick.returncode == (2 if "zz" in args or "xml" in args else 1), quick.stderr
 
 def test_record_checks_are_the_rules_needing_nothing_else():
     assert [c.rule.id for c in record_checks()] == [c.rule.id for c in all_checks() if not c.rule.needs]
