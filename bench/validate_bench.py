@@ -12,7 +12,8 @@ It prints each run's figures and the ratios pandas ÷ sgs (CPU and wall), their 
 Results and the machine go in docs/scoring.md ("The pre-publication checker").
 
 What is compared: both sides as a clerk runs them, each a fresh process, so both include their interpreter's
-start-up and imports (pandas ≈ 0.4 s; Python, typer with pydantic, DuckDB and sgs ≈ 0.3 s) and their output.
+start-up and imports (pandas ≈ 0.45 s; Python, DuckDB, sgs and the SQL's fixed costs ≈ 0.45 s — a plain
+``sgs validate FILE --kind K`` is read without typer, sgs/validate.py) and their output.
 Then ``--runs`` pairs on a one-record file with the same header (the start-up and fixed costs of each side)
 give a second figure: the ratio of what the file's records cost, (100k − one record) for each side.
 """

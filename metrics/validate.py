@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from core.attachments import read_sheets
 from core.normalize import normalise_record
 from core.tables import HEADER_SEARCH_ROWS, cell_value, plain_header_row, unrecognised_columns
 from core import codes, privacy, standard
@@ -148,7 +147,10 @@ class _Records:
 
 
 def read_sheets_of(path: Path) -> list[tuple[str | None, list[list[str]]]]:
-    """Every sheet (or the CSV) as text cells; FileProblem when the file cannot be read."""
+    """Every sheet (or the CSV) as text cells; FileProblem when the file cannot be read. The reader (lxml, the
+    bounded worker) is imported here: a plain CSV never needs it."""
+    from core.attachments import read_sheets
+
     try:
         return read_sheets(path)
     except ValueError as exc:

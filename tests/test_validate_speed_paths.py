@@ -212,3 +212,28 @@ def test_what_the_readers_read_apart_goes_to_the_general_path(tmp_path, monkeypa
             general_report(path, monkeypatch)
     else:
         assert got == general_report(path, monkeypatch)
+
+
+def _scanned_whole(data: bytes) -> tuple[bool, bool]:
+    """What ``validate_sql._scan_bytes`` says of a file, computed on its bytes at once: the reference for the
+    chunked scan (a pattern across two chunks, a chunk's last byte, the last chunk). Whether a quote is doubled
+    matters only in a file that is not odd (the scan stops at the first odd chunk)."""
+    body = data.removeprefix(b"\xef\xbb\xbf")
+    odd = (body.startswith((b"\n", b"\r\n")) or validate_sql._odd(data, len(data)) or data.endswith(b"\r"))
+    return odd, b'""' in data
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b",", b"\r\n", b"\n", b"\r", b'"', b'""', b" ", b"\t", b"\x00",
+                                 "中".encode(), b"\xef\xbb\xbf", b"x" * 5]), max_size=40),
+       st.integers(min_value=5, max_value=12))  # 5: a BOM and a CRLF, the first chunk's own test
+def test_the_chunked_scan_reads_a_file_as_a_whole(tmp_path_factory, parts, chunk):
+    path = tmp_path_factory.mktemp("scan") / "f.csv"
+    data = b"".join(parts)
+    path.write_bytes(data)
+    saved, validate_sql._CHUNK = validate_sql._CHUNK, chunk  # small chunks: every seam is somewhere
+    try:
+        odd, doubled = validate_sql._scan_bytes(path)
+        assert (odd, odd or doubled) == (lambda w: (w[0], w[0] or w[1]))(_scanned_whole(data)), data
+    finally:
+        validate_sql._CHUNK = saved

@@ -1,6 +1,6 @@
 """What keeps ``sgs validate`` fast stays true: its start-up loads neither pandas nor pyarrow (a third of a second
-of a clerk's command), the rules it runs are found without importing the others, and the cheaper SQL forms of
-the rules' building blocks (``present``, the enumeration tests) give exactly what the forms they replace gave."""
+of a clerk's command) nor lxml (the general path's reader), the rules it runs are found without importing the
+others, and the cheaper SQL forms of the rules' building blocks (``present``, the enumeration tests) give exactly what the forms they replace gave."""
 from __future__ import annotations
 
 import subprocess
@@ -23,7 +23,8 @@ def test_validate_starts_without_pandas_or_pyarrow(tmp_path):
     path.write_text(",".join(REGULATOR) + "\n" + ",".join(regulator_row(1)) + "\n", "utf-8")
     code = ("import sys\nfrom sgs.cli import app\n"
             f"try:\n    app(['validate', {str(path)!r}, '--kind', 'cf'])\nexcept SystemExit as exc:\n    code = exc.code\n"
-            "print('loaded:', sorted(m for m in ('pandas', 'pyarrow', 'metrics.corrections') if m in sys.modules), "
+            "print('loaded:', sorted(m for m in ('pandas', 'pyarrow', 'metrics.corrections', 'lxml') "
+            "if m in sys.modules), "
             "'exit:', code, file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=120)
