@@ -28,7 +28,10 @@ size has the same pages per source), and runs the whole crawl with the configura
 time per host, robots.txt read; by default the demo's three smallest columns, ``--columns``) in a process of its own: pages/s, CPU per page (the crawl's process and its
 fetch process), peak resident memory of each, bytes archived. ``--revisit`` then crawls the same province
 again into the same database (a daily crawl of an unchanged province: conditional requests, 304s, revisit
-records), in another process, and prints it beside the first.
+records), in another process, and prints it beside the first; ``--reread`` then a third time reading every
+unchanged page again instead of re-sighting its records (``run_crawl(resight=False)``: the way before, side
+by side in one run). "duckdb MB": the memory DuckDB itself held when the last page was stored
+(``duckdb_memory()``, before publishing); ``--memory-limit 64MB`` sets DuckDB's ``memory_limit`` for the crawl.
 """
 from __future__ import annotations
 
@@ -202,7 +205,7 @@ def _requests_of_a_crawl(workdir: Path, concurrency: int) -> list[tuple[str, dic
 # 5,000-source crawl is ~38,000 pages, minutes on this machine; ``--columns all`` takes every column (~20 a source)
 SMALL_COLUMNS = ("dc-wj-xk", "dc-wj-cf", "xs-yj-xk")
 
-def province_child(workdir: Path, server_pid: int) -> dict:
+def province_child(workdir: Path, server_pid: int, memory_limit: str | None = None, resight: bool = True) -> dict:
     """One whole crawl of the province in ``workdir`` (first into an empty database, or again: a revisit),
     with its own process's and its fetch process's CPU and peak memory, and the bytes it archived."""
     import duckdb
@@ -211,14 +214,32 @@ def province_child(workdir: Path, server_pid: int) -> dict:
     from core.settings import Paths
     from crawlers.crawl import run_crawl
 
+    from core import store
+    from crawlers import crawl as crawl_module
+
     city = load_city(workdir / "city.toml")
     config_mb = _rss_mb()  # the process with the province's configuration read, before the crawl
     paths = Paths(workdir / "db" / "sgs.duckdb")
     sampler = _ChildMemory()
+    connect, finish, duck = store.connect, crawl_module._Engine._finish, {"bytes": 0}
+
+    def limited(p: Paths):  # the crawl's connection, with DuckDB's memory_limit when one is given
+        con = connect(p)
+        if memory_limit:
+            con.execute(f"SET memory_limit = '{memory_limit}'")
+        return con
+
+    def measured(engine) -> None:  # DuckDB's own memory once the last page is stored, before publishing
+        duck["bytes"] = engine.run.con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()[0][0]
+        finish(engine)
+
+    # read in the crawl's own thread: a cursor sampled from another thread kept a transaction open, and
+    # DuckDB never checkpointed (the write-ahead log and its blocks held in memory: +230 MB at 5,000 sources)
+    store.connect, crawl_module._Engine._finish = limited, measured
     sampler.start()
     cpu, server_cpu = _cpu_seconds(), _cpu_seconds(server_pid)
     started = time.perf_counter()
-    summary = run_crawl(city, paths, quiet=True, resume=False)
+    summary = run_crawl(city, paths, quiet=True, resume=False, resight=resight)
     seconds = time.perf_counter() - started
     sampler.stop.set()
     sampler.join()
@@ -234,8 +255,9 @@ def province_child(workdir: Path, server_pid: int) -> dict:
             "seconds": seconds, "pages_per_s": pages / seconds, "cpu_ms": 1000 * cpu / pages,
             "fetch_cpu_ms": 1000 * fetch_cpu / pages, "server_cpu_ms": 1000 * server_cpu / pages,
             "peak_mb": _peak_mb(), "fetch_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-            "config_mb": config_mb, "fetch_private_mb": sampler.peak_private / 1024, "archived_mb": archived / 1e6, "archived_per_page": archived / pages, "records": summary.records,
-            "errors": len(summary.errors), "failed": len(summary.failed_sources), "status": summary.status}
+            "config_mb": config_mb, "fetch_private_mb": sampler.peak_private / 1024,
+            "duckdb_mb": int(duck["bytes"] or 0) / 2**20, "memory_limit": memory_limit, "archived_mb": archived / 1e6, "archived_per_page": archived / pages, "records": summary.records,
+            "resighted": summary.resighted, "errors": len(summary.errors), "failed": len(summary.failed_sources), "status": summary.status}
 
 
 def _rss_mb() -> float:
@@ -266,7 +288,8 @@ class _ChildMemory(threading.Thread):
                     self.peak_private = max(self.peak_private, private)
 
 
-def province_main(sizes: list[int], revisit: bool, root: Path, seed: int, columns: list[str] | None) -> None:
+def province_main(sizes: list[int], revisit: bool, root: Path, seed: int, columns: list[str] | None,
+                  memory_limit: str | None = None, reread: bool = False) -> None:
     """Each province size: a server on that many hosts, a first crawl and (``revisit``) a second one."""
     from democity import build
     from democity.config import write_province
@@ -281,9 +304,12 @@ def province_main(sizes: list[int], revisit: bool, root: Path, seed: int, column
                                    "--hosts", str(n)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
             write_province(city, json.loads(server.stdout.readline()), workdir, columns=columns)
-            for label in ("first", "revisit") if revisit else ("first",):
+            crawls = ("first", "revisit", "reread")[:1 + revisit + (revisit and reread)]
+            for label in crawls:
+                extra = ["--memory-limit", memory_limit] if memory_limit else []
                 out = subprocess.run([sys.executable, __file__, "--province-child", "--workdir", str(workdir),
-                                      "--server-pid", str(server.pid)], capture_output=True, text=True, check=True)
+                                      "--server-pid", str(server.pid), *extra, *(["--no-resight"] * (label == "reread"))],
+                                     capture_output=True, text=True, check=True)
                 rows.append({"crawl": label, "load": load_before, **json.loads(out.stdout.strip().splitlines()[-1])})
                 print(json.dumps(rows[-1]), flush=True)
         finally:
@@ -293,14 +319,14 @@ def province_main(sizes: list[int], revisit: bool, root: Path, seed: int, column
           f"load average after {os.getloadavg()[0]:.2f}")
     print(f"{'sources':>8}{'crawl':>9}{'pages':>8}{'304s':>7}{'revisits':>9}{'s':>8}{'pages/s':>9}{'CPU ms/pg':>10}"
           f"{'fetch ms':>9}{'server ms':>10}{'config MB':>10}{'peak MB':>8}{'fetch MB':>9}{'its own':>8}"
-          f"{'archived MB':>12}{'B/page':>8}"
+          f"{'archived MB':>12}{'B/page':>8}{'duckdb MB':>10}{'resighted':>10}"
           f"{'records':>9}{'errors':>7}")
     for r in rows:
         print(f"{r['sources']:>8}{r['crawl']:>9}{r['pages']:>8}{r['not_modified']:>7}{r['revisits']:>9}"
               f"{r['seconds']:>8.1f}{r['pages_per_s']:>9.1f}{r['cpu_ms']:>10.2f}{r['fetch_cpu_ms']:>9.2f}"
               f"{r['server_cpu_ms']:>10.2f}{r['config_mb']:>10.0f}{r['peak_mb']:>8.0f}{r['fetch_peak_mb']:>9.0f}"
               f"{r['fetch_private_mb']:>8.0f}{r['archived_mb']:>12.1f}"
-              f"{r['archived_per_page']:>8.0f}{r['records']:>9}{r['errors']:>7}")
+              f"{r['archived_per_page']:>8.0f}{r['duckdb_mb']:>10.0f}{r['resighted']:>10}{r['records']:>9}{r['errors']:>7}")
 
 
 def main() -> None:
@@ -316,14 +342,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--columns", default=",".join(SMALL_COLUMNS),
                         help="with --province: the demo's columns each source copies in turn ('all': every one)")
+    parser.add_argument("--reread", action="store_true",
+                        help="with --revisit: a third crawl reading every unchanged page again (re-sighting off)")
+    parser.add_argument("--memory-limit", help="with --province: DuckDB's memory_limit for the crawl (e.g. 64MB)")
+    parser.add_argument("--no-resight", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--province-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.province_child:
-        print(json.dumps(province_child(args.workdir, args.server_pid)))
+        print(json.dumps(province_child(args.workdir, args.server_pid, args.memory_limit, not args.no_resight)))
         return
     if args.province:
         province_main(args.province, args.revisit, args.workdir or Path(tempfile.mkdtemp(prefix="sgs-province-")),
-                      args.seed, None if args.columns == "all" else args.columns.split(","))
+                      args.seed, None if args.columns == "all" else args.columns.split(","), args.memory_limit,
+                      args.reread)
         return
     if args.child:
         print(json.dumps(child(args.child, args.workdir, args.concurrency, args.rounds, args.server_pid)))

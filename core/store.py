@@ -160,6 +160,19 @@ def upsert_records(con: duckdb.DuckDBPyConnection, kind: str, rows: list[dict[st
     return len(rows)
 
 
+def resight_records(con: duckdb.DuckDBPyConnection, kind: str, fetch_ids: list[str], seen_at: datetime) -> int:
+    """Move last_seen to ``seen_at`` for every record last stored from one of ``fetch_ids``, in one statement.
+
+    The crawl's path for a page whose content is unchanged (a 304, or the same bytes): reading it again would
+    store exactly the rows already there, so only the sighting moves. Nothing else is written: row_hash leaves
+    last_seen out, so it stays valid (``hash_records``). Returns the number of records re-sighted."""
+    if not fetch_ids:
+        return 0
+    row = con.execute(f"UPDATE {record_table(kind)} SET last_seen = ? WHERE fetch_id IN (SELECT unnest(?))",
+                      [seen_at, fetch_ids]).fetchone()
+    return int(row[0]) if row else 0
+
+
 def hash_records(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     """Fill ``row_hash`` where it is NULL: a 64-bit hash of every column of the record but last_seen.
 

@@ -40,6 +40,7 @@ from crawlers.fetch import DEFAULT_MAX_BYTES
 from crawlers.fetch_process import FetchProcess
 from crawlers.pipeline import Batch, update_crawl_row, writer
 from crawlers.progress import CrawlProgress
+from crawlers.resight import forget_stale, reader_key
 from crawlers.report import ERRORS_LISTED, RUN_STATUS, CrawlSummary, SourceStatus
 from crawlers.spider import Spider
 
@@ -50,7 +51,7 @@ QUEUED_BATCHES = 512  # list pages read but not yet stored before the spiders wa
 def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float = 0.5, retries: int = 3,
               timeout: float = 10.0, resume: bool = True, max_bytes: int = DEFAULT_MAX_BYTES,
               reextract: str | None = None, clock: Callable[[], datetime] = datetime.now,
-              only: Collection[str] | None = None) -> CrawlSummary:
+              only: Collection[str] | None = None, resight: bool = True) -> CrawlSummary:
     """Crawl every source of ``city`` into the working database at ``paths`` and publish a snapshot.
 
     An interrupted crawl is resumed (``resume``) rather than started over. ``reextract`` names a finished
@@ -59,7 +60,10 @@ def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float =
     it is (archive dates, first and last sightings, the crawl's and its source runs' times): the wall clock,
     except in the demo city's staged crawls (``democity.staged``), which replay a season of monitoring.
     ``only`` names the sources to walk (``sgs crawl --source``: the credit portal daily, sites weekly); the
-    whole configuration is still saved.
+    whole configuration is still saved. ``resight``: an unchanged page (304, or the same bytes) of a
+    department's column re-sights the records stored from it instead of being read again, when reading it
+    would give them again (``crawlers.resight``); ``False``: every page read, the way before — the same
+    database either way (tests/test_crawl_resight.py).
     """
     walked = _walked(city, only)
     fetcher = None
@@ -70,9 +74,12 @@ def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float =
     try:
         con = store.connect(paths)
         try:
+            reader = reader_key()
+            may = forget_stale(con, city, reader)
             store.save_city(con, city)
             engine = _Engine.prepare(walked, paths, con, quiet=quiet, resume=resume, reextract=reextract,
-                                     fetcher=fetcher, clock=clock)
+                                     fetcher=fetcher, clock=clock, resight=may if resight and not reextract else set(),
+                                     reader=reader)
             return asyncio.run(engine.main())
         finally:
             con.close()
@@ -93,14 +100,18 @@ def _walked(city: City, only: Collection[str] | None) -> City:
 class _Engine:
     """Runs the sources of one crawl and closes the crawl: what only the engine needs besides the ``Run``."""
 
-    def __init__(self, run: Run, downloader: Downloader, walked_before: set[str]) -> None:
+    def __init__(self, run: Run, downloader: Downloader, walked_before: set[str], resight: set[str],
+                 reader: str) -> None:
         self.run = run
         self.downloader = downloader
         self.walked_before = walked_before  # sources some earlier crawl walked completely (the baseline)
+        self.resight = resight  # sources whose unchanged pages are re-sighted, not read (``crawlers.resight``)
+        self.reader = reader  # ``crawlers.resight.reader_key``, kept in the crawls row
 
     @classmethod
     def prepare(cls, city: City, paths: Paths, con: duckdb.DuckDBPyConnection, *, quiet: bool, resume: bool,
-                reextract: str | None, fetcher: FetchProcess | None, clock: Callable[[], datetime]) -> _Engine:
+                reextract: str | None, fetcher: FetchProcess | None, clock: Callable[[], datetime],
+                resight: set[str], reader: str) -> _Engine:
         """A new crawl, or the unfinished one resumed (its committed pages to replay, a new archive part)."""
         if reextract is not None:
             check_reextract(con, reextract)
@@ -118,23 +129,24 @@ class _Engine:
         downloader = Downloader(run, archive, fetcher, done=done, offline=reextract is not None)
         walked_before = {sid for (sid,) in con.execute(
             "SELECT DISTINCT source_id FROM source_runs WHERE status = 'ok' AND crawl_id <> ?", [crawl_id]).fetchall()}
-        return cls(run, downloader, walked_before)
+        return cls(run, downloader, walked_before, resight, reader)
 
     async def main(self) -> CrawlSummary:
         """The sources, at most ``SOURCES_AT_ONCE`` at a time, the writer storing their pages as they come;
         the crawl closed in any case."""
         run, summary = self.run, self.run.summary
         if summary.resumed:
-            run.con.execute("UPDATE crawls SET status = 'running' WHERE crawl_id = ?", [run.crawl_id])
+            run.con.execute("UPDATE crawls SET status = 'running', reader = ? WHERE crawl_id = ?",
+                            [self.reader, run.crawl_id])
             run.say(f"续抓未完成的抓取 {run.crawl_id}：已完成的 {len(self.downloader.done)} 个页面从存档读取，不再请求", always=True)
         else:
-            run.con.execute("INSERT INTO crawls (crawl_id, started_at, status) VALUES (?, ?, 'running')",
-                            [run.crawl_id, summary.started_at])
+            run.con.execute("INSERT INTO crawls (crawl_id, started_at, status, reader) VALUES (?, ?, 'running', ?)",
+                            [run.crawl_id, summary.started_at, self.reader])
         await self.downloader.open()
         # bounded: when the database falls behind, the spiders wait instead of holding pages in memory
         queue: asyncio.Queue[Batch | None] = asyncio.Queue(QUEUED_BATCHES)
         writing = asyncio.create_task(writer(run, self.downloader.archive, queue))
-        crawling = asyncio.ensure_future(self._sources(Spider(run, self.downloader, queue)))
+        crawling = asyncio.ensure_future(self._sources(Spider(run, self.downloader, queue, resight=self.resight)))
         try:
             await asyncio.wait({crawling, writing}, return_when=asyncio.FIRST_COMPLETED)
             if not crawling.done():  # the writer failed: nothing more could be stored, stop fetching

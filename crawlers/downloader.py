@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from core import store
+from core import standard, store, vocab
 from core.cityconfig import Source
 from crawlers.archive import Archive, read_original, read_response
 from crawlers.context import Run
@@ -34,12 +34,16 @@ _FETCH_COLUMNS = ("fetch_id", "url", "form", "status", "error", "warc_file", "wa
 
 @dataclass
 class Got:
-    """A response as the spider uses it: the result (304 and replays already given their bytes) and the
-    fetch id of the archived bytes, which records and problems cite as evidence."""
+    """A response as the spider uses it: the result (304 and replays already given their bytes, unless
+    ``unread``) and the fetch id of the archived bytes, which records and problems cite as evidence.
+    ``original``: for an unchanged answer (304, or the same bytes), the original's ``fetches`` row — with
+    ``resight``, whether the records stored from it may be re-sighted instead of read again."""
 
     result: FetchResult
     fetch_id: str | None
     replayed: bool = False
+    original: dict[str, Any] | None = None
+    unread: bool = False  # an unchanged answer whose original's bytes were not read yet (``Downloader.read``)
 
 
 class Downloader:
@@ -64,9 +68,11 @@ class Downloader:
             await self.fetcher.aclose()
             self.fetcher = None
 
-    async def get(self, source: Source, url: str, form: dict[str, str] | None, role: str, fetches: list[dict[str, Any]]) -> Got:
+    async def get(self, source: Source, url: str, form: dict[str, str] | None, role: str, fetches: list[dict[str, Any]],
+                  *, lazy: bool = False) -> Got:
         """The response for a request: replayed from the archive when this crawl already has it, else
-        fetched (conditionally) and archived, its ``fetches`` row (with its ``role``) added to ``fetches``."""
+        fetched (conditionally) and archived, its ``fetches`` row (with its ``role``) added to ``fetches``.
+        ``lazy``: an unchanged answer comes back ``unread`` (the caller may re-sight instead of reading it)."""
         key = (url, urlencode(form) if form is not None else None)
         summary = self.run.summary
         summary.sources[source.id].fetched += 1
@@ -81,14 +87,21 @@ class Downloader:
         previous = self.previous.get(source.id, key)
         result = await self.fetcher.fetch(url, form=form, headers=conditional_headers(previous))
         row = self.archive.write(result, source_id=source.id, previous=previous)
-        row["role"] = role
+        row["role"], row["records"] = role, None
         fetches.append(row)
         self.run.progress.update(summary, fetched=1)
         if row["revisit_of"]:
             assert previous is not None
             summary.unchanged += 1
-            return Got(self._unchanged(result, previous), row["revisit_of"])
+            got = Got(result, row["revisit_of"], original=previous, unread=True)
+            return got if lazy else self.read(got)
         return Got(result, row["fetch_id"])
+
+    def read(self, got: Got) -> Got:
+        """``got`` with its original's bytes, when it is an unchanged answer not read yet."""
+        if not got.unread or got.original is None:
+            return got
+        return replace(got, result=self._unchanged(got.result, got.original), unread=False)
 
     def _unchanged(self, result: FetchResult, previous: dict[str, Any]) -> FetchResult:
         """An unchanged answer given the original's bytes (and, for a 304, its headers)."""
@@ -154,20 +167,28 @@ def done_pages(con: duckdb.DuckDBPyConnection, crawl_id: str, *, retry_failed: b
 class Previous:
     """The last archived body of every request a source made (its validators and hash, for conditional
     requests), as Python rows only while the source is walked: ``begin`` when it starts, ``end`` when done.
+    ``resight``: the records it yielded when last read (``fetches.records``) are exactly the current records
+    citing it (none merged into another page's, none of an older standard version) — an unchanged answer may
+    then re-sight them instead of being read again.
 
     Read once, sorted by source, into one Arrow table (columnar: a province's hundreds of thousands of pages
     in a few MB, where a dict per page took ~1.3 KB), on a cursor closed at once — a query left open would
     hold a transaction for the whole crawl, and DuckDB checkpoints only when none is open."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, walked: list[str]) -> None:
+        held = " UNION ALL ".join(f"SELECT fetch_id, count(*) AS n FROM {store.record_table(k)} "
+                                  f"WHERE std_version = $version GROUP BY fetch_id" for k in vocab.KINDS)
         cursor = con.cursor()
         try:
             self._table: Any = cursor.sql(f"""
-                SELECT {", ".join(f"f.{c}" for c in _PREVIOUS)}
-                FROM fetches f JOIN (SELECT unnest(?::VARCHAR[]) AS source_id) w USING (source_id)
+                SELECT {", ".join(f"f.{c}" for c in _PREVIOUS)},
+                       f.records > 0 AND f.records = coalesce(h.n, 0) AS resight
+                FROM fetches f JOIN (SELECT unnest($walked::VARCHAR[]) AS source_id) w USING (source_id)
+                LEFT JOIN (SELECT fetch_id, sum(n) AS n FROM ({held}) GROUP BY fetch_id) h USING (fetch_id)
                 WHERE f.warc_file IS NOT NULL AND f.revisit_of IS NULL AND f.status = 200 AND f.error IS NULL
                 QUALIFY row_number() OVER (PARTITION BY f.url, f.form ORDER BY f.fetched_at DESC) = 1
-                ORDER BY f.source_id""", params=[walked]).to_arrow_table()
+                ORDER BY f.source_id""", params={"walked": walked, "version": standard.CURRENT_VERSION}
+                                          ).to_arrow_table()
         finally:
             cursor.close()
         self._slices: dict[str, tuple[int, int]] = {}  # source → (first row, rows)
@@ -189,4 +210,4 @@ class Previous:
         self._held.pop(source_id, None)
 
 
-_PREVIOUS = _FETCH_COLUMNS + ("warc_length", "source_id")
+_PREVIOUS = _FETCH_COLUMNS + ("warc_length", "source_id", "content_type", "records")

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from core import normalize, standard, store
 from core.cityconfig import Department, Source
@@ -34,9 +35,32 @@ class Batch:
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     availability: list[dict[str, Any]] = field(default_factory=list)
     source_runs: list[dict[str, Any]] = field(default_factory=list)
+    # unchanged pages not read again: the original's fetch id → (kind, the records it yields)
+    resight: dict[str, tuple[str, int]] = field(default_factory=dict)
+    unclean: set[str] = field(default_factory=set)  # fetch ids a record could not be read from
+    yields: dict[str, int | None] = field(default_factory=dict)  # earlier originals' ``fetches.records``
 
     def record_count(self) -> int:
-        return sum(len(rows) for rows in self.records.values())
+        """The records read from the page, re-sighted ones included (as reading them would have counted)."""
+        return sum(len(rows) for rows in self.records.values()) + sum(n for _, n in self.resight.values())
+
+    def count_yields(self) -> None:
+        """What each response read for this page yielded, for ``fetches.records`` of its original: the records
+        citing it, or None when none did or one could not be read (then it is read again next time)."""
+        counts: dict[str, int] = {}
+        for rows in self.records.values():
+            for r in rows:
+                if r["fetch_id"] is not None:
+                    counts[r["fetch_id"]] = counts.get(r["fetch_id"], 0) + 1
+        for row in self.fetches:
+            evidence = row["revisit_of"] or row["fetch_id"]
+            if row["warc_file"] is None or evidence in self.resight:
+                continue
+            n = counts.get(evidence, 0)
+            if row["revisit_of"] is None:  # the original itself, stored with this batch
+                row["records"] = n if n and evidence not in self.unclean else None
+            else:  # an unchanged page read again: its original's row is updated
+                self.yields[evidence] = n if n and evidence not in self.unclean else None
 
 
 def add_record(run: Run, source: Source, batch: Batch, raw: dict[str, str], url: str, fetch_id: str | None, *,
@@ -47,6 +71,8 @@ def add_record(run: Run, source: Source, batch: Batch, raw: dict[str, str], url:
     std = standard.load(source.kind)
     if not any(fields.get(code) for code in std.codes):
         run.error(source, url, f"{url} 中的一条记录没有读出任何标准字段，已跳过", cause="content")
+        if fetch_id is not None:
+            batch.unclean.add(fetch_id)
         return
     dept_id = source.dept or attribute(run.city.departments, source.kind, fields)  # portal sources have no dept
     wsh, name = fields.get(std.prefixed("WSH")), fields.get(std.prefixed("XDR_MC"))
@@ -103,6 +129,9 @@ def write(run: Run, archive: Archive, batch: Batch, warc_records: list[Any]) -> 
     con.execute("BEGIN")
     try:
         store.insert_rows(con, "fetches", batch.fetches)
+        _write_yields(con, batch.yields)
+        for kind in {k for k, _ in batch.resight.values()}:
+            store.resight_records(con, kind, [f for f, (k, _) in batch.resight.items() if k == kind], now)
         for kind, rows in batch.records.items():
             store.upsert_records(con, kind, rows, now)
         insert_new(con, "availability", batch.availability, "event_id")
@@ -112,6 +141,19 @@ def write(run: Run, archive: Archive, batch: Batch, warc_records: list[Any]) -> 
     except Exception:
         con.execute("ROLLBACK")
         raise
+
+
+def _write_yields(con: duckdb.DuckDBPyConnection, yields: dict[str, int | None]) -> None:
+    """``fetches.records`` of the originals read in this transaction (``Batch.count_yields``), one UPDATE."""
+    if not yields:
+        return
+    arrow = pa.table({"fetch_id": pa.array(list(yields), pa.string()),
+                      "n": pa.array(list(yields.values()), pa.int32())})
+    con.register("_yields", arrow)
+    try:
+        con.execute("UPDATE fetches SET records = y.n FROM _yields y WHERE fetches.fetch_id = y.fetch_id")
+    finally:
+        con.unregister("_yields")
 
 
 def _replace_source_runs(con: duckdb.DuckDBPyConnection, crawl_id: str, runs: list[dict[str, Any]], now: datetime) -> None:
@@ -138,6 +180,9 @@ def merge(batches: list[Batch]) -> Batch:
     """Several batches as one (records of a key: the later batch wins, as it would written in turn)."""
     out = Batch()
     for b in batches:
+        b.count_yields()
+        out.yields.update(b.yields)
+        out.resight.update(b.resight)
         out.fetches += b.fetches
         for kind, rows in b.records.items():
             out.records.setdefault(kind, []).extend(rows)

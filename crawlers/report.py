@@ -70,6 +70,7 @@ class CrawlSummary:
     resumed: bool = False
     replayed: int = 0  # pages read back from the archive (a resumed crawl)
     unchanged: int = 0  # pages answered 304 or with the same bytes (archived as revisits)
+    resighted: int = 0  # unchanged pages not read again: their stored records re-sighted (crawlers.resight)
     baseline: list[str] = field(default_factory=list)  # sources walked completely for the first time
 
     def add_error(self, source_id: str, url: str, message: str, *, fatal: bool = False,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from core.cityconfig import Source
@@ -36,15 +37,18 @@ class Detail:
     fields: dict[str, str] | None = None
     records: list[dict[str, str]] | None = None
     status: str | None = None
+    resight: int = 0  # unchanged, like its list page: the records stored from it are re-sighted, not read
 
 
 class Spider:
     """Walks the sources of one run; each source's pages go to ``queue`` as they are read."""
 
-    def __init__(self, run: Run, downloader: Downloader, queue: asyncio.Queue[Batch | None]) -> None:
+    def __init__(self, run: Run, downloader: Downloader, queue: asyncio.Queue[Batch | None], *,
+                 resight: Collection[str] = ()) -> None:
         self.run = run
         self.downloader = downloader
         self.queue = queue
+        self.resight = set(resight)  # sources whose unchanged pages may be re-sighted (``crawlers.crawl``)
         self.labels = {s.id: extract.labels_for(s.kind, s.labels) for s in run.city.sources}
         self.columns_noted: set[str] = set()  # sources whose unrecognised columns were reported
 
@@ -124,7 +128,10 @@ class Spider:
         if not pattern and source.id not in self.columns_noted:
             self._note_columns(source, base, extract.list_header(doc, source.kind, labels))
         links = list(dict.fromkeys(r.link for r in rows if r.link))  # each detail page fetched once
-        details = dict(zip(links, await asyncio.gather(*(self._detail(source, link, batch) for link in links))))
+        # unchanged: its rows are what they were when their details were last read
+        unchanged = source.id in self.resight and got.original is not None and not got.replayed
+        details = dict(zip(links, await asyncio.gather(*(self._detail(source, link, batch, unchanged)
+                                                          for link in links))))
         for list_row in rows:
             detail = details.get(list_row.link) if list_row.link else None
             self._row_records(source, batch, got, list_row.fields, detail)
@@ -134,6 +141,10 @@ class Spider:
                      detail: Detail | None) -> None:
         """A list row's records: the attachment's rows dated by the list, or the row with its detail page's
         values overlaid, citing the page that gave them."""
+        if detail is not None and detail.resight:
+            assert detail.fetch_id is not None
+            batch.resight[detail.fetch_id] = (source.kind, detail.resight)  # once for all rows linking to it
+            return
         if detail is not None and detail.records is not None:
             for rec in detail.records:
                 add_record(self.run, source, batch, {**row, **nonempty(rec)}, detail.url,
@@ -147,9 +158,16 @@ class Spider:
             return  # a bare title link whose page failed: nothing to store (the failure is reported)
         add_record(self.run, source, batch, fields, url, fetch_id, detail_status=detail.status if detail else None)
 
-    async def _detail(self, source: Source, link: str, batch: Batch) -> Detail:
-        """A row's link: a detail page's fields or an attachment's records (neither when it failed)."""
-        got = await self.downloader.get(source, link, None, "detail", batch.fetches)
+    async def _detail(self, source: Source, link: str, batch: Batch, list_unchanged: bool) -> Detail:
+        """A row's link: a detail page's fields or an attachment's records (neither when it failed); when
+        it and its list page are unchanged, the records stored from it, to re-sight."""
+        got = await self.downloader.get(source, link, None, "detail", batch.fetches, lazy=True)
+        first_file = got.original is not None and source.id not in self.columns_noted and \
+            attachments.file_format(got.result.final_url, got.original["content_type"]) is not None
+        if list_unchanged and not first_file and self._may_resight(source, got):  # a first file's columns are noted
+            assert got.original is not None
+            return Detail(got.result.final_url, got.fetch_id, resight=got.original["records"])
+        got = self.downloader.read(got)
         result = got.result
         if not result.ok:
             return Detail(link, status=availability.dead_detail(self.run, source, link, got, batch.availability))
@@ -200,11 +218,24 @@ class Spider:
             self.run.error(source, result.url, problem, fatal=fatal, cause="content")
             return None
         items = json_items(doc, source.paging)
+        if self._may_resight(source, got):
+            assert got.original is not None and got.fetch_id is not None
+            batch.resight[got.fetch_id] = (source.kind, got.original["records"])
+            return len(items)
         labels = self.labels[source.id]
         for entity in items:
             add_record(self.run, source, batch, extract.entity_fields(entity, source.kind, labels), result.final_url,
                        got.fetch_id)
         return len(items)
+
+    def _may_resight(self, source: Source, got: Got) -> bool:
+        """An unchanged answer (not a replay) of a source read as last time, whose original's stored
+        records are exactly the ones it yielded then (``downloader.Previous``): re-sighting them writes
+        what reading it again would."""
+        if source.id in self.resight and got.original is not None and not got.replayed and got.original["resight"]:
+            self.run.summary.resighted += 1
+            return True
+        return False
 
     def _note_columns(self, source: Source, url: str, headers: list[str]) -> None:
         """A list's or a file's header columns that name no field, warned once per source (the first header
