@@ -175,7 +175,7 @@ def test_status_filters_count_by_the_workbench_decisions(served) -> None:
     each status filter, alone or with a department or an indicator, counts what the snapshot's findings joined to
     the workbench's latest decisions count. (Last in this file: it leaves decisions in the province's workbench.)"""
     from dashboard import auth
-    from dashboard.queries import findings
+    from dashboard.queries import department, findings
     from metrics import corrections
 
     paths, dept = served
@@ -207,3 +207,10 @@ def test_status_filters_count_by_the_workbench_decisions(served) -> None:
                      "d": where.get("dept_id"), "i": where.get("indicator")}).fetchall()[0][0]
             assert findings.findings_total(snap, viewer, PERIOD, status=status, wb_version=version, **where) == expected
     assert findings.findings_total(snap, boss, PERIOD, status="waived", wb_version=version) > 0
+    for viewer, one in ((boss, None), (boss, dept), (clerk, None)):  # 部门自查's status and indicator counts
+        with duckdb.connect(str(store.current_snapshot(paths)), read_only=True) as con:
+            rows = con.execute("SELECT finding_id, status FROM findings WHERE period = $1 AND ($2 IS NULL OR dept_id = $2)",
+                               [PERIOD, viewer.scope or one]).df()
+        now = rows["finding_id"].map(decisions.set_index("finding_id")["status"]).fillna(rows["status"]).value_counts()
+        assert department.status_counts(snap, viewer, PERIOD, one, version) == {k: int(v) for k, v in now.items()}
+        assert sum(department.finding_counts(snap, viewer, PERIOD, one).values()) == len(rows)
