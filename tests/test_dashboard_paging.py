@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from datetime import date
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -167,3 +168,49 @@ def test_sources_and_catalogue_pages_cover_every_row_once(served) -> None:
     assert len(coverage) == len(depts) and coverage["部门"].is_unique
     shown = pd.concat(_pages(at, "catalogue_items", "items_page", len(items)))
     assert len(shown) == len(items) and not shown.duplicated(["部门", "事项编码"]).any()
+
+
+def test_status_filters_count_by_the_workbench_decisions(served) -> None:
+    """The lists' totals come from the period's counts and the decided findings (``findings._per_department``):
+    each status filter, alone or with a department or an indicator, counts what the snapshot's findings joined to
+    the workbench's latest decisions count. (Last in this file: it leaves decisions in the province's workbench.)"""
+    from dashboard import auth
+    from dashboard.queries import department, findings
+    from metrics import corrections
+
+    paths, dept = served
+    rows = snapshot_frame(paths, "SELECT finding_id, dept_id, status FROM findings WHERE period = ? "
+                                 "ORDER BY hash(finding_id) LIMIT 90", [PERIOD])
+    picked = [corrections.Finding(r.finding_id, PERIOD, r.dept_id, r.status) for r in rows.itertuples()]
+    corrections.record(paths, picked[:30], "waive", username="assessor", role="assessor", reason="不属实")
+    corrections.record(paths, picked[30:60], "confirm", username="assessor", role="assessor")
+    for f in picked[60:]:
+        corrections.record(paths, [f], "object", username=f.dept_id, role="department", reason="已公示", scope=f.dept_id)
+    corrections.record(paths, [corrections.Finding(f.finding_id, PERIOD, f.dept_id, "waived") for f in picked[:5]],
+                       "reopen", username="assessor", role="assessor", reason="复查")
+    decisions = corrections.latest(paths)[["finding_id", "status"]]
+    version = corrections.version(paths)
+    boss = auth.Viewer("assessor", "assessor", "assessor", None)
+    clerk = auth.Viewer(dept, dept, "department", dept)
+    snap = store.current_snapshot(paths).name
+    for status in ("open", "waived", "confirmed", "objected", findings.QUEUE_STATUSES):
+        for viewer, where in ((boss, {}), (boss, {"dept_id": dept}), (boss, {"indicator": "timeliness"}),
+                              (clerk, {})):
+            with duckdb.connect(str(store.current_snapshot(paths)), read_only=True) as con:
+                con.register("_decisions", decisions)
+                expected = con.execute(f"""
+                    SELECT count(*) FROM findings f LEFT JOIN _decisions dec USING (finding_id)
+                    WHERE f.period = $p AND list_contains($s, coalesce(dec.status, f.status))
+                      AND ($scope IS NULL OR f.dept_id = $scope) AND ($d IS NULL OR f.dept_id = $d)
+                      AND ($i IS NULL OR f.indicator = $i)""",
+                    {"p": PERIOD, "s": [status] if isinstance(status, str) else list(status), "scope": viewer.scope,
+                     "d": where.get("dept_id"), "i": where.get("indicator")}).fetchall()[0][0]
+            assert findings.findings_total(snap, viewer, PERIOD, status=status, wb_version=version, **where) == expected
+    assert findings.findings_total(snap, boss, PERIOD, status="waived", wb_version=version) > 0
+    for viewer, one in ((boss, None), (boss, dept), (clerk, None)):  # 部门自查's status and indicator counts
+        with duckdb.connect(str(store.current_snapshot(paths)), read_only=True) as con:
+            rows = con.execute("SELECT finding_id, status FROM findings WHERE period = $1 AND ($2 IS NULL OR dept_id = $2)",
+                               [PERIOD, viewer.scope or one]).df()
+        now = rows["finding_id"].map(decisions.set_index("finding_id")["status"]).fillna(rows["status"]).value_counts()
+        assert department.status_counts(snap, viewer, PERIOD, one, version) == {k: int(v) for k, v in now.items()}
+        assert sum(department.finding_counts(snap, viewer, PERIOD, one).values()) == len(rows)

@@ -113,3 +113,36 @@ def test_snapshot_holds_committed_data_only(tmp_path):
     with duckdb.connect(str(snap), read_only=True) as reader:
         assert reader.execute("SELECT record_key FROM cf_records ORDER BY 1").fetchall() == [("a",), ("c",)]
         assert reader.execute("SELECT max(version) FROM schema_version").fetchall() == [(store.schema_version(),)]
+
+
+
+def test_published_findings_are_ordered_by_period_and_department(tmp_path):
+    """Scoring appends findings rule by rule; publishing puts them in (period, department) order — the same
+    rows under the same table definition — so that a department's findings are a row group or two for the
+    dashboard's lists. A table already in that order is left as it is (a crawl's publish costs no rewrite)."""
+    paths = resolve_paths(tmp_path / "w.duckdb")
+    con = store.connect(paths)
+    con.execute("""INSERT INTO findings (finding_id, period, dept_id, kind, rule_id, indicator, severity, message)
+                   SELECT 'f' || i, ['2026Q3', '2026-07', '2026Q2'][i % 3 + 1], 'd' || (i * 7919 % 101), 'xk',
+                          'r' || (i % 5), 'accuracy', 'low', 'm' || i FROM range(400000) t(i)""")
+    con.execute("CREATE TABLE expected AS SELECT * FROM findings")
+    ddl = con.execute("SELECT sql FROM duckdb_tables() WHERE table_name = 'findings'").fetchall()
+    ordered = "SELECT count(*) FROM (SELECT (period, dept_id) < lag((period, dept_id)) OVER (ORDER BY rowid) AS back " \
+              "FROM findings) WHERE back"
+    assert con.execute(ordered).fetchall()[0][0] > 100_000  # a department's rows everywhere
+    first = store.publish(con, paths)
+    assert con.execute(ordered).fetchall() == [(0,)]
+    assert not store._cluster(con)  # in order now: the next publish copies it as it is
+    con.execute("DELETE FROM findings")
+    con.execute("""INSERT INTO findings (finding_id, period, dept_id, kind, rule_id, indicator, severity, message)
+                   SELECT 'f' || i, '2026Q3', 'd' || (i // 200000), 'xk', 'r', 'accuracy', 'low', 'm'
+                   FROM range(600000) t(i)""")  # three departments of five row groups, in order
+    assert not store._cluster(con)
+    con.close()
+    with duckdb.connect(str(first), read_only=True) as reader:
+        assert reader.execute("SELECT sql FROM duckdb_tables() WHERE table_name = 'findings'").fetchall() == ddl
+        assert reader.execute(ordered).fetchall() == [(0,)]
+        for a, b in (("findings", "expected"), ("expected", "findings")):
+            assert reader.execute(f"SELECT count(*) FROM (FROM {a} EXCEPT ALL FROM {b})").fetchall() == [(0,)]
+        assert reader.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '\\_%' ESCAPE '\\'"
+                              ).fetchall() == [(0,)]

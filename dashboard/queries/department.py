@@ -9,8 +9,8 @@ import duckdb
 import pandas as pd
 
 from dashboard.auth import Viewer
-from dashboard.queries.findings import _lookup_records
-from dashboard.queries.shared import (PAGE_SIZE, RULE_NAMES, _cached, _decisions, _frame, _in_scope, _name, _on, _records,
+from dashboard.queries.findings import _counts, _decided, _lookup_records
+from dashboard.queries.shared import (PAGE_SIZE, RULE_NAMES, _cached, _frame, _in_scope, _name, _on, _records,
                                       _scoped, _shown_url, previous_period)
 from metrics import results, versions
 from core import store
@@ -75,28 +75,16 @@ def deductions(snapshot: str, viewer: Viewer, period: str, dept_id: str) -> pd.D
 
 @_cached()
 def finding_counts(snapshot: str, viewer: Viewer, period: str, dept_id: str | None) -> dict[str, int]:
-    """Number of findings per indicator for a department (or all the viewer sees) and period."""
-    df = _frame(
-        snapshot,
-        f"""
-        SELECT indicator, count(*) AS n
-        FROM findings
-        WHERE period = $period AND ($dept IS NULL OR dept_id = $dept) AND {_in_scope()}
-        GROUP BY indicator
-        """,
-        _scoped(viewer, period=period, dept=dept_id),
-    )
-    return {str(r["indicator"]): int(r["n"]) for r in _records(df)}
+    """Number of findings per indicator for a department (or all the viewer sees) and period (from the
+    period's counts the lists use: no query of its own)."""
+    counts = _counts(snapshot, viewer.scope, period, dept_id).groupby("indicator")["n"].sum()
+    return {str(k): int(v) for k, v in counts.items()}
 
 
 @_cached()
 def rules_found(snapshot: str, viewer: Viewer, period: str, dept_id: str | None) -> list[str]:
     """The rule ids with findings in the period (the rule filter's options)."""
-    df = _frame(snapshot, f"""
-        SELECT DISTINCT rule_id FROM findings
-        WHERE period = $period AND ($dept IS NULL OR dept_id = $dept) AND {_in_scope()}
-        ORDER BY rule_id""", _scoped(viewer, period=period, dept=dept_id))
-    return df["rule_id"].tolist()
+    return sorted(str(r) for r in _counts(snapshot, viewer.scope, period, dept_id)["rule_id"].unique())
 
 
 # --- 未能核验: what the evidence could not decide (never deducted; the department checks it) --------
@@ -132,13 +120,13 @@ def unverified(snapshot: str, viewer: Viewer, period: str, dept_id: str | None =
 @_cached()
 def status_counts(snapshot: str, viewer: Viewer, period: str, dept_id: str | None, wb_version: int = 0) -> dict[str, int]:
     """How many of the period's findings are in each current status (the store's latest step, else the
-    snapshot's), for a department (or all the viewer sees)."""
-    df = _frame(snapshot, f"""
-        SELECT coalesce(dec.status, f.status) AS status, count(*) AS n
-        FROM findings f LEFT JOIN _decisions dec USING (finding_id)
-        WHERE f.period = $period AND ($dept IS NULL OR f.dept_id = $dept) AND {_in_scope("f.dept_id")}
-        GROUP BY 1""", _scoped(viewer, period=period, dept=dept_id), _decisions())
-    return {str(r["status"]): int(r["n"]) for r in _records(df)}
+    snapshot's), for a department (or all the viewer sees): the period's counts by the snapshot's status,
+    the decided findings moved to their current one."""
+    counts = _counts(snapshot, viewer.scope, period, dept_id).groupby("status")["n"].sum()
+    decided = _decided(snapshot, viewer.scope, period, dept_id, wb_version)
+    now = (counts.sub(decided.groupby("status").size(), fill_value=0)
+           .add(decided.groupby("current").size(), fill_value=0))
+    return {str(k): int(v) for k, v in now.items() if v > 0}
 
 
 @_cached()

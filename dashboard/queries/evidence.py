@@ -8,6 +8,7 @@ import pandas as pd
 
 from dashboard import workbench
 from dashboard.auth import Viewer
+from dashboard.queries.findings import _in_list
 from dashboard.queries.shared import PERSON, _cached, _deployment, _frame, _in_scope, _missing, _records, _scoped
 from core import standard, store
 from core.privacy import mask_person_name, mask_text, mask_whole
@@ -49,9 +50,8 @@ def record_fields(snapshot: str, viewer: Viewer, kind: str, record_key: str, mas
     """A record's standard fields in registry order (code, name, value shown), empty outside the scope."""
     if kind not in vocab.KINDS:
         return pd.DataFrame(columns=["code", "name", "value"])
-    df = _frame(snapshot, f"SELECT * FROM {store.record_table(kind)} "
-                          f"WHERE record_key = $key AND {_in_scope()}",
-                _scoped(viewer, key=record_key))
+    df = _frame(snapshot, f"SELECT * FROM {store.record_table(kind)} "  # a literal key: the index, not a scan
+                          f"WHERE record_key IN {_in_list([record_key])} AND {_in_scope()}", _scoped(viewer))
     if df.empty:
         return pd.DataFrame(columns=["code", "name", "value"])
     row = _records(df)[0]
@@ -71,8 +71,8 @@ def site_masked(snapshot: str, viewer: Viewer, kind: str, record_key: str, codes
     if not known:
         return set()
     flags = ", ".join(f'coalesce(contains("{c}", \'*\'), false) AS "{c}"' for c in known)
-    df = _frame(snapshot, f"SELECT {flags} FROM {store.record_table(kind)} WHERE record_key = $key AND {_in_scope()}",
-                _scoped(viewer, key=record_key))
+    df = _frame(snapshot, f"SELECT {flags} FROM {store.record_table(kind)} "
+                          f"WHERE record_key IN {_in_list([record_key])} AND {_in_scope()}", _scoped(viewer))
     return set() if df.empty else {c for c in known if bool(df[c].iloc[0])}
 
 
@@ -87,13 +87,13 @@ def reveal(viewer: Viewer, snapshot: str, kind: str, record_key: str, code: str,
     if kind not in vocab.KINDS or code not in store.record_columns(kind):
         raise ValueError(f"未知字段 {kind}/{code}")
     paths = resolve_paths()
-    dept = _frame(snapshot, f"SELECT dept_id FROM {store.record_table(kind)} WHERE record_key = $key",
-                  {"key": record_key})
+    dept = _frame(snapshot, f"SELECT dept_id FROM {store.record_table(kind)} "
+                            f"WHERE record_key IN {_in_list([record_key])}")  # a literal key: the index
     dept_id = None if dept.empty else dept["dept_id"].iloc[0]
     workbench.log_reveal(paths, viewer.username, field=code, dept_id=dept_id, kind=kind, record_key=record_key,
                          finding_id=finding_id)
-    df = _frame(snapshot, f'SELECT "{code}" AS v FROM {store.record_table(kind)} WHERE record_key = $key',
-                {"key": record_key})
+    df = _frame(snapshot, f'SELECT "{code}" AS v FROM {store.record_table(kind)} '
+                          f'WHERE record_key IN {_in_list([record_key])}')
     return None if df.empty or _missing(df["v"].iloc[0]) else str(df["v"].iloc[0])
 
 

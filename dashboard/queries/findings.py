@@ -62,7 +62,60 @@ def findings_total(snapshot: str, viewer: Viewer, period: str, *, dept_id: str |
 @_cached()
 def _per_department(snapshot: str, filters: dict[str, Any], wb_version: int) -> pd.DataFrame:
     """How many findings match the filters in each department, in the list's department order: the pager's
-    total, and which departments a page falls in (so only theirs are numbered, see ``findings``)."""
+    total, and which departments a page falls in (so only theirs are numbered, see ``findings``).
+
+    Without a search, from the period's counts (``_counts``, one scan per snapshot, a department's a row group
+    or two) and the decided findings (``_decided``): a new status, indicator or rule filter costs no scan of
+    the period's findings. A finding counts under its current status: the workbench's latest decision, else
+    the snapshot's."""
+    if filters.get("search"):
+        return _searched(snapshot, filters, wb_version)
+    counts = _counts(snapshot, filters["scope"], filters["period"], filters.get("dept_id"))
+    decided = _decided(snapshot, filters["scope"], filters["period"], filters.get("dept_id"), wb_version)
+    for key in ("indicator", "rule_id"):
+        if filters.get(key):
+            counts, decided = (df[df[key] == filters[key]] for df in (counts, decided))
+    n = counts.groupby("dept_id")["n"].sum()
+    if filters.get("status"):
+        statuses = [filters["status"]] if isinstance(filters["status"], str) else list(filters["status"])
+        n = (counts[counts["status"].isin(statuses)].groupby("dept_id")["n"].sum()  # by the snapshot's status,
+             .sub(decided[decided["status"].isin(statuses)].groupby("dept_id").size(), fill_value=0)  # but decided
+             .add(decided[decided["current"].isin(statuses)].groupby("dept_id").size(), fill_value=0))
+    per = n[n > 0].astype("int64").rename("n").reset_index()
+    per = per.merge(_department_names(snapshot), how="left", on="dept_id")
+    per["dept_name"] = per["dept_name"].fillna(per["dept_id"])
+    return per.sort_values(["dept_name", "dept_id"], ignore_index=True)[["dept_id", "dept_name", "n"]]
+
+
+@_cached()
+def _counts(snapshot: str, scope: str | None, period: str, dept_id: str | None) -> pd.DataFrame:
+    """The period's findings (a department's, or all in scope) counted by department, indicator, rule and the
+    snapshot's status."""
+    return _frame(snapshot, f"""SELECT dept_id, indicator, rule_id, status, count(*) AS n FROM findings
+                                WHERE period = $period AND ($dept IS NULL OR dept_id = $dept) AND {_in_scope()}
+                                GROUP BY ALL""", {"period": period, "dept": dept_id, "scope": scope})
+
+
+@_cached()
+def _decided(snapshot: str, scope: str | None, period: str, dept_id: str | None, wb_version: int) -> pd.DataFrame:
+    """The period's findings the workbench has a decision on: the snapshot's status and the current one."""
+    decisions = _decisions()
+    if decisions["_decisions"].empty:  # nothing decided yet: no scan of the period's findings
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in ("dept_id", "indicator", "rule_id", "status", "current")})
+    return _frame(snapshot, f"""
+        SELECT f.dept_id, f.indicator, f.rule_id, f.status, dec.status AS current
+        FROM findings f JOIN _decisions dec USING (finding_id)
+        WHERE f.period = $period AND ($dept IS NULL OR f.dept_id = $dept) AND {_in_scope("f.dept_id")}""",
+                  {"period": period, "dept": dept_id, "scope": scope}, decisions)
+
+
+@_cached()
+def _department_names(snapshot: str) -> pd.DataFrame:
+    return _frame(snapshot, "SELECT dept_id, name AS dept_name FROM departments")
+
+
+def _searched(snapshot: str, filters: dict[str, Any], wb_version: int) -> pd.DataFrame:
+    """``_per_department`` for a search: a scan of the period's findings' texts."""
     where, params = _findings_where(filters)
     # the latest decision (one per finding) matters only to a status filter: without one, no join of millions
     decided = "LEFT JOIN _decisions dec USING (finding_id)" if filters.get("status") else ""
