@@ -104,3 +104,17 @@ def fresh_caches():
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+# --- two test processes (pytest-xdist, `-n 2 --dist loadfile` in pyproject.toml) -----------------------------
+@pytest.fixture(scope="module")
+def one_ray_at_a_time():
+    """Held by a module that starts a Ray on loopback (test_cluster, test_nation) while its Ray runs: the suite's
+    two processes never run two Rays at once (test_cluster's killer picks Ray workers by process title, and
+    two Rays on two cores would starve each other's timeouts)."""
+    import fcntl
+    import tempfile
+
+    with open(Path(tempfile.gettempdir()) / "sgs-tests-ray.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

@@ -105,6 +105,16 @@ def _assert_stopped(base: str) -> None:
     raise AssertionError(f"the dashboard at {base} still answers after sgs serve was stopped")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def patient_expect():
+    """``expect`` waits up to 30 s in this module, as in test_journeys: a loaded CI core draws a page slowly."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)
+    yield
+    expect.set_options(timeout=5_000)  # Playwright's default, for the other modules
+
+
 @pytest.fixture()
 def served(tmp_path: Path):
     """The small city with hostile archived pages, served by ``sgs serve`` on a free port."""

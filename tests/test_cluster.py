@@ -94,7 +94,7 @@ class Killer(threading.Thread):
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(one_ray_at_a_time):
     """1 head (no CPUs: it only coordinates) + 3 worker nodes of 1 CPU each, shut down whatever happens."""
     from ray.cluster_utils import Cluster
 

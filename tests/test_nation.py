@@ -173,7 +173,7 @@ def test_city_office_sees_its_row_with_both_ranks(dashboard):
 
 # --- sgs run --cities … --cluster local, end to end ------------------------------------------------
 
-def test_run_with_a_local_ray_equals_the_run_in_turn(nation, tmp_path):
+def test_run_with_a_local_ray_equals_the_run_in_turn(nation, tmp_path, one_ray_at_a_time):
     """``sgs run --cities 全国 --out STORE --cluster local`` as an operator types it (a subprocess): it starts a
     Ray of its own on this machine (loopback only: ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, docs/scale.md; its
     session under a temporary folder of this test, so no other Ray on the machine is joined), runs each city

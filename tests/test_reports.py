@@ -30,6 +30,14 @@ DUE_TEXT = "2026年11月02日"
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{6}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx]"
                        r"(?![0-9A-Za-z])")
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+# identifiers sgs minted (问题编号: an md5; 存档编号: a WARC record's urn:uuid) are printed as they are, by design
+# (reports/sheets.py, "key"): a hash's digits can look like a mobile number, so the scans leave them out
+MINTED = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])|urn:uuid:[0-9a-f-]{36}")
+
+
+def personal_text(texts: list[str]) -> str:
+    """The documents' text that could hold personal data: everything but the identifiers sgs minted."""
+    return MINTED.sub(" ", "\n".join(texts))
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +193,7 @@ def test_no_unmasked_id_or_mobile_number_anywhere(demo_run, written) -> None:
     assert raw_ids, "the demo publishes natural persons' ID numbers; the scan would prove nothing without them"
     texts = [t for p in (written.report, *written.notices.values()) for t in docx_texts(p)]
     texts += sheet_texts(written.workbook)
-    joined = "\n".join(texts)
+    joined = personal_text(texts)
     assert not ID_NUMBER.search(joined) and not MOBILE.search(joined)
     assert not any(i in joined for i in raw_ids)
     assert "********" in joined  # the masked ID numbers of 个人信息未脱敏 findings are there, masked
@@ -207,7 +215,7 @@ def test_a_personal_number_passed_in_is_masked_in_every_format(demo_run, tmp_pat
     (tmp_path / "n.docx").write_bytes(notice.build(data, dept, scheme, day, due))
     workbook.write(data, scheme, day, due, tmp_path / "w.xlsx")
     for texts in (docx_texts(tmp_path / "n.docx"), sheet_texts(tmp_path / "w.xlsx")):
-        joined = "\n".join(texts)
+        joined = personal_text(texts)
         assert "110101********4514" in joined and "138****5678" in joined
         assert not ID_NUMBER.search(joined) and not MOBILE.search(joined)
     assert "139****5678" in "\n".join(docx_texts(tmp_path / "n.docx"))
