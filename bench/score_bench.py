@@ -50,7 +50,8 @@ def child(db: Path, period_text: str, memory_limit: str, per_rule: bool, rules: 
                               [period.label]).fetchall())
     n_records = con.execute("SELECT sum(n_records) FROM scores WHERE period = ?", [period.label]).fetchall()[0][0]
     result = {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "departments": len(rows), "records": int(n_records),
-              "findings": sum(counts.values()), "by_rule": counts}
+              "findings": sum(counts.values()), "by_rule": counts,
+              "code": sys.modules[score_period.__module__].__file__}  # which checkout was measured
     if per_rule:
         stage_assessed(con, period)
         codes.register_macros(con)
@@ -126,6 +127,27 @@ def results_hash(con, period: str) -> list:
     return out
 
 
+def compare(db: Path, other: Path, period: str) -> dict:
+    """Every row of the period's result tables (``computed_at`` aside) in ``db`` against ``other``: the rows'
+    hashes as multisets (a FULL JOIN of hash → count), so a row missing, added, changed or repeated differs.
+    Both were scored from copies of the same data, one by a reference checkout (docs/bench-score.md)."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True, config={"threads": 2, "memory_limit": "3GB"})
+    con.execute(f"ATTACH '{other}' AS other (READ_ONLY)")
+    out = {}
+    for table in ("findings", "unverified", "deductions", "scores", "county_scores"):
+        cols = "* EXCLUDE (computed_at)" if table in ("scores", "county_scores") else "*"
+        rows = [f"SELECT hash(t) AS h, count(*) AS n FROM (SELECT {cols} FROM {db_}.{table} WHERE period = $p) t "
+                "GROUP BY h" for db_ in ("main", "other")]
+        n, diff = con.execute(f"""SELECT sum(coalesce(a.n, 0)), count(*) FILTER (WHERE a.n IS DISTINCT FROM b.n)
+            FROM ({rows[0]}) a FULL JOIN ({rows[1]}) b USING (h)""", {"p": period}).fetchall()[0]
+        out[table] = {"rows": int(n or 0), "differing_hashes": int(diff)}
+    con.close()
+    out["identical"] = all(v["differing_hashes"] == 0 for v in out.values() if isinstance(v, dict))
+    return out
+
+
 def incremental_child(db: Path, period_text: str, memory_limit: str, change: str, verify: bool) -> dict:
     """A full rescore, ~1 % of the period's site records changed (``CHANGES``), then the default (incremental)
     rescore: both timed step by step on the same connection and data; ``verify`` rescored in full once more
@@ -177,8 +199,13 @@ def main() -> None:
     parser.add_argument("--incremental", choices=sorted(CHANGES),
                         help="full rescore, ~1 %% of records changed (clustered or spread), incremental rescore")
     parser.add_argument("--verify", action="store_true", help="with --incremental: compare with a full rescore")
+    parser.add_argument("--compare", type=Path, metavar="OTHER",
+                        help="compare every result row of the period in --db with OTHER (no scoring)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.compare:
+        print(json.dumps(compare(args.db, args.compare, args.period), indent=2))
+        return
     if args.child and args.incremental:
         result = incremental_child(args.db, args.period, args.memory_limit, args.incremental, args.verify)
         print(json.dumps(result, ensure_ascii=False, default=str))
