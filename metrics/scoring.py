@@ -118,15 +118,12 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
                    as_of: date, checks: tuple[Check, ...] | None = None, into: str = "findings") -> int:
     """Run the rules over the assessed records straight into ``findings``; returns the period's row count.
 
-    Called inside ``score_period``'s transaction, after the period's old findings were deleted: writing the
-    rows once, where they belong, instead of staging and then copying millions of them (docs/bench-score.md);
-    a failure rolls the whole period back. ``_sgs_findings`` is then a view of the period's new rows for the
-    deductions. Per kind, the rules' record rows are unioned and joined to their records' evidence
-    (department, page URL, fetch id, 文书号, name) once, in one INSERT, rather than once per rule; one INSERT
-    per kind, because one for both held both kinds' evidence in memory at once and spilled (a province's
-    findings took 126 s of CPU instead of 74 s on a province). ``into``: another findings-shaped table
-    (metrics.incremental merges it). Raises core.workdays.CalendarError for a year the calendar lacks.
-    """
+    Inside ``score_period``'s transaction, after the period's old findings were deleted: the rows written
+    once, where they belong, not staged and copied (docs/bench-score.md); a failure rolls the period back.
+    Per kind, the rules' record rows — the per-field tests of every rule folded into one scan of the records
+    (``checks._fold``) — are unioned and joined to their records' evidence (department, page URL, fetch id,
+    文书号, name) once, in one INSERT per kind (one for both held both kinds' evidence in memory at once and
+    spilled). ``into``: another findings-shaped table (metrics.incremental). Raises CalendarError."""
     codes.register_macros(con)
     register_mask_macros(con)
     checks = checks if checks is not None else all_checks()
