@@ -28,7 +28,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 AS_OF = date(2026, 11, 30)
 
 
-def child(db: Path, period_text: str, memory_limit: str, per_rule: bool, rules: list[str] | None) -> dict:
+class Timed:
+    """A connection whose every ``execute`` is timed (wall and this process's CPU, both DuckDB threads):
+    where a scoring's time goes, statement by statement (``--statements N``: the N costliest by CPU)."""
+
+    def __init__(self, con) -> None:
+        self.con, self.log = con, []
+
+    def execute(self, sql, *args, **kw):
+        t, cpu = time.perf_counter(), time.process_time()
+        result = self.con.execute(sql, *args, **kw)
+        self.log.append((round(time.process_time() - cpu, 2), round(time.perf_counter() - t, 2), " ".join(sql.split())[:120]))
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self.con, name)
+
+
+def child(db: Path, period_text: str, memory_limit: str, per_rule: bool, rules: list[str] | None,
+          statements: int = 0) -> dict:
     import duckdb
 
     from core import codes, privacy, store
@@ -43,14 +61,18 @@ def child(db: Path, period_text: str, memory_limit: str, per_rule: bool, rules: 
     prehash(con)
     period = parse_period(period_text)
     checks = tuple(c for c in all_checks() if rules is None or c.rule.id in rules)
+    timed = Timed(con) if statements else None
     t, cpu = time.perf_counter(), time.process_time()
-    rows = score_period(con, period, as_of=AS_OF, checks=checks)
+    rows = score_period(timed or con, period, as_of=AS_OF, checks=checks)
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu
     counts = dict(con.execute("SELECT rule_id, count(*) FROM findings WHERE period = ? GROUP BY ALL",
                               [period.label]).fetchall())
     n_records = con.execute("SELECT sum(n_records) FROM scores WHERE period = ?", [period.label]).fetchall()[0][0]
     result = {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "departments": len(rows), "records": int(n_records),
-              "findings": sum(counts.values()), "by_rule": counts}
+              "findings": sum(counts.values()), "by_rule": counts,
+              "code": sys.modules[score_period.__module__].__file__}  # which checkout was measured
+    if timed:
+        result["statements"] = sorted(timed.log, reverse=True)[:statements]  # (CPU s, wall s, statement)
     if per_rule:
         stage_assessed(con, period)
         codes.register_macros(con)
@@ -126,6 +148,27 @@ def results_hash(con, period: str) -> list:
     return out
 
 
+def compare(db: Path, other: Path, period: str) -> dict:
+    """Every row of the period's result tables (``computed_at`` aside) in ``db`` against ``other``: the rows'
+    hashes as multisets (a FULL JOIN of hash → count), so a row missing, added, changed or repeated differs.
+    Both were scored from copies of the same data, one by a reference checkout (docs/bench-score.md)."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True, config={"threads": 2, "memory_limit": "3GB"})
+    con.execute(f"ATTACH '{other}' AS other (READ_ONLY)")
+    out = {}
+    for table in ("findings", "unverified", "deductions", "scores", "county_scores"):
+        cols = "* EXCLUDE (computed_at)" if table in ("scores", "county_scores") else "*"
+        rows = [f"SELECT hash(t) AS h, count(*) AS n FROM (SELECT {cols} FROM {db_}.{table} WHERE period = $p) t "
+                "GROUP BY h" for db_ in ("main", "other")]
+        n, diff = con.execute(f"""SELECT sum(coalesce(a.n, 0)), count(*) FILTER (WHERE a.n IS DISTINCT FROM b.n)
+            FROM ({rows[0]}) a FULL JOIN ({rows[1]}) b USING (h)""", {"p": period}).fetchall()[0]
+        out[table] = {"rows": int(n or 0), "differing_hashes": int(diff)}
+    con.close()
+    out["identical"] = all(v["differing_hashes"] == 0 for v in out.values() if isinstance(v, dict))
+    return out
+
+
 def incremental_child(db: Path, period_text: str, memory_limit: str, change: str, verify: bool) -> dict:
     """A full rescore, ~1 % of the period's site records changed (``CHANGES``), then the default (incremental)
     rescore: both timed step by step on the same connection and data; ``verify`` rescored in full once more
@@ -180,19 +223,27 @@ def main() -> None:
     parser.add_argument("--incremental", choices=sorted(CHANGES),
                         help="full rescore, ~1 %% of records changed (clustered or spread), incremental rescore")
     parser.add_argument("--verify", action="store_true", help="with --incremental: compare with a full rescore")
+    parser.add_argument("--statements", type=int, default=0, metavar="N",
+                        help="also time every SQL statement of the scoring and list the N costliest (CPU)")
+    parser.add_argument("--compare", type=Path, metavar="OTHER",
+                        help="compare every result row of the period in --db with OTHER (no scoring)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.compare:
+        print(json.dumps(compare(args.db, args.compare, args.period), indent=2))
+        return
     if args.child and args.incremental:
         result = incremental_child(args.db, args.period, args.memory_limit, args.incremental, args.verify)
         print(json.dumps(result, ensure_ascii=False, default=str))
         return
     if args.child:
         rules = args.rules.split(",") if args.rules else None
-        print(json.dumps(child(args.db, args.period, args.memory_limit, args.per_rule, rules), ensure_ascii=False))
+        print(json.dumps(child(args.db, args.period, args.memory_limit, args.per_rule, rules, args.statements),
+                         ensure_ascii=False))
         return
     cmd = [sys.executable, __file__, "--child", "--db", str(args.db), "--period", args.period,
            "--memory-limit", args.memory_limit, *(["--per-rule"] if args.per_rule else []),
-           *(["--rules", args.rules] if args.rules else []),
+           *(["--rules", args.rules] if args.rules else []), "--statements", str(args.statements),
            *(["--incremental", args.incremental] if args.incremental else []), *(["--verify"] if args.verify else [])]
     t = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True)

@@ -32,6 +32,7 @@ from core.vocab import INDICATORS
 from core.workdays import Calendar, default_calendar
 from metrics import catalogue, corrections
 from metrics.checks import Check, Context, Rule, all_checks, all_rules
+from metrics.checks._fold import Test, folded_sql
 from metrics.checks._sql import as_date, decided_in, lit, register_macros as register_mask_macros, stated_date
 from metrics.scheme import HOWS, Scheme, SchemeError, load_scheme, scheme_path as scheme_path_for
 
@@ -117,15 +118,12 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
                    as_of: date, checks: tuple[Check, ...] | None = None, into: str = "findings") -> int:
     """Run the rules over the assessed records straight into ``findings``; returns the period's row count.
 
-    Called inside ``score_period``'s transaction, after the period's old findings were deleted: writing the
-    rows once, where they belong, instead of staging and then copying millions of them (docs/bench-score.md);
-    a failure rolls the whole period back. ``_sgs_findings`` is then a view of the period's new rows for the
-    deductions. Per kind, the rules' record rows are unioned and joined to their records' evidence
-    (department, page URL, fetch id, 文书号, name) once, in one INSERT, rather than once per rule; one INSERT
-    per kind, because one for both held both kinds' evidence in memory at once and spilled (a province's
-    findings took 126 s of CPU instead of 74 s on a province). ``into``: another findings-shaped table
-    (metrics.incremental merges it). Raises core.workdays.CalendarError for a year the calendar lacks.
-    """
+    Inside ``score_period``'s transaction, after the period's old findings were deleted: the rows written
+    once, where they belong, not staged and copied (docs/bench-score.md); a failure rolls the period back.
+    Per kind, the rules' record rows — the per-field tests of every rule folded into one scan of the records
+    (``checks._fold``) — are unioned and joined to their records' evidence (department, page URL, fetch id,
+    文书号, name) once, in one INSERT per kind (one for both held both kinds' evidence in memory at once and
+    spilled). ``into``: another findings-shaped table (metrics.incremental). Raises CalendarError."""
     codes.register_macros(con)
     register_mask_macros(con)
     checks = checks if checks is not None else all_checks()
@@ -133,17 +131,19 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
     department_rows = []
     for kind in vocab.KINDS:
         ctx = Context(kind, assessed_table(kind), as_of, scheme.max_workdays, calendar, period, scheme.rule_params)
-        record_rows = []
+        record_rows, tests = [], []  # type: list[str], list[tuple[str, Test]]
         for check in checks:
             if check.prepare:
                 check.prepare(con, ctx)
-            sql = check.findings_sql(ctx) if check.findings_sql else None
-            if sql:
+            if check.record_tests and check.findings_sql:  # folded into one scan below (checks._fold)
+                tests += [(check.rule.id, t) for t in check.record_tests(ctx)]
+            elif check.findings_sql and (sql := check.findings_sql(ctx)):
                 record_rows.append(_record_rows(kind, check.rule, sql))
-            dept_sql = check.department_sql(ctx) if check.department_sql else None
-            if dept_sql:
+            if check.department_sql and (dept_sql := check.department_sql(ctx)):
                 department_rows.append(_wrap_department(period, kind, check.rule, dept_sql))
             stage_unverified(con, period, ctx, check)
+        if folded := folded_sql(ctx.source, tests):
+            record_rows.append(f"SELECT {lit(kind)} AS kind, * FROM ({folded})")
         if record_rows:
             _insert_findings(con, into, f"""
                 SELECT {lit(period.label)} AS period, a.dept_id, f.kind, f.record_key, a.channel, f.rule_id,

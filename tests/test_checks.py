@@ -294,3 +294,38 @@ def test_every_rule_is_documented():
         row = next((line for line in doc.splitlines() if line.startswith(f"| `{r.id}` |")), None)
         assert row and r.name in row and r.indicator in row and (", ".join(r.needs) or "—") in row, r.id
         assert f"### `{r.id}` — {r.name}" in doc
+
+
+def test_folded_tests_find_what_each_rule_finds_alone(con):
+    """The one scan a full scoring makes of the per-field rules (metrics.checks._fold) finds exactly the rows of
+    their own SELECTs (``findings_sql``: what sgs validate and the incremental part run), messages included."""
+    from core import privacy
+    from metrics.checks import Context
+    from metrics.checks._fold import folded_sql
+    from metrics.scoring import assessed_table, stage_assessed
+
+    for i, (_, kind, _, failing, _) in enumerate(CASES):
+        add(con, kind, f"c{i}", **failing)
+    add(con, "cf", "phone", CF_NR="责令改正，联系电话13812345678")  # unmasked_personal's guarded tests
+    codes.register_macros(con)
+    privacy.register_macros(con)
+    found = 0
+    for period in {parse_period(f"{d.year}Q{(d.month + 2) // 3}") for d in (
+            date.fromisoformat({**BASE[k], **f}[f"{k.upper()}_JDRQ"]) for _, k, _, f, _ in CASES)}:
+        stage_assessed(con, period)
+        for kind in ("cf", "xk"):
+            ctx = Context(kind, assessed_table(kind), AS_OF, period=period)
+            tests, alone = [], []
+            for check in all_checks():
+                if check.record_tests:
+                    if check.prepare:
+                        check.prepare(con, ctx)
+                    tests += [(check.rule.id, t) for t in check.record_tests(ctx)]
+                    if sql := check.findings_sql(ctx):
+                        alone.append(f"SELECT '{check.rule.id}' AS rule_id, * FROM ({sql})")
+            cols = "record_key, rule_id, field, value, message"
+            one = sorted(con.execute(f"SELECT {cols} FROM ({folded_sql(ctx.source, tests)})").fetchall(), key=str)
+            each = sorted(con.execute(f"SELECT {cols} FROM ({' UNION ALL '.join(alone)})").fetchall(), key=str)
+            assert one == each
+            found += len(one)
+    assert found >= len(CASES)

@@ -16,6 +16,9 @@ Adding a rule is adding a file ``metrics/checks/<rule_id>.py`` that defines
   the evidence could not decide (未能核验: neither a pass nor a finding, never deducted): ``(record_key,
   reason)`` over the assessed records, and ``(dept_id, reason, url, fetch_id)`` for a department. A record
   finding may also carry a ``ref_fetch_id`` column: a second archived response it cites.
+* optionally ``record_tests(ctx) -> list[Test]`` — a rule made of per-field tests of one record gives them
+  as data (``metrics.checks._fold``; its ``findings_sql`` is then their union), and scoring folds every
+  rule's tests into one scan of the records.
 
 Rules are pure SQL and set-based: the scorer (``metrics.scoring``) runs them together in DuckDB, never a
 Python loop per record. Shared SQL building blocks live in ``metrics.checks._sql`` (the availability rules'
@@ -32,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -40,6 +43,9 @@ from core import standard
 from core.periods import Period
 from core.vocab import INDICATORS, SEVERITIES  # noqa: F401 (still importable from here: metrics.checks.INDICATORS)
 from core.workdays import Calendar, default_calendar
+
+if TYPE_CHECKING:
+    from metrics.checks._fold import Test
 
 # What a rule may need beyond the record itself. `sgs validate` (a department's file before publication)
 # runs only the rules that need nothing else.
@@ -119,6 +125,9 @@ class Check:
     department_sql: Callable[[Context], str | None] | None = None
     unverified_sql: Callable[[Context], str | None] | None = None
     unverified_department_sql: Callable[[Context], str | None] | None = None
+    # the rule's per-field tests (metrics.checks._fold), folded by scoring into one scan of the records
+    # when ``findings_sql`` is also set; a wrapper replacing findings_sql builds a Check without them
+    record_tests: Callable[[Context], list[Test]] | None = None
 
 
 @lru_cache(maxsize=None)
@@ -157,7 +166,8 @@ def _load(name: str) -> Check:
     module = importlib.import_module(f"{__name__}.{name}")
     rule = getattr(module, "RULE", None)
     builders = [getattr(module, b, None) for b in (
-        "findings_sql", "prepare", "department_sql", "unverified_sql", "unverified_department_sql")]
+        "findings_sql", "prepare", "department_sql", "unverified_sql", "unverified_department_sql",
+        "record_tests")]
     if not isinstance(rule, Rule) or not (callable(builders[0]) or callable(builders[2])):
         raise TypeError(f"规则模块 {module.__name__} 须定义 RULE = Rule(...)，以及 findings_sql(ctx) 或 "
                         "department_sql(ctx)（或两者）")

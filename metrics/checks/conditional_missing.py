@@ -11,7 +11,8 @@ from typing import Any
 
 from core import standard
 from metrics.checks import Context, Rule
-from metrics.checks._sql import enum_has_any, finding, label, lit, page_read, present, quoted, union_all
+from metrics.checks._fold import Test, tests_sql
+from metrics.checks._sql import enum_has_any, label, lit, page_read, present, quoted
 
 RULE = Rule(
     id="conditional_missing",
@@ -22,7 +23,7 @@ RULE = Rule(
 )
 
 
-def _one(ctx: Context, f: standard.Field, when: dict[str, Any]) -> str:
+def _one(ctx: Context, f: standard.Field, when: dict[str, Any]) -> Test:
     cond = ctx.std.get(when["field"])
     if cond.enum:
         holds = enum_has_any(standard.enums()[cond.enum], cond.code, when["any_of"])
@@ -30,8 +31,12 @@ def _one(ctx: Context, f: standard.Field, when: dict[str, Any]) -> str:
         holds = f"trim({cond.code}) IN ({', '.join(lit(v) for v in when['any_of'])})"
     message = f"{lit(label(cond) + '为')} || {quoted(cond, cond.code)} || {lit(f'，{label(f)}必填但为空')}"
     where = f"{present(cond.code)} AND {holds} AND NOT ({present(f.code)}) AND {page_read()}"
-    return finding(ctx.source, f.code, "NULL", message, where)
+    return Test(f.code, "NULL", message, where)
+
+
+def record_tests(ctx: Context) -> list[Test]:
+    return [_one(ctx, f, f.when) for f in ctx.std.fields if f.required == "C" and f.when]
 
 
 def findings_sql(ctx: Context) -> str | None:
-    return union_all(_one(ctx, f, f.when) for f in ctx.std.fields if f.required == "C" and f.when)
+    return tests_sql(ctx.source, record_tests(ctx))

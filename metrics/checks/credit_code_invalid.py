@@ -6,7 +6,8 @@ import duckdb
 
 from core import standard
 from metrics.checks import Context, Rule
-from metrics.checks._sql import failing_values, finding, label, lit, present, quoted, shown, union_all
+from metrics.checks._fold import Test, tests_sql
+from metrics.checks._sql import failing_values, label, lit, present, quoted, shown
 from core.codes import USCC_PLACEHOLDER
 
 RULE = Rule(
@@ -31,14 +32,18 @@ def prepare(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
     failing_values(con, ctx, [f.code for f in _fields(ctx)], "uscc_ok", table_name(ctx))
 
 
-def _one(ctx: Context, f: standard.Field) -> str:
+def _one(ctx: Context, f: standard.Field) -> Test:
     problem = (f"CASE WHEN regexp_full_match({f.code}, '[0-9A-HJ-NPQRTUWXY]{{18}}') "
                f"THEN '校验码错误' ELSE '不是18位规范字符' END")
     message = f"{lit(label(f))} || {quoted(f, f.code)} || {problem} || '（GB 32100-2015）'"
     where = (f"{present(f.code)} AND {f.code} <> {lit(USCC_PLACEHOLDER)} "
              f"AND {f.code} IN (SELECT value FROM {table_name(ctx)})")
-    return finding(ctx.source, f.code, shown(f, f.code), message, where)
+    return Test(f.code, shown(f, f.code), message, where)
+
+
+def record_tests(ctx: Context) -> list[Test]:
+    return [_one(ctx, f) for f in _fields(ctx)]
 
 
 def findings_sql(ctx: Context) -> str | None:
-    return union_all(_one(ctx, f) for f in _fields(ctx))
+    return tests_sql(ctx.source, record_tests(ctx))

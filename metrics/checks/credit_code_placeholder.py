@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from metrics.checks import Context, Rule
-from metrics.checks._sql import finding, label, lit, shown, union_all
+from metrics.checks._fold import Test, tests_sql
+from metrics.checks._sql import label, lit, shown
 from core.codes import USCC_PLACEHOLDER
 
 RULE = Rule(
@@ -14,9 +15,11 @@ RULE = Rule(
 )
 
 
+def record_tests(ctx: Context) -> list[Test]:
+    return [Test(f.code, shown(f, f.code), lit(f"{label(f)}为占位码“{USCC_PLACEHOLDER}”，未填写真实代码"),
+                 f"{f.code} = {lit(USCC_PLACEHOLDER)}")
+            for f in ctx.std.fields if f.check == "uscc"]
+
+
 def findings_sql(ctx: Context) -> str | None:
-    return union_all(
-        finding(ctx.source, f.code, shown(f, f.code), lit(f"{label(f)}为占位码“{USCC_PLACEHOLDER}”，未填写真实代码"),
-                f"{f.code} = {lit(USCC_PLACEHOLDER)}")
-        for f in ctx.std.fields if f.check == "uscc"
-    )
+    return tests_sql(ctx.source, record_tests(ctx))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from metrics.checks import Context, Rule
 from core.normalize import EARLIEST_DATE, LATEST_DATE
-from metrics.checks._sql import as_date, finding, label, lit, present, quoted, registry_fields, shown, union_all
+from metrics.checks._fold import Test, tests_sql
+from metrics.checks._sql import as_date, label, lit, present, quoted, registry_fields, shown
 
 RULE = Rule(
     id="date_invalid",
@@ -25,9 +26,11 @@ HOW = (f"不是有效日期（日期应写作 2025-02-14，也可写 2025年2月
        f"在 {EARLIEST_DATE} 至 {LATEST_DATE} 之间；长期有效写 {LATEST_DATE}）")
 
 
+def record_tests(ctx: Context) -> list[Test]:
+    return [Test(f.code, shown(f, f.code), f"{lit(label(f))} || {quoted(f, f.code)} || {lit(HOW)}",
+                 f"{present(f.code)} AND {as_date(f.code)} IS NULL")
+            for f in registry_fields(ctx.std, with_page_fields=True) if f.type == "date"]
+
+
 def findings_sql(ctx: Context) -> str | None:
-    return union_all(
-        finding(ctx.source, f.code, shown(f, f.code), f"{lit(label(f))} || {quoted(f, f.code)} || {lit(HOW)}",
-                f"{present(f.code)} AND {as_date(f.code)} IS NULL")
-        for f in registry_fields(ctx.std, with_page_fields=True) if f.type == "date"
-    )
+    return tests_sql(ctx.source, record_tests(ctx))

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from core import standard
 from metrics.checks import Context, Rule
-from metrics.checks._sql import as_date, finding, label, lit, union_all
+from metrics.checks._fold import Test, tests_sql
+from metrics.checks._sql import as_date, label, lit
 
 RULE = Rule(
     id="date_order",
@@ -24,7 +25,7 @@ RULE = Rule(
 FBRQ = next(f for f in standard.page_fields() if f.code == "FBRQ")
 
 
-def _validity(ctx: Context) -> str | None:
+def _validity(ctx: Context) -> Test | None:
     """有效期自 > 有效期至, for kinds whose standard has the pair."""
     start, end = ctx.get(ctx.std.prefixed("YXQZ")), ctx.get(ctx.std.prefixed("YXQZI"))
     if start is None or end is None:
@@ -32,10 +33,10 @@ def _validity(ctx: Context) -> str | None:
     a, b = as_date(start.code), as_date(end.code)
     message = (f"{lit(label(start) + '为')} || CAST({a} AS VARCHAR) || {lit('，晚于' + label(end))} "
                f"|| CAST({b} AS VARCHAR)")
-    return finding(ctx.source, end.code, end.code, message, f"{a} > {b}")
+    return Test(end.code, end.code, message, f"{a} > {b}")
 
 
-def _penalty_validity(ctx: Context) -> str | None:
+def _penalty_validity(ctx: Context) -> Test | None:
     """处罚有效期 < 处罚决定日期, for kinds whose standard has a single validity date (penalties)."""
     yxq = ctx.get(ctx.std.prefixed("YXQ"))
     if yxq is None:
@@ -44,23 +45,27 @@ def _penalty_validity(ctx: Context) -> str | None:
     end = as_date(yxq.code)
     message = (f"{lit(label(yxq) + '为')} || CAST({end} AS VARCHAR) || {lit('，早于' + label(jdrq))} "
                f"|| CAST(_jdrq AS VARCHAR)")
-    return finding(ctx.source, yxq.code, yxq.code, message, f"{end} < _jdrq")
+    return Test(yxq.code, yxq.code, message, f"{end} < _jdrq")
 
 
-def _published_before_decision(ctx: Context) -> str:
+def _published_before_decision(ctx: Context) -> Test:
     jdrq = ctx.std.get(ctx.std.prefixed("JDRQ"))
     message = (f"{lit(label(FBRQ) + '为')} || CAST(_fbrq AS VARCHAR) || {lit('，早于' + label(jdrq))} "
                f"|| CAST(_jdrq AS VARCHAR)")
-    return finding(ctx.source, FBRQ.code, FBRQ.code, message, "_fbrq < _jdrq")
+    return Test(FBRQ.code, FBRQ.code, message, "_fbrq < _jdrq")
 
 
-def _future_decision(ctx: Context) -> str:
+def _future_decision(ctx: Context) -> Test:
     jdrq = ctx.std.get(ctx.std.prefixed("JDRQ"))
     as_of = ctx.as_of.isoformat()
     message = f"{lit(label(jdrq) + '为')} || CAST(_jdrq AS VARCHAR) || {lit(f'，晚于评估基准日 {as_of}')}"
-    return finding(ctx.source, jdrq.code, jdrq.code, message, f"_jdrq > DATE {lit(as_of)}")
+    return Test(jdrq.code, jdrq.code, message, f"_jdrq > DATE {lit(as_of)}")
+
+
+def record_tests(ctx: Context) -> list[Test]:
+    return [t for t in (_validity(ctx), _penalty_validity(ctx), _published_before_decision(ctx),
+                        _future_decision(ctx)) if t]
 
 
 def findings_sql(ctx: Context) -> str | None:
-    return union_all([_validity(ctx), _penalty_validity(ctx), _published_before_decision(ctx),
-                      _future_decision(ctx)])
+    return tests_sql(ctx.source, record_tests(ctx))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from core import standard
 from metrics.checks import Context, Rule
-from metrics.checks._sql import enum_hint, enum_ok, finding, label, lit, present, quoted, shown, union_all
+from metrics.checks._fold import Test, tests_sql
+from metrics.checks._sql import enum_hint, enum_ok, label, lit, present, quoted, shown
 
 RULE = Rule(
     id="enum_invalid",
@@ -21,11 +22,15 @@ RULE = Rule(
 )
 
 
-def _one(ctx: Context, f: standard.Field, enum: standard.Enum) -> str:
+def _one(ctx: Context, f: standard.Field, enum: standard.Enum) -> Test:
     several = f"；多项时以“{enum.separator}”分隔，如“{enum.separator.join(enum.values[:2])}”" if enum.separator else ""
     message = f"{lit(label(f))} || {quoted(f, f.code)} || {lit(f'不是规范取值（应为{enum_hint(enum)}{several}）')}"
-    return finding(ctx.source, f.code, shown(f, f.code), message, f"{present(f.code)} AND NOT {enum_ok(enum, f.code)}")
+    return Test(f.code, shown(f, f.code), message, f"{present(f.code)} AND NOT {enum_ok(enum, f.code)}")
+
+
+def record_tests(ctx: Context) -> list[Test]:
+    return [_one(ctx, f, standard.enums()[f.enum]) for f in ctx.std.fields if f.enum]
 
 
 def findings_sql(ctx: Context) -> str | None:
-    return union_all(_one(ctx, f, standard.enums()[f.enum]) for f in ctx.std.fields if f.enum)
+    return tests_sql(ctx.source, record_tests(ctx))

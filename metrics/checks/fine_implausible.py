@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from core import standard
 from metrics.checks import Context, Rule
-from metrics.checks._sql import enum_has_any, finding, label, lit, present
+from metrics.checks._fold import Test, tests_sql
+from metrics.checks._sql import enum_has_any, label, lit, present
 
 RULE = Rule(
     id="fine_implausible",
@@ -22,9 +23,9 @@ DEFAULT_MAX_WAN = 1000
 HOW = "罚款金额应为以万元为单位的数字，如 0.5 表示 5000 元"
 
 
-def findings_sql(ctx: Context) -> str | None:
+def record_tests(ctx: Context) -> list[Test]:
     if ctx.kind != "cf":
-        return None
+        return []
     fk = ctx.std.get("CF_NR_FK")
     limit = float(ctx.param(RULE.id, "max_wan", DEFAULT_MAX_WAN))
     amount = "TRY_CAST(CF_NR_FK AS DOUBLE)"
@@ -32,6 +33,9 @@ def findings_sql(ctx: Context) -> str | None:
                f"WHEN {amount} <= 0 THEN '，罚款金额应大于0' "
                f"ELSE {lit(f'，超过{limit:g}万元，疑似以元为单位填报（{HOW}）')} END")
     fines = enum_has_any(standard.enums()["CFLB"], "CF_CFLB", ["罚款"])
-    return finding(ctx.source, fk.code, "CF_NR_FK", message,
-                   f"{present('CF_CFLB')} AND {fines} AND {present('CF_NR_FK')} "
-                   f"AND coalesce({amount} <= 0 OR {amount} > {limit}, true)")
+    return [Test(fk.code, "CF_NR_FK", message, f"{present('CF_CFLB')} AND {fines} AND {present('CF_NR_FK')} "
+                 f"AND coalesce({amount} <= 0 OR {amount} > {limit}, true)")]
+
+
+def findings_sql(ctx: Context) -> str | None:
+    return tests_sql(ctx.source, record_tests(ctx))

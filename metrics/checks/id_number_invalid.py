@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from core import standard
 from metrics.checks import Context, Rule
-from metrics.checks._sql import canonical, finding, label, lit, present, quoted, shown, union_all
+from metrics.checks._fold import Test, tests_sql
+from metrics.checks._sql import canonical, label, lit, present, quoted, shown
 
 RULE = Rule(
     id="id_number_invalid",
@@ -29,15 +30,19 @@ def _is_id_card(ctx: Context, number: standard.Field) -> str:
     return f"(NOT ({present(kind.code)}) OR {expr} = {lit(ID_CARD)})"
 
 
-def _one(ctx: Context, f: standard.Field) -> str:
+def _one(ctx: Context, f: standard.Field) -> Test:
     problem = (f"CASE WHEN NOT regexp_full_match({f.code}, '[0-9]{{17}}[0-9X]') THEN '应为17位数字加校验码' "
                f"WHEN try_strptime(substr({f.code}, 7, 8), '%Y%m%d') IS NULL THEN '出生日期无效' "
                f"ELSE '校验码错误' END")
     message = f"{lit(label(f))} || {quoted(f, f.code)} || {problem} || '（GB 11643-1999）'"
     where = (f"{present(f.code)} AND NOT contains({f.code}, '*') AND {_is_id_card(ctx, f)} "
              f"AND NOT ric_ok({f.code})")
-    return finding(ctx.source, f.code, shown(f, f.code), message, where)
+    return Test(f.code, shown(f, f.code), message, where)
+
+
+def record_tests(ctx: Context) -> list[Test]:
+    return [_one(ctx, f) for f in ctx.std.fields if f.check == "ric"]
 
 
 def findings_sql(ctx: Context) -> str | None:
-    return union_all(_one(ctx, f) for f in ctx.std.fields if f.check == "ric")
+    return tests_sql(ctx.source, record_tests(ctx))

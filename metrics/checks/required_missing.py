@@ -6,7 +6,8 @@ department's ``dead_link`` finding, and the fields only that page held are unkno
 from __future__ import annotations
 
 from metrics.checks import Context, Rule
-from metrics.checks._sql import finding, label, lit, page_read, present, union_all
+from metrics.checks._fold import Test, tests_sql
+from metrics.checks._sql import label, lit, page_read, present
 
 RULE = Rule(
     id="required_missing",
@@ -17,9 +18,10 @@ RULE = Rule(
 )
 
 
+def record_tests(ctx: Context) -> list[Test]:
+    return [Test(f.code, "NULL", lit(f"必填项{label(f)}为空"), f"NOT ({present(f.code)}) AND {page_read()}")
+            for f in ctx.std.fields if f.required == "R"]
+
+
 def findings_sql(ctx: Context) -> str | None:
-    return union_all(
-        finding(ctx.source, f.code, "NULL", lit(f"必填项{label(f)}为空"),
-                f"NOT ({present(f.code)}) AND {page_read()}")
-        for f in ctx.std.fields if f.required == "R"
-    )
+    return tests_sql(ctx.source, record_tests(ctx))

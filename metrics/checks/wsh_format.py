@@ -8,7 +8,8 @@ where the decision has no 文号. An empty 文书号 is required_missing's.
 from __future__ import annotations
 
 from metrics.checks import Context, Rule
-from metrics.checks._sql import finding, label, lit, present, quoted
+from metrics.checks._fold import Test, tests_sql
+from metrics.checks._sql import label, lit, present, quoted
 
 RULE = Rule(
     id="wsh_format",
@@ -20,10 +21,14 @@ RULE = Rule(
 PATTERN = r"^\S+[〔\[（(【][12][0-9]{3}[〕\]）)】]第?[0-9]+号$"
 
 
-def findings_sql(ctx: Context) -> str:
+def record_tests(ctx: Context) -> list[Test]:
     f = ctx.std.get(ctx.std.prefixed("WSH"))
     ok = f"regexp_matches(trim({f.code}), {lit(PATTERN)})"
     if ctx.kind == "xk":
         ok = f"({ok} OR trim({f.code}) = trim(coalesce(XK_XKBH, '')))"
     message = f"{lit(label(f))} || {quoted(f, f.code)} || '不符合“机关代字〔年份〕序号号”格式'"
-    return finding(ctx.source, f.code, f.code, message, f"{present(f.code)} AND NOT {ok}")
+    return [Test(f.code, f.code, message, f"{present(f.code)} AND NOT {ok}")]
+
+
+def findings_sql(ctx: Context) -> str | None:
+    return tests_sql(ctx.source, record_tests(ctx))
