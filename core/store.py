@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from core import standard
 from core.cityconfig import City
+from core.clustered import checkpoint, cluster
 from core.settings import Paths
 from core.errors import SgsError
 from core import vocab
@@ -283,9 +284,10 @@ def _snapshot_to(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     byte copy is the snapshot: ~1 ms for a demo city and seconds for a province, where ``COPY FROM DATABASE``
     rebuilt every table (~50 ms a crawl, most of a bench crawl's fixed cost, docs/bench-crawl.md). When the
     log is not empty, or another write transaction refuses the checkpoint, the tables are copied instead
-    (in ``con``'s own transaction: what was committed, never another transaction's rows). ``_cluster`` first.
+    (in ``con``'s own transaction: what was committed, never another transaction's rows). The findings are
+    put in department order first (``core.clustered``).
     """
-    checkpointed = _checkpoint(con) and (not _cluster(con) or _checkpoint(con))  # rewritten: checkpoint again
+    checkpointed = checkpoint(con) and (not cluster(con) or checkpoint(con))  # rewritten: checkpoint again
     db_name, path = con.execute("SELECT database_name, path FROM duckdb_databases() "
                                 "WHERE database_name = current_database()").fetchall()[0]
     wal = Path(f"{path}.wal")
@@ -297,37 +299,6 @@ def _snapshot_to(con: duckdb.DuckDBPyConnection, target: Path) -> None:
         con.execute(f'COPY FROM DATABASE "{db_name}" TO _snap')
     finally:
         con.execute("DETACH _snap")
-
-
-def _checkpoint(con: duckdb.DuckDBPyConnection) -> bool:
-    try:
-        con.execute("CHECKPOINT")
-    except duckdb.TransactionException:  # "there are other write transactions active"
-        return False
-    return True
-
-
-CLUSTERED = ("findings", "period, dept_id")  # the order the dashboard's lists filter by (``_cluster``)
-
-
-def _cluster(con: duckdb.DuckDBPyConnection) -> bool:
-    """Rewrite ``CLUSTERED`` in order (same definition and rows) if its rows span over twice the (key, row group)
-    pairs an ordered table has (scoring writes rule by rule): a department's findings of a period are then a
-    group or two, read alone by DuckDB's min/max. Once after a scoring run: a crawl, or an incremental rescoring's
-    few departments (their rows together at the end), leave it in order. True if rewritten (bench-dashboard.md)."""
-    (table, order), cur = CLUSTERED, con.cursor()  # a transaction of its own, whatever the caller's is
-    try:
-        ddl = cur.execute("SELECT sql FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = $t",
-                          {"t": table}).fetchall()
-        if not ddl or not cur.execute(f"""SELECT count(DISTINCT ({order}, rowid // 122880))  -- a row group's rows
-              > 2 * (count(DISTINCT ({order})) + count(DISTINCT rowid // 122880)) FROM {table}""").fetchall()[0][0]:
-            return False
-        for sql in (f"BEGIN; ALTER TABLE {table} RENAME TO _unordered", ddl[0][0],
-                    f"INSERT INTO {table} SELECT * FROM _unordered ORDER BY {order}; DROP TABLE _unordered; COMMIT"):
-            cur.execute(sql)
-        return True
-    finally:
-        cur.close()
 
 
 def _prune(folder: Path, keep: str) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime
 import duckdb
 import pytest
 
-from core import store
+from core import clustered, store
 from core.settings import REPO_ROOT, resolve_paths
 
 
@@ -132,12 +132,12 @@ def test_published_findings_are_ordered_by_period_and_department(tmp_path):
     assert con.execute(ordered).fetchall()[0][0] > 100_000  # a department's rows everywhere
     first = store.publish(con, paths)
     assert con.execute(ordered).fetchall() == [(0,)]
-    assert not store._cluster(con)  # in order now: the next publish copies it as it is
+    assert not clustered.cluster(con)  # in order now: the next publish copies it as it is
     con.execute("DELETE FROM findings")
     con.execute("""INSERT INTO findings (finding_id, period, dept_id, kind, rule_id, indicator, severity, message)
                    SELECT 'f' || i, '2026Q3', 'd' || (i // 200000), 'xk', 'r', 'accuracy', 'low', 'm'
                    FROM range(600000) t(i)""")  # three departments of five row groups, in order
-    assert not store._cluster(con)
+    assert not clustered.cluster(con)
     con.close()
     with duckdb.connect(str(first), read_only=True) as reader:
         assert reader.execute("SELECT sql FROM duckdb_tables() WHERE table_name = 'findings'").fetchall() == ddl
