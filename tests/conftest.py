@@ -93,6 +93,18 @@ def demo_dashboard(demo_run, tmp_path_factory):
         yield paths, depts
 
 
+@pytest.fixture(autouse=True)
+def main_module_kept():
+    """An AppTest run leaves its script as ``sys.modules["__main__"]`` (Streamlit runs a page as __main__), and a
+    process spawned later re-runs the parent's __main__ file first (multiprocessing's spawn): the province
+    crawl's spawned fetch process then ran a test's page script and died. Each test starts with pytest's own."""
+    import sys
+
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
+
+
 @pytest.fixture()
 def fresh_caches():
     """Streamlit's caches outlive an AppTest run; each test starts from the snapshot, not a memory.
