@@ -201,9 +201,10 @@ def _odd(data: bytes | bytearray, end: int) -> bool:
 def _reader(source: Path, delimiter: str, at: int, width: int, columns: Columns, kind: str) -> str:
     """The records as DuckDB reads them: the mapped columns by code, the others kept (so that the reader checks
     their encoding too), whether a row holds anything (``_filled``: a first mapped cell that starts with a
-    character is enough, the rest is tested only otherwise), and the columns the rules read beyond the file's
-    (``added_columns``: constant here, so the table holds them at no cost — adding them later by 20 ALTER
-    TABLEs cost 0.04 s). A row longer than the csv module's field limit is a reader error (the general path
+    character is enough, the rest is tested only otherwise), and the columns ``rules_source`` computes once per
+    row (``computed_columns``: NULL here — adding them later by ALTER TABLEs cost 0.002 s each). The columns
+    that stay constant (``constant_columns``) are not here but in the rules' view: the reader then writes 14
+    columns fewer per row. A row longer than the csv module's field limit is a reader error (the general path
     then names a cell over it, or reads it)."""
     types = "{" + ", ".join(f"'c{j}': 'VARCHAR'" for j in range(width)) + "}"
     mapped = ", ".join(f'c{j} AS "{columns[j].code}"' if j in columns else f'c{j} AS "~c{j}"' for j in range(width))
@@ -211,8 +212,7 @@ def _reader(source: Path, delimiter: str, at: int, width: int, columns: Columns,
     spaces = ", ".join(str(ord(c)) for c in normalize_sql.WHITESPACE)
     filled = (f"CASE WHEN ascii({cells[0]}) NOT IN (0, {spaces}) THEN true ELSE coalesce(regexp_matches("
               f"concat_ws('', {', '.join(cells)}), {normalize_sql.lit(_NOT_SPACE)}), false) END")
-    extra = "".join(f', CAST({default} AS {type_}) AS "{name}"' for name, type_, default in
-                    added_columns(kind, {m.code for m in columns.values()}))
+    extra = "".join(f', CAST(NULL AS {type_}) AS "{name}"' for name, type_ in computed_columns())
     return (f"SELECT {mapped}, {filled} AS _filled{extra} "
             f"FROM read_csv({normalize_sql.lit(str(source))}, header = false, auto_detect = false, columns = {types}, "
             f"delim = {normalize_sql.lit(delimiter)}, quote = '\"', escape = '\"', skip = {at + 1}, strict_mode = true, "
@@ -310,20 +310,34 @@ def helpers(kind: str, alias: str) -> dict[str, str]:
             "_seen": f"CAST({alias}.first_seen AS DATE)"}
 
 
-def added_columns(kind: str, have: set[str]) -> list[tuple[str, str, str]]:
-    """The columns a record table has beyond a file's (the kind's other codes, ``META``, ``record_key``, the
-    helper columns): (name, type, value before ``rules_source``)."""
-    added = [(c, "VARCHAR", "NULL") for c in (*standard.load(kind).codes, "FBRQ") if c not in have]
-    return added + [*META, ("record_key", "VARCHAR", "NULL"), ("_jdrq", "DATE", "NULL"), ("_fbrq", "DATE", "NULL"),
-                    ("_stated", "DATE", "NULL"), ("_seen", "DATE", "NULL")]
+def computed_columns() -> list[tuple[str, str]]:
+    """The columns of the read table that ``rules_source`` computes from the file's values: (name, type)."""
+    return [("record_key", "VARCHAR"), ("_jdrq", "DATE"), ("_fbrq", "DATE"), ("_stated", "DATE"), ("_seen", "DATE")]
+
+
+def constant_columns(kind: str, have: set[str]) -> list[tuple[str, str, str]]:
+    """The columns a record table has beyond a file's that are the same on every row (the kind's codes the file
+    lacks, ``META``): (name, type, value), given by the rules' view, never written per row."""
+    return [*((c, "VARCHAR", "NULL") for c in (*standard.load(kind).codes, "FBRQ") if c not in have), *META]
 
 
 def rules_source(con: duckdb.DuckDBPyConnection, kind: str, loaded: Loaded, source: str) -> None:
-    """``source``: the view of the records the rules read, made over ``_validate_raw`` itself, not a copy — the
-    columns a record table has beyond the file's are in it since the reader (``added_columns``); one UPDATE
-    computes ``record_key`` (the row number's text) and the helper columns from the normalised values. A copy
-    of 100,000 rows cost a tenth of a second; a view computing the helper columns cost as much in planning the
-    rules' SELECTs."""
-    sets = ", ".join(f"{name} = {expr}" for name, expr in helpers(kind, "_validate_raw").items())
+    """``source``: the view of the records the rules read, made over ``_validate_raw`` itself, not a copy, with
+    the columns a record table has beyond the file's: the constant ones (``constant_columns``) as constants of
+    the view, the others (``computed_columns``) computed by one UPDATE from the normalised values (a helper
+    reading a constant column reads its constant). A copy of 100,000 rows cost a tenth of a second; a view
+    computing the helper columns cost as much in planning the rules' SELECTs; constants in the view cost
+    nothing measurable there, where the reader wrote them once per row (docs/scoring.md)."""
+    constants = constant_columns(kind, {m.code for m in loaded.columns.values()})
+    values = {name: f"CAST({value} AS {type_})" for name, type_, value in constants}
+    sets = ", ".join(f"{name} = {_with_constants(expr, values)}"
+                     for name, expr in helpers(kind, "_validate_raw").items())
     con.execute(f"UPDATE _validate_raw SET record_key = CAST(rowid + {loaded.at + 2} AS VARCHAR), {sets}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {source} AS SELECT * EXCLUDE (_filled) FROM _validate_raw WHERE _filled")
+    fixed = "".join(f', {value} AS "{name}"' for name, value in values.items())
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {source} AS SELECT * EXCLUDE (_filled){fixed} "
+                "FROM _validate_raw WHERE _filled")
+
+
+def _with_constants(expr: str, values: dict[str, str]) -> str:
+    """``expr`` (over ``_validate_raw``) with each constant column it reads replaced by its value."""
+    return re.sub(r'_validate_raw\.("?)(\w+)\1', lambda m: values.get(m.group(2), m.group(0)), expr)
