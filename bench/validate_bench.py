@@ -13,7 +13,7 @@ Results and the machine go in docs/scoring.md ("The pre-publication checker").
 
 What is compared: both sides as a clerk runs them, each a fresh process, so both include their interpreter's
 start-up and imports (pandas ≈ 0.45 s; Python, DuckDB, sgs and the SQL's fixed costs ≈ 0.45 s — a plain
-``sgs validate FILE --kind K`` is read without typer, sgs/validate.py) and their output.
+``sgs validate FILE --kind K`` is parsed by typer, which imports pydantic) and their output.
 Then ``--runs`` pairs on a one-record file with the same header (the start-up and fixed costs of each side)
 give a second figure: the ratio of what the file's records cost, (100k − one record) for each side.
 """
