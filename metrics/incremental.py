@@ -33,11 +33,13 @@ alone change nothing already scored); or the changed departments hold more than 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -161,9 +163,7 @@ def _why_full(con: duckdb.DuckDBPyConnection, period: Period, context: str) -> s
         return "规则代码、评分方案、工作日历或规则集已变化"
     if run[0][1] is not None and _walks(con, run[0][1])[1] != run[0][2]:
         return "此前已完成的栏目完整采集记录有变化"
-    if run[0][3] is None:
-        return "上次评分未记录评估基准日"
-    return None
+    return "上次评分未记录评估基准日" if run[0][3] is None else None
 
 
 @dataclass(frozen=True)
@@ -176,24 +176,22 @@ class _Part(Context):
         return PART.format(kind=self.kind)
 
 
-def _in_part(build: Callable[[Context], str | None] | None, department: bool = False
-             ) -> Callable[[Context], str | None] | None:
-    """``build`` run on the part's context; a department-level SELECT kept to the changed departments."""
+def _part_of(ctx: Context) -> _Part:
+    """The same context, its ``records_table`` the part's."""
+    return _Part(**{f.name: getattr(ctx, f.name) for f in fields(ctx)})
+
+
+def _in_part(build: Callable[..., Any] | None, department: bool = False) -> Callable[..., Any] | None:
+    """``build`` (a rule's SQL builder, ``prepare``, or ``record_tests``: kept, so the part folds the tests into
+    one scan per kind as a full scoring does, checks._fold) run on the part's context, its last argument; a
+    department-level SELECT kept to the changed departments."""
     if build is None:
         return None
 
-    def part(ctx: Context) -> str | None:
-        sql = build(_Part(**{f.name: getattr(ctx, f.name) for f in fields(ctx)}))
+    def part(*args: Any) -> Any:
+        sql = build(*args[:-1], _part_of(args[-1]))
         return f"SELECT * FROM ({sql}) WHERE dept_id IN (SELECT dept_id FROM _sgs_redo)" if sql and department else sql
     return part
-
-
-def _prepare_in_part(prepare: Callable[[duckdb.DuckDBPyConnection, Context], None] | None
-                     ) -> Callable[[duckdb.DuckDBPyConnection, Context], None] | None:
-    """A rule's set-up run on the part's context."""
-    if prepare is None:
-        return None
-    return lambda con, ctx: prepare(con, _Part(**{f.name: getattr(ctx, f.name) for f in fields(ctx)}))
 
 
 def _split(checks: tuple[Check, ...], local: bool) -> tuple[tuple[Check, ...], tuple[Check, ...]]:
@@ -203,12 +201,26 @@ def _split(checks: tuple[Check, ...], local: bool) -> tuple[tuple[Check, ...], t
     for c in checks:
         own = c.rule.id in OWN_RULES or (local and c.rule.id in LOCAL_RULES)
         if c.findings_sql or c.unverified_sql or own:
-            mine.append(Check(c.rule, _in_part(c.findings_sql), _prepare_in_part(c.prepare),
+            mine.append(Check(c.rule, _in_part(c.findings_sql), _in_part(c.prepare),
                               _in_part(c.department_sql, True) if own else None, _in_part(c.unverified_sql),
-                              _in_part(c.unverified_department_sql, True) if own else None))
+                              _in_part(c.unverified_department_sql, True) if own else None, _in_part(c.record_tests)))
         if (c.department_sql or c.unverified_department_sql) and not own:
             everyone.append(replace(c, findings_sql=None, unverified_sql=None))
     return tuple(mine), tuple(everyone)
+
+
+@contextmanager
+def _planned_lightly(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB's common-subexpression optimizer off for the part's statements (the folded tests' CASE trees of
+    ~55 tests a kind: planning cost more than running them on a few thousand rows), then restored; a failed
+    statement aborts the transaction, which takes no SET: ``score_period`` restores it after the ROLLBACK."""
+    before = str(con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0])
+    con.execute(f"SET disabled_optimizers = {lit(','.join(filter(None, (before, 'common_subexpressions'))))}")
+    try:
+        yield
+    finally:
+        with suppress(duckdb.TransactionException):
+            con.execute(f"SET disabled_optimizers = {lit(before)}")
 
 
 def _share(con: duckdb.DuckDBPyConnection, redo: str = "SELECT dept_id FROM _sgs_redo") -> float:
@@ -247,10 +259,9 @@ def _materialise(con: duckdb.DuckDBPyConnection) -> None:
 
 def _extra(con: duckdb.DuckDBPyConnection, period: Period, as_of: date) -> str:
     """SELECT of the departments to rerun whatever their fingerprint: unconfigured ones with records or
-    findings; for ``manual_inspection``, those with an
-    assessor's entry in the period or a finding of it (entries live in the workbench, not in DuckDB); when the
-    as-of day moved, for ``date_order``'s 晚于评估基准日, those with a decision after the earlier day (on no
-    other record the test or its message changes: the one record rule reading the day)."""
+    findings; for ``manual_inspection``, those with an assessor's entry in the period or a finding of it
+    (entries live in the workbench, not in DuckDB); when the as-of day moved, for ``date_order``'s 晚于评估基准日,
+    those with a decision after the earlier day (the one record rule reading the day)."""
     from metrics.scoring import assessed_table  # it builds on this module's staging
 
     paths = corrections.paths_of(con)
@@ -354,10 +365,11 @@ def stage_period(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
         scope = _forget(con, period, local)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {NEW} AS SELECT * FROM findings WHERE false")
         if mine and n:
-            _stage_part(con)
-            stage_assessed(con, period, PART, count=False)
-            _materialise(con)
-            stage_findings(con, period, scheme, calendar, as_of, mine, into=NEW)
+            with _planned_lightly(con):
+                _stage_part(con)
+                stage_assessed(con, period, PART, count=False)
+                _materialise(con)
+                stage_findings(con, period, scheme, calendar, as_of, mine, into=NEW)
             stage_assessed(con, period, count=False)
         if everyone:
             stage_findings(con, period, scheme, calendar, as_of, everyone, into=NEW)

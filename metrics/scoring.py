@@ -360,8 +360,7 @@ def department_scores(con: duckdb.DuckDBPyConnection, period: Period) -> list[di
 
 
 def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path: str | Path | None = None,
-                 calendar: Calendar | None = None, as_of: date | None = None,
-                 checks: tuple[Check, ...] | None = None,
+                 calendar: Calendar | None = None, as_of: date | None = None, checks: tuple[Check, ...] | None = None,
                  statuses: pd.DataFrame | None = None, full: bool = False) -> list[dict[str, Any]]:
     """Score one period with its year's scheme (or ``scheme_path``); the department scores ordered by rank.
 
@@ -381,7 +380,8 @@ def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path:
     scheme = load_scheme(scheme_path if scheme_path is not None else scheme_path_for(period))
     # Findings need no insertion order (every reader sorts): without it DuckDB writes millions of rows
     # without buffering them in order, which kept a province's run inside a 3 GB limit (docs/bench-score.md).
-    ordered = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    ordered, optimizers = con.execute("SELECT current_setting('preserve_insertion_order'), "
+                                      "current_setting('disabled_optimizers')").fetchall()[0]
     con.execute("SET preserve_insertion_order = false")
     con.execute("BEGIN")  # all or nothing: a failing rule or calendar leaves the period as it was
     try:
@@ -395,6 +395,6 @@ def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path:
     except Exception:
         con.execute("ROLLBACK")
         raise
-    finally:
-        con.execute(f"SET preserve_insertion_order = {str(ordered).lower()}")
+    finally:  # the optimizers too (metrics.incremental._planned_lightly cannot SET after a failed statement)
+        con.execute(f"SET preserve_insertion_order = {str(ordered).lower()}; SET disabled_optimizers = {lit(optimizers)}")
     return department_scores(con, period)

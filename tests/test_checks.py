@@ -298,7 +298,7 @@ def test_every_rule_is_documented():
 
 def test_folded_tests_find_what_each_rule_finds_alone(con):
     """The one scan a full scoring makes of the per-field rules (metrics.checks._fold) finds exactly the rows of
-    their own SELECTs (``findings_sql``: what sgs validate and the incremental part run), messages included."""
+    their own SELECTs (``findings_sql``: what sgs validate runs), messages included."""
     from core import privacy
     from metrics.checks import Context
     from metrics.checks._fold import folded_sql

@@ -12,6 +12,7 @@ import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -19,7 +20,8 @@ from conftest import QUARTERS
 from core import store
 from core.periods import parse_period
 from core.settings import resolve_paths
-from metrics import corrections, incremental, inspections
+from metrics import corrections, incremental, inspections, scoring
+from metrics.checks import all_checks
 from metrics.corrections import Attachment
 from metrics.scoring import ScoringError, score_period
 
@@ -111,6 +113,40 @@ def test_record_changes(copy):
     other = one(con, "SELECT dept_id FROM departments WHERE dept_id <> $d ORDER BY dept_id LIMIT 1", d=dept)[0]
     con.execute("UPDATE cf_records SET dept_id = $o, row_hash = NULL WHERE record_key = $k", {"o": other, "k": key})
     assert same_as_full(con, Q)[::2] == ("incremental", 2)
+
+
+def test_part_folds_tests_and_plans_lightly(copy, monkeypatch):
+    """The changed departments' part keeps the rules' per-field tests (``record_tests``), so it folds them into
+    one scan per kind as a full scoring does; DuckDB's common-subexpression optimizer is off for the part alone
+    and the previous setting is back afterwards, also when a statement of the part failed (the transaction
+    aborted: score_period restores it after the ROLLBACK)."""
+    _, con = copy
+    mine, _ = incremental._split(all_checks(), True)
+    assert {c.rule.id for c in mine if c.record_tests} == {c.rule.id for c in all_checks() if c.record_tests} != set()
+    setting = "SELECT current_setting('disabled_optimizers')"
+    con.execute("SET disabled_optimizers = 'top_n'")
+    key = one(con, "SELECT record_key FROM findings WHERE period = $p AND kind = 'cf' AND record_key IS NOT NULL "
+                   "ORDER BY finding_id LIMIT 1", p=Q)[0]
+    edit = "UPDATE cf_records SET CF_XDR_MC = CF_XDR_MC || $s, row_hash = NULL WHERE record_key = $k"
+    con.execute(edit, {"s": "（更正）", "k": key})
+    seen, stage = [], scoring.stage_findings
+
+    def spy(con, *args, into="findings", **kw):
+        seen.append((into, one(con, setting)[0]))
+        if into == incremental.NEW and fail:
+            con.execute("SELECT * FROM no_such_table")
+        return stage(con, *args, into=into, **kw)
+    monkeypatch.setattr(scoring, "stage_findings", spy)
+    fail = False
+    assert same_as_full(con, Q)[::2] == ("incremental", 1)
+    assert seen[0][0] == incremental.NEW and set(seen[0][1].split(",")) == {"top_n", "common_subexpressions"}
+    assert one(con, setting)[0] == "top_n"
+    assert all(s == "top_n" for _, s in seen[1:])  # the parts run for everyone, and the full rescore
+    fail = True
+    con.execute(edit, {"s": "（再更正）", "k": key})
+    with pytest.raises(duckdb.CatalogException):
+        score_period(con, parse_period(Q), as_of=AS_OF)
+    assert one(con, setting)[0] == "top_n"
 
 
 def test_saved_by_the_crawler_path(copy):

@@ -5,9 +5,10 @@ one SELECT each, they made scoring scan a kind's assessed records ~45 times, eve
 columns again and re-parsing the decision date of the period filter. A rule module may therefore give its
 tests as data — ``record_tests(ctx) -> list[Test]``, each a field, a value, a message and a condition over
 ``ctx.source``'s columns — and ``findings_sql`` is then their UNION ALL (``tests_sql``: what ``sgs
-validate`` and the incremental part run). A full scoring instead folds the tests of every such rule into one
-scan (``folded_sql``): each record's tests are evaluated once into bit masks, only the records with a bit
-set are unnested into one row per hit, and a hit's value and message are built for that row alone.
+validate`` runs). A scoring, full or incremental (its changed departments' part), instead folds the tests of
+every such rule into one scan (``folded_sql``): each record's tests are evaluated once into bit masks, only the
+records with a bit set are unnested into one row per hit, and a hit's value and message are built for that row
+alone.
 """
 from __future__ import annotations
 
