@@ -32,6 +32,9 @@ records), in another process, and prints it beside the first; ``--reread`` then 
 unchanged page again instead of re-sighting its records (``run_crawl(resight=False)``: the way before, side
 by side in one run). "duckdb MB": the memory DuckDB itself held when the last page was stored
 (``duckdb_memory()``, before publishing); ``--memory-limit 64MB`` sets DuckDB's ``memory_limit`` for the crawl.
+"peak MB": the crawl's process's own peak (VmHWM); "fetch MB": the largest finished child's (ru_maxrss);
+"fetch HWM": the fetch process's own VmHWM, read from /proc while it runs; "its own": the most of its memory
+that was private (``bench/crawl_measure.py``, which holds what is measured and how).
 """
 from __future__ import annotations
 
@@ -40,11 +43,9 @@ import asyncio
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -53,13 +54,7 @@ from urllib.parse import urlsplit
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-
-def _peak_mb() -> float:
-    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited across exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from bench.crawl_measure import ChildMemory, children_peak_mb, cpu_seconds, machine, peak_mb, rss_mb  # noqa: E402
 
 
 def _impolite(config_path: Path, concurrency: int):
@@ -121,16 +116,6 @@ def _run_mode(mode: str, workdir: Path, requests: list, concurrency: int) -> tup
     return pages, {"records": summary.records, "errors": len(summary.errors)}
 
 
-def _cpu_seconds(pid: int | None = None, children: bool = False) -> float:
-    """User + system CPU time of this process (all threads), of its finished children (``children``: the
-    crawl's fetch processes, counted once they have ended) or of process ``pid`` (from /proc)."""
-    if pid is None:
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF)
-        return usage.ru_utime + usage.ru_stime
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def child(mode: str, workdir: Path, concurrency: int, rounds: int, server_pid: int) -> dict:
     """A cold pass (a fresh process: imports, caches, first connections), then a timed warm pass of
     ``rounds`` rounds, with this process's and the server's CPU time over it.
@@ -141,19 +126,19 @@ def child(mode: str, workdir: Path, concurrency: int, rounds: int, server_pid: i
     started = time.perf_counter()
     _run_mode(mode, workdir, requests, concurrency)
     cold = time.perf_counter() - started
-    cpu, child_cpu, server_cpu = _cpu_seconds(), _cpu_seconds(children=True), _cpu_seconds(server_pid)
+    cpu, child_cpu, server_cpu = cpu_seconds(), cpu_seconds(children=True), cpu_seconds(server_pid)
     started = time.perf_counter()
     pages, records = 0, 0
     for _ in range(rounds):
         n, extra = _run_mode(mode, workdir, requests, concurrency)
         pages, records = pages + n, records + extra.get("records", 0)
     seconds = time.perf_counter() - started
-    child_cpu = _cpu_seconds(children=True) - child_cpu
-    cpu, server_cpu = _cpu_seconds() - cpu + child_cpu, _cpu_seconds(server_pid) - server_cpu
+    child_cpu = cpu_seconds(children=True) - child_cpu
+    cpu, server_cpu = cpu_seconds() - cpu + child_cpu, cpu_seconds(server_pid) - server_cpu
     return {"mode": mode, "pages": pages, "seconds": seconds, "pages_per_s": pages / seconds, "cold": cold,
-            "peak_mb": _peak_mb(), "records": records, "cpu_ms": 1000 * cpu / pages,
+            "peak_mb": peak_mb(), "records": records, "cpu_ms": 1000 * cpu / pages,
             "fetch_cpu_ms": 1000 * child_cpu / pages,
-            "fetch_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "server_cpu_ms": 1000 * server_cpu / pages,
+            "fetch_peak_mb": children_peak_mb(), "server_cpu_ms": 1000 * server_cpu / pages,
             "cores_busy": (cpu + server_cpu) / seconds}
 
 
@@ -218,9 +203,9 @@ def province_child(workdir: Path, server_pid: int, memory_limit: str | None = No
     from crawlers import crawl as crawl_module
 
     city = load_city(workdir / "city.toml")
-    config_mb = _rss_mb()  # the process with the province's configuration read, before the crawl
+    config_mb = rss_mb()  # the process with the province's configuration read, before the crawl
     paths = Paths(workdir / "db" / "sgs.duckdb")
-    sampler = _ChildMemory()
+    sampler = ChildMemory()
     connect, finish, duck = store.connect, crawl_module._Engine._finish, {"bytes": 0}
 
     def limited(p: Paths):  # the crawl's connection, with DuckDB's memory_limit when one is given
@@ -237,14 +222,14 @@ def province_child(workdir: Path, server_pid: int, memory_limit: str | None = No
     # DuckDB never checkpointed (the write-ahead log and its blocks held in memory: +230 MB at 5,000 sources)
     store.connect, crawl_module._Engine._finish = limited, measured
     sampler.start()
-    cpu, server_cpu = _cpu_seconds(), _cpu_seconds(server_pid)
+    cpu, server_cpu = cpu_seconds(), cpu_seconds(server_pid)
     started = time.perf_counter()
     summary = run_crawl(city, paths, quiet=True, resume=False, resight=resight)
     seconds = time.perf_counter() - started
     sampler.stop.set()
     sampler.join()
-    fetch_cpu = _cpu_seconds(children=True)
-    cpu, server_cpu = _cpu_seconds() - cpu + fetch_cpu, _cpu_seconds(server_pid) - server_cpu
+    fetch_cpu = cpu_seconds(children=True)
+    cpu, server_cpu = cpu_seconds() - cpu + fetch_cpu, cpu_seconds(server_pid) - server_cpu
     archived = sum(f.stat().st_size for f in paths.archive.glob(f"{summary.crawl_id}*.warc.gz"))
     con = duckdb.connect(str(paths.db), read_only=True)
     pages, revisits, not_modified = con.execute(
@@ -254,38 +239,11 @@ def province_child(workdir: Path, server_pid: int, memory_limit: str | None = No
     return {"sources": len(city.sources), "pages": pages, "revisits": revisits, "not_modified": not_modified,
             "seconds": seconds, "pages_per_s": pages / seconds, "cpu_ms": 1000 * cpu / pages,
             "fetch_cpu_ms": 1000 * fetch_cpu / pages, "server_cpu_ms": 1000 * server_cpu / pages,
-            "peak_mb": _peak_mb(), "fetch_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            "peak_mb": peak_mb(), "fetch_peak_mb": children_peak_mb(),
             "config_mb": config_mb, "fetch_private_mb": sampler.peak_private / 1024,
+            "fetch_hwm_mb": sampler.peak_hwm / 1024,
             "duckdb_mb": int(duck["bytes"] or 0) / 2**20, "memory_limit": memory_limit, "archived_mb": archived / 1e6, "archived_per_page": archived / pages, "records": summary.records,
             "resighted": summary.resighted, "errors": len(summary.errors), "failed": len(summary.failed_sources), "status": summary.status}
-
-
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-class _ChildMemory(threading.Thread):
-    """The most private memory (USS: pages not shared with the crawl since the fork) the crawl's fetch
-    process held, sampled every 0.2 s from /proc (its RSS counts the crawl's pages it shares)."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.stop = threading.Event()
-        self.peak_private = 0  # kB
-
-    def run(self) -> None:
-        while not self.stop.wait(0.2):
-            for task in Path("/proc/self/task").iterdir():
-                for pid in (task / "children").read_text().split():
-                    try:
-                        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
-                    except OSError:
-                        continue
-                    private = sum(int(line.split()[1]) for line in rollup if line.startswith("Private_"))
-                    self.peak_private = max(self.peak_private, private)
 
 
 def province_main(sizes: list[int], revisit: bool, root: Path, seed: int, columns: list[str] | None,
@@ -315,17 +273,17 @@ def province_main(sizes: list[int], revisit: bool, root: Path, seed: int, column
         finally:
             server.stdin.close()
             server.wait(timeout=60)
-    print(f"machine: {platform.processor() or platform.machine()}, {_cpu()}; Python {platform.python_version()}; "
+    print(f"machine: {platform.processor() or platform.machine()}, {machine()}; Python {platform.python_version()}; "
           f"load average after {os.getloadavg()[0]:.2f}")
     print(f"{'sources':>8}{'crawl':>9}{'pages':>8}{'304s':>7}{'revisits':>9}{'s':>8}{'pages/s':>9}{'CPU ms/pg':>10}"
-          f"{'fetch ms':>9}{'server ms':>10}{'config MB':>10}{'peak MB':>8}{'fetch MB':>9}{'its own':>8}"
+          f"{'fetch ms':>9}{'server ms':>10}{'config MB':>10}{'peak MB':>8}{'fetch MB':>9}{'its own':>8}{'fetch HWM':>10}"
           f"{'archived MB':>12}{'B/page':>8}{'duckdb MB':>10}{'resighted':>10}"
           f"{'records':>9}{'errors':>7}")
     for r in rows:
         print(f"{r['sources']:>8}{r['crawl']:>9}{r['pages']:>8}{r['not_modified']:>7}{r['revisits']:>9}"
               f"{r['seconds']:>8.1f}{r['pages_per_s']:>9.1f}{r['cpu_ms']:>10.2f}{r['fetch_cpu_ms']:>9.2f}"
               f"{r['server_cpu_ms']:>10.2f}{r['config_mb']:>10.0f}{r['peak_mb']:>8.0f}{r['fetch_peak_mb']:>9.0f}"
-              f"{r['fetch_private_mb']:>8.0f}{r['archived_mb']:>12.1f}"
+              f"{r['fetch_private_mb']:>8.0f}{r.get('fetch_hwm_mb', 0):>10.0f}{r['archived_mb']:>12.1f}"
               f"{r['archived_per_page']:>8.0f}{r['duckdb_mb']:>10.0f}{r['resighted']:>10}{r['records']:>9}{r['errors']:>7}")
 
 
@@ -387,7 +345,7 @@ def main() -> None:
         server.wait(timeout=30)
     a, b, c, r = (best[m] for m in ("plain", "fetch", "crawl", "replay"))
     rates = parse_rates(city)
-    print(f"machine: {platform.processor() or platform.machine()}, {_cpu()}; Python {platform.python_version()}")
+    print(f"machine: {platform.processor() or platform.machine()}, {machine()}; Python {platform.python_version()}")
     print(f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f} (1 min)")
     print(f"demo city: {len(requests)} requests per crawl × {args.rounds} rounds per timed pass, "
           f"concurrency {args.concurrency}, best of {args.repeat}; server in its own process")
@@ -406,14 +364,6 @@ def main() -> None:
           f"{r['pages']} archived pages, no network)")
     for name, rate in rates.items():
         print(f"parse {name}: {rate:,.0f} pages/s")
-
-
-def _cpu() -> str:
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        model = "?"
-    return f"{os.cpu_count()} × {model}"
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import datetime
@@ -68,15 +69,14 @@ def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float =
     walked = _walked(city, only)
     fetcher = None
     if reextract is None:  # forked before the database opens; re-extraction makes no request at all
-        hosts = [(urlsplit(s.start_url).netloc, s.concurrency, s.delay, s.robots) for s in city.sources]
+        hosts = [(_host(s), s.concurrency, s.delay, s.robots) for s in city.sources]
         fetcher = FetchProcess(city.hosts(), hosts, connect_timeout=timeout, read_timeout=timeout,
                                total_timeout=timeout * 3, retries=retries, backoff=backoff, max_bytes=max_bytes)
     try:
+        reader = reader_key()
+        may = _save_config(paths, city, reader)
         con = store.connect(paths)
         try:
-            reader = reader_key()
-            may = forget_stale(con, city, reader)
-            store.save_city(con, city)
             engine = _Engine.prepare(walked, paths, con, quiet=quiet, resume=resume, reextract=reextract,
                                      fetcher=fetcher, clock=clock, resight=may if resight and not reextract else set(),
                                      reader=reader)
@@ -86,6 +86,24 @@ def run_crawl(city: City, paths: Paths, *, quiet: bool = False, backoff: float =
     finally:
         if fetcher is not None:
             fetcher.close()
+
+
+def _save_config(paths: Paths, city: City, reader: str) -> set[str]:
+    """Save the whole configuration (and forget what it made stale) on a connection of its own, closed at
+    once: a province's thousands of departments and catalogue items are not kept in DuckDB's memory for
+    the crawl's length. The sources whose unchanged pages may be re-sighted (``crawlers.resight``)."""
+    con = store.connect(paths)
+    try:
+        may = forget_stale(con, city, reader)
+        store.save_city(con, city)
+        return may
+    finally:
+        con.close()
+
+
+def _host(source: Source) -> str:
+    """The host a source is fetched from, as the fetcher knows it (its politeness is per host)."""
+    return urlsplit(source.start_url).netloc.lower()
 
 
 def _walked(city: City, only: Collection[str] | None) -> City:
@@ -107,6 +125,7 @@ class _Engine:
         self.walked_before = walked_before  # sources some earlier crawl walked completely (the baseline)
         self.resight = resight  # sources whose unchanged pages are re-sighted, not read (``crawlers.resight``)
         self.reader = reader  # ``crawlers.resight.reader_key``, kept in the crawls row
+        self.hosts_left = Counter(_host(s) for s in run.city.sources)  # sources not yet done, by host
 
     @classmethod
     def prepare(cls, city: City, paths: Paths, con: duckdb.DuckDBPyConnection, *, quiet: bool, resume: bool,
@@ -189,6 +208,7 @@ class _Engine:
                       fatal=run.summary.sources[source.id].pages == 0)
         finally:
             self.downloader.previous.end(source.id)
+            self._done_with(source)
         st = run.summary.sources[source.id]
         await spider.queue.put(Batch(source_runs=[{
             "crawl_id": run.crawl_id, "source_id": source.id, "started_at": st.started_at,
@@ -196,6 +216,14 @@ class _Engine:
             "status": RUN_STATUS[st.status], "message": st.message}]))
         run.progress.source_done()
         run.say(f"来源 {source.id}：{st.pages} 个列表页，{st.records} 条记录，{st.errors} 个错误", verbose=True)
+
+    def _done_with(self, source: Source) -> None:
+        """A source is done: when it was the last on its host, the fetch process lets go of the host."""
+        host = _host(source)
+        self.hosts_left[host] -= 1
+        if self.hosts_left[host] == 0:
+            del self.hosts_left[host]
+            self.downloader.forget_host(host)
 
     async def _drain(self, writing: asyncio.Task[None]) -> None:
         """Let the writer store what is queued, then close the crawl (even when writing failed)."""

@@ -68,6 +68,11 @@ class Downloader:
             await self.fetcher.aclose()
             self.fetcher = None
 
+    def forget_host(self, host: str) -> None:
+        """Every source on ``host`` is done: the fetch process may let go of it (``Fetcher.forget_host``)."""
+        if self.fetcher is not None:
+            self.fetcher.forget_host(host)
+
     async def get(self, source: Source, url: str, form: dict[str, str] | None, role: str, fetches: list[dict[str, Any]],
                   *, lazy: bool = False) -> Got:
         """The response for a request: replayed from the archive when this crawl already has it, else

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
+import httpcore
 import httpx
 from protego import Protego
 
@@ -122,6 +123,8 @@ class Fetcher:
         self.default_concurrency = concurrency
         self._user_agent = ascii_header(user_agent)
         self._hosts: dict[str, _Host] = {}
+        # hosts whose sources are all done (``forget_host``): their settings only, should a redirect come back
+        self._forgotten: dict[str, tuple[int, float, bool]] = {}
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._robots_parsed: dict[str, Protego] = {}
         self._client = httpx.AsyncClient(
@@ -150,6 +153,24 @@ class Fetcher:
             delay = max(delay, current.delay)
             robots = robots or current.robots
         self._hosts[host] = _Host(max(1, concurrency), max(0.0, delay), robots=robots)
+
+    async def forget_host(self, host: str) -> None:
+        """Let go of a host whose sources are all done: its politeness state (semaphore, parsed robots.txt)
+        and its idle keep-alive connections. A province walks thousands of hosts one after another; what each
+        held would otherwise stay until the crawl ends. Its limits are kept (three numbers), so a later request
+        to it — a redirect from another source — is as polite as before (robots.txt then read again)."""
+        host = host.lower()
+        state = self._hosts.pop(host, None)
+        if state is None:
+            return
+        self._forgotten[host] = (state.concurrency, state.delay, state.robots)
+        parts = urlsplit(f"//{host}")
+        origins = [httpcore.Origin(scheme, (parts.hostname or "").encode(), parts.port or port)
+                   for scheme, port in ((b"http", 80), (b"https", 443))]
+        pool = getattr(self._client._transport, "_pool", None)  # httpcore's pool drops closed connections itself
+        for connection in list(getattr(pool, "connections", ())):
+            if connection.is_idle() and any(connection.can_handle_request(o) for o in origins):
+                await connection.aclose()
 
     def allowed(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -267,7 +288,8 @@ class Fetcher:
 
     def _host(self, host: str) -> _Host:
         if host not in self._hosts:
-            self.configure_host(host, concurrency=self.default_concurrency)
+            concurrency, delay, robots = self._forgotten.pop(host, (self.default_concurrency, 0.0, True))
+            self.configure_host(host, concurrency=concurrency, delay=delay, robots=robots)
         return self._hosts[host]
 
     @staticmethod

@@ -9,7 +9,8 @@ the fetcher then run on two cores, and the fetcher keeps a host's ``concurrency`
 the crawl is doing.
 
 The protocol is pickled tuples, each prefixed by its length, over a socket pair: ``(n, url, form,
-headers)`` one way, ``(n, FetchResult)`` the other. The child is forked before the crawl opens its database
+headers)`` one way, ``(n, FetchResult)`` the other; ``(None, host)`` tells the child that the crawl is done
+with a host (its state can go: memory flat in a province's thousands of hosts). The child is forked before the crawl opens its database
 or archive (a fork costs milliseconds; a fresh interpreter importing httpx would cost a quarter of a
 second per crawl), runs nothing of the crawl's, and leaves with ``os._exit`` (multiprocessing's fork
 start). It ends when the crawl closes its end of the socket — also when the crawl's process is killed
@@ -96,6 +97,13 @@ class FetchProcess:
             return await future
         finally:
             self._pending.pop(number, None)
+
+    def forget_host(self, host: str) -> None:
+        """The crawl is done with ``host`` (every source on it finished): the child lets go of its state
+        (``Fetcher.forget_host``). A message with no number, answered by nothing."""
+        assert self._writer is not None, "FetchProcess.open() first"
+        if not self._receiver or not self._receiver.done():
+            _send(self._writer, (None, host))
 
     async def _receive(self, reader: asyncio.StreamReader) -> None:
         """Hand each result to the request waiting for it; if the child dies, fail every waiting request."""
@@ -186,7 +194,10 @@ async def _serve_async(sock: socket.socket, allowed_hosts: set[str], hosts: list
         for host, concurrency, delay, robots in hosts:
             fetcher.configure_host(host, concurrency=concurrency, delay=delay, robots=robots)
         while (message := await _read(reader)) is not None:
-            task = asyncio.create_task(one(*message))
+            if message[0] is None:  # a host the crawl is done with (``FetchProcess.forget_host``)
+                task = asyncio.create_task(fetcher.forget_host(message[1]))
+            else:
+                task = asyncio.create_task(one(*message))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         for task in tasks:

@@ -36,10 +36,12 @@ ERRORS_LISTED = 20  # errors repeated one by one at the end; past that, the sour
 NAMES_LISTED = 5  # sources named per cause in the summary ("… 等")
 
 
-@dataclass
+@dataclass(slots=True)
 class SourceStatus:
     """How one source went: ``ok``; ``partial`` (some pages or details failed); ``unavailable`` (the site
-    answered that the column is gone or blocked: an availability finding); ``failed`` (nothing could be read)."""
+    answered that the column is gone or blocked: an availability finding); ``failed`` (nothing could be read).
+
+    One per source for the whole crawl (a province has thousands), hence slots: no ``__dict__`` each."""
 
     source_id: str
     pages: int = 0  # list pages

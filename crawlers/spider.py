@@ -49,11 +49,21 @@ class Spider:
         self.downloader = downloader
         self.queue = queue
         self.resight = set(resight)  # sources whose unchanged pages may be re-sighted (``crawlers.crawl``)
-        self.labels = {s.id: extract.labels_for(s.kind, s.labels) for s in run.city.sources}
+        # the label lookups of the sources being walked only: a source's own ``labels`` make it a copy of the
+        # registry's synonyms, and a province has thousands of sources (dropped when the source is done)
+        self.labels: dict[str, dict[str, str]] = {}
         self.columns_noted: set[str] = set()  # sources whose unrecognised columns were reported
 
     async def crawl(self, source: Source) -> None:
-        """Every list page of ``source``, until the paging ends, a page fails or the page limit is hit."""
+        """Every list page of ``source``, until the paging ends, a page fails or the page limit is hit;
+        what was held for it alone is let go when it is done."""
+        self.labels[source.id] = extract.labels_for(source.kind, source.labels)
+        try:
+            await self._walk(source)
+        finally:
+            del self.labels[source.id]
+
+    async def _walk(self, source: Source) -> None:
         pager = Pager(source)
         url: str | None = pager.first()
         number = 0

@@ -4,7 +4,10 @@ failed named by cause in the summary, and a second crawl of an unchanged provinc
 records, not new copies."""
 from __future__ import annotations
 
+import asyncio
 import io
+import subprocess
+import sys
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -20,8 +23,9 @@ from core.settings import Paths
 from crawlers import crawl as crawl_module
 from crawlers import fetch_process
 from crawlers import run_crawl
+from crawlers.fetch import Fetcher
 from crawlers.progress import LIVE_MESSAGES, CrawlProgress
-from crawlers.report import CAUSES, CrawlSummary, shown
+from crawlers.report import CAUSES, CrawlSummary, SourceStatus, shown
 from democity import DemoServer, build
 from democity.config import province_document
 from democity.faults import Fault, Faults
@@ -53,6 +57,10 @@ def test_fifty_hosts_politeness_held_per_host(city, tmp_path, monkeypatch):
     every source's records all stored under its own department."""
     monkeypatch.setattr(crawl_module, "SOURCES_AT_ONCE", 8)  # more sources than walkers: the pool is exercised
     monkeypatch.setattr(fetch_process, "SPAWN_ABOVE", 10)  # a province's fetch process: spawned, not forked
+    forgotten: list[str] = []
+    forget = fetch_process.FetchProcess.forget_host
+    monkeypatch.setattr(fetch_process.FetchProcess, "forget_host",
+                        lambda self, host: (forgotten.append(host), forget(self, host))[1])
     slow_details = Faults({"/d/xs-yj/xk/detail/*": Fault("slow", times=None, seconds=0.05)})  # so requests overlap
     with DemoServer(city, hosts=50, faults=slow_details) as server:
         config = _province(city, server.base_urls, tmp_path, concurrency=2)
@@ -72,6 +80,7 @@ def test_fifty_hosts_politeness_held_per_host(city, tmp_path, monkeypatch):
     con.close()
     assert stored == got
     assert depts == {s.id: s.dept for s in config.sources}
+    assert sorted(forgotten) == sorted(urlsplit(u).netloc for u in server.base_urls)  # each host let go, once
 
 
 def test_failed_sources_summed_up_by_cause(city, tmp_path):
@@ -190,7 +199,7 @@ def test_error_lines_capped_with_the_rest_by_cause():
     """Past ``ERRORS_LISTED`` errors, the rest are counted, not listed; the causes name the sources (masked)."""
     from datetime import datetime
 
-    from crawlers.report import ERRORS_LISTED, SourceStatus
+    from crawlers.report import ERRORS_LISTED
 
     summary = CrawlSummary("c1", datetime(2026, 5, 1), sources={f"s{i}": SourceStatus(f"s{i}") for i in range(40)})
     for i in range(40):
@@ -203,3 +212,38 @@ def test_error_lines_capped_with_the_rest_by_cause():
                                                               for i in (0, 2, 4, 6, 8)) + " 等 20 个")
     assert lines[-1].startswith("  HTTP 5xx（网站服务器出错） 20 个来源：s1（") and "13812345678" not in "".join(lines)
     assert summary.failed_names() == "s0、s1、s2、s3、s4 等 40 个"
+
+
+def test_a_finished_host_is_forgotten_and_stays_polite(city):
+    """``Fetcher.forget_host`` drops a done host's state and its idle connections; a later request to it (a
+    redirect from another source) gets the host's own limits back, not the defaults."""
+    with DemoServer(city) as server:
+        host = urlsplit(server.base_url).netloc
+
+        async def go():
+            async with Fetcher({host}, concurrency=2) as fetcher:
+                fetcher.configure_host(host, concurrency=1, delay=0.01, robots=False)
+                assert (await fetcher.fetch(f"{server.base_url}/robots.txt")).status == 200
+                pool = fetcher._client._transport._pool
+                assert len(pool.connections) == 1
+                await fetcher.forget_host(host.upper())
+                held = host in fetcher._hosts, [c.is_closed() for c in pool.connections]
+                assert (await fetcher.fetch(f"{server.base_url}/robots.txt")).status == 200
+                again = fetcher._hosts[host]
+                return held, (again.concurrency, again.delay, again.robots)
+
+        held, settings = asyncio.run(go())
+    assert held == (False, [True]) and settings == (1, 0.01, False)
+
+
+def test_the_fetch_process_imports_only_what_fetching_needs():
+    """A province's fetch process is a fresh interpreter importing ``crawlers.fetch_process``: the package
+    imports lazily (PEP 562), so DuckDB, Arrow, lxml and the crawl's engine stay out of it (rich comes with
+    httpx, whose command line imports it)."""
+    code = ("import sys, crawlers.fetch_process; "
+            "print(sorted(m for m in ('duckdb', 'pyarrow', 'lxml', 'crawlers.crawl') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    from crawlers import SourceStatus as lazy  # the package's names still there, on first use
+
+    assert lazy is SourceStatus and not hasattr(SourceStatus("s"), "__dict__")  # slots: one per source
