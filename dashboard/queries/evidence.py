@@ -48,9 +48,10 @@ def maskable(kind: str, code: str) -> bool:
 def _by_key(snapshot: str, viewer: Viewer, kind: str, record_key: str, columns: str = "*") -> dict[str, Any] | None:
     """A record found by its primary key, then checked against the viewer's scope; None if missing or outside it.
 
-    Why key first: ``record_key IN ('…') AND ($scope IS NULL OR dept_id = $scope)`` left DuckDB scanning the
-    records table for a department's first visit; the key alone is one index lookup, and the scope is then
-    the same rule applied to the one row found (a department never gets another department's record).
+    Why key first: DuckDB pushes ``record_key IN ('…')`` alone into the scan and skips the blocks whose key
+    range cannot hold it (0.05 s on 10 M records), but not ANDed with the scope's OR (1.5 s, every block of the
+    table read); the scope is then the same rule applied to the one row found (a department never gets
+    another department's record).
     """
     df = _frame(snapshot, f"SELECT dept_id AS _scope_dept, {columns} FROM {store.record_table(kind)} "
                           f"WHERE record_key IN {_in_list([record_key])}")  # a literal key: the index
