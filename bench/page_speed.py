@@ -19,7 +19,8 @@ interaction or two (a filter changed, a row clicked). A step is timed from the c
 the server said the run is finished (Streamlit's ``script_finished`` message on the websocket) and the
 browser shows the page's title, no element of the old run, every chart's SVG and every table's canvas.
 Each step also reports when the server's last message arrived (``server``: the rest is the browser's
-drawing) and the bytes the server sent for it. ``--query-log FILE`` makes the server log each cache
+drawing), the CPU seconds the server process spent on it and its memory (RSS) after it (``cpu``, ``rss``:
+the CPU time is the number to compare on a loaded machine) and the bytes the server sent for it. ``--query-log FILE`` makes the server log each cache
 miss's seconds (``dashboard.queries.shared``) and prints the slowest per step. Results in
 docs/bench-dashboard.md with the machine.
 """
@@ -96,6 +97,40 @@ class Step:
     server: float
     sent: int
     queries: list[tuple[str, float]]
+    cpu: float = float("nan")  # the server process's CPU seconds (user + system) spent during the step
+    rss: float = float("nan")  # its resident memory after the step, GiB
+
+
+class Process:
+    """The Streamlit server's CPU time and memory from /proc (Linux): the child ``sgs serve`` starts.
+
+    Why: on a shared, loaded machine the wall time of a step swings with the load; the CPU seconds the server
+    spent on it barely do, so an A/B of two versions compares those (wall beside them, with the load)."""
+
+    pid: int | None = None
+
+    @classmethod
+    def find(cls, parent: int) -> None:
+        children = Path(f"/proc/{parent}/task/{parent}/children")
+        pids = children.read_text().split() if children.exists() else []
+        cls.pid = int(pids[0]) if pids else parent
+
+    @classmethod
+    def cpu(cls) -> float:
+        try:
+            fields = Path(f"/proc/{cls.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, TypeError):
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+    @classmethod
+    def rss(cls) -> float:
+        try:
+            status = Path(f"/proc/{cls.pid}/status").read_text()
+        except (OSError, TypeError):
+            return float("nan")
+        kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+        return kib / 1024 / 1024
 
 
 class QueryLog:
@@ -115,7 +150,7 @@ class QueryLog:
 def measure(page, wire: Wire, log: QueryLog, act: Callable[[], None], drawn: tuple) -> Step:
     """Time ``act`` (a click) until the server finished a run and the browser drew ``drawn``."""
     log.since()
-    before, sent = wire.finished, wire.received
+    before, sent, cpu = wire.finished, wire.received, Process.cpu()
     started = time.perf_counter()
     act()
     while wire.finished == before:
@@ -124,7 +159,7 @@ def measure(page, wire: Wire, log: QueryLog, act: Callable[[], None], drawn: tup
             raise TimeoutError("the server never finished the run")
     page.wait_for_function(DRAWN, arg=list(drawn), polling=20)
     total = time.perf_counter() - started
-    return Step(total, wire.finished_at - started, wire.received - sent, log.since())
+    return Step(total, wire.finished_at - started, wire.received - sent, log.since(), Process.cpu() - cpu, Process.rss())
 
 
 def _free_port() -> int:
@@ -266,7 +301,7 @@ def _next_page(page, key: str) -> Callable[[], None]:
 def show(label: str, step: Step, extra: str = "") -> None:
     top = sorted(step.queries, key=lambda q: -q[1])[:3]
     queries = ", ".join(f"{fn} {s:.2f}" for fn, s in top)
-    print(f"  {label:<28}{step.total:>7.2f}{step.server:>8.2f}{step.sent / 1024:>9.0f}{extra}"
+    print(f"  {label:<28}{step.total:>7.2f}{step.server:>8.2f}{step.cpu:>7.2f}{step.rss:>6.2f}{step.sent / 1024:>9.0f}{extra}"
           + (f"   misses: {queries}" if queries else ""), flush=True)
 
 
@@ -274,12 +309,13 @@ def journey(browser, base: str, role: str, user: str, password: str, args: argpa
             log: QueryLog) -> None:
     menu, runs, shots = MENUS[role], args.runs, args.screenshots
     start = menu[0]
-    print(f"\n{role} ({user}):  step  total(s)  server(s)  sent(KiB)  [warm median]", flush=True)
+    print(f"\n{role} ({user}):  step  total(s)  server(s)  cpu(s)  rss(GiB)  sent(KiB)  [warm median]", flush=True)
     page, wire, step = login(browser, base, user, password, start, log)
     show(f"{start} after login", step)
     reloads = [reload(page, wire, log, start) for _ in range(args.reloads)]
     show(f"{start} after F5", reloads[0], f"   median of {len(reloads)}: {statistics.median(r.total for r in reloads):.2f}"
-         f" (server {statistics.median(r.server for r in reloads):.2f})" if len(reloads) > 1 else "")
+         f" (server {statistics.median(r.server for r in reloads):.2f}, cpu {statistics.median(r.cpu for r in reloads):.2f})"
+         if len(reloads) > 1 else "")
     for name in [m for m in menu if args.pages is None or m in args.pages.split(",")]:
         try:
             steps = visit(page, wire, log, name, runs, menu)
@@ -331,6 +367,8 @@ def main() -> None:
         args.query_log.unlink(missing_ok=True)
     port = _free_port()
     server = _serve(db, port, args.query_log, args.code.resolve())
+    Process.find(server.pid)
+    print(f"server process {Process.pid}: {Process.cpu():.2f} s CPU, {Process.rss():.2f} GiB at start")
     logins = {"leader": ("leader", "leader-demo"), "assessor": ("assessor", "assessor-demo"),
               "department": (dept, f"{dept}-demo")}
     print(f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; {db}; dashboard of {args.code}")
@@ -342,6 +380,7 @@ def main() -> None:
                 journey(browser, f"http://127.0.0.1:{port}", role, *logins[role], args, log)
             browser.close()
     finally:
+        print(f"server process: {Process.cpu():.2f} s CPU, {Process.rss():.2f} GiB after the journeys")
         server.terminate()
         server.wait(timeout=10)
         print(f"load {os.getloadavg()[0]:.1f}")

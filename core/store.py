@@ -326,11 +326,11 @@ def open_snapshot(paths: Paths, name: str | None = None) -> duckdb.DuckDBPyConne
     if snap is None or not snap.exists():
         raise StoreError(f"{paths.published} 下还没有发布的数据：请先运行 sgs crawl 和 sgs score（或 sgs demo）。")
     con = duckdb.connect(str(snap), read_only=True)
-    _evidence_views(con)
+    evidence_views(con)
     return con
 
 
-def _evidence_views(con: duckdb.DuckDBPyConnection) -> None:
+def evidence_views(con: duckdb.DuckDBPyConnection) -> None:
     """A snapshot published before schema 6 (``006_evidence.sql``) reads as one after it: temporary views
     (the snapshot's file is untouched) give every score ``standing = 'ranked'`` and no 未能核验 records,
     every finding no second piece of evidence, and an empty ``unverified`` table. One small query when the

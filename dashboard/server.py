@@ -25,6 +25,7 @@ the real server and fails if an upgrade changes them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -195,10 +196,18 @@ class GuardMiddleware:
 
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[None]:
-    """At startup, record downloads' sessions; while running, drop files of ended sessions now and then."""
+    """At startup, record downloads' sessions and warm the dashboard up (``dashboard.warmup``: the first
+    login need not pay for imports and the snapshot's opening); while running, drop files of ended sessions
+    now and then."""
     runtime = _runtime()
     if runtime is not None:
         install(runtime)
+    from dashboard import warmup
+
+    try:
+        await asyncio.to_thread(warmup.run)
+    except Exception:  # noqa: BLE001 - a failed warmup is a slower first login, never a server that won't start
+        logging.getLogger(__name__).exception("dashboard warmup failed")
 
     async def sweeper() -> None:
         while True:

@@ -3,9 +3,11 @@ per page (as datasette keeps one module per page type), all built on ``shared``.
 
 Why this shape:
 
-* The working database belongs to the pipeline (one writer, no readers beside it), so a query opens the
-  published snapshot read-only through ``core.store.open_snapshot``, runs, and closes. No connection
-  outlives a call: DuckDB connections are not thread-safe and Streamlit serves sessions from many threads.
+* The working database belongs to the pipeline (one writer, no readers beside it), so queries read the
+  published snapshot, opened read-only through ``core.store.open_snapshot`` once for the process and kept
+  open (``shared._open``: DuckDB's caches stay warm across sessions; a publish moves it to the new file).
+  Each query runs on a cursor of its own (``shared._cursor``): a DuckDB connection is not thread-safe and
+  Streamlit serves sessions from many threads; cursors are.
 * Access is enforced here, not in the pages: every function about departments' data takes the ``Viewer``
   and its SQL carries the one scope filter (``shared._in_scope``: ``($scope IS NULL OR dept_id = $scope)``),
   so a department user's queries return only its own department whatever department id a page, widget or

@@ -12,7 +12,7 @@ import pandas as pd
 
 from metrics import corrections, results
 from dashboard.auth import Viewer
-from dashboard.queries.shared import (PAGE_SIZE, RULE_NAMES, _cached, _decisions, _frame, _in_scope,
+from dashboard.queries.shared import (PAGE_SIZE, RULE_NAMES, _cached, _cursor, _decisions, _frame, _in_scope,
                                       _missing, _name, _records, _shown_url)
 from core import standard, store
 from core.privacy import holds_personal, mask_text
@@ -159,8 +159,7 @@ def findings(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None 
     where += f" AND {on_page}"
     numbers = results.finding_numbers(f"$period AND {on_page}")
     params.update(limit=limit, offset=skip)
-    con = store.open_snapshot(resolve_paths(), snapshot)
-    try:
+    with _cursor(snapshot) as con:
         for name, table in _decisions().items():
             con.register(name, table)
         df = con.execute(f"""
@@ -178,8 +177,6 @@ def findings(snapshot: str, viewer: Viewer, period: str, *, dept_id: str | None 
         df["evidence"] = df["fetch_id"].where(df["fetch_id"].notna(), df["rec_fetch_id"])
         df["page_url"] = df["url"].where(df["url"].notna(), df["rec_url"])
         df = df.merge(_lookup_fetches(con, df["evidence"]), how="left", on="evidence")
-    finally:
-        con.close()
     return _shown(df, mask_names)
 
 

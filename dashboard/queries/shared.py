@@ -8,11 +8,15 @@ from __future__ import annotations
 import functools
 import json
 import os
+import threading
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
@@ -109,28 +113,94 @@ def _deployment(snapshot: str) -> Paths:
     return resolve_paths(path.parent.parent / "sgs.duckdb") if path.is_absolute() else resolve_paths()
 
 
+@dataclass
+class _Open:
+    """A snapshot's connection kept open for the process, the queries running on it, and whether a newer
+    snapshot of its deployment replaced it (closed once the last of those queries is done)."""
+
+    con: duckdb.DuckDBPyConnection
+    legacy: bool  # published before schema 6: each cursor needs ``core.store``'s compatibility views
+    running: int = 0
+    retired: bool = False
+
+
+_OPEN: dict[Path, _Open] = {}  # snapshot file → its connection, one per deployment (a province: per city)
+_OPEN_LOCK = threading.Lock()
+
+
+def _open(snapshot: str) -> _Open:
+    """The snapshot's one read-only connection for this process, opened on first use.
+
+    Why kept open: opening a 10 M-record snapshot and reading its catalogue, indexes and first blocks is most
+    of a cold page (a department's first visit paid it on every query); one connection keeps DuckDB's caches
+    warm across sessions and reruns. Snapshots are immutable, so sharing is safe; each query takes its own
+    cursor (DuckDB connections are not thread-safe, cursors are). When a newer snapshot of the same deployment
+    is asked for (a publish), the older one is retired: closed as soon as no query runs on it.
+    """
+    paths = _deployment(snapshot)
+    path = paths.published / snapshot
+    with _OPEN_LOCK:
+        entry = _OPEN.get(path)
+        if entry is None:
+            con = store.open_snapshot(paths, snapshot)
+            legacy = con.execute("SELECT coalesce(max(version), 0) < 6 FROM schema_version").fetchall()[0][0]
+            entry = _OPEN[path] = _Open(con, bool(legacy))
+            for old in [p for p in _OPEN if p.parent == path.parent and p != path]:
+                _retire(_OPEN.pop(old))
+        entry.running += 1
+        return entry
+
+
+def _retire(entry: _Open) -> None:
+    """Close a replaced snapshot's connection now, or when its last running query ends (under the lock)."""
+    entry.retired = True
+    if entry.running == 0:
+        entry.con.close()
+
+
+@contextmanager
+def _cursor(snapshot: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor on the snapshot's open connection for one query (its own registered tables and temp views)."""
+    entry = _open(snapshot)
+    try:
+        cur = entry.con.cursor()
+        try:
+            if entry.legacy:
+                store.evidence_views(cur)
+            yield cur
+        finally:
+            cur.close()
+    finally:
+        with _OPEN_LOCK:
+            entry.running -= 1
+            if entry.retired and entry.running == 0:
+                entry.con.close()
+
+
+def close_snapshots() -> None:
+    """Close every open snapshot (tests; a process about to end needs nothing)."""
+    with _OPEN_LOCK:
+        while _OPEN:
+            _retire(_OPEN.popitem()[1])
+
+
 def _frame(snapshot: str, sql: str, params: dict[str, Any] | None = None,
            tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
-    """Run one parameterised query on the named snapshot, opened read-only just for this call.
+    """Run one parameterised query on the named snapshot (a cursor of its open connection).
 
     ``tables`` are registered as views first (the workbench's decisions, which live outside the snapshot).
     """
-    con = store.open_snapshot(_deployment(snapshot), snapshot)
-    try:
+    with _cursor(snapshot) as con:
         for name, df in (tables or {}).items():
             con.register(name, df)
         return con.execute(sql, params or {}).df()
-    finally:
-        con.close()
 
 
 def _on(snapshot: str, query: Callable[..., Any], *args: Any) -> Any:
-    """Call one of the shared queries (``metrics.results``) on the named snapshot, opened just for this call."""
-    con = store.open_snapshot(_deployment(snapshot), snapshot)
-    try:
+    """Call one of the shared queries (``metrics.results``) on the named snapshot (a cursor of its open
+    connection)."""
+    with _cursor(snapshot) as con:
         return query(con, *args)
-    finally:
-        con.close()
 
 
 def _decisions() -> dict[str, pd.DataFrame]:

@@ -36,11 +36,10 @@ ALL = "all"
 def choose_department(snapshot: str) -> str | None:
     """A department user's own department; for others ``?dept=``, else the last one chosen, else the first."""
     who = require("leader", "assessor", "department")
-    depts = department.departments(snapshot, who)
-    if depts.empty:
+    labels = department.department_labels(snapshot, who)
+    if not labels:
         return None
-    ids = depts["dept_id"].tolist()
-    labels = {r.dept_id: f"{r.name}（{r.county}）" for r in depts.itertuples()}
+    ids = list(labels)
     if who.scope is not None:  # the query returned this one department only
         st.query_params[DEPT_KEY] = ids[0]
         st.caption(f"部门：{labels[ids[0]]}")

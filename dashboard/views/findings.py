@@ -21,8 +21,7 @@ ALL = "all"
 
 def filters(snapshot: str, period: str) -> dict:
     who = require("leader", "assessor")
-    depts = department.departments(snapshot, who)
-    labels = {ALL: "全部部门", **{r.dept_id: f"{r.name}（{r.county}）" for r in depts.itertuples()}}
+    labels = {ALL: "全部部门", **department.department_labels(snapshot, who)}
     cols = st.columns(4)
     dept = cols[0].selectbox("部门", list(labels), format_func=labels.__getitem__, key="wb_dept")
     indicator = cols[1].selectbox("指标", [ALL, *INDICATORS], key="wb_indicator",
