@@ -238,6 +238,9 @@ def test_waiver_department_gone_and_scheme(copy, tmp_path):
     assert same_as_full(con, Q, scheme_path=changed)[::2] == ("incremental", 1)
 
 
+# 29 crawls of the demo city, both quarters scored after each and again in full at the 4 whole-city ones:
+# 229 s alone at load ~10, 274–312 s beside other runs, so the suite's 300 s failed it on a busy machine
+@pytest.mark.timeout(900)
 def test_season_of_crawls(demo_server, tmp_path):
     """The demo's season replayed with both quarters scored incrementally after every crawl; at each whole-city
     crawl the incremental rows are compared with a full rescore of the same data."""
