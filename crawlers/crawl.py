@@ -30,6 +30,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import duckdb
+import pyarrow as pa
 
 from core import store
 from core.cityconfig import City, ConfigError, Source
@@ -99,6 +100,9 @@ def _save_config(paths: Paths, city: City, reader: str) -> set[str]:
         return may
     finally:
         con.close()
+        # the configuration's Arrow tables (31,666 catalogue items at 5,000 sources) leave ~24 MB in Arrow's
+        # allocator, which keeps freed memory for reuse; the crawl's own batches are far smaller
+        pa.default_memory_pool().release_unused()
 
 
 def _host(source: Source) -> str:
