@@ -281,8 +281,19 @@ def test_overdue_counts_unresolved_findings_after_the_deadline(tmp_path, monkeyp
     assert any(c.value == f"整改期限：{date.today() - timedelta(days=3):%Y-%m-%d}，已过期。" for c in at.caption)
 
 
+def _weekends_only_next_year(folder, monkeypatch) -> None:
+    """A schedule for next year (weekends off, no holidays), so that a deadline 20 days out can be counted in
+    working days whatever today is: chinesecalendar knows years only up to the one it was released for."""
+    year = date.today().year + 1
+    folder.mkdir()
+    (folder / f"{year}.toml").write_text(f'year = {year}\nsource = "测试：只有周末休息"\nholidays = []\nworkdays = []\n',
+                                         encoding="utf-8")
+    monkeypatch.setattr("core.workdays.CALENDARS_DIR", folder)
+
+
 def test_deadline_shows_working_days_left(tmp_path, monkeypatch) -> None:
     paths = _use(resolve_paths(tmp_path / "sgs.duckdb"), monkeypatch)
+    _weekends_only_next_year(tmp_path / "calendars", monkeypatch)
     until = date.today() + timedelta(days=20)
     build_city(paths, extra=_issued(until))
     at = login(app(), "scj")
@@ -291,6 +302,17 @@ def test_deadline_shows_working_days_left(tmp_path, monkeypatch) -> None:
     assert 0 < left < 20
     assert any(c.value == f"整改期限：{until:%Y-%m-%d}，还剩 {left} 个工作日。" for c in at.caption)
     assert _progress(at)["逾期未整改"] == "0"
+
+
+def test_deadline_in_a_year_without_schedule_counts_calendar_days(tmp_path, monkeypatch) -> None:
+    """A deadline in a year whose holidays are not published yet: the days left are said in calendar days, and
+    so (never a bare date, never a guess in working days)."""
+    paths = _use(resolve_paths(tmp_path / "sgs.duckdb"), monkeypatch)
+    until = date.today() + timedelta(days=800)  # two years out: no calendar knows that year's holidays yet
+    build_city(paths, extra=_issued(until))
+    at = login(app(), "scj")
+    assert any(c.value == f"整改期限：{until:%Y-%m-%d}，还剩 800 天（{until.year} 年节假日安排尚未载入，暂按自然日计）。"
+               for c in at.caption), [c.value for c in at.caption]
 
 
 def test_overdue_rule() -> None:

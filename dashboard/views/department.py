@@ -253,7 +253,8 @@ def progress(snapshot: str, period: str, dept_id: str) -> None:
             st.caption(f"整改期限：{deadline:%Y-%m-%d}，已过期。")
         else:
             left = department.workdays_left(deadline, today)
-            st.caption(f"整改期限：{deadline:%Y-%m-%d}" + (f"，还剩 {left} 个工作日。" if left is not None else "。"))
+            st.caption(f"整改期限：{deadline:%Y-%m-%d}，" + (f"还剩 {left} 个工作日。" if left is not None else
+                       f"还剩 {(deadline - today).days} 天（{deadline.year} 年节假日安排尚未载入，暂按自然日计）。"))
 
 
 def notice_download(snapshot: str, period: str, dept_id: str) -> None:
