@@ -5,7 +5,9 @@
 The scoring runs in a child process (``--child``) so its peak resident memory is measured alone
 (``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``); the wall time is the child's ``score_period`` call: every
 rule, findings, deductions, department and county scores, ranks, written in one transaction. DuckDB gets the
-machine's two threads and a memory limit (``--memory-limit``, default 3 GB) so it spills rather than grows.
+machine's two threads and a memory limit (``--memory-limit``, default 3 GB, also the child's
+``SGS_MEMORY_LIMIT``, which ``score_period`` applies) so it spills rather than grows. ``--statements N`` also
+lists the statements that raised the child's peak resident memory (``peak_raised_by``).
 ``--per-rule`` also times each rule alone (its ``prepare`` and a count of its record and department rows) to
 find a slow rule; ``--rules a,b`` scores with those rules only (the pandas comparison's rule set).
 ``--incremental clustered|spread [--verify]``: a full rescore, then ~1 % of the period's site records changed
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -28,17 +31,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 AS_OF = date(2026, 11, 30)
 
 
+def memory_mb() -> tuple[int, int]:
+    """(VmHWM, VmRSS) of this process in MB: its peak resident memory so far, and now (Linux's /proc)."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return tuple(int(fields[k].split()[0]) // 1024 for k in ("VmHWM", "VmRSS"))  # type: ignore[return-value]
+
+
 class Timed:
-    """A connection whose every ``execute`` is timed (wall and this process's CPU, both DuckDB threads):
-    where a scoring's time goes, statement by statement (``--statements N``: the N costliest by CPU)."""
+    """A connection whose every ``execute`` is timed (wall and this process's CPU, both DuckDB threads) and
+    weighed (the process's peak resident memory before and after, and what it holds after): where a
+    scoring's time goes, statement by statement (``--statements N``: the N costliest by CPU), and which
+    statements raised the peak (``--statements N`` lists those too, largest rise first)."""
 
     def __init__(self, con) -> None:
-        self.con, self.log = con, []
+        self.con, self.log, self.peaks = con, [], []
 
     def execute(self, sql, *args, **kw):
-        t, cpu = time.perf_counter(), time.process_time()
+        t, cpu, (hwm, _) = time.perf_counter(), time.process_time(), memory_mb()
         result = self.con.execute(sql, *args, **kw)
-        self.log.append((round(time.process_time() - cpu, 2), round(time.perf_counter() - t, 2), " ".join(sql.split())[:120]))
+        text = " ".join(sql.split())[:120]
+        self.log.append((round(time.process_time() - cpu, 2), round(time.perf_counter() - t, 2), text))
+        after, rss = memory_mb()
+        if after > hwm:  # (peak MB after, rise MB, resident MB after, statement)
+            self.peaks.append((after, after - hwm, rss, text))
         return result
 
     def __getattr__(self, name):
@@ -73,6 +88,9 @@ def child(db: Path, period_text: str, memory_limit: str, per_rule: bool, rules: 
               "code": sys.modules[score_period.__module__].__file__}  # which checkout was measured
     if timed:
         result["statements"] = sorted(timed.log, reverse=True)[:statements]  # (CPU s, wall s, statement)
+        # (peak MB after, rise MB, resident MB after, statement): the statements that raised the peak
+        result["peak_raised_by"] = sorted(timed.peaks, key=lambda p: -p[1])[:statements]
+        result["memory_limit"] = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     if per_rule:
         stage_assessed(con, period)
         codes.register_macros(con)
@@ -246,7 +264,9 @@ def main() -> None:
            *(["--rules", args.rules] if args.rules else []), "--statements", str(args.statements),
            *(["--incremental", args.incremental] if args.incremental else []), *(["--verify"] if args.verify else [])]
     t = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    # the scoring's budget (core.settings.memory_limit) as the connection's: the same limit for a checkout that
+    # sets it in score_period and for one that does not
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "SGS_MEMORY_LIMIT": args.memory_limit})
     if done.returncode:
         sys.exit(f"scoring child failed ({done.returncode}):\n{done.stderr[-3000:]}")
     out = done.stdout

@@ -27,6 +27,10 @@ class Period:
     def previous(self) -> "Period":
         return parse_period(_shift(self, -1))
 
+    def next(self) -> "Period":
+        """The following period of the same granularity (2026Q3 → 2026Q4, 2026-12 → 2027-01)."""
+        return parse_period(_shift(self, 1))
+
     def months(self) -> list["Period"]:
         if not self.is_quarter:
             return [self]

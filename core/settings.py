@@ -50,6 +50,16 @@ CALENDARS_DIR = DATA_DIR / "calendars"
 POLICY_DIR = DATA_DIR / "policy"
 WORK_DIR = _CHECKOUT_DATA if FROM_CHECKOUT else _user_data_dir()  # the default home of working databases
 USER_AGENT = "sgs-monitor/0.1 (shuang-gongshi disclosure monitor run by a local credit office)"
+MEMORY_LIMIT = "2.5GB"  # DuckDB's budget for a scoring: the whole process then peaks under 3 GiB at 10 M (bench-score.md)
+
+
+def memory_limit() -> str:
+    """DuckDB's ``memory_limit`` for a scoring: ``SGS_MEMORY_LIMIT`` (e.g. ``3GB``, ``800MB``), else 2.5 GB.
+
+    Why a budget at all: without one DuckDB may take 80 % of the machine's memory, and a plain ``sgs score``
+    of a province's 10 M records held 12 GB, most of it buffers it could have spilled (docs/bench-score.md).
+    A value DuckDB cannot read fails at the first scoring, in DuckDB's own words."""
+    return os.environ.get("SGS_MEMORY_LIMIT", "").strip() or MEMORY_LIMIT
 
 
 @dataclass(frozen=True)

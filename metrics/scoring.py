@@ -18,7 +18,7 @@ previous period of the same granularity.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from core.periods import Period, parse_period
 from core.vocab import INDICATORS
 from core.workdays import Calendar, default_calendar
 from metrics import catalogue, corrections
+from metrics.budget import kind_tables, scoring_settings
 from metrics.checks import Check, Context, Rule, all_checks, all_rules
 from metrics.checks._fold import Test, folded_sql
 from metrics.checks._sql import as_date, decided_in, lit, register_macros as register_mask_macros, stated_date
@@ -123,40 +124,47 @@ def stage_findings(con: duckdb.DuckDBPyConnection, period: Period, scheme: Schem
     Per kind, the rules' record rows — the per-field tests of every rule folded into one scan of the records
     (``checks._fold``) — are unioned and joined to their records' evidence (department, page URL, fetch id,
     文书号, name) once, in one INSERT per kind (one for both held both kinds' evidence in memory at once and
-    spilled). ``into``: another findings-shaped table (metrics.incremental). Raises CalendarError."""
+    spilled), then the kind's department rows; its rule tables are dropped before the next kind
+    (``metrics.budget``). ``into``: another findings-shaped table (metrics.incremental). Raises CalendarError."""
     codes.register_macros(con)
     register_mask_macros(con)
     checks = checks if checks is not None else all_checks()
-    rules = ", ".join(f"({lit(c.rule.id)}, {lit(c.rule.indicator)}, {lit(c.rule.severity)})" for c in checks)
-    department_rows = []
     for kind in vocab.KINDS:
-        ctx = Context(kind, assessed_table(kind), as_of, scheme.max_workdays, calendar, period, scheme.rule_params)
-        record_rows, tests = [], []  # type: list[str], list[tuple[str, Test]]
-        for check in checks:
-            if check.prepare:
-                check.prepare(con, ctx)
-            if check.record_tests and check.findings_sql:  # folded into one scan below (checks._fold)
-                tests += [(check.rule.id, t) for t in check.record_tests(ctx)]
-            elif check.findings_sql and (sql := check.findings_sql(ctx)):
-                record_rows.append(_record_rows(kind, check.rule, sql))
-            if check.department_sql and (dept_sql := check.department_sql(ctx)):
-                department_rows.append(_wrap_department(period, kind, check.rule, dept_sql))
-            stage_unverified(con, period, ctx, check)
-        if folded := folded_sql(ctx.source, tests):
-            record_rows.append(f"SELECT {lit(kind)} AS kind, * FROM ({folded})")
-        if record_rows:
-            _insert_findings(con, into, f"""
-                SELECT {lit(period.label)} AS period, a.dept_id, f.kind, f.record_key, a.channel, f.rule_id,
-                       m.indicator, m.severity, f.field, f.value, f.message, a.url, a.fetch_id, 'open' AS status,
-                       a.{kind.upper()}_WSH AS wsh, a.{kind.upper()}_XDR_MC AS subject, f.ref_fetch_id
-                FROM ({' UNION ALL BY NAME '.join([_RECORD_SHAPE, *record_rows])}) f
-                     JOIN (SELECT * FROM {assessed_table(kind)} WHERE dept_id IN (SELECT dept_id FROM departments)) a
-                          USING (record_key)
-                     JOIN (VALUES {rules}) m(rule_id, indicator, severity) USING (rule_id)""")
-    if department_rows:
-        _insert_findings(con, into, " UNION ALL ".join(department_rows))
+        with kind_tables(con):  # the kind's rule tables dropped once its findings are written (metrics.budget)
+            _stage_kind(con, period, kind, scheme, calendar, as_of, checks, into)
     return int(con.execute(f"SELECT count(*) FROM {into} WHERE period = $period",
                            {"period": period.label}).fetchall()[0][0])
+
+
+def _stage_kind(con: duckdb.DuckDBPyConnection, period: Period, kind: str, scheme: Scheme, calendar: Calendar,
+                as_of: date, checks: tuple[Check, ...], into: str) -> None:
+    """One kind's findings (``stage_findings``): its record rows in one INSERT, then its department rows."""
+    rules = ", ".join(f"({lit(c.rule.id)}, {lit(c.rule.indicator)}, {lit(c.rule.severity)})" for c in checks)
+    ctx = Context(kind, assessed_table(kind), as_of, scheme.max_workdays, calendar, period, scheme.rule_params)
+    record_rows, tests, department_rows = [], [], []  # type: list[str], list[tuple[str, Test]], list[str]
+    for check in checks:
+        if check.prepare:
+            check.prepare(con, ctx)
+        if check.record_tests and check.findings_sql:  # folded into one scan below (checks._fold)
+            tests += [(check.rule.id, t) for t in check.record_tests(ctx)]
+        elif check.findings_sql and (sql := check.findings_sql(ctx)):
+            record_rows.append(_record_rows(kind, check.rule, sql))
+        if check.department_sql and (dept_sql := check.department_sql(ctx)):
+            department_rows.append(_wrap_department(period, kind, check.rule, dept_sql))
+        stage_unverified(con, period, ctx, check)
+    if folded := folded_sql(ctx.source, tests):
+        record_rows.append(f"SELECT {lit(kind)} AS kind, * FROM ({folded})")
+    if record_rows:
+        _insert_findings(con, into, f"""
+            SELECT {lit(period.label)} AS period, a.dept_id, f.kind, f.record_key, a.channel, f.rule_id,
+                   m.indicator, m.severity, f.field, f.value, f.message, a.url, a.fetch_id, 'open' AS status,
+                   a.{kind.upper()}_WSH AS wsh, a.{kind.upper()}_XDR_MC AS subject, f.ref_fetch_id
+            FROM ({' UNION ALL BY NAME '.join([_RECORD_SHAPE, *record_rows])}) f
+                 JOIN (SELECT * FROM {assessed_table(kind)} WHERE dept_id IN (SELECT dept_id FROM departments)) a
+                      USING (record_key)
+                 JOIN (VALUES {rules}) m(rule_id, indicator, severity) USING (rule_id)""")
+    if department_rows:
+        _insert_findings(con, into, " UNION ALL ".join(department_rows))
 
 
 def stage_unverified(con: duckdb.DuckDBPyConnection, period: Period, ctx: Context, check: Check) -> None:
@@ -326,18 +334,12 @@ def stage_scores(con: duckdb.DuckDBPyConnection, period: Period, scheme: Scheme,
         FROM c LEFT JOIN county_scores p ON p.period = $prev AND p.county = c.county""", {"prev": prev})
 
 
-def following(period: Period) -> Period:
-    """The next period of the same granularity (2026Q3 → 2026Q4, 2026-12 → 2027-01)."""
-    day = period.end + timedelta(days=1)
-    return parse_period(f"{day.year}Q{(day.month + 2) // 3}" if period.is_quarter else f"{day:%Y-%m}")
-
-
 def _write(con: duckdb.DuckDBPyConnection, period: Period) -> None:
     """Replace the period's deductions and scores with the staged ones (inside score_period's transaction).
 
     The next period's ``prev_*`` columns, when it was scored already, are refreshed from the new scores.
     """
-    nxt = {"next": following(period).label}
+    nxt = {"next": period.next().label}
     for table in ("deductions", "scores", "county_scores"):
         con.execute(f"DELETE FROM {table} WHERE period = $period", {"period": period.label})
     con.execute(f"INSERT INTO deductions ({', '.join(DEDUCTION_COLUMNS)}) "
@@ -378,23 +380,17 @@ def score_period(con: duckdb.DuckDBPyConnection, period: Period, *, scheme_path:
             f"评估期间 {period.label}（{period.start} 至 {period.end}）没有可评估的记录："
             "各部门网站上没有决定日期落在该期间的记录。请先运行 sgs crawl，或换一个期间。")
     scheme = load_scheme(scheme_path if scheme_path is not None else scheme_path_for(period))
-    # Findings need no insertion order (every reader sorts): without it DuckDB writes millions of rows
-    # without buffering them in order, which kept a province's run inside a 3 GB limit (docs/bench-score.md).
-    ordered, optimizers = con.execute("SELECT current_setting('preserve_insertion_order'), "
-                                      "current_setting('disabled_optimizers')").fetchall()[0]
-    con.execute("SET preserve_insertion_order = false")
-    con.execute("BEGIN")  # all or nothing: a failing rule or calendar leaves the period as it was
-    try:
-        redo = incremental.stage_period(con, period, scheme, calendar or default_calendar(),
-                                        as_of or date.today(), checks or all_checks(), full=full)
-        corrections.apply_to_findings(con, period.label, statuses)
-        stage_deductions(con, period, scheme, checks, incremental.touched(con, period) if redo else None)
-        stage_scores(con, period, scheme, datetime.now())
-        _write(con, period)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:  # the optimizers too (metrics.incremental._planned_lightly cannot SET after a failed statement)
-        con.execute(f"SET preserve_insertion_order = {str(ordered).lower()}; SET disabled_optimizers = {lit(optimizers)}")
+    with scoring_settings(con):  # the memory budget, no insertion order (metrics.budget)
+        con.execute("BEGIN")  # all or nothing: a failing rule or calendar leaves the period as it was
+        try:
+            redo = incremental.stage_period(con, period, scheme, calendar or default_calendar(),
+                                            as_of or date.today(), checks or all_checks(), full=full)
+            corrections.apply_to_findings(con, period.label, statuses)
+            stage_deductions(con, period, scheme, checks, incremental.touched(con, period) if redo else None)
+            stage_scores(con, period, scheme, datetime.now())
+            _write(con, period)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
     return department_scores(con, period)

@@ -26,6 +26,7 @@ def score_periods(paths: Paths, period_texts: list[str], scheme: Path | None,
     from core import store
     from core.periods import parse_period
     from core.workdays import default_calendar
+    from metrics.budget import memory_budget
     from metrics.scoring import score_period
     from metrics.verify import remember
 
@@ -34,12 +35,13 @@ def score_periods(paths: Paths, period_texts: list[str], scheme: Path | None,
     con = store.connect(paths)
     try:
         calendar = default_calendar(calendars)
-        remember(con, paths)
-        results = []
-        for p in periods:
-            results.append(score_period(con, p, scheme_path=scheme, calendar=calendar, full=full))
-            typer.echo(f"{p.label}：{how_scored(con, p)}", err=True)
-        store.publish(con, paths)
+        with memory_budget(con):  # the scoring's budget, and the snapshot's (metrics.budget)
+            remember(con, paths)
+            results = []
+            for p in periods:
+                results.append(score_period(con, p, scheme_path=scheme, calendar=calendar, full=full))
+                typer.echo(f"{p.label}：{how_scored(con, p)}", err=True)
+            store.publish(con, paths)
         return results
     finally:
         con.close()

@@ -313,3 +313,29 @@ def test_explain_command(demo_run):
     missing = CliRunner().invoke(app, ["explain", "--period", "2026Q3", "--dept", "nope", "--db",
                                        str(demo_run.paths.db)])
     assert missing.exit_code == 1 and "nope" in missing.stderr
+
+
+def test_scoring_runs_under_the_memory_budget_and_restores_the_connection(monkeypatch):
+    """SGS_MEMORY_LIMIT is DuckDB's memory_limit while a period is scored (12 GB held by a province's
+    scoring without one: docs/bench-score.md); the caller's settings come back after; a bad value is
+    refused in Chinese, naming the variable; a kind's rule tables go, tables made before stay."""
+    import duckdb
+
+    from metrics.budget import BudgetError, kind_tables, scoring_settings, temp_tables
+
+    con = duckdb.connect()
+    setting = lambda name: con.execute(f"SELECT current_setting('{name}')").fetchall()[0][0]  # noqa: E731
+    before = setting("memory_limit")
+    monkeypatch.setenv("SGS_MEMORY_LIMIT", "500MB")
+    with scoring_settings(con):
+        assert setting("memory_limit") == "476.8 MiB" and setting("preserve_insertion_order") is False
+    assert setting("memory_limit")[:2] == before[:2] and setting("preserve_insertion_order") is True
+    monkeypatch.setenv("SGS_MEMORY_LIMIT", "lots")
+    with pytest.raises(BudgetError, match="SGS_MEMORY_LIMIT"):
+        with scoring_settings(con):
+            pass
+    con.execute("CREATE TEMP TABLE _sgs_inputs AS SELECT 1 AS x")
+    with kind_tables(con):
+        con.execute("CREATE TEMP TABLE portal_dates_xk AS SELECT 1 AS x")
+        con.execute("CREATE TEMP VIEW assessed_xk AS SELECT 1 AS x")
+    assert temp_tables(con) == {"_sgs_inputs"}
