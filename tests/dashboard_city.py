@@ -296,3 +296,13 @@ def snapshot_frame(paths: Paths, sql: str, params: list | None = None) -> pd.Dat
         return con.execute(sql, params or []).df()
     finally:
         con.close()
+
+
+def republish(paths: Paths, sql: str) -> None:
+    """Change the working store with ``sql`` and publish it: the dashboard's next rerun must show the change."""
+    con = store.connect(paths)
+    try:
+        con.execute(sql)
+        store.publish(con, paths)
+    finally:
+        con.close()

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard_city import (MASKED_ID, RAW_ID, RAW_PHONE, app, build_city, city_for_app, login, run, snapshot_frame,
-                            table)
-from core import store
+from dashboard_city import (MASKED_ID, RAW_ID, RAW_PHONE, app, build_city, city_for_app, login, republish, run,
+                            snapshot_frame, table)
 from core.settings import Paths, resolve_paths
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -193,12 +192,7 @@ def test_new_publish_shows_on_next_run(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("SGS_DB", str(paths.db))
     at = _run(_app())
     assert _table(at, "dept_ranking")["总分"].max() == pytest.approx(97.3)
-    con = store.connect(paths)
-    try:
-        con.execute("UPDATE scores SET total = 99.0 WHERE period = '2026Q3' AND dept_id = 'd_fgw'")
-        store.publish(con, paths)
-    finally:
-        con.close()
+    republish(paths, "UPDATE scores SET total = 99.0 WHERE period = '2026Q3' AND dept_id = 'd_fgw'")
     _run(at)
     assert _table(at, "dept_ranking")["总分"].max() == pytest.approx(99.0)
 

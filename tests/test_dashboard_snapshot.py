@@ -9,10 +9,9 @@ import gc
 import pytest
 from streamlit.runtime.caching import cache_data_api
 
-from core import store
 from dashboard import auth, warmup
 from dashboard.queries import department, evidence, shared
-from dashboard_city import app, city_for_app, login, run, snapshot_frame
+from dashboard_city import app, city_for_app, login, republish, run, snapshot_frame
 from core.settings import Paths
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -48,12 +47,7 @@ def test_a_publish_moves_to_the_new_snapshot(city: Paths) -> None:
     old = shared.snapshot_name()
     assert department.department_labels(old, BOSS)["d_scj"].startswith("市市场监督管理局")
     old_entry = _open_in(city)[old]
-    con = store.connect(city)
-    try:
-        con.execute("UPDATE departments SET name = '市场监管（新名）' WHERE dept_id = 'd_scj'")
-        store.publish(con, city)
-    finally:
-        con.close()
+    republish(city, "UPDATE departments SET name = '市场监管（新名）' WHERE dept_id = 'd_scj'")
     new = shared.snapshot_name()
     assert new != old
     assert department.department_labels(new, BOSS)["d_scj"].startswith("市场监管（新名）")
