@@ -58,7 +58,7 @@ def memory_limit() -> str:
 
     Why a budget at all: without one DuckDB may take 80 % of the machine's memory, and a plain ``sgs score``
     of a province's 10 M records held 12 GB, most of it buffers it could have spilled (docs/bench-score.md).
-    A value DuckDB cannot read fails at the first scoring, in DuckDB's own words."""
+    A value DuckDB cannot read stops the scoring with a Chinese message naming the variable (metrics.budget)."""
     return os.environ.get("SGS_MEMORY_LIMIT", "").strip() or MEMORY_LIMIT
 
 

@@ -24,9 +24,6 @@ from core.errors import SgsError
 from core.settings import memory_limit
 from metrics.checks._sql import lit
 
-# Findings need no insertion order (every reader sorts): without it DuckDB writes millions of rows without
-# buffering them in order, which kept a province's run inside a 3 GB limit (docs/bench-score.md).
-
 
 class BudgetError(SgsError, ValueError):
     """``SGS_MEMORY_LIMIT`` is not a size DuckDB understands (said in Chinese, with the fix)."""
@@ -61,6 +58,8 @@ def scoring_settings(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     SET until the ROLLBACK, which happens inside). Raises BudgetError for an unreadable budget."""
     ordered, optimizers = _setting(con, "preserve_insertion_order"), _setting(con, "disabled_optimizers")
     with memory_budget(con):
+        # findings need no insertion order (every reader sorts): without it DuckDB writes millions of rows
+        # without buffering them in order, which keeps a province's run inside the budget (docs/bench-score.md)
         con.execute("SET preserve_insertion_order = false")
         try:
             yield
