@@ -62,6 +62,16 @@ def memory_limit() -> str:
     return os.environ.get("SGS_MEMORY_LIMIT", "").strip() or MEMORY_LIMIT
 
 
+def calendar_dirs() -> tuple[Path, ...]:
+    """The deployment's own holiday-schedule folders: ``SGS_CALENDARS`` (folders joined by ``os.pathsep``).
+
+    Why a setting and not only ``sgs score --calendar``: a deadline is counted in scoring, on 部门自查, in the
+    notices and the objection replies alike, and a schedule the office drops in when the State Council
+    publishes next year's must reach all of them, not the one command that was given the option."""
+    raw = os.environ.get("SGS_CALENDARS", "")
+    return tuple(Path(part) for part in raw.split(os.pathsep) if part.strip())
+
+
 @dataclass(frozen=True)
 class Paths:
     """The files of one deployment, all derived from the working database's path."""

@@ -1,7 +1,7 @@
 """The official working-day calendar: statutory holidays off, 调休 make-up weekend days on.
 
 Years come from the ``chinesecalendar`` package, or from a schedule file ``<year>.toml`` in the schedule
-folders (``data/calendars/`` and any the user adds) — a file wins over the package, so a correction or
+folders (``data/calendars/``, those of the ``SGS_CALENDARS`` setting and any a command adds) — a file wins over the package, so a correction or
 next year's State Council notice is a data change. A year known to neither is refused, never guessed.
 
 Counting follows the legal convention: the decision day is not counted; day 1 is the first working day
@@ -22,7 +22,7 @@ import duckdb
 if TYPE_CHECKING:
     import pyarrow as pa
 
-from core.settings import CALENDARS_DIR
+from core.settings import CALENDARS_DIR, calendar_dirs
 from core.errors import SgsError
 
 
@@ -125,4 +125,10 @@ class Calendar:
 
 
 def default_calendar(extra_dirs: tuple[Path, ...] = ()) -> Calendar:
-    return Calendar((CALENDARS_DIR, *extra_dirs))
+    """The shipped schedules, then the deployment's (``SGS_CALENDARS``), then a command's own: a later folder's
+    file for a year wins. A configured folder that does not exist is refused, naming the setting."""
+    configured = calendar_dirs()
+    for folder in configured:
+        if not folder.is_dir():
+            raise CalendarError(f"环境变量 SGS_CALENDARS 指定的节假日安排文件夹 {folder} 不存在或不是文件夹。")
+    return Calendar((CALENDARS_DIR, *configured, *extra_dirs))

@@ -16,8 +16,6 @@ import importlib
 import logging
 import time
 
-from core import store, vocab
-
 log = logging.getLogger(__name__)
 
 # the pages' heavy imports (dashboard/views/*.py import these at their top; a page script itself is not
@@ -40,8 +38,7 @@ def run() -> float:
 
     snapshot = shared.snapshot_name()
     if snapshot is not None:  # nothing published yet: the first page says so, nothing to open
-        for kind in vocab.KINDS:  # a key no record has: the key column is read, no record is returned
-            shared._frame(snapshot, f"SELECT count(*) AS n FROM {store.record_table(kind)} WHERE record_key IN ('')")
+        shared.load_record_keys(snapshot)
     gc.collect()
     gc.freeze()
     seconds = time.perf_counter() - started

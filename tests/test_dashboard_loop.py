@@ -288,7 +288,7 @@ def _weekends_only_next_year(folder, monkeypatch) -> None:
     folder.mkdir()
     (folder / f"{year}.toml").write_text(f'year = {year}\nsource = "测试：只有周末休息"\nholidays = []\nworkdays = []\n',
                                          encoding="utf-8")
-    monkeypatch.setattr("core.workdays.CALENDARS_DIR", folder)
+    monkeypatch.setenv("SGS_CALENDARS", str(folder))  # the deployment's own schedules, as an office sets them
 
 
 def test_deadline_shows_working_days_left(tmp_path, monkeypatch) -> None:

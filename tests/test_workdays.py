@@ -1,6 +1,7 @@
 """The official working-day calendar: holidays, 调休 make-up days, year boundaries, uncovered years."""
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import duckdb
@@ -70,6 +71,23 @@ def test_user_schedule_file_covers_a_year(tmp_path):
     assert cal.is_workday(date(2035, 1, 6))  # a Saturday made a working day
     assert cal.is_workday(date(2035, 1, 3)) and not cal.is_workday(date(2035, 1, 7))  # ordinary days
     assert cal.add_workdays(date(2035, 1, 1), 7) == date(2035, 1, 10)  # 3,4,5,6(Sat),8,9,10
+
+
+def test_deployment_schedules_reach_every_default_calendar(tmp_path, monkeypatch):
+    """SGS_CALENDARS: the office's own folder counts wherever a deadline is counted (default_calendar), and a
+    later folder's file wins; a folder that is not there is refused in Chinese, naming the setting."""
+    theirs, ours = tmp_path / "theirs", tmp_path / "ours"
+    for folder, holidays in ((theirs, '["2035-01-01"]'), (ours, '["2035-01-01", "2035-01-02"]')):
+        folder.mkdir()
+        (folder / "2035.toml").write_text(f'year = 2035\nholidays = {holidays}\n', encoding="utf-8")
+    with pytest.raises(CalendarError, match="2035"):
+        default_calendar().is_workday(date(2035, 1, 2))
+    monkeypatch.setenv("SGS_CALENDARS", str(theirs))
+    assert default_calendar().is_workday(date(2035, 1, 2))
+    assert not default_calendar((ours,)).is_workday(date(2035, 1, 2))  # a command's own folder comes last
+    monkeypatch.setenv("SGS_CALENDARS", f"{theirs}{os.pathsep}{tmp_path / 'missing'}")
+    with pytest.raises(CalendarError, match="SGS_CALENDARS.*missing"):
+        default_calendar()
 
 
 def test_schedule_file_for_the_wrong_year_is_an_error(tmp_path):

@@ -23,7 +23,7 @@ import streamlit as st
 from metrics import corrections
 from dashboard.auth import Viewer
 from metrics import results
-from core import store
+from core import store, vocab
 from core.periods import PeriodError, parse_period
 from core.privacy import mask_person_name, mask_text
 from metrics.scoring import load_scheme
@@ -194,6 +194,14 @@ def _frame(snapshot: str, sql: str, params: dict[str, Any] | None = None,
         for name, df in (tables or {}).items():
             con.register(name, df)
         return con.execute(sql, params or {}).df()
+
+
+def load_record_keys(snapshot: str) -> None:
+    """Read each record table's key column by looking up a key no record has: the open snapshot then holds
+    the key index in memory before the first finding's record is opened (``dashboard.warmup``). No row is
+    returned, so nothing personal is read or kept."""
+    for kind in vocab.KINDS:
+        _frame(snapshot, f"SELECT count(*) AS n FROM {store.record_table(kind)} WHERE record_key IN ('')")
 
 
 def _on(snapshot: str, query: Callable[..., Any], *args: Any) -> Any:
