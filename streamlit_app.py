@@ -17,7 +17,7 @@ import streamlit as st
 from streamlit import config
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from dashboard import auth, logins, server, sessions
+from dashboard import auth, logins, server, sessions, warmup
 from dashboard.queries import province, shared
 from dashboard.views._common import (MASK_NAMES_KEY, NO_DATA, PERIOD_KEY, SNAPSHOT_KEY, VIEWER_KEY, chrome,
                                      login_chrome)
@@ -184,6 +184,8 @@ def main() -> None:
             page.run()
             return
         snapshot = shared.snapshot_name()
+        if snapshot is not None:
+            warmup.prefill_in_background(snapshot)  # a publish's new snapshot: its city-wide figures, once
         if snapshot is None or not sidebar(snapshot, viewer):
             st.title("双公示监测评估")
             st.info(NO_DATA)

@@ -197,7 +197,8 @@ class GuardMiddleware:
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[None]:
     """At startup, record downloads' sessions and warm the dashboard up (``dashboard.warmup``: the first
-    login need not pay for imports and the snapshot's opening); while running, drop files of ended sessions
+    login need not pay for imports and the snapshot's opening; each snapshot's city-wide figures are computed in
+    the background); while running, drop files of ended sessions
     now and then."""
     runtime = _runtime()
     if runtime is not None:
@@ -206,6 +207,7 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
 
     try:
         await asyncio.to_thread(warmup.run)
+        warmup.start_prefilling()
     except Exception:  # noqa: BLE001 - a failed warmup is a slower first login, never a server that won't start
         logging.getLogger(__name__).exception("dashboard warmup failed")
 

@@ -10,9 +10,10 @@ import pytest
 from streamlit.runtime.caching import cache_data_api
 
 from dashboard import auth, warmup
-from dashboard.queries import department, evidence, shared
+from dashboard.queries import catalogue, department, evidence, findings, overview, shared
 from dashboard_city import app, city_for_app, login, republish, run, snapshot_frame
 from core.settings import Paths
+from metrics import corrections
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
@@ -87,3 +88,36 @@ def test_warmup_without_a_snapshot(tmp_path, monkeypatch) -> None:
         assert warmup.run() >= 0
     finally:
         gc.unfreeze()
+
+
+def test_prefill_caches_the_city_wide_figures_of_each_new_snapshot(city: Paths, monkeypatch) -> None:
+    """``sgs serve`` computes a new snapshot's city-wide figures in the background once: a leader's first
+    visit then reads them from the cache (shown here with the snapshot's file moved away), a department's own
+    figures are not among them, and a publish's next snapshot is prefilled in turn."""
+    monkeypatch.setattr(warmup, "_SERVING", False)  # restored after the test: other tests run no background work
+    snap = shared.snapshot_name()
+    assert warmup.prefill_in_background(snap) is None  # not serving (AppTest): nothing runs behind the pages
+    thread = warmup.start_prefilling()
+    assert thread is not None
+    thread.join(timeout=120)
+    assert warmup.prefill_in_background(snap) is None  # once per snapshot
+    period = shared.periods(snap)[0]
+    shared.close_snapshots()
+    away = city.published / f"{snap}.away"
+    (city.published / snap).rename(away)
+    try:
+        assert not overview.problem_counts(snap, BOSS, period).empty
+        assert not overview.department_ranking(snap, BOSS, period).empty
+        assert overview.headline(snap, BOSS, period, corrections.version(city))
+        catalogue.catalogue(snap, BOSS, period)  # served (this city has no 事项目录: empty) without the file
+        assert findings.period_counts(snap, BOSS, period)["n"].sum() > 0
+        with pytest.raises(Exception):  # a department's figures were not computed: this one needs the file
+            catalogue.catalogue(snap, SCJ, period)
+    finally:
+        away.rename(city.published / snap)
+    republish(city, "UPDATE departments SET name = '市场监管（新名）' WHERE dept_id = 'd_scj'")
+    new = shared.snapshot_name()
+    assert new != snap
+    again = warmup.prefill_in_background(new)
+    assert again is not None
+    again.join(timeout=120)

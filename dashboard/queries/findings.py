@@ -87,6 +87,12 @@ def _per_department(snapshot: str, filters: dict[str, Any], wb_version: int) -> 
     return per.sort_values(["dept_name", "dept_id"], ignore_index=True)[["dept_id", "dept_name", "n"]]
 
 
+def period_counts(snapshot: str, viewer: Viewer, period: str) -> pd.DataFrame:
+    """The period's findings in the viewer's scope counted by department, indicator, rule and status: the one
+    scan behind 问题清单's pager and 部门自查's counts (``dashboard.warmup`` fills it after a publish)."""
+    return _counts(snapshot, viewer.scope, period, None)
+
+
 @_cached()
 def _counts(snapshot: str, scope: str | None, period: str, dept_id: str | None) -> pd.DataFrame:
     """The period's findings (a department's, or all in scope) counted by department, indicator, rule and the
