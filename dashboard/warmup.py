@@ -34,7 +34,9 @@ MODULES = ("pandas", "plotly.express", "plotly.graph_objects", "metrics.results"
            "dashboard.queries.evidence", "dashboard.queries.subjects", "dashboard.queries.catalogue",
            "dashboard.queries.sources", "dashboard.queries.objections", "dashboard.queries.documents",
            "dashboard.views._common", "dashboard.views._finding", "dashboard.views._stale",
-           "dashboard.views._verification")
+           "dashboard.views._verification",
+           "crawlers.archive",  # a finding's archived page (evidence.archived_body): warcio, and httpx behind it
+           "pandas.io.formats.style")  # the finding's fields table is styled (jinja2)
 
 
 def run() -> float:
