@@ -353,6 +353,8 @@ def main() -> None:
     parser.add_argument("--no-interactions", dest="interactions", action="store_false")
     parser.add_argument("--query-log", type=Path, help="the server logs each cache miss's seconds here")
     parser.add_argument("--screenshots", type=Path, help="a screenshot of each page here")
+    parser.add_argument("--settle", type=float, default=0.0,
+                        help="seconds to wait after the server started (its background prefill) before logging in")
     parser.add_argument("--code", type=Path, default=ROOT,
                         help="serve the dashboard of this source tree (e.g. `git archive` of another commit)")
     args = parser.parse_args()
@@ -371,6 +373,7 @@ def main() -> None:
     print(f"server process {Process.pid}: {Process.cpu():.2f} s CPU, {Process.rss():.2f} GiB at start")
     logins = {"leader": ("leader", "leader-demo"), "assessor": ("assessor", "assessor-demo"),
               "department": (dept, f"{dept}-demo")}
+    time.sleep(args.settle)  # a server that has been up a while: its prefill of the snapshot is done
     print(f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; {db}; dashboard of {args.code}")
     try:
         with sync_playwright() as pw:

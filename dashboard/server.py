@@ -198,8 +198,8 @@ class GuardMiddleware:
 async def lifespan(_app: Any) -> AsyncIterator[None]:
     """At startup, record downloads' sessions and warm the dashboard up (``dashboard.warmup``: the first
     login need not pay for imports and the snapshot's opening; each snapshot's city-wide figures are computed in
-    the background); while running, drop files of ended sessions
-    now and then."""
+    the background); while running, drop files of ended sessions now and then, and prefill a newly published
+    snapshot within ``SWEEP_SECONDS`` even if nobody visits."""
     runtime = _runtime()
     if runtime is not None:
         install(runtime)
@@ -215,6 +215,10 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
             sweep()
+            try:  # a publish since: its city-wide figures, before the next visitor asks for them
+                warmup.start_prefilling()
+            except Exception:  # noqa: BLE001 - a failed prefill is a slower first visit, never a stopped sweep
+                logging.getLogger(__name__).exception("dashboard prefill failed")
 
     task = asyncio.create_task(sweeper())
     try:

@@ -9,12 +9,13 @@ department, fills no cache a page reads, and keeps no personal data. Then ``gc.f
 long-lived objects out of the garbage collector's sight, so later collections do not walk them on every rerun.
 A failure here is only a slower first login, never a dashboard that does not start.
 
-Then, in the background, and again whenever a publish brings a new snapshot (``prefill_in_background``, called
-by every script run), it computes the city-wide figures that every leader's and assessor's first visit of the
-new snapshot would otherwise wait for: 总览's headline, rankings and problem counts, the period's findings
-counts behind 问题清单, and the 事项目录 coverage (each a scan of the period's millions of rows: 0.5–1 s apiece on
-10 M records, docs/bench-dashboard.md). They are aggregates without personal data, cached under the city-wide
-scope exactly as the first leader's visit would have cached them; a department's own figures are not guessed.
+Then, in the background, and again whenever a publish brings a new snapshot (``prefill_in_background``,
+called by every script run and by the server's sweep every 30 s), it computes the city-wide figures that every
+leader's and assessor's first visit of the new snapshot would otherwise wait for: 总览's headline, rankings and
+problem counts, the period's findings counts behind 问题清单, and the 事项目录 coverage (each a scan of the
+period's millions of rows: 0.5–2 s apiece on 10 M records, docs/bench-dashboard.md). They are aggregates
+without personal data, cached under the city-wide scope exactly as the first leader's visit would have cached
+them; a department's own figures are not guessed.
 """
 from __future__ import annotations
 

@@ -111,6 +111,7 @@ def test_every_query_takes_the_viewer() -> None:
                    "credit_office",  # the scheme's credit office id
                    "store",  # where a province's store is (dashboard.queries.province): no city's data
                    "close_snapshots",  # the snapshots this process keeps open: no data
+                   "load_record_keys",  # the warm-up's read of the key index: returns nothing
                    "title"}  # the province page's name, 全省排名 or 全国排名: no city's data
     modules = [importlib.import_module(f"dashboard.queries.{m.name}") for m in pkgutil.iter_modules(queries.__path__)]
     assert len(modules) >= 9  # one module per page, and the shared one

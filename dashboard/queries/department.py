@@ -39,6 +39,21 @@ def department_labels(snapshot: str, viewer: Viewer) -> dict[str, str]:
     return {d: f"{n}（{c}）" for d, n, c in zip(depts["dept_id"], depts["name"], depts["county"])}
 
 
+# Beyond this many departments (a province) 部门自查's picker asks for the 县区 first: one list of thousands is
+# hard to choose from, and it went to the browser whole on every run of the page (5,000 names, 200 KiB).
+PICKER_LIMIT = 300
+
+
+@_cached()
+def departments_by_county(snapshot: str, viewer: Viewer) -> dict[str, list[str]]:
+    """县区 → its departments' ids, both in the list's order: the province's picker asks for the county first."""
+    depts = departments(snapshot, viewer)
+    grouped: dict[str, list[str]] = {}
+    for dept_id, county in zip(depts["dept_id"], depts["county"]):
+        grouped.setdefault(str(county), []).append(str(dept_id))
+    return grouped
+
+
 @_cached()
 def department_score(snapshot: str, viewer: Viewer, period: str, dept_id: str) -> dict[str, Any] | None:
     """One department's score row (with ``standing`` and ``n_unverified``) and the sizes of the rankings it is

@@ -30,6 +30,7 @@ from core.vocab import INDICATORS, KIND_LABELS, RANKED
 
 DEPT_KEY = "dept"  # the chosen department, kept across pages
 _WIDGET_KEY = "_dept_select"  # widget state is dropped on other pages, so it mirrors DEPT_KEY
+_COUNTY_KEY = "_dept_county"  # the county picker's state, derived from DEPT_KEY on every run
 ALL = "all"
 
 
@@ -54,9 +55,30 @@ def choose_department(snapshot: str) -> str | None:
         st.session_state[DEPT_KEY] = st.session_state[_WIDGET_KEY]
         st.query_params[DEPT_KEY] = st.session_state[_WIDGET_KEY]
 
-    choice = st.selectbox("部门", ids, key=_WIDGET_KEY, format_func=labels.__getitem__, on_change=remember)
+    where = st
+    if len(ids) > department.PICKER_LIMIT:  # a province: the county first
+        where, ids = _county_first(snapshot, who)
+    choice = where.selectbox("部门", ids, key=_WIDGET_KEY, format_func=labels.__getitem__, on_change=remember)
     st.query_params[DEPT_KEY] = choice
     return choice
+
+
+def _county_first(snapshot: str, who: Any) -> tuple[Any, list[str]]:
+    """The 县区 picker (set to the chosen department's county) and that county's departments; choosing another
+    county moves to its first department. Returns where the department picker goes, beside it."""
+    by_county = department.departments_by_county(snapshot, who)
+    chosen = st.session_state[DEPT_KEY]
+    st.session_state[_COUNTY_KEY] = next(c for c, members in by_county.items() if chosen in members)
+
+    def move() -> None:
+        first = by_county[st.session_state[_COUNTY_KEY]][0]
+        st.session_state[DEPT_KEY] = first
+        st.query_params[DEPT_KEY] = first
+
+    left, right = st.columns([1, 2])
+    county = left.selectbox("县区", list(by_county), key=_COUNTY_KEY, on_change=move,
+                            format_func=lambda c: f"{c}（{len(by_county[c])} 个部门）")
+    return right, by_county[county]
 
 
 def score_metrics(score: dict[str, Any], period: str) -> None:
