@@ -282,6 +282,17 @@ def login(at: AppTest, username: str, pw: str | None = None) -> AppTest:
     return run(at)
 
 
+def shows_data(at: AppTest) -> bool:
+    """Whether the page shows any table or figure besides the login page's hidden preload (which holds none:
+    ``views._common.preload``)."""
+    try:
+        preload = at.get_by_key("sgs_preload")
+        hidden = len(preload.dataframe), len(preload.metric)
+    except KeyError:  # not the login page
+        hidden = 0, 0
+    return len(at.dataframe) > hidden[0] or len(at.metric) > hidden[1]
+
+
 def table(at: AppTest, key: str) -> pd.DataFrame:
     """The one dataframe inside the container the page names ``key``."""
     tables = at.get_by_key(key).dataframe

@@ -12,7 +12,7 @@ import pytest
 from dashboard import auth, queries, workbench
 from dashboard.queries import (catalogue, department, evidence, findings, overview, shared, sources,
                                subjects)
-from dashboard_city import app, city_for_app, login, run, table, write_test_users
+from dashboard_city import app, city_for_app, login, run, shows_data, table, write_test_users
 from core.settings import Paths
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -65,20 +65,20 @@ def test_bad_users_file_is_explained(tmp_path, entry: str, complaint: str) -> No
 def test_no_access_without_login(city: Paths) -> None:
     at = run(app())
     assert at.text_input(key="login_password").proto.type == at.text_input(key="login_password").proto.PASSWORD
-    assert not at.dataframe and not at.metric and not at.sidebar.selectbox
+    assert not shows_data(at) and not at.sidebar.selectbox
     at.text_input(key="login_user").input("boss")
     at.text_input(key="login_password").input("not-the-password")
     at.button[0].click()
     run(at)
     assert any("用户名或密码错误" in e.value for e in at.error)
-    assert not at.dataframe and not at.metric
+    assert not shows_data(at)
 
 
 def test_missing_users_file_is_explained(city: Paths, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("SGS_USERS", str(tmp_path / "none.toml"))
     at = run(app())
     assert any("none.toml" in e.value for e in at.error)
-    assert not at.dataframe
+    assert not shows_data(at)
 
 
 def test_open_demo_mode_needs_no_login_and_stays_masked(city: Paths, monkeypatch) -> None:
@@ -97,7 +97,7 @@ def test_logout(city: Paths) -> None:
     at = login(app(), "boss")
     at.sidebar.button(key="logout").click()
     run(at)
-    assert at.text_input(key="login_user") is not None and not at.dataframe
+    assert at.text_input(key="login_user") is not None and not shows_data(at)
 
 
 # --- the query layer: a department viewer asking for another department gets nothing ---------------
