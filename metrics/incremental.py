@@ -64,6 +64,7 @@ OWN_RULES = frozenset({"unmasked_personal", "portal_forbidden", "manual_inspecti
 LOCAL_RULES = frozenset({"ledger_unpublished", "column_not_set", "catalogue_missing", "revoked_online",
                          "overdue_publication"})
 MAX_PART = 0.25  # above this share of the assessed records to rerun, a full rescore is as quick: full
+LIGHT = ("common_subexpressions", "in_clause")  # DuckDB optimizers off for the part's statements (_planned_lightly)
 PART = "_sgs_part_{kind}_records"  # the changed departments' site records and the portal records they can meet
 ASSESSED = "_sgs_part_assessed_{kind}"  # the assessed records of the part, a table (``_materialise``)
 NEW = "_sgs_new_findings"  # the rerun parts' findings, merged into ``findings`` by difference (``_merge``)
@@ -211,11 +212,11 @@ def _split(checks: tuple[Check, ...], local: bool) -> tuple[tuple[Check, ...], t
 
 @contextmanager
 def _planned_lightly(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """DuckDB's common-subexpression optimizer off for the part's statements (the folded tests' CASE trees of
-    ~55 tests a kind: planning cost more than running them on a few thousand rows), then restored; a failed
-    statement aborts the transaction, which takes no SET: ``score_period`` restores it after the ROLLBACK."""
+    """``LIGHT`` off for the part's statements, then restored (docs/bench-score.md, rounds 5–6: common subexpressions
+    cost more to seek than to run; ``in_clause`` probes a mark join per enum list for every record, outside the CASE
+    guarding it). A failed statement aborts the transaction (no SET): ``score_period`` restores it after ROLLBACK."""
     before = str(con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0])
-    con.execute(f"SET disabled_optimizers = {lit(','.join(filter(None, (before, 'common_subexpressions'))))}")
+    con.execute(f"SET disabled_optimizers = {lit(','.join(filter(None, (before, *LIGHT))))}")
     try:
         yield
     finally:

@@ -117,8 +117,8 @@ def test_record_changes(copy):
 
 def test_part_folds_tests_and_plans_lightly(copy, monkeypatch):
     """The changed departments' part keeps the rules' per-field tests (``record_tests``), so it folds them into
-    one scan per kind as a full scoring does; DuckDB's common-subexpression optimizer is off for the part alone
-    and the previous setting is back afterwards, also when a statement of the part failed (the transaction
+    one scan per kind as a full scoring does; DuckDB's common-subexpression and IN-list optimizers are off for the
+    part alone and the previous setting is back afterwards, also when a statement of the part failed (the transaction
     aborted: score_period restores it after the ROLLBACK)."""
     _, con = copy
     mine, _ = incremental._split(all_checks(), True)
@@ -139,7 +139,8 @@ def test_part_folds_tests_and_plans_lightly(copy, monkeypatch):
     monkeypatch.setattr(scoring, "stage_findings", spy)
     fail = False
     assert same_as_full(con, Q)[::2] == ("incremental", 1)
-    assert seen[0][0] == incremental.NEW and set(seen[0][1].split(",")) == {"top_n", "common_subexpressions"}
+    assert seen[0][0] == incremental.NEW and set(seen[0][1].split(",")) == {"top_n", "common_subexpressions",
+                                                                            "in_clause"}
     assert one(con, setting)[0] == "top_n"
     assert all(s == "top_n" for _, s in seen[1:])  # the parts run for everyone, and the full rescore
     fail = True
