@@ -9,6 +9,7 @@ import io
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import duckdb
@@ -247,3 +248,22 @@ def test_the_fetch_process_imports_only_what_fetching_needs():
     from crawlers import SourceStatus as lazy  # the package's names still there, on first use
 
     assert lazy is SourceStatus and not hasattr(SourceStatus("s"), "__dict__")  # slots: one per source
+
+
+def test_a_province_configuration_is_held_compactly(city, tmp_path):
+    """The city file is held for the whole crawl (5,000 sources: 31,666 catalogue items): its objects have
+    slots (no ``__dict__`` each) and each repeated text (item names, legal bases, counties, kinds) is one
+    string object, copied after the parse so the parser's garbage can be given back (29 MB instead of 59)."""
+    loaded = _province(city, [f"http://127.0.1.{i}:1" for i in range(1, 7)], tmp_path)
+    dept, source = loaded.departments[0], loaded.sources[0]
+    for obj in (loaded, loaded.mail, dept, dept.catalogue[0], source):
+        assert not hasattr(obj, "__dict__"), type(obj).__name__
+    items = [item for d in loaded.departments for item in d.catalogue]
+    by_name: dict[str, list] = {}
+    for item in items:
+        by_name.setdefault(item.name, []).append(item)
+    repeated = [same for same in by_name.values() if len(same) > 1]
+    assert repeated and all(len({id(i.name) for i in same}) == 1 for same in repeated)
+    assert len({id(i.kind) for i in items}) == len({i.kind for i in items})
+    assert len({id(s.channel) for s in loaded.sources}) == 1
+    assert replace(source, max_pages=3).max_pages == 3 and source.to_json().startswith("{")
