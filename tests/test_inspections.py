@@ -88,6 +88,27 @@ def test_record_not_found_online_is_a_department_finding(city):
     assert "文书号 长环罚〔2026〕999号 未在本期网上公示的记录中找到" in message
 
 
+def test_a_kind_without_entries_reads_no_records(city):
+    """Nearly every period has no entry: the rule then gives no SQL at all, so a scoring does not read every
+    assessed record for nothing (its department part grouped them all, ~1 % of a province's full rescore);
+    with an entry of the kind it does, and only for that kind."""
+    from metrics.checks import Context
+    from metrics.checks import manual_inspection as rule
+    from metrics.scoring import assessed_table, stage_assessed
+
+    con, paths = city
+    stage_assessed(con, PERIOD)
+    contexts = {k: Context(k, assessed_table(k), AS_OF, period=PERIOD) for k in ("cf", "xk")}
+    for ctx in contexts.values():
+        rule.prepare(con, ctx)
+        assert rule.findings_sql(ctx) is None and rule.department_sql(ctx) is None
+    entry(paths, wsh=wsh("cf", "a"))
+    for kind, ctx in contexts.items():
+        rule.prepare(con, ctx)
+        assert (rule.findings_sql(ctx) is None) == (kind == "xk")
+        assert (rule.department_sql(ctx) is None) == (kind == "xk")
+
+
 @pytest.mark.parametrize("fields, message", [
     ({"evidence": Attachment(b"<html>not a picture</html>", "x.png")}, "不是 PDF、PNG 或 JPEG"),
     ({"evidence": None}, "请上传证据文件"),
