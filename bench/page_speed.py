@@ -238,6 +238,7 @@ def login(browser, base: str, user: str, password: str, start: str, log: QueryLo
     wire = Wire()
     wire.attach(page)
     page.goto(base)
+    page.wait_for_load_state("networkidle")  # the login page's preloaded scripts in, as while a person types
     page.get_by_label("用户名").fill(user)
     page.get_by_label("密码").fill(password)
     step = measure(page, wire, log, page.get_by_role("button", name="登录").click, PAGES[start])
