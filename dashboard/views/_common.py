@@ -72,8 +72,8 @@ def preload() -> None:
     with st.container(key="sgs_preload"):
         st.dataframe(pd.DataFrame({"": [""]}), key="sgs_preload_table")
         st.plotly_chart(go.Figure(), key="sgs_preload_chart")
-        st.metric("", "")
-        st.selectbox("", [""], key="sgs_preload_select", label_visibility="collapsed")
+        st.metric("预载", "", label_visibility="collapsed")  # a label, hidden: Streamlit warns about an empty one
+        st.selectbox("预载", [""], key="sgs_preload_select", label_visibility="collapsed")
 
 
 def context() -> tuple[str, str]:
