@@ -225,6 +225,7 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
         yield
     finally:
         task.cancel()
+        warmup.stop_prefilling()
 
 
 def middleware() -> list[Any]:

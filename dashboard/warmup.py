@@ -67,9 +67,15 @@ def start_prefilling() -> threading.Thread | None:
     return prefill_in_background(snapshot) if snapshot is not None else None
 
 
-_SERVING = False  # set by ``start_prefilling`` (``sgs serve``); a test's AppTest runs no background work
+_SERVING = False  # between ``start_prefilling`` and ``stop_prefilling`` (``sgs serve``); AppTest runs none
 _PREFILLED: set[str] = set()
 _PREFILL_LOCK = threading.Lock()
+
+
+def stop_prefilling() -> None:
+    """No more background prefills (the server is stopping); one already running ends on its own."""
+    global _SERVING
+    _SERVING = False
 
 
 def prefill_in_background(snapshot: str) -> threading.Thread | None:

@@ -185,29 +185,32 @@ def test_department_from_query_param(dashboard_db: Paths) -> None:
     assert len(_table(at, "remediation")) == _findings_count(dashboard_db, "2026Q3", "d_jtj") == 1
 
 
-def test_a_province_picks_the_county_first(dashboard_db: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Beyond PICKER_LIMIT departments (a province's thousands) 部门自查 asks for the 县区 first and lists only its
-    departments; a deep link sets both pickers; another county moves to its first department."""
-    from dashboard.queries import department
+def test_a_province_picks_the_county_first(tmp_path: Path) -> None:
+    """A province's hundreds of departments (over PICKER_LIMIT): 部门自查 asks for the 县区 first and lists only
+    its departments; a deep link sets both pickers; another county moves to its first department. A city's few
+    departments keep the single picker."""
+    from dashboard.queries.department import PICKER_LIMIT
 
-    monkeypatch.setattr(department, "PICKER_LIMIT", 3)  # this city's six departments stand for a province's
-    depts = _snapshot_frame(dashboard_db, "SELECT dept_id, county FROM departments ORDER BY dept_id")
-    county_of = dict(zip(depts["dept_id"], depts["county"]))
-    at = _app()
-    at.query_params["dept"] = "d_jtj"
-    at = _department_page(at)
-    county, dept = at.selectbox(key="_dept_county"), at.selectbox(key="_dept_select")
-    assert county.value == county_of["d_jtj"] and dept.value == "d_jtj"
-    assert len(county.options) == len(set(county_of.values())) > 1
-    assert len(dept.options) == sum(c == county_of["d_jtj"] for c in county_of.values()) < len(county_of)
-    other = next(c for c in county_of.values() if c != county_of["d_jtj"])
-    county.set_value(other)
-    _run(at)
-    chosen = at.selectbox(key="_dept_select").value
-    assert county_of[chosen] == other and at.query_params["dept"] == chosen
-    assert at.session_state["dept"] == chosen  # the page shows that department (no finding there: no list)
-    monkeypatch.undo()  # a city's few departments: one picker, as before
-    assert not [s for s in _department_page(_app(), "d_scj").selectbox if s.key == "_dept_county"]
+    with city_for_app(tmp_path / "province") as paths:
+        assert not [s for s in _department_page(_app(), "d_scj").selectbox if s.key == "_dept_county"]
+        republish(paths, f"""INSERT INTO departments (dept_id, name, county)
+                             SELECT printf('p%04d', i), printf('第%d部门', i), printf('县区%02d', i % 7)
+                             FROM range({PICKER_LIMIT}) t(i)""")  # the city's six and the province's many
+        depts = _snapshot_frame(paths, "SELECT dept_id, county FROM departments ORDER BY dept_id")
+        county_of = dict(zip(depts["dept_id"], depts["county"]))
+        at = _app()
+        at.query_params["dept"] = "d_jtj"
+        at = _department_page(at)
+        county, dept = at.selectbox(key="_dept_county"), at.selectbox(key="_dept_select")
+        assert county.value == county_of["d_jtj"] and dept.value == "d_jtj"
+        assert len(county.options) == len(set(county_of.values()))
+        assert len(dept.options) == sum(c == county_of["d_jtj"] for c in county_of.values()) < len(county_of)
+        county.set_value("县区03")
+        _run(at)
+        chosen = at.selectbox(key="_dept_select").value
+        assert county_of[chosen] == "县区03" and at.query_params["dept"] == chosen
+        assert at.session_state["dept"] == chosen  # the page shows that department
+        assert len(at.selectbox(key="_dept_select").options) == sum(c == "县区03" for c in county_of.values())
 
 
 def test_new_publish_shows_on_next_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

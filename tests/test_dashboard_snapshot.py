@@ -90,13 +90,21 @@ def test_warmup_without_a_snapshot(tmp_path, monkeypatch) -> None:
         gc.unfreeze()
 
 
-def test_prefill_caches_the_city_wide_figures_of_each_new_snapshot(city: Paths, monkeypatch) -> None:
+def test_prefill_caches_the_city_wide_figures_of_each_new_snapshot(city: Paths) -> None:
     """``sgs serve`` computes a new snapshot's city-wide figures in the background once: a leader's first
     visit then reads them from the cache (shown here with the snapshot's file moved away), a department's own
     figures are not among them, and a publish's next snapshot is prefilled in turn."""
-    monkeypatch.setattr(warmup, "_SERVING", False)  # restored after the test: other tests run no background work
     snap = shared.snapshot_name()
     assert warmup.prefill_in_background(snap) is None  # not serving (AppTest): nothing runs behind the pages
+    try:
+        _prefilled_from_the_cache(city, snap)
+    finally:
+        warmup.stop_prefilling()  # as the server does when it stops: later tests' pages run no background work
+    republish(city, "UPDATE departments SET name = '市场监管（再改）' WHERE dept_id = 'd_scj'")
+    assert warmup.prefill_in_background(shared.snapshot_name()) is None  # stopped: a new snapshot waits
+
+
+def _prefilled_from_the_cache(city: Paths, snap: str) -> None:
     thread = warmup.start_prefilling()
     assert thread is not None
     thread.join(timeout=120)

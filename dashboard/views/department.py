@@ -20,6 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from metrics import corrections
+from dashboard.auth import Viewer
 from dashboard.queries import department, documents, findings, shared
 from dashboard.views import _finding, _stale
 from dashboard.views._common import (SCALE_HELP, change, context, fmt, mask_names, max_unverified_share, require,
@@ -63,7 +64,7 @@ def choose_department(snapshot: str) -> str | None:
     return choice
 
 
-def _county_first(snapshot: str, who: Any) -> tuple[Any, list[str]]:
+def _county_first(snapshot: str, who: Viewer) -> tuple[Any, list[str]]:
     """The 县区 picker (set to the chosen department's county) and that county's departments; choosing another
     county moves to its first department. Returns where the department picker goes, beside it."""
     by_county = department.departments_by_county(snapshot, who)
